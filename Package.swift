@@ -1,0 +1,85 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// TokenAudit: an offline, batch auditor of the JWT bearer tokens found in access logs.
+///
+/// Stages are modules with one-way dependencies:
+/// LogReading → Extraction → JOSE → Verification → Rules → Store, joined by Pipeline.
+/// C libraries (OpenSSL, zlib, zstd, SQLite) are each wrapped in exactly one Swift module.
+let package = Package(
+    name: "TokenAudit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tokenaudit", targets: ["tokenaudit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries: each is imported by exactly one Swift module.
+        .systemLibrary(name: "CTokenAuditOpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CTokenAuditZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CTokenAuditZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CTokenAuditSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Shared value types.
+        .target(name: "TokenAuditModel"),
+        // A strict, duplicate-aware JSON reader (Foundation's hides duplicate members).
+        .target(name: "TokenAuditJSON"),
+        // Compact JWS/JWE parsing, base64url, claims, token kinds. Pure Swift.
+        .target(name: "TokenAuditJOSE", dependencies: ["TokenAuditModel", "TokenAuditJSON"]),
+        // The only module that sees OpenSSL: digests, HMAC, public keys, signature primitives.
+        .target(name: "TokenAuditCrypto", dependencies: ["CTokenAuditOpenSSL"]),
+        // Key sets (JWKS, PEM, certificates) and the verifier: the key decides the algorithm.
+        .target(name: "TokenAuditVerification", dependencies: ["TokenAuditModel", "TokenAuditCrypto"]),
+        // Bytes in: gzip, zstd, plain; line splitting with caps. The only module that sees zlib and zstd.
+        .target(name: "TokenAuditLogReading", dependencies: ["TokenAuditModel", "CTokenAuditZlib", "CTokenAuditZstd"]),
+        // Log formats and token extraction from lines.
+        .target(name: "TokenAuditExtraction", dependencies: ["TokenAuditModel", "TokenAuditJSON"]),
+        // The rule catalogue and policy files.
+        .target(
+            name: "TokenAuditRules",
+            dependencies: [
+                "TokenAuditModel", "TokenAuditJOSE", "TokenAuditVerification", "TokenAuditCrypto",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+        // The SQLite store. The only module that sees SQLite.
+        .target(name: "TokenAuditStore", dependencies: ["TokenAuditModel", "CTokenAuditSQLite"]),
+        // The scan: files → batches → Dispatch workers → one store writer.
+        .target(
+            name: "TokenAuditPipeline",
+            dependencies: [
+                "TokenAuditModel", "TokenAuditJSON", "TokenAuditJOSE", "TokenAuditCrypto", "TokenAuditVerification",
+                "TokenAuditLogReading", "TokenAuditExtraction", "TokenAuditRules", "TokenAuditStore",
+            ]
+        ),
+        // The executable only parses flags, builds a configuration and maps errors to exit codes.
+        .executableTarget(
+            name: "tokenaudit",
+            dependencies: [
+                "TokenAuditPipeline", "TokenAuditStore", "TokenAuditRules", "TokenAuditJOSE",
+                "TokenAuditVerification", "TokenAuditCrypto", "TokenAuditModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "TokenAuditJSONTests", dependencies: ["TokenAuditJSON"]),
+        .testTarget(name: "TokenAuditJOSETests", dependencies: ["TokenAuditJOSE"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "TokenAuditVerificationTests",
+            dependencies: ["TokenAuditVerification", "TokenAuditCrypto"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "TokenAuditLogReadingTests", dependencies: ["TokenAuditLogReading"], resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "TokenAuditExtractionTests", dependencies: ["TokenAuditExtraction"]),
+        .testTarget(name: "TokenAuditRulesTests", dependencies: ["TokenAuditRules", "TokenAuditJOSE"]),
+        .testTarget(name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore"]),
+        .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline"]),
+        .testTarget(name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit"]),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef CTOKENAUDIT_ZSTD_SHIM_H
+#define CTOKENAUDIT_ZSTD_SHIM_H
+#include <zstd.h>
+#endif

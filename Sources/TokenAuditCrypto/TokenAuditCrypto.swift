@@ -1,0 +1,2 @@
+/// TokenAuditCrypto: see Package.swift for this module's role.
+public enum CryptoModule {}

@@ -1,0 +1,2 @@
+/// TokenAuditExtraction: see Package.swift for this module's role.
+public enum ExtractionModule {}

@@ -1,0 +1,2 @@
+/// TokenAuditJOSE: see Package.swift for this module's role.
+public enum JOSEModule {}

@@ -1,0 +1,2 @@
+/// TokenAuditJSON: see Package.swift for this module's role.
+public enum JSONModule {}

@@ -1,0 +1,2 @@
+/// TokenAuditLogReading: see Package.swift for this module's role.
+public enum LogReadingModule {}

@@ -1,0 +1,2 @@
+/// TokenAuditPipeline: see Package.swift for this module's role.
+public enum PipelineModule {}

@@ -1,0 +1,2 @@
+/// TokenAuditRules: see Package.swift for this module's role.
+public enum RulesModule {}

@@ -1,0 +1,2 @@
+/// TokenAuditStore: see Package.swift for this module's role.
+public enum StoreModule {}

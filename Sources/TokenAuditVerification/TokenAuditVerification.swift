@@ -1,0 +1,2 @@
+/// TokenAuditVerification: see Package.swift for this module's role.
+public enum VerificationModule {}
