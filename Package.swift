@@ -30,11 +30,14 @@ let package = Package(
         // Compact JWS/JWE parsing, base64url, claims, token kinds. Pure Swift.
         .target(name: "TokenAuditJOSE", dependencies: ["TokenAuditModel", "TokenAuditJSON"]),
         // The only module that sees OpenSSL: digests, HMAC, public keys, signature primitives.
-        .target(name: "TokenAuditCrypto", dependencies: ["CTokenAuditOpenSSL"]),
+        .target(name: "TokenAuditCrypto", dependencies: ["TokenAuditModel", "CTokenAuditOpenSSL"]),
         // Key sets (JWKS, PEM, certificates) and the verifier: the key decides the algorithm.
         .target(name: "TokenAuditVerification", dependencies: ["TokenAuditModel", "TokenAuditCrypto"]),
         // Bytes in: gzip, zstd, plain; line splitting with caps. The only module that sees zlib and zstd.
-        .target(name: "TokenAuditLogReading", dependencies: ["TokenAuditModel", "CTokenAuditZlib", "CTokenAuditZstd"]),
+        .target(
+            name: "TokenAuditLogReading",
+            dependencies: ["TokenAuditModel", "TokenAuditCrypto", "CTokenAuditZlib", "CTokenAuditZstd"]
+        ),
         // Log formats and token extraction from lines.
         .target(name: "TokenAuditExtraction", dependencies: ["TokenAuditModel", "TokenAuditJSON"]),
         // The rule catalogue and policy files.
@@ -78,7 +81,7 @@ let package = Package(
         ),
         .testTarget(name: "TokenAuditExtractionTests", dependencies: ["TokenAuditExtraction"]),
         .testTarget(name: "TokenAuditRulesTests", dependencies: ["TokenAuditRules", "TokenAuditJOSE"]),
-        .testTarget(name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore"]),
+        .testTarget(name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore"], resources: [.copy("Snapshots")]),
         .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline"]),
         .testTarget(name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit"]),
     ]
