@@ -1,0 +1,81 @@
+/// Writes JSON text deterministically: compact, numbers as their original lexeme, keys in input order or
+/// sorted. Used for evidence, stored header/claims and machine-readable output, where byte-stable output
+/// keeps golden files and re-runs identical.
+public enum JSONWriter {
+    /// Serializes `value`. Duplicate members are written as they are (the caller decides whether to keep them).
+    public static func string(_ value: JSONValue, sortedKeys: Bool = false) -> String {
+        var output = ""
+        write(value, sortedKeys: sortedKeys, into: &output)
+        return output
+    }
+
+    /// Appends `value` to `output`.
+    public static func write(_ value: JSONValue, sortedKeys: Bool, into output: inout String) {
+        switch value {
+        case .null: output += "null"
+        case .bool(let flag): output += flag ? "true" : "false"
+        case .number(let number): output += number.text
+        case .string(let text): writeString(text, into: &output)
+        case .array(let elements):
+            output += "["
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output += "," }
+                write(element, sortedKeys: sortedKeys, into: &output)
+            }
+            output += "]"
+        case .object(let object):
+            output += "{"
+            let members = sortedKeys ? object.members.sorted { $0.key < $1.key } : object.members
+            for (index, member) in members.enumerated() {
+                if index > 0 { output += "," }
+                writeString(member.key, into: &output)
+                output += ":"
+                write(member.value, sortedKeys: sortedKeys, into: &output)
+            }
+            output += "}"
+        }
+    }
+
+    /// Appends `text` as a JSON string literal.
+    public static func writeString(_ text: String, into output: inout String) {
+        output += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case "\u{08}": output += "\\b"
+            case "\u{0C}": output += "\\f"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    let hex = String(scalar.value, radix: 16)
+                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    output.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        output += "\""
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByNilLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int64) { self = .number(JSONNumber(value)) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(nilLiteral: ()) { self = .null }
+
+    /// A number from a `Double`, written without a fraction when it is integral.
+    public static func number(_ value: Double) -> JSONValue {
+        if value.rounded() == value, abs(value) < 1e15 { return .number(JSONNumber(Int64(value))) }
+        return .number(JSONNumber(text: String(value)))
+    }
+
+    /// A number from an `Int`.
+    public static func number(_ value: Int) -> JSONValue { .number(JSONNumber(Int64(value))) }
+}

@@ -1,2 +1,0 @@
-/// TokenAuditJSON: see Package.swift for this module's role.
-public enum JSONModule {}
