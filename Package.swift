@@ -80,7 +80,9 @@ let package = Package(
             name: "TokenAuditLogReadingTests", dependencies: ["TokenAuditLogReading"], resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "TokenAuditExtractionTests", dependencies: ["TokenAuditExtraction"]),
-        .testTarget(name: "TokenAuditRulesTests", dependencies: ["TokenAuditRules", "TokenAuditJOSE"]),
+        .testTarget(
+            name: "TokenAuditRulesTests", dependencies: ["TokenAuditRules", "TokenAuditJOSE"], resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore"], resources: [.copy("Snapshots")]),
         .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline"]),
         .testTarget(name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit"]),

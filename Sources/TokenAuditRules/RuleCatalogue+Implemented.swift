@@ -1,0 +1,4 @@
+extension RuleCatalogue {
+    /// The rules this build evaluates. `rules list` marks the others as planned.
+    public static let implementedRuleIDs: Set<String> = []
+}

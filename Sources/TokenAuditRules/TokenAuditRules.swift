@@ -1,2 +1,0 @@
-/// TokenAuditRules: see Package.swift for this module's role.
-public enum RulesModule {}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import TokenAuditModel
+@testable import TokenAuditRules
+
+@Suite struct PolicyLoaderTests {
+    static func fixture(_ name: String) throws -> String {
+        let url = try #require(Bundle.module.url(forResource: "Fixtures/policies/\(name)", withExtension: nil))
+        return url.path
+    }
+
+    /// Each broken policy file and the exact message `rules check` prints for it (after the file name).
+    static let brokenFiles: [(String, String)] = [
+        ("unknown-key.yml", ":3: unknown setting `issuer` (known: accepted_status, allowed_algorithms, audience_map, audiences, builtin_secret_list, extends, issuers, leeway, profile, public_paths, rejected_status, rules, suppressions, trusted_proxies, version, weak_secrets)"),
+        ("unknown-rule.yml", ":4: token-expired: unknown rule id"),
+        ("bad-severity.yml", ":3: missing-aud: unknown severity `urgent` (info, low, medium, high, critical)"),
+        ("bad-algorithm.yml", ":3: `hs256` is not a registered JWS signature algorithm (algorithm names are case-sensitive)"),
+        ("bad-status.yml", ":1: `accepted_status` entries must be HTTP statuses (401) or ranges (200-299), not `2xx`"),
+        ("suppression-without-reason.yml", ":2: unknown-kid: a suppression needs a `reason`"),
+        ("raw-token-in-suppression.yml", ":2: `token` must be a token fingerprint (at least 12 hex characters), never a raw token"),
+        ("not-yaml.yml", ":3: not valid YAML: did not find expected ',' or '}'"),
+        ("bad-leeway.yml", ":1: `leeway` must be a duration such as 60, 90s, 5m or 2h"),
+        ("top-level-list.yml", ":1: the top level must be a mapping of settings"),
+        ("extends-cycle.yml", ": extends itself (a cycle of `extends`)"),
+        ("bad-version.yml", ":1: only policy version 1 is supported"),
+    ]
+
+    @Test(arguments: brokenFiles)
+    func brokenPolicyGivesExactMessage(file: String, expected: String) throws {
+        let path = try Self.fixture("invalid/\(file)")
+        let errors = PolicyLoader.check(paths: [path])
+        try #require(errors.count == 1)
+        #expect(errors[0].description == path + expected)
+    }
+
+    @Test func shippedProfilesAndExampleLoad() throws {
+        // The rules/ folder of the repository, found relative to this source file.
+        let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../rules")
+            .standardizedFileURL
+        let strict = try PolicyLoader.load(path: rules.appendingPathComponent("rfc9068-strict.yml").path)
+        #expect(strict.profile == .rfc9068Strict)
+        #expect(strict.ruleSettings["missing-jti"]?.severity == .medium)
+        let fapi = try PolicyLoader.load(path: rules.appendingPathComponent("fapi2.yml").path)
+        #expect(fapi.profile == .fapi2)
+        #expect(fapi.allowedAlgorithms(for: nil) == ["PS256", "ES256", "EdDSA"])
+        let base = try PolicyLoader.load(path: rules.appendingPathComponent("default.yml").path)
+        #expect(base.leeway == 60)
+        #expect(base.allowedAlgorithms(for: "https://x") .contains("HS256") == false)
+
+        let example = try PolicyLoader.load(path: rules.appendingPathComponent("example-deployment.yml").path)
+        #expect(example.issuers.map(\.issuer) == ["https://issuer.example.com", "https://internal.example.com"])
+        #expect(example.issuers[0].keyPaths[0].hasSuffix("/samples/keys/jwks.json"))
+        #expect(example.allowedAlgorithms(for: "https://internal.example.com") == ["HS256"])
+        #expect(example.expectedAudiences(host: "API.example.com", path: "/v1/x") == ["https://api.example.com"])
+        #expect(example.isPublic(path: "/public/logo.png?x=1"))
+        #expect(!example.isPublic(path: "/publicity"))
+        #expect(example.isPublic(path: "/health"))
+        #expect(example.ruleSettings["scope-too-many"]?.parameters["max_scopes"] == .number(20))
+        let suppression = try #require(example.suppressions.first)
+        #expect(suppression.matches(
+            ruleID: "token-in-url-query", issuer: nil, clientID: nil, host: "api.example.com",
+            path: "/legacy/export?x=1", fingerprint: String(repeating: "a", count: 64), at: 1_800_000_000))
+        #expect(!suppression.matches(
+            ruleID: "token-in-url-query", issuer: nil, clientID: nil, host: "api.example.com",
+            path: "/legacy/export", fingerprint: String(repeating: "a", count: 64), at: 1_900_000_000),
+            "expired suppressions no longer apply")
+    }
+
+    @Test func statusSemantics() {
+        var policy = AuditPolicy()
+        #expect(policy.isAccepted(status: 200) && policy.isAccepted(status: 204))
+        #expect(!policy.isAccepted(status: 302) && !policy.isAccepted(status: nil))
+        #expect(policy.isRejected(status: 401) && !policy.isRejected(status: 404))
+        policy.rejectedStatuses = [401]
+        #expect(!policy.isRejected(status: 403))
+    }
+
+    @Test func catalogueHasEveryGroupAndUniqueIDs() {
+        let ids = RuleCatalogue.entries.map(\.id)
+        #expect(ids.count == 109)
+        #expect(Set(ids).count == ids.count)
+        #expect(Set(RuleCatalogue.entries.map(\.group)) == Set(RuleGroup.allCases))
+        #expect(RuleCatalogue.metadata(for: "accepted-alg-none")?.defaultSeverity == .critical)
+        #expect(RuleCatalogue.metadata(for: "expired-at-request-time")?.defaultSeverity == .medium)
+        #expect(RuleCatalogue.implementedRuleIDs.isSubset(of: Set(ids)))
+    }
+}
