@@ -1,2 +1,0 @@
-/// TokenAuditPipeline: see Package.swift for this module's role.
-public enum PipelineModule {}
