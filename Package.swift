@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "TokenAuditRules",
             dependencies: [
-                "TokenAuditModel", "TokenAuditJOSE", "TokenAuditVerification", "TokenAuditCrypto",
+                "TokenAuditModel", "TokenAuditJSON", "TokenAuditJOSE", "TokenAuditVerification", "TokenAuditCrypto",
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("Resources")]
@@ -81,7 +81,8 @@ let package = Package(
         ),
         .testTarget(name: "TokenAuditExtractionTests", dependencies: ["TokenAuditExtraction"]),
         .testTarget(
-            name: "TokenAuditRulesTests", dependencies: ["TokenAuditRules", "TokenAuditJOSE"], resources: [.copy("Fixtures")]
+            name: "TokenAuditRulesTests",
+            dependencies: ["TokenAuditRules", "TokenAuditJOSE", "TokenAuditJSON", "TokenAuditVerification", "TokenAuditCrypto"], resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore"], resources: [.copy("Snapshots")]),
         .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline"]),

@@ -1,0 +1,214 @@
+import TokenAuditJOSE
+import TokenAuditJSON
+import TokenAuditModel
+import TokenAuditVerification
+
+/// The request-level rules: group A (transport and exposure), E (time claims at the request's time), the
+/// bearer-location part of H, key windows from D, and group N (escalations from the logged status).
+///
+/// Every time claim is judged at `request.context.time`: the time the log line says the request happened.
+struct RequestRuleContext {
+    let verdict: TokenVerdict
+    let request: RequestObservation
+    let policy: AuditPolicy
+    var findings: [FindingDraft] = []
+
+    var time: Double? { request.context.time }
+    var status: Int? { request.context.status }
+
+    mutating func add(_ id: String, _ severity: Severity? = nil, _ evidence: JSONObject = JSONObject(members: [])) {
+        let chosen = severity ?? RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .info
+        findings.append(FindingDraft(ruleID: id, severity: chosen, evidence: evidence))
+    }
+
+    /// Rules whose findings a rejected status lowers to info: the API did its job (catalogue §0, escalation).
+    static let loweredWhenRejected: Set<String> = [
+        "expired-at-request-time", "not-yet-valid", "iat-in-future", "invalid-signature", "unknown-kid",
+        "key-not-valid-at-request-time",
+    ]
+
+    mutating func runAll() {
+        findings = verdict.findings
+        checkTime()
+        checkKeyWindow()
+        checkExposure()
+        checkAudience()
+        checkBearerType()
+        let isRejected = policy.isRejected(status: status)
+        if isRejected {
+            for index in findings.indices where Self.loweredWhenRejected.contains(findings[index].ruleID) {
+                findings[index].severity = .info
+            }
+        }
+        escalate(isRejected: isRejected)
+        let statusValue: JSONValue = status.map { .number($0) } ?? .null
+        for index in findings.indices {
+            var members = findings[index].evidence.members
+            if !members.contains(where: { $0.key == "status" }) {
+                members.append(JSONObject.Member(key: "status", value: statusValue))
+            }
+            findings[index].evidence = JSONObject(members: members)
+        }
+    }
+
+    // MARK: E. Time claims at request time
+
+    mutating func checkTime() {
+        guard let time else { return }
+        let leeway = policy.leeway
+        if let exp = verdict.expiration, time > exp + leeway {
+            add("expired-at-request-time", nil, evidence(
+                ("exp", .number(exp)), ("request_time", .number(time)), ("expired_by_s", .number(time - exp)),
+                ("leeway_s", .number(leeway))))
+        }
+        if let nbf = verdict.notBefore, time < nbf - leeway {
+            add("not-yet-valid", nil, evidence(("nbf", .number(nbf)), ("request_time", .number(time)),
+                                               ("early_by_s", .number(nbf - time)), ("leeway_s", .number(leeway))))
+        }
+        if let iat = verdict.issuedAt {
+            let accept = policy.number("accept_future_s", of: "iat-in-future", default: 10)
+            let reject = policy.number("reject_future_s", of: "iat-in-future", default: 60)
+            if iat > time + accept {
+                add("iat-in-future", iat > time + reject ? .high : .medium, evidence(
+                    ("iat", .number(iat)), ("request_time", .number(time)), ("ahead_by_s", .number(iat - time))))
+            }
+        }
+    }
+
+    mutating func checkKeyWindow() {
+        guard let time, let window = verdict.keyWindow, !window.contains(time) else { return }
+        add("key-not-valid-at-request-time", nil, evidence(
+            ("key_id", .optional(verdict.verification?.keyID)), ("request_time", .number(time)),
+            ("not_before", window.notBefore.map { .number($0) }), ("not_after", window.notAfter.map { .number($0) })))
+    }
+
+    // MARK: A. Transport and exposure
+
+    mutating func checkExposure() {
+        let location = request.location
+        let expired = time.flatMap { time in verdict.expiration.map { time > $0 + policy.leeway } } ?? false
+        if location.isInRequestURI {
+            let downgrade = policy.number("downgrade_if_expired", of: "token-in-url-query", default: 1) != 0
+            let parameter = request.parameterName
+            let isHint = parameter == "id_token_hint" || parameter == "request" || parameter == "response"
+            let severity: Severity = isHint ? .info : (expired && downgrade ? .low : .high)
+            add("token-in-url-query", severity, evidence(
+                ("parameter", .optional(parameter)), ("location", .string(location.rawValue)),
+                ("expired_at_request_time", .bool(expired))))
+        }
+        if location == .referer { add("token-in-referer", nil, evidence(("parameter", .optional(request.parameterName)))) }
+        let isCleartext = request.context.scheme?.lowercased() == "http"
+        if location == .cookie {
+            add("token-in-cookie", isCleartext ? .high : .info, evidence(("cookie", .optional(request.parameterName))))
+        }
+        if isCleartext, location != .unknown {
+            add("bearer-over-cleartext", nil, evidence(("scheme", "http"), ("location", .string(location.rawValue))))
+        }
+        let transports = request.locationsOnLine.filter { $0 != .referer && $0 != .unknown && $0 != .dpopHeader }
+        let methods = Set(transports.map { location -> String in
+            switch location {
+            case .authorizationBearer, .authorizationDPoP, .authorizationOther: "header"
+            case .query, .path: "uri"
+            case .cookie: "cookie"
+            default: "body"
+            }
+        })
+        if methods.count > 1 {
+            add("multiple-token-methods", nil, evidence(("methods", .strings(methods.sorted()))))
+        }
+    }
+
+    // MARK: F. Audience against the API called
+
+    mutating func checkAudience() {
+        guard verdict.kind == .accessToken || verdict.kind == .jwt, !verdict.audiences.isEmpty else { return }
+        let host = request.context.host?.lowercased()
+        if let expected = policy.expectedAudiences(host: host, path: request.context.path) {
+            if !verdict.audiences.contains(where: expected.contains) {
+                add("aud-host-mismatch", nil, evidence(
+                    ("aud", .strings(verdict.audiences)), ("host", .optional(host)), ("expected", .strings(expected)),
+                    ("confidence", "configured")))
+            }
+        } else if policy.audienceMap.isEmpty, let host {
+            // Without a map, compare the hosts of URL-shaped audiences (medium confidence).
+            let urlHosts = verdict.audiences.compactMap(TokenRuleContext.host(of:))
+            if urlHosts.count == verdict.audiences.count, !urlHosts.isEmpty,
+                !urlHosts.contains(where: { $0 == host.split(separator: ":").first.map(String.init) })
+            {
+                add("aud-host-mismatch", .medium, evidence(
+                    ("aud", .strings(verdict.audiences)), ("host", .string(host)), ("confidence", "url-host")))
+            }
+        }
+    }
+
+    // MARK: H. A token of another kind presented as a bearer token
+
+    mutating func checkBearerType() {
+        let isBearer: Bool = switch request.location {
+        case .authorizationBearer, .authorizationDPoP, .authorizationOther, .query, .cookie: true
+        default: false
+        }
+        if request.location == .query, let parameter = request.parameterName,
+            ["id_token", "id_token_hint", "client_assertion", "assertion", "logout_token", "request", "response"]
+                .contains(parameter)
+        {
+            return
+        }
+        guard isBearer else { return }
+        let kindEvidence = evidence(("kind", .string(verdict.kind.rawValue)), ("location", .string(request.location.rawValue)))
+        switch verdict.kind {
+        case .idToken: add("id-token-as-bearer", nil, kindEvidence)
+        case .clientAssertion: add("client-assertion-as-bearer", nil, kindEvidence)
+        case .dpopProof, .logoutToken, .otherTypedJWT:
+            if request.location != .dpopHeader { add("other-jwt-type-as-bearer", nil, kindEvidence) }
+        case .refreshToken: add("refresh-token-as-bearer", nil, kindEvidence)
+        default: break
+        }
+    }
+
+    // MARK: N. Log-context escalations
+
+    static let escalations: [(base: [String], escalation: String)] = [
+        (["alg-none"], "accepted-alg-none"),
+        (["invalid-signature"], "accepted-invalid-signature"),
+        (["expired-at-request-time"], "accepted-expired-token"),
+        (["not-yet-valid"], "accepted-not-yet-valid"),
+        (["unknown-issuer", "issuer-key-mismatch"], "accepted-untrusted-issuer"),
+        (["unknown-kid"], "accepted-unknown-kid"),
+        (["aud-host-mismatch", "missing-aud", "unknown-aud"], "accepted-wrong-audience"),
+        (["id-token-as-bearer", "client-assertion-as-bearer", "other-jwt-type-as-bearer", "refresh-token-as-bearer"],
+         "accepted-wrong-token-type"),
+        (["malformed-token", "duplicate-member", "crit-header", "alg-unregistered"], "accepted-malformed-token"),
+        (["token-in-url-query"], "accepted-token-in-query"),
+    ]
+
+    mutating func escalate(isRejected: Bool) {
+        let path = request.context.path
+        if isRejected {
+            let passesStrongChecks = verdict.verification?.status == .valid
+                && !findings.contains { $0.severity >= .high }
+            if passesStrongChecks {
+                add("rejected-valid-token", nil, evidence(("status", status.map { .number($0) })))
+            }
+            return
+        }
+        guard policy.isAccepted(status: status), !policy.isPublic(path: path) else { return }
+        var escalated: [FindingDraft] = []
+        for (base, id) in Self.escalations {
+            let triggers = findings.filter { base.contains($0.ruleID) && $0.severity > .info }
+            guard let trigger = triggers.first else { continue }
+            if id == "accepted-token-in-query", trigger.severity < .medium { continue }
+            var severity = RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .high
+            if id == "accepted-expired-token", let time, let exp = verdict.expiration,
+                time - exp > policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600)
+            {
+                severity = .critical
+            }
+            escalated.append(FindingDraft(ruleID: id, severity: severity, evidence: evidence(
+                ("base_rules", .strings(triggers.map(\.ruleID))), ("status", status.map { .number($0) }),
+                ("method", .optional(request.context.method)), ("host", .optional(request.context.host)),
+                ("path", .optional(path)))))
+        }
+        findings += escalated
+    }
+}

@@ -1,0 +1,446 @@
+import Foundation
+import TokenAuditJOSE
+import TokenAuditJSON
+import TokenAuditModel
+import TokenAuditVerification
+
+/// The token-level rules: groups B (structure), C (algorithm and header), D (signature and keys),
+/// E and F (claims that need no request), G (authorization content) and H (token type, where the token alone
+/// decides). Each `check…` method is one rule of the catalogue and appends at most one finding.
+struct TokenRuleContext {
+    let subject: TokenSubject
+    let classification: TokenClassification
+    let verification: VerificationResult?
+    let policy: AuditPolicy
+    let verifier: Verifier
+    let secrets: WeakSecretChecker
+    var findings: [FindingDraft] = []
+
+    var parsed: ParsedToken { subject.parsed }
+    var header: JOSEHeader? { parsed.header }
+    var claims: JWTClaims? { parsed.claims }
+
+    mutating func add(_ id: String, _ severity: Severity? = nil, _ evidence: JSONObject = JSONObject(members: [])) {
+        let chosen = severity ?? RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .info
+        findings.append(FindingDraft(ruleID: id, severity: chosen, evidence: evidence))
+    }
+
+    mutating func runAll() {
+        checkStructure()
+        checkAlgorithm()
+        checkHeaderInjection()
+        checkSignature()
+        checkClaims()
+        checkAuthorizationContent()
+        checkTokenType()
+    }
+
+    // MARK: B. Structure and parsing
+
+    mutating func checkStructure() {
+        switch parsed.form {
+        case .malformed(let malformed):
+            add("malformed-token", nil, evidence(
+                ("reason", .string(malformed.reason.rawValue)), ("segments", .number(malformed.segmentCount)),
+                ("base64url_deviations", malformed.headerDeviations.isEmpty
+                    ? nil : .strings(malformed.headerDeviations.map(\.rawValue)))))
+            if malformed.reason == .oversized {
+                add("oversized-token", nil, evidence(("length", .number(parsed.length))))
+            }
+        case .opaque(let opaque):
+            add("opaque-token", nil, evidence(("length", .number(parsed.length)), ("segments", .number(opaque.segmentCount))))
+        case .jsonSerialization:
+            add("jws-json-serialization")
+        case .sdJWT:
+            add("opaque-token", nil, evidence(("shape", "sd-jwt")))
+        case .jwe(let jwe):
+            add("jwe-token", nil, evidence(
+                ("alg", .optional(jwe.alg)), ("enc", .optional(jwe.enc)), ("cty", .optional(jwe.cty))))
+            if let alg = jwe.alg, alg == "RSA1_5" || jwe.zip != nil {
+                add("jwe-unsafe-params", nil, evidence(("alg", .string(alg)), ("zip", .optional(jwe.zip))))
+            }
+            if jwe.isNestedJWT { add("nested-jwt", nil, evidence(("cty", .optional(jwe.cty)))) }
+        case .jws(let jws):
+            var deviations: [String] = []
+            for (segment, list) in [("header", jws.headerDeviations), ("payload", jws.payloadDeviations),
+                                    ("signature", jws.signatureDeviations)] where !list.isEmpty {
+                deviations += list.map { "\(segment): \($0.rawValue)" }
+            }
+            if !deviations.isEmpty {
+                add("malformed-token", nil, evidence(("reason", "non-canonical-base64url"),
+                                                     ("base64url_deviations", .strings(deviations))))
+            }
+            if jws.payloadKind == .notUTF8 {
+                add("malformed-token", nil, evidence(("reason", "payload-not-utf8")))
+            }
+            let duplicates = jws.header.duplicateMemberPaths.map { "header" + $0 }
+                + (jws.claims?.duplicateMemberPaths.map { "claims" + $0 } ?? [])
+            if !duplicates.isEmpty { add("duplicate-member", nil, evidence(("members", .strings(duplicates)))) }
+            if jws.claims == nil {
+                add("non-jwt-payload", nil, evidence(("payload", .string(jws.payloadKind.rawValue))))
+            }
+            let maximumBytes = policy.number("max_bytes", of: "oversized-token", default: 8192)
+            let maximumDepth = policy.number("max_depth", of: "oversized-token", default: 16)
+            let depth = max(jws.header.maximumDepth, jws.claims?.maximumDepth ?? 0)
+            if Double(parsed.length) > maximumBytes || Double(depth) > maximumDepth {
+                add("oversized-token", nil, evidence(("length", .number(parsed.length)), ("json_depth", .number(depth))))
+            }
+        }
+    }
+
+    // MARK: C. Algorithm and header
+
+    static let registeredAlgorithms: Set<String> = [
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+        "EdDSA",
+    ]
+
+    var isSymmetricIssuer: Bool {
+        if policy.issuerPolicy(for: claims?.iss)?.isSymmetric == true { return true }
+        if verification?.status == .valid, verification?.keyFamily == .hmac { return true }
+        guard let issuer = claims?.iss else { return false }
+        return verifier.keySet.keys.contains { $0.family == .hmac && $0.issuer == issuer }
+    }
+
+    mutating func checkAlgorithm() {
+        guard let jws = parsed.jws else { return }
+        let header = jws.header
+        guard let alg = header.alg, !alg.isEmpty else {
+            add("alg-none", nil, evidence(
+                ("alg", header.algRaw.map { JSONValue.string("<\($0.typeName)>") } ?? "<missing>"),
+                ("signature_present", .bool(jws.signatureSegmentLength > 0))))
+            return
+        }
+        if alg.lowercased() == "none" {
+            add("alg-none", nil, evidence(("alg", .string(alg)), ("signature_present", .bool(jws.signatureSegmentLength > 0))))
+            return
+        }
+        guard Self.registeredAlgorithms.contains(alg) else {
+            add("alg-unregistered", nil, evidence(("alg", .string(alg))))
+            return
+        }
+        var allowed = policy.allowedAlgorithms(for: claims?.iss)
+        if isSymmetricIssuer && policy.issuerPolicy(for: claims?.iss)?.allowedAlgorithms == nil {
+            allowed.formUnion(["HS256", "HS384", "HS512"])
+        }
+        if !allowed.contains(alg) {
+            let severity: Severity = policy.profile == .fapi2 ? .high : .medium
+            add("alg-not-allowed", severity, evidence(("alg", .string(alg)), ("issuer", .optional(claims?.iss)),
+                                                       ("allowed", .strings(allowed.sorted()))))
+        }
+        if verification?.status == .algKeyMismatch {
+            add("alg-key-mismatch", nil, evidence(
+                ("alg", .string(alg)), ("reason", .optional(verification?.detail)),
+                ("key_id", .optional(verification?.keyID))))
+        }
+        if alg.hasPrefix("HS"), !isSymmetricIssuer, claims?.iss.flatMap({ issuer in
+            verifier.keySet.keys.first { $0.issuer == issuer && $0.family != .hmac }
+        }) != nil {
+            add("alg-key-confusion", nil, evidence(("alg", .string(alg)), ("issuer", .optional(claims?.iss)),
+                                                    ("confirmed", false)))
+        }
+    }
+
+    mutating func checkHeaderInjection() {
+        guard let header else { return }
+        if let jwk = header.jwk {
+            let privateMembers = ["d", "p", "q", "dp", "dq", "qi", "k"].filter { jwk[$0] != nil }
+            add("embedded-jwk", nil, evidence(("kty", .optional(jwk["kty"]?.stringValue)),
+                                              ("kid", .optional(jwk["kid"]?.stringValue))))
+            if !privateMembers.isEmpty {
+                add("private-key-exposed", nil, evidence(("where", "jwk header"), ("members", .strings(privateMembers))))
+            }
+        }
+        let allowlist = policy.list("key_url_allowlist", of: "remote-key-url", default: [])
+        for (name, url) in [("jku", header.jku), ("x5u", header.x5u)] {
+            guard let url else { continue }
+            let host = Self.host(of: url)
+            let isAllowed = host.map { host in allowlist.contains { $0.lowercased() == host } } ?? false
+            add("remote-key-url", isAllowed ? .info : .high, evidence(
+                ("header", .string(name)), ("host", .optional(host)), ("allowlisted", .bool(isAllowed))))
+        }
+        if let kid = header.kid {
+            let limit = Int(policy.number("kid_max_len", of: "kid-injection", default: 256))
+            if let pattern = Self.injectionPattern(in: kid, maximumLength: limit) {
+                add("kid-injection", nil, evidence(("pattern", .string(pattern)), ("kid_length", .number(kid.count))))
+            }
+        } else if header.algRaw != nil, let alg = header.alg, Self.registeredAlgorithms.contains(alg),
+            let family = JWSAlgorithm(rawValue: alg)?.family
+        {
+            let candidates = verifier.keySet.keys.filter {
+                $0.family == family && ($0.issuer == nil || $0.issuer == claims?.iss)
+            }
+            if candidates.count > 1 { add("missing-kid", nil, evidence(("candidate_keys", .number(candidates.count)))) }
+        }
+        if header["crit"] != nil {
+            let crit = header.crit ?? []
+            let understood = Set(policy.list("understood_crit", of: "crit-header", default: []))
+            let registered: Set<String> = ["alg", "kid", "typ", "cty", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"]
+            let problem: String? = if crit.isEmpty { "empty or not a list of strings" }
+                else if crit.contains(where: registered.contains) { "lists registered parameters" }
+                else if header.b64 == false { "b64:false in a JWT" }
+                else if !crit.allSatisfy(understood.contains) { "unknown critical parameter" }
+                else { nil }
+            if let problem { add("crit-header", nil, evidence(("crit", .strings(crit)), ("problem", .string(problem)))) }
+        }
+        if let claims {
+            for name in ["iss", "sub", "aud"] {
+                guard let copy = header[name] else { continue }
+                if claims[name] != copy {
+                    add("replicated-claim-mismatch", nil, evidence(("member", .string(name))))
+                }
+            }
+        }
+    }
+
+    static func host(of url: String) -> String? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostPort = authority.split(separator: "@").last ?? authority[...]
+        let host = hostPort.split(separator: ":").first.map(String.init) ?? ""
+        return host.isEmpty ? nil : host.lowercased()
+    }
+
+    static func injectionPattern(in kid: String, maximumLength: Int) -> String? {
+        if kid.count > maximumLength { return "longer than \(maximumLength)" }
+        if kid.contains("..") || kid.contains("/") || kid.contains("\\") { return "path traversal" }
+        if kid.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return "control character" }
+        if kid.range(of: "%[0-9A-Fa-f]{2}", options: .regularExpression) != nil { return "percent-escape" }
+        let lower = kid.lowercased()
+        if kid.contains("'") || kid.contains("\"") || kid.contains(";") || kid.contains("--") || kid.contains("/*")
+            || lower.contains(" union ") || lower.contains(" or ")
+        {
+            return "SQL metacharacters"
+        }
+        if kid.contains("$(") || kid.contains("`") || kid.contains("|") { return "shell metacharacters" }
+        if kid.contains("*") || kid.contains("(") || kid.contains(")") { return "LDAP metacharacters" }
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("file:") { return "URL" }
+        return nil
+    }
+
+    // MARK: D. Signature and key material
+
+    mutating func checkSignature() {
+        guard let jws = parsed.jws, let verification else { return }
+        let alg = jws.header.alg ?? ""
+        let base = evidence(("alg", .string(alg)), ("kid", .optional(jws.header.kid)), ("issuer", .optional(claims?.iss)))
+        switch verification.status {
+        case .valid:
+            if verification.keyFamily == .rsa, let bits = verification.keyBits {
+                let minimum = Int(policy.number("min_rsa_bits", of: "rsa-key-too-small", default: 2048))
+                if bits < minimum {
+                    add("rsa-key-too-small", bits < 1024 ? .critical : .high, evidence(
+                        ("key_id", .optional(verification.keyID)), ("bits", .number(bits)), ("minimum", .number(minimum))))
+                }
+            }
+            if let keyIssuer = verification.keyIssuer, let issuer = claims?.iss, keyIssuer != issuer {
+                add("issuer-key-mismatch", nil, evidence(("issuer", .string(issuer)), ("key_issuer", .string(keyIssuer)),
+                                                          ("key_id", .optional(verification.keyID))))
+            }
+        case .invalidSignature:
+            var found = base
+            found = JSONObject(members: found.members + [
+                JSONObject.Member(key: "reason", value: .optional(verification.detail) ?? "mismatch"),
+                JSONObject.Member(key: "key_id", value: .optional(verification.keyID) ?? .null),
+            ])
+            add("invalid-signature", nil, found)
+        case .unknownKey:
+            if let kid = jws.header.kid {
+                add("unknown-kid", nil, evidence(("kid", .string(kid)), ("issuer", .optional(claims?.iss)),
+                                                 ("reason", .optional(verification.detail))))
+            }
+            add("unverifiable-token", nil, evidence(("reason", .string(verification.detail ?? "unknown-key")), ("alg", .string(alg))))
+        case .unsupported, .algKeyMismatch, .malformed:
+            add("unverifiable-token", nil, evidence(("reason", .string(verification.status.rawValue)),
+                                                    ("detail", .optional(verification.detail)), ("alg", .string(alg))))
+        case .truncated:
+            add("token-truncated", nil, evidence(("alg", .string(alg)),
+                                                 ("signature_length", .number(jws.signatureSegmentLength)),
+                                                 ("detail", .optional(verification.detail))))
+            add("unverifiable-token", nil, evidence(("reason", "truncated"), ("alg", .string(alg))))
+        case .unsigned:
+            break
+        }
+        if !policy.issuers.isEmpty, let issuer = claims?.iss, policy.issuerPolicy(for: issuer) == nil {
+            add("unknown-issuer", nil, evidence(("issuer", .string(issuer))))
+        }
+        checkWeakSecret(jws)
+    }
+
+    mutating func checkWeakSecret(_ jws: CompactJWS) {
+        guard let alg = jws.header.alg, let algorithm = JWSAlgorithm(rawValue: alg), algorithm.family == .hmac,
+            verification?.status != .truncated
+        else { return }
+        let match: CrackedSecret?
+        if verification?.status == .valid, let key = verifier.keySet.keys.first(where: {
+            $0.kid == verification?.keyID && $0.source == verification?.keySource && $0.family == .hmac
+        }), case .secret(let secret) = key.material {
+            // MACed with a configured key: judge the key itself.
+            match = secrets.knownSecret(equalTo: secret) ?? (policy.extraSecrets.contains { Array($0.utf8) == secret }
+                ? CrackedSecret(secret: secret, source: "policy") : nil)
+        } else {
+            var extra = policy.extraSecrets
+            if let issuer = claims?.iss { extra.append(issuer) }
+            if let client = claims?.clientID { extra.append(client) }
+            match = secrets.crack(
+                algorithm: algorithm, signingInput: jws.signingInput, signature: jws.signature,
+                group: "\(claims?.iss ?? "")|\(jws.header.kid ?? "")|\(alg)", extraSecrets: extra,
+                usesBuiltinList: policy.usesBuiltinSecretList)
+        }
+        guard let match else { return }
+        add("weak-hmac-secret", nil, evidence(
+            ("alg", .string(alg)), ("secret_source", .string(match.source)), ("secret_length", .number(match.length)),
+            ("secret_hint", .string(match.hint))))
+        let minimumBytes = algorithm.hash?.outputByteCount ?? 32
+        if match.length < minimumBytes {
+            add("hmac-key-too-short", nil, evidence(("alg", .string(alg)), ("key_bytes", .number(match.length)),
+                                                    ("minimum_bytes", .number(minimumBytes))))
+        }
+    }
+
+    // MARK: E and F. Claims that need no request
+
+    mutating func checkClaims() {
+        guard let claims else { return }
+        let kind = classification.kind
+        var badDates: [JSONValue] = []
+        for (name, date) in [("exp", claims.exp), ("nbf", claims.nbf), ("iat", claims.iat)] {
+            if case .invalid(let problem) = date {
+                badDates.append(.object(evidence(("claim", .string(name)), ("problem", .string(problem.kind)))))
+            }
+        }
+        if let exp = claims.exp.secondsValue {
+            if let nbf = claims.nbf.secondsValue, nbf > exp {
+                badDates.append(.object(evidence(("claim", "nbf"), ("problem", "after-exp"))))
+            }
+            if let iat = claims.iat.secondsValue, iat > exp {
+                badDates.append(.object(evidence(("claim", "iat"), ("problem", "after-exp"))))
+            }
+        }
+        if !badDates.isEmpty { add("invalid-time-claims", nil, evidence(("problems", .array(badDates)))) }
+
+        let isAccessLike = kind == .accessToken || kind == .jwt
+        if !claims.exp.isPresent, kind != .dpopProof {
+            add("missing-exp", nil, evidence(("kind", .string(kind.rawValue))))
+        }
+        if isAccessLike || kind == .idToken || kind == .clientAssertion {
+            if claims.iss == nil, !claims.has("iss") { add("missing-iss", nil, evidence(("kind", .string(kind.rawValue)))) }
+            if claims.audience.form == .absent { add("missing-aud", nil, evidence(("kind", .string(kind.rawValue)))) }
+            if claims.sub == nil, !claims.has("sub") { add("missing-sub", nil, evidence(("kind", .string(kind.rawValue)))) }
+            if !claims.has("iat") { add("missing-iat", nil, evidence(("kind", .string(kind.rawValue)))) }
+        }
+        if !claims.has("jti") {
+            let severity: Severity? = switch kind {
+            case .accessToken, .jwt: .low
+            case .clientAssertion, .dpopProof: .high
+            default: nil
+            }
+            if let severity { add("missing-jti", severity, evidence(("kind", .string(kind.rawValue)))) }
+        }
+        if kind == .accessToken, !claims.has("client_id") {
+            add("missing-client-id", nil, evidence(("kind", .string(kind.rawValue))))
+        }
+        if let exp = claims.exp.secondsValue, let iat = claims.iat.secondsValue {
+            let lifetime = exp - iat
+            let limit: Double = switch kind {
+            case .clientAssertion, .dpopProof: policy.number("client-assertion", of: "excessive-lifetime", default: 300)
+            case .idToken: policy.number("id", of: "excessive-lifetime", default: 3600)
+            default: policy.number("access", of: "excessive-lifetime", default: 3600)
+            }
+            if lifetime > limit {
+                add("excessive-lifetime", nil, evidence(("lifetime_s", .number(lifetime)), ("limit_s", .number(limit)),
+                                                        ("kind", .string(kind.rawValue))))
+            }
+        }
+        if let issuer = claims.iss, kind == .accessToken || kind == .idToken {
+            if !(issuer.hasPrefix("https://") && !issuer.contains("?") && !issuer.contains("#")) {
+                add("iss-not-https", nil, evidence(("issuer", .string(issuer))))
+            }
+        }
+        let audiences = claims.audience.values
+        let generic = Set(policy.list("generic_aud", of: "aud-overbroad", default: ["*", "all", "api", "https://*"]))
+        let maximumAudiences = Int(policy.number("max_aud", of: "aud-overbroad", default: 3))
+        if audiences.count > maximumAudiences || audiences.contains(where: { generic.contains($0.lowercased()) }) {
+            add("aud-overbroad", nil, evidence(("aud", .strings(audiences))))
+        }
+        if !policy.audiences.isEmpty || !policy.audienceMap.isEmpty, !audiences.isEmpty {
+            let known = policy.audiences.union(policy.audienceMap.flatMap(\.audiences))
+            if !audiences.contains(where: known.contains) {
+                add("unknown-aud", nil, evidence(("aud", .strings(audiences))))
+            }
+        }
+        checkPersonalData(claims)
+    }
+
+    static let personalClaims: Set<String> = [
+        "name", "given_name", "family_name", "middle_name", "nickname", "email", "phone_number", "address",
+        "birthdate", "gender",
+    ]
+    static let secretClaimNames = ["password", "passwd", "secret", "api_key", "apikey", "client_secret", "private_key"]
+
+    mutating func checkPersonalData(_ claims: JWTClaims) {
+        let isAccessToken = classification.kind == .accessToken || classification.kind == .jwt
+        if isAccessToken {
+            let allowed = Set(policy.list("allow_claims", of: "pii-in-token", default: []))
+            let present = claims.object.keys.filter { Self.personalClaims.contains($0) && !allowed.contains($0) }
+            if !present.isEmpty { add("pii-in-token", nil, evidence(("claims", .strings(present)))) }
+        }
+        let secretNames = claims.object.keys.filter { key in
+            let lower = key.lowercased()
+            return Self.secretClaimNames.contains { lower.contains($0) }
+        }
+        if !secretNames.isEmpty { add("secret-in-token", nil, evidence(("claims", .strings(secretNames)))) }
+    }
+
+    // MARK: G. Authorization content
+
+    mutating func checkAuthorizationContent() {
+        guard let claims else { return }
+        let scopeClaim = claims.scopes
+        let patterns = policy.list(
+            "privileged_patterns", of: "scope-privileged",
+            default: ["*", "*:*", "all", "admin", "root", "superuser", "full_access", "write:*"])
+        var privileged: [String] = []
+        let grants = scopeClaim.scopes + (claims.roles ?? []) + (claims.groups ?? []) + (claims.entitlements ?? [])
+        for grant in grants where Self.matches(grant, patterns: patterns) { privileged.append(grant) }
+        for flag in ["admin", "is_admin", "isAdmin", "superuser"] where claims[flag]?.boolValue == true {
+            privileged.append("\(flag):true")
+        }
+        if !privileged.isEmpty { add("scope-privileged", nil, evidence(("privileged", .strings(privileged)))) }
+        let maximum = Int(policy.number("max_scopes", of: "scope-too-many", default: 20))
+        if scopeClaim.scopes.count > maximum {
+            add("scope-too-many", nil, evidence(("scopes", .number(scopeClaim.scopes.count)), ("maximum", .number(maximum))))
+        }
+        switch scopeClaim.format {
+        case .array, .commaSeparated, .scpArray, .scpString, .otherType:
+            add("scope-format-nonstandard", nil, evidence(("format", .string(scopeClaim.format.rawValue))))
+        case .spaceDelimitedString, .absent: break
+        }
+    }
+
+    /// Case-insensitive match of one grant against patterns with a trailing or lone `*`.
+    static func matches(_ grant: String, patterns: [String]) -> Bool {
+        let grant = grant.lowercased()
+        for pattern in patterns.map({ $0.lowercased() }) {
+            if pattern == grant { return true }
+            if pattern.hasSuffix("*"), pattern != "*", grant.hasPrefix(pattern.dropLast()) { return true }
+            // "admin" also covers namespaced forms such as "api:admin" or "admin:all".
+            if pattern.allSatisfy(\.isLetter), grant.split(whereSeparator: { ":./_-".contains($0) }).contains(where: { $0 == pattern }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    // MARK: H. Token type (token-only part; the bearer location is judged per request)
+
+    mutating func checkTokenType() {
+        guard classification.kind == .accessToken else { return }
+        let typ = header?.normalizedTyp
+        if typ != "at+jwt" {
+            let severity: Severity = policy.profile == .rfc9068Strict ? .high : .low
+            add("at-typ-missing", severity, evidence(("typ", .optional(header?.typ))))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import TokenAuditJOSE
+import TokenAuditModel
+import TokenAuditVerification
+
+/// A distinct token as seen in the logs, ready for token-level analysis.
+public struct TokenSubject: Sendable {
+    public var fingerprint: TokenFingerprint
+    public var parsed: ParsedToken
+    /// The extraction stage saw the token run to the end of a length-limited log field.
+    public var isCutByLogger: Bool
+
+    public init(fingerprint: TokenFingerprint, parsed: ParsedToken, isCutByLogger: Bool = false) {
+        self.fingerprint = fingerprint
+        self.parsed = parsed
+        self.isCutByLogger = isCutByLogger
+    }
+}
+
+/// The validity window of the key that verified a token, for judging each request at its own time.
+public struct KeyWindow: Sendable, Hashable {
+    public var notBefore: Double?
+    public var notAfter: Double?
+
+    public func contains(_ time: Double) -> Bool {
+        if let notBefore, time < notBefore { return false }
+        if let notAfter, time > notAfter { return false }
+        return true
+    }
+}
+
+/// What token-level analysis concluded about one distinct token: computed once, cached, and joined with every
+/// log line that carried the token. Small on purpose, so that a bounded cache holds many of them.
+public struct TokenVerdict: Sendable {
+    public var fingerprint: TokenFingerprint
+    public var kind: TokenKind
+    public var issuer: String?
+    public var subject: String?
+    public var clientID: String?
+    public var audiences: [String]
+    /// `exp`, `nbf` and `iat` when they are well-formed NumericDates; bad ones are findings instead.
+    public var expiration: Double?
+    public var notBefore: Double?
+    public var issuedAt: Double?
+    /// `nil` when the token is not a JWS (opaque, JWE, malformed).
+    public var verification: VerificationResult?
+    /// The verifying key's validity window, when it has one.
+    public var keyWindow: KeyWindow?
+    /// Findings that depend on the token alone.
+    public var findings: [FindingDraft]
+
+    /// Whether the token-level analysis produced a finding of rule `id`.
+    public func has(_ id: String) -> Bool { findings.contains { $0.ruleID == id } }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Synchronization
+import TokenAuditCrypto
+import TokenAuditVerification
+
+/// Publicly seen HMAC secrets, loaded once: the shipped wallarm list (MIT) plus the project's own additions.
+public struct WeakSecretList: Sendable {
+    /// The secrets, duplicates removed, each with the list it came from.
+    public let entries: [(secret: [UInt8], source: String)]
+
+    public init(entries: [(secret: [UInt8], source: String)]) {
+        var seen = Set<[UInt8]>()
+        self.entries = entries.filter { seen.insert($0.secret).inserted }
+    }
+
+    /// An empty list (only the policy's extra secrets are tried).
+    public static let empty = WeakSecretList(entries: [])
+
+    /// The shipped lists: `builtin-secrets.list` first (it holds the commonest defaults), then `jwt.secrets.list`.
+    public static func builtin() -> WeakSecretList {
+        var entries: [(secret: [UInt8], source: String)] = []
+        for (name, source) in [("builtin-secrets", "builtin"), ("jwt.secrets", "wallarm-jwt-secrets")] {
+            guard let url = Bundle.module.url(forResource: "Resources/\(name)", withExtension: "list"),
+                let data = try? Data(contentsOf: url)
+            else { continue }
+            for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+                var bytes = Array(line)
+                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+                if !bytes.isEmpty { entries.append((bytes, source)) }
+            }
+        }
+        return WeakSecretList(entries: entries)
+    }
+}
+
+/// A secret that verified a token's MAC. Only a masked hint of it is ever shown.
+struct CrackedSecret: Sendable {
+    let secret: [UInt8]
+    let source: String
+    var length: Int { secret.count }
+    /// The first and last characters with the middle masked: enough to find it in a config, no more.
+    var hint: String {
+        let text = String(decoding: secret, as: UTF8.self)
+        guard text.count > 4 else { return String(repeating: "*", count: text.count) }
+        return "\(text.prefix(2))\(String(repeating: "*", count: min(text.count - 4, 12)))\(text.suffix(2))"
+    }
+}
+
+/// Tries known secrets against HS* tokens.
+///
+/// Deterministic by construction, so a re-run gives the same findings whatever the order tokens arrive in:
+/// - a token that verified with a configured HMAC key was MACed with that key, so the key itself is looked up in
+///   the list (a set lookup, no HMAC at all);
+/// - any other HS* token is tried against the whole list, except that secrets already found for tokens of the
+///   same issuer, `kid` and `alg` are tried first (a hit there is the hit the full pass would find, since two
+///   secrets do not verify one MAC). The full pass costs about one HMAC per list entry; docs/performance.md
+///   has the measured number.
+final class WeakSecretChecker: Sendable {
+    let list: WeakSecretList
+    private let index: [[UInt8]: String]
+    private let crackedByGroup = Mutex<[String: [CrackedSecret]]>([:])
+
+    init(list: WeakSecretList) {
+        self.list = list
+        var index: [[UInt8]: String] = [:]
+        for entry in list.entries where index[entry.secret] == nil { index[entry.secret] = entry.source }
+        self.index = index
+    }
+
+    /// The list entry equal to a configured key, if the key is a known weak secret.
+    func knownSecret(equalTo key: [UInt8]) -> CrackedSecret? {
+        if key.isEmpty { return CrackedSecret(secret: key, source: "empty") }
+        return index[key].map { CrackedSecret(secret: key, source: $0) }
+    }
+
+    func crack(
+        algorithm: JWSAlgorithm, signingInput: [UInt8], signature: [UInt8], group: String, extraSecrets: [String],
+        usesBuiltinList: Bool
+    ) -> CrackedSecret? {
+        guard let hash = algorithm.hash, signature.count == hash.outputByteCount else { return nil }
+        let tester = HMACSecretTester(algorithm: hash, message: signingInput, expectedTag: signature)
+        var candidates: [(secret: [UInt8], source: String)] = [([], "empty")]
+        candidates += extraSecrets.map { (Array($0.utf8), "policy-or-claims") }
+        for candidate in candidates where tester.matches(secret: candidate.secret) {
+            return CrackedSecret(secret: candidate.secret, source: candidate.source)
+        }
+        guard usesBuiltinList else { return nil }
+        let known = crackedByGroup.withLock { $0[group] ?? [] }
+        for secret in known where tester.matches(secret: secret.secret) { return secret }
+        for entry in list.entries where tester.matches(secret: entry.secret) {
+            let found = CrackedSecret(secret: entry.secret, source: entry.source)
+            crackedByGroup.withLock { $0[group, default: []].append(found) }
+            return found
+        }
+        return nil
+    }
+}
