@@ -319,8 +319,8 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     /// Test support: every row of every table as text, sorted, leaving out the named columns.
-    func dump(excludingColumns excluded: Set<String> = []) throws -> String {
-        try locked { try dumpTables(connection, excludingColumns: excluded) }
+    func dump(excludingColumns excluded: Set<String> = [], excludingTables tables: Set<String> = []) throws -> String {
+        try locked { try dumpTables(connection, excludingColumns: excluded, excludingTables: tables) }
     }
 }
 
