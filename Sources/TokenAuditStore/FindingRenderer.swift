@@ -59,7 +59,8 @@ public enum FindingRenderer {
     public static var csvHeader: String { csvColumns.joined(separator: ",") + "\r\n" }
 
     /// One finding as a CSV row, CRLF-terminated. Cells that came from logs or tokens and start with
-    /// `= + - @`, tab or CR get a leading `'` so spreadsheets do not run them as formulas.
+    /// `= + - @`, tab or CR get a leading `'` so spreadsheets do not run them as formulas, and control
+    /// characters other than tab, CR and LF become `?` (no terminal escapes when the file is printed).
     public static func csvRow(_ record: FindingRecord) -> String {
         let cells: [String] = [
             record.ruleID, record.severity.name, record.token.hex, untrusted(record.kind), untrusted(record.issuer),
@@ -68,12 +69,22 @@ public enum FindingRenderer {
             record.line.map(String.init) ?? "", record.statusCodes.map(String.init).joined(separator: " "),
             record.suppressed ? "true" : "false", untrusted(record.discriminator), record.evidenceJSON,
         ]
-        return cells.map(csvQuote).joined(separator: ",") + "\r\n"
+        return cells.map { csvQuote(csvSafe($0)) }.joined(separator: ",") + "\r\n"
     }
 
     private static func untrusted(_ value: String?) -> String {
         guard let value, let first = value.unicodeScalars.first else { return value ?? "" }
         return "=+-@\t\r".unicodeScalars.contains(first) ? "'" + value : value
+    }
+
+    private static func csvSafe(_ cell: String) -> String {
+        guard cell.unicodeScalars.contains(where: isUnsafeControl) else { return cell }
+        return String(String.UnicodeScalarView(cell.unicodeScalars.map { isUnsafeControl($0) ? "?" : $0 }))
+    }
+
+    private static func isUnsafeControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar != "\t" && scalar != "\r" && scalar != "\n"
+            && (scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format)
     }
 
     static func csvQuote(_ cell: String) -> String {

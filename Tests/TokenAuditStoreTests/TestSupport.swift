@@ -18,10 +18,10 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// A deterministic fingerprint for test token number `index`.
+/// A deterministic fingerprint for test token number `index` (distinct short forms: the index leads).
 func fingerprint(_ index: Int) -> TokenFingerprint {
     let digits = String(index, radix: 16)
-    return TokenFingerprint(hex: String(repeating: "a", count: 64 - digits.count) + digits)!
+    return TokenFingerprint(hex: String(repeating: "0", count: 8 - digits.count) + digits + String(repeating: "a", count: 56))!
 }
 
 /// One synthetic access-log line that carried a token.
