@@ -30,6 +30,21 @@ struct OpeningTests {
         #expect(tables == .text("findings,runs,sources,tokens,usage"))
     }
 
+    @Test func readerOpensAfterTheWriterClosed() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("audit.db")
+        do {
+            let store = try AuditStore(path: path)
+            let run = try store.beginRun(toolVersion: "1.0", arguments: [], startedAt: 1)
+            let source = try store.registerSource(descriptor("a.log"), runID: run)
+            try store.commit(SyntheticLog(path: "a.log", lineCount: 30, sourceID: source).batch(lines: 1...30))
+        }
+        let reader = try AuditStoreReader(path: path)
+        #expect(try reader.findings().isEmpty == false)
+        #expect(try reader.summary().lines == 30)
+        #expect(fileMode(path) == 0o600)
+    }
+
     @Test func newerSchemaIsRefused() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("future.db")
