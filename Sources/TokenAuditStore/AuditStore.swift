@@ -1,0 +1,467 @@
+import Synchronization
+import TokenAuditModel
+
+/// The findings database, opened for writing. One instance per scan; the pipeline calls it from one serial
+/// queue. Each `commit` is one transaction that also moves the source's resume watermark, so a scan killed
+/// at any point and re-run (resuming at `linesCommitted`) ends with the same database as one clean run.
+///
+/// `@unchecked Sendable`: the class owns a sqlite3 connection (a C pointer) and its prepared statements; every
+/// public method takes `lock`, so no two threads ever use the connection at once.
+public final class AuditStore: @unchecked Sendable {
+    /// The database file.
+    public let path: String
+    private let lock = Mutex(())
+    private let connection: SQLiteConnection
+    private let statements: Statements
+
+    /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
+    var failBeforeCommitForTesting = false
+
+    /// Opens (creating with mode 0600 if needed) and migrates the database at `path`, in WAL mode.
+    ///
+    /// - Parameter busyTimeoutMilliseconds: how long a write waits for another writer (another scan) before
+    ///   failing with `StoreError.lockedByAnotherScan`.
+    public init(path: String, busyTimeoutMilliseconds: Int = 5_000) throws {
+        self.path = path
+        do {
+            let connection = try SQLiteConnection(
+                path: path, readOnly: false, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            self.connection = connection
+            let mode = try connection.scalar("PRAGMA journal_mode = WAL")
+            guard mode == .text("wal") else {
+                throw SQLiteError(path: path, code: 1, message: "cannot enable WAL mode (got \(mode))", sql: nil)
+            }
+            try connection.execute("PRAGMA synchronous = NORMAL")
+            try Self.migrate(connection)
+            self.statements = try Statements(connection)
+        } catch let error as SQLiteError {
+            throw Self.translate(error)
+        }
+    }
+
+    private static func translate(_ error: SQLiteError) -> StoreError {
+        error.isBusy ? .lockedByAnotherScan(path: error.path) : .sqlite(error)
+    }
+
+    private static func migrate(_ connection: SQLiteConnection) throws {
+        let found = Int(try connection.scalar("PRAGMA user_version").int64 ?? 0)
+        if found > Schema.currentVersion {
+            throw StoreError.schemaTooNew(path: connection.path, found: found, supported: Schema.currentVersion)
+        }
+        guard found < Schema.currentVersion else { return }
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            // Re-read inside the write lock: another process may have migrated meanwhile.
+            let version = Int(try connection.scalar("PRAGMA user_version").int64 ?? 0)
+            for index in version..<Schema.currentVersion {
+                try connection.execute(Schema.migrations[index])
+                try connection.execute("PRAGMA user_version = \(index + 1)")
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` under the lock, translating SQLite failures.
+    private func locked<Result: Sendable>(_ body: () throws -> Result) throws -> Result {
+        try lock.withLock { _ in
+            do {
+                return try body()
+            } catch let error as SQLiteError {
+                throw Self.translate(error)
+            }
+        }
+    }
+
+    /// Lends the connection to module-internal readers (summary), under the lock.
+    func withConnection<Result: Sendable>(_ body: (SQLiteConnection) throws -> Result) throws -> Result {
+        try locked { try body(connection) }
+    }
+
+    /// Runs `body` in a BEGIN IMMEDIATE transaction; rolls back if it throws.
+    private func transaction(_ body: () throws -> Void) throws {
+        try statements.begin.run([])
+        do {
+            try body()
+            if failBeforeCommitForTesting { throw SQLiteError(path: path, code: 4, message: "simulated kill", sql: nil) }
+            try statements.commit.run([])
+        } catch {
+            try? statements.rollback.run([])
+            throw error
+        }
+    }
+
+    // MARK: Runs
+
+    /// Records the start of a scan and returns its run id.
+    ///
+    /// - Parameters:
+    ///   - arguments: the command line, already stripped of secrets.
+    ///   - startedAt: epoch seconds (the caller's clock; the library never reads it).
+    public func beginRun(toolVersion: String, arguments: [String], startedAt: Double) throws -> Int64 {
+        try guardText(toolVersion, field: "runs.tool_version")
+        for argument in arguments { try guardText(argument, field: "runs.arguments") }
+        return try locked {
+            var id: Int64 = 0
+            try transaction {
+                try statements.insertRun.run([
+                    .real(startedAt), .text(toolVersion), .text(TextFormatting.jsonArray(arguments)),
+                ])
+                id = sqlite3LastInsertRowID()
+            }
+            return id
+        }
+    }
+
+    /// Records the end of a scan with its counters (e.g. `lines`, `tokens`, `errors`), stored as a JSON object.
+    public func finishRun(id: Int64, status: RunStatus, counters: [String: Int64], finishedAt: Double) throws {
+        let json = TextFormatting.jsonObject(counters.mapValues { String($0) })
+        try locked {
+            try transaction {
+                try statements.finishRun.run([.real(finishedAt), .text(status.rawValue), .text(json), .integer(id)])
+            }
+        }
+    }
+
+    /// Marks runs still `running` as `interrupted` (a scan killed without a chance to say so) and returns how
+    /// many. Call it only when no other scan can be running against this database.
+    @discardableResult
+    public func markAbandonedRunsInterrupted() throws -> Int {
+        try locked {
+            var changed = 0
+            try transaction {
+                try connection.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+                changed = connection.changes
+            }
+            return changed
+        }
+    }
+
+    // MARK: Sources
+
+    /// The best earlier record of a file with this content: same head fingerprint, recorded size not larger
+    /// than `size` (a log only grows); the largest such size, then the same path, then the lowest id.
+    /// `nil` means the file is new. Decide with `KnownSource.plan(forSize:)`.
+    public func sourceState(size: Int64, headFingerprint: String, path: String) throws -> KnownSource? {
+        try locked {
+            var found: KnownSource?
+            try statements.findSource.forEachRow([.text(headFingerprint), .integer(size), .text(path)]) { row in
+                if found == nil { found = Self.knownSource(row) }
+            }
+            return found
+        }
+    }
+
+    static func knownSource(_ row: SQLiteStatement) -> KnownSource {
+        KnownSource(
+            id: row.int64(at: 0), path: row.text(at: 1) ?? "", size: row.int64(at: 2),
+            headFingerprint: row.text(at: 3) ?? "", status: SourceStatus(rawValue: row.text(at: 4) ?? "") ?? .failed,
+            linesCommitted: row.int64(at: 5), bytesCommitted: row.int64(at: 6))
+    }
+
+    /// Starts (or restarts, or resumes) reading a file: marks it `in-progress` for `runID` and returns its id.
+    ///
+    /// With `known` (from `sourceState`), the existing row is reused: its path, size, compression and format
+    /// are updated (a rotated file keeps one row and its latest path) and its watermark is kept.
+    /// Without it a new row is inserted.
+    public func registerSource(_ source: SourceDescriptor, runID: Int64, resuming known: KnownSource? = nil) throws
+        -> Int64
+    {
+        try guardText(source.path, field: "sources.path")
+        return try locked {
+            var id: Int64 = 0
+            try transaction {
+                if let known {
+                    try statements.updateSourceIdentity.run([
+                        .text(source.path), .integer(source.size), .text(source.headFingerprint),
+                        .text(source.compression), .text(source.format), .integer(runID), .integer(known.id),
+                    ])
+                    guard connection.changes == 1 else { throw StoreError.unknownSource(id: known.id) }
+                    id = known.id
+                } else {
+                    try statements.insertSource.run([
+                        .text(source.path), .integer(source.size), .text(source.headFingerprint),
+                        .text(source.compression), .text(source.format), .integer(runID),
+                    ])
+                    id = sqlite3LastInsertRowID()
+                }
+            }
+            return id
+        }
+    }
+
+    /// Records how reading a file ended. `error` is a human-readable reason for `partial` and `failed`.
+    public func finishSource(id: Int64, status: SourceStatus, error: String?) throws {
+        if let error { try guardText(error, field: "sources.error") }
+        try locked {
+            try transaction {
+                try statements.finishSource.run([.text(status.rawValue), SQLValue(error), .integer(id)])
+                guard connection.changes == 1 else { throw StoreError.unknownSource(id: id) }
+            }
+        }
+    }
+
+    // MARK: Batches
+
+    /// Applies one batch in one transaction (BEGIN IMMEDIATE … COMMIT), including the source watermarks.
+    ///
+    /// Every merge is order-independent (sum, min, max, set union, smallest example), so committing the same
+    /// batches in any order, or split differently, yields the same rows. Refuses the whole batch, before
+    /// writing anything, if any text looks like a raw token or any evidence is not a JSON object.
+    public func commit(_ batch: StoreBatch) throws {
+        let prepared = try PreparedBatch(batch)
+        try locked {
+            try transaction { try apply(prepared) }
+        }
+    }
+
+    private func apply(_ batch: PreparedBatch) throws {
+        for sighting in batch.tokens {
+            let record = sighting.record
+            try statements.insertToken.run([
+                .text(record.fingerprint.hex), .text(record.kind), SQLValue(record.alg), SQLValue(record.kid),
+                SQLValue(record.typ), SQLValue(record.issuer), SQLValue(record.subject),
+                SQLValue(record.audience.map(TextFormatting.jsonArray)), SQLValue(record.clientID),
+                SQLValue(record.jwtID), SQLValue(record.scope), SQLValue(record.issuedAt.flatMap(finite)),
+                SQLValue(record.notBefore.flatMap(finite)), SQLValue(record.expiresAt.flatMap(finite)),
+                SQLValue(record.headerJSON), SQLValue(record.claimsJSON), .text(record.verificationStatus),
+                SQLValue(record.verificationDetail), SQLValue(record.keyID),
+            ])
+            try statements.touchToken.run([
+                SQLValue(sighting.firstSeen), SQLValue(sighting.lastSeen), .integer(sighting.count),
+                .text(record.fingerprint.hex),
+            ])
+        }
+        for usage in batch.usage {
+            let key = usage.key
+            try statements.upsertUsage.run([
+                .text(key.token.hex), .text(key.clientIP ?? ""), .text(key.method ?? ""), .text(key.host ?? ""),
+                .text(key.path ?? ""), .integer(Int64(key.status ?? 0)), .integer(usage.count),
+                SQLValue(usage.firstSeen), SQLValue(usage.lastSeen),
+            ])
+        }
+        for increment in batch.findings { try mergeFinding(increment) }
+        for progress in batch.progress {
+            try statements.advanceSource.run([
+                .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
+                .integer(progress.linesWithTokens), .integer(progress.linesRejected), SQLValue(progress.firstTime),
+                SQLValue(progress.lastTime), .integer(progress.sourceID),
+            ])
+            guard connection.changes == 1 else { throw StoreError.unknownSource(id: progress.sourceID) }
+        }
+    }
+
+    private func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
+
+    /// Read-merge-write of one finding row; the merge is the order-independent one documented on
+    /// `FindingIncrement`.
+    private func mergeFinding(_ increment: FindingIncrement) throws {
+        let key = increment.key
+        let keyValues: [SQLValue] = [.text(key.ruleID), .text(key.token.hex), .text(key.discriminator)]
+        var merged = increment
+        var exists = false
+        try statements.selectFinding.forEachRow(keyValues) { row in
+            exists = true
+            merged.severity = max(merged.severity, Severity(rawValue: Int(row.int64(at: 0))) ?? .info)
+            merged.firstSeen = Self.minimum(merged.firstSeen, row.optionalDouble(at: 1))
+            merged.lastSeen = Self.maximum(merged.lastSeen, row.optionalDouble(at: 2))
+            merged.count += row.int64(at: 3)
+            let stored = FindingExample(
+                time: row.optionalDouble(at: 6), sourcePath: row.text(at: 4) ?? "", line: row.int64(at: 5),
+                evidenceJSON: row.text(at: 8) ?? "{}")
+            merged.example = min(merged.example, stored)
+            merged.statusCodes.formUnion(Self.parseStatusCodes(row.text(at: 7) ?? "[]"))
+            merged.suppressed = merged.suppressed && row.int64(at: 9) != 0
+        }
+        let values: [SQLValue] =
+            keyValues + [
+                .integer(Int64(merged.severity.rawValue)), SQLValue(merged.firstSeen), SQLValue(merged.lastSeen),
+                .integer(merged.count), .text(merged.example.sourcePath), .integer(merged.example.line),
+                SQLValue(merged.example.time), .text(TextFormatting.jsonArray(merged.statusCodes.sorted())),
+                .text(merged.example.evidenceJSON), .integer(merged.suppressed ? 1 : 0),
+            ]
+        try (exists ? statements.replaceFinding : statements.insertFinding).run(values)
+    }
+
+    static func minimum(_ lhs: Double?, _ rhs: Double?) -> Double? {
+        guard let lhs else { return rhs }
+        guard let rhs else { return lhs }
+        return min(lhs, rhs)
+    }
+
+    static func maximum(_ lhs: Double?, _ rhs: Double?) -> Double? {
+        guard let lhs else { return rhs }
+        guard let rhs else { return lhs }
+        return max(lhs, rhs)
+    }
+
+    static func parseStatusCodes(_ text: String) -> [Int] {
+        text.split(whereSeparator: { !$0.isNumber && $0 != "-" }).compactMap { Int($0) }
+    }
+
+    private func sqlite3LastInsertRowID() -> Int64 { connection.lastInsertRowID }
+
+    /// Sets or clears the suppressed flag of one finding (triage); returns false if there is no such finding.
+    @discardableResult
+    public func setSuppressed(_ suppressed: Bool, for key: FindingKey) throws -> Bool {
+        try locked {
+            var changed = false
+            try transaction {
+                try connection.prepare(
+                    "UPDATE findings SET suppressed = ? WHERE rule_id = ? AND token_fingerprint = ? AND discriminator = ?"
+                ).run([.integer(suppressed ? 1 : 0), .text(key.ruleID), .text(key.token.hex), .text(key.discriminator)])
+                changed = connection.changes == 1
+            }
+            return changed
+        }
+    }
+
+    /// Test support: every row of every table as text, sorted, leaving out the named columns.
+    func dump(excludingColumns excluded: Set<String> = [], excludingTables tables: Set<String> = []) throws -> String {
+        try locked { try dumpTables(connection, excludingColumns: excluded, excludingTables: tables) }
+    }
+}
+
+private func guardText(_ text: String, field: String) throws {
+    if RawTokenGuard.containsToken(text) { throw StoreError.rawTokenRejected(field: field) }
+}
+
+/// A batch that passed validation, with evidence JSON canonicalised (sorted keys) so output is deterministic.
+private struct PreparedBatch {
+    var tokens: [TokenSighting]
+    var usage: [UsageIncrement]
+    var findings: [FindingIncrement]
+    var progress: [SourceProgress]
+
+    init(_ batch: StoreBatch) throws {
+        for sighting in batch.tokens {
+            let record = sighting.record
+            let fields: [(String, String?)] = [
+                ("kind", record.kind), ("alg", record.alg), ("kid", record.kid), ("typ", record.typ),
+                ("iss", record.issuer), ("sub", record.subject), ("client_id", record.clientID),
+                ("jti", record.jwtID), ("scope", record.scope), ("header_json", record.headerJSON),
+                ("claims_json", record.claimsJSON), ("verification_status", record.verificationStatus),
+                ("verification_detail", record.verificationDetail), ("key_id", record.keyID),
+            ]
+            for (name, value) in fields { if let value { try guardText(value, field: "tokens.\(name)") } }
+            for value in record.audience ?? [] { try guardText(value, field: "tokens.aud") }
+        }
+        for usage in batch.usage {
+            for (name, value) in [
+                ("client_ip", usage.key.clientIP), ("method", usage.key.method), ("host", usage.key.host),
+                ("path", usage.key.path),
+            ] {
+                if let value { try guardText(value, field: "usage.\(name)") }
+            }
+        }
+        var findings = batch.findings
+        for index in findings.indices {
+            let key = findings[index].key
+            try guardText(key.ruleID, field: "findings.rule_id")
+            try guardText(key.discriminator, field: "findings.discriminator")
+            try guardText(findings[index].example.sourcePath, field: "findings.example_source")
+            try guardText(findings[index].example.evidenceJSON, field: "findings.evidence")
+            do {
+                findings[index].example.evidenceJSON = try TextFormatting.canonicalJSONObject(
+                    findings[index].example.evidenceJSON)
+            } catch {
+                throw StoreError.invalidEvidence(rule: key.ruleID, reason: error.reason)
+            }
+        }
+        self.tokens = batch.tokens
+        self.usage = batch.usage
+        self.findings = findings
+        self.progress = batch.progress
+    }
+}
+
+/// The writer's prepared statements, compiled once and reused for every batch.
+private struct Statements {
+    let begin, commit, rollback: SQLiteStatement
+    let insertRun, finishRun: SQLiteStatement
+    let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
+    let insertToken, touchToken, upsertUsage: SQLiteStatement
+    let selectFinding, insertFinding, replaceFinding: SQLiteStatement
+
+    /// `min`/`max` of two possibly-NULL values where NULL means "unknown" and loses to any known value.
+    private static func least(_ column: String, _ parameter: String) -> String {
+        "CASE WHEN \(column) IS NULL THEN \(parameter) WHEN \(parameter) IS NULL THEN \(column) "
+            + "ELSE min(\(column), \(parameter)) END"
+    }
+
+    private static func greatest(_ column: String, _ parameter: String) -> String {
+        "CASE WHEN \(column) IS NULL THEN \(parameter) WHEN \(parameter) IS NULL THEN \(column) "
+            + "ELSE max(\(column), \(parameter)) END"
+    }
+
+    init(_ db: SQLiteConnection) throws {
+        begin = try db.prepare("BEGIN IMMEDIATE")
+        commit = try db.prepare("COMMIT")
+        rollback = try db.prepare("ROLLBACK")
+        insertRun = try db.prepare(
+            "INSERT INTO runs (started_at, tool_version, arguments, status) VALUES (?1, ?2, ?3, 'running')")
+        finishRun = try db.prepare("UPDATE runs SET finished_at = ?1, status = ?2, counters = ?3 WHERE id = ?4")
+        findSource = try db.prepare(
+            """
+            SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources
+            WHERE head_fingerprint = ?1 AND size <= ?2
+            ORDER BY size DESC, (path = ?3) DESC, id ASC LIMIT 1
+            """)
+        insertSource = try db.prepare(
+            """
+            INSERT INTO sources (path, size, head_fingerprint, compression, format, status, last_run_id)
+            VALUES (?1, ?2, ?3, ?4, ?5, 'in-progress', ?6)
+            """)
+        updateSourceIdentity = try db.prepare(
+            """
+            UPDATE sources SET path = ?1, size = ?2, head_fingerprint = ?3, compression = ?4, format = ?5,
+                status = 'in-progress', error = NULL, last_run_id = ?6
+            WHERE id = ?7
+            """)
+        advanceSource = try db.prepare(
+            """
+            UPDATE sources SET lines_committed = max(lines_committed, ?1), bytes_committed = max(bytes_committed, ?2),
+                lines_total = lines_total + ?3, lines_with_tokens = lines_with_tokens + ?4,
+                lines_rejected = lines_rejected + ?5,
+                first_time = \(Self.least("first_time", "?6")), last_time = \(Self.greatest("last_time", "?7"))
+            WHERE id = ?8
+            """)
+        finishSource = try db.prepare("UPDATE sources SET status = ?1, error = ?2 WHERE id = ?3")
+        insertToken = try db.prepare(
+            """
+            INSERT OR IGNORE INTO tokens (fingerprint, kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope,
+                iat, nbf, exp, header_json, claims_json, verification_status, verification_detail, key_id)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+            """)
+        touchToken = try db.prepare(
+            """
+            UPDATE tokens SET first_seen = \(Self.least("first_seen", "?1")), last_seen = \(Self.greatest("last_seen", "?2")),
+                use_count = use_count + ?3
+            WHERE fingerprint = ?4
+            """)
+        upsertUsage = try db.prepare(
+            """
+            INSERT INTO usage (token_fingerprint, client_ip, method, host, path, status, count, first_seen, last_seen)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            ON CONFLICT (token_fingerprint, client_ip, method, host, path, status) DO UPDATE SET
+                count = count + excluded.count,
+                first_seen = \(Self.least("first_seen", "excluded.first_seen")),
+                last_seen = \(Self.greatest("last_seen", "excluded.last_seen"))
+            """)
+        selectFinding = try db.prepare(
+            """
+            SELECT severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes,
+                evidence, suppressed
+            FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+            """)
+        let findingColumns = """
+            (rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count, example_source,
+                example_line, example_time, status_codes, evidence, suppressed)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            """
+        insertFinding = try db.prepare("INSERT INTO findings \(findingColumns)")
+        replaceFinding = try db.prepare("INSERT OR REPLACE INTO findings \(findingColumns)")
+    }
+}

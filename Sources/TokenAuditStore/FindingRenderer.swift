@@ -1,0 +1,160 @@
+/// Output formats of `tokenaudit findings --format`.
+public enum FindingFormat: String, Sendable, CaseIterable {
+    /// Aligned columns for a terminal; control characters replaced, long cells shortened.
+    case table
+    /// One JSON object per line, keys sorted: the SIEM contract in docs/findings-format.md.
+    case jsonl
+    /// RFC 4180 CSV with a header row and CRLF line ends.
+    case csv
+}
+
+/// Turns `FindingRecord`s into text. Deterministic: the same records always give the same bytes.
+///
+/// For large result sets, stream jsonl and csv with `AuditStoreReader.forEachFinding` plus `jsonLine(_:)` or
+/// `csvHeader` and `csvRow(_:)`; `table` needs every row to size its columns.
+public enum FindingRenderer {
+    /// The whole output for `records` in `format`, ending in a line break (empty jsonl is "").
+    public static func render(_ records: [FindingRecord], format: FindingFormat) -> String {
+        switch format {
+        case .jsonl: return records.map { jsonLine($0) + "\n" }.joined()
+        case .csv: return csvHeader + records.map(csvRow).joined()
+        case .table: return table(records)
+        }
+    }
+
+    // MARK: JSON Lines
+
+    /// One finding as a single-line JSON object (no trailing newline). See docs/findings-format.md.
+    public static func jsonLine(_ record: FindingRecord) -> String {
+        func string(_ value: String?) -> String { value.map(TextFormatting.jsonString) ?? "null" }
+        func time(_ value: Double?) -> String { value.map { TextFormatting.jsonString(TextFormatting.iso8601($0)) } ?? "null" }
+        let members: [String: String] = [
+            "rule": TextFormatting.jsonString(record.ruleID),
+            "severity": TextFormatting.jsonString(record.severity.name),
+            "token": TextFormatting.jsonString(record.token.hex),
+            "discriminator": TextFormatting.jsonString(record.discriminator),
+            "kind": string(record.kind),
+            "issuer": string(record.issuer),
+            "client_id": string(record.clientID),
+            "first_seen": time(record.firstSeen),
+            "last_seen": time(record.lastSeen),
+            "count": String(record.count),
+            "source": string(record.source),
+            "line": record.line.map(String.init) ?? "null",
+            "status_codes": TextFormatting.jsonArray(record.statusCodes),
+            "evidence": record.evidenceJSON.isEmpty ? "{}" : record.evidenceJSON,
+            "suppressed": record.suppressed ? "true" : "false",
+        ]
+        return TextFormatting.jsonObject(members)
+    }
+
+    // MARK: CSV
+
+    static let csvColumns = [
+        "rule", "severity", "token", "kind", "issuer", "client_id", "first_seen", "last_seen", "count", "source",
+        "line", "status_codes", "suppressed", "discriminator", "evidence",
+    ]
+
+    /// The header row, CRLF-terminated.
+    public static var csvHeader: String { csvColumns.joined(separator: ",") + "\r\n" }
+
+    /// One finding as a CSV row, CRLF-terminated. Cells that came from logs or tokens and start with
+    /// `= + - @`, tab or CR get a leading `'` so spreadsheets do not run them as formulas, and control
+    /// characters other than tab, CR and LF become `?` (no terminal escapes when the file is printed).
+    public static func csvRow(_ record: FindingRecord) -> String {
+        let cells: [String] = [
+            record.ruleID, record.severity.name, record.token.hex, untrusted(record.kind), untrusted(record.issuer),
+            untrusted(record.clientID), record.firstSeen.map(TextFormatting.iso8601) ?? "",
+            record.lastSeen.map(TextFormatting.iso8601) ?? "", String(record.count), untrusted(record.source),
+            record.line.map(String.init) ?? "", record.statusCodes.map(String.init).joined(separator: " "),
+            record.suppressed ? "true" : "false", untrusted(record.discriminator), record.evidenceJSON,
+        ]
+        return cells.map { csvQuote(csvSafe($0)) }.joined(separator: ",") + "\r\n"
+    }
+
+    private static func untrusted(_ value: String?) -> String {
+        guard let value, let first = value.unicodeScalars.first else { return value ?? "" }
+        return "=+-@\t\r".unicodeScalars.contains(first) ? "'" + value : value
+    }
+
+    private static func csvSafe(_ cell: String) -> String {
+        guard cell.unicodeScalars.contains(where: isUnsafeControl) else { return cell }
+        return String(String.UnicodeScalarView(cell.unicodeScalars.map { isUnsafeControl($0) ? "?" : $0 }))
+    }
+
+    private static func isUnsafeControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar != "\t" && scalar != "\r" && scalar != "\n"
+            && (scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format)
+    }
+
+    static func csvQuote(_ cell: String) -> String {
+        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {
+            return cell
+        }
+        return "\"" + cell.replacingAll("\"", with: "\"\"") + "\""
+    }
+
+    // MARK: Table
+
+    private static let tableColumns: [(title: String, limit: Int, rightAligned: Bool)] = [
+        ("SEVERITY", 8, false), ("STATE", 10, false), ("RULE", 34, false), ("TOKEN", 12, false),
+        ("KIND", 16, false), ("ISSUER", 40, false), ("CLIENT", 24, false), ("FIRST SEEN", 20, false),
+        ("LAST SEEN", 20, false), ("COUNT", 10, true), ("STATUS", 16, false), ("EXAMPLE", 48, false),
+    ]
+
+    static func table(_ records: [FindingRecord]) -> String {
+        if records.isEmpty { return "No findings.\n" }
+        let rows: [[String]] = records.map { record in
+            let example = record.source.map { source in record.line.map { "\(source):\($0)" } ?? source } ?? "-"
+            return [
+                record.severity.name, record.suppressed ? "suppressed" : "open", record.ruleID, record.token.shortForm,
+                record.kind ?? "-", record.issuer ?? "-", record.clientID ?? "-",
+                record.firstSeen.map(TextFormatting.iso8601) ?? "-", record.lastSeen.map(TextFormatting.iso8601) ?? "-",
+                String(record.count),
+                record.statusCodes.isEmpty ? "-" : record.statusCodes.map(String.init).joined(separator: ","),
+                example,
+            ]
+        }
+        let cleaned = rows.map { row in
+            row.enumerated().map { index, cell in
+                shorten(terminalSafe(cell), to: tableColumns[index].limit, keepEnd: index == 11)
+            }
+        }
+        var widths = tableColumns.map { $0.title.count }
+        for row in cleaned { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            var parts: [String] = []
+            for (index, cell) in cells.enumerated() {
+                let padding = String(repeating: " ", count: widths[index] - cell.count)
+                let isLast = index == cells.count - 1
+                parts.append(tableColumns[index].rightAligned ? padding + cell : (isLast ? cell : cell + padding))
+            }
+            return parts.joined(separator: "  ") + "\n"
+        }
+        return line(tableColumns.map(\.title)) + cleaned.map(line).joined()
+    }
+
+    /// Replaces control characters (terminal escape sequences from attacker-controlled claims) with `?`.
+    static func terminalSafe(_ text: String) -> String {
+        String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.map { scalar in
+                    scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
+                        ? "?" : scalar
+                }))
+    }
+
+    /// Cuts `text` to `limit` characters with an ellipsis, keeping the end (paths) or the start.
+    static func shorten(_ text: String, to limit: Int, keepEnd: Bool) -> String {
+        guard text.count > limit else { return text }
+        return keepEnd ? "…" + text.suffix(limit - 1) : text.prefix(limit - 1) + "…"
+    }
+}
+
+extension String {
+    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for character in self { if character == target { out += replacement } else { out.append(character) } }
+        return out
+    }
+}

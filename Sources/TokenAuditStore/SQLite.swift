@@ -1,0 +1,216 @@
+import CTokenAuditSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failure reported by SQLite, with everything needed to diagnose it: the database file, the result code,
+/// SQLite's own message and the statement that failed.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The database file.
+    public let path: String
+    /// The (extended) SQLite result code, e.g. 5 for SQLITE_BUSY.
+    public let code: Int32
+    /// `sqlite3_errmsg` at the time of the failure.
+    public let message: String
+    /// The SQL text that failed, when there was one.
+    public let sql: String?
+
+    public var description: String {
+        var text = "SQLite error \(code) on \(path): \(message)"
+        if let sql { text += " [SQL: \(sql.split(whereSeparator: \.isNewline).joined(separator: " "))]" }
+        return text
+    }
+
+    /// True for SQLITE_BUSY and SQLITE_LOCKED (any extended variant): another connection holds the lock.
+    var isBusy: Bool { (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED }
+}
+
+/// One value bound to or read from a statement.
+enum SQLValue: Equatable, Sendable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+}
+
+/// An open sqlite3 connection. Owns the `sqlite3*` and closes it in `deinit`.
+///
+/// Not thread-safe by itself: `AuditStore` serialises all use behind a lock, and a reader is used from one
+/// thread at a time.
+final class SQLiteConnection {
+    let handle: OpaquePointer
+    let path: String
+
+    /// Opens `path`. A read-write open creates the file first with mode 0600 (open(2) O_CREAT) so that SQLite
+    /// never creates it with the process umask; SQLite gives the -wal and -shm files the database's mode.
+    init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int) throws {
+        self.path = path
+        if readOnly {
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                throw SQLiteError(path: path, code: SQLITE_CANTOPEN, message: "no such database file", sql: nil)
+            }
+        } else {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                let reason = String(cString: strerror(errno))
+                throw SQLiteError(path: path, code: SQLITE_CANTOPEN, message: "cannot create: \(reason)", sql: nil)
+            }
+            close(fd)
+        }
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(path: path, code: rc, message: message, sql: nil)
+        }
+        self.handle = db
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, Int32(clamping: max(0, busyTimeoutMilliseconds)))
+    }
+
+    deinit {
+        // close_v2 defers the close until every statement is finalized; statements retain their connection,
+        // so by the time this runs they are gone anyway.
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ code: Int32, sql: String?) -> SQLiteError {
+        SQLiteError(path: path, code: code, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Runs one or more statements that return no rows of interest.
+    func execute(_ sql: String) throws {
+        let rc = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw error(rc, sql: sql) }
+    }
+
+    func prepare(_ sql: String) throws -> SQLiteStatement {
+        try SQLiteStatement(connection: self, sql: sql)
+    }
+
+    /// The first column of the first row, or `.null` when there is no row.
+    func scalar(_ sql: String, _ values: [SQLValue] = []) throws -> SQLValue {
+        let statement = try prepare(sql)
+        try statement.bind(values)
+        guard try statement.step() else { return .null }
+        return statement.value(at: 0)
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+}
+
+/// A prepared statement. Owns the `sqlite3_stmt*` and finalizes it in `deinit`; keeps its connection alive.
+final class SQLiteStatement {
+    let handle: OpaquePointer
+    let connection: SQLiteConnection
+    let sql: String
+
+    init(connection: SQLiteConnection, sql: String) throws {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw connection.error(rc, sql: sql) }
+        self.handle = statement
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Resets the statement and binds `values` to parameters 1…n.
+    func bind(_ values: [SQLValue]) throws {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(handle, index)
+            case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
+            case .real(let number): rc = sqlite3_bind_double(handle, index, number)
+            case .text(let text):
+                rc = sqlite3_bind_text(handle, index, text, -1, ctokenaudit_sqlite_transient())
+            }
+            guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+        }
+    }
+
+    /// Advances to the next row: `true` when a row is available, `false` when done.
+    @discardableResult
+    func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let failure = connection.error(rc, sql: sql)
+            sqlite3_reset(handle)
+            throw failure
+        }
+    }
+
+    /// Binds, runs to completion and resets: for INSERT/UPDATE.
+    func run(_ values: [SQLValue]) throws {
+        try bind(values)
+        while try step() {}
+        sqlite3_reset(handle)
+    }
+
+    /// Binds, then calls `body` for each row.
+    func forEachRow(_ values: [SQLValue], _ body: (SQLiteStatement) throws -> Void) throws {
+        try bind(values)
+        defer { sqlite3_reset(handle) }
+        while try step() { try body(self) }
+    }
+
+    var columnCount: Int { Int(sqlite3_column_count(handle)) }
+
+    func columnName(_ index: Int) -> String { String(cString: sqlite3_column_name(handle, Int32(index))) }
+
+    func value(at index: Int) -> SQLValue {
+        let column = Int32(index)
+        switch sqlite3_column_type(handle, column) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, column))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, column))
+        case SQLITE_NULL: return .null
+        default: return .text(text(at: index) ?? "")
+        }
+    }
+
+    func int64(at index: Int) -> Int64 { sqlite3_column_int64(handle, Int32(index)) }
+
+    func optionalInt64(at index: Int) -> Int64? {
+        sqlite3_column_type(handle, Int32(index)) == SQLITE_NULL ? nil : int64(at: index)
+    }
+
+    func optionalDouble(at index: Int) -> Double? {
+        sqlite3_column_type(handle, Int32(index)) == SQLITE_NULL ? nil : sqlite3_column_double(handle, Int32(index))
+    }
+
+    func text(at index: Int) -> String? {
+        guard let bytes = sqlite3_column_text(handle, Int32(index)) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, Int32(index)))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+}
+
+extension SQLValue {
+    init(_ text: String?) { self = text.map { .text($0) } ?? .null }
+    init(_ number: Double?) { self = number.map { .real($0) } ?? .null }
+    init(_ number: Int64?) { self = number.map { .integer($0) } ?? .null }
+    init(_ number: Int?) { self = number.map { .integer(Int64($0)) } ?? .null }
+
+    var int64: Int64? {
+        switch self {
+        case .integer(let number): number
+        case .real(let number): Int64(exactly: number.rounded(.towardZero))
+        default: nil
+        }
+    }
+}

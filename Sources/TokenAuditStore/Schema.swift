@@ -1,0 +1,113 @@
+/// The database schema as an ordered list of migrations. Migration `n` (1-based) moves `PRAGMA user_version`
+/// from `n - 1` to `n`. Never edit a released migration; append a new one. docs/schema.md describes the result.
+enum Schema {
+    static let migrations: [String] = [
+        // 1: initial schema.
+        """
+        CREATE TABLE runs (
+            id            INTEGER PRIMARY KEY,
+            started_at    REAL    NOT NULL,
+            finished_at   REAL,
+            tool_version  TEXT    NOT NULL,
+            arguments     TEXT    NOT NULL DEFAULT '[]',
+            status        TEXT    NOT NULL DEFAULT 'running'
+                          CHECK (status IN ('running', 'completed', 'interrupted', 'failed')),
+            counters      TEXT    NOT NULL DEFAULT '{}'
+        );
+
+        CREATE TABLE sources (
+            id                INTEGER PRIMARY KEY,
+            path              TEXT    NOT NULL,
+            size              INTEGER NOT NULL,
+            head_fingerprint  TEXT    NOT NULL,
+            compression       TEXT    NOT NULL DEFAULT 'none',
+            format            TEXT    NOT NULL DEFAULT 'unknown',
+            lines_total       INTEGER NOT NULL DEFAULT 0,
+            lines_with_tokens INTEGER NOT NULL DEFAULT 0,
+            lines_rejected    INTEGER NOT NULL DEFAULT 0,
+            lines_committed   INTEGER NOT NULL DEFAULT 0,
+            bytes_committed   INTEGER NOT NULL DEFAULT 0,
+            first_time        REAL,
+            last_time         REAL,
+            status            TEXT    NOT NULL DEFAULT 'in-progress'
+                              CHECK (status IN ('complete', 'partial', 'failed', 'in-progress')),
+            error             TEXT,
+            last_run_id       INTEGER REFERENCES runs(id)
+        );
+        CREATE INDEX sources_by_content ON sources(head_fingerprint, size);
+        CREATE INDEX sources_by_path ON sources(path);
+
+        CREATE TABLE tokens (
+            fingerprint          TEXT PRIMARY KEY NOT NULL,
+            kind                 TEXT NOT NULL,
+            alg                  TEXT,
+            kid                  TEXT,
+            typ                  TEXT,
+            iss                  TEXT,
+            sub                  TEXT,
+            aud                  TEXT,
+            client_id            TEXT,
+            jti                  TEXT,
+            scope                TEXT,
+            iat                  REAL,
+            nbf                  REAL,
+            exp                  REAL,
+            header_json          TEXT,
+            claims_json          TEXT,
+            verification_status  TEXT NOT NULL,
+            verification_detail  TEXT,
+            key_id               TEXT,
+            first_seen           REAL,
+            last_seen            REAL,
+            use_count            INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX tokens_by_sub ON tokens(sub);
+        CREATE INDEX tokens_by_client_id ON tokens(client_id);
+        CREATE INDEX tokens_by_jti ON tokens(jti);
+        CREATE INDEX tokens_by_kid ON tokens(kid);
+        CREATE INDEX tokens_by_iss ON tokens(iss);
+        CREATE INDEX tokens_by_verification ON tokens(verification_status);
+
+        CREATE TABLE usage (
+            token_fingerprint TEXT    NOT NULL,
+            client_ip         TEXT    NOT NULL DEFAULT '',
+            method            TEXT    NOT NULL DEFAULT '',
+            host              TEXT    NOT NULL DEFAULT '',
+            path              TEXT    NOT NULL DEFAULT '',
+            status            INTEGER NOT NULL DEFAULT 0,
+            count             INTEGER NOT NULL,
+            first_seen        REAL,
+            last_seen         REAL,
+            PRIMARY KEY (token_fingerprint, client_ip, method, host, path, status)
+        ) WITHOUT ROWID;
+        CREATE INDEX usage_by_ip ON usage(client_ip, last_seen);
+        CREATE INDEX usage_by_time ON usage(last_seen, first_seen);
+
+        CREATE TABLE findings (
+            rule_id           TEXT    NOT NULL,
+            token_fingerprint TEXT    NOT NULL,
+            discriminator     TEXT    NOT NULL DEFAULT '',
+            severity          INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 4),
+            first_seen        REAL,
+            last_seen         REAL,
+            count             INTEGER NOT NULL,
+            example_source    TEXT,
+            example_line      INTEGER,
+            example_time      REAL,
+            status_codes      TEXT    NOT NULL DEFAULT '[]',
+            evidence          TEXT    NOT NULL DEFAULT '{}',
+            suppressed        INTEGER NOT NULL DEFAULT 0 CHECK (suppressed IN (0, 1)),
+            PRIMARY KEY (rule_id, token_fingerprint, discriminator)
+        ) WITHOUT ROWID;
+        CREATE INDEX findings_by_severity ON findings(severity, last_seen);
+        CREATE INDEX findings_by_time ON findings(last_seen, first_seen);
+        CREATE INDEX findings_by_token ON findings(token_fingerprint);
+        """,
+    ]
+
+    /// The version a database has once every migration ran.
+    static var currentVersion: Int { migrations.count }
+
+    /// Tables in a stable order, for dumps and summaries.
+    static let tables = ["runs", "sources", "tokens", "usage", "findings"]
+}

@@ -1,0 +1,352 @@
+import TokenAuditModel
+
+/// Why the store could not do what it was asked. Findings are data; these are failures of the tool itself.
+public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Another process (normally another scan) held the write lock for longer than the busy timeout.
+    case lockedByAnotherScan(path: String)
+    /// The file was written by a newer tokenaudit whose schema this build does not know.
+    case schemaTooNew(path: String, found: Int, supported: Int)
+    /// A read-only open of a database that has not been created or migrated by a scan yet.
+    case schemaMissing(path: String, found: Int, supported: Int)
+    /// A value handed to the store looked like a usable compact JWS/JWE. The batch was refused whole.
+    /// `field` names where it was found; the value itself is never repeated.
+    case rawTokenRejected(field: String)
+    /// `evidence` was not a JSON object.
+    case invalidEvidence(rule: String, reason: String)
+    /// A source id that the store does not know.
+    case unknownSource(id: Int64)
+    /// Any other SQLite failure.
+    case sqlite(SQLiteError)
+
+    public var description: String {
+        switch self {
+        case .lockedByAnotherScan(let path): "database is locked by another scan: \(path)"
+        case .schemaTooNew(let path, let found, let supported):
+            "database \(path) has schema version \(found), newer than this tokenaudit supports (\(supported)); "
+                + "use a newer tokenaudit"
+        case .schemaMissing(let path, let found, let supported):
+            "database \(path) has schema version \(found), expected \(supported); run a scan to create or upgrade it"
+        case .rawTokenRejected(let field):
+            "refused to store a value that looks like a raw token in \(field) (tokens are stored only as fingerprints)"
+        case .invalidEvidence(let rule, let reason): "evidence for rule \(rule) is not a JSON object: \(reason)"
+        case .unknownSource(let id): "unknown source id \(id)"
+        case .sqlite(let error): error.description
+        }
+    }
+}
+
+/// The life cycle of one `tokenaudit scan` invocation.
+public enum RunStatus: String, Sendable, CaseIterable {
+    case running, completed, interrupted, failed
+}
+
+/// How far the store got with one log file.
+public enum SourceStatus: String, Sendable, CaseIterable {
+    /// Every line was read and committed.
+    case complete
+    /// Reading stopped early but what was read is committed (e.g. a truncated gzip member).
+    case partial
+    /// The file could not be read at all.
+    case failed
+    /// A scan is reading it, or was killed while reading it: resumable at `linesCommitted`.
+    case inProgress = "in-progress"
+}
+
+/// What the pipeline knows about a file before reading it.
+public struct SourceDescriptor: Sendable, Hashable {
+    /// The path as given on the command line (kept as the source's latest path).
+    public var path: String
+    /// The file size in bytes as found on disk (compressed size for compressed files).
+    public var size: Int64
+    /// Lowercase hex SHA-256 of the file's first bytes (the pipeline picks the length, e.g. 64 KiB, and must
+    /// keep it fixed). Identifies the file across renames such as log rotation.
+    public var headFingerprint: String
+    /// `none`, `gzip`, `zstd`.
+    public var compression: String
+    /// The log format name, or `unknown`.
+    public var format: String
+
+    public init(path: String, size: Int64, headFingerprint: String, compression: String, format: String) {
+        self.path = path
+        self.size = size
+        self.headFingerprint = headFingerprint
+        self.compression = compression
+        self.format = format
+    }
+}
+
+/// A source row as the store knows it.
+public struct KnownSource: Sendable, Hashable {
+    public var id: Int64
+    public var path: String
+    public var size: Int64
+    public var headFingerprint: String
+    public var status: SourceStatus
+    /// The resume watermark: lines 1…`linesCommitted` are in the database.
+    public var linesCommitted: Int64
+    /// Bytes of (decompressed) input consumed through line `linesCommitted`.
+    public var bytesCommitted: Int64
+
+    /// What to do with a file of `size` bytes whose head fingerprint matched this source.
+    public func plan(forSize size: Int64) -> SourcePlan {
+        if size == self.size && status == .complete { return .skip }
+        if linesCommitted == 0 { return .restart }
+        return .resume(fromLine: linesCommitted, fromByte: bytesCommitted)
+    }
+}
+
+/// The pipeline's decision for a file, derived from `KnownSource.plan(forSize:)`.
+public enum SourcePlan: Sendable, Hashable {
+    /// Same content already fully committed: do not read it.
+    case skip
+    /// Nothing committed yet: read from the start (reuse the source id).
+    case restart
+    /// Skip the first `fromLine` lines (`fromByte` bytes of decompressed input), then continue.
+    case resume(fromLine: Int64, fromByte: Int64)
+}
+
+/// The deterministic analysis of one token. Written once (INSERT OR IGNORE): the same token always analyses
+/// the same, so later copies are ignored.
+///
+/// Every string must already be masked by the caller; the store refuses values that look like a usable token.
+public struct TokenRecord: Sendable, Hashable {
+    public var fingerprint: TokenFingerprint
+    /// The token kind name (e.g. `access-token`, `id-token`, `jwe`, `unknown`).
+    public var kind: String
+    public var alg: String?
+    public var kid: String?
+    public var typ: String?
+    public var issuer: String?
+    public var subject: String?
+    /// `aud` as a list (a single string audience is a one-element list); stored as a JSON array.
+    public var audience: [String]?
+    public var clientID: String?
+    public var jwtID: String?
+    /// Space-joined scopes.
+    public var scope: String?
+    /// NumericDate claims, `nil` when absent or not a number.
+    public var issuedAt: Double?
+    public var notBefore: Double?
+    public var expiresAt: Double?
+    /// The decoded JOSE header as JSON text (masked).
+    public var headerJSON: String?
+    /// The decoded claims as JSON text (masked).
+    public var claimsJSON: String?
+    /// E.g. `verified`, `bad-signature`, `unknown-key`, `unsigned`, `not-checked`.
+    public var verificationStatus: String
+    public var verificationDetail: String?
+    /// The id of the key that verified it, if any.
+    public var keyID: String?
+
+    public init(
+        fingerprint: TokenFingerprint, kind: String, alg: String? = nil, kid: String? = nil, typ: String? = nil,
+        issuer: String? = nil, subject: String? = nil, audience: [String]? = nil, clientID: String? = nil,
+        jwtID: String? = nil, scope: String? = nil, issuedAt: Double? = nil, notBefore: Double? = nil,
+        expiresAt: Double? = nil, headerJSON: String? = nil, claimsJSON: String? = nil,
+        verificationStatus: String, verificationDetail: String? = nil, keyID: String? = nil
+    ) {
+        self.fingerprint = fingerprint
+        self.kind = kind
+        self.alg = alg
+        self.kid = kid
+        self.typ = typ
+        self.issuer = issuer
+        self.subject = subject
+        self.audience = audience
+        self.clientID = clientID
+        self.jwtID = jwtID
+        self.scope = scope
+        self.issuedAt = issuedAt
+        self.notBefore = notBefore
+        self.expiresAt = expiresAt
+        self.headerJSON = headerJSON
+        self.claimsJSON = claimsJSON
+        self.verificationStatus = verificationStatus
+        self.verificationDetail = verificationDetail
+        self.keyID = keyID
+    }
+}
+
+/// A token seen `count` times within one batch, with the analysis to insert if the token is new.
+/// Carrying the record with every sighting makes batches self-contained, so they can commit in any order.
+public struct TokenSighting: Sendable, Hashable {
+    public var record: TokenRecord
+    public var count: Int64
+    /// Earliest and latest request time in the batch; `nil` when no line had a time.
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+
+    public init(record: TokenRecord, count: Int64, firstSeen: Double?, lastSeen: Double?) {
+        self.record = record
+        self.count = count
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
+}
+
+/// The aggregation key of the `usage` table. Absent strings are stored as '' and an absent status as 0.
+public struct UsageKey: Sendable, Hashable {
+    public var token: TokenFingerprint
+    public var clientIP: String?
+    public var method: String?
+    public var host: String?
+    public var path: String?
+    public var status: Int?
+
+    public init(
+        token: TokenFingerprint, clientIP: String?, method: String?, host: String?, path: String?, status: Int?
+    ) {
+        self.token = token
+        self.clientIP = clientIP
+        self.method = method
+        self.host = host
+        self.path = path
+        self.status = status
+    }
+
+    /// The key for one request.
+    public init(token: TokenFingerprint, request: RequestContext) {
+        self.init(
+            token: token, clientIP: request.clientIP, method: request.method, host: request.host,
+            path: request.path, status: request.status)
+    }
+}
+
+/// Requests with the same `UsageKey` within one batch, pre-aggregated by the caller.
+public struct UsageIncrement: Sendable, Hashable {
+    public var key: UsageKey
+    public var count: Int64
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+
+    public init(key: UsageKey, count: Int64, firstSeen: Double?, lastSeen: Double?) {
+        self.key = key
+        self.count = count
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
+}
+
+/// The identity of a finding: a rule firing for a token, optionally narrowed by a request-level discriminator
+/// (e.g. `host/path`), '' when the rule is about the token itself.
+public struct FindingKey: Sendable, Hashable {
+    public var ruleID: String
+    public var token: TokenFingerprint
+    public var discriminator: String
+
+    public init(ruleID: String, token: TokenFingerprint, discriminator: String = "") {
+        self.ruleID = ruleID
+        self.token = token
+        self.discriminator = discriminator
+    }
+}
+
+/// Where a finding was seen: the example the store keeps is the earliest by (time, source path, line), with
+/// unknown times sorting after known ones.
+public struct FindingExample: Sendable, Hashable, Comparable {
+    public var time: Double?
+    public var sourcePath: String
+    public var line: Int64
+    /// Evidence for this occurrence as JSON object text (masked by the caller).
+    public var evidenceJSON: String
+
+    public init(time: Double?, sourcePath: String, line: Int64, evidenceJSON: String) {
+        self.time = time
+        self.sourcePath = sourcePath
+        self.line = line
+        self.evidenceJSON = evidenceJSON
+    }
+
+    public static func < (lhs: FindingExample, rhs: FindingExample) -> Bool {
+        switch (lhs.time, rhs.time) {
+        case let (left?, right?) where left != right: return left < right
+        case (.some, .none): return true
+        case (.none, .some): return false
+        default: break
+        }
+        if lhs.sourcePath != rhs.sourcePath { return lhs.sourcePath < rhs.sourcePath }
+        if lhs.line != rhs.line { return lhs.line < rhs.line }
+        return lhs.evidenceJSON < rhs.evidenceJSON
+    }
+}
+
+/// Occurrences of one finding within a batch, pre-aggregated by the caller.
+///
+/// Merged order-independently: count = sum, severity = max, time span = min/max, status codes = union,
+/// example (and its evidence) = the smallest `FindingExample`, suppressed = AND (a finding is suppressed only
+/// when every occurrence was suppressed by policy).
+public struct FindingIncrement: Sendable, Hashable {
+    public var key: FindingKey
+    public var severity: Severity
+    public var count: Int64
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+    /// Distinct response statuses seen.
+    public var statusCodes: Set<Int>
+    /// The earliest occurrence in the batch.
+    public var example: FindingExample
+    public var suppressed: Bool
+
+    public init(
+        key: FindingKey, severity: Severity, count: Int64, firstSeen: Double?, lastSeen: Double?,
+        statusCodes: Set<Int>, example: FindingExample, suppressed: Bool = false
+    ) {
+        self.key = key
+        self.severity = severity
+        self.count = count
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.statusCodes = statusCodes
+        self.example = example
+        self.suppressed = suppressed
+    }
+}
+
+/// How far a source got with this batch. The watermarks are absolute (merged with max); the line counters are
+/// increments for the lines this batch covers (merged with sum).
+public struct SourceProgress: Sendable, Hashable {
+    public var sourceID: Int64
+    /// Lines 1…`linesCommitted` of the file are fully accounted for once this batch commits.
+    public var linesCommitted: Int64
+    /// Decompressed bytes consumed through line `linesCommitted`.
+    public var bytesCommitted: Int64
+    /// Lines this batch covers, token-bearing lines among them, and lines counted and skipped as broken.
+    public var lines: Int64
+    public var linesWithTokens: Int64
+    public var linesRejected: Int64
+    /// Earliest and latest request time in the batch.
+    public var firstTime: Double?
+    public var lastTime: Double?
+
+    public init(
+        sourceID: Int64, linesCommitted: Int64, bytesCommitted: Int64, lines: Int64, linesWithTokens: Int64,
+        linesRejected: Int64 = 0, firstTime: Double?, lastTime: Double?
+    ) {
+        self.sourceID = sourceID
+        self.linesCommitted = linesCommitted
+        self.bytesCommitted = bytesCommitted
+        self.lines = lines
+        self.linesWithTokens = linesWithTokens
+        self.linesRejected = linesRejected
+        self.firstTime = firstTime
+        self.lastTime = lastTime
+    }
+}
+
+/// Everything one batch of lines contributes, committed in one transaction together with the watermark.
+public struct StoreBatch: Sendable, Hashable {
+    public var tokens: [TokenSighting]
+    public var usage: [UsageIncrement]
+    public var findings: [FindingIncrement]
+    public var progress: [SourceProgress]
+
+    public init(
+        tokens: [TokenSighting] = [], usage: [UsageIncrement] = [], findings: [FindingIncrement] = [],
+        progress: [SourceProgress] = []
+    ) {
+        self.tokens = tokens
+        self.usage = usage
+        self.findings = findings
+        self.progress = progress
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// Small deterministic text helpers shared by the writer and the renderers.
+enum TextFormatting {
+    /// A JSON string literal with RFC 8259 escaping (control characters as \u00XX, `/` left alone).
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{2028}": out += "\\u2028"
+            case "\u{2029}": out += "\\u2029"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f {
+                    out += "\\u" + hex4(scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+        return out
+    }
+
+    private static func hex4(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// A JSON array of strings.
+    static func jsonArray(_ values: [String]) -> String {
+        "[" + values.map(jsonString).joined(separator: ",") + "]"
+    }
+
+    /// A JSON array of integers.
+    static func jsonArray(_ values: [Int]) -> String {
+        "[" + values.map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// A JSON object with keys in sorted (byte) order; values are already JSON text.
+    static func jsonObject(_ members: [String: String]) -> String {
+        let body = members.keys.sorted().map { jsonString($0) + ":" + members[$0]! }
+        return "{" + body.joined(separator: ",") + "}"
+    }
+
+    /// Parses and re-serialises a JSON object with sorted keys, so stored evidence is canonical and output
+    /// is deterministic. Throws a reason when the text is not a JSON object.
+    static func canonicalJSONObject(_ text: String) throws(CanonicalJSONFailure) -> String {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        } catch {
+            throw CanonicalJSONFailure(reason: "not valid JSON")
+        }
+        guard object is [String: Any] else { throw CanonicalJSONFailure(reason: "not an object") }
+        do {
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
+        } catch {
+            throw CanonicalJSONFailure(reason: "cannot be re-serialised")
+        }
+    }
+
+    struct CanonicalJSONFailure: Error { let reason: String }
+
+    /// Epoch seconds as ISO-8601 UTC with whole seconds (`2026-11-28T03:14:15Z`), rounding down.
+    static func iso8601(_ epochSeconds: Double) -> String {
+        guard epochSeconds.isFinite, abs(epochSeconds) < 253_402_300_800 else { return "invalid-time" }
+        let seconds = Int64(epochSeconds.rounded(.down))
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let digits = String(abs(value))
+            return (value < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))Z"
+    }
+}
+
+/// A cheap defence in depth: the store must never hold a usable token. Callers fingerprint and mask tokens
+/// before they reach the store; this guard catches a mistake upstream by refusing any text that contains a
+/// compact JWS with a non-empty signature segment, or a compact JWE (a header `eyJ…` of 8+ characters, then two
+/// dots, with a non-empty third segment: the JWS signature or the JWE initialisation vector).
+///
+/// An unsecured JWS with an empty signature (`eyJ….eyJ….`) is not refused: it carries no signature, and
+/// masked claims JSON routinely quotes such shapes.
+enum RawTokenGuard {
+    static func containsToken(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        let count = bytes.count
+        guard count >= 8 else { return false }
+        var index = 0
+        while index + 3 <= count {
+            // A JOSE header starts with base64url of `{"`: "eyJ", at a token boundary.
+            if bytes[index] == 0x65, bytes[index + 1] == 0x79, bytes[index + 2] == 0x4A,
+                index == 0 || !isBase64URL(bytes[index - 1])
+            {
+                if tokenEnds(bytes, from: index) { return true }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    /// True when the run of base64url segments starting at `start` has a substantial header and a non-empty
+    /// third segment (a JWS signature, or a JWE initialisation vector).
+    private static func tokenEnds(_ bytes: [UInt8], from start: Int) -> Bool {
+        var index = start
+        var segments: [Int] = []  // lengths of the first three segments
+        var length = 0
+        while index < bytes.count, segments.count < 3 {
+            let byte = bytes[index]
+            if isBase64URL(byte) {
+                length += 1
+            } else if byte == 0x2E {  // "."
+                segments.append(length)
+                length = 0
+            } else {
+                break
+            }
+            index += 1
+        }
+        if segments.count < 3 { segments.append(length) }
+        return segments.count == 3 && segments[0] >= 8 && segments[2] > 0
+    }
+
+    private static func isBase64URL(_ byte: UInt8) -> Bool {
+        (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+            || byte == 0x2D || byte == 0x5F
+    }
+}

@@ -1,2 +1,0 @@
-/// TokenAuditStore: see Package.swift for this module's role.
-public enum StoreModule {}
