@@ -89,6 +89,8 @@ struct DocumentParser {
     let metadata: KeyMetadata
     var keys: [VerificationKey] = []
     var problems: [KeySetProblem] = []
+    /// kids of every JWK entry, loaded or not (a duplicate is ambiguous even if one copy is broken).
+    private var entryKids: [String] = []
 
     init(source: String, metadata: KeyMetadata) {
         self.source = source
@@ -245,6 +247,7 @@ struct DocumentParser {
 
     private mutating func parseJWK(_ jwk: [String: Any], defaults: KeyMetadata, label: String) {
         let kid = jwk["kid"] as? String
+        if let kid { entryKids.append(kid) }
         let kty = jwk["kty"] as? String
         let alg = jwk["alg"] as? String
         let name = kid ?? label
@@ -368,7 +371,7 @@ struct DocumentParser {
 
     private mutating func checkDocument() {
         var seen: [String: Int] = [:]
-        for key in keys { if let kid = key.kid { seen[kid, default: 0] += 1 } }
+        for kid in entryKids { seen[kid, default: 0] += 1 }
         for (kid, count) in seen.sorted(by: { $0.key < $1.key }) where count > 1 {
             problem(.duplicateKid, "\(count) keys share this kid", kid: kid)
         }
