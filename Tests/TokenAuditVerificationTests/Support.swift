@@ -39,6 +39,11 @@ enum Fixtures {
         return set
     }
 
+    /// One generated token by alg name ("RS256", …, "confusion-HS256").
+    static func token(_ name: String) throws -> String {
+        try #require(try generatedTokens()[name], "no generated token \(name)")
+    }
+
     /// The generated tokens by alg name.
     static func generatedTokens() throws -> [String: String] {
         let object = try json("generated/tokens.json")
