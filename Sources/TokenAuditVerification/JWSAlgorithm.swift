@@ -61,7 +61,7 @@ public enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
 
 /// Strict base64url (RFC 7515 §2): no padding, no whitespace, only `A-Z a-z 0-9 - _`, and the unused
 /// trailing bits must be zero (so every byte string has exactly one encoding). Nil on any violation.
-public func decodeBase64URL(_ text: some Collection<UInt8>) -> [UInt8]? {
+func decodeBase64URL(_ text: some Collection<UInt8>) -> [UInt8]? {
     var out: [UInt8] = []
     out.reserveCapacity(text.count * 3 / 4)
     var accumulator: UInt32 = 0
@@ -90,4 +90,4 @@ public func decodeBase64URL(_ text: some Collection<UInt8>) -> [UInt8]? {
 }
 
 /// Strict base64url of a `String`.
-public func decodeBase64URL(_ text: String) -> [UInt8]? { decodeBase64URL(Array(text.utf8)) }
+func decodeBase64URL(_ text: String) -> [UInt8]? { decodeBase64URL(Array(text.utf8)) }

@@ -83,6 +83,27 @@ public struct VerificationKey: Sendable {
     }
 }
 
+extension VerificationKey: CustomStringConvertible {
+    /// Identifies the key without its material (HMAC secrets must never reach logs or reports).
+    public var description: String {
+        var parts = ["\(family.rawValue) \(bits) bits"]
+        if let kid { parts.append("kid \(kid)") }
+        if let issuer { parts.append("issuer \(issuer)") }
+        parts.append("from \(source)")
+        return parts.joined(separator: ", ")
+    }
+}
+
+extension VerificationKey.Material: CustomStringConvertible {
+    /// Never shows secret bytes.
+    public var description: String {
+        switch self {
+        case .publicKey(let key): "\(key.family.rawValue) public key"
+        case .secret(let bytes): "HMAC secret (\(bytes.count) bytes)"
+        }
+    }
+}
+
 /// Issuer and validity to attach to keys, from a sidecar member or from a policy file.
 ///
 /// Non-nil fields override what the key file says.

@@ -277,3 +277,34 @@ struct GeneratedFixtureTests {
         #expect(successes.withLock { $0 } == 8 * 15 * contents.count)
     }
 }
+
+@Suite("Key loading edge cases")
+struct KeyLoadingTests {
+    @Test(arguments: [
+        (#"{"kty":"OKP","crv":"Ed448","x":"AAAA"}"#, KeySetProblem.Kind.unsupportedKey),
+        (#"{"kty":"EC","crv":"secp256k1","x":"AAAA","y":"AAAA"}"#, .unsupportedKey),
+        (#"{"kty":"foo"}"#, .unsupportedKey),
+        (#"{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA"}"#, .invalidKey),
+        (#"{"kty":"RSA","n":"AQAB=","e":"AQAB"}"#, .invalidKey),
+        (#"{"kty":"oct","k":"c2VjcmV0"}"#, .hmacKeyTooShort),
+        (#"{"keys":[]}"#, .emptyKeySet),
+        (#"{"keys":{}}"#, .unparseableFile),
+        (#"{"kty":"RSA""#, .unparseableFile),
+        ("hello", .notAKeyFile),
+        ("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", .privateMaterial),
+    ])
+    func problemIsReported(document: String, kind: KeySetProblem.Kind) {
+        var set = KeySet()
+        set.add(contents: Array(document.utf8), source: "memory.json")
+        #expect(set.problems.map(\.kind) == [kind], "\(set.problems)")
+        #expect(set.problems.allSatisfy { $0.source == "memory.json" && $0.description.contains("memory.json") })
+    }
+
+    @Test func descriptionsNeverShowSecrets() throws {
+        var set = KeySet()
+        set.add(contents: Array(#"{"kty":"oct","kid":"h","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}"#.utf8), source: "m")
+        let key = try #require(set.keys.first)
+        #expect(!"\(key)".contains("115"))  // 's' = 115 in an array dump
+        #expect("\(key.material)" == "HMAC secret (30 bytes)")
+    }
+}
