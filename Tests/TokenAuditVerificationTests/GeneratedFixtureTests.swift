@@ -145,7 +145,7 @@ struct GeneratedFixtureTests {
         #expect(ec256.notBefore == 1_600_000_000)
         #expect(set.keys.first { $0.kid == "ec384" }?.issuer == "https://other.example")
 
-        let tokens = try Fixtures.generatedTokens()  // all carry iss https://issuer.example
+        // All generated tokens carry iss https://issuer.example.
         #expect(verify(try Fixtures.token("ES256"), with: set, time: 1_700_000_000).status == .valid)
         #expect(verify(try Fixtures.token("ES256"), with: set, time: 1_500_000_000).detail
             == VerificationDetail.keyNotValidAtRequestTime)
