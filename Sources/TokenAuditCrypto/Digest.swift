@@ -1,0 +1,103 @@
+import CTokenAuditOpenSSL
+import TokenAuditModel
+
+/// The SHA-2 hash functions JOSE uses (RFC 7518 §3): one per `alg` suffix 256/384/512.
+public enum HashAlgorithm: String, Sendable, Hashable, CaseIterable {
+    case sha256 = "SHA256"
+    case sha384 = "SHA384"
+    case sha512 = "SHA512"
+
+    /// Digest length in bytes (32, 48, 64): also the HMAC tag length and the PSS salt length for JWS.
+    public var outputByteCount: Int {
+        switch self {
+        case .sha256: 32
+        case .sha384: 48
+        case .sha512: 64
+        }
+    }
+
+    /// Internal block size in bytes, used by the HMAC construction.
+    var blockByteCount: Int { self == .sha256 ? 64 : 128 }
+
+    /// A digest implementation fetched once per process (OpenSSL 3 fetches are costly on hot paths).
+    var fetched: FetchedDigest {
+        switch self {
+        case .sha256: FetchedDigest.sha256
+        case .sha384: FetchedDigest.sha384
+        case .sha512: FetchedDigest.sha512
+        }
+    }
+}
+
+/// Owns an explicitly fetched `EVP_MD`.
+///
+/// `@unchecked Sendable`: the pointer is immutable after the fetch, and OpenSSL documents fetched
+/// algorithm objects as safe to share between threads.
+final class FetchedDigest: @unchecked Sendable {
+    let md: OpaquePointer
+
+    private init(name: String) {
+        guard let md = EVP_MD_fetch(nil, name, nil) else {
+            fatalError("OpenSSL has no \(name) implementation: the crypto library is unusable")
+        }
+        self.md = md
+    }
+
+    deinit { EVP_MD_free(md) }
+
+    static let sha256 = FetchedDigest(name: "SHA256")
+    static let sha384 = FetchedDigest(name: "SHA384")
+    static let sha512 = FetchedDigest(name: "SHA512")
+}
+
+/// One-shot SHA-2 digests.
+public enum Digest {
+    /// SHA-256 of `bytes` (32 bytes).
+    public static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] { hash(.sha256, bytes) }
+    /// SHA-384 of `bytes` (48 bytes).
+    public static func sha384(_ bytes: some Collection<UInt8>) -> [UInt8] { hash(.sha384, bytes) }
+    /// SHA-512 of `bytes` (64 bytes).
+    public static func sha512(_ bytes: some Collection<UInt8>) -> [UInt8] { hash(.sha512, bytes) }
+
+    /// The digest of `bytes` with `algorithm`.
+    public static func hash(_ algorithm: HashAlgorithm, _ bytes: some Collection<UInt8>) -> [UInt8] {
+        if let out = bytes.withContiguousStorageIfAvailable({ hash(algorithm, UnsafeRawBufferPointer($0)) }) {
+            return out
+        }
+        return Array(bytes).withUnsafeBytes { hash(algorithm, $0) }
+    }
+
+    /// The digest of raw bytes; the lowest-overhead entry point (the one-shot `SHA256()` family).
+    public static func hash(_ algorithm: HashAlgorithm, _ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        let count = algorithm.outputByteCount
+        return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            let input = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            switch algorithm {
+            case .sha256: _ = SHA256(input, bytes.count, out.baseAddress)
+            case .sha384: _ = SHA384(input, bytes.count, out.baseAddress)
+            case .sha512: _ = SHA512(input, bytes.count, out.baseAddress)
+            }
+            initialized = count
+        }
+    }
+}
+
+extension TokenFingerprint {
+    /// The fingerprint of a token: lowercase hex SHA-256 of its bytes exactly as they appeared in the log.
+    ///
+    /// Cheap enough for the hot path: one `SHA256()` call into a stack buffer, then the hex string.
+    public init(token: some Collection<UInt8>) {
+        var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &digest) { out in
+            let run: (UnsafeRawBufferPointer) -> Void = { input in
+                _ = SHA256(
+                    input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
+                    out.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            }
+            if token.withContiguousStorageIfAvailable({ run(UnsafeRawBufferPointer($0)) }) == nil {
+                Array(token).withUnsafeBytes(run)
+            }
+        }
+        self = withUnsafeBytes(of: &digest) { TokenFingerprint(digest: $0) }
+    }
+}

@@ -1,0 +1,163 @@
+import CTokenAuditOpenSSL
+
+/// A signature primitive, as named by a JWS `alg` (RFC 7518 §3.3–3.5, RFC 8037 §3.1).
+public enum SignatureScheme: Sendable, Hashable {
+    /// RSASSA-PKCS1-v1_5 (RS256/384/512).
+    case rsaPKCS1v15(HashAlgorithm)
+    /// RSASSA-PSS with MGF1 over the same hash and a salt as long as the digest (PS256/384/512).
+    case rsaPSS(HashAlgorithm)
+    /// ECDSA with the signature as raw r‖s of exactly twice the curve's coordinate size (ES256/384/512).
+    case ecdsa(HashAlgorithm)
+    /// Pure Ed25519 (EdDSA with crv Ed25519).
+    case ed25519
+
+    /// The key family this primitive needs.
+    public var family: KeyFamily {
+        switch self {
+        case .rsaPKCS1v15, .rsaPSS: .rsa
+        case .ecdsa: .ec
+        case .ed25519: .ed25519
+        }
+    }
+}
+
+/// The outcome of a signature check, with the reason when it fails. Raw values are stable.
+public enum SignatureVerdict: String, Sendable, Hashable {
+    /// The signature verifies.
+    case valid
+    /// Right shape, but the signature does not verify for this message and key.
+    case mismatch
+    /// Empty signature.
+    case stripped
+    /// The length does not fit the key (RSA modulus length, 2×coordinate for ECDSA, 64 for Ed25519).
+    case wrongLength = "wrong-length"
+    /// The length is wrong and the bytes look like an ASN.1 DER ECDSA-Sig-Value instead of raw r‖s.
+    case derEncodedECDSA = "der-encoded-ecdsa"
+    /// ECDSA r or s is 0 or ≥ the group order n (CVE-2022-21449 "psychic signature" pattern).
+    case scalarOutOfRange = "ecdsa-scalar-out-of-range"
+    /// The key's family or curve does not fit the scheme; nothing was verified.
+    case keyMismatch = "key-mismatch"
+}
+
+extension PublicKey {
+    /// The exact signature length this key produces under `scheme`, or nil when the key does not fit it.
+    public func signatureByteCount(for scheme: SignatureScheme) -> Int? {
+        guard scheme.family == family else { return nil }
+        switch scheme {
+        case .rsaPKCS1v15, .rsaPSS: return (bits + 7) / 8
+        case .ecdsa(let hash):
+            guard let curve, PublicKey.hash(for: curve) == hash else { return nil }
+            return 2 * curve.coordinateByteCount
+        case .ed25519: return 64
+        }
+    }
+
+    static func hash(for curve: ECCurve) -> HashAlgorithm {
+        switch curve {
+        case .p256: .sha256
+        case .p384: .sha384
+        case .p521: .sha512
+        }
+    }
+
+    /// Verifies `signature` over `message` with this key under `scheme`.
+    ///
+    /// Safe to call from many threads at once with the same key. Checks the shape first (length, DER
+    /// look-alike, ECDSA scalar range) so the caller gets a precise reason, and never leaves entries on
+    /// OpenSSL's error queue.
+    public func verify(signature: [UInt8], message: UnsafeRawBufferPointer, scheme: SignatureScheme) -> SignatureVerdict {
+        guard let expected = signatureByteCount(for: scheme) else { return .keyMismatch }
+        if signature.isEmpty { return .stripped }
+        guard signature.count == expected else {
+            if case .ecdsa = scheme, Self.looksLikeDER(signature) { return .derEncodedECDSA }
+            return .wrongLength
+        }
+        let ok: Bool
+        switch scheme {
+        case .rsaPKCS1v15(let hash):
+            ok = digestVerify(hash: hash, pss: false, signature: signature, message: message)
+        case .rsaPSS(let hash):
+            ok = digestVerify(hash: hash, pss: true, signature: signature, message: message)
+        case .ecdsa(let hash):
+            guard let curve else { return .keyMismatch }
+            let half = curve.coordinateByteCount
+            let r = Array(signature[0..<half])
+            let s = Array(signature[half...])
+            let order = curve.order
+            guard Self.inRange(r, below: order), Self.inRange(s, below: order) else { return .scalarOutOfRange }
+            guard let der = Self.derSignature(r: r, s: s) else { return .mismatch }
+            ok = digestVerify(hash: hash, pss: false, signature: der, message: message)
+        case .ed25519:
+            ok = digestVerify(hash: nil, pss: false, signature: signature, message: message)
+        }
+        return ok ? .valid : .mismatch
+    }
+
+    /// Convenience overload for byte arrays.
+    public func verify(signature: [UInt8], message: [UInt8], scheme: SignatureScheme) -> SignatureVerdict {
+        message.withUnsafeBytes { verify(signature: signature, message: $0, scheme: scheme) }
+    }
+
+    private func digestVerify(hash: HashAlgorithm?, pss: Bool, signature: [UInt8], message: UnsafeRawBufferPointer)
+        -> Bool
+    {
+        defer { ERR_clear_error() }
+        guard let context = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(context) }
+        var keyContext: OpaquePointer? = nil
+        let md = hash?.fetched.md
+        guard EVP_DigestVerifyInit_ex(context, &keyContext, md.map { EVP_MD_get0_name($0) } ?? nil, nil, nil, pkey, nil)
+            == 1
+        else { return false }
+        if pss {
+            guard let keyContext, let md,
+                  EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
+                  EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1,
+                  EVP_PKEY_CTX_set_rsa_mgf1_md(keyContext, md) == 1
+            else { return false }
+        }
+        let result = signature.withUnsafeBufferPointer { sig in
+            EVP_DigestVerify(
+                context, sig.baseAddress, sig.count, message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                message.count)
+        }
+        return result == 1
+    }
+
+    /// 0 < value < order, both big-endian of equal length.
+    static func inRange(_ value: [UInt8], below order: [UInt8]) -> Bool {
+        guard value.contains(where: { $0 != 0 }) else { return false }
+        for (a, b) in zip(value, order) where a != b { return a < b }
+        return false  // equal to the order
+    }
+
+    /// A quick structural look: SEQUENCE tag and a length that covers the rest.
+    static func looksLikeDER(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 8, bytes[0] == 0x30 else { return false }
+        if bytes[1] < 0x80 { return Int(bytes[1]) == bytes.count - 2 }
+        if bytes[1] == 0x81 { return Int(bytes[2]) == bytes.count - 3 }
+        return false
+    }
+
+    /// DER ECDSA-Sig-Value from raw r and s (ECDSA_SIG_set0 takes ownership of the BIGNUMs).
+    static func derSignature(r: [UInt8], s: [UInt8]) -> [UInt8]? {
+        guard let sig = ECDSA_SIG_new() else { return nil }
+        defer { ECDSA_SIG_free(sig) }
+        let rn = r.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
+        let sn = s.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
+        guard let rn, let sn, ECDSA_SIG_set0(sig, rn, sn) == 1 else {
+            BN_free(rn)
+            BN_free(sn)
+            ERR_clear_error()
+            return nil
+        }
+        let length = i2d_ECDSA_SIG(sig, nil)
+        guard length > 0 else { return nil }
+        var out = [UInt8](repeating: 0, count: Int(length))
+        let written = out.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            var cursor: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+            return i2d_ECDSA_SIG(sig, &cursor)
+        }
+        return written == length ? out : nil
+    }
+}

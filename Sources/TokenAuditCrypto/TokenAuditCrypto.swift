@@ -1,2 +1,0 @@
-/// TokenAuditCrypto: see Package.swift for this module's role.
-public enum CryptoModule {}

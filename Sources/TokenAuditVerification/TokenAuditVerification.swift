@@ -1,2 +1,0 @@
-/// TokenAuditVerification: see Package.swift for this module's role.
-public enum VerificationModule {}
