@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+
+/// The `tokenaudit` command: parses flags, builds a configuration, runs a stage, maps the outcome to an exit code.
+@main
+struct TokenAuditCommand: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "tokenaudit",
+        abstract: "Offline auditor of the OAuth 2.0 / OpenID Connect bearer tokens (JWTs) in access logs.",
+        discussion: """
+            TokenAudit reads access logs (plain, gzip or zstd; nginx, Apache, Caddy, HAProxy, Traefik, Envoy and \
+            JSON lines), extracts every bearer token, verifies each distinct token once against offline key sets, \
+            judges time claims at the logged request's time, and stores findings in SQLite. It never stores or \
+            prints a usable token: a token's identity is its fingerprint, the SHA-256 of the token as it appeared.
+
+            Start here:
+              tokenaudit decode --keys keys/ < token.txt         verify one token offline
+              tokenaudit scan /var/log/nginx --db audit.sqlite   audit a night of logs
+              tokenaudit findings --db audit.sqlite              list what was found
+              tokenaudit rules list                              what is checked, and why
+
+            Exit codes are documented per command (see `tokenaudit help <command>`); 2 always means a usage or \
+            configuration error.
+            """,
+        version: version,
+        subcommands: [Decode.self, Scan.self, Findings.self, RulesCommand.self]
+    )
+
+    /// Runs the command and exits; usage errors exit 2 (not ArgumentParser's 64) so scripts see one code for them.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            self.exit(withError: error)
+        }
+    }
+}
+
+/// Writes a diagnostic line to standard error (results go to standard output).
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// A point in time given on the command line: ISO-8601 (`2026-11-28T10:00:00Z`, an offset, or a date) or
+/// epoch seconds.
+struct TimeArgument: ExpressibleByArgument, Sendable {
+    let seconds: Double
+
+    init?(argument: String) {
+        guard let seconds = TimeArgument.parse(argument) else { return nil }
+        self.seconds = seconds
+    }
+
+    static func parse(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let number = Double(trimmed), number.isFinite { return number }
+        let formatter = ISO8601DateFormatter()
+        let variants: [ISO8601DateFormatter.Options] = [
+            [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds], [.withFullDate],
+        ]
+        for options in variants {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: trimmed) { return date.timeIntervalSince1970 }
+        }
+        return nil
+    }
+
+    static var defaultValueDescription: String { "now" }
+}
