@@ -1015,7 +1015,9 @@ def scen_misc(tokens):
     b.use("expired", "unknown")
     b.use("valid-es256", "unknown")
     b.use("weak-secret", "unknown")
-    b.fill()
+    b.use("valid-eddsa", "unknown")
+    b.use("scope-many", "unknown")
+    b.fill(fraction_tokenless=0.7)
     return [("misc/app.log", b)]
 
 
@@ -1044,8 +1046,8 @@ def render_app(r: Request, i: int, rng: random.Random) -> str:
     n = rng.randint(1, 9)
     if r.occ:
         tok_name = r.occ[0].token
-        why = "signature check failed" if tok_name == "bad-signature" else (
-            "token expired" if tok_name == "expired" else "issuer not trusted")
+        why = {"bad-signature": "signature check failed", "expired": "token expired",
+               "weak-secret": "issuer not trusted"}.get(tok_name, "introspection timed out")
         return APP_TEMPLATES_TOKEN[i % len(APP_TEMPLATES_TOKEN)].format(ts=ts, n=n, why=why, tok=r.app_text)
     return APP_TEMPLATES_PLAIN[i % len(APP_TEMPLATES_PLAIN)].format(ts=ts, n=n)
 
@@ -1287,6 +1289,79 @@ def write_bad(tokens: dict[str, Token]) -> list[dict]:
     return entries
 
 
+LOG_READMES = {
+    "nginx": ("nginx `combined` plus four quoted fields",
+              "Three files of one server, rotated by size during the day (oldest first): `access.log.2.gz` "
+              "(00:00–09:30Z, gzip), `access.log.1` (09:30–15:30Z), `access.log` (15:30–24:00Z).",
+              "```nginx\n" + NGINX_EXT_FORMAT + "\naccess_log /var/log/nginx/access.log tokenaudit;\n```\n\n"
+              "Empty values are logged as `-`. `$request_body` is only filled for proxied requests whose body "
+              "nginx read (the POSTs to `/oauth2/token` and `/callback`). `$time_local` is in UTC (+0000)."),
+    "apache": ("Apache httpd custom LogFormat, zstd-compressed",
+               "`access_log.zst`: one zstd frame (`zstd -19`), decompress with `zstd -dc`.",
+               "```apache\n" + APACHE_FORMAT + "\nCustomLog /var/log/apache2/access_log tokenaudit\n```\n\n"
+               "The file was compressed at rotation with `zstd -19`.\n\nThe LogFormat string itself (without the Apache quoting) is:\n\n```\n"
+               + APACHE_FORMAT[len('LogFormat "'):-len('" tokenaudit')].replace('\\"', '"') + "\n```\n\n"
+               "`%b` is `-` for an empty body; `%D` is the request duration in microseconds; `%t` is UTC (+0000)."),
+    "nginx-custom": ("nginx custom log_format, ISO-8601 time first",
+                     "`access.log`: fields in a different order from `combined`, with `$host` and "
+                     "`$request_time` (seconds, millisecond resolution).",
+                     "```nginx\n" + NGINX_CUSTOM_FORMAT + "\naccess_log /var/log/nginx/access.log tokenaudit_iso;\n```"),
+    "caddy": ("Caddy JSON access log", "`access.json`: one JSON object per line (`ts` is a float Unix time).",
+              "```caddy\n{\n\tservers {\n\t\tlog_credentials\n\t}\n}\n\napi.example.com {\n\tlog {\n"
+              "\t\toutput file /var/log/caddy/access.json\n\t\tformat json\n\t}\n\treverse_proxy 127.0.0.1:8080\n}\n```"
+              "\n\nWithout `log_credentials`, Caddy writes `\"Authorization\":[\"REDACTED\"]` (and the same for "
+              "Cookie, Set-Cookie and Proxy-Authorization). Tokens are in `request.headers.Authorization[0]`, "
+              "`request.headers.Cookie[0]`, `request.headers.Referer[0]` and `request.uri`."),
+    "nginx-json": ("nginx JSON log_format (escape=json)", "`access.log`: one JSON object per line.",
+                   "```nginx\n" + NGINX_JSON_FORMAT + "\naccess_log /var/log/nginx/access.log tokenaudit_json;\n```"
+                   "\n\nWith `escape=json`, unset variables are written as empty strings (not `-`); `status`, "
+                   "`body_bytes_sent` and `request_time` are bare numbers."),
+    "traefik": ("Traefik JSON access log", "`access.json`: one JSON object per line.",
+                "```yaml\naccessLog:\n  filePath: /var/log/traefik/access.json\n  format: json\n  fields:\n"
+                "    headers:\n      defaultMode: drop\n      names:\n        Authorization: keep\n"
+                "        Referer: keep\n        User-Agent: keep\n```\n\nKept headers appear as "
+                "`request_<Name>` members (`request_Authorization`). `RequestPath` includes the query string."),
+    "envoy": ("Envoy JSON access log (custom json_format)", "`access.json`: one JSON object per line, keys sorted.",
+              "```yaml\naccess_log:\n- name: envoy.access_loggers.file\n  typed_config:\n"
+              "    \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog\n"
+              "    path: /var/log/envoy/access.json\n    log_format:\n      json_format:\n"
+              + "".join(f"        {k}: \"{v}\"\n" for k, v in ENVOY_FORMAT.items()) + "```\n\n"
+              "Numbers (`response_code`, `duration`, `bytes_*`) are typed; unset headers are `null`. "
+              "`x_forwarded_for` is the client address (Envoy at the edge with `use_remote_address: true`)."),
+    "haproxy": ("HAProxy `option httplog` through syslog", "`haproxy.log`: rsyslog lines "
+                "(`Mmm dd HH:MM:SS host haproxy[pid]: `) followed by the httplog format.",
+                "```haproxy\nglobal\n    log /dev/log local0\ndefaults\n    log global\n    mode http\n"
+                "    option httplog\nfrontend fe_api\n    bind :443 ssl crt /etc/haproxy/api.pem\n"
+                "    capture request header Authorization len 1024\n    capture request header Host len 64\n"
+                "    capture request header User-Agent len 128\n    default_backend be_api\nfrontend fe_mobile\n"
+                "    bind :8443 ssl crt /etc/haproxy/api.pem\n    capture request header Authorization len 512\n"
+                "    capture request header Host len 64\n    capture request header User-Agent len 128\n"
+                "    default_backend be_api\nfrontend fe_partner\n    bind :9443 ssl crt /etc/haproxy/api.pem\n"
+                "    capture request header Authorization len 64\n    capture request header Host len 64\n"
+                "    capture request header User-Agent len 128\n    default_backend be_api\n```\n\n"
+                "httplog is `%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc "
+                "%ac/%fc/%bc/%sc/%rc %sq/%bq %hr %{+Q}r`; `%hr` is `{Authorization|Host|User-Agent}`. "
+                "`fe_mobile` (len 512) cuts RS256 tokens inside the signature: that is `tokens/truncated.jwt`. "
+                "`fe_partner` (len 64) cut one token inside its header segment (see `fragments` in expected.json)."),
+    "misc": ("Application log (no standard format)", "`app.log`: a Java-style application log with ISO-8601 "
+             "timestamps, a multi-line stack trace, and tokens embedded in free text; no status codes.",
+             "No format string: the scanner's fallback extraction finds the token shapes and the first ISO "
+             "timestamp of the line."),
+    "bad": ("Broken inputs", "The scanner must count, report and skip these, never crash or lose other files.",
+            "* `truncated.log.gz`: an nginx-format gzip file cut at half its compressed size.\n"
+            "* `binary-garbage.log`: 8 KiB of random bytes.\n"
+            "* `mixed.log`: nginx-format lines with one invalid-UTF-8 line and one 102,400-byte line "
+            "(line numbers in expected.json `bad_logs`)."),
+}
+
+
+def write_log_readmes():
+    for folder, (title, what, how) in LOG_READMES.items():
+        text = (f"# {title}\n\nGenerated by `scripts/make-samples.py` (do not edit by hand). Log day 2026-11-28 (UTC). "
+                f"Every token and key here is a test artefact.\n\n{what}\n\n## Format\n\n{how}\n")
+        (LOGS / folder / "README.md").write_text(text)
+
+
 def main() -> int:
     if shutil.which("zstd") is None:
         print("make-samples: the zstd command-line tool is required", file=sys.stderr)
@@ -1329,6 +1404,7 @@ def main() -> int:
         for rel, builder in scen(tokens):
             log_entries.append(write_log(rel, kind, builder, tokens))
     bad_entries = write_bad(tokens)
+    write_log_readmes()
 
     # token-multi-ip: more than 3 networks within one hour, over all regular logs together.
     uses: dict[str, list] = {}
