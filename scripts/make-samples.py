@@ -489,8 +489,9 @@ def build_tokens(keys: dict, hmac_jwk: dict) -> dict[str, Token]:
     cut = ("Bearer " + full)[:512][len("Bearer "):]
     sig_start = full.rindex(".") + 1
     assert sig_start < len(cut) < len(full), "the cut must fall inside the signature"
+    # A cut signature may be non-canonical base64url (length or trailing bits): malformed-token is incidental.
     f.add(Token("truncated", cut, "RS256", "rs256-2025", "at+jwt", ISSUER, "access", "truncated",
-                ["token-truncated"], [],
+                ["token-truncated"], ["malformed-token"],
                 f"Valid RS256 token cut after {len(cut)} characters (inside the signature, "
                 f"{len(cut) - sig_start} of 342 signature characters kept) by HAProxy "
                 "'capture request header Authorization len 512'.",
