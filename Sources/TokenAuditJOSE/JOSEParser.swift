@@ -6,9 +6,10 @@ import TokenAuditJSON
 /// 1. longer than the limit → malformed (`oversized`), nothing decoded;
 /// 2. first non-whitespace byte `{` → JSON serialization;
 /// 3. contains `~` → SD-JWT (the part before the first `~` is parsed as a compact JWS);
-/// 4. split on `.`: 3 segments → JWS, 5 → JWE, when the first segment is JOSE-shaped (it decodes to
-///    something starting with `{`, or is empty in a 3/5-segment token); other counts → malformed
-///    (`wrong-segment-count`) when JOSE-shaped;
+/// 4. split on `.`: 3 segments → JWS, 5 → JWE, when the first segment is JOSE-shaped: it starts with
+///    `eyJ`/`ew`, or decodes to something starting with `{` (in a 3/5-segment token also: it is empty, or
+///    decodes to something starting with `[` or `"`, reported as `header-not-object`/`header-not-json`);
+///    JOSE-shaped with another segment count → malformed (`wrong-segment-count`);
 /// 5. anything else → opaque.
 public enum JOSEParser {
     /// Parses token bytes (ASCII expected; other bytes surface as base64 deviations or an opaque token).
@@ -43,8 +44,9 @@ public enum JOSEParser {
         let segments = bytes.split(separator: dot, omittingEmptySubsequences: false)
         let headerSegment = segments[0]
         let headerDecoding = Base64URL.decode(headerSegment)
-        let joseShaped = looksLikeJSONObject(headerDecoding.bytes)
-            || (headerSegment.isEmpty && (segments.count == 3 || segments.count == 5))
+        let threeOrFive = segments.count == 3 || segments.count == 5
+        let joseShaped = looksLikeJSONObject(headerDecoding.bytes) || startsLikeEncodedObject(headerSegment)
+            || (threeOrFive && (headerSegment.isEmpty || looksLikeJSONArrayOrString(headerDecoding.bytes)))
         guard joseShaped else {
             return .opaque(
                 OpaqueToken(
@@ -182,6 +184,22 @@ public enum JOSEParser {
 
     private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0a || byte == 0x0d
+    }
+
+    /// `eyJ` is base64url of `{"`; `ew` of `{` followed by whitespace.
+    private static func startsLikeEncodedObject(_ segment: ArraySlice<UInt8>) -> Bool {
+        var bytes = segment.makeIterator()
+        guard bytes.next() == UInt8(ascii: "e") else { return false }
+        switch bytes.next() {
+        case UInt8(ascii: "w"): return true
+        case UInt8(ascii: "y"): return bytes.next() == UInt8(ascii: "J")
+        default: return false
+        }
+    }
+
+    private static func looksLikeJSONArrayOrString(_ bytes: [UInt8]?) -> Bool {
+        guard let bytes, let first = bytes.first(where: { !isJSONWhitespace($0) }) else { return false }
+        return first == UInt8(ascii: "[") || first == UInt8(ascii: "\"")
     }
 
     private static func looksLikeJSONObject(_ bytes: [UInt8]?) -> Bool {

@@ -50,7 +50,7 @@ public struct ParsedToken: Sendable, Hashable {
         self.form = form
     }
 
-    /// The compact JWS, if the token is one (also the issuer-signed JWT of an SD-JWT is *not* returned here).
+    /// The compact JWS, if the token is one (an SD-JWT's issuer JWT is in ``SDJWT/issuerJWT`` instead).
     public var jws: CompactJWS? {
         if case .jws(let jws) = form { return jws }
         return nil
