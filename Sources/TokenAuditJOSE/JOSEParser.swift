@@ -5,7 +5,8 @@ import TokenAuditJSON
 /// Decision order:
 /// 1. longer than the limit → malformed (`oversized`), nothing decoded;
 /// 2. first non-whitespace byte `{` → JSON serialization;
-/// 3. contains `~` → SD-JWT (the part before the first `~` is parsed as a compact JWS);
+/// 3. contains `~` and starts with `eyJ`/`ew` → SD-JWT (the part before the first `~` is parsed as a
+///    compact JWS);
 /// 4. split on `.`: 3 segments → JWS, 5 → JWE, when the first segment is JOSE-shaped: it starts with
 ///    `eyJ`/`ew`, or decodes to something starting with `{` (in a 3/5-segment token also: it is empty, or
 ///    decodes to something starting with `[` or `"`, reported as `header-not-object`/`header-not-json`);
@@ -38,7 +39,7 @@ public enum JOSEParser {
         if let first = bytes.first(where: { !isJSONWhitespace($0) }), first == UInt8(ascii: "{") {
             return .jsonSerialization
         }
-        if bytes.contains(tilde) {
+        if let firstTilde = bytes.firstIndex(of: tilde), startsLikeEncodedObject(bytes[..<firstTilde]) {
             return .sdJWT(parseSDJWT(bytes, limits: limits))
         }
         let segments = bytes.split(separator: dot, omittingEmptySubsequences: false)

@@ -92,6 +92,14 @@ struct ParserTests {
         #expect(parsed.malformation?.reason == .headerNotObject)
     }
 
+    @Test("header bytes that are not UTF-8")
+    func headerNotUTF8() throws {
+        let header = Array(#"{"alg":""#.utf8) + [0xff] + Array(#""}"#.utf8)
+        let parsed = JOSEParser.parse(Base64URL.encode(header) + "." + Self.body + ".c2ln")
+        #expect(parsed.malformation?.reason == .headerNotJSON)
+        #expect(parsed.malformation?.jsonError?.reason == .invalidUTF8)
+    }
+
     @Test("header too large and too deep")
     func headerLimits() throws {
         let big = #"{"alg":"HS256","pad":""# + String(repeating: "a", count: 9000) + #""}"#
@@ -190,7 +198,7 @@ struct ParserTests {
         #expect(json.classification.kind == .jsonSerialization)
     }
 
-    @Test("opaque tokens", arguments: ["2YotnFZFEjr1zCsicMWpAA", "v4.public.eyJkYXRhIjoidGhpcyJ9", "", "abc.def.ghi", "a b"])
+    @Test("opaque tokens", arguments: ["2YotnFZFEjr1zCsicMWpAA", "abc~def~", "v4.public.eyJkYXRhIjoidGhpcyJ9", "", "abc.def.ghi", "a b"])
     func opaque(_ token: String) {
         let parsed = JOSEParser.parse(token)
         guard case .opaque = parsed.form else {
