@@ -1,0 +1,292 @@
+import TokenAuditJSON
+
+/// A JWT claims set (RFC 7519 §4), read-only, with the claims the audit rules need typed.
+///
+/// Wire type: claim names follow the RFCs. Typed string accessors return `nil` when a claim is absent *or*
+/// not a string; use the subscript to see what is actually there. Like ``JOSEHeader``, readings take the
+/// last duplicate; check ``duplicateMemberPaths``.
+public struct JWTClaims: Sendable, Hashable {
+    /// All claims in input order, duplicates included.
+    public let object: JSONObject
+    /// JSON-pointer paths of every duplicated member anywhere in the claims set.
+    public let duplicateMemberPaths: [String]
+    /// The deepest nesting seen in the claims set.
+    public let maximumDepth: Int
+
+    public init(object: JSONObject, duplicateMemberPaths: [String] = [], maximumDepth: Int = 1) {
+        self.object = object
+        self.duplicateMemberPaths = duplicateMemberPaths
+        self.maximumDepth = maximumDepth
+    }
+
+    /// The last value of claim `name`, or `nil` when absent.
+    public subscript(name: String) -> JSONValue? { object[name] }
+
+    /// True when claim `name` is present (with any value, `null` included).
+    public func has(_ name: String) -> Bool { object[name] != nil }
+
+    public var iss: String? { object["iss"]?.stringValue }
+    public var sub: String? { object["sub"]?.stringValue }
+    public var jti: String? { object["jti"]?.stringValue }
+    public var clientID: String? { object["client_id"]?.stringValue }
+    public var azp: String? { object["azp"]?.stringValue }
+    public var nonce: String? { object["nonce"]?.stringValue }
+    public var atHash: String? { object["at_hash"]?.stringValue }
+    public var cHash: String? { object["c_hash"]?.stringValue }
+    public var acr: String? { object["acr"]?.stringValue }
+    /// `amr` when it is an array of strings.
+    public var amr: [String]? { JOSEHeader.stringArray(object["amr"]) }
+    public var sid: String? { object["sid"]?.stringValue }
+    /// AWS Cognito's `token_use` (`access`, `id`, `refresh`).
+    public var tokenUse: String? { object["token_use"]?.stringValue }
+    /// The `typ` *claim* (Keycloak: `Bearer`, `ID`, `Refresh`, `Offline`), not the header parameter.
+    public var typClaim: String? { object["typ"]?.stringValue }
+    /// Security event token / logout token `events` object.
+    public var events: JSONObject? { object["events"]?.objectValue }
+    /// DPoP proof markers (RFC 9449).
+    public var htm: String? { object["htm"]?.stringValue }
+    public var htu: String? { object["htu"]?.stringValue }
+    public var ath: String? { object["ath"]?.stringValue }
+
+    public var exp: NumericDate { NumericDate(object["exp"]) }
+    public var nbf: NumericDate { NumericDate(object["nbf"]) }
+    public var iat: NumericDate { NumericDate(object["iat"]) }
+    public var authTime: NumericDate { NumericDate(object["auth_time"]) }
+
+    /// The audience in both its permitted forms.
+    public var audience: Audience { Audience(object["aud"]) }
+
+    /// The confirmation (`cnf`, RFC 7800) when it is an object.
+    public var confirmation: Confirmation? { object["cnf"]?.objectValue.map(Confirmation.init) }
+
+    /// Scopes from `scope` or `scp`, whatever their shape; see ``ScopeClaim``.
+    public var scopes: ScopeClaim { ScopeClaim(scope: object["scope"], scp: object["scp"]) }
+
+    /// `roles` as strings (array of strings, or a single string as one element); `nil` when absent.
+    public var roles: [String]? { Self.stringList(object["roles"]) }
+    /// `groups`, as for ``roles``.
+    public var groups: [String]? { Self.stringList(object["groups"]) }
+    /// `entitlements`, as for ``roles``.
+    public var entitlements: [String]? { Self.stringList(object["entitlements"]) }
+
+    /// True when `events` holds the OpenID back-channel logout event.
+    public var hasBackChannelLogoutEvent: Bool {
+        events?[Self.backChannelLogoutEvent] != nil
+    }
+
+    /// The OpenID Connect Back-Channel Logout 1.0 event URI.
+    public static let backChannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+    static func stringList(_ value: JSONValue?) -> [String]? {
+        switch value {
+        case nil: return nil
+        case .string(let text)?: return [text]
+        case .array(let elements)?: return elements.compactMap(\.stringValue)
+        default: return []
+        }
+    }
+}
+
+/// How a time claim (`exp`, `nbf`, `iat`, `auth_time`) reads. Only ``seconds(_:)`` is usable; every other
+/// case is reported and never trusted (a string `"1700000000"` is *not* a NumericDate, RFC 7519 §2).
+public enum NumericDate: Sendable, Hashable {
+    /// The claim is not present.
+    case absent
+    /// A JSON number of seconds since the epoch, in a plausible range (0 ≤ value ≤ 1e11). May be fractional:
+    /// see ``isFractional``.
+    case seconds(Double)
+    /// Present but unusable, with why.
+    case invalid(NumericDateProblem)
+
+    /// Reads a claim value.
+    public init(_ value: JSONValue?) {
+        guard let value else {
+            self = .absent
+            return
+        }
+        switch value {
+        case .number(let number):
+            guard let seconds = number.doubleValue else {
+                self = .invalid(.notFiniteOrHuge(number.text))
+                return
+            }
+            if seconds < 0 {
+                self = .invalid(.negative(seconds))
+            } else if seconds >= NumericDate.hugeThreshold {
+                self = .invalid(.notFiniteOrHuge(number.text))
+            } else if seconds > NumericDate.millisecondsThreshold {
+                self = .invalid(.millisecondsLike(seconds))
+            } else {
+                self = .seconds(seconds)
+            }
+        case .string(let text): self = .invalid(.string(text))
+        case .null: self = .invalid(.null)
+        default: self = .invalid(.wrongType(value.typeName))
+        }
+    }
+
+    /// Above this a value reads as milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
+    public static let millisecondsThreshold: Double = 1e11
+    /// From this on a value is neither seconds nor milliseconds (micro/nanoseconds or garbage).
+    public static let hugeThreshold: Double = 1e14
+
+    /// The usable value, or `nil`.
+    public var secondsValue: Double? {
+        if case .seconds(let value) = self { return value }
+        return nil
+    }
+
+    /// True for a usable value with a fractional part (allowed by RFC 7519, but unusual and noted).
+    public var isFractional: Bool {
+        guard let value = secondsValue else { return false }
+        return value.rounded(.towardZero) != value
+    }
+
+    /// True when the claim is present.
+    public var isPresent: Bool { self != .absent }
+}
+
+/// Why a time claim is not a usable NumericDate. Raw kinds (``kind``) are stable strings for evidence.
+public enum NumericDateProblem: Sendable, Hashable {
+    /// A JSON string, even a numeric one.
+    case string(String)
+    /// A number that looks like milliseconds (greater than 1e11).
+    case millisecondsLike(Double)
+    /// A negative number.
+    case negative(Double)
+    /// A number that overflows a `Double` or is at least 1e14; the lexeme as written.
+    case notFiniteOrHuge(String)
+    /// JSON `null`.
+    case null
+    /// A Boolean, array or object (the JSON type name).
+    case wrongType(String)
+
+    /// A stable name of the problem: `string`, `milliseconds`, `negative`, `huge`, `null`, `wrong-type`.
+    public var kind: String {
+        switch self {
+        case .string: "string"
+        case .millisecondsLike: "milliseconds"
+        case .negative: "negative"
+        case .notFiniteOrHuge: "huge"
+        case .null: "null"
+        case .wrongType: "wrong-type"
+        }
+    }
+}
+
+/// The `aud` claim: a string or an array of strings (RFC 7519 §4.1.3).
+public struct Audience: Sendable, Hashable {
+    /// Which JSON shape `aud` had.
+    public enum Form: String, Sendable, Hashable {
+        case absent
+        case string
+        case array
+        /// Neither a string nor an array (number, object, null, Boolean).
+        case otherType = "other-type"
+    }
+
+    public let form: Form
+    /// The string audiences, in order (non-string array elements are skipped and counted).
+    public let values: [String]
+    /// How many array elements were not strings.
+    public let nonStringElementCount: Int
+
+    public init(_ value: JSONValue?) {
+        switch value {
+        case nil:
+            form = .absent; values = []; nonStringElementCount = 0
+        case .string(let text)?:
+            form = .string; values = [text]; nonStringElementCount = 0
+        case .array(let elements)?:
+            form = .array
+            values = elements.compactMap(\.stringValue)
+            nonStringElementCount = elements.count - values.count
+        default:
+            form = .otherType; values = []; nonStringElementCount = 0
+        }
+    }
+
+    /// True when `aud` holds anything but strings.
+    public var hasNonStringValue: Bool { form == .otherType || nonStringElementCount > 0 }
+}
+
+/// The `cnf` (confirmation) claim of a sender-constrained token.
+public struct Confirmation: Sendable, Hashable {
+    public let object: JSONObject
+    public init(_ object: JSONObject) { self.object = object }
+    /// DPoP JWK thumbprint (RFC 9449).
+    public var jkt: String? { object["jkt"]?.stringValue }
+    /// Mutual-TLS certificate thumbprint (RFC 8705).
+    public var x5tS256: String? { object["x5t#S256"]?.stringValue }
+    /// True when `cnf` embeds a key (`jwk`, RFC 7800 §3.2).
+    public var hasJWK: Bool { object["jwk"] != nil }
+}
+
+/// Scopes, unified across the spellings issuers use.
+public struct ScopeClaim: Sendable, Hashable {
+    /// Where the scopes came from. Raw values are stable.
+    public enum Format: String, Sendable, Hashable {
+        /// RFC 8693 / RFC 9068 `scope`: one space-delimited string.
+        case spaceDelimitedString = "space-delimited-string"
+        /// `scope` as a JSON array.
+        case array = "array"
+        /// `scope` as a comma-separated string.
+        case commaSeparated = "comma-separated"
+        /// `scp` as an array (Okta, Azure AD roles-style).
+        case scpArray = "scp-array"
+        /// `scp` as a string (Azure AD: space-delimited).
+        case scpString = "scp-string"
+        /// `scope`/`scp` present with another type (number, object, …).
+        case otherType = "other-type"
+        /// Neither `scope` nor `scp`.
+        case absent = "absent"
+    }
+
+    /// The format of the claim the scopes were read from (`scope` wins over `scp`).
+    public let format: Format
+    /// Scopes in order, empty elements removed.
+    public let scopes: [String]
+    /// True when both `scope` and `scp` are present.
+    public let hasBothScopeAndScp: Bool
+
+    public init(scope: JSONValue?, scp: JSONValue?) {
+        hasBothScopeAndScp = scope != nil && scp != nil
+        if let scope {
+            switch scope {
+            case .string(let text):
+                if text.contains(",") {
+                    format = .commaSeparated
+                    scopes = Self.split(text, commas: true)
+                } else {
+                    format = .spaceDelimitedString
+                    scopes = Self.split(text, commas: false)
+                }
+            case .array(let elements):
+                format = .array
+                scopes = elements.compactMap(\.stringValue).filter { !$0.isEmpty }
+            default:
+                format = .otherType
+                scopes = []
+            }
+        } else if let scp {
+            switch scp {
+            case .string(let text):
+                format = .scpString
+                scopes = Self.split(text, commas: true)
+            case .array(let elements):
+                format = .scpArray
+                scopes = elements.compactMap(\.stringValue).filter { !$0.isEmpty }
+            default:
+                format = .otherType
+                scopes = []
+            }
+        } else {
+            format = .absent
+            scopes = []
+        }
+    }
+
+    private static func split(_ text: String, commas: Bool) -> [String] {
+        text.split(whereSeparator: { $0 == " " || (commas && $0 == ",") }).map(String.init)
+    }
+}

@@ -1,0 +1,165 @@
+import TokenAuditJSON
+
+/// How personal data is masked when headers and claims are stored or printed.
+///
+/// Masking is on by default (stored findings outlive the incident that produced them). Two things are
+/// removed even when masking is off, because they are credentials: strings that look like a compact JWS
+/// (a nested token is usable) and private-key members of embedded JWKs (`d`, `p`, `q`, `dp`, `dq`, `qi`,
+/// `oth`, `k`).
+public struct MaskingPolicy: Sendable {
+    /// False only for `decode` on a single token the user already holds.
+    public var masksPersonalData: Bool
+    /// Claim names masked at any depth (OIDC Core §5.1 standard profile claims by default).
+    public var maskedClaimNames: Set<String>
+    /// Top-level claims never masked, even when they look like an e-mail address (`sub` is needed for
+    /// incident review).
+    public var exemptClaimNames: Set<String>
+    /// Also mask any string that looks like an e-mail address or a phone number.
+    public var masksEmailAndPhoneLookingStrings: Bool
+    /// Turns a masked string into a short label (e.g. a SHA-256 prefix computed by the caller), so equal values
+    /// stay correlatable. `nil`: `<masked len=N>`.
+    public var hasher: (@Sendable (String) -> String)?
+
+    public init(
+        masksPersonalData: Bool = true, maskedClaimNames: Set<String> = MaskingPolicy.standardProfileClaims,
+        exemptClaimNames: Set<String> = ["sub", "iss", "aud", "azp", "client_id"],
+        masksEmailAndPhoneLookingStrings: Bool = true, hasher: (@Sendable (String) -> String)? = nil
+    ) {
+        self.masksPersonalData = masksPersonalData
+        self.maskedClaimNames = maskedClaimNames
+        self.exemptClaimNames = exemptClaimNames
+        self.masksEmailAndPhoneLookingStrings = masksEmailAndPhoneLookingStrings
+        self.hasher = hasher
+    }
+
+    /// The default: mask personal data.
+    public static var masked: MaskingPolicy { MaskingPolicy() }
+    /// No personal-data masking (credentials are still removed).
+    public static var unmasked: MaskingPolicy { MaskingPolicy(masksPersonalData: false) }
+
+    /// OIDC Core 1.0 §5.1 profile claims.
+    public static let standardProfileClaims: Set<String> = [
+        "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "email",
+        "phone_number", "address", "birthdate", "picture", "profile", "website", "gender", "zoneinfo", "locale",
+    ]
+
+    /// JWK members that hold private or secret key material.
+    public static let privateKeyMembers: Set<String> = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
+}
+
+/// JSON text of headers and claims fit for storage: sorted keys, personal data masked per ``MaskingPolicy``,
+/// nothing signature-like.
+public enum Masking {
+    /// The claims as JSON text (sorted keys), masked per `policy`.
+    public static func maskedClaims(_ claims: JWTClaims, policy: MaskingPolicy = .masked) -> String {
+        JSONWriter.string(maskedValue(.object(claims.object), policy: policy, isTopLevel: true), sortedKeys: true)
+    }
+
+    /// The header as JSON text (sorted keys). Personal-data rules do not apply to header members (a `kid`
+    /// must stay searchable); private JWK members and nested tokens are removed.
+    public static func maskedHeader(_ header: JOSEHeader) -> String {
+        let policy = MaskingPolicy(masksPersonalData: false)
+        return JSONWriter.string(maskedValue(.object(header.object), policy: policy, isTopLevel: true), sortedKeys: true)
+    }
+
+    /// Masks one value, recursively.
+    public static func maskedValue(_ value: JSONValue, policy: MaskingPolicy) -> JSONValue {
+        maskedValue(value, policy: policy, isTopLevel: false)
+    }
+
+    private static func maskedValue(_ value: JSONValue, policy: MaskingPolicy, isTopLevel: Bool) -> JSONValue {
+        switch value {
+        case .string(let text):
+            if looksLikeCompactJWS(text) { return .string("<token len=\(text.utf8.count)>") }
+            if policy.masksPersonalData && policy.masksEmailAndPhoneLookingStrings
+                && (looksLikeEmailAddress(text) || looksLikePhoneNumber(text))
+            {
+                return .string(mask(text, policy: policy))
+            }
+            return value
+        case .array(let elements):
+            return .array(elements.map { maskedValue($0, policy: policy, isTopLevel: false) })
+        case .object(let object):
+            let isJWK = object["kty"] != nil
+            let members = object.members.map { member -> JSONObject.Member in
+                if isJWK && MaskingPolicy.privateKeyMembers.contains(member.key) {
+                    return JSONObject.Member(key: member.key, value: "<private-key-material>")
+                }
+                if isTopLevel && policy.exemptClaimNames.contains(member.key) {
+                    if case .string(let text) = member.value, looksLikeCompactJWS(text) {
+                        return JSONObject.Member(key: member.key, value: .string("<token len=\(text.utf8.count)>"))
+                    }
+                    return member
+                }
+                if policy.masksPersonalData && policy.maskedClaimNames.contains(member.key) {
+                    return JSONObject.Member(key: member.key, value: maskWhole(member.value, policy: policy))
+                }
+                return JSONObject.Member(key: member.key, value: maskedValue(member.value, policy: policy, isTopLevel: false))
+            }
+            return .object(JSONObject(members: members))
+        default:
+            return value
+        }
+    }
+
+    private static func mask(_ text: String, policy: MaskingPolicy) -> String {
+        if let hasher = policy.hasher { return "<masked:\(hasher(text))>" }
+        return "<masked len=\(text.count)>"
+    }
+
+    private static func maskWhole(_ value: JSONValue, policy: MaskingPolicy) -> JSONValue {
+        switch value {
+        case .string(let text): .string(mask(text, policy: policy))
+        case .null, .bool: value
+        default: .string("<masked \(value.typeName)>")
+        }
+    }
+
+    /// True for `local@domain.tld`-shaped strings (one `@`, a dot in the domain, no spaces).
+    public static func looksLikeEmailAddress(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 5, bytes.count <= 320, let at = bytes.firstIndex(of: UInt8(ascii: "@")),
+            at > 0, bytes.lastIndex(of: UInt8(ascii: "@")) == at
+        else { return false }
+        if bytes.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") }) { return false }
+        let domain = bytes[(at + 1)...]
+        guard let dot = domain.lastIndex(of: UInt8(ascii: ".")), dot > domain.startIndex, dot < bytes.count - 1
+        else { return false }
+        return true
+    }
+
+    /// True for phone-number-shaped strings: 7–15 digits with only `+ -()` and spaces around them, and either
+    /// a leading `+` or a separator (so plain numbers such as `"1700000000"` and dates `2026-11-28` are kept).
+    public static func looksLikePhoneNumber(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 7, bytes.count <= 24 else { return false }
+        var digits = 0
+        var separators = 0
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "("), UInt8(ascii: ")"): separators += 1
+            case UInt8(ascii: "+"): break
+            default: return false
+            }
+        }
+        guard (7...15).contains(digits) else { return false }
+        if bytes.dropFirst().contains(UInt8(ascii: "+")) { return false }
+        if isISODate(bytes) { return false }
+        return bytes[0] == UInt8(ascii: "+") || separators > 0
+    }
+
+    private static func isISODate(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 10 else { return false }
+        let dash = UInt8(ascii: "-")
+        return bytes[4] == dash && bytes[7] == dash
+            && [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy { bytes[$0] >= 0x30 && bytes[$0] <= 0x39 }
+    }
+
+    /// True for strings shaped like a compact JWS or JWE (a nested token may be usable, so it is never kept).
+    public static func looksLikeCompactJWS(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        guard utf8.count >= 16, TokenShape.isPlausibleCompactJWS(utf8) else { return false }
+        return true
+    }
+}

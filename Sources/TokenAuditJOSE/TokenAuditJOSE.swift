@@ -1,2 +1,0 @@
-/// TokenAuditJOSE: see Package.swift for this module's role.
-public enum JOSEModule {}
