@@ -31,11 +31,7 @@ public final class RuleEngine: Sendable {
         var verification: VerificationResult?
         var keyWindow: KeyWindow?
         if let jws = parsed.jws {
-            let content = SignedContent(
-                alg: jws.header.alg, kid: jws.header.kid, issuer: claims?.iss, signingInput: jws.signingInput,
-                signature: jws.signature, signatureSegmentLength: jws.signatureSegmentLength,
-                isTruncated: subject.isCutByLogger, time: nil)
-            let result = verifier.verify(content)
+            let result = verifier.verify(jws: jws, issuer: claims?.iss, isCutByLogger: subject.isCutByLogger)
             verification = result
             if result.status == .valid, let key = verifier.keySet.keys.first(where: {
                 $0.kid == result.keyID && $0.source == result.keySource && ($0.notBefore != nil || $0.notAfter != nil)

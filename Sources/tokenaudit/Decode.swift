@@ -4,6 +4,7 @@ import TokenAuditCrypto
 import TokenAuditJOSE
 import TokenAuditJSON
 import TokenAuditModel
+import TokenAuditRules
 import TokenAuditVerification
 
 extension TokenAuditCommand {
@@ -111,11 +112,7 @@ struct DecodeReport {
         let parsed = JOSEParser.parse(token)
         var verification: VerificationResult?
         if let jws = parsed.jws {
-            let content = SignedContent(
-                alg: jws.header.alg, kid: jws.header.kid, issuer: jws.claims?.iss, signingInput: jws.signingInput,
-                signature: jws.signature, signatureSegmentLength: jws.signatureSegmentLength, isTruncated: false,
-                time: time)
-            verification = Verifier(keySet: keySet).verify(content)
+            verification = Verifier(keySet: keySet).verify(jws: jws, issuer: jws.claims?.iss, at: time)
         }
         return DecodeReport(
             fingerprint: TokenFingerprint(token: token), parsed: parsed, classification: parsed.classification,
