@@ -1,5 +1,6 @@
 import Foundation
 import TokenAuditJOSE
+import TokenAuditCrypto
 import TokenAuditJSON
 import TokenAuditModel
 import TokenAuditVerification
@@ -133,12 +134,36 @@ struct TokenRuleContext {
                 ("alg", .string(alg)), ("reason", .optional(verification?.detail)),
                 ("key_id", .optional(verification?.keyID))))
         }
-        if alg.hasPrefix("HS"), !isSymmetricIssuer, claims?.iss.flatMap({ issuer in
-            verifier.keySet.keys.first { $0.issuer == issuer && $0.family != .hmac }
-        }) != nil {
-            add("alg-key-confusion", nil, evidence(("alg", .string(alg)), ("issuer", .optional(claims?.iss)),
-                                                    ("confirmed", false)))
+        if let algorithm = JWSAlgorithm(rawValue: alg), algorithm.family == .hmac, !isSymmetricIssuer {
+            checkKeyConfusion(jws, algorithm: algorithm)
         }
+    }
+
+    /// RS/HS (or ES/HS) confusion: an HS* token where the issuer's keys are asymmetric. Confirmed when the MAC
+    /// verifies with an encoding of one of those public keys used as the HMAC secret (CVE-2015-9235).
+    mutating func checkKeyConfusion(_ jws: CompactJWS, algorithm: JWSAlgorithm) {
+        let issuer = claims?.iss
+        let asymmetric = verifier.keySet.keys.filter {
+            $0.family != .hmac && (($0.issuer != nil && $0.issuer == issuer) || ($0.issuer == nil && $0.kid == nil))
+        }
+        guard !asymmetric.isEmpty, let hash = algorithm.hash, jws.signature.count == hash.outputByteCount else { return }
+        let tester = HMACSecretTester(algorithm: hash, message: jws.signingInput, expectedTag: jws.signature)
+        var confirmedWith: (key: VerificationKey, encoding: String)?
+        search: for key in asymmetric {
+            guard let publicKey = key.publicKey else { continue }
+            let pem = publicKey.pemEncoded
+            var encodings: [(String, [UInt8])] = [("pem", pem), ("spki-der", publicKey.subjectPublicKeyInfoDER)]
+            if pem.last == UInt8(ascii: "\n") { encodings.append(("pem-without-final-newline", Array(pem.dropLast()))) }
+            else { encodings.append(("pem-with-final-newline", pem + [UInt8(ascii: "\n")])) }
+            if let modulus = publicKey.rsaModulus { encodings.append(("rsa-modulus", modulus)) }
+            for (name, bytes) in encodings where tester.matches(secret: bytes) {
+                confirmedWith = (key, name)
+                break search
+            }
+        }
+        add("alg-key-confusion", confirmedWith == nil ? .high : .critical, evidence(
+            ("alg", .string(algorithm.rawValue)), ("issuer", .optional(issuer)), ("confirmed", .bool(confirmedWith != nil)),
+            ("key_id", .optional(confirmedWith?.key.kid)), ("encoding", .optional(confirmedWith?.encoding))))
     }
 
     mutating func checkHeaderInjection() {

@@ -11,6 +11,16 @@ extension Verifier {
         jws: CompactJWS, issuer: String?, isCutByLogger: Bool = false, at time: Double? = nil,
         matchIssuer: Bool = true
     ) -> VerificationResult {
+        // A logger that cuts a token mid-signature leaves a signature segment of impossible length or with
+        // non-canonical trailing bits: that is truncation (unverifiable), not a malformed or forged token.
+        if jws.headerDeviations.isEmpty, jws.payloadDeviations.isEmpty, !jws.signatureDeviations.isEmpty,
+            isCutByLogger || (jws.header.alg.flatMap {
+                TokenShape.signatureTruncation(alg: $0, signatureSegmentLength: jws.signatureSegmentLength)
+            } != nil),
+            jws.signatureDeviations.allSatisfy({ $0 == .nonCanonicalTrailingBits || $0 == .impossibleLength })
+        {
+            return VerificationResult(status: .truncated, detail: VerificationDetail.signatureTooShort)
+        }
         if jws.hasBase64Deviations {
             let deviations = jws.headerDeviations + jws.payloadDeviations + jws.signatureDeviations
             return VerificationResult(

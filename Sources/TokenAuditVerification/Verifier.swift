@@ -76,6 +76,10 @@ public enum VerificationDetail {
     public static let kidOfOtherIssuer = "kid-belongs-to-other-issuer"
     public static let keyNotValidAtRequestTime = "key-not-valid-at-request-time"
     public static let noKeyForIssuer = "no-key-for-issuer"
+    /// No kid, and no key of the algorithm's family that belongs to the token's issuer or to no issuer at all.
+    public static let noKeyForAlgorithmFamily = "no-key-for-alg-family"
+    /// No kid; keys of the right family were tried, but none is bound to this token's issuer, and none verified.
+    public static let noIdentifiedKey = "no-identified-key"
     // alg-key-mismatch
     public static let keyFamilyDiffers = "key-family-differs"
     public static let curveDiffers = "curve-does-not-fit-alg"
@@ -193,7 +197,27 @@ public struct Verifier: Sendable {
             let detail = issuerKeys.isEmpty ? VerificationDetail.noKeyForIssuer : VerificationDetail.keyNotValidAtRequestTime
             return VerificationResult(status: .unknownKey, detail: detail, algorithm: algorithm)
         }
-        return tryKeys(live, algorithm: algorithm, content: content)
+        // Without a kid, a key speaks for this token only if it is bound to the token's issuer, or if it is
+        // anonymous (no kid, no issuer: the operator said "this key verifies these tokens"). A failure with any
+        // other key proves only that we do not hold the right key: unknown, not a bad signature.
+        func isIdentified(_ key: VerificationKey) -> Bool {
+            (key.issuer != nil && key.issuer == content.issuer) || (key.kid == nil && key.issuer == nil)
+        }
+        let fitting = live.filter { $0.family == algorithm.family }
+        // "The key decides" only when a key bound to this issuer exists; an anonymous key of another family
+        // says nothing about a token from an issuer we hold no key for.
+        if fitting.isEmpty && !live.contains(where: { $0.issuer != nil && $0.issuer == content.issuer }) {
+            return VerificationResult(
+                status: .unknownKey, detail: VerificationDetail.noKeyForAlgorithmFamily, algorithm: algorithm,
+                keysTried: 0)
+        }
+        let result = tryKeys(fitting.isEmpty ? live : fitting, algorithm: algorithm, content: content)
+        if result.status == .invalidSignature && !fitting.contains(where: isIdentified) {
+            return VerificationResult(
+                status: .unknownKey, detail: VerificationDetail.noIdentifiedKey, algorithm: algorithm,
+                keysTried: result.keysTried)
+        }
+        return result
     }
 
     /// Tries each candidate that fits the alg; reports the best outcome.
