@@ -1,0 +1,43 @@
+import TokenAuditRules
+
+/// Everything a scan needs, built by the command line from flags and policy files.
+public struct ScanConfiguration: Sendable {
+    /// Files, directories (walked recursively) and `-` for standard input.
+    public var paths: [String]
+    /// The SQLite database to create or update.
+    public var databasePath: String
+    /// The audit policy (issuers, audiences, parameters, suppressions).
+    public var policy: AuditPolicy
+    /// Extra key files or directories (`--keys`), added to the policy issuers' keys.
+    public var keyPaths: [String] = []
+    /// A forced log format: a name (`combined`, `json`, `haproxy`, `unstructured`) or an nginx `log_format` /
+    /// Apache `LogFormat` string. `nil` detects the format per file.
+    public var logFormat: String?
+    /// Worker threads for extraction, verification and rules.
+    public var jobs: Int
+    /// Lines per batch: the unit of parallel work and of memory.
+    public var batchLines: Int = 8192
+    /// Batches in flight at once (read, being processed, or waiting for the writer). Memory is bounded by
+    /// `batchLines × maxLineLength × batchesInFlight` in the worst case, whatever the input size.
+    public var batchesInFlight: Int
+    /// Lines longer than this are counted and skipped.
+    public var maxLineLength: Int = 64 << 10
+    /// Distinct tokens whose analysis is kept in memory; others are analysed again when seen again.
+    public var tokenCacheCapacity: Int = 50_000
+    /// How long to wait for a database another scan holds.
+    public var busyTimeoutMilliseconds: Int = 10_000
+    /// Whether personal data in stored claims is masked (the default; RFC 9068 §6).
+    public var masksPersonalData = true
+    /// Recorded in the runs table.
+    public var toolVersion: String = "0"
+    /// Recorded in the runs table (never holds a token: the command line takes none for scan).
+    public var arguments: [String] = []
+
+    public init(paths: [String], databasePath: String, policy: AuditPolicy, jobs: Int) {
+        self.paths = paths
+        self.databasePath = databasePath
+        self.policy = policy
+        self.jobs = max(1, jobs)
+        self.batchesInFlight = max(4, self.jobs * 3)
+    }
+}

@@ -1,0 +1,115 @@
+import TokenAuditJSON
+import TokenAuditModel
+
+/// What a scan did: coverage, verification, findings, problems. Printed at the end, or as JSON with `--json`.
+public struct ScanSummary: Sendable {
+    public var runID: Int64 = 0
+    public var database: String = ""
+    /// Files found (after walking directories), and what happened to them in this run.
+    public var filesFound = 0
+    public var filesScanned = 0
+    public var filesSkippedUnchanged = 0
+    public var filesResumed = 0
+    public var filesPartial = 0
+    public var filesFailed = 0
+    /// Paths that could not be read at all (missing, unreadable, not a file).
+    public var inputProblems = 0
+    /// Lines read in this run, and those carrying at least one token.
+    public var lines: UInt64 = 0
+    public var tokenLines: UInt64 = 0
+    public var overLongLines = 0
+    public var binaryLines = 0
+    /// Distinct tokens analysed in this run.
+    public var tokensAnalysed: UInt64 = 0
+    /// Distinct tokens in the database, by verification status (the whole database, all runs).
+    public var tokensInDatabase: Int64 = 0
+    public var tokensByVerification: [String: Int64] = [:]
+    /// Findings in the database by severity: open and suppressed.
+    public var openFindings: [Severity: Int64] = [:]
+    public var suppressedFindings: [Severity: Int64] = [:]
+    /// Open finding occurrences produced by this run's lines, by severity: what `--fail-on` judges.
+    public var newFindingOccurrences: [Severity: UInt64] = [:]
+    /// Problems with inputs and the formats chosen per file, in the order they happened.
+    public var problems: [String] = []
+    public var formats: [String: String] = [:]
+    public var elapsedSeconds: Double = 0
+
+    public init() {}
+
+    /// The highest severity among this run's open findings, if any.
+    public var highestNewSeverity: Severity? {
+        newFindingOccurrences.filter { $0.value > 0 }.keys.max()
+    }
+
+    /// Whether some input could not be read (exit code 3).
+    public var hadInputErrors: Bool { inputProblems > 0 || filesFailed > 0 || filesPartial > 0 }
+
+    /// The human summary printed at the end of a scan.
+    public var text: String {
+        var out = "tokenaudit scan: \(database)\n"
+        out += "  files      \(filesFound) found: \(filesScanned) scanned, \(filesResumed) resumed, "
+            + "\(filesSkippedUnchanged) unchanged (skipped), \(filesPartial) partial, \(filesFailed) failed"
+        out += inputProblems > 0 ? ", \(inputProblems) unreadable paths\n" : "\n"
+        out += "  lines      \(lines) read, \(tokenLines) with tokens"
+        if overLongLines + binaryLines > 0 { out += ", \(overLongLines) over-long and \(binaryLines) binary skipped" }
+        out += "\n"
+        out += "  tokens     \(tokensAnalysed) distinct analysed this run; \(tokensInDatabase) in the database\n"
+        let order = ["valid", "invalid-signature", "unsigned", "unknown-key", "alg-key-mismatch", "unsupported",
+                     "truncated", "malformed", "not-jws"]
+        let verification = tokensByVerification.sorted { lhs, rhs in
+            (order.firstIndex(of: lhs.key) ?? order.count, lhs.key) < (order.firstIndex(of: rhs.key) ?? order.count, rhs.key)
+        }
+        out += "  verified   " + verification.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
+        let severities = Severity.allCases.reversed()
+        out += "  findings   " + severities.map { "\($0.name) \(openFindings[$0] ?? 0)" }.joined(separator: ", ")
+        let suppressed = suppressedFindings.values.reduce(0, +)
+        out += suppressed > 0 ? "; \(suppressed) suppressed\n" : "\n"
+        out += "  this run   " + severities.map { "\($0.name) \(newFindingOccurrences[$0] ?? 0)" }.joined(separator: ", ")
+            + " (occurrences)\n"
+        out += "  elapsed    \(String(format: "%.2f", elapsedSeconds)) s\n"
+        for problem in problems { out += "  problem    \(problem)\n" }
+        return out
+    }
+
+    /// The machine-readable summary (`scan --json`). Keys are stable; see docs/usage.md.
+    public var json: String {
+        func counts(_ values: [Severity: Int64]) -> JSONValue {
+            .object(JSONObject(members: Severity.allCases.reversed().map {
+                JSONObject.Member(key: $0.name, value: .number(Int(values[$0] ?? 0)))
+            }))
+        }
+        let object = JSONObject(members: [
+            .init(key: "run_id", value: .number(Int(runID))),
+            .init(key: "database", value: .string(database)),
+            .init(key: "files", value: .object(JSONObject([
+                "found": .number(filesFound), "scanned": .number(filesScanned), "resumed": .number(filesResumed),
+                "skipped_unchanged": .number(filesSkippedUnchanged), "partial": .number(filesPartial),
+                "failed": .number(filesFailed), "unreadable_paths": .number(inputProblems),
+            ]))),
+            .init(key: "lines", value: .object(JSONObject([
+                "read": .number(Int(lines)), "with_tokens": .number(Int(tokenLines)),
+                "over_long": .number(overLongLines), "binary": .number(binaryLines),
+            ]))),
+            .init(key: "tokens", value: .object(JSONObject([
+                "analysed_this_run": .number(Int(tokensAnalysed)), "in_database": .number(Int(tokensInDatabase)),
+                "by_verification": .object(JSONObject(members: tokensByVerification.sorted { $0.key < $1.key }.map {
+                    JSONObject.Member(key: $0.key, value: .number(Int($0.value)))
+                })),
+            ]))),
+            .init(key: "findings", value: .object(JSONObject([
+                "open": counts(openFindings), "suppressed": counts(suppressedFindings),
+                "this_run_occurrences": counts(newFindingOccurrences.mapValues { Int64($0) }),
+            ]))),
+            .init(key: "formats", value: .object(JSONObject(members: formats.sorted { $0.key < $1.key }.map {
+                JSONObject.Member(key: $0.key, value: .string($0.value))
+            }))),
+            .init(key: "problems", value: .strings(problems)),
+            .init(key: "elapsed_seconds", value: .number((elapsedSeconds * 1000).rounded() / 1000)),
+        ])
+        return JSONWriter.string(.object(object))
+    }
+}
+
+extension JSONValue {
+    static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
+}
