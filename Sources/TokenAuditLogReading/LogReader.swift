@@ -11,12 +11,12 @@ public struct LogReaderOptions: Sendable {
     /// this many bytes of a line are ever buffered. Skipping (rather than truncating) keeps half tokens out
     /// of the audit.
     public var maxLineLength: Int
-    /// Lines with a NUL byte, or where more than 1 byte in 8 is a control character other than tab, are
-    /// counted as binary; when true (the default) they are also skipped.
+    /// Lines with a NUL byte, or where more than 1 byte in 8 is a control character other than tab, VT,
+    /// FF or CR, are counted as binary; when true (the default) they are also skipped.
     public var skipsBinaryLines: Bool
-    /// Size of the raw read buffer; also the granularity of ``ReadProgress`` updates.
+    /// Size of the raw read buffer (at least 64); also the granularity of ``ReadProgress`` updates.
     public var readBufferSize: Int
-    /// Size of the buffer decompressed data lands in before it is split.
+    /// Size of the buffer decompressed data lands in before it is split (at least 64).
     public var decodeBufferSize: Int
     /// Where to start (``ResumePoint/start`` for a full read).
     public var resumePoint: ResumePoint
@@ -159,11 +159,12 @@ public final class LogReader {
         case .gzip: decoder = try GzipDecoder(input: input)
         case .zstd: decoder = try ZstdDecoder(input: input)
         }
-        chunkCapacity = max(options.decodeBufferSize, 4096)
+        chunkCapacity = max(options.decodeBufferSize, 64)
         chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkCapacity, alignment: 16)
 
         let resume = options.resumePoint
-        lineNumber = resume.lineNumber
+        // By offset: start numbering at the given line. By count: number the skipped lines from 1.
+        lineNumber = resume.decodedOffset == nil ? 1 : resume.lineNumber
         linesToSkip = resume.decodedOffset == nil ? resume.lineNumber - 1 : 0
         let offset = resume.decodedOffset ?? 0
         lineStartOffset = offset
@@ -201,6 +202,7 @@ public final class LogReader {
                 if splitChunk() { return makeBatch() }
                 continue
             }
+            if !isDecoderDone { continue }  // a chunk wholly discarded to reach a resume offset
             // The decoded stream has ended (cleanly or not).
             if failure == nil, !isDiscardingLine, buffer.count > bounds[bounds.count - 1] {
                 let start = bounds[bounds.count - 1]
@@ -376,7 +378,8 @@ public final class LogReader {
     }
 }
 
-/// True for a line with a NUL byte or with more than 1 byte in 8 a control character (other than tab).
+/// True for a line with a NUL byte, or where more than 1 byte in 8 is a control character other than the
+/// whitespace ones (tab, vertical tab, form feed, carriage return).
 ///
 /// Branch-free counting so the loop vectorizes; it runs once per delivered line.
 @inline(__always)
@@ -384,7 +387,7 @@ func looksBinary(_ line: UnsafeRawBufferPointer) -> Bool {
     var controls = 0
     var nuls = 0
     for byte in line {
-        controls &+= (byte < 0x20 && byte != 0x09) || byte == 0x7F ? 1 : 0
+        controls &+= (byte < 0x20 && (byte < 0x09 || byte > 0x0D)) || byte == 0x7F ? 1 : 0
         nuls &+= byte == 0 ? 1 : 0
     }
     return nuls > 0 || controls * 8 > line.count

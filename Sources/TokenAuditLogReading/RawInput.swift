@@ -24,7 +24,7 @@ final class RawInput {
         self.descriptor = descriptor
         self.ownsDescriptor = ownsDescriptor
         self.sourceName = sourceName
-        self.capacity = max(capacity, 4096)
+        self.capacity = max(capacity, 64)
         self.buffer = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
         self.progress = progress
         var status = stat()
