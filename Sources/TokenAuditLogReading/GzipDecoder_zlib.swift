@@ -21,8 +21,7 @@ final class GzipDecoder: ByteDecoder {
         stream.initialize(to: z_stream())
         let status = ctokenaudit_inflateInit2(stream, 15 + 32)
         guard status == Z_OK else {
-            stream.deinitialize(count: 1)
-            stream.deallocate()
+            // Fully initialized, so `deinit` runs and frees the stream (inflateEnd is a no-op without state).
             throw LogReadError(source: input.sourceName, kind: .decoderSetupFailed("inflateInit2 returned \(status)"))
         }
     }

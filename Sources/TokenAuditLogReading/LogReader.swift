@@ -171,14 +171,9 @@ public final class LogReader {
         streamOffset = 0
         bytesToDiscard = offset
         if offset > 0, compression == .plain, input.isRegularFile {
-            do {
-                try input.seek(to: offset)
-                streamOffset = offset
-                bytesToDiscard = 0
-            } catch {
-                chunk.deallocate()
-                throw error
-            }
+            try input.seek(to: offset)  // on failure `deinit` runs (self is fully initialized) and frees `chunk`
+            streamOffset = offset
+            bytesToDiscard = 0
         }
         buffer.reserveCapacity(batchCapacity)
         if offset > 0, compression == .plain, input.isRegularFile {

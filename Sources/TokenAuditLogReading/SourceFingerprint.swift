@@ -109,12 +109,11 @@ private final class OpenFile {
         guard descriptor >= 0 else { throw LogReadError(source: path, kind: .cannotOpen(errno: errno)) }
         var status = stat()
         if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-            close(descriptor)
-            throw LogReadError(source: path, kind: .isDirectory)
+            throw LogReadError(source: path, kind: .isDirectory)  // `deinit` runs and closes the descriptor
         }
     }
 
-    deinit { close(descriptor) }
+    deinit { if descriptor >= 0 { close(descriptor) } }
 
     func size() throws(LogReadError) -> UInt64 {
         var status = stat()

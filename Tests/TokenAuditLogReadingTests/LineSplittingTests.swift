@@ -196,6 +196,36 @@ struct LineSplittingTests {
         #expect(result.batches.allSatisfy { $0.source == .standardInput })
     }
 
+    @Test("readers and inspections close their files, also when they fail")
+    func noDescriptorLeaks() throws {
+        let directory = try TemporaryDirectory()
+        // Only descriptors on this test's own files, so tests running in parallel do not disturb the count.
+        func openDescriptors() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter { entry in
+                let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + entry)
+                return target?.hasPrefix(directory.path) == true
+            }.count
+        }
+        let plain = try directory.write("a.log", "x\ny\n")
+        let packed = try directory.write("b.gz", gzip("x\n"))
+        let before = try openDescriptors()
+        for _ in 0..<20 {
+            _ = try readAll(path: plain)
+            _ = try readAll(path: packed, options: LogReaderOptions(resumePoint: ResumePoint(lineNumber: 9, decodedOffset: 99)))
+            _ = try LogReader(source: .file(plain), options: LogReaderOptions(resumePoint: .skippingLines(1)))
+            _ = try LogFileInfo.inspect(path: packed)
+            #expect(throws: LogReadError.self) { try LogFileInfo.inspect(path: directory.path) }
+            #expect(throws: LogReadError.self) { try LogReader(source: .file(directory.path)) }
+        }
+        #expect(before == 0)
+        do {
+            let held = try LogReader(source: .file(plain))
+            #expect(try openDescriptors() == 1, "the probe must see an open reader")
+            _ = held.nextBatch()
+        }
+        #expect(try openDescriptors() == 0)
+    }
+
     @Test("opening a missing file or a directory fails with a message naming it")
     func openErrors() throws {
         let directory = try TemporaryDirectory()
