@@ -203,10 +203,15 @@ public final class LogReader {
                 let start = bounds[bounds.count - 1]
                 var length = buffer.count - start
                 if buffer[buffer.count - 1] == 0x0D { length -= 1 }
-                if isBatchFull(adding: length) { return makeBatch() }
-                if buffer[buffer.count - 1] == 0x0D { buffer.removeLast() }
-                // Handed out, but the resume point stays before it (it may still be being written).
-                finishLine(start: start)
+                if length > options.maxLineLength {
+                    buffer.removeSubrange(start...)
+                    countSkipped(overLong: true)
+                } else {
+                    if isBatchFull(adding: length) { return makeBatch() }
+                    if buffer[buffer.count - 1] == 0x0D { buffer.removeLast() }
+                    // Handed out, but the resume point stays before it (it may still be being written).
+                    acceptLine(start: start)
+                }
             } else if isDiscardingLine {
                 isDiscardingLine = false
                 countSkipped(overLong: true)  // an over-long last line without a newline
@@ -303,16 +308,7 @@ public final class LogReader {
             } else if endsWithCR {
                 buffer.removeLast()
             }
-            let isBinary = buffer.withUnsafeBufferPointer { all in
-                looksBinary(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(all)[start...]))
-            }
-            if isBinary, options.skipsBinaryLines {
-                buffer.removeLast(contentLength)
-                countSkipped(overLong: false)
-            } else {
-                if isBinary { lineCounters.binaryLines += 1 }
-                finishLine(start: start)
-            }
+            acceptLine(start: start)
             advance(past: length)
         }
         return false
@@ -323,6 +319,20 @@ public final class LogReader {
         let lines = bounds.count - 1
         guard lines > 0 else { return false }
         return lines >= options.maxLinesPerBatch || bounds[lines] + length > options.maxBytesPerBatch
+    }
+
+    /// Checks the complete line in `buffer[start...]` for binary content, then keeps or drops it.
+    private func acceptLine(start: Int) {
+        let isBinary = buffer.withUnsafeBufferPointer { all in
+            looksBinary(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(all)[start...]))
+        }
+        if isBinary, options.skipsBinaryLines {
+            buffer.removeSubrange(start...)
+            countSkipped(overLong: false)
+        } else {
+            if isBinary { lineCounters.binaryLines += 1 }
+            finishLine(start: start)
+        }
     }
 
     /// Records the line in `buffer[start...]` as the batch's next line.
@@ -376,14 +386,35 @@ public final class LogReader {
 /// True for a line with a NUL byte, or where more than 1 byte in 8 is a control character other than the
 /// whitespace ones (tab, vertical tab, form feed, carriage return).
 ///
-/// Branch-free counting so the loop vectorizes; it runs once per delivered line.
+/// Runs once per line, so it tests 8 bytes at a time for "any byte below 0x20 or equal to DEL" (SWAR bit
+/// tricks, exact for this test) and only counts byte by byte in words that have one, which is rare in text.
 @inline(__always)
 func looksBinary(_ line: UnsafeRawBufferPointer) -> Bool {
+    guard let base = line.baseAddress else { return false }
+    let count = line.count
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
     var controls = 0
-    var nuls = 0
-    for byte in line {
-        controls &+= (byte < 0x20 && (byte < 0x09 || byte > 0x0D)) || byte == 0x7F ? 1 : 0
-        nuls &+= byte == 0 ? 1 : 0
+    var index = 0
+    while index + 8 <= count {
+        let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        let below0x20 = (word &- ones &* 0x20) & ~word & highs
+        let flipped = word ^ (ones &* 0x7F)
+        let isDelete = (flipped &- ones) & ~flipped & highs
+        if below0x20 | isDelete != 0 {
+            for offset in 0..<8 {
+                let byte = UInt8(truncatingIfNeeded: word >> (8 * offset))
+                if byte == 0 { return true }
+                if (byte < 0x20 && (byte < 0x09 || byte > 0x0D)) || byte == 0x7F { controls += 1 }
+            }
+        }
+        index += 8
     }
-    return nuls > 0 || controls * 8 > line.count
+    while index < count {
+        let byte = base.load(fromByteOffset: index, as: UInt8.self)
+        if byte == 0 { return true }
+        if (byte < 0x20 && (byte < 0x09 || byte > 0x0D)) || byte == 0x7F { controls += 1 }
+        index += 1
+    }
+    return controls * 8 > count
 }

@@ -60,6 +60,21 @@ struct LineSplittingTests {
         }
     }
 
+    @Test("an unterminated last line is capped and checked like any other", arguments: [99, 100, 101])
+    func unterminatedLastLine(length: Int) throws {
+        let directory = try TemporaryDirectory()
+        let options = LogReaderOptions(maxLineLength: 100, readBufferSize: 64, decodeBufferSize: 64)
+        let last = String(repeating: "q", count: length)
+        let result = try readAll(path: directory.write("cap.log", "a\n" + last), options: options)
+        #expect(result.lines == (length <= 100 ? ["a", last] : ["a"]))
+        #expect(result.counters.overLongLines == (length <= 100 ? 0 : 1))
+        let crlf = try readAll(path: directory.write("cap-cr.log", "a\n" + last + "\r"), options: options)
+        #expect(crlf.lines == (length <= 100 ? ["a", last] : ["a"]))
+        let binary = try readAll(path: directory.write("bin.log", [0x61, 0x0A, 0x62, 0x00, 0x63]), options: options)
+        #expect(binary.lines == ["a"])
+        #expect(binary.counters.binaryLines == 1)
+    }
+
     @Test("binary lines are counted and skipped; invalid UTF-8 passes through")
     func binaryLines() throws {
         var bytes = Array("text line\n".utf8)
@@ -240,5 +255,56 @@ struct LineSplittingTests {
             #expect(error.kind == .isDirectory)
             #expect(error.description.contains(directory.path))
         }
+    }
+}
+
+@Suite("Binary line heuristic")
+struct BinaryHeuristicTests {
+    /// The rule, byte by byte, to check the word-at-a-time version against.
+    static func reference(_ bytes: [UInt8]) -> Bool {
+        if bytes.contains(0) { return true }
+        let controls = bytes.filter { ($0 < 0x20 && !(0x09...0x0D).contains($0)) || $0 == 0x7F }.count
+        return controls * 8 > bytes.count
+    }
+
+    static let edgeCases: [([UInt8], Bool)] = [
+        ([], false),
+        (Array("plain text".utf8), false),
+        (Array("0123456\u{7F}".utf8), false),  // 1 control in 8: not more than 1 in 8
+        (Array("012345\u{7F}".utf8), true),  // 1 in 7
+        (Array("tabs\tand\rCR\u{0B}\u{0C}".utf8), false),
+        (Array(repeating: 0x41, count: 31) + [0], true),  // NUL in the tail
+        (Array(repeating: 0x41, count: 8) + [0] + Array(repeating: 0x41, count: 8), true),  // NUL in a word
+        ([0xFF, 0xFE, 0x80, 0xC3, 0xA9, 0x9F, 0xA0, 0xE2], false),  // high bytes are not control bytes
+        (Array(repeating: 0x1B, count: 3) + Array(repeating: 0x61, count: 20), true),
+    ]
+
+    @Test("edge cases", arguments: edgeCases)
+    func edges(bytes: [UInt8], expected: Bool) {
+        #expect(bytes.withUnsafeBytes(looksBinary) == expected)
+        #expect(Self.reference(bytes) == expected)
+    }
+
+    @Test("agrees with the byte-by-byte rule on random lines")
+    func matchesReference() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        var binary = 0
+        for _ in 0..<5000 {
+            let length = Int(next() % 70)
+            let density = next() % 6
+            let specials: [UInt8] = [0x00, 0x01, 0x08, 0x09, 0x0B, 0x0D, 0x0E, 0x1B, 0x1F, 0x20, 0x7E, 0x7F, 0x80]
+            let line = (0..<length).map { _ -> UInt8 in
+                if next() % 16 < density { return specials[Int(next() % UInt64(specials.count))] }
+                return UInt8(truncatingIfNeeded: 0x21 + next() % 0xDF)
+            }
+            let expected = Self.reference(line)
+            if expected { binary += 1 }
+            #expect(line.withUnsafeBytes(looksBinary) == expected, "\(line)")
+        }
+        #expect(binary > 500 && binary < 4500, "the sample must mix both outcomes")
     }
 }
