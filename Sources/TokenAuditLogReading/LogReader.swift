@@ -92,6 +92,7 @@ public final class LogReader {
     private let input: RawInput
     private let decoder: any ByteDecoder
     private var lineCounters = LogReadCounters()
+    private var reportedLines = 0
 
     // Decoded bytes waiting to be split: chunk[chunkStart..<chunkEnd].
     private let chunk: UnsafeMutableRawPointer
@@ -222,6 +223,7 @@ public final class LogReader {
             }
             isFinished = true
             if bounds.count > 1 { return makeBatch() }
+            reportLines()
         }
         return nil
     }
@@ -346,13 +348,18 @@ public final class LogReader {
         bounds.append(buffer.count)
         lineCounters.lines += 1
         lineCounters.deliveredLines += 1
-        options.progress?.addLines(1)
+    }
+
+    /// Adds the lines seen since the last report to the shared progress (once per batch, not per line).
+    private func reportLines() {
+        guard let progress = options.progress else { return }
+        progress.addLines(UInt64(lineCounters.lines - reportedLines))
+        reportedLines = lineCounters.lines
     }
 
     private func countSkipped(overLong: Bool) {
         if overLong { lineCounters.overLongLines += 1 } else { lineCounters.binaryLines += 1 }
         lineCounters.lines += 1
-        options.progress?.addLines(1)
     }
 
     /// Moves past a line's last `length` bytes in the chunk and its '\n'.
@@ -365,6 +372,7 @@ public final class LogReader {
 
     /// Hands out the complete lines; the line being assembled moves to a fresh buffer.
     private func makeBatch() -> LineBatch {
+        reportLines()
         let end = bounds[bounds.count - 1]
         var next: [UInt8] = []
         next.reserveCapacity(batchCapacity)

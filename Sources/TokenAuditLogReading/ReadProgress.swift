@@ -16,7 +16,8 @@ public final class ReadProgress: Sendable {
     public var rawBytesRead: UInt64 { raw.load(ordering: .relaxed) }
     /// Bytes after decompression, by all readers.
     public var decodedBytes: UInt64 { decoded.load(ordering: .relaxed) }
-    /// Lines seen by all readers (handed out or counted as over-long/binary; not lines skipped to resume).
+    /// Lines seen by all readers (handed out or counted as over-long/binary; not lines skipped to resume),
+    /// added once per batch.
     public var lines: UInt64 { lineCount.load(ordering: .relaxed) }
 
     func addRawBytes(_ count: UInt64) { raw.add(count, ordering: .relaxed) }
