@@ -1,0 +1,428 @@
+internal import Glibc
+
+/// Limits and start position for one ``LogReader``.
+public struct LogReaderOptions: Sendable {
+    /// A batch holds at most this many lines.
+    public var maxLinesPerBatch: Int
+    /// A batch's ``LineBatch/bytes`` hold at most this many bytes, except that a single line longer than
+    /// this (but within ``maxLineLength``) travels alone in its batch.
+    public var maxBytesPerBatch: Int
+    /// Lines longer than this (not counting the terminator) are skipped and counted as over-long; at most
+    /// this many bytes of a line are ever buffered. Skipping (rather than truncating) keeps half tokens out
+    /// of the audit.
+    public var maxLineLength: Int
+    /// Lines with a NUL byte, or where more than 1 byte in 8 is a control character other than tab, VT,
+    /// FF or CR, are counted as binary; when true (the default) they are also skipped.
+    public var skipsBinaryLines: Bool
+    /// Size of the raw read buffer (at least 64); also the granularity of ``ReadProgress`` updates.
+    public var readBufferSize: Int
+    /// Size of the buffer decompressed data lands in before it is split (at least 64).
+    public var decodeBufferSize: Int
+    /// Where to start (``ResumePoint/start`` for a full read).
+    public var resumePoint: ResumePoint
+    /// Shared counters to add to while reading, if any.
+    public var progress: ReadProgress?
+
+    /// Defaults: 16 384 lines or 4 MiB per batch, 64 KiB line cap, binary lines skipped, 1 MiB buffers.
+    public init(
+        maxLinesPerBatch: Int = 16_384, maxBytesPerBatch: Int = 4 << 20, maxLineLength: Int = 64 << 10,
+        skipsBinaryLines: Bool = true, readBufferSize: Int = 1 << 20, decodeBufferSize: Int = 1 << 20,
+        resumePoint: ResumePoint = .start, progress: ReadProgress? = nil
+    ) {
+        self.maxLinesPerBatch = max(1, maxLinesPerBatch)
+        self.maxBytesPerBatch = max(1, maxBytesPerBatch)
+        self.maxLineLength = max(1, maxLineLength)
+        self.skipsBinaryLines = skipsBinaryLines
+        self.readBufferSize = readBufferSize
+        self.decodeBufferSize = decodeBufferSize
+        self.resumePoint = resumePoint
+        self.progress = progress
+    }
+}
+
+/// What a reader has seen of its source so far.
+public struct LogReadCounters: Sendable, Hashable {
+    /// Raw bytes read from disk or the pipe (compressed size for compressed sources), for progress.
+    public var rawBytesRead: UInt64 = 0
+    /// Bytes after decompression (equal to raw bytes for plain sources).
+    public var decodedBytes: UInt64 = 0
+    /// Lines seen, including over-long and binary ones, excluding lines skipped to resume.
+    public var lines: Int = 0
+    /// Lines handed out in batches.
+    public var deliveredLines: Int = 0
+    /// Lines longer than ``LogReaderOptions/maxLineLength``, skipped.
+    public var overLongLines: Int = 0
+    /// Lines that look binary (NUL bytes, many control characters); skipped unless configured otherwise.
+    public var binaryLines: Int = 0
+    /// Lines skipped, uncounted otherwise, because a resume point asked to start after them.
+    public var linesSkippedForResume: Int = 0
+    /// An incomplete line dropped because the data was damaged before its end.
+    public var droppedPartialLines: Int = 0
+}
+
+/// Reads one source as batches of lines, in memory bounded by the batch size and line cap, whatever the
+/// file size.
+///
+/// Compression is detected from the first bytes. Call ``nextBatch()`` until it returns `nil`, then look at
+/// ``failure``: `nil` means the source was read to its end; otherwise the source is partial (every complete
+/// line before the damage was handed out). A reader is used by one thread at a time; read different
+/// sources (e.g. different rotated sets) with different readers concurrently.
+public final class LogReader {
+    /// The source being read.
+    public let source: LogSource
+    /// The compression detected from the source's first bytes.
+    public let compression: LogCompression
+    /// Counts so far (final once ``nextBatch()`` has returned `nil`).
+    public var counters: LogReadCounters {
+        var result = lineCounters
+        result.rawBytesRead = input.bytesRead
+        return result
+    }
+    /// Why reading stopped early, if it did; the source is then partial.
+    public private(set) var failure: LogReadError?
+    /// True once ``nextBatch()`` has returned `nil`.
+    public private(set) var isFinished = false
+    /// Where a later run should start to see only lines this reader has not handed out (nor skipped).
+    ///
+    /// An unterminated last line is handed out but not passed: a re-run reads it again, complete if the
+    /// writer has finished it since. Deduplicate on (source, line number) if that matters.
+    public var resumePoint: ResumePoint { ResumePoint(lineNumber: lineNumber, decodedOffset: lineStartOffset) }
+
+    private let options: LogReaderOptions
+    private let input: RawInput
+    private let decoder: any ByteDecoder
+    private var lineCounters = LogReadCounters()
+    private var reportedLines = 0
+
+    // Decoded bytes waiting to be split: chunk[chunkStart..<chunkEnd].
+    private let chunk: UnsafeMutableRawPointer
+    private let chunkCapacity: Int
+    private var chunkStart = 0
+    private var chunkEnd = 0
+    private var isDecoderDone = false
+
+    // The batch being filled. Lines are back to back in `buffer`; the line being assembled (if any) is
+    // `buffer[bounds.last!...]`.
+    private var buffer: [UInt8] = []
+    private var bounds: [Int] = [0]
+    private var jumps: [LineBatch.NumberJump] = []
+    private var batchFirstLineNumber = 0
+    private var lastAddedLineNumber = 0
+
+    // Position in the decoded stream.
+    /// Number of the line being assembled (the next line to finish).
+    private var lineNumber: Int
+    /// Decoded offset where that line starts.
+    private var lineStartOffset: UInt64
+    /// Decoded offset of `chunk[chunkStart]`.
+    private var streamOffset: UInt64
+    /// The current line is over-long: drop bytes until its newline.
+    private var isDiscardingLine = false
+    /// Lines still to skip (resume by line count).
+    private var linesToSkip: Int
+    /// Decoded bytes still to discard (resume by offset, when seeking is impossible).
+    private var bytesToDiscard: UInt64
+
+    /// Opens `source` and detects its compression.
+    ///
+    /// - Throws: ``LogReadError`` when the source cannot be opened or its first bytes cannot be read.
+    public convenience init(source: LogSource, options: LogReaderOptions = LogReaderOptions()) throws(LogReadError) {
+        switch source {
+        case .standardInput:
+            try self.init(descriptor: STDIN_FILENO, ownsDescriptor: false, source: source, options: options)
+        case .file(let path):
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw LogReadError(source: path, kind: .cannotOpen(errno: errno))
+            }
+            var status = stat()
+            if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
+                close(descriptor)
+                throw LogReadError(source: path, kind: .isDirectory)
+            }
+            try self.init(descriptor: descriptor, ownsDescriptor: true, source: source, options: options)
+        }
+    }
+
+    /// Reads from an open descriptor (standard input, or a pipe in tests), closing it at the end if owned.
+    init(descriptor: Int32, ownsDescriptor: Bool, source: LogSource, options: LogReaderOptions) throws(LogReadError) {
+        self.source = source
+        self.options = options
+        let input = RawInput(
+            descriptor: descriptor, ownsDescriptor: ownsDescriptor, sourceName: source.description,
+            capacity: options.readBufferSize, progress: options.progress)
+        self.input = input
+        try input.ensureAvailable(4)
+        let head = UnsafeRawBufferPointer(start: input.buffer + input.start, count: min(4, input.available))
+        compression = LogCompression.detect(head: head)
+        switch compression {
+        case .plain: decoder = PlainDecoder(input: input)
+        case .gzip: decoder = try GzipDecoder(input: input)
+        case .zstd: decoder = try ZstdDecoder(input: input)
+        }
+        chunkCapacity = max(options.decodeBufferSize, 64)
+        chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkCapacity, alignment: 16)
+
+        let resume = options.resumePoint
+        // By offset: start numbering at the given line. By count: number the skipped lines from 1.
+        lineNumber = resume.decodedOffset == nil ? 1 : resume.lineNumber
+        linesToSkip = resume.decodedOffset == nil ? resume.lineNumber - 1 : 0
+        let offset = resume.decodedOffset ?? 0
+        lineStartOffset = offset
+        streamOffset = 0
+        bytesToDiscard = offset
+        if offset > 0, compression == .plain, input.isRegularFile {
+            try input.seek(to: offset)  // on failure `deinit` runs (self is fully initialized) and frees `chunk`
+            streamOffset = offset
+            bytesToDiscard = 0
+        }
+        buffer.reserveCapacity(batchCapacity)
+        if offset > 0, compression == .plain, input.isRegularFile {
+            var status = stat()
+            if fstat(descriptor, &status) == 0, UInt64(status.st_size) < offset {
+                failure = LogReadError(source: source.description, kind: .shorterThanResumePoint(offset))
+                isDecoderDone = true
+            }
+        }
+    }
+
+    deinit { chunk.deallocate() }
+
+    private var batchCapacity: Int { options.maxBytesPerBatch + options.maxLineLength + 1 }
+
+    /// The next batch of lines, or `nil` when the source is exhausted or stopped by damage (see ``failure``).
+    public func nextBatch() -> LineBatch? {
+        while !isFinished {
+            if chunkStart == chunkEnd, !isDecoderDone { refillChunk() }
+            if chunkStart < chunkEnd {
+                if splitChunk() { return makeBatch() }
+                continue
+            }
+            if !isDecoderDone { continue }  // a chunk wholly discarded to reach a resume offset
+            // The decoded stream has ended (cleanly or not).
+            if failure == nil, !isDiscardingLine, buffer.count > bounds[bounds.count - 1] {
+                let start = bounds[bounds.count - 1]
+                var length = buffer.count - start
+                if buffer[buffer.count - 1] == 0x0D { length -= 1 }
+                if length > options.maxLineLength {
+                    buffer.removeSubrange(start...)
+                    countSkipped(overLong: true)
+                } else {
+                    if isBatchFull(adding: length) { return makeBatch() }
+                    if buffer[buffer.count - 1] == 0x0D { buffer.removeLast() }
+                    // Handed out, but the resume point stays before it (it may still be being written).
+                    acceptLine(start: start)
+                }
+            } else if isDiscardingLine {
+                isDiscardingLine = false
+                countSkipped(overLong: true)  // an over-long last line without a newline
+            }
+            if failure != nil, buffer.count > bounds[bounds.count - 1] {
+                buffer.removeSubrange(bounds[bounds.count - 1]...)
+                lineCounters.droppedPartialLines += 1
+            }
+            isFinished = true
+            if bounds.count > 1 { return makeBatch() }
+            reportLines()
+        }
+        return nil
+    }
+
+    private func refillChunk() {
+        chunkStart = 0
+        chunkEnd = 0
+        let produced: Int
+        do {
+            produced = try decoder.decode(into: chunk, capacity: chunkCapacity)
+        } catch {
+            failure = error
+            isDecoderDone = true
+            return
+        }
+        if produced == 0 {
+            isDecoderDone = true
+            if bytesToDiscard > 0 {
+                failure = LogReadError(source: source.description, kind: .shorterThanResumePoint(lineStartOffset))
+            }
+            return
+        }
+        lineCounters.decodedBytes += UInt64(produced)
+        options.progress?.addDecodedBytes(UInt64(produced))
+        chunkEnd = produced
+        if bytesToDiscard > 0 {
+            let discarded = Int(min(UInt64(produced), bytesToDiscard))
+            bytesToDiscard -= UInt64(discarded)
+            chunkStart = discarded
+            streamOffset += UInt64(discarded)
+        }
+    }
+
+    /// Splits decoded bytes into the batch. Returns true when the batch must be handed out before the line
+    /// that just completed can be added (that line stays unconsumed in the chunk).
+    private func splitChunk() -> Bool {
+        let maxLineLength = options.maxLineLength
+        while chunkStart < chunkEnd {
+            let base = chunk + chunkStart
+            let available = chunkEnd - chunkStart
+            guard let newline = memchr(base, 0x0A, available) else {
+                // A line continues past this chunk.
+                if linesToSkip == 0, !isDiscardingLine {
+                    let pending = buffer.count - bounds[bounds.count - 1]
+                    if pending + available > maxLineLength + 1 {  // +1: room for a '\r' before the '\n'
+                        buffer.removeLast(pending)
+                        isDiscardingLine = true
+                    } else {
+                        buffer.append(contentsOf: UnsafeRawBufferPointer(start: base, count: available))
+                    }
+                }
+                chunkStart = chunkEnd
+                streamOffset += UInt64(available)
+                break
+            }
+            let length = newline - base  // bytes before the '\n' in this chunk
+            if linesToSkip > 0 {
+                linesToSkip -= 1
+                lineCounters.linesSkippedForResume += 1
+                advance(past: length)
+                continue
+            }
+            if isDiscardingLine {
+                isDiscardingLine = false
+                countSkipped(overLong: true)
+                advance(past: length)
+                continue
+            }
+            let start = bounds[bounds.count - 1]
+            let pending = buffer.count - start
+            let endsWithCR = length > 0 ? base.load(fromByteOffset: length - 1, as: UInt8.self) == 0x0D
+                : (pending > 0 && buffer[buffer.count - 1] == 0x0D)
+            let contentLength = pending + length - (endsWithCR ? 1 : 0)
+            if contentLength > maxLineLength {
+                buffer.removeLast(pending)
+                countSkipped(overLong: true)
+                advance(past: length)
+                continue
+            }
+            if isBatchFull(adding: contentLength) { return true }
+            if length > 0 {
+                let copied = endsWithCR ? length - 1 : length
+                buffer.append(contentsOf: UnsafeRawBufferPointer(start: base, count: copied))
+            } else if endsWithCR {
+                buffer.removeLast()
+            }
+            acceptLine(start: start)
+            advance(past: length)
+        }
+        return false
+    }
+
+    /// Whether the batch must be handed out before a line of `length` bytes is added.
+    private func isBatchFull(adding length: Int) -> Bool {
+        let lines = bounds.count - 1
+        guard lines > 0 else { return false }
+        return lines >= options.maxLinesPerBatch || bounds[lines] + length > options.maxBytesPerBatch
+    }
+
+    /// Checks the complete line in `buffer[start...]` for binary content, then keeps or drops it.
+    private func acceptLine(start: Int) {
+        let isBinary = buffer.withUnsafeBufferPointer { all in
+            looksBinary(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(all)[start...]))
+        }
+        if isBinary, options.skipsBinaryLines {
+            buffer.removeSubrange(start...)
+            countSkipped(overLong: false)
+        } else {
+            if isBinary { lineCounters.binaryLines += 1 }
+            finishLine(start: start)
+        }
+    }
+
+    /// Records the line in `buffer[start...]` as the batch's next line.
+    private func finishLine(start: Int) {
+        if bounds.count == 1 {
+            batchFirstLineNumber = lineNumber
+        } else if lineNumber != lastAddedLineNumber + 1 {
+            jumps.append(LineBatch.NumberJump(index: bounds.count - 1, lineNumber: lineNumber))
+        }
+        lastAddedLineNumber = lineNumber
+        bounds.append(buffer.count)
+        lineCounters.lines += 1
+        lineCounters.deliveredLines += 1
+    }
+
+    /// Adds the lines seen since the last report to the shared progress (once per batch, not per line).
+    private func reportLines() {
+        guard let progress = options.progress else { return }
+        progress.addLines(UInt64(lineCounters.lines - reportedLines))
+        reportedLines = lineCounters.lines
+    }
+
+    private func countSkipped(overLong: Bool) {
+        if overLong { lineCounters.overLongLines += 1 } else { lineCounters.binaryLines += 1 }
+        lineCounters.lines += 1
+    }
+
+    /// Moves past a line's last `length` bytes in the chunk and its '\n'.
+    private func advance(past length: Int) {
+        chunkStart += length + 1
+        streamOffset += UInt64(length + 1)
+        lineNumber += 1
+        lineStartOffset = streamOffset
+    }
+
+    /// Hands out the complete lines; the line being assembled moves to a fresh buffer.
+    private func makeBatch() -> LineBatch {
+        reportLines()
+        let end = bounds[bounds.count - 1]
+        var next: [UInt8] = []
+        next.reserveCapacity(batchCapacity)
+        if buffer.count > end {
+            next.append(contentsOf: buffer[end...])
+            buffer.removeSubrange(end...)
+        }
+        let batch = LineBatch(
+            source: source, bytes: buffer, bounds: bounds, jumps: jumps, firstLineNumber: batchFirstLineNumber,
+            resumePoint: resumePoint)
+        buffer = next
+        bounds = [0]
+        bounds.reserveCapacity(min(options.maxLinesPerBatch, 1 << 16) + 1)
+        jumps = []
+        return batch
+    }
+}
+
+/// True for a line with a NUL byte, or where more than 1 byte in 8 is a control character other than the
+/// whitespace ones (tab, vertical tab, form feed, carriage return).
+///
+/// Runs once per line, so it tests 8 bytes at a time for "any byte below 0x20 or equal to DEL" (SWAR bit
+/// tricks, exact for this test) and only counts byte by byte in words that have one, which is rare in text.
+@inline(__always)
+func looksBinary(_ line: UnsafeRawBufferPointer) -> Bool {
+    guard let base = line.baseAddress else { return false }
+    let count = line.count
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    var controls = 0
+    var index = 0
+    while index + 8 <= count {
+        let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        let below0x20 = (word &- ones &* 0x20) & ~word & highs
+        let flipped = word ^ (ones &* 0x7F)
+        let isDelete = (flipped &- ones) & ~flipped & highs
+        if below0x20 | isDelete != 0 {
+            for offset in 0..<8 {
+                let byte = UInt8(truncatingIfNeeded: word >> (8 * offset))
+                if byte == 0 { return true }
+                if (byte < 0x20 && (byte < 0x09 || byte > 0x0D)) || byte == 0x7F { controls += 1 }
+            }
+        }
+        index += 8
+    }
+    while index < count {
+        let byte = base.load(fromByteOffset: index, as: UInt8.self)
+        if byte == 0 { return true }
+        if (byte < 0x20 && (byte < 0x09 || byte > 0x0D)) || byte == 0x7F { controls += 1 }
+        index += 1
+    }
+    return controls * 8 > count
+}

@@ -1,2 +1,0 @@
-/// TokenAuditLogReading: see Package.swift for this module's role.
-public enum LogReadingModule {}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import TokenAuditLogReading
+
+@Suite("Input discovery and rotated sets")
+struct DiscoveryTests {
+    @Test(
+        "rotation suffixes are parsed into base name and place",
+        arguments: [
+            ("access.log", "access.log", RotationName.Place.live),
+            ("access.log.1", "access.log", .numbered(1)),
+            ("access.log.12.gz", "access.log", .numbered(12)),
+            ("access.log.3.zst", "access.log", .numbered(3)),
+            ("access.log.gz", "access.log", .compressedOnly),
+            ("access.log-20261128.gz", "access.log", .dated("20261128")),
+            ("access.log-20261128", "access.log", .dated("20261128")),
+            ("access.log.2026-11-28.zst", "access.log", .dated("20261128")),
+            ("app_20261128-1764288000.gz", "app", .dated("202611281764288000")),
+            ("access.log-2026112813", "access.log", .dated("2026112813")),
+            ("access.log-20261399", "access.log-20261399", .live),  // month 13: not a date
+            ("report-v2.log", "report-v2.log", .live),
+            ("notes.txt", "notes.txt", .live),
+        ])
+    func rotationNames(fileName: String, base: String, place: RotationName.Place) {
+        let parsed = RotationName(fileName: fileName)
+        #expect(parsed.base == base)
+        #expect(parsed.place == place)
+    }
+
+    @Test("a rotated set reads oldest first: highest number first, then .1, then the live file")
+    func numberedOrdering() throws {
+        let directory = try TemporaryDirectory()
+        for name in ["access.log", "access.log.1", "access.log.2.gz", "access.log.3.zst", "access.log.10.gz"] {
+            try directory.write(name, "x\n")
+        }
+        let inputs = LogInputs.discover([directory.path])
+        #expect(inputs.problems.isEmpty)
+        #expect(inputs.streams.count == 1)
+        let stream = try #require(inputs.streams.first)
+        #expect(stream.name == directory.path + "/access.log")
+        #expect(
+            stream.sources.map(\.description)
+                == ["access.log.10.gz", "access.log.3.zst", "access.log.2.gz", "access.log.1", "access.log"]
+                .map { directory.path + "/" + $0 })
+    }
+
+    @Test("dated files sort by date, and sets in one directory stay separate streams")
+    func datedOrdering() throws {
+        let directory = try TemporaryDirectory()
+        let names = [
+            "error.log", "error.log-20261128.gz", "error.log-20261127", "error.log-20251231.zst",
+            "access.log.1", "access.log",
+        ]
+        for name in names { try directory.write(name, "x\n") }
+        let inputs = LogInputs.discover([directory.path])
+        #expect(inputs.streams.map(\.name) == ["access.log", "error.log"].map { directory.path + "/" + $0 })
+        #expect(
+            inputs.streams[1].sources.map(\.description)
+                == ["error.log-20251231.zst", "error.log-20261127", "error.log-20261128.gz", "error.log"]
+                .map { directory.path + "/" + $0 })
+        #expect(inputs.sources.count == 6)
+    }
+
+    @Test("files given one by one are grouped and reordered too")
+    func explicitFilesAreGrouped() throws {
+        let directory = try TemporaryDirectory()
+        let live = try directory.write("a.log", "x\n")
+        let old = try directory.write("a.log.1", "x\n")
+        let inputs = LogInputs.discover([live, old, "-"])
+        #expect(inputs.streams.map(\.sources) == [[.file(old), .file(live)], [.standardInput]])
+    }
+
+    @Test("directories are walked recursively; every entry is a candidate; duplicates are read once")
+    func recursion() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("b/deep/er/x.log", "1\n")
+        try directory.write("b/.hidden", "2\n")
+        try directory.write("a.bin", [0, 1, 2])
+        try directory.write("c/empty", [UInt8]())
+        try FileManager.default.createDirectory(atPath: directory.path + "/d", withIntermediateDirectories: true)
+        let inputs = LogInputs.discover([directory.path, directory.path + "/a.bin"])
+        #expect(inputs.problems.isEmpty)
+        #expect(
+            inputs.sources.map(\.description)
+                == ["a.bin", "b/.hidden", "b/deep/er/x.log", "c/empty"].map { directory.path + "/" + $0 })
+        #expect(inputs.totalFileSize == 7)
+    }
+
+    @Test("missing paths, broken links and special files are reported by path; the rest goes on")
+    func problemsAreReported() throws {
+        let directory = try TemporaryDirectory()
+        let good = try directory.write("good.log", "ok\n")
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.path + "/dangling", withDestinationPath: directory.path + "/nowhere")
+        let fifo = directory.path + "/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try FileManager.default.createDirectory(atPath: directory.path + "/sub", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.path + "/sub/loop", withDestinationPath: directory.path)
+        let missing = directory.path + "/missing.log"
+
+        let inputs = LogInputs.discover([missing, directory.path])
+        #expect(inputs.sources == [.file(good)])
+        #expect(
+            inputs.problems == [
+                LogInputProblem(path: missing, reason: .missing),
+                LogInputProblem(path: directory.path + "/dangling", reason: .brokenSymbolicLink),
+                LogInputProblem(path: fifo, reason: .notRegularFile(kind: "FIFO")),
+                LogInputProblem(path: directory.path + "/sub/loop", reason: .directoryLinkNotFollowed),
+            ])
+        #expect(inputs.problems[0].description.contains(missing))
+        #expect(inputs.problems[1].description.contains("broken symbolic link"))
+
+        // Given explicitly, a FIFO is a stream to read (process substitution gives such paths).
+        #expect(LogInputs.discover([fifo]).sources == [.file(fifo)])
+    }
+
+    @Test(
+        "an unreadable file is reported, not read",
+        .enabled(if: geteuid() != 0, "running as root: chmod 000 does not stop root, so this cannot fail here"))
+    func unreadableFile() throws {
+        let directory = try TemporaryDirectory()
+        let locked = try directory.write("locked.log", "secret\n")
+        let open = try directory.write("open.log", "ok\n")
+        #expect(chmod(locked, 0) == 0)
+        defer { chmod(locked, 0o600) }
+        let inputs = LogInputs.discover([directory.path])
+        #expect(inputs.sources == [.file(open)])
+        #expect(inputs.problems == [LogInputProblem(path: locked, reason: .unreadable(errno: EACCES))])
+    }
+}

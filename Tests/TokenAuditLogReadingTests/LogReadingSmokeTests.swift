@@ -1,6 +1,0 @@
-import Testing
-@testable import TokenAuditLogReading
-
-@Test func moduleLinks() {
-    #expect(String(describing: LogReadingModule.self).isEmpty == false)
-}
