@@ -1,0 +1,133 @@
+import Dispatch
+import TokenAuditExtraction
+import TokenAuditLogReading
+import TokenAuditStore
+
+/// Reads rotated sets: for each file, decides skip / resume / read from the start against the store, detects
+/// its format, and feeds its line batches to the workers, one permit per batch.
+struct ReaderContext: Sendable {
+    let configuration: ScanConfiguration
+    let store: AuditStore
+    let runID: Int64
+    let forcedFormat: LogFormat?
+    let extractionOptions: ExtractionOptions
+    let permits: DispatchSemaphore
+    let work: BoundedQueue<WorkItem>
+    let writer: Writer
+    let state: SharedScanState
+    let progress: ScanProgress
+    let log: @Sendable (String) -> Void
+
+    /// Lines looked at to detect a file's format.
+    static let detectionSampleLines = 64
+
+    func read(_ stream: LogStream) {
+        for source in stream.sources { read(source) }
+    }
+
+    func problem(_ message: String) {
+        log(message)
+        state.update { $0.problems.append(message) }
+    }
+
+    func read(_ source: LogSource) {
+        var resumePoint = ResumePoint.start
+        var known: KnownSource?
+        var descriptor: SourceDescriptor
+        switch source {
+        case .standardInput:
+            descriptor = SourceDescriptor(
+                path: "-", size: 0, headFingerprint: "stdin-run-\(runID)", compression: "plain", format: "")
+        case .file(let path):
+            let info: LogFileInfo
+            do {
+                info = try LogFileInfo.inspect(path: path)
+            } catch {
+                problem(error.description)
+                state.update { $0.failed += 1 }
+                return
+            }
+            descriptor = SourceDescriptor(
+                path: path, size: Int64(info.size), headFingerprint: info.fingerprint.headHashHex,
+                compression: info.compression.rawValue, format: "")
+            do {
+                known = try store.sourceState(size: Int64(info.size), headFingerprint: info.fingerprint.headHashHex, path: path)
+            } catch {
+                problem("\(path): \(error)")
+                state.update { $0.failed += 1 }
+                return
+            }
+            if let known {
+                switch known.plan(forSize: Int64(info.size)) {
+                case .skip:
+                    progress.addSkippedBytes(info.size)
+                    state.update { $0.skipped += 1 }
+                    return
+                case .restart:
+                    break
+                case .resume(let line, let byte):
+                    resumePoint = byte > 0
+                        ? ResumePoint(lineNumber: Int(line) + 1, decodedOffset: UInt64(byte))
+                        : .skippingLines(Int(line))
+                    state.update { $0.resumed += 1 }
+                }
+            }
+        }
+
+        let options = LogReaderOptions(
+            maxLinesPerBatch: configuration.batchLines, maxLineLength: configuration.maxLineLength,
+            resumePoint: resumePoint, progress: progress.reading)
+        let reader: LogReader
+        do {
+            reader = try LogReader(source: source, options: options)
+        } catch {
+            problem(error.description)
+            state.update { $0.failed += 1 }
+            return
+        }
+        descriptor.compression = reader.compression.rawValue
+
+        permits.wait()
+        var batch = reader.nextBatch()
+        let format = forcedFormat ?? LogFormat.detect(
+            sampleLines: batch.map { Array($0.prefix(Self.detectionSampleLines)).map { Array($0) } } ?? [])
+        descriptor.format = format.name
+        let sourceID: Int64
+        do {
+            sourceID = try store.registerSource(descriptor, runID: runID, resuming: known)
+        } catch {
+            permits.signal()
+            problem("\(source): \(error)")
+            state.update { $0.failed += 1 }
+            return
+        }
+        state.update {
+            $0.formats[source.description] = format.name
+            $0.scanned += 1
+        }
+        let extractor = LineExtractor(format: format, options: extractionOptions)
+        var sequence = 0
+        while let current = batch {
+            work.push(WorkItem(
+                sourceID: sourceID, sourcePath: source.description, sequence: sequence, batch: current,
+                extractor: extractor))
+            sequence += 1
+            permits.wait()
+            batch = reader.nextBatch()
+        }
+        permits.signal()
+
+        let counters = reader.counters
+        state.update {
+            $0.overLong += counters.overLongLines
+            $0.binary += counters.binaryLines
+        }
+        if let failure = reader.failure {
+            problem(failure.description)
+            state.update { $0.partial += 1 }
+            writer.sourceEnded(sourceID, batches: sequence, status: .partial, error: failure.description)
+        } else {
+            writer.sourceEnded(sourceID, batches: sequence, status: .complete, error: nil)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import Dispatch
+import Foundation
+import Synchronization
+import TokenAuditExtraction
+import TokenAuditJOSE
+import TokenAuditLogReading
+import TokenAuditModel
+import TokenAuditRules
+import TokenAuditStore
+import TokenAuditVerification
+
+/// A scan that cannot start or cannot go on (as opposed to bad input, which is counted and skipped).
+public struct ScanError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    /// Whether the cause is the user's configuration (exit 2) rather than the environment.
+    public let isConfigurationError: Bool
+
+    public init(_ description: String, isConfigurationError: Bool = true) {
+        self.description = description
+        self.isConfigurationError = isConfigurationError
+    }
+}
+
+/// The scan: discovered files → readers (one per rotated set) → a bounded queue of line batches → Dispatch
+/// workers (extraction, token analysis once per distinct token, request rules) → one writer that commits each
+/// source's batches in order, in large SQLite transactions, together with the source's resume watermark.
+///
+/// Memory is bounded by `batchesInFlight` batches plus the token cache, never by input size: a reader waits
+/// for a permit before it reads a batch, and the writer returns the permit once the batch is committed.
+public enum Scanner {
+    /// Runs a scan to the end. Bad inputs are reported in the summary; only configuration and database
+    /// failures throw.
+    public static func run(
+        _ configuration: ScanConfiguration, progress: ScanProgress = ScanProgress(),
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(ScanError) -> ScanSummary {
+        let started = DispatchTime.now()
+        var summary = ScanSummary()
+        summary.database = configuration.databasePath
+
+        // Keys: each policy issuer's files bound to that issuer, then --keys as they are.
+        var keySet = KeySet()
+        for issuer in configuration.policy.issuers {
+            for path in issuer.keyPaths {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw ScanError("\(path): key file of issuer \(issuer.issuer) does not exist")
+                }
+                keySet.load(path: path, metadata: KeyMetadata(issuer: issuer.issuer))
+            }
+        }
+        for path in configuration.keyPaths {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ScanError("\(path): no such key file or directory (--keys)")
+            }
+            keySet.load(path: path)
+        }
+        for problem in keySet.problems { log("keys: \(problem)") }
+
+        let extractionOptions = try makeExtractionOptions(configuration)
+        let forcedFormat = try makeForcedFormat(configuration.logFormat)
+        let secrets = configuration.policy.usesBuiltinSecretList ? WeakSecretList.builtin() : .empty
+        let engine = RuleEngine(policy: configuration.policy, keySet: keySet, secrets: secrets)
+
+        let store: AuditStore
+        do {
+            store = try AuditStore(path: configuration.databasePath, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
+        } catch {
+            throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
+        }
+        let runID: Int64
+        do {
+            runID = try store.beginRun(
+                toolVersion: configuration.toolVersion, arguments: configuration.arguments,
+                startedAt: Date().timeIntervalSince1970)
+        } catch {
+            throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
+        }
+        summary.runID = runID
+
+        let inputs = LogInputs.discover(configuration.paths)
+        for problem in inputs.problems {
+            summary.problems.append(problem.description)
+            log(problem.description)
+        }
+        summary.inputProblems = inputs.problems.count
+        summary.filesFound = inputs.sources.count
+        progress.totalBytes.store(inputs.totalFileSize, ordering: .relaxed)
+
+        let state = SharedScanState()
+        let permits = DispatchSemaphore(value: configuration.batchesInFlight)
+        let work = BoundedQueue<WorkItem>(capacity: configuration.batchesInFlight)
+        let results = BoundedQueue<BatchResult>(capacity: configuration.batchesInFlight)
+        let processor = BatchProcessor(
+            engine: engine, cache: TokenCache(capacity: configuration.tokenCacheCapacity),
+            masking: configuration.masksPersonalData ? .masked : .unmasked, progress: progress)
+        let writer = Writer(store: store, permits: permits, progress: progress, state: state, log: log)
+
+        // The writer: one thread, the only one that touches the store while the scan runs.
+        let writerDone = DispatchSemaphore(value: 0)
+        Thread {
+            while let result = results.pop() { writer.accept(result) }
+            writerDone.signal()
+        }.start()
+
+        // The workers.
+        let workersDone = DispatchGroup()
+        for _ in 0..<configuration.jobs {
+            workersDone.enter()
+            Thread {
+                while let item = work.pop() { results.push(processor.process(item)) }
+                workersDone.leave()
+            }.start()
+        }
+
+        // The readers: rotated sets in parallel (their files in order), at most `jobs` at a time.
+        let readerSlots = DispatchSemaphore(value: max(1, configuration.jobs))
+        let readersDone = DispatchGroup()
+        let readerContext = ReaderContext(
+            configuration: configuration, store: store, runID: runID, forcedFormat: forcedFormat,
+            extractionOptions: extractionOptions, permits: permits, work: work, writer: writer, state: state,
+            progress: progress, log: log)
+        for stream in inputs.streams {
+            readerSlots.wait()
+            readersDone.enter()
+            Thread {
+                readerContext.read(stream)
+                readerSlots.signal()
+                readersDone.leave()
+            }.start()
+        }
+        readersDone.wait()
+        work.close()
+        workersDone.wait()
+        results.close()
+        writerDone.wait()
+
+        let finished = state.snapshot()
+        summary.filesScanned = finished.scanned
+        summary.filesResumed = finished.resumed
+        summary.filesSkippedUnchanged = finished.skipped
+        summary.filesPartial = finished.partial
+        summary.filesFailed = finished.failed
+        summary.overLongLines = finished.overLong
+        summary.binaryLines = finished.binary
+        summary.problems += finished.problems
+        summary.formats = finished.formats
+        summary.newFindingOccurrences = writer.openOccurrences
+        summary.lines = progress.lines
+        summary.tokenLines = progress.tokenLines
+        summary.tokensAnalysed = progress.tokensAnalysed
+        if let failure = writer.failure {
+            try? store.finishRun(id: runID, status: .failed, counters: [:], finishedAt: Date().timeIntervalSince1970)
+            throw ScanError("\(configuration.databasePath): \(failure)", isConfigurationError: false)
+        }
+        do {
+            let stored = try store.summary()
+            summary.tokensInDatabase = stored.distinctTokens
+            summary.tokensByVerification = stored.tokensByVerificationStatus
+            summary.openFindings = stored.findingsBySeverity.mapValues(\.open).filter { $0.value > 0 }
+            summary.suppressedFindings = stored.findingsBySeverity.mapValues(\.suppressed).filter { $0.value > 0 }
+            try store.finishRun(
+                id: runID, status: .completed,
+                counters: [
+                    "lines": Int64(summary.lines), "token_lines": Int64(summary.tokenLines),
+                    "tokens_analysed": Int64(summary.tokensAnalysed), "files_scanned": Int64(summary.filesScanned),
+                    "files_skipped": Int64(summary.filesSkippedUnchanged), "files_failed": Int64(summary.filesFailed),
+                ],
+                finishedAt: Date().timeIntervalSince1970)
+        } catch {
+            throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
+        }
+        summary.elapsedSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        return summary
+    }
+
+    static func makeExtractionOptions(_ configuration: ScanConfiguration) throws(ScanError) -> ExtractionOptions {
+        var networks: [IPNetwork] = []
+        for text in configuration.policy.trustedProxies {
+            guard let network = IPNetwork(text) else {
+                throw ScanError("`\(text)` is not an IP address or CIDR (trusted proxies)")
+            }
+            networks.append(network)
+        }
+        var options = ExtractionOptions()
+        options.trustedProxies = networks
+        return options
+    }
+
+    /// `--log-format`: a format name, or an nginx `log_format` (has `$`) / Apache `LogFormat` (has `%`) string.
+    static func makeForcedFormat(_ text: String?) throws(ScanError) -> LogFormat? {
+        guard let text, !text.isEmpty else { return nil }
+        if let named = LogFormat(name: text) { return named }
+        do {
+            if text.contains("$") { return .template(try LogTemplate(nginx: text)) }
+            if text.contains("%") { return .template(try LogTemplate(apache: text)) }
+        } catch {
+            throw ScanError("--log-format: \(error)")
+        }
+        throw ScanError(
+            "--log-format: `\(text)` is neither a format name (combined, json, haproxy, unstructured) nor an nginx log_format / Apache LogFormat string")
+    }
+}
+
+/// Per-scan counters shared by readers and the writer.
+final class SharedScanState: Sendable {
+    struct Counts: Sendable {
+        var scanned = 0, resumed = 0, skipped = 0, partial = 0, failed = 0, overLong = 0, binary = 0
+        var problems: [String] = []
+        var formats: [String: String] = [:]
+    }
+
+    private let counts = Mutex(Counts())
+
+    func update(_ body: (inout Counts) -> Void) { counts.withLock { body(&$0) } }
+    func snapshot() -> Counts { counts.withLock { $0 } }
+}
