@@ -1,0 +1,297 @@
+import TokenAuditModel
+
+/// Turns a `RawRecord` into an `ExtractedLine`: finds tokens in each field by its location's rules, sanitises
+/// the request path, resolves the client address. Shared by every format so behaviour does not drift.
+struct Assembler {
+    let options: ExtractionOptions
+
+    /// Query/body parameter names whose whole value is a token, JWT-shaped or not (lowercase).
+    static let tokenParameterNames: Set<[UInt8]> = Set(
+        [
+            "access_token", "id_token", "token", "jwt", "assertion", "client_assertion", "logout_token",
+            "id_token_hint", "refresh_token", "subject_token", "actor_token",
+        ].map { Array($0.utf8) })
+
+    static let redacted = Array("<redacted>".utf8)
+
+    /// nil when no token was found, unless `keepEmpty`.
+    func assemble(_ record: RawRecord, keepEmpty: Bool = false) -> ExtractedLine? {
+        var tokens: [TokenOccurrence] = []
+        var sanitisedPath: [UInt8]? = nil
+        var scheme = record.scheme
+        var host = record.host
+
+        for field in record.authorization { authorizationTokens(field, into: &tokens) }
+        for field in record.dpop {
+            let b = field.bytes
+            let r = b.trimmedRange(0..<b.count)
+            guard !r.isEmpty, b[r] != [ASCII.dash] else { continue }
+            let token = Array(b[r])
+            tokens.append(TokenOccurrence(
+                bytes: token, location: .dpopHeader,
+                isCutByFieldLimit: r.upperBound == b.count && (field.isAtLimit || TokenShape.looksIncomplete(token))))
+        }
+        if let target = record.target {
+            let parts = URLParts(target.bytes)
+            if scheme == nil, let s = parts.scheme { scheme = Array(target.bytes[s]) }
+            if host == nil, let a = parts.authority, !a.isEmpty { host = Array(target.bytes[a]) }
+            sanitisedPath = uriTokens(target, parts: parts, location: nil, into: &tokens)
+        }
+        for field in record.cookies { cookieTokens(field, into: &tokens) }
+        for (name, field) in record.namedCookies {
+            let v = ByteText.percentDecode(field.bytes[...], plusAsSpace: false)
+            for c in TokenShape.jwtCandidates(in: v, 0..<v.count, rangeEndsField: true) {
+                tokens.append(TokenOccurrence(
+                    bytes: Array(v[c.range]), location: .cookie, parameterName: name,
+                    isCutByFieldLimit: c.isIncomplete || (field.isAtLimit && c.range.upperBound == v.count)))
+            }
+        }
+        for field in record.referers {
+            guard ByteText.meaningful(field.bytes) != nil else { continue }
+            _ = uriTokens(field, parts: URLParts(field.bytes), location: .referer, into: &tokens)
+        }
+        for field in record.bodies { bodyTokens(field, into: &tokens) }
+        for (field, hint) in record.others {
+            let b = field.bytes
+            for c in TokenShape.jwtCandidates(in: b, 0..<b.count, rangeEndsField: true) {
+                tokens.append(TokenOccurrence(
+                    bytes: Array(b[c.range]), location: hint,
+                    isCutByFieldLimit: c.isIncomplete || (field.isAtLimit && c.range.upperBound == b.count)))
+            }
+        }
+        guard keepEmpty || !tokens.isEmpty else { return nil }
+
+        var context = RequestContext()
+        context.time = record.time
+        context.isTimeLowConfidence = record.isTimeLowConfidence
+        if let ip = ClientAddress.resolve(peer: record.peer.flatMap(ByteText.meaningful), forwardedFor: record.forwardedFor,
+                                          trusted: options.trustedProxies)
+        {
+            context.clientIP = ByteText.string(ip)
+        }
+        context.method = record.method.flatMap(ByteText.meaningful).map { ByteText.string($0.map(ASCII.lower)).uppercased() }
+        context.host = host.flatMap(ByteText.meaningful).map(ByteText.string)
+        context.path = sanitisedPath.map(ByteText.string)
+        context.scheme = scheme.flatMap(ByteText.meaningful).map { ByteText.string($0.map(ASCII.lower)) }
+        context.status = record.status
+        context.userAgent = record.userAgent.flatMap(ByteText.meaningful).map(ByteText.string)
+        return ExtractedLine(context: context, tokens: tokens, isLowConfidence: record.isLowConfidence,
+                             problems: record.problems)
+    }
+
+    // MARK: Authorization
+
+    /// `Bearer x` / `DPoP x` in any letter case with any spacing; comma-joined repeats are read too. Basic is
+    /// ignored; a bare JWT, or a JWT under another scheme, is `.authorizationOther`.
+    private func authorizationTokens(_ field: RawField, into tokens: inout [TokenOccurrence]) {
+        let b = field.bytes
+        let whole = b.trimmedRange(0..<b.count)
+        var i = whole.lowerBound
+        let end = whole.upperBound
+        while i < end {
+            while i < end, ASCII.isSpace(b[i]) || b[i] == ASCII.comma { i += 1 }
+            var j = i
+            while j < end, !ASCII.isSpace(b[j]), b[j] != ASCII.comma { j += 1 }
+            guard j > i else { break }
+            let word = i..<j
+            var location: TokenLocation? = nil
+            if b.hasLowercasePrefix("bearer", at: i, end: j), word.count == 6 {
+                location = .authorizationBearer
+            } else if b.hasLowercasePrefix("dpop", at: i, end: j), word.count == 4 {
+                location = .authorizationDPoP
+            } else if b.hasLowercasePrefix("basic", at: i, end: j), word.count == 5 {
+                location = nil
+            } else if TokenShape.isJWTShaped(Array(b[word])) || (j == end && TokenShape.looksIncomplete(Array(b[word]))) {
+                // A bare token without a scheme.
+                let token = Array(b[word])
+                tokens.append(TokenOccurrence(
+                    bytes: token, location: .authorizationOther,
+                    isCutByFieldLimit: j == b.count && (field.isAtLimit || TokenShape.looksIncomplete(token))))
+                i = j
+                continue
+            } else {
+                location = .authorizationOther  // unknown scheme: only a JWT-shaped credential counts
+            }
+            // The credential after the scheme.
+            var k = j
+            while k < end, ASCII.isSpace(b[k]) { k += 1 }
+            var m = k
+            while m < end, !ASCII.isSpace(b[m]), b[m] != ASCII.comma { m += 1 }
+            if m > k, let location {
+                let token = Array(b[k..<m])
+                let isJWT = TokenShape.isJWTShaped(token) || (m == end && TokenShape.looksIncomplete(token))
+                if location != .authorizationOther || isJWT {
+                    let atEnd = m == b.count || (m == end && b[end...].allSatisfy(ASCII.isSpace))
+                    tokens.append(TokenOccurrence(
+                        bytes: token, location: location,
+                        isCutByFieldLimit: atEnd && (field.isAtLimit || TokenShape.looksIncomplete(token))))
+                }
+            }
+            i = max(m, j)
+            // Skip any auth-params (`, realm="x"`) until the next comma-separated credential.
+            while i < end, b[i] != ASCII.comma { i += 1 }
+        }
+    }
+
+    // MARK: URIs
+
+    /// The pieces of a request target or URL as index ranges.
+    struct URLParts {
+        var scheme: Range<Int>?
+        var authority: Range<Int>?
+        var path: Range<Int>
+        var query: Range<Int>?
+        var fragment: Range<Int>?
+
+        init(_ b: [UInt8]) {
+            var i = 0
+            let n = b.count
+            scheme = nil
+            authority = nil
+            var s = 0
+            while s < n, ASCII.isAlpha(b[s]) || b[s] == ASCII.plus || b[s] == ASCII.dash || b[s] == ASCII.dot { s += 1 }
+            if s > 0, s + 2 < n, b[s] == ASCII.colon, b[s + 1] == ASCII.slash, b[s + 2] == ASCII.slash {
+                scheme = 0..<s
+                var a = s + 3
+                while a < n, b[a] != ASCII.slash, b[a] != ASCII.question, b[a] != ASCII.hash { a += 1 }
+                authority = (s + 3)..<a
+                i = a
+            }
+            var p = i
+            while p < n, b[p] != ASCII.question, b[p] != ASCII.hash { p += 1 }
+            path = i..<p
+            query = nil
+            fragment = nil
+            if p < n, b[p] == ASCII.question {
+                var q = p + 1
+                while q < n, b[q] != ASCII.hash { q += 1 }
+                query = (p + 1)..<q
+                p = q
+            }
+            if p < n, b[p] == ASCII.hash { fragment = (p + 1)..<n }
+        }
+    }
+
+    /// Tokens in a URI's path segments, query and fragment. `location` nil means "the request target" (path
+    /// segments → `.path`, parameters → `.query`); otherwise every token gets `location` (the Referer).
+    /// Returns the sanitised `path?query` (fragment dropped) with token-carrying pieces redacted.
+    private func uriTokens(
+        _ field: RawField, parts: URLParts, location: TokenLocation?, into tokens: inout [TokenOccurrence]
+    ) -> [UInt8] {
+        let b = field.bytes
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        // Path segments.
+        let segments = ByteText.split(b, parts.path, on: ASCII.slash)
+        for (index, segment) in segments.enumerated() {
+            if index > 0 { out.append(ASCII.slash) }
+            let isLast = index == segments.count - 1 && parts.query == nil && parts.fragment == nil
+            let decoded = ByteText.percentDecode(b[segment], plusAsSpace: false)
+            let found = TokenShape.jwtCandidates(in: decoded, 0..<decoded.count, rangeEndsField: isLast)
+            if found.isEmpty {
+                out += b[segment]
+                continue
+            }
+            for c in found {
+                tokens.append(TokenOccurrence(
+                    bytes: Array(decoded[c.range]), location: location ?? .path,
+                    isCutByFieldLimit: c.isIncomplete || (isLast && field.isAtLimit && c.range.upperBound == decoded.count)))
+            }
+            out += Assembler.redacted
+        }
+        if let query = parts.query {
+            out.append(ASCII.question)
+            out += parameterTokens(
+                b, query, location: location ?? .query, plusAsSpace: false,
+                rangeEndsField: parts.fragment == nil, fieldAtLimit: field.isAtLimit, into: &tokens)
+        }
+        if let fragment = parts.fragment {
+            // Fragments are not sent by browsers, but implicit-flow tokens end up here when logged.
+            _ = parameterTokens(
+                b, fragment, location: location ?? .query, plusAsSpace: false, rangeEndsField: true,
+                fieldAtLimit: field.isAtLimit, into: &tokens)
+        }
+        return out
+    }
+
+    /// `a=b&c=d` pieces: named token parameters give their whole decoded value, other values give their
+    /// JWT-shaped runs. Returns the piece list with token-carrying values replaced by `<redacted>`.
+    private func parameterTokens(
+        _ b: [UInt8], _ range: Range<Int>, location: TokenLocation, plusAsSpace: Bool, rangeEndsField: Bool,
+        fieldAtLimit: Bool, into tokens: inout [TokenOccurrence]
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        let pieces = ByteText.split(b, range, on: ASCII.ampersand)
+        for (index, piece) in pieces.enumerated() {
+            if index > 0 { out.append(ASCII.ampersand) }
+            let isLast = index == pieces.count - 1 && rangeEndsField
+            let equals = b.firstIndex(of: ASCII.equals, in: piece)
+            let valueRange = equals.map { ($0 + 1)..<piece.upperBound } ?? piece
+            let name: [UInt8]? = equals.map { ByteText.percentDecode(b[piece.lowerBound..<$0], plusAsSpace: plusAsSpace) }
+            let value = ByteText.percentDecode(b[valueRange], plusAsSpace: plusAsSpace)
+            let nameString = name.map(ByteText.string)
+            var found = false
+            if let name, !value.isEmpty, Assembler.tokenParameterNames.contains(name.map(ASCII.lower)) {
+                tokens.append(TokenOccurrence(
+                    bytes: value, location: location, parameterName: nameString,
+                    isCutByFieldLimit: isLast && (fieldAtLimit || TokenShape.looksIncomplete(value))))
+                found = true
+            } else {
+                for c in TokenShape.jwtCandidates(in: value, 0..<value.count, rangeEndsField: isLast) {
+                    tokens.append(TokenOccurrence(
+                        bytes: Array(value[c.range]), location: location, parameterName: nameString,
+                        isCutByFieldLimit: c.isIncomplete || (isLast && fieldAtLimit && c.range.upperBound == value.count)))
+                    found = true
+                }
+            }
+            if found {
+                if let equals { out += b[piece.lowerBound...equals] }
+                out += Assembler.redacted
+            } else {
+                out += b[piece]
+            }
+        }
+        return out
+    }
+
+    // MARK: Cookies and bodies
+
+    private func cookieTokens(_ field: RawField, into tokens: inout [TokenOccurrence]) {
+        let b = field.bytes
+        let pieces = ByteText.split(b, 0..<b.count, on: ASCII.semicolon)
+        for (index, piece) in pieces.enumerated() {
+            let r = b.trimmedRange(piece)
+            guard !r.isEmpty else { continue }
+            let isLast = index == pieces.count - 1
+            let equals = b.firstIndex(of: ASCII.equals, in: r)
+            var valueRange = equals.map { ($0 + 1)..<r.upperBound } ?? r
+            if valueRange.count >= 2, b[valueRange.lowerBound] == ASCII.quote, b[valueRange.upperBound - 1] == ASCII.quote {
+                valueRange = (valueRange.lowerBound + 1)..<(valueRange.upperBound - 1)
+            }
+            let name = equals.map { ByteText.string(b[r.lowerBound..<$0]) }
+            let value = ByteText.percentDecode(b[valueRange], plusAsSpace: false)
+            let endsField = isLast && valueRange.upperBound == piece.upperBound
+            for c in TokenShape.jwtCandidates(in: value, 0..<value.count, rangeEndsField: endsField) {
+                tokens.append(TokenOccurrence(
+                    bytes: Array(value[c.range]), location: .cookie, parameterName: name,
+                    isCutByFieldLimit: c.isIncomplete || (endsField && field.isAtLimit && c.range.upperBound == value.count)))
+            }
+        }
+    }
+
+    private func bodyTokens(_ field: RawField, into tokens: inout [TokenOccurrence]) {
+        let b = field.bytes
+        let r = b.trimmedRange(0..<b.count)
+        guard !r.isEmpty, b[r] != [ASCII.dash] else { return }
+        if b[r.lowerBound] == ASCII.leftBrace || b[r.lowerBound] == ASCII.leftBracket {
+            for c in TokenShape.jwtCandidates(in: b, r, rangeEndsField: true) {
+                tokens.append(TokenOccurrence(
+                    bytes: Array(b[c.range]), location: .body,
+                    isCutByFieldLimit: c.isIncomplete || (field.isAtLimit && c.range.upperBound == b.count)))
+            }
+            return
+        }
+        _ = parameterTokens(b, r, location: .body, plusAsSpace: true, rangeEndsField: true,
+                            fieldAtLimit: field.isAtLimit, into: &tokens)
+    }
+}

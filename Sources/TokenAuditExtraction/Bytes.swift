@@ -1,0 +1,194 @@
+// Small byte-level helpers shared by the format readers. Everything here works on `[UInt8]` + index ranges
+// so that no String is made until a context field is final.
+
+enum ASCII {
+    static let space: UInt8 = 0x20
+    static let tab: UInt8 = 0x09
+    static let quote: UInt8 = 0x22
+    static let backslash: UInt8 = 0x5C
+    static let percent: UInt8 = 0x25
+    static let plus: UInt8 = 0x2B
+    static let comma: UInt8 = 0x2C
+    static let dot: UInt8 = 0x2E
+    static let slash: UInt8 = 0x2F
+    static let colon: UInt8 = 0x3A
+    static let semicolon: UInt8 = 0x3B
+    static let equals: UInt8 = 0x3D
+    static let question: UInt8 = 0x3F
+    static let ampersand: UInt8 = 0x26
+    static let hash: UInt8 = 0x23
+    static let dash: UInt8 = 0x2D
+    static let leftBracket: UInt8 = 0x5B
+    static let rightBracket: UInt8 = 0x5D
+    static let leftBrace: UInt8 = 0x7B
+    static let rightBrace: UInt8 = 0x7D
+    static let pipe: UInt8 = 0x7C
+
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (b &- 0x41 < 26) ? b | 0x20 : b }
+    @inline(__always) static func isAlpha(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 }
+    @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == space || b == tab }
+    @inline(__always) static func hexValue(_ b: UInt8) -> UInt8? {
+        if b &- 0x30 < 10 { return b &- 0x30 }
+        let l = b | 0x20
+        if l &- 0x61 < 6 { return l &- 0x61 &+ 10 }
+        return nil
+    }
+}
+
+/// base64url alphabet plus '.', the characters a compact JWS/JWE is made of.
+let jwtCharTable: [Bool] = {
+    var table = [Bool](repeating: false, count: 256)
+    for b in UInt8(ascii: "A")...UInt8(ascii: "Z") { table[Int(b)] = true }
+    for b in UInt8(ascii: "a")...UInt8(ascii: "z") { table[Int(b)] = true }
+    for b in UInt8(ascii: "0")...UInt8(ascii: "9") { table[Int(b)] = true }
+    table[Int(ASCII.dash)] = true
+    table[Int(UInt8(ascii: "_"))] = true
+    table[Int(ASCII.dot)] = true
+    return table
+}()
+
+extension Array where Element == UInt8 {
+    /// Case-insensitive ASCII comparison of `self[at...]` with a lowercase literal.
+    @inline(__always)
+    func hasLowercasePrefix(_ literal: StaticString, at index: Int, end: Int? = nil) -> Bool {
+        let limit = end ?? count
+        let n = literal.utf8CodeUnitCount
+        guard index >= 0, index + n <= limit else { return false }
+        let p = literal.utf8Start
+        for k in 0..<n where ASCII.lower(self[index + k]) != p[k] { return false }
+        return true
+    }
+
+    func firstIndex(of byte: UInt8, in range: Range<Int>) -> Int? {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if self[i] == byte { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// First index of `needle` in `range`.
+    func firstIndex(of needle: [UInt8], in range: Range<Int>) -> Int? {
+        guard let first = needle.first else { return range.lowerBound }
+        var i = range.lowerBound
+        let last = range.upperBound - needle.count
+        while i <= last {
+            if self[i] == first {
+                var k = 1
+                while k < needle.count, self[i + k] == needle[k] { k += 1 }
+                if k == needle.count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    func trimmedRange(_ range: Range<Int>) -> Range<Int> {
+        var lo = range.lowerBound
+        var hi = range.upperBound
+        while lo < hi, ASCII.isSpace(self[lo]) { lo += 1 }
+        while hi > lo, ASCII.isSpace(self[hi - 1]) { hi -= 1 }
+        return lo..<hi
+    }
+}
+
+enum ByteText {
+    /// A context field as a String; invalid UTF-8 becomes U+FFFD (context fields only, never tokens).
+    static func string(_ bytes: some Collection<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// nil for empty and for the loggers' "no value" placeholder `-`.
+    static func meaningful(_ bytes: [UInt8]) -> [UInt8]? {
+        if bytes.isEmpty || bytes == [ASCII.dash] { return nil }
+        return bytes
+    }
+
+    /// Percent-decoding; `+` becomes a space only for form bodies. Malformed escapes are kept as they are.
+    static func percentDecode(_ bytes: ArraySlice<UInt8>, plusAsSpace: Bool) -> [UInt8] {
+        guard bytes.contains(where: { $0 == ASCII.percent || (plusAsSpace && $0 == ASCII.plus) }) else {
+            return Array(bytes)
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            if b == ASCII.percent, i + 2 < bytes.endIndex,
+               let h = ASCII.hexValue(bytes[i + 1]), let l = ASCII.hexValue(bytes[i + 2])
+            {
+                out.append(h << 4 | l)
+                i += 3
+            } else {
+                out.append(plusAsSpace && b == ASCII.plus ? ASCII.space : b)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// Undoes the escaping nginx (`\xHH`) and Apache (`\"`, `\\`, `\xhh`, `\n`, `\t`) apply inside logged fields.
+    static func unescapeLogField(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        guard bytes.contains(ASCII.backslash) else { return Array(bytes) }
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            if b == ASCII.backslash, i + 1 < bytes.endIndex {
+                let next = bytes[i + 1]
+                switch next {
+                case UInt8(ascii: "x") where i + 3 < bytes.endIndex:
+                    if let h = ASCII.hexValue(bytes[i + 2]), let l = ASCII.hexValue(bytes[i + 3]) {
+                        out.append(h << 4 | l)
+                        i += 4
+                        continue
+                    }
+                case ASCII.quote, ASCII.backslash:
+                    out.append(next)
+                    i += 2
+                    continue
+                case UInt8(ascii: "n"):
+                    out.append(0x0A)
+                    i += 2
+                    continue
+                case UInt8(ascii: "t"):
+                    out.append(0x09)
+                    i += 2
+                    continue
+                default: break
+                }
+            }
+            out.append(b)
+            i += 1
+        }
+        return out
+    }
+
+    /// Parses a run of ASCII digits as a non-negative integer (at most 18 digits).
+    static func integer(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        var value = 0
+        for b in bytes {
+            guard ASCII.isDigit(b) else { return nil }
+            value = value * 10 + Int(b &- 0x30)
+        }
+        return value
+    }
+
+    /// Splits on a byte, keeping empty pieces.
+    static func split(_ bytes: [UInt8], _ range: Range<Int>, on separator: UInt8) -> [Range<Int>] {
+        var pieces: [Range<Int>] = []
+        var start = range.lowerBound
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if bytes[i] == separator {
+                pieces.append(start..<i)
+                start = i + 1
+            }
+            i += 1
+        }
+        pieces.append(start..<range.upperBound)
+        return pieces
+    }
+}

@@ -1,0 +1,98 @@
+import TokenAuditModel
+
+/// One token found in a log line, exactly as it travelled.
+///
+/// `bytes` is the token after the transport decoding its location implies (percent-decoding for query,
+/// cookie and body values; `+` as space for form bodies) and nothing more, so that its fingerprint matches
+/// the token the client actually sent. Never print or store `bytes`: fingerprint them.
+public struct TokenOccurrence: Sendable, Hashable {
+    /// The token bytes. Possibly invalid UTF-8 and possibly not a JWT at all (opaque bearer tokens).
+    public var bytes: [UInt8]
+    /// Where in the request the token was.
+    public var location: TokenLocation
+    /// The query, cookie or body parameter name that carried it, when there was one.
+    public var parameterName: String?
+    /// True when the logger most likely cut the token short (its field hit a configured length limit, or it
+    /// is syntactically incomplete at the end of its field). The auditor reports such tokens as
+    /// unverifiable, not invalid.
+    public var isCutByFieldLimit: Bool
+
+    public init(bytes: [UInt8], location: TokenLocation, parameterName: String? = nil, isCutByFieldLimit: Bool = false) {
+        self.bytes = bytes
+        self.location = location
+        self.parameterName = parameterName
+        self.isCutByFieldLimit = isCutByFieldLimit
+    }
+}
+
+/// Something about a line that the operator should hear about; the line is still used.
+public struct ExtractionProblem: Sendable, Hashable, CustomStringConvertible {
+    /// Stable names, for counting and for tests.
+    public enum Kind: String, Sendable, Hashable {
+        /// The line does not fit the file's format; it was scanned with the fallback scanner.
+        case formatMismatch = "format-mismatch"
+        /// A JSON-lines file held a line that is not a JSON object.
+        case invalidJSON = "invalid-json"
+        /// A timestamp field was present but could not be read.
+        case unreadableTime = "unreadable-time"
+        /// A quoted field had no closing quote (the line was probably cut).
+        case unterminatedField = "unterminated-field"
+    }
+
+    public var kind: Kind
+    /// Human-readable detail (never contains token bytes).
+    public var detail: String
+
+    public init(_ kind: Kind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind.rawValue): \(detail)" }
+}
+
+/// What one log line yields: the request context and every token occurrence in it.
+public struct ExtractedLine: Sendable, Hashable {
+    /// The request context; `path` is sanitised (token-carrying values replaced by `<redacted>`).
+    public var context: RequestContext
+    /// Every token, in line order by field; the same token in two places appears twice.
+    public var tokens: [TokenOccurrence]
+    /// True when the line was not understood by its format and the fallback scanner produced this.
+    public var isLowConfidence: Bool
+    /// Non-fatal problems met while reading the line.
+    public var problems: [ExtractionProblem]
+
+    public init(
+        context: RequestContext, tokens: [TokenOccurrence], isLowConfidence: Bool = false,
+        problems: [ExtractionProblem] = []
+    ) {
+        self.context = context
+        self.tokens = tokens
+        self.isLowConfidence = isLowConfidence
+        self.problems = problems
+    }
+}
+
+/// Knobs that depend on the deployment that wrote the logs, not on the format.
+public struct ExtractionOptions: Sendable, Hashable {
+    /// Offset east of UTC, in seconds, applied to timestamps that carry no zone (HAProxy accept dates, syslog
+    /// stamps, zoneless ISO-8601). Default 0 (UTC).
+    public var defaultZoneOffsetSeconds: Int
+    /// The year for timestamps that lack one (syslog `Nov 28 10:00:00`); without it such stamps are ignored.
+    public var yearHint: Int?
+    /// Proxies whose `X-Forwarded-For` is believed. Empty: the peer address is always the client.
+    public var trustedProxies: [IPNetwork]
+    /// Field lengths at which the logger cuts values (HAProxy `capture … len N`, custom truncation). A token that
+    /// runs to the end of a field of exactly one of these lengths is marked `isCutByFieldLimit`.
+    public var fieldLengthLimits: Set<Int>
+
+    public init(
+        defaultZoneOffsetSeconds: Int = 0, yearHint: Int? = nil, trustedProxies: [IPNetwork] = [],
+        fieldLengthLimits: Set<Int> = []
+    ) {
+        self.defaultZoneOffsetSeconds = defaultZoneOffsetSeconds
+        self.yearHint = yearHint
+        self.trustedProxies = trustedProxies
+        self.fieldLengthLimits = fieldLengthLimits
+    }
+}

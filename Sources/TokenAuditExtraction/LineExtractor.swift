@@ -1,0 +1,157 @@
+import TokenAuditModel
+
+/// The layout of the lines in one log file. Chosen once per file (``detect(sampleLines:)``) or forced.
+public enum LogFormat: Sendable, Hashable, CustomStringConvertible {
+    /// nginx/Apache combined, plus any extra fields (Authorization, Cookie, X-Forwarded-For, body) recognised by
+    /// content.
+    case combined
+    /// A compiled nginx `log_format` or Apache `LogFormat` string.
+    case template(LogTemplate)
+    /// One JSON object per line (Caddy, nginx `escape=json`, Traefik, Envoy, Kong, …).
+    case jsonLines
+    /// HAProxy `option httplog`, raw or behind a syslog prefix.
+    case haproxy
+    /// No known layout: JWT-shaped runs anywhere and the first timestamp, all low-confidence.
+    case unstructured
+
+    /// Short stable name (`combined`, `nginx-template`, `json`, `haproxy`, `unstructured`) for reports and flags.
+    public var name: String {
+        switch self {
+        case .combined: "combined"
+        case .template: "template"
+        case .jsonLines: "json"
+        case .haproxy: "haproxy"
+        case .unstructured: "unstructured"
+        }
+    }
+
+    public var description: String { name }
+
+    /// Parses a forced format name: `combined`, `json`, `haproxy`, `unstructured` (templates are built with
+    /// ``LogTemplate``).
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "combined", "nginx", "apache", "clf": self = .combined
+        case "json", "jsonl", "json-lines", "caddy", "traefik", "envoy", "kong": self = .jsonLines
+        case "haproxy": self = .haproxy
+        case "unstructured", "fallback", "raw": self = .unstructured
+        default: return nil
+        }
+    }
+
+    /// Picks the format that reads the most of the first non-empty lines of a file (up to 50 are looked at).
+    /// Lines need not carry tokens. `.unstructured` when no format reads any line.
+    public static func detect(sampleLines: [[UInt8]]) -> LogFormat {
+        let options = ExtractionOptions()
+        var json = 0, haproxy = 0, combined = 0
+        var looked = 0
+        for raw in sampleLines where looked < 50 {
+            let line = LineExtractor.trimmed(raw[...])
+            guard !line.isEmpty else { continue }
+            looked += 1
+            if line.first == ASCII.leftBrace, JSONLineReader.read(line, options: options) != nil {
+                json += 1
+            } else if CombinedReader.read(line, options: options) != nil {
+                combined += 1
+            } else if HAProxyReader.read(line, options: options) != nil {
+                haproxy += 1
+            }
+        }
+        let best = max(json, haproxy, combined)
+        if best == 0 { return .unstructured }
+        if json == best { return .jsonLines }
+        if combined == best { return .combined }
+        return .haproxy
+    }
+
+    /// ``detect(sampleLines:)`` over text lines.
+    public static func detect(sampleLines: [String]) -> LogFormat {
+        detect(sampleLines: sampleLines.map { Array($0.utf8) })
+    }
+}
+
+/// Finds the tokens in log lines of one format. A value: share it across threads freely.
+///
+/// The fast path is ``extract(_:)-(UnsafeRawBufferPointer)`` returning nil: a single byte scan rejects lines
+/// with no JWT-looking run and no token keyword before anything is parsed or allocated.
+public struct LineExtractor: Sendable {
+    public let format: LogFormat
+    public let options: ExtractionOptions
+
+    public init(format: LogFormat, options: ExtractionOptions = ExtractionOptions()) {
+        self.format = format
+        self.options = options
+    }
+
+    /// The tokens and request context of one line (no trailing newline; a trailing `\r` is ignored), or nil
+    /// when the line carries no token. A line that does not fit the format is read by the fallback scanner and
+    /// comes back low-confidence with a `.formatMismatch` problem.
+    public func extract(_ line: UnsafeRawBufferPointer) -> ExtractedLine? {
+        let bytes = line.bindMemory(to: UInt8.self)
+        guard TokenShape.mayContainToken(bytes) else { return nil }
+        return extractParsed(LineExtractor.trimmed(bytes[...]))
+    }
+
+    /// See ``extract(_:)-(UnsafeRawBufferPointer)``.
+    public func extract(_ line: ArraySlice<UInt8>) -> ExtractedLine? {
+        let candidate = line.withContiguousStorageIfAvailable { TokenShape.mayContainToken($0) }
+            ?? Array(line).withUnsafeBufferPointer { TokenShape.mayContainToken($0) }
+        guard candidate else { return nil }
+        return extractParsed(LineExtractor.trimmed(line))
+    }
+
+    /// See ``extract(_:)-(UnsafeRawBufferPointer)``.
+    public func extract(_ line: [UInt8]) -> ExtractedLine? { extract(line[...]) }
+
+    /// See ``extract(_:)-(UnsafeRawBufferPointer)``.
+    public func extract(_ line: String) -> ExtractedLine? { extract(Array(line.utf8)) }
+
+    /// The prefilter alone: false means the line certainly has no token occurrence.
+    public static func mayContainToken(_ line: UnsafeRawBufferPointer) -> Bool {
+        TokenShape.mayContainToken(line.bindMemory(to: UInt8.self))
+    }
+
+    static func trimmed<C: Collection<UInt8>>(_ line: C) -> [UInt8] {
+        var bytes = Array(line)
+        while let last = bytes.last, last == 0x0D || last == 0x0A { bytes.removeLast() }
+        return bytes
+    }
+
+    private func extractParsed(_ b: [UInt8]) -> ExtractedLine? {
+        var record: RawRecord?
+        switch format {
+        case .combined: record = CombinedReader.read(b, options: options)
+        case .template(let template): record = template.read(b, options: options)
+        case .jsonLines: record = JSONLineReader.read(b, options: options)
+        case .haproxy: record = HAProxyReader.read(b, options: options)
+        case .unstructured: record = FallbackReader.read(b, options: options)
+        }
+        let assembler = Assembler(options: options)
+        guard let structured = record else {
+            var fallback = FallbackReader.read(b, options: options)
+            let kind: ExtractionProblem.Kind = format == .jsonLines ? .invalidJSON : .formatMismatch
+            fallback.problems.append(ExtractionProblem(kind, "line does not fit the \(format.name) format"))
+            return assembler.assemble(fallback)
+        }
+        guard var line = assembler.assemble(structured, keepEmpty: true) else { return nil }
+        if format != .unstructured { addUnclaimedJWTs(b, to: &line) }
+        return line.tokens.isEmpty ? nil : line
+    }
+
+    /// A JWT-shaped run in a part of the line the format reader ignores (an unknown field, the remote user…)
+    /// is still an occurrence, location `.unknown`. Runs already claimed by a field are not counted twice.
+    private func addUnclaimedJWTs(_ b: [UInt8], to line: inout ExtractedLine) {
+        let everywhere = TokenShape.jwtCandidates(in: b, 0..<b.count, rangeEndsField: false)
+        guard !everywhere.isEmpty else { return }
+        var claimed: [[UInt8]: Int] = [:]
+        for t in line.tokens { claimed[t.bytes, default: 0] += 1 }
+        for c in everywhere {
+            let token = Array(b[c.range])
+            if let n = claimed[token], n > 0 {
+                claimed[token] = n - 1
+            } else {
+                line.tokens.append(TokenOccurrence(bytes: token, location: .unknown))
+            }
+        }
+    }
+}

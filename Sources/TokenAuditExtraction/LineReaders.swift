@@ -1,0 +1,181 @@
+import TokenAuditModel
+
+/// Shared scanning of logged fields.
+enum FieldScanner {
+    /// A `"…"` field starting at `start` (which must be the opening quote). Backslash escapes are skipped.
+    /// Returns the raw content range, the index after the closing quote, and whether the quote closed.
+    static func quoted(_ b: [UInt8], from start: Int) -> (content: Range<Int>, next: Int, closed: Bool) {
+        var j = start + 1
+        while j < b.count {
+            let c = b[j]
+            if c == ASCII.backslash {
+                j += 2
+                continue
+            }
+            if c == ASCII.quote { return ((start + 1)..<j, j + 1, true) }
+            j += 1
+        }
+        return ((start + 1)..<b.count, b.count, false)
+    }
+
+    static func word(_ b: [UInt8], from start: Int) -> Range<Int> {
+        var j = start
+        while j < b.count, !ASCII.isSpace(b[j]) { j += 1 }
+        return start..<j
+    }
+
+    static func skipSpaces(_ b: [UInt8], _ i: inout Int) {
+        while i < b.count, ASCII.isSpace(b[i]) { i += 1 }
+    }
+
+    static func field(_ b: [UInt8], _ raw: Range<Int>, quoted: Bool, closed: Bool, limits: Set<Int>) -> RawField {
+        let bytes = quoted ? ByteText.unescapeLogField(b[raw]) : Array(b[raw])
+        return RawField(bytes, isAtLimit: !closed || limits.contains(raw.count))
+    }
+}
+
+/// nginx/Apache combined, with any number of extra fields recognised by their content.
+enum CombinedReader {
+    static func read(_ b: [UInt8], options: ExtractionOptions) -> RawRecord? {
+        var record = RawRecord()
+        var i = 0
+        let peer = FieldScanner.word(b, from: 0)
+        guard !peer.isEmpty else { return nil }
+        record.peer = Array(b[peer])
+        i = peer.upperBound
+        guard let open = b.firstIndex(of: ASCII.leftBracket, in: i..<b.count),
+              let (time, afterTime) = LogTimestamp.parseCLF(b, open..<b.count, defaultOffset: options.defaultZoneOffsetSeconds),
+              b[afterTime - 1] == ASCII.rightBracket
+        else { return nil }
+        record.time = time
+        i = afterTime
+        FieldScanner.skipSpaces(b, &i)
+        guard i < b.count, b[i] == ASCII.quote else { return nil }
+        let request = FieldScanner.quoted(b, from: i)
+        let requestField = FieldScanner.field(b, request.content, quoted: true, closed: request.closed,
+                                              limits: options.fieldLengthLimits)
+        record.setRequestLine(requestField)
+        if !request.closed { record.problems.append(ExtractionProblem(.unterminatedField, "request line has no closing quote")) }
+        i = request.next
+        FieldScanner.skipSpaces(b, &i)
+        let statusWord = FieldScanner.word(b, from: i)
+        record.status = ByteText.integer(b[statusWord])
+        i = statusWord.upperBound
+        FieldScanner.skipSpaces(b, &i)
+        i = FieldScanner.word(b, from: i).upperBound  // bytes sent
+
+        var quotedIndex = 0
+        while true {
+            FieldScanner.skipSpaces(b, &i)
+            guard i < b.count else { break }
+            let field: RawField
+            if b[i] == ASCII.quote {
+                let q = FieldScanner.quoted(b, from: i)
+                field = FieldScanner.field(b, q.content, quoted: true, closed: q.closed, limits: options.fieldLengthLimits)
+                if !q.closed { record.problems.append(ExtractionProblem(.unterminatedField, "a quoted field has no closing quote")) }
+                i = q.next
+                quotedIndex += 1
+                switch quotedIndex {
+                case 1:
+                    if ByteText.meaningful(field.bytes) != nil { record.referers.append(field) }
+                    continue
+                case 2:
+                    record.userAgent = ByteText.meaningful(field.bytes)
+                    continue
+                default: break
+                }
+            } else {
+                let w = FieldScanner.word(b, from: i)
+                field = FieldScanner.field(b, w, quoted: false, closed: true, limits: options.fieldLengthLimits)
+                i = w.upperBound
+            }
+            FieldGuessing.file(field, as: FieldGuessing.guess(field.bytes), into: &record)
+        }
+        return record
+    }
+}
+
+/// HAProxy `option httplog`, raw or behind a syslog prefix.
+enum HAProxyReader {
+    static func read(_ b: [UInt8], options: ExtractionOptions) -> RawRecord? {
+        var record = RawRecord()
+        // Anchor: `ip:port [dd/Mon/yyyy:HH:MM:SS.mmm]`.
+        var search = 0
+        var anchor: (peer: Range<Int>, after: Int, time: Double)? = nil
+        while let open = b.firstIndex(of: ASCII.leftBracket, in: search..<b.count) {
+            search = open + 1
+            guard open >= 2, b[open - 1] == ASCII.space,
+                  let (time, after) = LogTimestamp.parseCLF(b, open..<b.count, defaultOffset: options.defaultZoneOffsetSeconds),
+                  b[after - 1] == ASCII.rightBracket
+            else { continue }
+            var s = open - 1
+            while s > 0, !ASCII.isSpace(b[s - 1]) { s -= 1 }
+            let peer = s..<(open - 1)
+            guard IPNetwork.parseHost(b[peer]) != nil || b[peer].contains(ASCII.colon) else { continue }
+            anchor = (peer, after, time)
+            break
+        }
+        guard let anchor else { return nil }
+        record.peer = Array(b[anchor.peer])
+        record.time = anchor.time
+        var i = anchor.after
+        var words: [Range<Int>] = []
+        while true {
+            FieldScanner.skipSpaces(b, &i)
+            guard i < b.count, b[i] != ASCII.leftBrace, b[i] != ASCII.quote else { break }
+            let w = FieldScanner.word(b, from: i)
+            words.append(w)
+            i = w.upperBound
+        }
+        guard words.count >= 4 else { return nil }
+        record.status = ByteText.integer(b[words[3]])
+        // Capture blocks `{a|b|c}`; which header is where is not logged, so values are judged by content.
+        while i < b.count, b[i] == ASCII.leftBrace {
+            let close = b.firstIndex(of: ASCII.rightBrace, in: (i + 1)..<b.count) ?? b.count
+            for piece in ByteText.split(b, (i + 1)..<close, on: ASCII.pipe) {
+                let value = RawField(unescapeCapture(b[piece]), isAtLimit: options.fieldLengthLimits.contains(piece.count))
+                FieldGuessing.file(value, as: FieldGuessing.guess(value.bytes), into: &record)
+            }
+            i = min(close + 1, b.count)
+            FieldScanner.skipSpaces(b, &i)
+        }
+        if i < b.count, b[i] == ASCII.quote {
+            let q = FieldScanner.quoted(b, from: i)
+            record.setRequestLine(RawField(Array(b[q.content]),
+                                           isAtLimit: !q.closed || options.fieldLengthLimits.contains(q.content.count)))
+        }
+        return record
+    }
+
+    /// HAProxy writes unsafe bytes in captures as `#XX`.
+    static func unescapeCapture(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        guard bytes.contains(ASCII.hash) else { return Array(bytes) }
+        var out: [UInt8] = []
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            if bytes[i] == ASCII.hash, i + 2 < bytes.endIndex, let h = ASCII.hexValue(bytes[i + 1]),
+               let l = ASCII.hexValue(bytes[i + 2])
+            {
+                out.append(h << 4 | l)
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return out
+    }
+}
+
+/// Lines of no known format: JWT-shaped runs anywhere and the first timestamp-looking text, low confidence.
+enum FallbackReader {
+    static func read(_ b: [UInt8], options: ExtractionOptions) -> RawRecord {
+        var record = RawRecord()
+        record.time = LogTimestamp.firstTimestamp(in: b, defaultOffset: options.defaultZoneOffsetSeconds,
+                                                  yearHint: options.yearHint)
+        record.isTimeLowConfidence = true
+        record.isLowConfidence = true
+        record.others.append((RawField(b, isAtLimit: options.fieldLengthLimits.contains(b.count)), .unknown))
+        return record
+    }
+}

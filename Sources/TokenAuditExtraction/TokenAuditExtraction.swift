@@ -1,2 +1,0 @@
-/// TokenAuditExtraction: see Package.swift for this module's role.
-public enum ExtractionModule {}

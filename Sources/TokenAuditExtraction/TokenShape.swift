@@ -1,0 +1,175 @@
+/// Recognising tokens by their bytes: the cheap prefilter that lets token-free lines go, and the JWS/JWE
+/// shape scanner used on fields.
+enum TokenShape {
+    /// Bytes that can start a trigger: b(earer), d(pop), t(oken), j(wt), a(ssertion), e(y…/ew… JWT header).
+    private static let triggerTable: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for c in "bdtjaBDTJAe".utf8 { table[Int(c)] = true }
+        return table
+    }()
+
+    /// True when the line may carry a token: a JWT-looking run (`ey…`/`ew…` followed by a dot) or one of the
+    /// words that introduce opaque tokens (`bearer`, `dpop`, `token`, `jwt`, `assertion`, any case).
+    /// False means the line certainly yields no occurrence, so the caller can skip parsing it.
+    static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = p.count
+        var i = 0
+        while i < n {
+            let b = p[i]
+            if !triggerTable[Int(b)] {
+                i &+= 1
+                continue
+            }
+            switch b | 0x20 {
+            case UInt8(ascii: "e"):
+                if b == UInt8(ascii: "e"), i + 1 < n, p[i + 1] == UInt8(ascii: "y") || p[i + 1] == UInt8(ascii: "w") {
+                    var j = i + 2
+                    while j < n, jwtCharTable[Int(p[j])], p[j] != ASCII.dot { j += 1 }
+                    if j < n, p[j] == ASCII.dot, j - i >= 8 { return true }
+                    // A header cut before its first dot at the very end of the line.
+                    if j == n, j - i >= 8 { return true }
+                    i = j
+                    continue
+                }
+            case UInt8(ascii: "b"):
+                if matches(p, i, "bearer") { return true }
+            case UInt8(ascii: "d"):
+                if matches(p, i, "dpop") { return true }
+            case UInt8(ascii: "t"):
+                if matches(p, i, "token") { return true }
+            case UInt8(ascii: "j"):
+                if matches(p, i, "jwt") { return true }
+            case UInt8(ascii: "a"):
+                if matches(p, i, "assertion") { return true }
+            default: break
+            }
+            i &+= 1
+        }
+        return false
+    }
+
+    @inline(__always)
+    private static func matches(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ word: StaticString) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= p.count else { return false }
+        let w = word.utf8Start
+        for k in 1..<n where ASCII.lower(p[i + k]) != w[k] { return false }
+        return true
+    }
+
+    /// A JWT-shaped run found in a field.
+    struct Candidate: Equatable {
+        var range: Range<Int>
+        /// Syntactically incomplete at the end of its field (1 or 3 dots, or a JWE ending in '.'): cut by a limit.
+        var isIncomplete: Bool
+    }
+
+    /// Every JWS/JWE-shaped run in `bytes[range]`: runs of base64url and '.', starting with `ey`/`ew` (the
+    /// base64url of `{"`, `{ ` or `{\n`) at a run boundary, first segment ≥ 8 characters, 2 dots (JWS) or 4 (JWE).
+    /// When `rangeEndsField`, a run reaching the end of the range with 1 or 3 dots is reported as incomplete.
+    static func jwtCandidates(in bytes: [UInt8], _ range: Range<Int>, rangeEndsField: Bool) -> [Candidate] {
+        var found: [Candidate] = []
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i < end {
+            guard jwtCharTable[Int(bytes[i])] else {
+                i += 1
+                continue
+            }
+            var j = i
+            while j < end, jwtCharTable[Int(bytes[j])] { j += 1 }
+            if bytes[i] == UInt8(ascii: "e"), i + 1 < j, bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
+               let candidate = classify(bytes, i..<j, atFieldEnd: j == end && rangeEndsField)
+            {
+                found.append(candidate)
+            }
+            i = j
+        }
+        return found
+    }
+
+    /// Whether a whole value (already trimmed) is one JWT-shaped token.
+    static func isJWTShaped(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 10, bytes[0] == UInt8(ascii: "e"),
+              bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
+              bytes.allSatisfy({ jwtCharTable[Int($0)] })
+        else { return false }
+        return classify(bytes, 0..<bytes.count, atFieldEnd: false) != nil
+    }
+
+    /// Whether a complete-looking token's run is syntactically incomplete (used for named values taken whole).
+    static func looksIncomplete(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "e"),
+              bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
+              bytes.allSatisfy({ jwtCharTable[Int($0)] })
+        else { return false }
+        return classify(bytes, 0..<bytes.count, atFieldEnd: true)?.isIncomplete ?? false
+    }
+
+    private static func classify(_ bytes: [UInt8], _ run: Range<Int>, atFieldEnd: Bool) -> Candidate? {
+        var dots = 0
+        var firstSegment = -1
+        for k in run where bytes[k] == ASCII.dot {
+            if firstSegment < 0 { firstSegment = k - run.lowerBound }
+            dots += 1
+        }
+        if firstSegment < 0 { firstSegment = run.count }
+        guard firstSegment >= 8 else { return nil }
+        var hi = run.upperBound
+        if atFieldEnd {
+            let endsWithDot = bytes[hi - 1] == ASCII.dot
+            switch dots {
+            case 2: return Candidate(range: run, isIncomplete: false)  // `h.p.` is an unsecured JWS, not a cut
+            case 4 where !endsWithDot: return Candidate(range: run, isIncomplete: false)
+            case 1, 3, 4: return Candidate(range: run, isIncomplete: true)
+            default: return nil
+            }
+        }
+        // Inside text a token may be followed by sentence punctuation: drop trailing dots beyond the shape.
+        while dots != 2, dots != 4, hi > run.lowerBound, bytes[hi - 1] == ASCII.dot {
+            hi -= 1
+            dots -= 1
+        }
+        guard dots == 2 || dots == 4 else { return nil }
+        return Candidate(range: run.lowerBound..<hi, isIncomplete: false)
+    }
+
+    /// Whether a compact token's protected header says `"typ":"dpop+jwt"` (a DPoP proof, RFC 9449 §4.2).
+    static func isDPoPProof(_ token: [UInt8]) -> Bool {
+        guard let dot = token.firstIndex(of: ASCII.dot) else { return false }
+        guard let header = Base64URL.decode(token[0..<dot]) else { return false }
+        let lowered = header.filter { !ASCII.isSpace($0) && $0 != 0x0A && $0 != 0x0D }.map(ASCII.lower)
+        return lowered.firstIndex(of: Array("\"typ\":\"dpop+jwt\"".utf8), in: 0..<lowered.count) != nil
+    }
+}
+
+/// Minimal base64url decoding for peeking at JOSE headers (no padding required).
+enum Base64URL {
+    private static let table: [UInt8] = {
+        var t = [UInt8](repeating: 0xFF, count: 256)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        for (i, c) in alphabet.enumerated() { t[Int(c)] = UInt8(i) }
+        t[Int(UInt8(ascii: "+"))] = 62
+        t[Int(UInt8(ascii: "/"))] = 63
+        return t
+    }()
+
+    static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        var out = [UInt8]()
+        out.reserveCapacity(text.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for c in text {
+            if c == ASCII.equals { break }
+            let v = table[Int(c)]
+            if v == 0xFF { return nil }
+            accumulator = accumulator << 6 | UInt32(v)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return out
+    }
+}
