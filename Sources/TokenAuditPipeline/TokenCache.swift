@@ -16,15 +16,19 @@ struct AnalysedToken: Sendable {
 /// is the same either way). Sharded so workers rarely wait on each other's locks. Keys hold raw token bytes in
 /// memory only; they are never written anywhere.
 final class TokenCache: Sendable {
-    private let shards: [Mutex<[[UInt8]: AnalysedToken]>]
+    private final class Shard: Sendable {
+        let entries = Mutex<[[UInt8]: AnalysedToken]>([:])
+    }
+
+    private let shards: [Shard]
     private let capacityPerShard: Int
 
     init(capacity: Int, shardCount: Int = 16) {
-        self.shards = (0..<shardCount).map { _ in Mutex([:]) }
+        self.shards = (0..<shardCount).map { _ in Shard() }
         self.capacityPerShard = max(1, capacity / shardCount)
     }
 
-    private func shard(for key: [UInt8]) -> Mutex<[[UInt8]: AnalysedToken]> {
+    private func shard(for key: [UInt8]) -> Shard {
         // The last bytes of a JWS are signature bytes: well spread, cheap to read.
         var hash: UInt32 = 2_166_136_261
         for byte in key.suffix(8) { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
@@ -34,9 +38,9 @@ final class TokenCache: Sendable {
     /// The cached analysis of `key`, or the result of `analyse()` (computed outside the lock and stored).
     func analysis(for key: [UInt8], analyse: () -> AnalysedToken) -> (AnalysedToken, isNew: Bool) {
         let shard = shard(for: key)
-        if let hit = shard.withLock({ $0[key] }) { return (hit, false) }
+        if let hit = shard.entries.withLock({ $0[key] }) { return (hit, false) }
         let fresh = analyse()
-        shard.withLock { entries in
+        shard.entries.withLock { entries in
             if entries.count >= capacityPerShard, let victim = entries.keys.first { entries[victim] = nil }
             entries[key] = fresh
         }
