@@ -86,6 +86,6 @@ let package = Package(
         ),
         .testTarget(name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore"], resources: [.copy("Snapshots")]),
         .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline"]),
-        .testTarget(name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit"]),
+        .testTarget(name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit", "TokenAuditStore", "TokenAuditModel"]),
     ]
 )

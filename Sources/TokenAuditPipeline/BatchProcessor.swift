@@ -134,7 +134,10 @@ struct BatchProcessor: Sendable {
         let header = parsed.header
         let claims = parsed.claims
         let scopes = claims?.scopes
-        let status = verdict.verification?.status.rawValue ?? (parsed.jwe != nil ? "not-jws" : "not-jws")
+        // Tokens that are not a compact JWS are never verified: malformed ones say so, the rest (JWE, opaque,
+        // SD-JWT, JSON serialization) are "unsupported", as `decode` reports them.
+        let status = verdict.verification?.status.rawValue
+            ?? (occurrence.isCutByFieldLimit ? "truncated" : parsed.malformation != nil ? "malformed" : "unsupported")
         let record = TokenRecord(
             fingerprint: fingerprint, kind: verdict.kind.rawValue, alg: header?.alg, kid: header?.kid, typ: header?.typ,
             issuer: claims?.iss, subject: claims?.sub,

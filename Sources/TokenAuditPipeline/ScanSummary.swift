@@ -55,7 +55,7 @@ public struct ScanSummary: Sendable {
         out += "\n"
         out += "  tokens     \(tokensAnalysed) distinct analysed this run; \(tokensInDatabase) in the database\n"
         let order = ["valid", "invalid-signature", "unsigned", "unknown-key", "alg-key-mismatch", "unsupported",
-                     "truncated", "malformed", "not-jws"]
+                     "truncated", "malformed"]
         let verification = tokensByVerification.sorted { lhs, rhs in
             (order.firstIndex(of: lhs.key) ?? order.count, lhs.key) < (order.firstIndex(of: rhs.key) ?? order.count, rhs.key)
         }

@@ -12,6 +12,9 @@ public final class RuleEngine: Sendable {
     public let policy: AuditPolicy
     public let verifier: Verifier
     let secrets: WeakSecretChecker
+    /// Issuers whose tokens are expected: the policy's, plus every issuer a loaded key is bound to
+    /// (`x-issuer`). Empty means "no opinion", and `unknown-issuer` stays silent.
+    public let trustedIssuers: Set<String>
 
     /// - Parameters:
     ///   - policy: the audit policy (profile, issuers, parameters, suppressions).
@@ -21,6 +24,7 @@ public final class RuleEngine: Sendable {
         self.policy = policy
         self.verifier = Verifier(keySet: keySet)
         self.secrets = WeakSecretChecker(list: secrets)
+        self.trustedIssuers = Set(policy.issuers.map(\.issuer)).union(keySet.keys.compactMap(\.issuer))
     }
 
     /// Token-level analysis: verification plus every rule that depends on the token alone.
@@ -41,7 +45,7 @@ public final class RuleEngine: Sendable {
         }
         var context = TokenRuleContext(
             subject: subject, classification: classification, verification: verification, policy: policy,
-            verifier: verifier, secrets: secrets)
+            verifier: verifier, secrets: secrets, trustedIssuers: trustedIssuers)
         context.runAll()
         return TokenVerdict(
             fingerprint: subject.fingerprint, kind: classification.kind, issuer: claims?.iss, subject: claims?.sub,

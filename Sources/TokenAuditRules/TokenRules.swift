@@ -15,6 +15,7 @@ struct TokenRuleContext {
     let policy: AuditPolicy
     let verifier: Verifier
     let secrets: WeakSecretChecker
+    let trustedIssuers: Set<String>
     var findings: [FindingDraft] = []
 
     var parsed: ParsedToken { subject.parsed }
@@ -39,6 +40,12 @@ struct TokenRuleContext {
     // MARK: B. Structure and parsing
 
     mutating func checkStructure() {
+        // A value the logger cut short is evidence of the logger's field limit, not of a malformed token.
+        if subject.isCutByLogger, parsed.jws == nil {
+            add("token-truncated", nil, evidence(("length", .number(parsed.length)), ("reason", "cut by the log field limit")))
+            add("unverifiable-token", nil, evidence(("reason", "truncated")))
+            return
+        }
         switch parsed.form {
         case .malformed(let malformed):
             add("malformed-token", nil, evidence(
@@ -287,7 +294,7 @@ struct TokenRuleContext {
         case .unsigned:
             break
         }
-        if !policy.issuers.isEmpty, let issuer = claims?.iss, policy.issuerPolicy(for: issuer) == nil {
+        if !trustedIssuers.isEmpty, let issuer = claims?.iss, !trustedIssuers.contains(issuer) {
             add("unknown-issuer", nil, evidence(("issuer", .string(issuer))))
         }
         checkWeakSecret(jws)

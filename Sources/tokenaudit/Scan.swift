@@ -1,0 +1,200 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TokenAuditModel
+import TokenAuditPipeline
+import TokenAuditRules
+
+extension TokenAuditCommand {
+    /// `tokenaudit scan`: the nightly job.
+    struct Scan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Audit access logs: extract, verify and judge every bearer token; store findings in SQLite.",
+            discussion: """
+                PATH may be files, directories (walked recursively) or `-` for standard input. Compression \
+                (gzip, zstd, plain) is detected from the bytes, and the format (nginx/Apache combined, JSON \
+                lines such as Caddy, Traefik, Envoy or nginx escape=json, HAProxy httplog) per file. Rotated \
+                sets (access.log.2.gz, access.log.1, access.log) are read oldest first.
+
+                Each distinct token is decoded and verified once against the keys (--keys, and the issuers of \
+                --rules); every time claim is judged at the logged request's time; a logged 2xx status on a \
+                bad token escalates to an accepted-* finding. The database never holds a token or a signature: \
+                a token is known by its fingerprint, the SHA-256 of the token as it appeared.
+
+                Re-running over the same files is cheap: a file already scanned with the same content is \
+                skipped, a file that grew is read from where the last run stopped, and a run that was killed \
+                resumes exactly where its committed data ends, so the database equals one clean run.
+
+                Exit codes: 0 no new finding at or above --fail-on; 1 new findings at or above it; 2 usage or \
+                configuration error; 3 some inputs could not be read (the rest was scanned and stored).
+
+                Examples:
+                  tokenaudit scan /var/log/nginx --db audit.sqlite --keys /etc/tokenaudit/jwks.json
+                  tokenaudit scan access.log* --db audit.sqlite --rules policy.yml --fail-on critical --json
+                  zcat old.gz | tokenaudit scan - --db audit.sqlite --log-format combined
+                """)
+
+        @Argument(help: ArgumentHelp("Log files, directories, or `-` for standard input.", valueName: "PATH"))
+        var paths: [String]
+
+        @Option(help: ArgumentHelp("The SQLite database to create or update (mode 0600).", valueName: "FILE"))
+        var db: String
+
+        @Option(help: ArgumentHelp("A policy file (YAML); see rules/ and docs/usage.md.", valueName: "FILE"))
+        var rules: String?
+
+        @Option(name: .customLong("keys"), help: ArgumentHelp(
+            "JWKS, JWK, PEM public key, certificate, or a directory of them. Repeatable.", valueName: "PATH"))
+        var keyPaths: [String] = []
+
+        @Option(name: .customLong("issuer"), help: ArgumentHelp(
+            "A trusted issuer (`iss`); tokens of other issuers get unknown-issuer. Repeatable.", valueName: "ISS"))
+        var issuers: [String] = []
+
+        @Option(name: .customLong("audience"), help: ArgumentHelp(
+            "An audience this deployment accepts. Repeatable.", valueName: "AUD"))
+        var audiences: [String] = []
+
+        @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp(
+            "A proxy (IP or CIDR) whose X-Forwarded-For is believed. Repeatable.", valueName: "CIDR"))
+        var trustedProxies: [String] = []
+
+        @Option(name: .customLong("log-format"), help: ArgumentHelp(
+            "Force a format: combined, json, haproxy, unstructured, or an nginx log_format / Apache LogFormat string.",
+            valueName: "NAME|STRING"))
+        var logFormat: String?
+
+        @Option(help: "Worker threads (default: all cores).")
+        var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        @Option(name: .customLong("batch-lines"), help: ArgumentHelp(
+            "Lines per batch, the unit of parallel work and memory (tuning; default 8192).", valueName: "N"))
+        var batchLines: Int = 8192
+
+        @Option(name: .customLong("fail-on"), help: ArgumentHelp(
+            "Exit 1 when this run produced an open finding at or above this severity.", valueName: "SEVERITY"))
+        var failOn: SeverityArgument = SeverityArgument(.high)
+
+        @Option(name: .customLong("leeway"), help: ArgumentHelp(
+            "Seconds of clock skew forgiven on exp/nbf/iat (default 60, or the policy's).", valueName: "SECONDS"))
+        var leeway: Double?
+
+        @Flag(name: .customLong("no-mask"), help: "Store personal-data claims unmasked (masked by default).")
+        var noMask = false
+
+        @Flag(help: "No progress and no summary on standard error or output (exit code only; --json still prints).")
+        var quiet = false
+
+        @Flag(help: "Print the end-of-run summary as JSON on standard output.")
+        var json = false
+
+        func validate() throws {
+            if paths.isEmpty { throw ValidationError("Give at least one log file, directory, or `-`.") }
+            if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+            if batchLines < 1 { throw ValidationError("--batch-lines must be at least 1.") }
+            if let leeway, leeway < 0 { throw ValidationError("--leeway must not be negative.") }
+        }
+
+        func run() throws {
+            var policy = AuditPolicy()
+            if let rules {
+                do {
+                    policy = try PolicyLoader.load(path: rules)
+                } catch {
+                    printError("tokenaudit scan: \(error)")
+                    throw ExitCode(2)
+                }
+            }
+            for issuer in issuers where policy.issuerPolicy(for: issuer) == nil {
+                policy.issuers.append(IssuerPolicy(issuer: issuer))
+            }
+            policy.audiences.formUnion(audiences)
+            policy.trustedProxies += trustedProxies
+            if let leeway { policy.leeway = leeway }
+
+            var configuration = ScanConfiguration(paths: paths, databasePath: db, policy: policy, jobs: jobs)
+            configuration.keyPaths = keyPaths
+            configuration.logFormat = logFormat
+            configuration.batchLines = batchLines
+            configuration.masksPersonalData = !noMask
+            configuration.toolVersion = TokenAuditCommand.version
+            configuration.arguments = CommandLine.arguments
+
+            let progress = ScanProgress()
+            let quiet = self.quiet
+            let display = ProgressDisplay(progress: progress, isEnabled: !quiet && isatty(2) == 1)
+            display.start()
+            let summary: ScanSummary
+            do {
+                summary = try Scanner.run(configuration, progress: progress) { message in
+                    if !quiet { display.printLine("tokenaudit: \(message)") }
+                }
+            } catch {
+                display.stop()
+                printError("tokenaudit scan: \(error)")
+                throw ExitCode(error.isConfigurationError ? 2 : 3)
+            }
+            display.stop()
+            if json {
+                print(summary.json)
+            } else if !quiet {
+                FileHandle.standardError.write(Data(summary.text.utf8))
+            }
+            if summary.hadInputErrors { throw ExitCode(3) }
+            if let highest = summary.highestNewSeverity, highest >= failOn.value { throw ExitCode(1) }
+        }
+    }
+}
+
+/// A one-line progress display on standard error, redrawn every half second while the scan runs.
+final class ProgressDisplay: @unchecked Sendable {
+    // @unchecked: `timer` is touched only from start()/stop() on the main thread; drawing happens on `queue`.
+    private let progress: ScanProgress
+    private let isEnabled: Bool
+    private let queue = DispatchQueue(label: "tokenaudit.progress")
+    private var timer: DispatchSourceTimer?
+    private let started = DispatchTime.now()
+
+    init(progress: ScanProgress, isEnabled: Bool) {
+        self.progress = progress
+        self.isEnabled = isEnabled
+    }
+
+    func start() {
+        guard isEnabled else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + 0.5, repeating: 0.5)
+        timer.setEventHandler { [weak self] in self?.draw() }
+        timer.resume()
+        self.timer = timer
+    }
+
+    func stop() {
+        guard let timer else { return }
+        timer.cancel()
+        self.timer = nil
+        queue.sync { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
+    /// Prints a message above the progress line.
+    func printLine(_ message: String) {
+        queue.sync { FileHandle.standardError.write(Data(((isEnabled ? "\r\u{1B}[K" : "") + message + "\n").utf8)) }
+    }
+
+    private func draw() {
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        let read = progress.bytesRead
+        let total = progress.totalBytes.load(ordering: .relaxed)
+        var line = "\r\u{1B}[K" + "read \(Self.megabytes(read))"
+        if total > 0 { line += " of \(Self.megabytes(total)) (\(Int(Double(read) / Double(total) * 100))%)" }
+        let rate = elapsed > 0 ? Double(progress.lines) / elapsed : 0
+        line += ", \(progress.lines) lines (\(Int(rate))/s), \(progress.tokensAnalysed) tokens, \(progress.findings) findings"
+        if total > 0, read > 0, read < total {
+            let remaining = elapsed * Double(total - read) / Double(read)
+            line += ", ETA \(Int(remaining))s"
+        }
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    static func megabytes(_ bytes: UInt64) -> String { String(format: "%.1f MB", Double(bytes) / 1_048_576) }
+}

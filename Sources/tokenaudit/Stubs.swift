@@ -1,4 +1,0 @@
-import ArgumentParser
-extension TokenAuditCommand {
-    struct Scan: ParsableCommand { func run() throws {} }
-}
