@@ -21,6 +21,14 @@ struct ReaderContext: Sendable {
     /// Lines looked at to detect a file's format.
     static let detectionSampleLines = 64
 
+    /// Whether the file at `path` still starts with the bytes `previous` recorded (same head, more data).
+    static func grew(path: String, from previous: KnownSource) -> Bool {
+        guard let hash = UInt64(previous.headFingerprint, radix: 16) else { return false }
+        let recorded = SourceFingerprint(
+            size: UInt64(previous.size), headLength: min(Int(previous.size), SourceFingerprint.headLimit), headHash: hash)
+        return (try? SourceFingerprint.compare(path: path, previous: recorded)) == .grew
+    }
+
     func read(_ stream: LogStream) {
         for source in stream.sources { read(source) }
     }
@@ -52,6 +60,12 @@ struct ReaderContext: Sendable {
                 compression: info.compression.rawValue, format: "")
             do {
                 known = try store.sourceState(size: Int64(info.size), headFingerprint: info.fingerprint.headHashHex, path: path)
+                if known == nil, let previous = try store.latestSource(path: path), previous.size < Int64(info.size),
+                    Self.grew(path: path, from: previous)
+                {
+                    // A file smaller than the fingerprinted head last time: its head hash changed as it grew.
+                    known = previous
+                }
             } catch {
                 problem("\(path): \(error)")
                 state.update { $0.failed += 1 }

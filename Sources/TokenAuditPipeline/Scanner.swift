@@ -65,7 +65,8 @@ public enum Scanner {
         do {
             store = try AuditStore(path: configuration.databasePath, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
         } catch {
-            throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
+            // Nothing was scanned: the run cannot start (another scan holds the database, a bad path, …).
+            throw ScanError("\(configuration.databasePath): \(error)")
         }
         let runID: Int64
         do {
@@ -73,7 +74,7 @@ public enum Scanner {
                 toolVersion: configuration.toolVersion, arguments: configuration.arguments,
                 startedAt: Date().timeIntervalSince1970)
         } catch {
-            throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
+            throw ScanError("\(configuration.databasePath): \(error)")
         }
         summary.runID = runID
 

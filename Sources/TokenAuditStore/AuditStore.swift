@@ -166,6 +166,19 @@ public final class AuditStore: @unchecked Sendable {
     /// With `known` (from `sourceState`), the existing row is reused: its path, size, compression and format
     /// are updated (a rotated file keeps one row and its latest path) and its watermark is kept.
     /// Without it a new row is inserted.
+    /// The most recent source recorded under `path`, whatever its content: for a small file that grew, whose
+    /// head fingerprint changed with it (the caller checks that the old content is a prefix of the new).
+    public func latestSource(path: String) throws -> KnownSource? {
+        try locked {
+            let statement = try connection.prepare(
+                "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "
+                    + "WHERE path = ? ORDER BY id DESC LIMIT 1")
+            var found: KnownSource?
+            try statement.forEachRow([.text(path)]) { row in found = Self.knownSource(row) }
+            return found
+        }
+    }
+
     public func registerSource(_ source: SourceDescriptor, runID: Int64, resuming known: KnownSource? = nil) throws
         -> Int64
     {

@@ -71,6 +71,11 @@ extension TokenAuditCommand {
             "Lines per batch, the unit of parallel work and memory (tuning; default 8192).", valueName: "N"))
         var batchLines: Int = 8192
 
+        @Option(name: .customLong("lock-timeout"), help: ArgumentHelp(
+            "Seconds to wait for a database another scan is writing before giving up (default 10).",
+            valueName: "SECONDS"))
+        var lockTimeout: Double = 10
+
         @Option(name: .customLong("fail-on"), help: ArgumentHelp(
             "Exit 1 when this run produced an open finding at or above this severity.", valueName: "SEVERITY"))
         var failOn: SeverityArgument = SeverityArgument(.high)
@@ -116,6 +121,7 @@ extension TokenAuditCommand {
             configuration.keyPaths = keyPaths
             configuration.logFormat = logFormat
             configuration.batchLines = batchLines
+            configuration.busyTimeoutMilliseconds = Int(lockTimeout * 1000)
             configuration.masksPersonalData = !noMask
             configuration.toolVersion = TokenAuditCommand.version
             configuration.arguments = CommandLine.arguments

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+@testable import TokenAuditStore
+
+/// Makes a larger log from the sample nginx lines, each line made unique by its client address.
+func makeLargeLog(at url: URL, copies: Int) throws {
+    let source = Harness.samples.appendingPathComponent("logs/nginx/access.log.1")
+    let lines = try String(contentsOf: source, encoding: .utf8).split(separator: "\n")
+    var text = ""
+    text.reserveCapacity(lines.count * copies * 900)
+    for copy in 0..<copies {
+        for line in lines {
+            // Replace the client address so usage rows differ between copies.
+            let rest = line.drop { $0 != " " }
+            text += "198.51.\(copy / 250).\(copy % 250 + 1)\(rest)\n"
+        }
+    }
+    try text.write(to: url, atomically: true, encoding: .utf8)
+}
+
+@Suite(.serialized) struct ScanRobustnessTests {
+    @Test func reRunOverTheSameFilesSkipsThemAndChangesNothing() throws {
+        let directory = try Harness.temporaryDirectory()
+        let database = directory.appendingPathComponent("a.sqlite").path
+        let first = try Harness.run(["scan", "samples/logs/nginx", "samples/logs/caddy", "--db", database,
+                                     "--keys", "samples/keys", "--json"])
+        #expect(first.status == 1, "findings at or above high: \(first.stderr)")
+        let before = try Harness.dump(database: database)
+        let second = try Harness.run(["scan", "samples/logs/nginx", "samples/logs/caddy", "--db", database,
+                                      "--keys", "samples/keys", "--json"])
+        #expect(second.status == 0, "nothing new was read, so nothing new was found")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+        let files = try #require(summary["files"] as? [String: Any])
+        #expect(files["skipped_unchanged"] as? Int == files["found"] as? Int)
+        #expect((summary["lines"] as? [String: Any])?["read"] as? Int == 0)
+        #expect(try Harness.dump(database: database) == before)
+    }
+
+    @Test func aFileThatGrewIsReadFromWhereTheLastRunStopped() throws {
+        let directory = try Harness.temporaryDirectory()
+        let log = directory.appendingPathComponent("access.log")
+        let all = try String(contentsOf: Harness.samples.appendingPathComponent("logs/nginx/access.log.1"), encoding: .utf8)
+        let lines = all.split(separator: "\n", omittingEmptySubsequences: false)
+        let half = lines.prefix(40).joined(separator: "\n") + "\n"
+        try half.write(to: log, atomically: true, encoding: .utf8)
+        let grown = directory.appendingPathComponent("grown.sqlite").path
+        try Harness.run(["scan", log.path, "--db", grown, "--keys", "samples/keys"])
+        try all.write(to: log, atomically: true, encoding: .utf8)
+        try Harness.run(["scan", log.path, "--db", grown, "--keys", "samples/keys"])
+        let clean = directory.appendingPathComponent("clean.sqlite").path
+        try Harness.run(["scan", log.path, "--db", clean, "--keys", "samples/keys"])
+        #expect(try Harness.dump(database: grown) == Harness.dump(database: clean))
+    }
+
+    @Test func killedScanReRunEqualsOneCleanRun() throws {
+        let directory = try Harness.temporaryDirectory()
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try makeLargeLog(at: logs.appendingPathComponent("a.log"), copies: 400)
+        try makeLargeLog(at: logs.appendingPathComponent("b.log"), copies: 300)
+        let arguments = ["scan", logs.path, "--keys", "samples/keys", "--batch-lines", "200", "--quiet"]
+
+        let clean = directory.appendingPathComponent("clean.sqlite").path
+        try Harness.run(arguments + ["--db", clean])
+
+        let killed = directory.appendingPathComponent("killed.sqlite").path
+        var kills = 0
+        for delay in [0.4, 0.8, 1.2] {
+            let process = Process()
+            process.executableURL = Harness.binary
+            process.arguments = arguments + ["--db", killed]
+            process.currentDirectoryURL = Harness.repository
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+        }
+        let final = try Harness.run(arguments + ["--db", killed])
+        #expect(final.status <= 1, "\(final.stderr)")
+        #expect(kills > 0, "the scan finished before any kill landed: make the input larger")
+        let cleanRows = try Harness.dump(database: clean)
+        let resumedRows = try Harness.dump(database: killed)
+        #expect(cleanRows.count == resumedRows.count)
+        #expect(cleanRows == resumedRows, "a killed-and-resumed run must equal one clean run")
+    }
+
+    @Test func missingPathIsReportedAndTheRestIsScanned() throws {
+        let directory = try Harness.temporaryDirectory()
+        let database = directory.appendingPathComponent("m.sqlite").path
+        let outcome = try Harness.run(["scan", "samples/logs/caddy", "/nonexistent/access.log", "--db", database,
+                                       "--keys", "samples/keys"])
+        #expect(outcome.status == 3)
+        #expect(outcome.stderr.contains("/nonexistent/access.log: no such file or directory"))
+        #expect(try Harness.column(database: database, "SELECT COUNT(*) FROM tokens") != ["0"])
+    }
+
+    @Test func databaseHeldByAnotherScanTimesOutWithAClearError() throws {
+        let directory = try Harness.temporaryDirectory()
+        let database = directory.appendingPathComponent("held.sqlite").path
+        try Harness.run(["scan", "samples/logs/caddy", "--db", database, "--keys", "samples/keys", "--quiet"])
+        let holder = try SQLiteConnection(path: database, readOnly: false, busyTimeoutMilliseconds: 100)
+        try holder.execute("BEGIN IMMEDIATE")
+        let outcome = try Harness.run(["scan", "samples/logs/envoy", "--db", database, "--lock-timeout", "0.5"])
+        try holder.execute("ROLLBACK")
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("locked by another scan"), "\(outcome.stderr)")
+    }
+
+    @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
+        let directory = try Harness.temporaryDirectory()
+        try makeLargeLog(at: directory.appendingPathComponent("big.log"), copies: 200)
+        let database = directory.appendingPathComponent("full.sqlite").path
+        // A file-size limit makes writes past 1 MB fail as a full disk would (EFBIG); SIGXFSZ is ignored so
+        // the write error reaches SQLite instead of killing the process.
+        let script = "trap '' XFSZ; ulimit -f 1024; exec \"$0\" \"$@\""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, Harness.binary.path, "scan", directory.appendingPathComponent("big.log").path,
+                             "--db", database, "--keys", "samples/keys", "--batch-lines", "500"]
+        process.currentDirectoryURL = Harness.repository
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 3, "\(message)")
+        #expect(message.contains("full.sqlite"), "the error names the database: \(message)")
+        // What was committed before the failure is intact and readable.
+        let committed = try Harness.column(database: database, "SELECT COALESCE(SUM(lines_committed), 0) FROM sources")
+        #expect(Int(committed.first ?? "") ?? 0 > 0, "\(message)")
+    }
+}
