@@ -96,24 +96,26 @@ public enum Scanner {
             masking: configuration.masksPersonalData ? .masked : .unmasked, progress: progress)
         let writer = Writer(store: store, permits: permits, progress: progress, state: state, log: log)
 
-        // The writer: one thread, the only one that touches the store while the scan runs.
-        let writerDone = DispatchSemaphore(value: 0)
-        Thread {
-            while let result = results.pop() { writer.accept(result) }
-            writerDone.signal()
-        }.start()
+        // Dispatch does the fan-out. Every stage blocks on bounded queues by design (that is the backpressure),
+        // so each runs on its own queue rather than the shared global pool.
+        let group = DispatchGroup()
 
-        // The workers.
+        // The writer: one serial queue, the only code that touches the store while the scan runs.
+        DispatchQueue(label: "tokenaudit.writer").async(group: group) {
+            while let result = results.pop() { writer.accept(result) }
+        }
+
+        // The workers: extraction, token analysis (once per distinct token), request-level rules.
+        let workers = DispatchQueue(label: "tokenaudit.workers", attributes: .concurrent)
         let workersDone = DispatchGroup()
         for _ in 0..<configuration.jobs {
-            workersDone.enter()
-            Thread {
+            workers.async(group: workersDone) {
                 while let item = work.pop() { results.push(processor.process(item)) }
-                workersDone.leave()
-            }.start()
+            }
         }
 
         // The readers: rotated sets in parallel (their files in order), at most `jobs` at a time.
+        let readers = DispatchQueue(label: "tokenaudit.readers", attributes: .concurrent)
         let readerSlots = DispatchSemaphore(value: max(1, configuration.jobs))
         let readersDone = DispatchGroup()
         let readerContext = ReaderContext(
@@ -122,18 +124,16 @@ public enum Scanner {
             progress: progress, log: log)
         for stream in inputs.streams {
             readerSlots.wait()
-            readersDone.enter()
-            Thread {
+            readers.async(group: readersDone) {
                 readerContext.read(stream)
                 readerSlots.signal()
-                readersDone.leave()
-            }.start()
+            }
         }
         readersDone.wait()
         work.close()
         workersDone.wait()
         results.close()
-        writerDone.wait()
+        group.wait()
 
         let finished = state.snapshot()
         summary.filesScanned = finished.scanned
