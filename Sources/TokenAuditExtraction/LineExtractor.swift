@@ -143,15 +143,22 @@ public struct LineExtractor: Sendable {
     private func addUnclaimedJWTs(_ b: [UInt8], to line: inout ExtractedLine) {
         let everywhere = TokenShape.jwtCandidates(in: b, 0..<b.count, rangeEndsField: false)
         guard !everywhere.isEmpty else { return }
-        var claimed: [[UInt8]: Int] = [:]
-        for t in line.tokens { claimed[t.bytes, default: 0] += 1 }
+        // A run counts as claimed when a found occurrence equals it or one contains the other (a cut token
+        // found in its field versus the same run with a trailing dot trimmed here).
+        var unclaimed = line.tokens.map(\.bytes)
         for c in everywhere {
             let token = Array(b[c.range])
-            if let n = claimed[token], n > 0 {
-                claimed[token] = n - 1
+            if let k = unclaimed.firstIndex(where: {
+                $0 == token || LineExtractor.contains($0, token) || LineExtractor.contains(token, $0)
+            }) {
+                unclaimed.remove(at: k)
             } else {
                 line.tokens.append(TokenOccurrence(bytes: token, location: .unknown))
             }
         }
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        !needle.isEmpty && needle.count <= haystack.count && haystack.firstIndex(of: needle, in: 0..<haystack.count) != nil
     }
 }
