@@ -37,6 +37,8 @@ struct RawRecord {
     var others: [(field: RawField, hint: TokenLocation)] = []
     var problems: [ExtractionProblem] = []
     var isLowConfidence = false
+    /// The line is free text (fallback): a '.' after a token is punctuation.
+    var isFreeText = false
 
     /// Splits a request line `GET /p?q HTTP/1.1` into method, target and (implicitly) protocol.
     mutating func setRequestLine(_ field: RawField) {

@@ -67,7 +67,10 @@ enum TokenShape {
     /// Every JWS/JWE-shaped run in `bytes[range]`: runs of base64url and '.', starting with `ey`/`ew` (the
     /// base64url of `{"`, `{ ` or `{\n`) at a run boundary, first segment ≥ 8 characters, 2 dots (JWS) or 4 (JWE).
     /// When `rangeEndsField`, a run reaching the end of the range with 1 or 3 dots is reported as incomplete.
-    static func jwtCandidates(in bytes: [UInt8], _ range: Range<Int>, rangeEndsField: Bool) -> [Candidate] {
+    /// `freeText`: a trailing '.' that would leave a whole JWS/JWE is sentence punctuation, not a cut.
+    static func jwtCandidates(
+        in bytes: [UInt8], _ range: Range<Int>, rangeEndsField: Bool, freeText: Bool = false
+    ) -> [Candidate] {
         var found: [Candidate] = []
         var i = range.lowerBound
         let end = range.upperBound
@@ -79,7 +82,7 @@ enum TokenShape {
             var j = i
             while j < end, jwtCharTable[Int(bytes[j])] { j += 1 }
             if bytes[i] == UInt8(ascii: "e"), i + 1 < j, bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
-               let candidate = classify(bytes, i..<j, atFieldEnd: j == end && rangeEndsField)
+               let candidate = classify(bytes, i..<j, atFieldEnd: j == end && rangeEndsField, freeText: freeText)
             {
                 found.append(candidate)
             }
@@ -106,7 +109,7 @@ enum TokenShape {
         return classify(bytes, 0..<bytes.count, atFieldEnd: true)?.isIncomplete ?? false
     }
 
-    private static func classify(_ bytes: [UInt8], _ run: Range<Int>, atFieldEnd: Bool) -> Candidate? {
+    private static func classify(_ bytes: [UInt8], _ run: Range<Int>, atFieldEnd: Bool, freeText: Bool = false) -> Candidate? {
         var dots = 0
         var firstSegment = -1
         for k in run where bytes[k] == ASCII.dot {
@@ -116,6 +119,15 @@ enum TokenShape {
         if firstSegment < 0 { firstSegment = run.count }
         guard firstSegment >= 8 else { return nil }
         var hi = run.upperBound
+        if atFieldEnd, freeText, bytes[hi - 1] == ASCII.dot, dots != 2 {
+            var d = dots
+            var h = hi
+            while d != 2, d != 4, h > run.lowerBound, bytes[h - 1] == ASCII.dot {
+                h -= 1
+                d -= 1
+            }
+            if d == 2 || d == 4 { return Candidate(range: run.lowerBound..<h, isIncomplete: false) }
+        }
         if atFieldEnd {
             let endsWithDot = bytes[hi - 1] == ASCII.dot
             switch dots {
