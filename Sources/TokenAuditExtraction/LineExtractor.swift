@@ -14,7 +14,7 @@ public enum LogFormat: Sendable, Hashable, CustomStringConvertible {
     /// No known layout: JWT-shaped runs anywhere and the first timestamp, all low-confidence.
     case unstructured
 
-    /// Short stable name (`combined`, `nginx-template`, `json`, `haproxy`, `unstructured`) for reports and flags.
+    /// Short stable name (`combined`, `template`, `json`, `haproxy`, `unstructured`) for reports and flags.
     public var name: String {
         switch self {
         case .combined: "combined"
