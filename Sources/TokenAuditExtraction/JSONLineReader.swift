@@ -138,7 +138,7 @@ enum JSONLineReader {
             {
                 state.record.time = t
             } else {
-                state.record.problems.append(ExtractionProblem(.unreadableTime, "time field \"\(ByteText.string(v.prefix(40)))\""))
+                state.record.problems.append(ExtractionProblem(.unreadableTime, "time field of \(v.count) bytes is no known timestamp form"))
             }
         case .status:
             if state.record.status == nil { state.record.status = ByteText.integer(v[v.trimmedRange(0..<v.count)]) }

@@ -57,3 +57,20 @@ import TokenAuditModel
         #expect(line.tokens[0].isCutByFieldLimit == false)
     }
 }
+
+@Suite struct HygieneTests {
+    @Test func occurrencesNeverPrintTheirToken() throws {
+        let line = try #require(extract(#"1.2.3.4 - - [28/Nov/2026:10:00:00 +0000] "GET /?id_token=\#(Sample.jwt) HTTP/1.1" 200 1 "-" "ua""#))
+        let printed = "\(line.tokens) \(String(describing: line.tokens[0])) \(String(reflecting: line.tokens[0]))"
+        #expect(!printed.contains("eyJ"))
+        #expect(printed.contains("query id_token"))
+    }
+
+    @Test func problemsNeverEchoFieldText() throws {
+        let template = try LogTemplate(nginx: #"$time_local "$http_authorization""#)
+        let line = try #require(extract(#"\#(Sample.jwt2) "Bearer \#(Sample.jwt)""#, .template(template)))
+        #expect(line.problems.map(\.kind) == [.unreadableTime])
+        #expect(!line.problems.description.contains("eyJ"))
+        #expect(line.strings().sorted() == [Sample.jwt, Sample.jwt2].sorted())
+    }
+}
