@@ -14,9 +14,11 @@ enum TokenShape {
     static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = p.count
         var i = 0
+        let triggers = triggerTable  // one lazy-global access, not one per byte
+        let jwtChars = jwtCharTable
         while i < n {
             let b = p[i]
-            if !triggerTable[Int(b)] {
+            if !triggers[Int(b)] {
                 i &+= 1
                 continue
             }
@@ -24,7 +26,7 @@ enum TokenShape {
             case UInt8(ascii: "e"):
                 if b == UInt8(ascii: "e"), i + 1 < n, p[i + 1] == UInt8(ascii: "y") || p[i + 1] == UInt8(ascii: "w") {
                     var j = i + 2
-                    while j < n, jwtCharTable[Int(p[j])], p[j] != ASCII.dot { j += 1 }
+                    while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
                     if j < n, p[j] == ASCII.dot, j - i >= 8 { return true }
                     // A header cut before its first dot at the very end of the line.
                     if j == n, j - i >= 8 { return true }
@@ -74,13 +76,14 @@ enum TokenShape {
         var found: [Candidate] = []
         var i = range.lowerBound
         let end = range.upperBound
+        let jwtChars = jwtCharTable
         while i < end {
-            guard jwtCharTable[Int(bytes[i])] else {
+            guard jwtChars[Int(bytes[i])] else {
                 i += 1
                 continue
             }
             var j = i
-            while j < end, jwtCharTable[Int(bytes[j])] { j += 1 }
+            while j < end, jwtChars[Int(bytes[j])] { j += 1 }
             if bytes[i] == UInt8(ascii: "e"), i + 1 < j, bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
                let candidate = classify(bytes, i..<j, atFieldEnd: j == end && rangeEndsField, freeText: freeText)
             {
@@ -95,7 +98,7 @@ enum TokenShape {
     static func isJWTShaped(_ bytes: [UInt8]) -> Bool {
         guard bytes.count >= 10, bytes[0] == UInt8(ascii: "e"),
               bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
-              bytes.allSatisfy({ jwtCharTable[Int($0)] })
+              bytes.allSatisfy({ [jwtCharTable] in jwtCharTable[Int($0)] })
         else { return false }
         return classify(bytes, 0..<bytes.count, atFieldEnd: false) != nil
     }
@@ -104,7 +107,7 @@ enum TokenShape {
     static func looksIncomplete(_ bytes: [UInt8]) -> Bool {
         guard bytes.count >= 2, bytes[0] == UInt8(ascii: "e"),
               bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
-              bytes.allSatisfy({ jwtCharTable[Int($0)] })
+              bytes.allSatisfy({ [jwtCharTable] in jwtCharTable[Int($0)] })
         else { return false }
         return classify(bytes, 0..<bytes.count, atFieldEnd: true)?.isIncomplete ?? false
     }
