@@ -88,6 +88,9 @@ enum JSONLineReader {
             return
         }
         let parent = parentKeys.last ?? ""
+        // Kong's parsed `querystring` repeats what `request.uri` holds: reading both would report every query
+        // token twice.
+        if parent == "querystring" { return }
         // Upstream/service descriptions (Kong) name hosts and paths that are not the request's.
         if parentKeys.contains(where: { ignoredParents.contains($0) }) {
             state.record.others.append((field, .unknown))

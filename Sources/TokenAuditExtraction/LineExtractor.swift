@@ -134,7 +134,9 @@ public struct LineExtractor: Sendable {
             return assembler.assemble(fallback)
         }
         guard var line = assembler.assemble(structured, keepEmpty: true) else { return nil }
-        if format != .unstructured { addUnclaimedJWTs(b, to: &line) }
+        // The JSON walker already visits every string; what it skips (Kong's `querystring`, a second URL) it
+        // skips on purpose, as a duplicate.
+        if format != .unstructured, format != .jsonLines { addUnclaimedJWTs(b, to: &line) }
         return line.tokens.isEmpty ? nil : line
     }
 

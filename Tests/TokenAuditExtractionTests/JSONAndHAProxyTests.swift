@@ -40,13 +40,15 @@ import TokenAuditModel
     }
 
     @Test func kong() throws {
-        let text = #"{"started_at":1795860000000,"client_ip":"203.0.113.1","request":{"method":"GET","uri":"/orders","url":"https://kong.example:8443/orders","headers":{"host":"kong.example","authorization":"Bearer \#(Sample.jwt)","cookie":"s=\#(Sample.jwt2)"}},"response":{"status":200,"size":10},"service":{"host":"upstream.internal","path":"/"}}"#
+        let text = #"{"started_at":1795860000000,"client_ip":"203.0.113.1","request":{"method":"GET","uri":"/orders?jwt=\#(Sample.jwe)","querystring":{"jwt":"\#(Sample.jwe)"},"url":"https://kong.example:8443/orders?jwt=\#(Sample.jwe)","headers":{"host":"kong.example","authorization":"Bearer \#(Sample.jwt)","cookie":"s=\#(Sample.jwt2)"}},"response":{"status":200,"size":10},"service":{"host":"upstream.internal","path":"/"}}"#
         let line = try #require(extract(text, .jsonLines))
         #expect(line.context.time == Sample.t0)
         #expect(line.context.host == "kong.example")
-        #expect(line.context.path == "/orders")
+        #expect(line.context.path == "/orders?jwt=<redacted>")
         #expect(line.context.status == 200)
         #expect(line.context.clientIP == "203.0.113.1")
+        #expect(line.strings(.query) == [Sample.jwe])
+        #expect(line.tokens.count == 3)
         #expect(line.strings(.authorizationBearer) == [Sample.jwt])
         #expect(line.strings(.cookie) == [Sample.jwt2])
     }
