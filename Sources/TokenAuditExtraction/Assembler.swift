@@ -53,7 +53,7 @@ struct Assembler {
         for field in record.bodies { bodyTokens(field, into: &tokens) }
         for (field, hint) in record.others {
             let b = field.bytes
-            for c in TokenShape.jwtCandidates(in: b, 0..<b.count, rangeEndsField: true) {
+            for c in TokenShape.jwtCandidates(in: b, 0..<b.count, rangeEndsField: true, freeText: record.isFreeText) {
                 tokens.append(TokenOccurrence(
                     bytes: Array(b[c.range]), location: hint,
                     isCutByFieldLimit: c.isIncomplete || (field.isAtLimit && c.range.upperBound == b.count)))

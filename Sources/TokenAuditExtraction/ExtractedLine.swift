@@ -25,6 +25,16 @@ public struct TokenOccurrence: Sendable, Hashable {
     }
 }
 
+extension TokenOccurrence: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Location, parameter and length only: the token itself is never printed (fingerprint it instead).
+    public var description: String {
+        "TokenOccurrence(\(location.rawValue)\(parameterName.map { " " + $0 } ?? ""), \(bytes.count) bytes"
+            + (isCutByFieldLimit ? ", cut" : "") + ")"
+    }
+
+    public var debugDescription: String { description }
+}
+
 /// Something about a line that the operator should hear about; the line is still used.
 public struct ExtractionProblem: Sendable, Hashable, CustomStringConvertible {
     /// Stable names, for counting and for tests.

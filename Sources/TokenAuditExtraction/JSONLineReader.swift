@@ -88,6 +88,9 @@ enum JSONLineReader {
             return
         }
         let parent = parentKeys.last ?? ""
+        // Kong's parsed `querystring` repeats what `request.uri` holds: reading both would report every query
+        // token twice.
+        if parent == "querystring" { return }
         // Upstream/service descriptions (Kong) name hosts and paths that are not the request's.
         if parentKeys.contains(where: { ignoredParents.contains($0) }) {
             state.record.others.append((field, .unknown))
@@ -138,7 +141,7 @@ enum JSONLineReader {
             {
                 state.record.time = t
             } else {
-                state.record.problems.append(ExtractionProblem(.unreadableTime, "time field \"\(ByteText.string(v.prefix(40)))\""))
+                state.record.problems.append(ExtractionProblem(.unreadableTime, "time field of \(v.count) bytes is no known timestamp form"))
             }
         case .status:
             if state.record.status == nil { state.record.status = ByteText.integer(v[v.trimmedRange(0..<v.count)]) }

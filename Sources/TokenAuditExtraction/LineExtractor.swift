@@ -14,7 +14,7 @@ public enum LogFormat: Sendable, Hashable, CustomStringConvertible {
     /// No known layout: JWT-shaped runs anywhere and the first timestamp, all low-confidence.
     case unstructured
 
-    /// Short stable name (`combined`, `nginx-template`, `json`, `haproxy`, `unstructured`) for reports and flags.
+    /// Short stable name (`combined`, `template`, `json`, `haproxy`, `unstructured`) for reports and flags.
     public var name: String {
         switch self {
         case .combined: "combined"
@@ -134,7 +134,9 @@ public struct LineExtractor: Sendable {
             return assembler.assemble(fallback)
         }
         guard var line = assembler.assemble(structured, keepEmpty: true) else { return nil }
-        if format != .unstructured { addUnclaimedJWTs(b, to: &line) }
+        // The JSON walker already visits every string; what it skips (Kong's `querystring`, a second URL) it
+        // skips on purpose, as a duplicate.
+        if format != .unstructured, format != .jsonLines { addUnclaimedJWTs(b, to: &line) }
         return line.tokens.isEmpty ? nil : line
     }
 
@@ -143,15 +145,22 @@ public struct LineExtractor: Sendable {
     private func addUnclaimedJWTs(_ b: [UInt8], to line: inout ExtractedLine) {
         let everywhere = TokenShape.jwtCandidates(in: b, 0..<b.count, rangeEndsField: false)
         guard !everywhere.isEmpty else { return }
-        var claimed: [[UInt8]: Int] = [:]
-        for t in line.tokens { claimed[t.bytes, default: 0] += 1 }
+        // A run counts as claimed when a found occurrence equals it or one contains the other (a cut token
+        // found in its field versus the same run with a trailing dot trimmed here).
+        var unclaimed = line.tokens.map(\.bytes)
         for c in everywhere {
             let token = Array(b[c.range])
-            if let n = claimed[token], n > 0 {
-                claimed[token] = n - 1
+            if let k = unclaimed.firstIndex(where: {
+                $0 == token || LineExtractor.contains($0, token) || LineExtractor.contains(token, $0)
+            }) {
+                unclaimed.remove(at: k)
             } else {
                 line.tokens.append(TokenOccurrence(bytes: token, location: .unknown))
             }
         }
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        !needle.isEmpty && needle.count <= haystack.count && haystack.firstIndex(of: needle, in: 0..<haystack.count) != nil
     }
 }

@@ -175,6 +175,7 @@ enum FallbackReader {
                                                   yearHint: options.yearHint)
         record.isTimeLowConfidence = true
         record.isLowConfidence = true
+        record.isFreeText = true
         record.others.append((RawField(b, isAtLimit: options.fieldLengthLimits.contains(b.count)), .unknown))
         return record
     }

@@ -274,7 +274,7 @@ public struct LogTemplate: Sendable, Hashable {
             if let time {
                 record.time = time
             } else if ByteText.meaningful(value) != nil {
-                record.problems.append(ExtractionProblem(.unreadableTime, "time field \"\(ByteText.string(value.prefix(40)))\""))
+                record.problems.append(ExtractionProblem(.unreadableTime, "time field of \(value.count) bytes is no known timestamp form"))
             }
         case .requestLine: record.setRequestLine(field)
         case .method: record.method = ByteText.meaningful(value)

@@ -37,6 +37,8 @@ struct RawRecord {
     var others: [(field: RawField, hint: TokenLocation)] = []
     var problems: [ExtractionProblem] = []
     var isLowConfidence = false
+    /// The line is free text (fallback): a '.' after a token is punctuation.
+    var isFreeText = false
 
     /// Splits a request line `GET /p?q HTTP/1.1` into method, target and (implicitly) protocol.
     mutating func setRequestLine(_ field: RawField) {
@@ -47,12 +49,12 @@ struct RawRecord {
             // A bare target (cut request line or `$request_uri`-like field).
             if b[first].first == ASCII.slash {
                 target = RawField(Array(b[first]), isAtLimit: field.isAtLimit)
-            } else if method == nil {
+            } else if method == nil, b[first].allSatisfy(ASCII.isAlpha) {
                 method = Array(b[first])
             }
             return
         }
-        method = Array(b[first])
+        if b[first].allSatisfy(ASCII.isAlpha) { method = Array(b[first]) }
         // Everything between the method and a trailing `HTTP/x` is the target (targets cannot hold spaces,
         // but broken clients send them and loggers keep them).
         let last = parts[parts.count - 1]

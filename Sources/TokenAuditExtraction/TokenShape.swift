@@ -14,9 +14,11 @@ enum TokenShape {
     static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = p.count
         var i = 0
+        let triggers = triggerTable  // one lazy-global access, not one per byte
+        let jwtChars = jwtCharTable
         while i < n {
             let b = p[i]
-            if !triggerTable[Int(b)] {
+            if !triggers[Int(b)] {
                 i &+= 1
                 continue
             }
@@ -24,7 +26,7 @@ enum TokenShape {
             case UInt8(ascii: "e"):
                 if b == UInt8(ascii: "e"), i + 1 < n, p[i + 1] == UInt8(ascii: "y") || p[i + 1] == UInt8(ascii: "w") {
                     var j = i + 2
-                    while j < n, jwtCharTable[Int(p[j])], p[j] != ASCII.dot { j += 1 }
+                    while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
                     if j < n, p[j] == ASCII.dot, j - i >= 8 { return true }
                     // A header cut before its first dot at the very end of the line.
                     if j == n, j - i >= 8 { return true }
@@ -67,19 +69,23 @@ enum TokenShape {
     /// Every JWS/JWE-shaped run in `bytes[range]`: runs of base64url and '.', starting with `ey`/`ew` (the
     /// base64url of `{"`, `{ ` or `{\n`) at a run boundary, first segment ≥ 8 characters, 2 dots (JWS) or 4 (JWE).
     /// When `rangeEndsField`, a run reaching the end of the range with 1 or 3 dots is reported as incomplete.
-    static func jwtCandidates(in bytes: [UInt8], _ range: Range<Int>, rangeEndsField: Bool) -> [Candidate] {
+    /// `freeText`: a trailing '.' that would leave a whole JWS/JWE is sentence punctuation, not a cut.
+    static func jwtCandidates(
+        in bytes: [UInt8], _ range: Range<Int>, rangeEndsField: Bool, freeText: Bool = false
+    ) -> [Candidate] {
         var found: [Candidate] = []
         var i = range.lowerBound
         let end = range.upperBound
+        let jwtChars = jwtCharTable
         while i < end {
-            guard jwtCharTable[Int(bytes[i])] else {
+            guard jwtChars[Int(bytes[i])] else {
                 i += 1
                 continue
             }
             var j = i
-            while j < end, jwtCharTable[Int(bytes[j])] { j += 1 }
+            while j < end, jwtChars[Int(bytes[j])] { j += 1 }
             if bytes[i] == UInt8(ascii: "e"), i + 1 < j, bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
-               let candidate = classify(bytes, i..<j, atFieldEnd: j == end && rangeEndsField)
+               let candidate = classify(bytes, i..<j, atFieldEnd: j == end && rangeEndsField, freeText: freeText)
             {
                 found.append(candidate)
             }
@@ -92,7 +98,7 @@ enum TokenShape {
     static func isJWTShaped(_ bytes: [UInt8]) -> Bool {
         guard bytes.count >= 10, bytes[0] == UInt8(ascii: "e"),
               bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
-              bytes.allSatisfy({ jwtCharTable[Int($0)] })
+              bytes.allSatisfy({ [jwtCharTable] in jwtCharTable[Int($0)] })
         else { return false }
         return classify(bytes, 0..<bytes.count, atFieldEnd: false) != nil
     }
@@ -101,12 +107,12 @@ enum TokenShape {
     static func looksIncomplete(_ bytes: [UInt8]) -> Bool {
         guard bytes.count >= 2, bytes[0] == UInt8(ascii: "e"),
               bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
-              bytes.allSatisfy({ jwtCharTable[Int($0)] })
+              bytes.allSatisfy({ [jwtCharTable] in jwtCharTable[Int($0)] })
         else { return false }
         return classify(bytes, 0..<bytes.count, atFieldEnd: true)?.isIncomplete ?? false
     }
 
-    private static func classify(_ bytes: [UInt8], _ run: Range<Int>, atFieldEnd: Bool) -> Candidate? {
+    private static func classify(_ bytes: [UInt8], _ run: Range<Int>, atFieldEnd: Bool, freeText: Bool = false) -> Candidate? {
         var dots = 0
         var firstSegment = -1
         for k in run where bytes[k] == ASCII.dot {
@@ -116,6 +122,15 @@ enum TokenShape {
         if firstSegment < 0 { firstSegment = run.count }
         guard firstSegment >= 8 else { return nil }
         var hi = run.upperBound
+        if atFieldEnd, freeText, bytes[hi - 1] == ASCII.dot, dots != 2 {
+            var d = dots
+            var h = hi
+            while d != 2, d != 4, h > run.lowerBound, bytes[h - 1] == ASCII.dot {
+                h -= 1
+                d -= 1
+            }
+            if d == 2 || d == 4 { return Candidate(range: run.lowerBound..<h, isIncomplete: false) }
+        }
         if atFieldEnd {
             let endsWithDot = bytes[hi - 1] == ASCII.dot
             switch dots {
