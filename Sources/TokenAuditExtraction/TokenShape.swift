@@ -109,6 +109,9 @@ enum TokenShape {
               bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
               bytes.allSatisfy({ [jwtCharTable] in jwtCharTable[Int($0)] })
         else { return false }
+        // A credential field holding only the start of a JOSE header (`eyJ…`, no dot at all) is a token the
+        // logger cut inside its first segment, e.g. an HAProxy capture shorter than the header.
+        if bytes.count >= 16, bytes[1] == UInt8(ascii: "y"), !bytes.contains(ASCII.dot) { return true }
         return classify(bytes, 0..<bytes.count, atFieldEnd: true)?.isIncomplete ?? false
     }
 

@@ -13,6 +13,9 @@ public struct ScanConfiguration: Sendable {
     /// A forced log format: a name (`combined`, `json`, `haproxy`, `unstructured`) or an nginx `log_format` /
     /// Apache `LogFormat` string. `nil` detects the format per file.
     public var logFormat: String?
+    /// Field lengths at which the logger cuts values (HAProxy `capture … len N`): tokens filling such a field
+    /// are truncated, not invalid.
+    public var fieldLengthLimits: Set<Int> = []
     /// Worker threads for extraction, verification and rules.
     public var jobs: Int
     /// Lines per batch: the unit of parallel work and of memory.

@@ -184,6 +184,7 @@ public enum Scanner {
         }
         var options = ExtractionOptions()
         options.trustedProxies = networks
+        options.fieldLengthLimits = configuration.fieldLengthLimits
         return options
     }
 

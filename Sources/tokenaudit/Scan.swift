@@ -64,6 +64,11 @@ extension TokenAuditCommand {
             valueName: "NAME|STRING"))
         var logFormat: String?
 
+        @Option(name: .customLong("field-limit"), help: ArgumentHelp(
+            "A length at which your logger cuts header values (e.g. HAProxy `capture … len N`); a token filling such a field is marked truncated, not invalid. Repeatable.",
+            valueName: "N"))
+        var fieldLimits: [Int] = []
+
         @Option(help: "Worker threads (default: all cores).")
         var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -121,6 +126,7 @@ extension TokenAuditCommand {
             configuration.keyPaths = keyPaths
             configuration.logFormat = logFormat
             configuration.batchLines = batchLines
+            configuration.fieldLengthLimits = Set(fieldLimits)
             configuration.busyTimeoutMilliseconds = Int(lockTimeout * 1000)
             configuration.masksPersonalData = !noMask
             configuration.toolVersion = TokenAuditCommand.version
