@@ -73,11 +73,11 @@ extension TokenAuditCommand {
         var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
         @Option(name: .customLong("batch-lines"), help: ArgumentHelp(
-            "Lines per batch, the unit of parallel work and memory (tuning; default 8192).", valueName: "N"))
+            "Lines per batch, the unit of parallel work and memory (tuning).", valueName: "N"))
         var batchLines: Int = 8192
 
         @Option(name: .customLong("lock-timeout"), help: ArgumentHelp(
-            "Seconds to wait for a database another scan is writing before giving up (default 10).",
+            "Seconds to wait for a database another scan is writing before giving up.",
             valueName: "SECONDS"))
         var lockTimeout: Double = 10
 
