@@ -50,7 +50,7 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
         // The SQLite store. The only module that sees SQLite.
-        .target(name: "TokenAuditStore", dependencies: ["TokenAuditModel", "CTokenAuditSQLite"]),
+        .target(name: "TokenAuditStore", dependencies: ["TokenAuditModel", "TokenAuditJSON", "CTokenAuditSQLite"]),
         // The scan: files → batches → Dispatch workers → one store writer.
         .target(
             name: "TokenAuditPipeline",

@@ -1,3 +1,4 @@
+import TokenAuditModel
 /// Human-friendly rendering of epoch times, pure Swift (no Foundation, no time zones: always UTC).
 ///
 /// Relative texts are computed against a caller-given evaluation time (the log line's time), never the
@@ -60,16 +61,7 @@ public enum TimeText {
 
     /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (H. Hinnant's `civil_from_days`).
     public static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = floorDivide(z, 146_097)
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
+        UTCCalendar.civilFromDays(days)
     }
 
     private static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {

@@ -1,35 +1,15 @@
 import Foundation
+import TokenAuditJSON
+import TokenAuditModel
 
 /// Small deterministic text helpers shared by the writer and the renderers.
 enum TextFormatting {
     /// A JSON string literal with RFC 8259 escaping (control characters as \u00XX, `/` left alone).
     static func jsonString(_ text: String) -> String {
-        var out = "\""
+        var out = ""
         out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    out += "\\u" + hex4(scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        JSONWriter.writeString(text, into: &out)
         return out
-    }
-
-    private static func hex4(_ value: UInt32) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     /// A JSON array of strings.
@@ -51,19 +31,14 @@ enum TextFormatting {
     /// Parses and re-serialises a JSON object with sorted keys, so stored evidence is canonical and output
     /// is deterministic. Throws a reason when the text is not a JSON object.
     static func canonicalJSONObject(_ text: String) throws(CanonicalJSONFailure) -> String {
-        let object: Any
+        let document: JSONDocument
         do {
-            object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            document = try JSONReader.parse(Array(text.utf8))
         } catch {
             throw CanonicalJSONFailure(reason: "not valid JSON")
         }
-        guard object is [String: Any] else { throw CanonicalJSONFailure(reason: "not an object") }
-        do {
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            return String(decoding: data, as: UTF8.self)
-        } catch {
-            throw CanonicalJSONFailure(reason: "cannot be re-serialised")
-        }
+        guard case .object = document.value else { throw CanonicalJSONFailure(reason: "not an object") }
+        return JSONWriter.string(document.value, sortedKeys: true)
     }
 
     struct CanonicalJSONFailure: Error { let reason: String }
@@ -72,26 +47,9 @@ enum TextFormatting {
     static func iso8601(_ epochSeconds: Double) -> String {
         guard epochSeconds.isFinite, abs(epochSeconds) < 253_402_300_800 else { return "invalid-time" }
         let seconds = Int64(epochSeconds.rounded(.down))
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let digits = String(abs(value))
-            return (value < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
+        let (days, secondOfDay) = UTCCalendar.daysAndSecondOfDay(seconds)
+        let (year, month, day) = UTCCalendar.civilFromDays(days)
+        let pad = UTCCalendar.padded
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
             + "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))Z"
     }
