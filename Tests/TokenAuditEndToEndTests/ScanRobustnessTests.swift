@@ -136,3 +136,48 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(Int(committed.first ?? "") ?? 0 > 0, "\(message)")
     }
 }
+
+@Suite struct ScanInputFormTests {
+    @Test func standardInputIsScannedWithCompressionDetected() throws {
+        let directory = try Harness.temporaryDirectory()
+        let database = directory.appendingPathComponent("stdin.sqlite").path
+        let gzip = try Data(contentsOf: Harness.samples.appendingPathComponent("logs/nginx/access.log.2.gz"))
+        let outcome = try Harness.run(["scan", "-", "--db", database, "--keys", "samples/keys", "--json"], stdin: gzip)
+        #expect(outcome.status == 1, "\(outcome.stderr)")
+        let oracle = try #require(SampleOracle.shared.logs.first { $0.path == "logs/nginx/access.log.2.gz" })
+        #expect(try Harness.column(database: database, "SELECT lines_with_tokens FROM sources WHERE path = '-'")
+            == [String(oracle.token_bearing_lines)])
+    }
+
+    @Test func forcedApacheLogFormatStringReadsTheCustomFields() throws {
+        let directory = try Harness.temporaryDirectory()
+        let database = directory.appendingPathComponent("apache.sqlite").path
+        let format = #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{Authorization}i" %D"#
+        let outcome = try Harness.run(["scan", "samples/logs/apache/access_log.zst", "--db", database,
+                                       "--keys", "samples/keys", "--log-format", format, "--json"])
+        #expect(outcome.status == 1, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("\"template\""), "the forced template is recorded as the format")
+        let oracle = try #require(SampleOracle.shared.logs.first { $0.path == "logs/apache/access_log.zst" })
+        #expect(try Harness.column(database: database, "SELECT lines_with_tokens FROM sources")
+            == [String(oracle.token_bearing_lines)])
+        let alg = try Harness.column(database: database,
+            "SELECT COUNT(*) FROM findings WHERE rule_id = 'accepted-alg-none'")
+        #expect(alg == ["1"], "the alg:none token answered 200 in the Apache log is escalated")
+    }
+
+    @Test func badLogFormatStringIsAUsageError() throws {
+        let outcome = try Harness.run(["scan", "samples/logs/caddy", "--db", "/tmp/never.sqlite", "--log-format", "fancy"])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("--log-format"))
+    }
+
+    @Test func brokenPolicyFileIsAUsageErrorNamingTheLine() throws {
+        let directory = try Harness.temporaryDirectory()
+        let policy = directory.appendingPathComponent("policy.yml")
+        try "leeway: 30\nrules:\n  no-such-rule: {enabled: false}\n".write(to: policy, atomically: true, encoding: .utf8)
+        let outcome = try Harness.run(["scan", "samples/logs/caddy", "--db", directory.appendingPathComponent("p.sqlite").path,
+                                       "--rules", policy.path])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("policy.yml:3: no-such-rule: unknown rule id"), "\(outcome.stderr)")
+    }
+}
