@@ -224,7 +224,7 @@ public enum IncidentRenderer {
                     case .request:
                         return [
                             time(event.firstSeen), time(event.lastSeen), event.token.shortForm, "request",
-                            "\(event.clientIP ?? "-") \(event.method ?? "-") \(event.host ?? "-")\(event.path ?? "")",
+                            "\(event.clientIP ?? "-") \(event.method ?? "-") \(event.host ?? "")\(event.path ?? "-")",
                             event.status.map(String.init) ?? "-", String(event.count),
                         ]
                     case .finding:
