@@ -416,7 +416,7 @@ extension AuditStoreReader {
     private func lifetimes(_ period: ReportPeriod) throws -> [LifetimeBucket] {
         var buckets = Self.lifetimeBuckets.map { LifetimeBucket(label: $0.label, tokens: 0) }
         var noExpiry = LifetimeBucket(label: "no exp", tokens: 0)
-        var noStart = LifetimeBucket(label: "exp without iat", tokens: 0)
+        var noStart = LifetimeBucket(label: "no iat", tokens: 0)
         try connection.prepare(
             """
             SELECT exp - coalesce(iat, nbf), exp IS NULL, count(*) FROM tokens
