@@ -85,10 +85,11 @@ public enum ReportRenderer {
     /// breaks cannot change the table's structure or inject HTML.
     static func md(_ text: String) -> String {
         var out = ""
-        for scalar in FindingRenderer.terminalSafe(text).unicodeScalars {
+        let flattened = text.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "\r", with: " ")
+        for scalar in FindingRenderer.terminalSafe(flattened).unicodeScalars {
             switch scalar {
             case "|", "\\", "`", "*", "_", "[", "]", "<", ">", "#": out += "\\" + String(scalar)
-            case "\n", "\r": out += " "
             default: out.unicodeScalars.append(scalar)
             }
         }
