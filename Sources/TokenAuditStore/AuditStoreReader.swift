@@ -21,6 +21,11 @@ public struct FindingQuery: Sendable, Hashable {
     /// The token's `client_id` (or `azp`, as the caller stored it), exact.
     public var clientID: String?
     public var token: TokenFingerprint?
+    /// Request host, exact: a request-level finding whose discriminator names it, or a token-level finding
+    /// whose token was used on it.
+    public var host: String?
+    /// Request path, exact or as a prefix ending in `/` or `*` (`/v1/` or `/v1/orders*`); matched like `host`.
+    public var path: String?
     public var state: State
     /// At most this many rows, after ordering.
     public var limit: Int?
@@ -28,8 +33,10 @@ public struct FindingQuery: Sendable, Hashable {
     public init(
         ruleID: String? = nil, minimumSeverity: Severity? = nil, since: Double? = nil, until: Double? = nil,
         issuer: String? = nil, clientID: String? = nil, token: TokenFingerprint? = nil, state: State = .all,
-        limit: Int? = nil
+        limit: Int? = nil, host: String? = nil, path: String? = nil
     ) {
+        self.host = host
+        self.path = path
         self.ruleID = ruleID
         self.minimumSeverity = minimumSeverity
         self.since = since
@@ -118,7 +125,8 @@ public struct StoreSummary: Sendable, Hashable {
 public final class AuditStoreReader: @unchecked Sendable {
     public let path: String
     private let lock = Mutex(())
-    private let connection: SQLiteConnection
+    /// Internal so the read-side extensions (+Incident, +Report) can query; use only inside `locked`.
+    let connection: SQLiteConnection
 
     /// Opens `path` read-only. Fails with `StoreError.schemaMissing` if no scan created it yet and with
     /// `StoreError.schemaTooNew` if a newer tokenaudit wrote it.
@@ -139,7 +147,7 @@ public final class AuditStoreReader: @unchecked Sendable {
         }
     }
 
-    private func locked<Result: Sendable>(_ body: () throws -> Result) throws -> Result {
+    func locked<Result: Sendable>(_ body: () throws -> Result) throws -> Result {
         try lock.withLock { _ in
             do {
                 return try body()
@@ -171,9 +179,12 @@ public final class AuditStoreReader: @unchecked Sendable {
     private func streamFindings(_ query: FindingQuery, _ body: (FindingRecord) throws -> Void) throws {
         var conditions: [String] = []
         var values: [SQLValue] = []
-        func add(_ condition: String, _ value: SQLValue) {
+        func bind(_ value: SQLValue) -> String {
             values.append(value)
-            conditions.append(condition.replacingOccurrences(of: "?", with: "?\(values.count)"))
+            return "?\(values.count)"
+        }
+        func add(_ condition: String, _ value: SQLValue) {
+            conditions.append(condition.replacingOccurrences(of: "?", with: bind(value)))
         }
         if let rule = query.ruleID { add("f.rule_id = ?", .text(rule)) }
         if let severity = query.minimumSeverity { add("f.severity >= ?", .integer(Int64(severity.rawValue))) }
@@ -182,6 +193,26 @@ public final class AuditStoreReader: @unchecked Sendable {
         if let issuer = query.issuer { add("t.iss = ?", .text(issuer)) }
         if let client = query.clientID { add("t.client_id = ?", .text(client)) }
         if let token = query.token { add("f.token_fingerprint = ?", .text(token.hex)) }
+        if query.host != nil || query.path != nil {
+            // Request-level findings carry `host/path` as their discriminator; token-level ones ('') match
+            // through the routes their token was used on (the usage table).
+            var usage: [String] = []
+            var direct: [String] = []
+            if let host = query.host {
+                usage.append("u.host = " + bind(.text(host)))
+                direct.append("f.discriminator LIKE \(bind(.text(Self.likePattern(host) + "/%"))) ESCAPE '\\'")
+            }
+            if let path = query.path {
+                let prefix = path.hasSuffix("*") ? String(path.dropLast()) : (path.hasSuffix("/") ? path : nil)
+                let pattern = Self.likePattern(prefix ?? path) + (prefix == nil ? "" : "%")
+                usage.append("u.path LIKE \(bind(.text(pattern))) ESCAPE '\\'")
+                direct.append("f.discriminator LIKE \(bind(.text("%" + pattern))) ESCAPE '\\'")
+            }
+            conditions.append(
+                "((f.discriminator <> '' AND " + direct.joined(separator: " AND ") + ") OR (f.discriminator = '' AND "
+                    + "EXISTS (SELECT 1 FROM usage AS u WHERE u.token_fingerprint = f.token_fingerprint AND "
+                    + usage.joined(separator: " AND ") + ")))")
+        }
         switch query.state {
         case .open: conditions.append("f.suppressed = 0")
         case .suppressed: conditions.append("f.suppressed = 1")
@@ -208,6 +239,16 @@ public final class AuditStoreReader: @unchecked Sendable {
                     line: row.optionalInt64(at: 11), statusCodes: AuditStore.parseStatusCodes(row.text(at: 12) ?? ""),
                     evidenceJSON: row.text(at: 13) ?? "{}", suppressed: row.int64(at: 14) != 0))
         }
+    }
+
+    /// `text` with LIKE's wildcards (`%`, `_`) and the escape character `\` escaped (use with ESCAPE '\').
+    static func likePattern(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out
     }
 
     /// Totals; `runID` restricts the source and line counts to sources last touched by that run.

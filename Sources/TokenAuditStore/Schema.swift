@@ -103,6 +103,32 @@ enum Schema {
         CREATE INDEX findings_by_time ON findings(last_seen, first_seen);
         CREATE INDEX findings_by_token ON findings(token_fingerprint);
         """,
+        // 2: read-side views for incident and audit queries (docs/queries.md). No table changes.
+        """
+        CREATE VIEW finding_details AS
+        SELECT f.rule_id, f.severity,
+            CASE f.severity WHEN 0 THEN 'info' WHEN 1 THEN 'low' WHEN 2 THEN 'medium' WHEN 3 THEN 'high'
+                ELSE 'critical' END AS severity_name,
+            f.token_fingerprint, f.discriminator, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid,
+            t.verification_status, f.count, f.first_seen, f.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.last_seen, 'unixepoch') AS last_seen_utc,
+            f.status_codes, f.evidence, f.suppressed, f.example_source, f.example_line
+        FROM findings AS f LEFT JOIN tokens AS t ON t.fingerprint = f.token_fingerprint;
+
+        CREATE VIEW token_requests AS
+        SELECT u.token_fingerprint, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid, t.verification_status,
+            NULLIF(u.client_ip, '') AS client_ip, NULLIF(u.method, '') AS method, NULLIF(u.host, '') AS host,
+            NULLIF(u.path, '') AS path, NULLIF(u.status, 0) AS status, u.count, u.first_seen, u.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.last_seen, 'unixepoch') AS last_seen_utc
+        FROM usage AS u LEFT JOIN tokens AS t ON t.fingerprint = u.token_fingerprint;
+
+        CREATE VIEW token_lifetimes AS
+        SELECT fingerprint, kind, iss, sub, client_id, iat, nbf, exp,
+            exp - coalesce(iat, nbf) AS lifetime_seconds, verification_status, first_seen, last_seen, use_count
+        FROM tokens;
+        """,
     ]
 
     /// The version a database has once every migration ran.

@@ -22,6 +22,9 @@ extension TokenAuditCommand {
                   tokenaudit findings --db audit.sqlite --severity high
                   tokenaudit findings --db audit.sqlite --rule accepted-expired-token --format jsonl
                   tokenaudit findings --db audit.sqlite --since 2026-11-28 --format csv > findings.csv
+                  tokenaudit findings --db audit.sqlite --host api.example.com --path /v1/ --state open
+
+                A token-level finding matches --host/--path when its token was used on that host/path.
                 """)
 
         @Option(help: ArgumentHelp("The database written by `scan`.", valueName: "FILE"))
@@ -50,6 +53,14 @@ extension TokenAuditCommand {
         @Option(name: .customLong("client-id"), help: ArgumentHelp("Only tokens of this client.", valueName: "ID"))
         var clientID: String?
 
+        @Option(help: ArgumentHelp("Only findings on requests to this host (exact).", valueName: "HOST"))
+        var host: String?
+
+        @Option(help: ArgumentHelp(
+            "Only findings on requests to this path: exact, or a prefix ending in `/` or `*` (`/v1/`, `/v1/orders*`).",
+            valueName: "PATH"))
+        var path: String?
+
         @Option(help: "Which findings: open, suppressed or all.")
         var state: StateArgument = .all
 
@@ -63,7 +74,7 @@ extension TokenAuditCommand {
             }
             let query = FindingQuery(
                 ruleID: rule, minimumSeverity: severity?.value, since: since?.seconds, until: until?.seconds,
-                issuer: issuer, clientID: clientID, state: state.value)
+                issuer: issuer, clientID: clientID, state: state.value, host: host, path: path)
             let output = FileHandle.standardOutput
             switch format.value {
             case .table:
