@@ -133,9 +133,18 @@ public final class AuditStoreReader: @unchecked Sendable {
     public init(path: String, busyTimeoutMilliseconds: Int = 5_000) throws {
         self.path = path
         do {
-            connection = try SQLiteConnection(
+            var opened = try SQLiteConnection(
                 path: path, readOnly: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
-            let version = Int(try connection.scalar("PRAGMA user_version").int64 ?? 0)
+            var version = Int(try opened.scalar("PRAGMA user_version").int64 ?? 0)
+            // A database written by an older release (an earlier schema, never an empty file) is upgraded in
+            // place when we may write it, so `report` works on last month's database without a scan first.
+            // The migrations only add; they never rewrite what a scan stored.
+            if version >= 1, version < Schema.currentVersion, access(path, W_OK) == 0 {
+                _ = try AuditStore(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+                opened = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+                version = Int(try opened.scalar("PRAGMA user_version").int64 ?? 0)
+            }
+            connection = opened
             if version > Schema.currentVersion {
                 throw StoreError.schemaTooNew(path: path, found: version, supported: Schema.currentVersion)
             }
