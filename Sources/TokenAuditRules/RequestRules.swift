@@ -34,6 +34,9 @@ struct RequestRuleContext {
         checkExposure()
         checkAudience()
         checkBearerType()
+        checkRevocation()
+        checkRoute()
+        checkSenderConstraint()
         let isRejected = policy.isRejected(status: status)
         if isRejected {
             for index in findings.indices where Self.loweredWhenRejected.contains(findings[index].ruleID) {
@@ -166,6 +169,60 @@ struct RequestRuleContext {
         }
     }
 
+    // MARK: M. Revocation (judged per request, at its time)
+
+    mutating func checkRevocation() {
+        guard let time, !policy.revocations.isEmpty,
+            let entry = policy.revocation(jti: verdict.jwtID, sid: verdict.sessionID, sub: verdict.subject,
+                                          issuer: verdict.issuer, at: time)
+        else { return }
+        add("revoked-token-used", nil, evidence(
+            ("revoked_by", .string(entry.field.rawValue)), ("revoked_at", .number(entry.time)),
+            ("request_time", .number(time)), ("revoked_for_s", .number(time - entry.time))))
+    }
+
+    // MARK: E and G. Route requirements (`route_policy:`)
+
+    mutating func checkRoute() {
+        guard !policy.routePolicies.isEmpty, verdict.kind == .accessToken || verdict.kind == .jwt,
+            let route = policy.route(method: request.context.method, path: request.context.path)
+        else { return }
+        let routeText = "\(route.method) \(route.pathPattern)"
+        let granted = Set(verdict.scopes)
+        let missing = route.requiredScopes.filter { !granted.contains($0) }
+        if !missing.isEmpty {
+            add("scope-insufficient-for-route", nil, evidence(
+                ("route", .string(routeText)), ("missing_scopes", .strings(missing)),
+                ("granted_scopes", .strings(verdict.scopes.sorted()))))
+        }
+        var problems: [String] = []
+        if let maximum = route.maxAuthAge, let time {
+            if let authTime = verdict.authTime {
+                if time - authTime > maximum { problems.append("auth_time older than \(Int(maximum)) s") }
+            } else {
+                problems.append("auth_time missing")
+            }
+        }
+        if let required = route.acrValues, !required.isEmpty, !required.contains(verdict.acr ?? "") {
+            problems.append(verdict.acr == nil ? "acr missing" : "acr not accepted")
+        }
+        if !problems.isEmpty {
+            add("stale-authentication", nil, evidence(
+                ("route", .string(routeText)), ("problems", .strings(problems)), ("acr", .optional(verdict.acr)),
+                ("auth_age_s", time.flatMap { time in verdict.authTime.map { .number(time - $0) } })))
+        }
+    }
+
+    // MARK: K. Sender-constrained tokens
+
+    mutating func checkSenderConstraint() {
+        // A token bound to a DPoP key (cnf.jkt) sent with the Bearer scheme: the binding was dropped (RFC 9449
+        // §7.2). The DPoP scheme without a logged DPoP header proves nothing: most logs do not record that header.
+        guard verdict.dpopKeyThumbprint != nil, request.location == .authorizationBearer else { return }
+        add("dpop-token-as-bearer", nil, evidence(
+            ("scheme", "Bearer"), ("dpop_header_logged", .bool(request.locationsOnLine.contains(.dpopHeader)))))
+    }
+
     // MARK: N. Log-context escalations
 
     static let escalations: [(base: [String], escalation: String)] = [
@@ -180,7 +237,21 @@ struct RequestRuleContext {
          "accepted-wrong-token-type"),
         (["malformed-token", "duplicate-member", "crit-header", "alg-unregistered"], "accepted-malformed-token"),
         (["token-in-url-query"], "accepted-token-in-query"),
+        (["revoked-token-used"], "accepted-revoked-token"),
+        (["scope-insufficient-for-route"], "accepted-insufficient-scope"),
+        (["dpop-token-as-bearer", "dpop-proof-invalid"], "accepted-dpop-downgrade"),
+        (["alg-key-confusion", "embedded-jwk", "kid-injection", "remote-key-url"], "accepted-forged-token"),
     ]
+
+    /// Whether `finding` is the forged-key form that `accepted-forged-token` needs: a confirmed key confusion,
+    /// a token signed by its own embedded jwk, a kid injection that verified, or a non-allowlisted key URL.
+    static func provesForgery(_ finding: FindingDraft) -> Bool {
+        switch finding.ruleID {
+        case "alg-key-confusion", "embedded-jwk", "kid-injection": finding.severity == .critical
+        case "remote-key-url": finding.severity > .info
+        default: true
+        }
+    }
 
     mutating func escalate(isRejected: Bool) {
         let path = request.context.path
@@ -195,7 +266,9 @@ struct RequestRuleContext {
         guard policy.isAccepted(status: status), !policy.isPublic(path: path) else { return }
         var escalated: [FindingDraft] = []
         for (base, id) in Self.escalations {
-            let triggers = findings.filter { base.contains($0.ruleID) && $0.severity > .info }
+            let triggers = findings.filter {
+                base.contains($0.ruleID) && $0.severity > .info && (id != "accepted-forged-token" || Self.provesForgery($0))
+            }
             guard let trigger = triggers.first else { continue }
             if id == "accepted-token-in-query", trigger.severity < .medium { continue }
             var severity = RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .high

@@ -74,5 +74,18 @@ extension RuleCatalogue {
         "accepted-malformed-token",
         "accepted-token-in-query",
         "rejected-valid-token",
+        "token-multi-ip",
+        "token-multi-agent",
+        "token-multi-audience-use",
+        "jti-reuse-different-token",
+        "revoked-token-used",
+        "forged-token-probing",
+        "accepted-revoked-token",
+        "scope-insufficient-for-route",
+        "accepted-insufficient-scope",
+        "stale-authentication",
+        "dpop-token-as-bearer",
+        "accepted-dpop-downgrade",
+        "accepted-forged-token",
     ]
 }

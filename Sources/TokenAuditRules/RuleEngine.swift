@@ -52,7 +52,9 @@ public final class RuleEngine: Sendable {
             clientID: claims?.clientID ?? claims?.azp, audiences: claims?.audience.values ?? [],
             expiration: claims?.exp.secondsValue, notBefore: claims?.nbf.secondsValue,
             issuedAt: claims?.iat.secondsValue, verification: verification, keyWindow: keyWindow,
-            findings: context.findings.filter { policy.isEnabled($0.ruleID) })
+            findings: context.findings.filter { policy.isEnabled($0.ruleID) }, jwtID: claims?.jti, sessionID: claims?.sid,
+            scopes: claims?.scopes.scopes ?? [], authTime: claims?.authTime.secondsValue, acr: claims?.acr,
+            dpopKeyThumbprint: claims?.confirmation?.jkt)
     }
 
     /// Every finding for one log line that carried the token: the token-level findings as this request
@@ -72,6 +74,11 @@ public final class RuleEngine: Sendable {
             }) {
                 draft.isSuppressed = true
                 draft.suppressionReason = suppression.reason
+            } else if !policy.baseline.isEmpty,
+                policy.baseline.contains(BaselineEntry(ruleID: draft.ruleID, fingerprint: verdict.fingerprint.hex))
+            {
+                draft.isSuppressed = true
+                draft.suppressionReason = "baseline"
             }
             drafts.append(draft)
         }

@@ -47,6 +47,16 @@ public struct TokenVerdict: Sendable {
     public var keyWindow: KeyWindow?
     /// Findings that depend on the token alone.
     public var findings: [FindingDraft]
+    /// `jti` and `sid`, for `revoked-token-used`.
+    public var jwtID: String? = nil
+    public var sessionID: String? = nil
+    /// Granted scopes (any spelling), for `scope-insufficient-for-route`.
+    public var scopes: [String] = []
+    /// `auth_time` and `acr`, for `stale-authentication`.
+    public var authTime: Double? = nil
+    public var acr: String? = nil
+    /// `cnf.jkt` (RFC 9449 §6.1): the token is bound to a DPoP key.
+    public var dpopKeyThumbprint: String? = nil
 
     /// Whether the token-level analysis produced a finding of rule `id`.
     public func has(_ id: String) -> Bool { findings.contains { $0.ruleID == id } }
