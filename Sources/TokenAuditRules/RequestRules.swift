@@ -37,6 +37,8 @@ struct RequestRuleContext {
         checkRevocation()
         checkRoute()
         checkSenderConstraint()
+        checkDPoPProof()
+        checkAgeAndExposure()
         let isRejected = policy.isRejected(status: status)
         if isRejected {
             for index in findings.indices where Self.loweredWhenRejected.contains(findings[index].ruleID) {
@@ -221,6 +223,77 @@ struct RequestRuleContext {
         guard verdict.dpopKeyThumbprint != nil, request.location == .authorizationBearer else { return }
         add("dpop-token-as-bearer", nil, evidence(
             ("scheme", "Bearer"), ("dpop_header_logged", .bool(request.locationsOnLine.contains(.dpopHeader)))))
+    }
+
+    /// `dpop-proof-invalid`: a DPoP proof (logged DPoP header) that does not fit its request (RFC 9449 §4.3).
+    mutating func checkDPoPProof() {
+        guard request.location == .dpopHeader, let proof = verdict.dpopProof else { return }
+        var problems: [String] = []
+        if proof.typ?.lowercased() != "dpop+jwt" { problems.append("typ is not dpop+jwt") }
+        let alg = proof.alg ?? ""
+        if alg.isEmpty || alg.lowercased() == "none" || alg.hasPrefix("HS") { problems.append("alg \(alg.isEmpty ? "missing" : alg)") }
+        if !proof.hasJWK { problems.append("jwk missing") }
+        if proof.jwkHasPrivateMembers { problems.append("jwk holds private key members") }
+        if proof.hasJWK, !proof.jwkHasPrivateMembers, !alg.hasPrefix("HS"), alg.lowercased() != "none", !proof.verifiesWithOwnKey {
+            problems.append("signature does not verify with its jwk")
+        }
+        if let method = request.context.method, let htm = proof.htm, htm != method { problems.append("htm \(htm) ≠ \(method)") }
+        if proof.htm == nil { problems.append("htm missing") }
+        if let htu = proof.htu {
+            if let expected = Self.requestURI(request.context), !Self.sameTarget(htu, expected, schemeKnown: request.context.scheme != nil) {
+                problems.append("htu does not match the request")
+            }
+        } else {
+            problems.append("htu missing")
+        }
+        let window = policy.number("dpop_iat_window_s", of: "dpop-proof-invalid", default: 60)
+        if let time, let iat = proof.issuedAt {
+            if abs(iat - time) > window { problems.append("iat \(Int(iat - time)) s from the request time") }
+        } else if proof.issuedAt == nil {
+            problems.append("iat missing")
+        }
+        if !problems.isEmpty { add("dpop-proof-invalid", nil, evidence(("problems", .strings(problems)))) }
+    }
+
+    /// scheme://host/path of the request, without query (what `htu` must equal).
+    static func requestURI(_ context: RequestContext) -> String? {
+        guard let host = context.host, let path = context.path else { return nil }
+        let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
+        return "\(context.scheme?.lowercased() ?? "https")://\(host.lowercased())\(bare)"
+    }
+
+    static func sameTarget(_ htu: String, _ expected: String, schemeKnown: Bool) -> Bool {
+        var proof = htu.split(separator: "?", maxSplits: 1).first.map(String.init) ?? htu
+        proof = proof.split(separator: "#", maxSplits: 1).first.map(String.init) ?? proof
+        func strip(_ text: String) -> String {
+            guard let range = text.range(of: "://") else { return text.lowercased() }
+            let rest = text[range.upperBound...]
+            let authority = rest.prefix { $0 != "/" }.lowercased()
+            let host = authority.hasSuffix(":443") || authority.hasSuffix(":80") ? String(authority.split(separator: ":")[0]) : authority
+            return (schemeKnown ? text[..<range.upperBound].lowercased() : "") + host + rest.dropFirst(authority.count)
+        }
+        return strip(proof) == strip(expected)
+    }
+
+    /// `token-age-excessive` (old but unexpired) and `bearer-token-logged` (a live credential in the log).
+    mutating func checkAgeAndExposure() {
+        guard let time else { return }
+        let live = verdict.expiration.map { time <= $0 + policy.leeway } ?? true
+        if live, let iat = verdict.issuedAt {
+            let short = verdict.kind == .clientAssertion || verdict.kind == .dpopProof
+            let maximum = policy.number(short ? "max_age_s_short" : "max_age_s", of: "token-age-excessive",
+                                        default: short ? 300 : 86_400)
+            if time - iat > maximum {
+                add("token-age-excessive", nil, evidence(("age_s", .number(time - iat)), ("max_age_s", .number(maximum)),
+                                                          ("kind", .string(verdict.kind.rawValue))))
+            }
+        }
+        if let exp = verdict.expiration, request.location != .dpopHeader {
+            let minimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
+            if exp - time > minimum {
+                add("bearer-token-logged", nil, evidence(("remaining_s", .number(exp - time)), ("location", .string(request.location.rawValue))))
+            }
+        }
     }
 
     // MARK: N. Log-context escalations

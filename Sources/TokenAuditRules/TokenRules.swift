@@ -35,6 +35,7 @@ struct TokenRuleContext {
         checkClaims()
         checkAuthorizationContent()
         checkTokenType()
+        runDeploymentRules()
     }
 
     // MARK: B. Structure and parsing
