@@ -39,6 +39,7 @@ struct RequestRuleContext {
         checkSenderConstraint()
         checkDPoPProof()
         checkAgeAndExposure()
+        checkClientAssertionParameter()
         let isRejected = policy.isRejected(status: status)
         if isRejected {
             for index in findings.indices where Self.loweredWhenRejected.contains(findings[index].ruleID) {
@@ -273,6 +274,17 @@ struct RequestRuleContext {
             return (schemeKnown ? text[..<range.upperBound].lowercased() : "") + host + rest.dropFirst(authority.count)
         }
         return strip(proof) == strip(expected)
+    }
+
+    /// `client-assertion-iss-sub-invalid`: a JWT sent as the `client_assertion` form or query parameter (RFC 7523
+    /// §2.2) whose `iss` and `sub` are not the same client. The classifier only calls a token a client assertion
+    /// when iss = sub, so the parameter name is what identifies the broken ones.
+    mutating func checkClientAssertionParameter() {
+        guard request.parameterName == "client_assertion", verdict.kind != .opaque, verdict.kind != .malformed else { return }
+        if verdict.issuer == nil || verdict.issuer != verdict.subject {
+            add("client-assertion-iss-sub-invalid", nil, evidence(
+                ("iss", .optional(verdict.issuer)), ("sub", .optional(verdict.subject)), ("parameter", "client_assertion")))
+        }
     }
 
     /// `token-age-excessive` (old but unexpired) and `bearer-token-logged` (a live credential in the log).

@@ -181,9 +181,6 @@ extension TokenRuleContext {
                     ("aud", .strings(audiences)), ("reason", "aud must be the issuer as a single string (7523bis, FAPI2)")))
             }
         }
-        if claims.iss != claims.sub || claims.iss == nil {
-            add("client-assertion-iss-sub-invalid", nil, evidence(("iss", .optional(claims.iss)), ("sub", .optional(claims.sub))))
-        }
         let maximum = policy.number("max_assertion_s", of: "client-assertion-lifetime", default: 300)
         if let exp = claims.exp.secondsValue, let iat = claims.iat.secondsValue {
             if exp - iat > maximum {
