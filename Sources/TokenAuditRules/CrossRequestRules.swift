@@ -124,6 +124,17 @@ public struct CrossRequestRules: Sendable {
         return Self.network(of: address, ipv4Prefix: v4, ipv6Prefix: v6)
     }
 
+    /// Whether `address` is one of `entries` (addresses or CIDRs): `nat_allowlist` of token-multi-ip, for
+    /// carrier-grade NAT or egress proxies whose users legitimately share and rotate addresses.
+    static func isListed(_ address: String, in entries: [String]) -> Bool {
+        entries.contains { entry in
+            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let bits = Int(parts[1]) else { return entry == address }
+            let listed = network(of: parts[0], ipv4Prefix: bits, ipv6Prefix: bits)
+            return listed != parts[0] && network(of: address, ipv4Prefix: bits, ipv6Prefix: bits) == listed
+        }
+    }
+
     static func network(of address: String, ipv4Prefix: Int, ipv6Prefix: Int) -> String {
         var bytes4 = in_addr()
         if inet_pton(AF_INET, address, &bytes4) == 1 {
@@ -144,7 +155,9 @@ public struct CrossRequestRules: Sendable {
     /// - Parameter sightings: (time, client IP) points of one token.
     public func multipleNetworks(token: String, sightings: [TimedValue]) -> CrossRequestFinding? {
         guard policy.isEnabled("token-multi-ip") else { return nil }
-        let points = sightings.filter { !$0.value.isEmpty }.map { TimedValue(time: $0.time, value: network(of: $0.value)) }
+        let nat = policy.list("nat_allowlist", of: "token-multi-ip", default: [])
+        let points = sightings.filter { !$0.value.isEmpty && !Self.isListed($0.value, in: nat) }
+            .map { TimedValue(time: $0.time, value: network(of: $0.value)) }
         guard let hit = Self.firstWindow(exceeding: maxNetworks, within: networkWindow, points: points) else { return nil }
         return finding("token-multi-ip", token: token, hit: hit, evidence: evidence(
             ("networks", .strings(Array(hit.values.prefix(20)))), ("network_count", .number(hit.values.count)),

@@ -316,7 +316,7 @@ extension AuditStore {
                     """
                     INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,
                         last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', 0, ?5, '[]', ?8, ?9)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9)
                     """)
                 var fresh: [Severity: UInt64] = [:]
                 for (finding, evidence) in canonical {

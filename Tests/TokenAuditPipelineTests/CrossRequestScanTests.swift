@@ -132,4 +132,23 @@ import TokenAuditStore
         #expect(try Self.findings(db, rule: "token-multi-agent").count == 1)
         #expect(try Self.findings(db, rule: "jti-reuse-different-token").count == 2)
     }
+
+    @Test func baselinedFindingsAreStoredSuppressed() throws {
+        let directory = try Directory()
+        let (a, b) = try Self.spreadFiles(directory, lastOffset: 3000)
+        let first = directory.file("first.db")
+        _ = try Self.scan([a, b], db: first)
+        let multiIP = try #require(try Self.findings(first, rule: "token-multi-ip").first)
+        let algNone = try #require(try Self.findings(first, rule: "alg-none").first)
+        #expect(!multiIP.suppressed && !algNone.suppressed)
+
+        var policy = AuditPolicy()
+        policy.baseline = [BaselineEntry(ruleID: "token-multi-ip", fingerprint: multiIP.token.hex),
+                           BaselineEntry(ruleID: "alg-none", fingerprint: algNone.token.hex)]
+        let second = directory.file("second.db")
+        let summary = try Self.scan([a, b], db: second, policy: policy)
+        #expect(try Self.findings(second, rule: "token-multi-ip").map(\.suppressed) == [true])
+        #expect(try Self.findings(second, rule: "alg-none").map(\.suppressed) == [true])
+        #expect(summary.suppressedFindings[.high, default: 0] >= 1, "counted apart")
+    }
 }

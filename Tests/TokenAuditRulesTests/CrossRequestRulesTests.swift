@@ -55,6 +55,18 @@ import TokenAuditModel
         #expect(custom.multipleNetworks(token: token, sightings: ips([(t0, "192.0.2.1"), (t0 + 61, "198.51.100.1")])) == nil)
     }
 
+    @Test func natAllowlistedAddressesDoNotCount() {
+        let sightings = ips([(t0, "192.0.2.1"), (t0 + 1, "198.51.100.1"), (t0 + 2, "203.0.113.1"), (t0 + 3, "100.64.7.9")])
+        #expect(rules.multipleNetworks(token: token, sightings: sightings) != nil)
+        var policy = AuditPolicy()
+        policy.ruleSettings["token-multi-ip"] = RuleSetting(parameters: ["nat_allowlist": .list(["100.64.0.0/10"])])
+        #expect(CrossRequestRules(policy: policy).multipleNetworks(token: token, sightings: sightings) == nil)
+        policy.ruleSettings["token-multi-ip"] = RuleSetting(parameters: ["nat_allowlist": .list(["100.64.7.9"])])
+        #expect(CrossRequestRules(policy: policy).multipleNetworks(token: token, sightings: sightings) == nil)
+        policy.ruleSettings["token-multi-ip"] = RuleSetting(parameters: ["nat_allowlist": .list(["10.0.0.0/8"])])
+        #expect(CrossRequestRules(policy: policy).multipleNetworks(token: token, sightings: sightings) != nil)
+    }
+
     @Test func multiAgentFiresAboveTwoAgentsInTheWindow() {
         let three = ips([(t0, "curl/8"), (t0 + 100, "Mozilla/5.0"), (t0 + 3600, "python-requests/2")])
         #expect(rules.multipleAgents(token: token, sightings: three)?.draft.ruleID == "token-multi-agent")
