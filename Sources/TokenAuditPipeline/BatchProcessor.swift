@@ -39,6 +39,7 @@ struct BatchProcessor: Sendable {
         var tokens: [TokenFingerprint: TokenSighting] = [:]
         var usage: [UsageKey: UsageIncrement] = [:]
         var findings: [FindingKey: FindingIncrement] = [:]
+        var windows = RequestWindowRecorder()
         var openOccurrences: [Severity: UInt64] = [:]
         var tokenLines = 0
         var newTokens = 0
@@ -75,6 +76,7 @@ struct BatchProcessor: Sendable {
                     tokens[fingerprint] = TokenSighting(record: analysed.record, count: 1, firstSeen: time, lastSeen: time)
                 }
 
+                windows.record(fingerprint, context)
                 let usageKey = UsageKey(token: fingerprint, request: context)
                 if var increment = usage[usageKey] {
                     increment.count += 1
@@ -117,7 +119,7 @@ struct BatchProcessor: Sendable {
             lines: Int64(batch.count), linesWithTokens: Int64(tokenLines), firstTime: firstTime, lastTime: lastTime)
         let storeBatch = StoreBatch(
             tokens: Array(tokens.values), usage: Array(usage.values), findings: Array(findings.values),
-            progress: [sourceProgress])
+            progress: [sourceProgress], requestWindows: windows.increments)
         return BatchResult(
             sourceID: item.sourceID, sequence: item.sequence, storeBatch: storeBatch, lines: batch.count,
             tokenLines: tokenLines, newTokens: newTokens, openOccurrences: openOccurrences)

@@ -154,6 +154,15 @@ public enum Scanner {
             throw ScanError("\(configuration.databasePath): \(failure)", isConfigurationError: false)
         }
         do {
+            // Group M: cross-request rules over everything committed so far (this run and earlier ones).
+            for (severity, count) in try CrossRequestAnalysis.run(store: store, policy: configuration.policy) {
+                summary.newFindingOccurrences[severity, default: 0] += count
+            }
+        } catch {
+            try? store.finishRun(id: runID, status: .failed, counters: [:], finishedAt: Date().timeIntervalSince1970)
+            throw ScanError("\(configuration.databasePath): cross-request analysis: \(error)", isConfigurationError: false)
+        }
+        do {
             let stored = try store.summary()
             summary.tokensInDatabase = stored.distinctTokens
             summary.tokensByVerification = stored.tokensByVerificationStatus

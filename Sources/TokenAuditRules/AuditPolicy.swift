@@ -36,6 +36,14 @@ public struct AuditPolicy: Sendable {
     public var extraSecrets: [String] = []
     /// Whether the shipped list of publicly seen HMAC secrets is tried.
     public var usesBuiltinSecretList = true
+    /// Revoked token ids, sessions and subjects (`revocations:`), judged at each request's time.
+    public var revocations: [Revocation] = []
+    /// Registered clients by client_id (`clients:`): allowed scopes and type.
+    public var clients: [String: ClientPolicy] = [:]
+    /// Per-route requirements (`route_policy:`): scopes, acr and maximum authentication age.
+    public var routePolicies: [RoutePolicy] = []
+    /// Accepted findings from a baseline file: (rule id, token fingerprint) pairs stored as suppressed.
+    public var baseline: Set<BaselineEntry> = []
 
     public init() {}
 

@@ -112,7 +112,7 @@ private struct NodeReader {
     static let topLevelKeys: Set<String> = [
         "version", "extends", "profile", "leeway", "issuers", "audiences", "audience_map", "trusted_proxies",
         "accepted_status", "rejected_status", "public_paths", "allowed_algorithms", "rules", "suppressions",
-        "weak_secrets", "builtin_secret_list",
+        "weak_secrets", "builtin_secret_list", "clients", "route_policy", "revocations", "baseline",
     ]
 
     func error(_ node: Node?, _ message: String, rule: String? = nil) -> PolicyError {
@@ -212,6 +212,12 @@ private struct NodeReader {
             case "suppressions": policy.suppressions += try suppressions(value)
             case "weak_secrets": policy.extraSecrets += try strings(value, key: key)
             case "builtin_secret_list": policy.usesBuiltinSecretList = try bool(value, key: key)
+            case "clients": try clients(value, into: &policy)
+            case "route_policy": policy.routePolicies += try routes(value)
+            case "revocations": policy.revocations += try revocations(value)
+            case "baseline":
+                let path = resolve(try string(value, key: key))
+                policy.baseline.formUnion(try BaselineLoader.load(path: path, from: file, line: value.mark?.line))
             default: break
             }
         }
@@ -302,7 +308,15 @@ private struct NodeReader {
                         } else if let flag = entry.bool {
                             setting.parameters[key] = .bool(flag)
                         } else {
-                            setting.parameters[key] = .string(try string(entry, key: key, rule: id))
+                            let text = try string(entry, key: key, rule: id)
+                            // Durations such as `2h` or `90s` are numbers of seconds.
+                            if let unit = text.last, let factor = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][unit],
+                                let value = Double(text.dropLast()), text.first?.isNumber == true
+                            {
+                                setting.parameters[key] = .number(value * factor)
+                            } else {
+                                setting.parameters[key] = .string(text)
+                            }
                         }
                     case .sequence: setting.parameters[key] = .list(try strings(entry, key: key, rule: id))
                     default: throw error(entry, "parameter `\(key)` must be a number, string, boolean or list", rule: id)
@@ -347,6 +361,155 @@ private struct NodeReader {
             result.append(suppression)
         }
         return result
+    }
+}
+
+extension NodeReader {
+    /// `clients:` — client_id → `scopes` (list) and `type` (confidential, public, service).
+    func clients(_ node: Node, into policy: inout AuditPolicy) throws(PolicyError) {
+        let rule = "unknown-client"
+        guard let mapping = node.mapping else { throw error(node, "`clients` must map client ids to settings", rule: rule) }
+        for (idNode, value) in mapping {
+            let id = try string(idNode, key: "client id", rule: rule)
+            guard !id.isEmpty else { throw error(idNode, "a client id must not be empty", rule: rule) }
+            var client = ClientPolicy(clientID: id)
+            if case .scalar = value, value.null != nil {
+                policy.clients[id] = client
+                continue
+            }
+            guard let settings = value.mapping else {
+                throw error(value, "client `\(id)` must be a mapping (scopes, type)", rule: rule)
+            }
+            for (keyNode, entry) in settings {
+                let key = try string(keyNode, key: "key", rule: rule)
+                switch key {
+                case "scopes": client.scopes = Set(try strings(entry, key: key, rule: "scope-not-allowed-for-client"))
+                case "type":
+                    let type = try string(entry, key: key, rule: rule)
+                    guard ["confidential", "public", "service"].contains(type) else {
+                        throw error(entry, "client type must be confidential, public or service, not `\(type)`", rule: rule)
+                    }
+                    client.type = type
+                default: throw error(keyNode, "unknown client setting `\(key)` (known: scopes, type)", rule: rule)
+                }
+            }
+            policy.clients[id] = client
+        }
+    }
+
+    /// `route_policy:` — a list of `route: "METHOD /path[*]"` with `scopes`, `acr` and `max_auth_age`.
+    func routes(_ node: Node) throws(PolicyError) -> [RoutePolicy] {
+        let rule = "scope-insufficient-for-route"
+        guard case .sequence(let sequence) = node else { throw error(node, "`route_policy` must be a list", rule: rule) }
+        let methods: Set<String> = ["*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        var result: [RoutePolicy] = []
+        for entry in sequence {
+            guard let mapping = entry.mapping else { throw error(entry, "each route must be a mapping with `route:`", rule: rule) }
+            var route: RoutePolicy?
+            var scopes: [String] = []
+            var acr: [String]?
+            var maxAge: Double?
+            for (keyNode, value) in mapping {
+                let key = try string(keyNode, key: "key", rule: rule)
+                switch key {
+                case "route":
+                    let text = try string(value, key: key, rule: rule)
+                    let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                    let method = parts.count == 2 ? parts[0].uppercased() : "*"
+                    let path = parts.count == 2 ? parts[1] : (parts.first ?? "")
+                    guard parts.count <= 2, methods.contains(method), path.hasPrefix("/") else {
+                        throw error(value, "`route` must be \"METHOD /path\" or \"/path\" (a trailing * matches a prefix), not `\(text)`", rule: rule)
+                    }
+                    route = RoutePolicy(method: method, pathPattern: path)
+                case "scopes": scopes = try strings(value, key: key, rule: rule)
+                case "acr": acr = try strings(value, key: key, rule: "stale-authentication")
+                case "max_auth_age": maxAge = try seconds(value, key: key, rule: "stale-authentication")
+                default: throw error(keyNode, "unknown route setting `\(key)` (known: route, scopes, acr, max_auth_age)", rule: rule)
+                }
+            }
+            guard var found = route else { throw error(entry, "a route entry needs `route:`", rule: rule) }
+            guard !scopes.isEmpty || acr != nil || maxAge != nil else {
+                throw error(entry, "route `\(found.method) \(found.pathPattern)` requires nothing (give scopes, acr or max_auth_age)", rule: rule)
+            }
+            found.requiredScopes = scopes
+            found.acrValues = acr
+            found.maxAuthAge = maxAge
+            result.append(found)
+        }
+        return result
+    }
+
+    /// `revocations:` — a list of entries with exactly one of `jti`, `sid`, `sub`, a `time`, and optionally
+    /// `issuer` and `reason`.
+    func revocations(_ node: Node) throws(PolicyError) -> [Revocation] {
+        let rule = "revoked-token-used"
+        guard case .sequence(let sequence) = node else { throw error(node, "`revocations` must be a list", rule: rule) }
+        var result: [Revocation] = []
+        for entry in sequence {
+            guard let mapping = entry.mapping else { throw error(entry, "each revocation must be a mapping", rule: rule) }
+            var identifiers: [(Revocation.Field, String)] = []
+            var time: Double?
+            var issuer: String?
+            for (keyNode, value) in mapping {
+                let key = try string(keyNode, key: "key", rule: rule)
+                if let field = Revocation.Field(rawValue: key) {
+                    identifiers.append((field, try string(value, key: key, rule: rule)))
+                    continue
+                }
+                switch key {
+                case "time": time = try self.time(value, key: key)
+                case "issuer": issuer = try string(value, key: key, rule: rule)
+                case "reason": _ = try string(value, key: key, rule: rule)
+                default: throw error(keyNode, "unknown revocation setting `\(key)` (known: jti, sid, sub, time, issuer, reason)", rule: rule)
+                }
+            }
+            guard identifiers.count == 1, let (field, value) = identifiers.first, !value.isEmpty else {
+                throw error(entry, "a revocation needs exactly one of `jti`, `sid` or `sub`", rule: rule)
+            }
+            guard let time else { throw error(entry, "a revocation needs `time` (when it took effect)", rule: rule) }
+            result.append(Revocation(field: field, value: value, time: time, issuer: issuer))
+        }
+        return result
+    }
+}
+
+/// Reads a baseline: JSON Lines of accepted findings, e.g. the output of `tokenaudit findings --format jsonl`.
+/// Each line needs `rule` and `token` (the full 64-hex fingerprint); other members are ignored, blank lines too.
+public enum BaselineLoader {
+    public static func load(path: String, from policyFile: String? = nil, line policyLine: Int? = nil) throws(PolicyError)
+        -> Set<BaselineEntry>
+    {
+        let text: String
+        do {
+            text = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
+        } catch {
+            throw PolicyError(file: policyFile ?? path, line: policyFile == nil ? nil : policyLine,
+                              message: "cannot read the baseline \(path)")
+        }
+        var entries: Set<BaselineEntry> = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty else { continue }
+            guard let data = trimmed.data(using: .utf8),
+                let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            else {
+                throw PolicyError(file: path, line: index + 1, message: "baseline lines must be JSON objects")
+            }
+            guard let rule = (object["rule"] ?? object["rule_id"]) as? String else {
+                throw PolicyError(file: path, line: index + 1, message: "a baseline entry needs `rule`")
+            }
+            guard RuleCatalogue.contains(rule) else {
+                throw PolicyError(file: path, line: index + 1, ruleID: rule, message: "unknown rule id")
+            }
+            guard let token = (object["token"] ?? object["token_fingerprint"]) as? String,
+                token.count == 64, token.allSatisfy(\.isHexDigit)
+            else {
+                throw PolicyError(file: path, line: index + 1, ruleID: rule,
+                                  message: "`token` must be a full token fingerprint (64 hex characters), never a raw token")
+            }
+            entries.insert(BaselineEntry(ruleID: rule, fingerprint: token))
+        }
+        return entries
     }
 }
 

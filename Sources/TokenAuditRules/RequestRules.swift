@@ -34,6 +34,12 @@ struct RequestRuleContext {
         checkExposure()
         checkAudience()
         checkBearerType()
+        checkRevocation()
+        checkRoute()
+        checkSenderConstraint()
+        checkDPoPProof()
+        checkAgeAndExposure()
+        checkClientAssertionParameter()
         let isRejected = policy.isRejected(status: status)
         if isRejected {
             for index in findings.indices where Self.loweredWhenRejected.contains(findings[index].ruleID) {
@@ -166,6 +172,142 @@ struct RequestRuleContext {
         }
     }
 
+    // MARK: M. Revocation (judged per request, at its time)
+
+    mutating func checkRevocation() {
+        guard let time, !policy.revocations.isEmpty,
+            let entry = policy.revocation(jti: verdict.jwtID, sid: verdict.sessionID, sub: verdict.subject,
+                                          issuer: verdict.issuer, at: time)
+        else { return }
+        add("revoked-token-used", nil, evidence(
+            ("revoked_by", .string(entry.field.rawValue)), ("revoked_at", .number(entry.time)),
+            ("request_time", .number(time)), ("revoked_for_s", .number(time - entry.time))))
+    }
+
+    // MARK: E and G. Route requirements (`route_policy:`)
+
+    mutating func checkRoute() {
+        guard !policy.routePolicies.isEmpty, verdict.kind == .accessToken || verdict.kind == .jwt,
+            let route = policy.route(method: request.context.method, path: request.context.path)
+        else { return }
+        let routeText = "\(route.method) \(route.pathPattern)"
+        let granted = Set(verdict.scopes)
+        let missing = route.requiredScopes.filter { !granted.contains($0) }
+        if !missing.isEmpty {
+            add("scope-insufficient-for-route", nil, evidence(
+                ("route", .string(routeText)), ("missing_scopes", .strings(missing)),
+                ("granted_scopes", .strings(verdict.scopes.sorted()))))
+        }
+        var problems: [String] = []
+        if let maximum = route.maxAuthAge, let time {
+            if let authTime = verdict.authTime {
+                if time - authTime > maximum { problems.append("auth_time older than \(Int(maximum)) s") }
+            } else {
+                problems.append("auth_time missing")
+            }
+        }
+        if let required = route.acrValues, !required.isEmpty, !required.contains(verdict.acr ?? "") {
+            problems.append(verdict.acr == nil ? "acr missing" : "acr not accepted")
+        }
+        if !problems.isEmpty {
+            add("stale-authentication", nil, evidence(
+                ("route", .string(routeText)), ("problems", .strings(problems)), ("acr", .optional(verdict.acr)),
+                ("auth_age_s", time.flatMap { time in verdict.authTime.map { .number(time - $0) } })))
+        }
+    }
+
+    // MARK: K. Sender-constrained tokens
+
+    mutating func checkSenderConstraint() {
+        // A token bound to a DPoP key (cnf.jkt) sent with the Bearer scheme: the binding was dropped (RFC 9449
+        // §7.2). The DPoP scheme without a logged DPoP header proves nothing: most logs do not record that header.
+        guard verdict.dpopKeyThumbprint != nil, request.location == .authorizationBearer else { return }
+        add("dpop-token-as-bearer", nil, evidence(
+            ("scheme", "Bearer"), ("dpop_header_logged", .bool(request.locationsOnLine.contains(.dpopHeader)))))
+    }
+
+    /// `dpop-proof-invalid`: a DPoP proof (logged DPoP header) that does not fit its request (RFC 9449 §4.3).
+    mutating func checkDPoPProof() {
+        guard request.location == .dpopHeader, let proof = verdict.dpopProof else { return }
+        var problems: [String] = []
+        if proof.typ?.lowercased() != "dpop+jwt" { problems.append("typ is not dpop+jwt") }
+        let alg = proof.alg ?? ""
+        if alg.isEmpty || alg.lowercased() == "none" || alg.hasPrefix("HS") { problems.append("alg \(alg.isEmpty ? "missing" : alg)") }
+        if !proof.hasJWK { problems.append("jwk missing") }
+        if proof.jwkHasPrivateMembers { problems.append("jwk holds private key members") }
+        if proof.hasJWK, !proof.jwkHasPrivateMembers, !alg.hasPrefix("HS"), alg.lowercased() != "none", !proof.verifiesWithOwnKey {
+            problems.append("signature does not verify with its jwk")
+        }
+        if let method = request.context.method, let htm = proof.htm, htm != method { problems.append("htm \(htm) ≠ \(method)") }
+        if proof.htm == nil { problems.append("htm missing") }
+        if let htu = proof.htu {
+            if let expected = Self.requestURI(request.context), !Self.sameTarget(htu, expected, schemeKnown: request.context.scheme != nil) {
+                problems.append("htu does not match the request")
+            }
+        } else {
+            problems.append("htu missing")
+        }
+        let window = policy.number("dpop_iat_window_s", of: "dpop-proof-invalid", default: 60)
+        if let time, let iat = proof.issuedAt {
+            if abs(iat - time) > window { problems.append("iat \(Int(iat - time)) s from the request time") }
+        } else if proof.issuedAt == nil {
+            problems.append("iat missing")
+        }
+        if !problems.isEmpty { add("dpop-proof-invalid", nil, evidence(("problems", .strings(problems)))) }
+    }
+
+    /// scheme://host/path of the request, without query (what `htu` must equal).
+    static func requestURI(_ context: RequestContext) -> String? {
+        guard let host = context.host, let path = context.path else { return nil }
+        let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
+        return "\(context.scheme?.lowercased() ?? "https")://\(host.lowercased())\(bare)"
+    }
+
+    static func sameTarget(_ htu: String, _ expected: String, schemeKnown: Bool) -> Bool {
+        var proof = htu.split(separator: "?", maxSplits: 1).first.map(String.init) ?? htu
+        proof = proof.split(separator: "#", maxSplits: 1).first.map(String.init) ?? proof
+        func strip(_ text: String) -> String {
+            guard let range = text.range(of: "://") else { return text.lowercased() }
+            let rest = text[range.upperBound...]
+            let authority = rest.prefix { $0 != "/" }.lowercased()
+            let host = authority.hasSuffix(":443") || authority.hasSuffix(":80") ? String(authority.split(separator: ":")[0]) : authority
+            return (schemeKnown ? text[..<range.upperBound].lowercased() : "") + host + rest.dropFirst(authority.count)
+        }
+        return strip(proof) == strip(expected)
+    }
+
+    /// `client-assertion-iss-sub-invalid`: a JWT sent as the `client_assertion` form or query parameter (RFC 7523
+    /// §2.2) whose `iss` and `sub` are not the same client. The classifier only calls a token a client assertion
+    /// when iss = sub, so the parameter name is what identifies the broken ones.
+    mutating func checkClientAssertionParameter() {
+        guard request.parameterName == "client_assertion", verdict.kind != .opaque, verdict.kind != .malformed else { return }
+        if verdict.issuer == nil || verdict.issuer != verdict.subject {
+            add("client-assertion-iss-sub-invalid", nil, evidence(
+                ("iss", .optional(verdict.issuer)), ("sub", .optional(verdict.subject)), ("parameter", "client_assertion")))
+        }
+    }
+
+    /// `token-age-excessive` (old but unexpired) and `bearer-token-logged` (a live credential in the log).
+    mutating func checkAgeAndExposure() {
+        guard let time else { return }
+        let live = verdict.expiration.map { time <= $0 + policy.leeway } ?? true
+        if live, let iat = verdict.issuedAt {
+            let short = verdict.kind == .clientAssertion || verdict.kind == .dpopProof
+            let maximum = policy.number(short ? "max_age_s_short" : "max_age_s", of: "token-age-excessive",
+                                        default: short ? 300 : 86_400)
+            if time - iat > maximum {
+                add("token-age-excessive", nil, evidence(("age_s", .number(time - iat)), ("max_age_s", .number(maximum)),
+                                                          ("kind", .string(verdict.kind.rawValue))))
+            }
+        }
+        if let exp = verdict.expiration, request.location != .dpopHeader {
+            let minimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
+            if exp - time > minimum {
+                add("bearer-token-logged", nil, evidence(("remaining_s", .number(exp - time)), ("location", .string(request.location.rawValue))))
+            }
+        }
+    }
+
     // MARK: N. Log-context escalations
 
     static let escalations: [(base: [String], escalation: String)] = [
@@ -180,7 +322,21 @@ struct RequestRuleContext {
          "accepted-wrong-token-type"),
         (["malformed-token", "duplicate-member", "crit-header", "alg-unregistered"], "accepted-malformed-token"),
         (["token-in-url-query"], "accepted-token-in-query"),
+        (["revoked-token-used"], "accepted-revoked-token"),
+        (["scope-insufficient-for-route"], "accepted-insufficient-scope"),
+        (["dpop-token-as-bearer", "dpop-proof-invalid"], "accepted-dpop-downgrade"),
+        (["alg-key-confusion", "embedded-jwk", "kid-injection", "remote-key-url"], "accepted-forged-token"),
     ]
+
+    /// Whether `finding` is the forged-key form that `accepted-forged-token` needs: a confirmed key confusion,
+    /// a token signed by its own embedded jwk, a kid injection that verified, or a non-allowlisted key URL.
+    static func provesForgery(_ finding: FindingDraft) -> Bool {
+        switch finding.ruleID {
+        case "alg-key-confusion", "embedded-jwk", "kid-injection": finding.severity == .critical
+        case "remote-key-url": finding.severity > .info
+        default: true
+        }
+    }
 
     mutating func escalate(isRejected: Bool) {
         let path = request.context.path
@@ -195,7 +351,9 @@ struct RequestRuleContext {
         guard policy.isAccepted(status: status), !policy.isPublic(path: path) else { return }
         var escalated: [FindingDraft] = []
         for (base, id) in Self.escalations {
-            let triggers = findings.filter { base.contains($0.ruleID) && $0.severity > .info }
+            let triggers = findings.filter {
+                base.contains($0.ruleID) && $0.severity > .info && (id != "accepted-forged-token" || Self.provesForgery($0))
+            }
             guard let trigger = triggers.first else { continue }
             if id == "accepted-token-in-query", trigger.severity < .medium { continue }
             var severity = RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .high

@@ -52,7 +52,25 @@ public final class RuleEngine: Sendable {
             clientID: claims?.clientID ?? claims?.azp, audiences: claims?.audience.values ?? [],
             expiration: claims?.exp.secondsValue, notBefore: claims?.nbf.secondsValue,
             issuedAt: claims?.iat.secondsValue, verification: verification, keyWindow: keyWindow,
-            findings: context.findings.filter { policy.isEnabled($0.ruleID) })
+            findings: context.findings.filter { policy.isEnabled($0.ruleID) }, jwtID: claims?.jti, sessionID: claims?.sid,
+            scopes: claims?.scopes.scopes ?? [], authTime: claims?.authTime.secondsValue, acr: claims?.acr,
+            dpopKeyThumbprint: claims?.confirmation?.jkt, dpopProof: Self.dpopProofFacts(parsed, kind: classification.kind))
+    }
+
+    static func dpopProofFacts(_ parsed: ParsedToken, kind: TokenKind) -> DPoPProofFacts? {
+        guard let jws = parsed.jws, kind == .dpopProof || jws.header.normalizedTyp == "dpop+jwt" else { return nil }
+        let jwk = jws.header.jwk
+        var verifies = false
+        if let jwk {
+            var own = KeySet()
+            own.add(contents: Array(JSONWriter.string(.object(jwk), sortedKeys: true).utf8), source: "dpop jwk")
+            verifies = !own.keys.isEmpty && Verifier(keySet: own).verify(jws: jws, issuer: nil, matchIssuer: false).status == .valid
+        }
+        return DPoPProofFacts(
+            typ: jws.header.typ, alg: jws.header.alg, hasJWK: jwk != nil,
+            jwkHasPrivateMembers: ["d", "p", "q", "dp", "dq", "qi", "k"].contains { jwk?[$0] != nil },
+            verifiesWithOwnKey: verifies, htm: jws.claims?["htm"]?.stringValue, htu: jws.claims?["htu"]?.stringValue,
+            issuedAt: jws.claims?.iat.secondsValue)
     }
 
     /// Every finding for one log line that carried the token: the token-level findings as this request
@@ -72,6 +90,11 @@ public final class RuleEngine: Sendable {
             }) {
                 draft.isSuppressed = true
                 draft.suppressionReason = suppression.reason
+            } else if !policy.baseline.isEmpty,
+                policy.baseline.contains(BaselineEntry(ruleID: draft.ruleID, fingerprint: verdict.fingerprint.hex))
+            {
+                draft.isSuppressed = true
+                draft.suppressionReason = "baseline"
             }
             drafts.append(draft)
         }

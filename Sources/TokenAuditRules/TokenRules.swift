@@ -35,6 +35,7 @@ struct TokenRuleContext {
         checkClaims()
         checkAuthorizationContent()
         checkTokenType()
+        runDeploymentRules()
     }
 
     // MARK: B. Structure and parsing
@@ -283,6 +284,14 @@ struct TokenRuleContext {
             ])
             add("invalid-signature", nil, found)
         case .unknownKey:
+            // A key of another issuer that verifies the token: cross-tenant forgery (RFC 8725 §3.8).
+            if let issuer = claims?.iss {
+                let crossed = verifier.verify(jws: jws, issuer: issuer, isCutByLogger: subject.isCutByLogger, matchIssuer: false)
+                if crossed.status == .valid, let keyIssuer = crossed.keyIssuer, keyIssuer != issuer {
+                    add("issuer-key-mismatch", nil, evidence(("issuer", .string(issuer)), ("key_issuer", .string(keyIssuer)),
+                                                              ("key_id", .optional(crossed.keyID))))
+                }
+            }
             if let kid = jws.header.kid {
                 add("unknown-kid", nil, evidence(("kid", .string(kid)), ("issuer", .optional(claims?.iss)),
                                                  ("reason", .optional(verification.detail))))

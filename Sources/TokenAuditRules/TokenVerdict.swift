@@ -47,7 +47,32 @@ public struct TokenVerdict: Sendable {
     public var keyWindow: KeyWindow?
     /// Findings that depend on the token alone.
     public var findings: [FindingDraft]
+    /// `jti` and `sid`, for `revoked-token-used`.
+    public var jwtID: String? = nil
+    public var sessionID: String? = nil
+    /// Granted scopes (any spelling), for `scope-insufficient-for-route`.
+    public var scopes: [String] = []
+    /// `auth_time` and `acr`, for `stale-authentication`.
+    public var authTime: Double? = nil
+    public var acr: String? = nil
+    /// `cnf.jkt` (RFC 9449 §6.1): the token is bound to a DPoP key.
+    public var dpopKeyThumbprint: String? = nil
+    /// What a DPoP proof says, when the token is one (for `dpop-proof-invalid` against its request).
+    public var dpopProof: DPoPProofFacts? = nil
 
     /// Whether the token-level analysis produced a finding of rule `id`.
     public func has(_ id: String) -> Bool { findings.contains { $0.ruleID == id } }
+}
+
+/// The parts of a DPoP proof (RFC 9449 §4.2) that are checked against the request that carried it.
+public struct DPoPProofFacts: Sendable, Hashable {
+    public var typ: String?
+    public var alg: String?
+    public var hasJWK: Bool
+    public var jwkHasPrivateMembers: Bool
+    /// The proof's signature verifies with its own `jwk`.
+    public var verifiesWithOwnKey: Bool
+    public var htm: String?
+    public var htu: String?
+    public var issuedAt: Double?
 }

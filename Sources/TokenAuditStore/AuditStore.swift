@@ -11,7 +11,7 @@ public final class AuditStore: @unchecked Sendable {
     /// The database file.
     public let path: String
     private let lock = Mutex(())
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     private let statements: Statements
 
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
@@ -256,6 +256,7 @@ public final class AuditStore: @unchecked Sendable {
             ])
         }
         for increment in batch.findings { try mergeFinding(increment) }
+        try applyRequestWindows(batch.requestWindows)
         for progress in batch.progress {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
@@ -347,6 +348,7 @@ private struct PreparedBatch {
     var usage: [UsageIncrement]
     var findings: [FindingIncrement]
     var progress: [SourceProgress]
+    var requestWindows: [RequestWindowIncrement]
 
     init(_ batch: StoreBatch) throws {
         for sighting in batch.tokens {
@@ -387,6 +389,7 @@ private struct PreparedBatch {
         self.usage = batch.usage
         self.findings = findings
         self.progress = batch.progress
+        self.requestWindows = batch.requestWindows.map(RequestWindowIncrement.redactingTokens)
     }
 }
 

@@ -129,11 +129,27 @@ enum Schema {
             exp - coalesce(iat, nbf) AS lifetime_seconds, verification_status, first_seen, last_seen, use_count
         FROM tokens;
         """,
+        // 3: request times for the cross-request rules (group M), per token × dimension × value × 10-minute
+        // bucket: 'ip' rows hold the client IP, 'ua' rows the User-Agent. First and last time per bucket make
+        // windows of at least one bucket exact (see AuditStore+CrossRequest.swift).
+        """
+        CREATE TABLE request_windows (
+            token_fingerprint TEXT    NOT NULL,
+            dimension         TEXT    NOT NULL CHECK (dimension IN ('ip', 'ua')),
+            value             TEXT    NOT NULL,
+            bucket            INTEGER NOT NULL,
+            first_time        REAL    NOT NULL,
+            last_time         REAL    NOT NULL,
+            count             INTEGER NOT NULL,
+            PRIMARY KEY (token_fingerprint, dimension, value, bucket)
+        ) WITHOUT ROWID;
+        CREATE INDEX request_windows_by_value ON request_windows(dimension, value);
+        """,
     ]
 
     /// The version a database has once every migration ran.
     static var currentVersion: Int { migrations.count }
 
     /// Tables in a stable order, for dumps and summaries.
-    static let tables = ["runs", "sources", "tokens", "usage", "findings"]
+    static let tables = ["runs", "sources", "tokens", "usage", "findings", "request_windows"]
 }

@@ -339,14 +339,17 @@ public struct StoreBatch: Sendable, Hashable {
     public var usage: [UsageIncrement]
     public var findings: [FindingIncrement]
     public var progress: [SourceProgress]
+    /// Request times per token × client IP / User-Agent × bucket, for the cross-request rules.
+    public var requestWindows: [RequestWindowIncrement] = []
 
     public init(
         tokens: [TokenSighting] = [], usage: [UsageIncrement] = [], findings: [FindingIncrement] = [],
-        progress: [SourceProgress] = []
+        progress: [SourceProgress] = [], requestWindows: [RequestWindowIncrement] = []
     ) {
         self.tokens = tokens
         self.usage = usage
         self.findings = findings
         self.progress = progress
+        self.requestWindows = requestWindows
     }
 }

@@ -89,6 +89,11 @@ extension TokenAuditCommand {
             "Seconds of clock skew forgiven on exp/nbf/iat (default 60, or the policy's).", valueName: "SECONDS"))
         var leeway: Double?
 
+        @Option(name: .customLong("baseline"), help: ArgumentHelp(
+            "Accepted findings (JSON Lines with rule and token, e.g. `findings --format jsonl`): stored as suppressed.",
+            valueName: "FILE"))
+        var baseline: String?
+
         @Flag(name: .customLong("no-mask"), help: "Store personal-data claims unmasked (masked by default).")
         var noMask = false
 
@@ -121,6 +126,14 @@ extension TokenAuditCommand {
             policy.audiences.formUnion(audiences)
             policy.trustedProxies += trustedProxies
             if let leeway { policy.leeway = leeway }
+            if let baseline {
+                do {
+                    policy.baseline.formUnion(try BaselineLoader.load(path: baseline))
+                } catch {
+                    printError("tokenaudit scan: --baseline: \(error)")
+                    throw ExitCode(2)
+                }
+            }
 
             var configuration = ScanConfiguration(paths: paths, databasePath: db, policy: policy, jobs: jobs)
             configuration.keyPaths = keyPaths

@@ -11,7 +11,7 @@ import TokenAuditModel
 
     /// Each broken policy file and the exact message `rules check` prints for it (after the file name).
     static let brokenFiles: [(String, String)] = [
-        ("unknown-key.yml", ":3: unknown setting `issuer` (known: accepted_status, allowed_algorithms, audience_map, audiences, builtin_secret_list, extends, issuers, leeway, profile, public_paths, rejected_status, rules, suppressions, trusted_proxies, version, weak_secrets)"),
+        ("unknown-key.yml", ":3: unknown setting `issuer` (known: accepted_status, allowed_algorithms, audience_map, audiences, baseline, builtin_secret_list, clients, extends, issuers, leeway, profile, public_paths, rejected_status, revocations, route_policy, rules, suppressions, trusted_proxies, version, weak_secrets)"),
         ("unknown-rule.yml", ":4: token-expired: unknown rule id"),
         ("bad-severity.yml", ":3: missing-aud: unknown severity `urgent` (info, low, medium, high, critical)"),
         ("bad-algorithm.yml", ":3: `hs256` is not a registered JWS signature algorithm (algorithm names are case-sensitive)"),
@@ -23,7 +23,48 @@ import TokenAuditModel
         ("top-level-list.yml", ":1: the top level must be a mapping of settings"),
         ("extends-cycle.yml", ": extends itself (a cycle of `extends`)"),
         ("bad-version.yml", ":1: only policy version 1 is supported"),
+        ("bad-client-type.yml", ":5: unknown-client: client type must be confidential, public or service, not `trusted`"),
+        ("bad-route.yml", ":2: scope-insufficient-for-route: `route` must be \"METHOD /path\" or \"/path\" (a trailing * matches a prefix), not `FETCH v1/orders`"),
+        ("route-without-requirement.yml", ":4: scope-insufficient-for-route: route `GET /v1/reports` requires nothing (give scopes, acr or max_auth_age)"),
+        ("revocation-two-ids.yml", ":2: revoked-token-used: a revocation needs exactly one of `jti`, `sid` or `sub`"),
+        ("revocation-without-time.yml", ":2: revoked-token-used: a revocation needs `time` (when it took effect)"),
     ]
+
+    @Test func baselineWithARawTokenNamesTheBaselineLine() throws {
+        let path = try Self.fixture("invalid/baseline-raw-token.yml")
+        let errors = PolicyLoader.check(paths: [path])
+        try #require(errors.count == 1)
+        #expect(errors[0].file.hasSuffix("/invalid/raw-token-baseline.jsonl"))
+        #expect(errors[0].line == 2)
+        #expect(errors[0].ruleID == "alg-none")
+        #expect(errors[0].description.hasSuffix(
+            "raw-token-baseline.jsonl:2: alg-none: `token` must be a full token fingerprint (64 hex characters), never a raw token"))
+        #expect(!errors[0].description.contains("eyJ"), "the raw token is never echoed")
+    }
+
+    @Test func deploymentSectionsLoad() throws {
+        let policy = try PolicyLoader.load(path: try Self.fixture("valid-deployment.yml"))
+        #expect(policy.clients["web-app"]?.scopes == ["orders:read", "orders:write"])
+        #expect(policy.clients["web-app"]?.type == "confidential")
+        #expect(policy.clients["batch-job"]?.scopes == nil)
+        #expect(policy.clients["legacy"] != nil)
+        #expect(policy.routePolicies.count == 2)
+        let orders = try #require(policy.route(method: "post", path: "/v1/orders/42?x=1"))
+        #expect(orders.requiredScopes == ["orders:write"])
+        #expect(policy.route(method: "GET", path: "/v1/orders/42") == nil)
+        let admin = try #require(policy.route(method: "DELETE", path: "/v1/admin/users"))
+        #expect(admin.acrValues == ["urn:example:mfa"])
+        #expect(admin.maxAuthAge == 900)
+        #expect(policy.revocations.count == 2)
+        #expect(policy.revocations[0] == Revocation(field: .jti, value: "7b0c1d", time: 1_795_780_800, issuer: "https://issuer.test"))
+        #expect(policy.revocations[1].field == .sub && policy.revocations[1].time == 1_795_824_000)
+        #expect(policy.baseline == [
+            BaselineEntry(ruleID: "token-multi-ip", fingerprint: String(repeating: "b", count: 64)),
+            BaselineEntry(ruleID: "alg-none", fingerprint: String(repeating: "c", count: 64)),
+        ])
+        #expect(policy.ruleSettings["token-multi-ip"]?.parameters["window"] == .number(7200), "durations are seconds")
+        #expect(policy.ruleSettings["token-multi-ip"]?.parameters["max_networks"] == .number(5))
+    }
 
     @Test(arguments: brokenFiles)
     func brokenPolicyGivesExactMessage(file: String, expected: String) throws {

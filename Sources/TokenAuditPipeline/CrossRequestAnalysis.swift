@@ -1,0 +1,100 @@
+import TokenAuditJSON
+import TokenAuditModel
+import TokenAuditRules
+import TokenAuditStore
+
+/// Collects a batch's request times per token × client IP / User-Agent × 10-minute bucket (for group M).
+struct RequestWindowRecorder {
+    private var rows: [RequestWindowIncrement.Key: RequestWindowIncrement] = [:]
+
+    mutating func record(_ token: TokenFingerprint, _ context: RequestContext) {
+        guard let time = context.time, time.isFinite else { return }
+        if let address = context.clientIP, !address.isEmpty {
+            add(RequestWindowIncrement(token: token, dimension: .clientIP, value: address, time: time))
+        }
+        if let agent = context.userAgent, !agent.isEmpty, agent != "-" {
+            add(RequestWindowIncrement(token: token, dimension: .userAgent, value: agent, time: time))
+        }
+    }
+
+    private mutating func add(_ increment: RequestWindowIncrement) {
+        let key = increment.key
+        if rows[key] != nil { rows[key]!.merge(increment) } else { rows[key] = increment }
+    }
+
+    var increments: [RequestWindowIncrement] { Array(rows.values) }
+}
+
+/// The cross-request post-pass (catalogue group M): after every batch of a scan is committed, recompute the
+/// findings of ``CrossRequestRules/ruleIDs`` from the whole database and replace the stored ones in one
+/// transaction. Because it reads only committed, order-independent aggregates (request-time buckets, usage,
+/// tokens, findings), files scanned in another order, in other runs, or by a killed-and-resumed run give the
+/// same result as one clean run. Memory holds one token's (or one client's) rows at a time plus the findings.
+public enum CrossRequestAnalysis {
+    /// Recomputes and stores the group-M findings. Returns the open findings this run found new, by severity.
+    @discardableResult
+    public static func run(store: AuditStore, policy: AuditPolicy) throws -> [Severity: UInt64] {
+        let rules = CrossRequestRules(policy: policy)
+        var found: [CrossRequestFinding] = []
+
+        func points(_ stored: [StoredWindowPoint], value: (StoredWindowPoint) -> String) -> [TimedValue] {
+            stored.flatMap { point in
+                point.firstTime == point.lastTime
+                    ? [TimedValue(time: point.firstTime, value: value(point))]
+                    : [TimedValue(time: point.firstTime, value: value(point)), TimedValue(time: point.lastTime, value: value(point))]
+            }
+        }
+
+        let maxNetworks = Int(policy.number("max_networks", of: "token-multi-ip", default: 3))
+        try store.forEachTokenWindow(.clientIP, minimumValues: maxNetworks + 1) { token, stored in
+            if let finding = rules.multipleNetworks(token: token, sightings: points(stored) { $0.value }) {
+                found.append(finding)
+            }
+        }
+        let maxAgents = Int(policy.number("max_agents", of: "token-multi-agent", default: 2))
+        try store.forEachTokenWindow(.userAgent, minimumValues: maxAgents + 1) { token, stored in
+            if let finding = rules.multipleAgents(token: token, sightings: points(stored) { $0.value }) {
+                found.append(finding)
+            }
+        }
+        try store.forEachMultiHostUsage(statuses: 100...599) { token, usage in
+            let observations = usage.map {
+                UsageObservation(clientIP: $0.clientIP, host: $0.host, path: $0.path, status: $0.status,
+                                 firstSeen: $0.firstSeen, lastSeen: $0.lastSeen, count: $0.count)
+            }
+            if let finding = rules.multipleAudiences(token: token, usage: observations) { found.append(finding) }
+        }
+        try store.forEachSharedJTI { issuer, jti, holders in
+            found += rules.reusedJTI(issuer: issuer, jti: jti, holders: holders.map {
+                CrossRequestRules.JTIHolder(token: $0.token, isVerified: $0.verificationStatus == "valid",
+                                            firstSeen: $0.firstSeen, lastSeen: $0.lastSeen)
+            })
+        }
+        let threshold = Int(policy.number("probe_threshold", of: "forged-token-probing", default: 5))
+        var bursts: [(String, [TimedValue])] = []
+        try store.forEachProbingClient(ruleIDs: CrossRequestRules.probeRuleIDs, minimumTokens: max(1, threshold)) {
+            address, stored in
+            bursts.append((address, points(stored) { $0.token }))
+        }
+        for (address, failing) in bursts {
+            let followUps = try store.usage(clientIP: address).map {
+                UsageObservation(clientIP: $0.clientIP, host: $0.host, path: $0.path, status: $0.status,
+                                 firstSeen: $0.firstSeen, lastSeen: $0.lastSeen, count: $0.count)
+            }
+            found += rules.probing(clientIP: address, failing: failing, followUps: followUps)
+        }
+
+        let identities = try store.tokenIdentities(Set(found.map(\.token)))
+        var rows: [StoredCrossRequestFinding] = []
+        for var finding in found {
+            guard let token = TokenFingerprint(hex: finding.token) else { continue }
+            let identity = identities[finding.token]
+            rules.applySuppressions(&finding, issuer: identity?.issuer ?? nil, clientID: identity?.clientID ?? nil)
+            rows.append(StoredCrossRequestFinding(
+                key: FindingKey(ruleID: finding.draft.ruleID, token: token, discriminator: finding.discriminator),
+                severity: finding.draft.severity, firstSeen: finding.firstSeen, lastSeen: finding.lastSeen,
+                count: finding.count, evidenceJSON: finding.draft.evidenceJSON, suppressed: finding.draft.isSuppressed))
+        }
+        return try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: rows)
+    }
+}

@@ -1,0 +1,327 @@
+import Foundation
+import TokenAuditJSON
+import TokenAuditModel
+
+/// A value seen at a time: one occurrence point of a network, a user agent or a token, for window rules.
+public struct TimedValue: Sendable, Hashable, Comparable {
+    public var time: Double
+    public var value: String
+    public init(time: Double, value: String) {
+        self.time = time
+        self.value = value
+    }
+    public static func < (lhs: TimedValue, rhs: TimedValue) -> Bool {
+        (lhs.time, lhs.value) < (rhs.time, rhs.value)
+    }
+}
+
+/// A run of points inside one window that holds more distinct values than allowed.
+public struct WindowHit: Sendable, Hashable {
+    /// Time of the first and last point of the window that crossed the limit.
+    public var start: Double
+    public var end: Double
+    /// The distinct values inside that window, sorted.
+    public var values: [String]
+}
+
+/// One logged use of a token as the usage table aggregates it (token × client × method × host × path × status).
+public struct UsageObservation: Sendable, Hashable {
+    public var clientIP: String
+    public var host: String
+    public var path: String
+    public var status: Int
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+    public var count: Int64
+    public init(clientIP: String, host: String, path: String, status: Int, firstSeen: Double?, lastSeen: Double?, count: Int64) {
+        self.clientIP = clientIP
+        self.host = host
+        self.path = path
+        self.status = status
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.count = count
+    }
+}
+
+/// A cross-request finding: like a ``FindingDraft``, plus the token it is stored under, a discriminator (the
+/// client IP of a probing burst) and the times of the requests that proved it.
+public struct CrossRequestFinding: Sendable, Hashable {
+    public var token: String
+    public var discriminator: String
+    public var draft: FindingDraft
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+    public var count: Int64
+    public init(token: String, discriminator: String = "", draft: FindingDraft, firstSeen: Double?, lastSeen: Double?, count: Int64) {
+        self.token = token
+        self.discriminator = discriminator
+        self.draft = draft
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.count = count
+    }
+}
+
+/// Group M of the catalogue: rules that need several requests, judged on windows of request time.
+///
+/// Every function here is pure and order-independent: it sorts its input first, so the result depends only on
+/// the set of observations, never on which file or which batch delivered them. The pipeline feeds it from the
+/// database after every batch is committed, so re-runs and resumed runs converge to the same findings.
+/// `revoked-token-used` is judged per request instead (``RequestRuleContext``).
+public struct CrossRequestRules: Sendable {
+    /// The rules this post-pass owns; their stored rows are replaced as a whole on every run.
+    public static let ruleIDs: [String] = [
+        "token-multi-ip", "token-multi-agent", "token-multi-audience-use", "jti-reuse-different-token",
+        "forged-token-probing",
+    ]
+
+    /// Rules whose findings make a token count as a probe for `forged-token-probing`.
+    public static let probeRuleIDs: [String] = [
+        "alg-none", "invalid-signature", "kid-injection", "remote-key-url", "alg-key-confusion", "embedded-jwk",
+    ]
+
+    /// Bucket length of the request-time table. Window rules are exact when their window is at least this long
+    /// (the first and last time per bucket then bound every window); shorter windows are approximations.
+    public static let bucketSeconds: Double = 600
+
+    public let policy: AuditPolicy
+
+    public init(policy: AuditPolicy) { self.policy = policy }
+
+    var maxNetworks: Int { Int(policy.number("max_networks", of: "token-multi-ip", default: 3)) }
+    var networkWindow: Double { policy.number("window", of: "token-multi-ip", default: 3600) }
+    var maxAgents: Int { Int(policy.number("max_agents", of: "token-multi-agent", default: 2)) }
+    var agentWindow: Double { policy.number("window", of: "token-multi-agent", default: 3600) }
+    var probeThreshold: Int { Int(policy.number("probe_threshold", of: "forged-token-probing", default: 5)) }
+    var probeWindow: Double { policy.number("probe_window", of: "forged-token-probing", default: 600) }
+
+    /// The first window of at most `window` seconds (inclusive) holding more than `maximum` distinct values.
+    public static func firstWindow(exceeding maximum: Int, within window: Double, points: [TimedValue]) -> WindowHit? {
+        let sorted = points.sorted()
+        var counts: [String: Int] = [:]
+        var left = 0
+        for right in sorted.indices {
+            counts[sorted[right].value, default: 0] += 1
+            while sorted[right].time - sorted[left].time > window {
+                let value = sorted[left].value
+                counts[value]! -= 1
+                if counts[value] == 0 { counts[value] = nil }
+                left += 1
+            }
+            if counts.count > maximum {
+                return WindowHit(start: sorted[left].time, end: sorted[right].time, values: counts.keys.sorted())
+            }
+        }
+        return nil
+    }
+
+    /// The network a client address belongs to for `token-multi-ip`: /24 for IPv4, /48 for IPv6 (the
+    /// catalogue's defaults; `prefixes` may change them). Unparseable text is its own network.
+    public func network(of address: String) -> String {
+        let v4 = Int(policy.number("ipv4_prefix", of: "token-multi-ip", default: 24))
+        let v6 = Int(policy.number("ipv6_prefix", of: "token-multi-ip", default: 48))
+        return Self.network(of: address, ipv4Prefix: v4, ipv6Prefix: v6)
+    }
+
+    /// Whether `address` is one of `entries` (addresses or CIDRs): `nat_allowlist` of token-multi-ip, for
+    /// carrier-grade NAT or egress proxies whose users legitimately share and rotate addresses.
+    static func isListed(_ address: String, in entries: [String]) -> Bool {
+        entries.contains { entry in
+            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let bits = Int(parts[1]) else { return entry == address }
+            let listed = network(of: parts[0], ipv4Prefix: bits, ipv6Prefix: bits)
+            return listed != parts[0] && network(of: address, ipv4Prefix: bits, ipv6Prefix: bits) == listed
+        }
+    }
+
+    static func network(of address: String, ipv4Prefix: Int, ipv6Prefix: Int) -> String {
+        var bytes4 = in_addr()
+        if inet_pton(AF_INET, address, &bytes4) == 1 {
+            let raw = withUnsafeBytes(of: &bytes4) { Array($0) }
+            return IPNetworkText.format(masking: raw, prefix: ipv4Prefix, isIPv6: false)
+        }
+        var bytes6 = in6_addr()
+        if inet_pton(AF_INET6, address, &bytes6) == 1 {
+            let raw = withUnsafeBytes(of: &bytes6) { Array($0) }
+            return IPNetworkText.format(masking: raw, prefix: ipv6Prefix, isIPv6: true)
+        }
+        return address
+    }
+
+    // MARK: token-multi-ip, token-multi-agent
+
+    /// `token-multi-ip`: the token came from more than `max_networks` networks within `window`.
+    /// - Parameter sightings: (time, client IP) points of one token.
+    public func multipleNetworks(token: String, sightings: [TimedValue]) -> CrossRequestFinding? {
+        guard policy.isEnabled("token-multi-ip") else { return nil }
+        let nat = policy.list("nat_allowlist", of: "token-multi-ip", default: [])
+        let points = sightings.filter { !$0.value.isEmpty && !Self.isListed($0.value, in: nat) }
+            .map { TimedValue(time: $0.time, value: network(of: $0.value)) }
+        guard let hit = Self.firstWindow(exceeding: maxNetworks, within: networkWindow, points: points) else { return nil }
+        return finding("token-multi-ip", token: token, hit: hit, evidence: evidence(
+            ("networks", .strings(Array(hit.values.prefix(20)))), ("network_count", .number(hit.values.count)),
+            ("max_networks", .number(maxNetworks)), ("window_s", .number(networkWindow)),
+            ("window_start", .number(hit.start)), ("window_end", .number(hit.end))), count: hit.values.count)
+    }
+
+    /// `token-multi-agent`: the token came with more than `max_agents` distinct User-Agent strings within `window`.
+    public func multipleAgents(token: String, sightings: [TimedValue]) -> CrossRequestFinding? {
+        guard policy.isEnabled("token-multi-agent") else { return nil }
+        let points = sightings.filter { !$0.value.isEmpty && $0.value != "-" }
+        guard let hit = Self.firstWindow(exceeding: maxAgents, within: agentWindow, points: points) else { return nil }
+        return finding("token-multi-agent", token: token, hit: hit, evidence: evidence(
+            ("user_agents", .strings(hit.values.prefix(10).map { String($0.prefix(120)) })),
+            ("agent_count", .number(hit.values.count)), ("max_agents", .number(maxAgents)),
+            ("window_s", .number(agentWindow)), ("window_start", .number(hit.start)), ("window_end", .number(hit.end))),
+            count: hit.values.count)
+    }
+
+    // MARK: token-multi-audience-use
+
+    /// `token-multi-audience-use`: the token was accepted (2xx, non-public path) at two or more hosts.
+    public func multipleAudiences(token: String, usage: [UsageObservation]) -> CrossRequestFinding? {
+        guard policy.isEnabled("token-multi-audience-use") else { return nil }
+        let accepted = usage.filter {
+            policy.isAccepted(status: $0.status) && !$0.host.isEmpty && !policy.isPublic(path: $0.path)
+        }
+        let hosts = Set(accepted.map { Self.bareHost($0.host) }).sorted()
+        guard hosts.count >= 2 else { return nil }
+        let first = accepted.compactMap(\.firstSeen).min()
+        let last = accepted.compactMap(\.lastSeen).max()
+        var draft = FindingDraft(ruleID: "token-multi-audience-use", severity: defaultSeverity("token-multi-audience-use"),
+                                 evidence: evidence(("hosts", .strings(Array(hosts.prefix(20)))), ("host_count", .number(hosts.count)),
+                                                    ("status", .strings(Set(accepted.map { String($0.status) }).sorted()))))
+        draft.severity = policy.severity(for: draft.ruleID, chosen: draft.severity)
+        return CrossRequestFinding(token: token, draft: draft, firstSeen: first, lastSeen: last,
+                                   count: accepted.reduce(0) { $0 + $1.count })
+    }
+
+    static func bareHost(_ host: String) -> String {
+        let lower = host.lowercased()
+        if lower.hasPrefix("[") { return String(lower.prefix { $0 != "]" }) + "]" }
+        if lower.filter({ $0 == ":" }).count == 1 { return String(lower.split(separator: ":")[0]) }
+        return lower
+    }
+
+    // MARK: jti-reuse-different-token
+
+    /// One token of a (iss, jti) group.
+    public struct JTIHolder: Sendable, Hashable {
+        public var token: String
+        public var isVerified: Bool
+        public var firstSeen: Double?
+        public var lastSeen: Double?
+        public init(token: String, isVerified: Bool, firstSeen: Double?, lastSeen: Double?) {
+            self.token = token
+            self.isVerified = isVerified
+            self.firstSeen = firstSeen
+            self.lastSeen = lastSeen
+        }
+    }
+
+    /// `jti-reuse-different-token`: the same (iss, jti) on different tokens. One finding per token of the group;
+    /// critical when at least two of them verify (the issuer, or its key, minted both).
+    public func reusedJTI(issuer: String?, jti: String, holders: [JTIHolder]) -> [CrossRequestFinding] {
+        guard policy.isEnabled("jti-reuse-different-token") else { return [] }
+        let distinct = Set(holders.map(\.token))
+        guard distinct.count >= 2 else { return [] }
+        let verified = holders.filter(\.isVerified).count
+        let severity: Severity = verified >= 2 ? .critical : defaultSeverity("jti-reuse-different-token")
+        return holders.sorted { $0.token < $1.token }.map { holder in
+            var draft = FindingDraft(ruleID: "jti-reuse-different-token", severity: severity, evidence: evidence(
+                ("issuer", .optional(issuer)), ("jti", .string(String(jti.prefix(200)))),
+                ("tokens", .number(distinct.count)), ("verified_tokens", .number(verified)),
+                ("other_tokens", .strings(distinct.subtracting([holder.token]).sorted().prefix(5).map { String($0.prefix(12)) }))))
+            draft.severity = policy.severity(for: draft.ruleID, chosen: draft.severity)
+            return CrossRequestFinding(token: holder.token, draft: draft, firstSeen: holder.firstSeen,
+                                       lastSeen: holder.lastSeen, count: Int64(distinct.count))
+        }
+    }
+
+    // MARK: forged-token-probing
+
+    /// `forged-token-probing`: at least `probe_threshold` distinct failing tokens (alg-none, invalid-signature, …)
+    /// from one client IP within `probe_window`. Critical when the same client then got an accepted status on a
+    /// non-public path at or after the start of the burst.
+    ///
+    /// - Parameters:
+    ///   - failing: (time, token) points of the client's failing tokens.
+    ///   - followUps: that client's logged uses (any token), to find an accepted request after the burst.
+    /// - Returns: one finding per token of the burst, discriminated by the client IP.
+    public func probing(clientIP: String, failing: [TimedValue], followUps: [UsageObservation]) -> [CrossRequestFinding] {
+        guard policy.isEnabled("forged-token-probing"), probeThreshold >= 1 else { return [] }
+        guard let hit = Self.firstWindow(exceeding: probeThreshold - 1, within: probeWindow, points: failing) else { return [] }
+        let acceptedAfter = followUps.filter {
+            policy.isAccepted(status: $0.status) && !policy.isPublic(path: $0.path) && ($0.lastSeen ?? -.infinity) >= hit.start
+        }
+        let severity: Severity = acceptedAfter.isEmpty ? defaultSeverity("forged-token-probing") : .critical
+        return hit.values.map { token in
+            var draft = FindingDraft(ruleID: "forged-token-probing", severity: severity, evidence: evidence(
+                ("client_ip", .string(clientIP)), ("failing_tokens", .number(hit.values.count)),
+                ("probe_threshold", .number(probeThreshold)), ("probe_window_s", .number(probeWindow)),
+                ("window_start", .number(hit.start)), ("window_end", .number(hit.end)),
+                ("followed_by_accepted", .bool(!acceptedAfter.isEmpty)),
+                ("accepted_time", acceptedAfter.compactMap(\.lastSeen).min().map { .number($0) })))
+            draft.severity = policy.severity(for: draft.ruleID, chosen: draft.severity)
+            return CrossRequestFinding(token: token, discriminator: clientIP, draft: draft, firstSeen: hit.start,
+                                       lastSeen: hit.end, count: Int64(hit.values.count))
+        }
+    }
+
+    // MARK: Shared
+
+    func defaultSeverity(_ id: String) -> Severity { RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .high }
+
+    func finding(_ id: String, token: String, hit: WindowHit, evidence: JSONObject, count: Int) -> CrossRequestFinding {
+        var draft = FindingDraft(ruleID: id, severity: defaultSeverity(id), evidence: evidence)
+        draft.severity = policy.severity(for: id, chosen: draft.severity)
+        return CrossRequestFinding(token: token, draft: draft, firstSeen: hit.start, lastSeen: hit.end, count: Int64(count))
+    }
+
+    /// Marks `finding` suppressed when a policy suppression (or a baseline entry) covers it.
+    public func applySuppressions(_ finding: inout CrossRequestFinding, issuer: String?, clientID: String?) {
+        if let suppression = policy.suppressions.first(where: {
+            $0.matches(ruleID: finding.draft.ruleID, issuer: issuer, clientID: clientID, host: nil, path: nil,
+                       fingerprint: finding.token, at: finding.firstSeen)
+        }) {
+            finding.draft.isSuppressed = true
+            finding.draft.suppressionReason = suppression.reason
+        } else if policy.baseline.contains(BaselineEntry(ruleID: finding.draft.ruleID, fingerprint: finding.token)) {
+            finding.draft.isSuppressed = true
+            finding.draft.suppressionReason = "baseline"
+        }
+    }
+}
+
+/// Formats a masked address prefix (`192.0.2.0/24`, `2001:db8:1::/48`).
+enum IPNetworkText {
+    static func format(masking raw: [UInt8], prefix: Int, isIPv6: Bool) -> String {
+        var bytes = raw
+        let bits = max(0, min(prefix, bytes.count * 8))
+        for index in bytes.indices {
+            let keep = max(0, min(8, bits - index * 8))
+            bytes[index] &= keep == 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - keep))
+        }
+        if !isIPv6 { return bytes.map(String.init).joined(separator: ".") + "/\(bits)" }
+        var groups: [String] = []
+        for index in stride(from: 0, to: 16, by: 2) {
+            groups.append(String(UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1]), radix: 16))
+        }
+        // RFC 5952 §4.2: the longest run of two or more zero groups becomes "::".
+        var best: Range<Int>?
+        var start: Int?
+        for index in 0...groups.count {
+            if index < groups.count, groups[index] == "0" {
+                if start == nil { start = index }
+            } else if let runStart = start {
+                if index - runStart >= 2, index - runStart > (best?.count ?? 0) { best = runStart..<index }
+                start = nil
+            }
+        }
+        guard let best else { return groups.joined(separator: ":") + "/\(bits)" }
+        let head = groups[..<best.lowerBound].joined(separator: ":")
+        let tail = groups[best.upperBound...].joined(separator: ":")
+        return head + "::" + tail + "/\(bits)"
+    }
+}

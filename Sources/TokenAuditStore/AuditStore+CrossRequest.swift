@@ -1,0 +1,338 @@
+import TokenAuditModel
+
+/// Request times of one token along one dimension (client IP or User-Agent), aggregated per 10-minute bucket
+/// of request time: the input of the cross-request rules (group M). The merge keeps the first and last time
+/// and sums the count, so the table does not depend on batch order; it is written in the batch's transaction.
+public struct RequestWindowIncrement: Sendable, Hashable {
+    public enum Dimension: String, Sendable, Hashable {
+        case clientIP = "ip"
+        case userAgent = "ua"
+    }
+
+    /// Bucket length in seconds. Windows at least this long are judged exactly from first/last per bucket.
+    public static let bucketSeconds: Double = 600
+
+    public var token: TokenFingerprint
+    public var dimension: Dimension
+    public var value: String
+    public var bucket: Int64
+    public var firstTime: Double
+    public var lastTime: Double
+    public var count: Int64
+
+    public init(token: TokenFingerprint, dimension: Dimension, value: String, time: Double, count: Int64 = 1) {
+        self.token = token
+        self.dimension = dimension
+        self.value = value
+        self.bucket = Int64((time / Self.bucketSeconds).rounded(.down))
+        self.firstTime = time
+        self.lastTime = time
+        self.count = count
+    }
+
+    /// The key rows merge on.
+    public struct Key: Hashable, Sendable {
+        public var token: TokenFingerprint
+        public var dimension: Dimension
+        public var value: String
+        public var bucket: Int64
+    }
+
+    public var key: Key { Key(token: token, dimension: dimension, value: value, bucket: bucket) }
+
+    /// Folds another sighting of the same key in (order-independent).
+    public mutating func merge(_ other: RequestWindowIncrement) {
+        firstTime = min(firstTime, other.firstTime)
+        lastTime = max(lastTime, other.lastTime)
+        count += other.count
+    }
+
+    /// A User-Agent is free text a client controls: one holding a token-shaped value is stored redacted, and
+    /// every value is capped at 512 bytes.
+    static func redactingTokens(_ increment: RequestWindowIncrement) -> RequestWindowIncrement {
+        var copy = increment
+        if RawTokenGuard.containsToken(copy.value) { copy.value = "<redacted: token-shaped text>" }
+        if copy.value.utf8.count > 512 { copy.value = String(decoding: copy.value.utf8.prefix(512), as: UTF8.self) }
+        return copy
+    }
+}
+
+/// One usage row as the cross-request analysis reads it.
+public struct StoredUsage: Sendable, Hashable {
+    public var token: String
+    public var clientIP: String
+    public var host: String
+    public var path: String
+    public var status: Int
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+    public var count: Int64
+}
+
+/// One bucket of request times: the value (client IP, User-Agent) or, for probing, the token.
+public struct StoredWindowPoint: Sendable, Hashable {
+    public var token: String
+    public var value: String
+    public var firstTime: Double
+    public var lastTime: Double
+}
+
+/// One token holding a (iss, jti) pair shared with other tokens.
+public struct StoredJTIHolder: Sendable, Hashable {
+    public var token: String
+    public var verificationStatus: String
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+}
+
+/// A cross-request finding ready to store.
+public struct StoredCrossRequestFinding: Sendable, Hashable {
+    public var key: FindingKey
+    public var severity: Severity
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+    public var count: Int64
+    public var evidenceJSON: String
+    public var suppressed: Bool
+
+    public init(key: FindingKey, severity: Severity, firstSeen: Double?, lastSeen: Double?, count: Int64,
+                evidenceJSON: String, suppressed: Bool) {
+        self.key = key
+        self.severity = severity
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.count = count
+        self.evidenceJSON = evidenceJSON
+        self.suppressed = suppressed
+    }
+}
+
+extension AuditStore {
+    /// Called inside `commit`'s transaction.
+    func applyRequestWindows(_ increments: [RequestWindowIncrement]) throws {
+        guard !increments.isEmpty else { return }
+        let statement = try connection.prepare(
+            """
+            INSERT INTO request_windows (token_fingerprint, dimension, value, bucket, first_time, last_time, count)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            ON CONFLICT (token_fingerprint, dimension, value, bucket) DO UPDATE SET
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time),
+                count = count + excluded.count
+            """)
+        for increment in increments {
+            try statement.run([
+                .text(increment.token.hex), .text(increment.dimension.rawValue), .text(increment.value),
+                .integer(increment.bucket), .real(increment.firstTime), .real(increment.lastTime), .integer(increment.count),
+            ])
+        }
+    }
+
+    /// Streams row groups: rows come sorted by `groupKey`; `body` gets each group once, in key order.
+    private func forEachGroup<Row>(
+        sql: String, values: [SQLValue] = [], row makeRow: (SQLiteStatement) -> (String, Row),
+        _ body: (String, [Row]) throws -> Void
+    ) throws {
+        try withConnection { connection in
+            var currentKey: String?
+            var rows: [Row] = []
+            try connection.prepare(sql).forEachRow(values) { statement in
+                let (key, row) = makeRow(statement)
+                if key != currentKey {
+                    if let currentKey, !rows.isEmpty { try body(currentKey, rows) }
+                    currentKey = key
+                    rows.removeAll(keepingCapacity: true)
+                }
+                rows.append(row)
+            }
+            if let currentKey, !rows.isEmpty { try body(currentKey, rows) }
+        }
+    }
+
+    /// Every token seen along `dimension` with more than `minimumValues - 1` distinct values, with its buckets.
+    /// Memory holds one token's buckets at a time.
+    public func forEachTokenWindow(
+        _ dimension: RequestWindowIncrement.Dimension, minimumValues: Int,
+        _ body: (_ token: String, _ points: [StoredWindowPoint]) throws -> Void
+    ) throws {
+        try forEachGroup(
+            sql: """
+                SELECT token_fingerprint, value, first_time, last_time FROM request_windows
+                WHERE dimension = ?1 AND token_fingerprint IN (
+                    SELECT token_fingerprint FROM request_windows WHERE dimension = ?1
+                    GROUP BY token_fingerprint HAVING count(DISTINCT value) >= ?2)
+                ORDER BY token_fingerprint, first_time, value
+                """,
+            values: [.text(dimension.rawValue), .integer(Int64(minimumValues))],
+            row: { row in
+                let token = row.text(at: 0) ?? ""
+                return (token, StoredWindowPoint(token: token, value: row.text(at: 1) ?? "",
+                                                 firstTime: row.optionalDouble(at: 2) ?? 0, lastTime: row.optionalDouble(at: 3) ?? 0))
+            }, body)
+    }
+
+    /// The usage rows of every token logged at two or more distinct hosts with a status in `statuses`.
+    public func forEachMultiHostUsage(
+        statuses: ClosedRange<Int>, _ body: (_ token: String, _ usage: [StoredUsage]) throws -> Void
+    ) throws {
+        try forEachGroup(
+            sql: """
+                SELECT token_fingerprint, client_ip, host, path, status, first_seen, last_seen, count FROM usage
+                WHERE status BETWEEN ?1 AND ?2 AND token_fingerprint IN (
+                    SELECT token_fingerprint FROM usage WHERE host != '' AND status BETWEEN ?1 AND ?2
+                    GROUP BY token_fingerprint HAVING count(DISTINCT lower(host)) >= 2)
+                ORDER BY token_fingerprint, host, path, client_ip, status
+                """,
+            values: [.integer(Int64(statuses.lowerBound)), .integer(Int64(statuses.upperBound))],
+            row: { row in
+                let usage = Self.storedUsage(row)
+                return (usage.token, usage)
+            }, body)
+    }
+
+    static func storedUsage(_ row: SQLiteStatement) -> StoredUsage {
+        StoredUsage(
+            token: row.text(at: 0) ?? "", clientIP: row.text(at: 1) ?? "", host: row.text(at: 2) ?? "",
+            path: row.text(at: 3) ?? "", status: Int(row.int64(at: 4)), firstSeen: row.optionalDouble(at: 5),
+            lastSeen: row.optionalDouble(at: 6), count: row.int64(at: 7))
+    }
+
+    /// Every (iss, jti) pair held by more than one token, with its tokens.
+    public func forEachSharedJTI(
+        _ body: (_ issuer: String?, _ jti: String, _ holders: [StoredJTIHolder]) throws -> Void
+    ) throws {
+        // The group key joins iss and jti with a NUL, which neither holds in practice (JSON strings may, but then
+        // both sides of the comparison carry it alike).
+        var issuers: [String: (String?, String)] = [:]
+        try forEachGroup(
+            sql: """
+                SELECT ifnull(iss, ''), jti, fingerprint, verification_status, first_seen, last_seen, iss IS NULL
+                FROM tokens WHERE jti IS NOT NULL AND (ifnull(iss, ''), jti) IN (
+                    SELECT ifnull(iss, ''), jti FROM tokens WHERE jti IS NOT NULL
+                    GROUP BY ifnull(iss, ''), jti HAVING count(*) >= 2)
+                ORDER BY ifnull(iss, ''), jti, fingerprint
+                """,
+            row: { row in
+                let issuer = row.text(at: 0) ?? ""
+                let jti = row.text(at: 1) ?? ""
+                let key = issuer + "\u{0}" + jti
+                issuers[key] = (row.int64(at: 6) != 0 ? nil : issuer, jti)
+                return (key, StoredJTIHolder(token: row.text(at: 2) ?? "", verificationStatus: row.text(at: 3) ?? "",
+                                             firstSeen: row.optionalDouble(at: 4), lastSeen: row.optionalDouble(at: 5)))
+            },
+            { key, holders in
+                let (issuer, jti) = issuers[key] ?? (nil, "")
+                try body(issuer, jti, holders)
+            })
+    }
+
+    /// Per client IP with at least `minimumTokens` distinct failing tokens: the request-time buckets of those
+    /// tokens from that IP. A token fails when it has a finding of one of `ruleIDs` (a `remote-key-url` finding
+    /// only when not allowlisted, i.e. above info).
+    public func forEachProbingClient(
+        ruleIDs: [String], minimumTokens: Int, _ body: (_ clientIP: String, _ points: [StoredWindowPoint]) throws -> Void
+    ) throws {
+        let placeholders = ruleIDs.indices.map { "?\($0 + 2)" }.joined(separator: ", ")
+        let failing = """
+            SELECT token_fingerprint FROM findings WHERE rule_id IN (\(placeholders))
+                AND (rule_id != 'remote-key-url' OR severity > 0)
+            """
+        try forEachGroup(
+            sql: """
+                SELECT w.value, w.token_fingerprint, w.first_time, w.last_time FROM request_windows w
+                WHERE w.dimension = 'ip' AND w.value != '' AND w.token_fingerprint IN (\(failing))
+                    AND w.value IN (
+                        SELECT value FROM request_windows WHERE dimension = 'ip' AND token_fingerprint IN (\(failing))
+                        GROUP BY value HAVING count(DISTINCT token_fingerprint) >= ?1)
+                ORDER BY w.value, w.first_time, w.token_fingerprint
+                """,
+            values: [.integer(Int64(minimumTokens))] + ruleIDs.map { .text($0) },
+            row: { row in
+                let address = row.text(at: 0) ?? ""
+                return (address, StoredWindowPoint(token: row.text(at: 1) ?? "", value: address,
+                                                   firstTime: row.optionalDouble(at: 2) ?? 0, lastTime: row.optionalDouble(at: 3) ?? 0))
+            }, body)
+    }
+
+    /// Every usage row of one client IP.
+    public func usage(clientIP: String) throws -> [StoredUsage] {
+        try withConnection { connection in
+            var rows: [StoredUsage] = []
+            try connection.prepare(
+                """
+                SELECT token_fingerprint, client_ip, host, path, status, first_seen, last_seen, count FROM usage
+                WHERE client_ip = ?1 ORDER BY token_fingerprint, host, path, status
+                """
+            ).forEachRow([.text(clientIP)]) { rows.append(Self.storedUsage($0)) }
+            return rows
+        }
+    }
+
+    /// `iss` and `client_id` of each of `tokens` (for suppressions).
+    public func tokenIdentities(_ tokens: Set<String>) throws -> [String: (issuer: String?, clientID: String?)] {
+        try withConnection { connection in
+            let statement = try connection.prepare("SELECT iss, client_id FROM tokens WHERE fingerprint = ?1")
+            var result: [String: (issuer: String?, clientID: String?)] = [:]
+            for token in tokens.sorted() {
+                try statement.forEachRow([.text(token)]) { row in result[token] = (row.text(at: 0), row.text(at: 1)) }
+            }
+            return result
+        }
+    }
+
+    /// Replaces every stored finding of `ruleIDs` with `findings`, in one transaction, so a re-run or a resumed
+    /// run converges to the findings its data proves. Returns the open findings whose key was not stored before
+    /// (what this run newly found), by severity.
+    @discardableResult
+    public func replaceFindings(ofRules ruleIDs: [String], with findings: [StoredCrossRequestFinding]) throws
+        -> [Severity: UInt64]
+    {
+        for finding in findings {
+            if RawTokenGuard.containsToken(finding.evidenceJSON) || RawTokenGuard.containsToken(finding.key.discriminator) {
+                throw StoreError.rawTokenRejected(field: "findings.evidence")
+            }
+        }
+        var canonical: [(StoredCrossRequestFinding, String)] = []
+        for finding in findings {
+            do {
+                canonical.append((finding, try TextFormatting.canonicalJSONObject(finding.evidenceJSON)))
+            } catch {
+                throw StoreError.invalidEvidence(rule: finding.key.ruleID, reason: error.reason)
+            }
+        }
+        return try withConnection { connection in
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                let placeholders = ruleIDs.indices.map { "?\($0 + 1)" }.joined(separator: ", ")
+                var previous: Set<FindingKey> = []
+                try connection.prepare(
+                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))"
+                ).forEachRow(ruleIDs.map { .text($0) }) { row in
+                    if let token = TokenFingerprint(hex: row.text(at: 1) ?? "") {
+                        previous.insert(FindingKey(ruleID: row.text(at: 0) ?? "", token: token, discriminator: row.text(at: 2) ?? ""))
+                    }
+                }
+                try connection.prepare("DELETE FROM findings WHERE rule_id IN (\(placeholders))").run(ruleIDs.map { .text($0) })
+                let insert = try connection.prepare(
+                    """
+                    INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,
+                        last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9)
+                    """)
+                var fresh: [Severity: UInt64] = [:]
+                for (finding, evidence) in canonical {
+                    try insert.run([
+                        .text(finding.key.ruleID), .text(finding.key.token.hex), .text(finding.key.discriminator),
+                        .integer(Int64(finding.severity.rawValue)), SQLValue(finding.firstSeen), SQLValue(finding.lastSeen),
+                        .integer(finding.count), .text(evidence), .integer(finding.suppressed ? 1 : 0),
+                    ])
+                    if !finding.suppressed, !previous.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
+                }
+                try connection.execute("COMMIT")
+                return fresh
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}
