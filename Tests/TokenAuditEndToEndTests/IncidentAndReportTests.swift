@@ -15,6 +15,8 @@ enum Snapshot {
         let url = directory.appendingPathComponent(name)
         if recording {
             try actual.write(to: url, atomically: true, encoding: .utf8)
+            // A recording run never passes silently: the new baseline must be reviewed and committed.
+            Issue.record("Recorded new baseline \(name)", sourceLocation: sourceLocation)
             return
         }
         let expected = try String(contentsOf: url, encoding: .utf8)

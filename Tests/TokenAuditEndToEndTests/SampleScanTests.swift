@@ -183,6 +183,11 @@ extension Harness.Outcome: @unchecked Sendable {}
         }
     }
 
+    /// The exact findings of the sample scan, as the SIEM sees them.
+    @Test func sampleFindingsAreExactlyTheGoldenFile() throws {
+        try Snapshot.check(scan.findingsOutput.stdout, named: "samples-findings.jsonl")
+    }
+
     @Test func findingsJSONLinesCarryThePublicContract() throws {
         let lines = scan.findingsOutput.stdout.split(separator: "\n")
         #expect(scan.findingsOutput.status == 0)
