@@ -64,6 +64,15 @@ public enum CrossRequestAnalysis {
             }
             if let finding = rules.multipleAudiences(token: token, usage: observations) { found.append(finding) }
         }
+        try store.forEachReusedAssertion { token, expiration, usage in
+            let observations = usage.map {
+                UsageObservation(clientIP: $0.clientIP, host: $0.host, path: $0.path, status: $0.status,
+                                 firstSeen: $0.firstSeen, lastSeen: $0.lastSeen, count: $0.count)
+            }
+            if let finding = rules.replayedAssertion(token: token, expiration: expiration, usage: observations) {
+                found.append(finding)
+            }
+        }
         try store.forEachSharedJTI { issuer, jti, holders in
             found += rules.reusedJTI(issuer: issuer, jti: jti, holders: holders.map {
                 CrossRequestRules.JTIHolder(token: $0.token, isVerified: $0.verificationStatus == "valid",

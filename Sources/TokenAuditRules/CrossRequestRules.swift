@@ -73,7 +73,7 @@ public struct CrossRequestRules: Sendable {
     /// The rules this post-pass owns; their stored rows are replaced as a whole on every run.
     public static let ruleIDs: [String] = [
         "token-multi-ip", "token-multi-agent", "token-multi-audience-use", "jti-reuse-different-token",
-        "forged-token-probing",
+        "forged-token-probing", "client-assertion-replay",
     ]
 
     /// Rules whose findings make a token count as a probe for `forged-token-probing`.
@@ -267,6 +267,28 @@ public struct CrossRequestRules: Sendable {
             return CrossRequestFinding(token: token, discriminator: clientIP, draft: draft, firstSeen: hit.start,
                                        lastSeen: hit.end, count: Int64(hit.values.count))
         }
+    }
+
+    // MARK: J. Client assertion replay
+
+    /// RFC 7523 §3 #7: a client assertion may be used once. Fires when the same assertion was presented again
+    /// before it expired. The usage table keeps only first and last time per group, so the time of the second
+    /// use is bounded from above (the earlier of: the last time of a group used twice, the second-earliest
+    /// first time across groups); the rule fires only when that bound is still within `exp` + leeway, so it
+    /// never claims a replay it cannot show.
+    public func replayedAssertion(token: String, expiration: Double?, usage: [UsageObservation]) -> CrossRequestFinding? {
+        let total = usage.reduce(0) { $0 + $1.count }
+        guard total >= 2 else { return nil }
+        let firsts = usage.compactMap(\.firstSeen).sorted()
+        var bounds: [Double] = usage.filter { $0.count >= 2 }.compactMap(\.lastSeen)
+        if firsts.count >= 2 { bounds.append(firsts[1]) }
+        guard let secondUse = bounds.min(), let firstUse = firsts.first else { return nil }
+        if let expiration, secondUse > expiration + policy.leeway { return nil }
+        let clients = Set(usage.map(\.clientIP).filter { !$0.isEmpty }).sorted()
+        let hit = WindowHit(start: firstUse, end: secondUse, values: clients)
+        return finding("client-assertion-replay", token: token, hit: hit, evidence: evidence(
+            ("uses", .number(Int(total))), ("client_ips", .strings(clients)),
+            ("expires", expiration.map { .number($0) }), ("second_use_by", .number(secondUse))), count: Int(total))
     }
 
     // MARK: Shared

@@ -102,6 +102,18 @@ struct RequestRuleContext {
                 ("parameter", .optional(parameter)), ("location", .string(location.rawValue)),
                 ("expired_at_request_time", .bool(expired))))
         }
+        if location == .query, request.parameterName == "token", let path = request.context.path {
+            // RFC 7662 §2.1: the token goes in a POST body; in a URL it lands in every log on the way.
+            let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+            let introspection = policy.list(
+                "introspection_paths", of: "introspection-via-get",
+                default: ["/introspect", "/oauth2/introspect", "/oauth/introspect", "/token/introspect",
+                          "/protocol/openid-connect/token/introspect"])
+            if introspection.contains(where: { bare == $0 || bare.hasSuffix($0) }) {
+                add("introspection-via-get", nil, evidence(
+                    ("method", .optional(request.context.method)), ("path", .string(bare))))
+            }
+        }
         if location == .referer { add("token-in-referer", nil, evidence(("parameter", .optional(request.parameterName)))) }
         let isCleartext = request.context.scheme?.lowercased() == "http"
         if location == .cookie {

@@ -60,6 +60,8 @@ extension RuleCatalogue {
         "refresh-token-as-bearer",
         "token-in-url-query",
         "token-in-referer",
+        "introspection-via-get",
+        "client-assertion-replay",
         "token-in-cookie",
         "bearer-over-cleartext",
         "multiple-token-methods",

@@ -189,6 +189,28 @@ extension AuditStore {
             }, body)
     }
 
+    /// The usage rows of every client assertion (RFC 7523) presented more than once, with its `exp`.
+    public func forEachReusedAssertion(
+        _ body: (_ token: String, _ expiration: Double?, _ usage: [StoredUsage]) throws -> Void
+    ) throws {
+        var expirations: [String: Double] = [:]
+        try forEachGroup(
+            sql: """
+                SELECT u.token_fingerprint, u.client_ip, u.host, u.path, u.status, u.first_seen, u.last_seen, u.count,
+                    t.exp
+                FROM usage AS u JOIN tokens AS t ON t.fingerprint = u.token_fingerprint
+                WHERE t.kind = 'client-assertion' AND u.token_fingerprint IN (
+                    SELECT token_fingerprint FROM usage GROUP BY token_fingerprint HAVING sum(count) >= 2)
+                ORDER BY u.token_fingerprint, u.host, u.path, u.client_ip, u.status
+                """,
+            row: { row in
+                let usage = Self.storedUsage(row)
+                if let exp = row.optionalDouble(at: 8) { expirations[usage.token] = exp }
+                return (usage.token, usage)
+            },
+            { token, usage in try body(token, expirations[token], usage) })
+    }
+
     static func storedUsage(_ row: SQLiteStatement) -> StoredUsage {
         StoredUsage(
             token: row.text(at: 0) ?? "", clientIP: row.text(at: 1) ?? "", host: row.text(at: 2) ?? "",

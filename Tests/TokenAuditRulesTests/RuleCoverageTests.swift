@@ -320,6 +320,9 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         // A. Transport and exposure
         RuleCase("token-in-url-query", .high, Scenario(Build.good) { $0.location = .query; $0.parameter = "access_token" }, good),
         RuleCase("token-in-referer", .high, Scenario(Build.good) { $0.location = .referer }, good),
+        RuleCase("introspection-via-get", .high,
+                 Scenario(Build.good) { $0.location = .query; $0.parameter = "token"; $0.path = "/oauth2/introspect?token=<redacted>" },
+                 Scenario(Build.good) { $0.location = .query; $0.parameter = "token"; $0.path = "/v1/orders?token=<redacted>" }),
         RuleCase("token-in-cookie", .info, Scenario(Build.good) { $0.location = .cookie; $0.parameter = "session" }, good),
         RuleCase("bearer-over-cleartext", .high, Scenario(Build.good) { $0.scheme = "http" }, good),
         RuleCase("multiple-token-methods", .medium, Scenario(Build.good) { $0.locationsOnLine = [.authorizationBearer, .query] }, good),
@@ -352,6 +355,18 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
             Build.crossRequest(CrossRequestRules(policy: AuditPolicy()).multipleAudiences(token: "t", usage: [
                 UsageObservation(clientIP: "x", host: "a.test", path: "/", status: 200, firstSeen: 0, lastSeen: 0, count: 1),
                 UsageObservation(clientIP: "x", host: "b.test", path: "/", status: 403, firstSeen: 0, lastSeen: 0, count: 1),
+            ]))
+        }),
+        RuleCase("client-assertion-replay", .high, fires: {
+            // Used twice by one client, the second time 100 s in, well before exp.
+            Build.crossRequest(CrossRequestRules(policy: AuditPolicy()).replayedAssertion(token: "t", expiration: 300, usage: [
+                UsageObservation(clientIP: "x", host: "as.test", path: "/token", status: 200, firstSeen: 0, lastSeen: 100, count: 2),
+            ]))
+        }, silent: {
+            // The second use came after exp + leeway (300 + 60): a stale replay is expired, not this rule.
+            Build.crossRequest(CrossRequestRules(policy: AuditPolicy()).replayedAssertion(token: "t", expiration: 300, usage: [
+                UsageObservation(clientIP: "x", host: "as.test", path: "/token", status: 200, firstSeen: 0, lastSeen: 0, count: 1),
+                UsageObservation(clientIP: "y", host: "as.test", path: "/token", status: 200, firstSeen: 361, lastSeen: 361, count: 1),
             ]))
         }),
         RuleCase("jti-reuse-different-token", .high, fires: {
