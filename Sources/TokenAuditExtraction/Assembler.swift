@@ -14,6 +14,13 @@ struct Assembler {
 
     static let redacted = Array("<redacted>".utf8)
 
+    /// Query/body parameter names whose value is a credential but not a token (lowercase): redacted in the
+    /// stored path like tokens, so the database never holds a client secret or a password either.
+    static let secretParameterNames: Set<String> = [
+        "client_secret", "password", "passwd", "pwd", "secret", "api_key", "apikey", "api-key", "private_key",
+    ]
+    private static let secretParameterBytes: Set<[UInt8]> = Set(secretParameterNames.map { Array($0.utf8) })
+
     /// nil when no token was found, unless `keepEmpty`.
     func assemble(_ record: RawRecord, keepEmpty: Bool = false) -> ExtractedLine? {
         var tokens: [TokenOccurrence] = []
@@ -246,6 +253,11 @@ struct Assembler {
             }
             if found {
                 if let equals { out += b[piece.lowerBound...equals] }
+                out += Assembler.redacted
+            } else if let name, let equals, !value.isEmpty,
+                Assembler.secretParameterBytes.contains(name.map(ASCII.lower))
+            {
+                out += b[piece.lowerBound...equals]
                 out += Assembler.redacted
             } else {
                 out += b[piece]

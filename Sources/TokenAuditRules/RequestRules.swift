@@ -114,6 +114,7 @@ struct RequestRuleContext {
                     ("method", .optional(request.context.method)), ("path", .string(bare))))
             }
         }
+        checkClientCredentialInURL()
         if location == .referer { add("token-in-referer", nil, evidence(("parameter", .optional(request.parameterName)))) }
         let isCleartext = request.context.scheme?.lowercased() == "http"
         if location == .cookie {
@@ -134,6 +135,29 @@ struct RequestRuleContext {
         if methods.count > 1 {
             add("multiple-token-methods", nil, evidence(("methods", .strings(methods.sorted()))))
         }
+    }
+
+    /// `client-credential-in-url`: a client secret, password or client assertion in the URI of a token or PAR
+    /// endpoint (RFC 6749 §2.3.1; RFC 7523 §2.2). The extraction stage already replaced such values with
+    /// `<redacted>` in the stored path, so the rule reads the parameter names from there; it is reported on
+    /// the tokens the line carried (a line with only a client secret has no token to attach it to).
+    mutating func checkClientCredentialInURL() {
+        guard let path = request.context.path, let question = path.firstIndex(of: "?") else { return }
+        let bare = String(path[..<question])
+        let endpoints = policy.list(
+            "as_endpoints", of: "client-credential-in-url",
+            default: ["/token", "/oauth/token", "/oauth2/token", "/connect/token", "/protocol/openid-connect/token",
+                      "/par", "/oauth2/par", "/as/par", "/oauth2/v1/token", "/oauth2/default/v1/token"])
+        guard endpoints.contains(where: { bare == $0 || bare.hasSuffix($0) }) else { return }
+        let credentials = ["client_secret", "password", "client_assertion"]
+        let names = path[path.index(after: question)...].split(separator: "&").compactMap { piece -> String? in
+            let parts = piece.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[1] == "<redacted>" else { return nil }
+            let name = parts[0].lowercased()
+            return credentials.contains(name) ? name : nil
+        }
+        guard !names.isEmpty else { return }
+        add("client-credential-in-url", nil, evidence(("parameters", .strings(names)), ("endpoint", .string(bare))))
     }
 
     // MARK: F. Audience against the API called

@@ -61,6 +61,7 @@ extension RuleCatalogue {
         "token-in-url-query",
         "token-in-referer",
         "introspection-via-get",
+        "client-credential-in-url",
         "client-assertion-replay",
         "token-in-cookie",
         "bearer-over-cleartext",

@@ -114,3 +114,15 @@ import TokenAuditModel
         #expect(d.problems.map(\.kind) == [.unterminatedField])
     }
 }
+
+@Suite struct CredentialRedactionTests {
+    @Test(arguments: ["client_secret", "password", "PASSWORD", "api_key"])
+    func secretQueryValuesNeverReachTheStoredPath(name: String) throws {
+        let line = #"192.0.2.1 - - [28/Nov/2026:10:00:00 +0000] "POST /oauth2/token?grant_type=client_credentials&\#(name)=hunter2-very-secret HTTP/1.1" 200 10 "-" "curl/8" "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl""#
+        let extracted = try #require(LineExtractor(format: .combined).extract(line))
+        let path = try #require(extracted.context.path)
+        #expect(!path.contains("hunter2"))
+        #expect(path.contains("\(name)=<redacted>"))
+        #expect(path.contains("grant_type=client_credentials"), "other parameters are kept")
+    }
+}

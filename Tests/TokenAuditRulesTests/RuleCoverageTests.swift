@@ -320,6 +320,9 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         // A. Transport and exposure
         RuleCase("token-in-url-query", .high, Scenario(Build.good) { $0.location = .query; $0.parameter = "access_token" }, good),
         RuleCase("token-in-referer", .high, Scenario(Build.good) { $0.location = .referer }, good),
+        RuleCase("client-credential-in-url", .high,
+                 Scenario(Build.good) { $0.path = "/oauth2/token?grant_type=client_credentials&client_secret=<redacted>" },
+                 Scenario(Build.good) { $0.path = "/v1/orders?client_secret=<redacted>" }),
         RuleCase("introspection-via-get", .high,
                  Scenario(Build.good) { $0.location = .query; $0.parameter = "token"; $0.path = "/oauth2/introspect?token=<redacted>" },
                  Scenario(Build.good) { $0.location = .query; $0.parameter = "token"; $0.path = "/v1/orders?token=<redacted>" }),
