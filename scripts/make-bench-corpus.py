@@ -12,8 +12,8 @@ timestamps increasing through the day, so every file is its own stream and can b
 
 Tokens: --tokens distinct JWTs split into 24 hourly cohorts (each cohort's access tokens are valid for that
 hour: lifetime 3600 s, so valid tokens are judged valid at their request time). Inside an hour, lines pick a
-cohort token with a Zipf (s = 1) distribution over a shuffled popularity rank, plus an even sweep so every
-distinct token appears at least once. Mix: RS256 45 %, ES256 33 %, PS256 9 %, EdDSA 7 %, HS256 6 %;
+cohort token with a Zipf (s = 1) distribution over a shuffled popularity rank, plus an even sweep (each file
+takes a share of the cohort) so every distinct token appears at least once in the corpus. Mix: RS256 45 %, ES256 33 %, PS256 9 %, EdDSA 7 %, HS256 6 %;
 about 5 % of the distinct tokens are defective (expired, bad signature, unknown key, `alg: none`, malformed).
 About 30 % of lines carry no token (probes, static assets, login pages).
 
@@ -303,7 +303,7 @@ def client_ip(index, second):
 
 
 def write_file(args):
-    (path, fmt, file_index, lines, seed, cohort_size, plan_summary, tokens_path, level) = args
+    (path, fmt, file_index, files, lines, seed, plan_summary, tokens_path, level) = args
     with open(tokens_path) as handle:
         tokens = handle.read().split("\n")
     defects = plan_summary
@@ -332,11 +332,14 @@ def write_file(args):
             n_tok = sum(has_token)
             cum = zipf_cum[:size]
             picks = rng.choices(range(size), cum_weights=cum, k=n_tok) if size else []
-            # Sweep: spread the cohort's tokens evenly over the hour so each appears at least once.
-            if size and n_tok:
-                step = n_tok / size if n_tok >= size else 1.0
-                for k in range(min(size, n_tok)):
-                    picks[int(k * step)] = k
+            # Sweep: this file's share of the cohort (files split it), spread evenly over the hour, so that every
+            # distinct token appears at least once in the corpus while most lines still follow the Zipf draw.
+            first, last = size * file_index // files, size * (file_index + 1) // files
+            share = last - first
+            if share and n_tok:
+                step = n_tok / share if n_tok >= share else 1.0
+                for k in range(min(share, n_tok)):
+                    picks[int(k * step)] = first + k
             pick_iter = iter(picks)
             buffer = []
             for j in range(n):
@@ -437,7 +440,7 @@ def main():
         fmt = "combined" if f % 2 == 0 else "json"
         name = f"web-{f + 1:02d}.access.log.gz" if fmt == "combined" else f"api-{f + 1:02d}.access.json.gz"
         lines = options.lines // options.files + (1 if f < options.lines % options.files else 0)
-        jobs.append((os.path.join(options.out, "logs", name), fmt, f, lines, options.seed, 0, defects, tokens_path,
+        jobs.append((os.path.join(options.out, "logs", name), fmt, f, options.files, lines, options.seed, defects, tokens_path,
                      options.level))
     with multiprocessing.Pool(min(options.jobs, options.files)) as pool:
         files = pool.map(write_file, jobs)
