@@ -15,7 +15,7 @@ struct AnalysedToken: Sendable {
 /// is evicted, and that token is analysed again if it comes back (analysis is deterministic, so the database
 /// is the same either way). Sharded so workers rarely wait on each other's locks. Keys hold raw token bytes in
 /// memory only; they are never written anywhere.
-final class TokenCache: Sendable {
+final class TokenCache<Value: Sendable>: Sendable {
     /// A token's bytes as a dictionary key. `[UInt8]`'s own `Hashable` feeds the hasher one byte at a time
     /// (hundreds of calls for a JWS, for every occurrence); this hashes the length and the last 32 bytes —
     /// signature bytes for a JWS, well spread — in one call. Equality still compares every byte.
@@ -37,8 +37,8 @@ final class TokenCache: Sendable {
     /// cached however many others pass through; the old eviction (the dictionary's first key, i.e. arbitrary)
     /// threw hot tokens out and had them analysed again — three times per distinct token on the benchmark.
     private struct Generations {
-        var current: [Key: AnalysedToken] = [:]
-        var previous: [Key: AnalysedToken] = [:]
+        var current: [Key: Value] = [:]
+        var previous: [Key: Value] = [:]
     }
 
     private final class Shard: Sendable {
@@ -61,7 +61,7 @@ final class TokenCache: Sendable {
         return shards[Int(hash % UInt32(shards.count))]
     }
 
-    private func insert(_ key: Key, _ value: AnalysedToken, into generations: inout Generations) {
+    private func insert(_ key: Key, _ value: Value, into generations: inout Generations) {
         if generations.current.count >= generationCapacity {
             generations.previous = generations.current
             generations.current = Dictionary(minimumCapacity: generationCapacity)
@@ -70,10 +70,10 @@ final class TokenCache: Sendable {
     }
 
     /// The cached analysis of `key`, or the result of `analyse()` (computed outside the lock and stored).
-    func analysis(for key: [UInt8], analyse: () -> AnalysedToken) -> (AnalysedToken, isNew: Bool) {
+    func analysis(for key: [UInt8], analyse: () -> Value) -> (Value, isNew: Bool) {
         let shard = shard(for: key)
         let key = Key(bytes: key)
-        let hit: AnalysedToken? = shard.generations.withLock { generations in
+        let hit: Value? = shard.generations.withLock { generations in
             if let found = generations.current[key] { return found }
             guard let found = generations.previous.removeValue(forKey: key) else { return nil }
             insert(key, found, into: &generations)
