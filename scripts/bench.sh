@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The scan benchmark (docs/performance.md). Not part of the test suite.
 #
-#   scripts/bench.sh [--runs N] [--jobs N] [--no-build] [--skip-jobs1] CORPUS_DIR
+#   scripts/bench.sh [--runs N] [--jobs N] [--no-build] [--skip-jobs1] [--bin PATH] CORPUS_DIR
 #
 # CORPUS_DIR is made by scripts/make-bench-corpus.py (logs/*.gz, keys/, manifest.json, alg/*.log).
 # On the same files, in one run, N times each (default 3), it measures:
@@ -23,6 +23,7 @@ while [[ $# -gt 0 ]]; do
         --runs) runs="$2"; shift 2 ;;
         --jobs) jobs="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
+        --bin) bin="$2"; build=0; shift 2 ;;
         --skip-jobs1) jobs1=0; shift ;;
         -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         -*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
@@ -40,7 +41,7 @@ fi
 if [[ $build == 1 ]]; then
     swift build -c release --product tokenaudit >&2
 fi
-bin=$(swift build -c release --show-bin-path)/tokenaudit
+bin=${bin:-$(swift build -c release --show-bin-path)/tokenaudit}
 [[ -x $bin ]] || { echo "bench.sh: $bin not built" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tokenaudit-bench.XXXXXX")
@@ -90,7 +91,6 @@ for ((run = 1; run <= runs; run++)); do
     echo "$(stat -c %s "$work/dbN.sqlite") $wal" >>"$work/dbsize"
     measure rerun "$bin" scan "${files[@]}" --keys "$corpus/keys" --db "$work/dbN.sqlite" --jobs "$jobs"
 done
-cp "$work/dbN.sqlite" "$work/keep.sqlite"
 
 # Distinct tokens per second, per algorithm: one line per distinct token, so every line is a new token.
 if [[ -d $corpus/alg ]]; then
@@ -138,7 +138,7 @@ print(f"database: {db / 1e6:.1f} MB = {db / lines:.1f} bytes per input line")
 rerun = load("rerun")
 if rerun and first:
     print(f"re-run: {rerun[0]:.3f} s = {100 * rerun[0] / first:.2f} % of the first run")
-connection = sqlite3.connect(os.path.join(work, "keep.sqlite"))
+connection = sqlite3.connect(os.path.join(work, "dbN.sqlite"))
 tables = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("tokens", "usage", "findings")}
 print("rows: " + ", ".join(f"{t} {n:,}" for t, n in tables.items()))
 try:
