@@ -31,7 +31,7 @@ struct BatchResult: Sendable {
 /// Turns a batch of lines into store increments: extraction, token analysis (cached), request-level rules.
 struct BatchProcessor: Sendable {
     let engine: RuleEngine
-    let cache: TokenCache
+    let cache: TokenCache<AnalysedToken>
     let masking: MaskingPolicy
     let progress: ScanProgress
 

@@ -49,6 +49,20 @@ final class BoundedQueue<Element: Sendable>: @unchecked Sendable {
         return element
     }
 
+    /// Removes every element present, waiting while the queue is empty; `nil` once closed and drained. Lets
+    /// a consumer handle what piled up in one go (the writer commits it in one transaction).
+    func popAll() -> [Element]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while count == 0 && !isClosed { condition.wait() }
+        guard count > 0 else { return nil }
+        let elements = items[head...].map { $0! }
+        items.removeAll(keepingCapacity: true)
+        head = 0
+        condition.broadcast()
+        return elements
+    }
+
     /// No more pushes; poppers drain what is left, then get `nil`.
     func close() {
         condition.lock()

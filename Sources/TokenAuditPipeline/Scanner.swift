@@ -102,7 +102,7 @@ public enum Scanner {
 
         // The writer: one serial queue, the only code that touches the store while the scan runs.
         DispatchQueue(label: "tokenaudit.writer").async(group: group) {
-            while let result = results.pop() { writer.accept(result) }
+            while let ready = results.popAll() { writer.accept(ready) }
         }
 
         // The workers: extraction, token analysis (once per distinct token), request-level rules.

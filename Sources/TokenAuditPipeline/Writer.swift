@@ -45,10 +45,18 @@ final class Writer: Sendable {
     var failure: String? { state.withLock { $0.failure } }
 
     /// Takes a worker's result; commits it and any results of the same source it was holding back.
-    func accept(_ result: BatchResult) {
+    func accept(_ result: BatchResult) { accept([result]) }
+
+    /// Takes every result that was ready at once and commits, in ONE transaction, each source's results that
+    /// are next in sequence (with their watermarks). Results that arrived early wait for their predecessors.
+    func accept(_ results: [BatchResult]) {
         state.withLock { state in
-            state.sources[result.sourceID, default: PendingSource()].waiting[result.sequence] = result
-            drain(result.sourceID, &state)
+            for result in results {
+                state.sources[result.sourceID, default: PendingSource()].waiting[result.sequence] = result
+            }
+            var touched: [Int64] = []
+            for result in results where !touched.contains(result.sourceID) { touched.append(result.sourceID) }
+            commitReady(touched, &state)
         }
     }
 
@@ -56,29 +64,42 @@ final class Writer: Sendable {
     func sourceEnded(_ sourceID: Int64, batches: Int, status: SourceStatus, error: String?) {
         state.withLock { state in
             state.sources[sourceID, default: PendingSource()].end = (batches, status, error)
-            drain(sourceID, &state)
+            commitReady([sourceID], &state)
         }
     }
 
-    private func drain(_ sourceID: Int64, _ state: inout State) {
-        guard var pending = state.sources[sourceID] else { return }
-        while let result = pending.waiting.removeValue(forKey: pending.nextSequence) {
-            pending.nextSequence += 1
+    /// Commits the in-sequence results of `sourceIDs` together, then finishes the sources that are complete.
+    private func commitReady(_ sourceIDs: [Int64], _ state: inout State) {
+        var ready: [BatchResult] = []
+        for sourceID in sourceIDs {
+            guard var pending = state.sources[sourceID] else { continue }
+            while let result = pending.waiting.removeValue(forKey: pending.nextSequence) {
+                pending.nextSequence += 1
+                ready.append(result)
+            }
+            state.sources[sourceID] = pending
+        }
+        if !ready.isEmpty {
             if state.failure == nil {
                 do {
-                    try store.commit(result.storeBatch)
-                    progress.addLines(UInt64(result.lines), withTokens: UInt64(result.tokenLines))
-                    let occurrences = result.openOccurrences.values.reduce(0, +)
-                    progress.addFindings(occurrences)
-                    for (severity, count) in result.openOccurrences { state.openOccurrences[severity, default: 0] += count }
+                    try store.commit(ready.map(\.storeBatch))
+                    for result in ready {
+                        progress.addLines(UInt64(result.lines), withTokens: UInt64(result.tokenLines))
+                        progress.addFindings(result.openOccurrences.values.reduce(0, +))
+                        for (severity, count) in result.openOccurrences {
+                            state.openOccurrences[severity, default: 0] += count
+                        }
+                    }
                 } catch {
                     state.failure = "\(error)"
                     log("database: \(error); nothing after this point was stored")
                 }
             }
-            permits.signal()
+            for _ in ready { permits.signal() }
         }
-        if let end = pending.end, pending.nextSequence == end.batches {
+        for sourceID in sourceIDs {
+            guard let pending = state.sources[sourceID], let end = pending.end, pending.nextSequence == end.batches
+            else { continue }
             if state.failure == nil {
                 do {
                     try store.finishSource(id: sourceID, status: end.status, error: end.error)
@@ -87,8 +108,6 @@ final class Writer: Sendable {
                 }
             }
             state.sources[sourceID] = nil
-        } else {
-            state.sources[sourceID] = pending
         }
     }
 }

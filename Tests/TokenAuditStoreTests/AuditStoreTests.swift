@@ -325,3 +325,41 @@ struct BatchTests {
         #expect(rows == .integer(10_000))
     }
 }
+
+@Suite("Group commit: several batches in one transaction")
+struct GroupCommitTests {
+    private func setUp(_ path: String) throws -> (AuditStore, SyntheticLog) {
+        let store = try AuditStore(path: path)
+        let run = try store.beginRun(toolVersion: "1.0", arguments: ["scan"], startedAt: 1_000)
+        let source = try store.registerSource(descriptor("/var/log/access.log"), runID: run)
+        return (store, SyntheticLog(path: "/var/log/access.log", lineCount: 240, sourceID: source))
+    }
+
+    @Test func oneTransactionForManyBatchesGivesTheSameRowsAsOneEach() throws {
+        let directory = try TemporaryDirectory()
+        let (single, log) = try setUp(directory.file("single.db"))
+        let (grouped, _) = try setUp(directory.file("grouped.db"))
+        let batches = log.batches(size: 25)
+        for batch in batches { try single.commit(batch) }
+        // Groups of 1, 2, 3 … batches, as the writer forms them from whatever is ready.
+        var start = 0, size = 1
+        while start < batches.count {
+            try grouped.commit(Array(batches[start..<min(batches.count, start + size)]))
+            start += size
+            size += 1
+        }
+        #expect(try grouped.dump() == single.dump())
+    }
+
+    @Test func aFailedGroupCommitsNothingOfAnyBatch() throws {
+        let directory = try TemporaryDirectory()
+        let (store, log) = try setUp(directory.file("audit.db"))
+        let batches = log.batches(size: 40)
+        try store.commit(batches[0])
+        let before = try store.dump()
+        store.failBeforeCommitForTesting = true
+        #expect(throws: (any Error).self) { try store.commit(Array(batches[1...])) }
+        store.failBeforeCommitForTesting = false
+        #expect(try store.dump() == before)
+    }
+}
