@@ -253,6 +253,7 @@ public final class AuditStore: @unchecked Sendable {
                 combined.tokens += batch.tokens
                 combined.usage += batch.usage
                 combined.findings += batch.findings
+                combined.requestWindows += batch.requestWindows
                 combined.progress += batch.progress
             }
         }
