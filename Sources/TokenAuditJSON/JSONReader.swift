@@ -82,7 +82,7 @@ public enum JSONReader {
         var parser = Parser(bytes: buffer, maximumDepth: limits.maximumDepth)
         do throws(JSONError) {
             parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0, path: "")
+            let value = try parser.parseValue(depth: 0)
             parser.skipWhitespace()
             if parser.position != buffer.count { throw JSONError(.trailingData, at: parser.position) }
             return .success(
@@ -102,6 +102,25 @@ private struct Parser {
     var duplicates: [String] = []
     var deepest = 0
     var largestArray = 0
+    /// The keys and indices leading to the value being parsed; turned into a path string only when a
+    /// duplicate member needs naming (most documents have none, and building paths per member is costly).
+    var pathComponents: [PathComponent] = []
+
+    enum PathComponent {
+        case key(String)
+        case index(Int)
+    }
+
+    func currentPath(appending key: String) -> String {
+        var path = ""
+        for component in pathComponents {
+            switch component {
+            case .key(let name): path += "/" + escapePointer(name)
+            case .index(let index): path += "/" + String(index)
+            }
+        }
+        return path + "/" + escapePointer(key)
+    }
 
     init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
@@ -132,10 +151,10 @@ private struct Parser {
         position += count
     }
 
-    mutating func parseValue(depth: Int, path: String) throws(JSONError) -> JSONValue {
+    mutating func parseValue(depth: Int) throws(JSONError) -> JSONValue {
         switch try peek() {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1, path: path)
-        case UInt8(ascii: "["): return try parseArray(depth: depth + 1, path: path)
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"):
             try expectLiteral("true")
@@ -158,7 +177,7 @@ private struct Parser {
         deepest = max(deepest, depth)
     }
 
-    mutating func parseObject(depth: Int, path: String) throws(JSONError) -> JSONValue {
+    mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
         try enter(depth: depth)
         position += 1
         var members: [JSONObject.Member] = []
@@ -176,9 +195,10 @@ private struct Parser {
             guard try peek() == UInt8(ascii: ":") else { throw JSONError(.unexpectedByte, at: position) }
             position += 1
             skipWhitespace()
-            let memberPath = path + "/" + escapePointer(key)
-            let value = try parseValue(depth: depth, path: memberPath)
-            if !seen.insert(key).inserted { duplicates.append(memberPath) }
+            pathComponents.append(.key(key))
+            let value = try parseValue(depth: depth)
+            pathComponents.removeLast()
+            if !seen.insert(key).inserted { duplicates.append(currentPath(appending: key)) }
             members.append(JSONObject.Member(key: key, value: value))
             skipWhitespace()
             let next = try peek()
@@ -189,7 +209,7 @@ private struct Parser {
         return .object(JSONObject(members: members))
     }
 
-    mutating func parseArray(depth: Int, path: String) throws(JSONError) -> JSONValue {
+    mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
         try enter(depth: depth)
         position += 1
         var elements: [JSONValue] = []
@@ -200,7 +220,9 @@ private struct Parser {
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth, path: path + "/" + String(elements.count)))
+            pathComponents.append(.index(elements.count))
+            elements.append(try parseValue(depth: depth))
+            pathComponents.removeLast()
             skipWhitespace()
             let next = try peek()
             position += 1

@@ -1,4 +1,3 @@
-import Foundation
 import TokenAuditJOSE
 import TokenAuditCrypto
 import TokenAuditJSON
@@ -232,19 +231,33 @@ struct TokenRuleContext {
     }
 
     static func host(of url: String) -> String? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        let rest = url[schemeEnd.upperBound...]
+        let parts = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        let rest = parts[1]
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         let hostPort = authority.split(separator: "@").last ?? authority[...]
         let host = hostPort.split(separator: ":").first.map(String.init) ?? ""
         return host.isEmpty ? nil : host.lowercased()
     }
 
+    /// `%` followed by two hex digits anywhere in `text`.
+    static func hasPercentEscape(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 3 else { return false }
+        func isHex(_ byte: UInt8) -> Bool {
+            (0x30...0x39).contains(byte) || (0x41...0x46).contains(byte) || (0x61...0x66).contains(byte)
+        }
+        for index in 0..<(bytes.count - 2) where bytes[index] == UInt8(ascii: "%") {
+            if isHex(bytes[index + 1]) && isHex(bytes[index + 2]) { return true }
+        }
+        return false
+    }
+
     static func injectionPattern(in kid: String, maximumLength: Int) -> String? {
         if kid.count > maximumLength { return "longer than \(maximumLength)" }
         if kid.contains("..") || kid.contains("/") || kid.contains("\\") { return "path traversal" }
         if kid.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return "control character" }
-        if kid.range(of: "%[0-9A-Fa-f]{2}", options: .regularExpression) != nil { return "percent-escape" }
+        if Self.hasPercentEscape(kid) { return "percent-escape" }
         let lower = kid.lowercased()
         if kid.contains("'") || kid.contains("\"") || kid.contains(";") || kid.contains("--") || kid.contains("/*")
             || lower.contains(" union ") || lower.contains(" or ")
@@ -329,10 +342,15 @@ struct TokenRuleContext {
             var extra = policy.extraSecrets
             if let issuer = claims?.iss { extra.append(issuer) }
             if let client = claims?.clientID { extra.append(client) }
+            // A token that failed against the deployment's own (identified) key was not MACed with it: it is
+            // tampered or forged, and invalid-signature says so. Only the short list of common defaults is worth
+            // trying there (a forger's choice); the full list is for tokens whose key we do not hold.
+            let identifiedKeyFailed = verification?.status == .invalidSignature
             match = secrets.crack(
                 algorithm: algorithm, signingInput: jws.signingInput, signature: jws.signature,
                 group: "\(claims?.iss ?? "")|\(jws.header.kid ?? "")|\(alg)", extraSecrets: extra,
-                usesBuiltinList: policy.usesBuiltinSecretList)
+                usesBuiltinList: policy.usesBuiltinSecretList,
+                maximumEntries: identifiedKeyFailed ? WeakSecretList.shortListCount : nil)
         }
         guard let match else { return }
         add("weak-hmac-secret", nil, evidence(

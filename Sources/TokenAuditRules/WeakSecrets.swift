@@ -13,6 +13,9 @@ public struct WeakSecretList: Sendable {
         self.entries = entries.filter { seen.insert($0.secret).inserted }
     }
 
+    /// How many entries of ``builtin()`` come from the short list of common defaults (tried first).
+    public static let shortListCount = 64
+
     /// An empty list (only the policy's extra secrets are tried).
     public static let empty = WeakSecretList(entries: [])
 
@@ -75,7 +78,7 @@ final class WeakSecretChecker: Sendable {
 
     func crack(
         algorithm: JWSAlgorithm, signingInput: [UInt8], signature: [UInt8], group: String, extraSecrets: [String],
-        usesBuiltinList: Bool
+        usesBuiltinList: Bool, maximumEntries: Int? = nil
     ) -> CrackedSecret? {
         guard let hash = algorithm.hash, signature.count == hash.outputByteCount else { return nil }
         let tester = HMACSecretTester(algorithm: hash, message: signingInput, expectedTag: signature)
@@ -87,7 +90,7 @@ final class WeakSecretChecker: Sendable {
         guard usesBuiltinList else { return nil }
         let known = crackedByGroup.withLock { $0[group] ?? [] }
         for secret in known where tester.matches(secret: secret.secret) { return secret }
-        for entry in list.entries where tester.matches(secret: entry.secret) {
+        for entry in list.entries.prefix(maximumEntries ?? list.entries.count) where tester.matches(secret: entry.secret) {
             let found = CrackedSecret(secret: entry.secret, source: entry.source)
             crackedByGroup.withLock { $0[group, default: []].append(found) }
             return found

@@ -188,6 +188,25 @@ extension [FindingDraft] {
         #expect(!Mint.verdict(Mint.hs256(Mint.claims()), engine: engine).has("weak-hmac-secret"))
     }
 
+    @Test func fullListIsForTokensWhoseKeyWeDoNotHold() {
+        // A secret far down the list (not among the short list of defaults).
+        let deep = Array("deep-in-the-list-secret".utf8)
+        let filler = (0..<200).map { (Array("filler-\($0)".utf8), "test") }
+        let list = WeakSecretList(entries: filler + [(deep, "test")])
+        let engine = Mint.engine(secrets: list)
+        // Unknown issuer, no kid: we hold no key, so the whole list is tried.
+        let foreign = Mint.claims().replacingOccurrences(of: Mint.issuer, with: "https://unknown.test")
+        let unknownKey = Mint.verdict(Mint.hs256(foreign, header: #"{"alg":"HS256","typ":"at+jwt"}"#, key: deep), engine: engine)
+        #expect(unknownKey.verification?.status == .unknownKey)
+        #expect(unknownKey.has("weak-hmac-secret"))
+        // Same secret on a token that claims our key (kid k1) and fails it: a forgery, reported as
+        // invalid-signature; the long list is not worth its cost there.
+        let forged = Mint.verdict(Mint.hs256(Mint.claims(), key: deep), engine: engine)
+        #expect(forged.verification?.status == .invalidSignature)
+        #expect(forged.has("invalid-signature"))
+        #expect(!forged.has("weak-hmac-secret"))
+    }
+
     @Test func shippedSecretListHasTheJWTIODefaults() {
         let list = WeakSecretList.builtin()
         #expect(list.entries.count > 100_000)
