@@ -115,9 +115,14 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         let directory = try Harness.temporaryDirectory()
         try makeLargeLog(at: directory.appendingPathComponent("big.log"), copies: 200)
         let database = directory.appendingPathComponent("full.sqlite").path
-        // A file-size limit makes writes past 1 MB fail as a full disk would (EFBIG); SIGXFSZ is ignored so
-        // the write error reaches SQLite instead of killing the process.
-        let script = "trap '' XFSZ; ulimit -f 1024; exec \"$0\" \"$@\""
+        // Last night's scan, committed before the disk filled up.
+        try Harness.run(["scan", "samples/logs/caddy", "--db", database, "--keys", "samples/keys", "--quiet"])
+        let before = try Harness.dump(database: database)
+        let size = (try FileManager.default.attributesOfItem(atPath: database)[.size] as? NSNumber)?.intValue ?? 0
+        // A file-size limit just above the current database makes further growth fail as a full disk would
+        // (EFBIG); SIGXFSZ is ignored so the write error reaches SQLite instead of killing the process.
+        let limitBlocks = size / 1024 + 64
+        let script = "trap '' XFSZ; ulimit -f \(limitBlocks); exec \"$0\" \"$@\""
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script, Harness.binary.path, "scan", directory.appendingPathComponent("big.log").path,
@@ -132,8 +137,13 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(process.terminationStatus == 3, "\(message)")
         #expect(message.contains("full.sqlite"), "the error names the database: \(message)")
         // What was committed before the failure is intact and readable.
-        let committed = try Harness.column(database: database, "SELECT COALESCE(SUM(lines_committed), 0) FROM sources")
-        #expect(Int(committed.first ?? "") ?? 0 > 0, "\(message)")
+        let after = try Harness.dump(database: database)
+        for row in before where row.contains("samples/logs/caddy/access.json") {
+            #expect(after.contains(row), "the earlier source row survived")
+        }
+        #expect(try Harness.column(database: database,
+            "SELECT status FROM sources WHERE path LIKE '%caddy/access.json'") == ["complete"])
+        #expect(try Harness.column(database: database, "SELECT COUNT(*) FROM tokens") != ["0"])
     }
 }
 
