@@ -92,13 +92,27 @@ struct BatchProcessor: Sendable {
                     locationsOnLine: locations)
                 for draft in engine.evaluate(analysed.verdict, request: observation) {
                     let key = FindingKey(ruleID: draft.ruleID, token: fingerprint)
+                    if !draft.isSuppressed { openOccurrences[draft.severity, default: 0] += 1 }
+                    // Most occurrences of a finding in a batch come after its first one, whose example (and
+                    // evidence) the merge keeps: count them without serialising evidence that would be dropped.
+                    if var existing = findings[key],
+                        existing.example.isStrictlyBefore(time: time, sourcePath: item.sourcePath, line: lineNumber)
+                    {
+                        existing.count += 1
+                        existing.severity = Swift.max(existing.severity, draft.severity)
+                        existing.firstSeen = minimum(existing.firstSeen, time)
+                        existing.lastSeen = maximum(existing.lastSeen, time)
+                        if let status = context.status { existing.statusCodes.insert(status) }
+                        existing.suppressed = existing.suppressed && draft.isSuppressed
+                        findings[key] = existing
+                        continue
+                    }
                     let example = FindingExample(
                         time: time, sourcePath: item.sourcePath, line: lineNumber, evidenceJSON: draft.evidenceJSON)
                     let increment = FindingIncrement(
                         key: key, severity: draft.severity, count: 1, firstSeen: time, lastSeen: time,
                         statusCodes: context.status.map { [$0] } ?? [], example: example,
                         suppressed: draft.isSuppressed)
-                    if !draft.isSuppressed { openOccurrences[draft.severity, default: 0] += 1 }
                     if let existing = findings[key] {
                         findings[key] = existing.merged(with: increment)
                     } else {
@@ -180,5 +194,20 @@ extension FindingIncrement {
         result.example = Swift.min(example, other.example)
         result.suppressed = suppressed && other.suppressed
         return result
+    }
+}
+
+extension FindingExample {
+    /// Whether this example sorts strictly before one at (`time`, `sourcePath`, `line`) whatever the other's
+    /// evidence: the order ``FindingExample/<`` uses, decided without the evidence tie-breaker.
+    func isStrictlyBefore(time other: Double?, sourcePath otherPath: String, line otherLine: Int64) -> Bool {
+        switch (time, other) {
+        case let (left?, right?) where left != right: return left < right
+        case (.some, .none): return true
+        case (.none, .some): return false
+        default: break
+        }
+        if sourcePath != otherPath { return sourcePath < otherPath }
+        return line < otherLine
     }
 }

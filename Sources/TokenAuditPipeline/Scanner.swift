@@ -154,8 +154,13 @@ public enum Scanner {
             throw ScanError("\(configuration.databasePath): \(failure)", isConfigurationError: false)
         }
         do {
-            // Group M: cross-request rules over everything committed so far (this run and earlier ones).
-            for (severity, count) in try CrossRequestAnalysis.run(store: store, policy: configuration.policy) {
+            // Group M: cross-request rules over everything committed so far (this run and earlier ones). They are a
+            // function of the database, so a run that committed nothing (every input already ingested) has
+            // nothing to recompute: skipping keeps a no-op nightly re-run cheap. A changed group-M policy takes
+            // effect with the next run that reads new lines.
+            let analysis: [Severity: UInt64] = writer.committedBatches > 0
+                ? try CrossRequestAnalysis.run(store: store, policy: configuration.policy) : [:]
+            for (severity, count) in analysis {
                 summary.newFindingOccurrences[severity, default: 0] += count
             }
         } catch {

@@ -17,6 +17,7 @@ final class Writer: Sendable {
     private struct State {
         var sources: [Int64: PendingSource] = [:]
         var openOccurrences: [Severity: UInt64] = [:]
+        var committedBatches = 0
         var failure: String?
     }
 
@@ -43,6 +44,9 @@ final class Writer: Sendable {
 
     /// The first database failure (disk full, I/O error), after which nothing more is committed.
     var failure: String? { state.withLock { $0.failure } }
+
+    /// Batches committed by this run; 0 when every input was already ingested.
+    var committedBatches: Int { state.withLock { $0.committedBatches } }
 
     /// Takes a worker's result; commits it and any results of the same source it was holding back.
     func accept(_ result: BatchResult) { accept([result]) }
@@ -83,6 +87,7 @@ final class Writer: Sendable {
             if state.failure == nil {
                 do {
                     try store.commit(ready.map(\.storeBatch))
+                    state.committedBatches += ready.count
                     for result in ready {
                         progress.addLines(UInt64(result.lines), withTokens: UInt64(result.tokenLines))
                         progress.addFindings(result.openOccurrences.values.reduce(0, +))

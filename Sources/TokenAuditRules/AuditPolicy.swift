@@ -76,8 +76,16 @@ public struct AuditPolicy: Sendable {
         }
     }
 
+    /// Rules that fire on nearly every token of an ordinary deployment, so that in the default profile they
+    /// would add a row per token to the database and drown the signal: they run only when a profile or a
+    /// policy turns them on (`rules: {not-sender-constrained: true}`; the fapi2 profile enables
+    /// not-sender-constrained at medium).
+    public static let optInRuleIDs: Set<String> = ["not-sender-constrained", "bearer-token-logged"]
+
     /// Whether rule `id` runs.
-    public func isEnabled(_ id: String) -> Bool { ruleSettings[id]?.isEnabled ?? true }
+    public func isEnabled(_ id: String) -> Bool {
+        ruleSettings[id]?.isEnabled ?? !Self.optInRuleIDs.contains(id)
+    }
 
     /// The severity a finding of rule `id` is stored with, given the severity the rule chose.
     public func severity(for id: String, chosen: Severity) -> Severity { ruleSettings[id]?.severity ?? chosen }

@@ -538,6 +538,7 @@ public enum ProfileDefaults {
             policy.ruleSettings["alg-not-allowed"] = allowed
             var bound = policy.ruleSettings["not-sender-constrained"] ?? RuleSetting()
             bound.severity = bound.severity ?? .medium
+            bound.isEnabled = bound.isEnabled ?? true
             policy.ruleSettings["not-sender-constrained"] = bound
         }
         return policy

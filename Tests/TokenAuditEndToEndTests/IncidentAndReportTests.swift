@@ -91,8 +91,7 @@ struct IncidentCommandTests {
         #expect(token["verification"] as? String == "valid")
         let findings = try #require(json["findings"] as? [[String: Any]])
         #expect(Set(findings.compactMap { $0["rule"] as? String })
-                == ["token-in-referer", "token-in-url-query", "accepted-token-in-query", "bearer-token-logged",
-                    "not-sender-constrained"])
+                == ["token-in-referer", "token-in-url-query", "accepted-token-in-query"])
         // Usage totals agree with the token's use count and with the oracle.
         let usage = try #require(json["usage"] as? [[String: Any]])
         #expect(usage.reduce(0) { $0 + ($1["count"] as? Int ?? 0) } == token["uses"] as? Int)

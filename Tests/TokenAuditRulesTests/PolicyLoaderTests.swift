@@ -126,3 +126,14 @@ import TokenAuditModel
         #expect(RuleCatalogue.implementedRuleIDs.isSubset(of: Set(ids)))
     }
 }
+
+@Suite struct OptInRuleTests {
+    @Test func noisyRulesAreOffByDefaultAndOnWhereAProfileWantsThem() throws {
+        let base = AuditPolicy()
+        for id in AuditPolicy.optInRuleIDs { #expect(!base.isEnabled(id), "\(id)") }
+        #expect(base.isEnabled("missing-aud"))
+        let fapi = ProfileDefaults.apply(.fapi2, to: AuditPolicy())
+        #expect(fapi.isEnabled("not-sender-constrained"))
+        #expect(fapi.severity(for: "not-sender-constrained", chosen: .info) == .medium)
+    }
+}

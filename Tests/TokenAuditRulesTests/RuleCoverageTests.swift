@@ -312,7 +312,14 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         RuleCase("client-assertion-symmetric", .low, Scenario(Build.assertion()), Scenario(Build.assertion(alg: "none"))),
 
         // K. Sender constraint
-        RuleCase("not-sender-constrained", .info, good, Scenario(Build.dpopBound) { $0.location = .authorizationDPoP }),
+        // Opt-in rules (AuditPolicy.optInRuleIDs): enabled by the policy in both cases, so "silent" is the rule's
+        // own judgement, not the default switch.
+        RuleCase("not-sender-constrained", .info,
+                 Scenario(Build.good) { $0.policy.ruleSettings["not-sender-constrained"] = RuleSetting(isEnabled: true) },
+                 Scenario(Build.dpopBound) {
+                     $0.location = .authorizationDPoP
+                     $0.policy.ruleSettings["not-sender-constrained"] = RuleSetting(isEnabled: true)
+                 }),
         RuleCase("dpop-token-as-bearer", .high, Scenario(Build.dpopBound), Scenario(Build.dpopBound) { $0.location = .authorizationDPoP }),
         RuleCase("dpop-proof-invalid", .high, Scenario(Build.fixtures["dpop_proof_get_orders"]!) { $0.location = .dpopHeader; $0.method = "POST" },
                  Scenario(Build.fixtures["dpop_proof_get_orders"]!) { $0.location = .dpopHeader }),
@@ -329,7 +336,9 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         RuleCase("token-in-cookie", .info, Scenario(Build.good) { $0.location = .cookie; $0.parameter = "session" }, good),
         RuleCase("bearer-over-cleartext", .high, Scenario(Build.good) { $0.scheme = "http" }, good),
         RuleCase("multiple-token-methods", .medium, Scenario(Build.good) { $0.locationsOnLine = [.authorizationBearer, .query] }, good),
-        RuleCase("bearer-token-logged", .low, good, Scenario(Build.hs(["exp": Build.now]))),
+        RuleCase("bearer-token-logged", .low,
+                 Scenario(Build.good) { $0.policy.ruleSettings["bearer-token-logged"] = RuleSetting(isEnabled: true) },
+                 Scenario(Build.hs(["exp": Build.now])) { $0.policy.ruleSettings["bearer-token-logged"] = RuleSetting(isEnabled: true) }),
 
         // M. Replay and cross-request (revocation is per request; the others are judged over windows)
         RuleCase("revoked-token-used", .high,
