@@ -43,6 +43,6 @@ public struct ScanConfiguration: Sendable {
         self.databasePath = databasePath
         self.policy = policy
         self.jobs = max(1, jobs)
-        self.batchesInFlight = max(4, self.jobs * 3)
+        self.batchesInFlight = max(4, self.jobs * 2)
     }
 }

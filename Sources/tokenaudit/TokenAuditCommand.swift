@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `tokenaudit` command: parses flags, builds a configuration, runs a stage, maps the outcome to an exit code.
 @main
@@ -30,6 +33,12 @@ struct TokenAuditCommand: ParsableCommand {
 
     /// Runs the command and exits; usage errors exit 2 (not ArgumentParser's 64) so scripts see one code for them.
     static func main() {
+        #if canImport(Glibc)
+        // glibc gives each thread that allocates its own arena and keeps freed memory there; with a reader, a
+        // writer and --jobs workers that is ~40 MB of retained RSS at 1 M lines (measured: 257 → 218 MB). Two
+        // arenas keep memory bounded by the configuration, not by how many threads touched the heap.
+        limitMallocArenas(to: 2)
+        #endif
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -45,6 +54,17 @@ struct TokenAuditCommand: ParsableCommand {
         }
     }
 }
+
+#if canImport(Glibc)
+/// `mallopt(M_ARENA_MAX, count)`. malloc.h is not part of Swift's Glibc module, so the function is looked up
+/// by name; on a libc without it nothing happens.
+private func limitMallocArenas(to count: Int32) {
+    typealias MalloptFunction = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: MalloptFunction.self)
+    _ = mallopt(-8, count)  // M_ARENA_MAX
+}
+#endif
 
 /// Writes a diagnostic line to standard error (results go to standard output).
 func printError(_ message: String) {
