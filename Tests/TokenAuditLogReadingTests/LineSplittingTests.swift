@@ -56,7 +56,9 @@ struct LineSplittingTests {
             #expect(result.counters.overLongLines == 3)
             #expect(result.counters.lines == 7)
             #expect(result.counters.deliveredLines == 4)
-            #expect(result.batches.allSatisfy { $0.bytes.capacity <= options.maxBytesPerBatch + cap + 1 + 64 })
+            // malloc may round a large allocation up to its page (glibc's mmap threshold moves at run time), so
+            // allow one page of slack beyond the batch limit plus one capped line.
+            #expect(result.batches.allSatisfy { $0.bytes.capacity <= options.maxBytesPerBatch + cap + 1 + 4096 })
         }
     }
 
