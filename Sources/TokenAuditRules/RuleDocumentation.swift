@@ -38,7 +38,9 @@ public enum RuleDocumentation {
         for group in RuleGroup.allCases {
             out += "## \(group.letter). \(group.title)\n\n"
             for rule in RuleCatalogue.entries where rule.group == group {
-                out += "### `\(rule.id)`\(rule.isImplemented ? "" : " (planned)")\n\n"
+                let optIn = AuditPolicy.optInRuleIDs.contains(rule.id)
+                    ? " (opt-in: off unless a profile or policy enables it)" : ""
+                out += "### `\(rule.id)`\(rule.isImplemented ? "" : " (planned)")\(optIn)\n\n"
                 out += "**\(rule.title).** Severity: \(rule.severityNote).\n\n"
                 out += "- Detection: \(rule.detection)\n"
                 if !rule.rationale.isEmpty { out += "- Why it matters: \(rule.rationale)\n" }
