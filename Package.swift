@@ -86,6 +86,10 @@ let package = Package(
         ),
         .testTarget(name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore"], resources: [.copy("Snapshots")]),
         .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline"]),
-        .testTarget(name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit", "TokenAuditStore", "TokenAuditModel"]),
+        .testTarget(
+            name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit", "TokenAuditStore", "TokenAuditModel"],
+            // Golden files, read through #filePath so RECORD_SNAPSHOTS=1 can rewrite them in place.
+            exclude: ["Snapshots"]
+        ),
     ]
 )
