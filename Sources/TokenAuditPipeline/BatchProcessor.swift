@@ -47,6 +47,31 @@ struct BatchProcessor: Sendable {
         var lastTime: Double?
         let batch = item.batch
 
+        /// Adds one finding occurrence to the batch's aggregate. Most occurrences of a finding in a batch come
+        /// after its first one, whose example (and evidence) the merge keeps: those are counted without
+        /// serialising evidence that would be dropped.
+        func record(_ draft: FindingDraft, token fingerprint: TokenFingerprint, time: Double?, status: Int?, line: Int64) {
+            let key = FindingKey(ruleID: draft.ruleID, token: fingerprint)
+            if !draft.isSuppressed { openOccurrences[draft.severity, default: 0] += 1 }
+            if var existing = findings[key],
+                existing.example.isStrictlyBefore(time: time, sourcePath: item.sourcePath, line: line)
+            {
+                existing.count += 1
+                existing.severity = Swift.max(existing.severity, draft.severity)
+                existing.firstSeen = minimum(existing.firstSeen, time)
+                existing.lastSeen = maximum(existing.lastSeen, time)
+                if let status { existing.statusCodes.insert(status) }
+                existing.suppressed = existing.suppressed && draft.isSuppressed
+                findings[key] = existing
+                return
+            }
+            let example = FindingExample(time: time, sourcePath: item.sourcePath, line: line, evidenceJSON: draft.evidenceJSON)
+            let increment = FindingIncrement(
+                key: key, severity: draft.severity, count: 1, firstSeen: time, lastSeen: time,
+                statusCodes: status.map { [$0] } ?? [], example: example, suppressed: draft.isSuppressed)
+            findings[key] = findings[key].map { $0.merged(with: increment) } ?? increment
+        }
+
         for index in batch.indices {
             guard let extracted = batch.withLine(at: index, { item.extractor.extract($0) }),
                 !extracted.tokens.isEmpty
@@ -59,6 +84,7 @@ struct BatchProcessor: Sendable {
                 lastTime = max(lastTime ?? time, time)
             }
             let locations = Set(extracted.tokens.map(\.location))
+            var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
             for occurrence in extracted.tokens {
                 let (analysed, isNew) = cache.analysis(for: occurrence.bytes) {
                     analyse(occurrence)
@@ -91,34 +117,15 @@ struct BatchProcessor: Sendable {
                     context: context, location: occurrence.location, parameterName: occurrence.parameterName,
                     locationsOnLine: locations)
                 for draft in engine.evaluate(analysed.verdict, request: observation) {
-                    let key = FindingKey(ruleID: draft.ruleID, token: fingerprint)
-                    if !draft.isSuppressed { openOccurrences[draft.severity, default: 0] += 1 }
-                    // Most occurrences of a finding in a batch come after its first one, whose example (and
-                    // evidence) the merge keeps: count them without serialising evidence that would be dropped.
-                    if var existing = findings[key],
-                        existing.example.isStrictlyBefore(time: time, sourcePath: item.sourcePath, line: lineNumber)
-                    {
-                        existing.count += 1
-                        existing.severity = Swift.max(existing.severity, draft.severity)
-                        existing.firstSeen = minimum(existing.firstSeen, time)
-                        existing.lastSeen = maximum(existing.lastSeen, time)
-                        if let status = context.status { existing.statusCodes.insert(status) }
-                        existing.suppressed = existing.suppressed && draft.isSuppressed
-                        findings[key] = existing
-                        continue
-                    }
-                    let example = FindingExample(
-                        time: time, sourcePath: item.sourcePath, line: lineNumber, evidenceJSON: draft.evidenceJSON)
-                    let increment = FindingIncrement(
-                        key: key, severity: draft.severity, count: 1, firstSeen: time, lastSeen: time,
-                        statusCodes: context.status.map { [$0] } ?? [], example: example,
-                        suppressed: draft.isSuppressed)
-                    if let existing = findings[key] {
-                        findings[key] = existing.merged(with: increment)
-                    } else {
-                        findings[key] = increment
-                    }
+                    record(draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
                 }
+                if extracted.tokens.count > 1 {
+                    lineTokens.append((analysed.verdict, occurrence.bytes, occurrence.parameterName))
+                }
+            }
+            for (index, draft) in engine.evaluateLine(lineTokens) {
+                record(draft, token: lineTokens[index].verdict.fingerprint, time: context.time, status: context.status,
+                       line: lineNumber)
             }
         }
 

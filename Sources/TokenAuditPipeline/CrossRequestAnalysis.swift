@@ -104,6 +104,34 @@ public enum CrossRequestAnalysis {
                 severity: finding.draft.severity, firstSeen: finding.firstSeen, lastSeen: finding.lastSeen,
                 count: finding.count, evidenceJSON: finding.draft.evidenceJSON, suppressed: finding.draft.isSuppressed))
         }
-        return try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: rows)
+        var fresh = try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: rows)
+
+        // id-token-nonce-invalid, reuse part: one nonce on different ID tokens (OIDC Core §15.5.2). The
+        // per-request part (nonce missing) has discriminator ""; this pass owns the "nonce-reuse" rows only.
+        var nonceRows: [StoredCrossRequestFinding] = []
+        if policy.isEnabled("id-token-nonce-invalid") {
+            try store.forEachSharedNonce { holders in
+                for holder in holders {
+                    guard let token = TokenFingerprint(hex: holder.token) else { continue }
+                    let others = holders.filter { $0.token != holder.token }.map { String($0.token.prefix(12)) }
+                    let evidence = JSONWriter.string(.object(JSONObject([
+                        "problem": "nonce reused by different ID tokens",
+                        "other_tokens": .array(others.map(JSONValue.string)),
+                    ])), sortedKeys: true)
+                    let suppressed = policy.baseline.contains(BaselineEntry(ruleID: "id-token-nonce-invalid", fingerprint: holder.token))
+                    nonceRows.append(StoredCrossRequestFinding(
+                        key: FindingKey(ruleID: "id-token-nonce-invalid", token: token, discriminator: "nonce-reuse"),
+                        severity: policy.severity(for: "id-token-nonce-invalid", chosen: .medium),
+                        firstSeen: holder.firstSeen, lastSeen: holder.lastSeen, count: Int64(holders.count),
+                        evidenceJSON: evidence, suppressed: suppressed))
+                }
+            }
+        }
+        for (severity, count) in try store.replaceFindings(
+            ofRules: ["id-token-nonce-invalid"], onlyDiscriminator: "nonce-reuse", with: nonceRows)
+        {
+            fresh[severity, default: 0] += count
+        }
+        return fresh
     }
 }

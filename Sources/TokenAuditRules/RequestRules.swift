@@ -115,6 +115,7 @@ struct RequestRuleContext {
             }
         }
         checkClientCredentialInURL()
+        checkIDTokenNonce()
         if location == .referer { add("token-in-referer", nil, evidence(("parameter", .optional(request.parameterName)))) }
         let isCleartext = request.context.scheme?.lowercased() == "http"
         if location == .cookie {
@@ -141,6 +142,17 @@ struct RequestRuleContext {
     /// endpoint (RFC 6749 §2.3.1; RFC 7523 §2.2). The extraction stage already replaced such values with
     /// `<redacted>` in the stored path, so the rule reads the parameter names from there; it is reported on
     /// the tokens the line carried (a line with only a client secret has no token to attach it to).
+    /// `id-token-nonce-invalid` (request part): an ID token delivered in a front-channel response (query,
+    /// fragment or form_post body) without `nonce` (OIDC Core §3.2.2.11: REQUIRED in implicit and hybrid flows).
+    /// Reuse of one nonce by different ID tokens is judged across requests after the scan.
+    mutating func checkIDTokenNonce() {
+        guard verdict.kind == .idToken, verdict.nonce == nil, request.parameterName == "id_token",
+            request.location == .query || request.location == .body
+        else { return }
+        add("id-token-nonce-invalid", nil, evidence(("problem", "nonce missing in a front-channel response"),
+                                                    ("location", .string(request.location.rawValue))))
+    }
+
     mutating func checkClientCredentialInURL() {
         guard let path = request.context.path, let question = path.firstIndex(of: "?") else { return }
         let bare = String(path[..<question])

@@ -61,6 +61,8 @@ extension RuleCatalogue {
         "token-in-url-query",
         "token-in-referer",
         "introspection-via-get",
+        "id-token-nonce-invalid",
+        "id-token-hash-mismatch",
         "client-credential-in-url",
         "client-assertion-replay",
         "token-in-cookie",

@@ -1,3 +1,4 @@
+import TokenAuditCrypto
 import TokenAuditJOSE
 import TokenAuditJSON
 import TokenAuditModel
@@ -54,7 +55,8 @@ public final class RuleEngine: Sendable {
             issuedAt: claims?.iat.secondsValue, verification: verification, keyWindow: keyWindow,
             findings: context.findings.filter { policy.isEnabled($0.ruleID) }, jwtID: claims?.jti, sessionID: claims?.sid,
             scopes: claims?.scopes.scopes ?? [], authTime: claims?.authTime.secondsValue, acr: claims?.acr,
-            dpopKeyThumbprint: claims?.confirmation?.jkt, dpopProof: Self.dpopProofFacts(parsed, kind: classification.kind))
+            dpopKeyThumbprint: claims?.confirmation?.jkt, dpopProof: Self.dpopProofFacts(parsed, kind: classification.kind),
+            nonce: claims?.nonce, accessTokenHash: claims?.atHash, algorithm: parsed.header?.alg)
     }
 
     static func dpopProofFacts(_ parsed: ParsedToken, kind: TokenKind) -> DPoPProofFacts? {
@@ -99,6 +101,53 @@ public final class RuleEngine: Sendable {
             drafts.append(draft)
         }
         return drafts
+    }
+}
+
+extension RuleEngine {
+    /// Rules that need two tokens of the same line: `id-token-hash-mismatch` (an implicit or hybrid response
+    /// logged with both `id_token` and `access_token`). Returns findings for the ID token, by its index in
+    /// `tokens`.
+    public func evaluateLine(_ tokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)])
+        -> [(index: Int, finding: FindingDraft)]
+    {
+        guard tokens.count >= 2, policy.isEnabled("id-token-hash-mismatch"),
+            let accessToken = tokens.first(where: { $0.parameterName == "access_token" })
+        else { return [] }
+        var results: [(Int, FindingDraft)] = []
+        for (index, token) in tokens.enumerated() where token.verdict.kind == .idToken {
+            guard let expected = IDTokenHash.atHash(of: accessToken.bytes, alg: token.verdict.algorithm) else { continue }
+            let problem: String? = switch token.verdict.accessTokenHash {
+            case nil: "at_hash missing although an access token was issued with the ID token"
+            case let claimed? where claimed != expected: "at_hash does not match the access token"
+            default: nil
+            }
+            guard let problem else { continue }
+            var draft = FindingDraft(
+                ruleID: "id-token-hash-mismatch",
+                severity: policy.severity(for: "id-token-hash-mismatch", chosen: .high),
+                evidence: evidence(("problem", .string(problem)), ("alg", .optional(token.verdict.algorithm))))
+            draft.isSuppressed = policy.baseline.contains(
+                BaselineEntry(ruleID: "id-token-hash-mismatch", fingerprint: token.verdict.fingerprint.hex))
+            results.append((index, draft))
+        }
+        return results
+    }
+}
+
+/// OpenID Connect `at_hash`: base64url of the left half of the hash of the access token's ASCII, with the hash
+/// of the ID token's `alg` (OIDC Core §3.1.3.6; SHA-512 for EdDSA/Ed25519).
+enum IDTokenHash {
+    static func atHash(of accessToken: [UInt8], alg: String?) -> String? {
+        let hash: HashAlgorithm
+        switch alg {
+        case "RS256", "PS256", "ES256", "HS256": hash = .sha256
+        case "RS384", "PS384", "ES384", "HS384": hash = .sha384
+        case "RS512", "PS512", "ES512", "HS512", "EdDSA": hash = .sha512
+        default: return nil
+        }
+        let digest = Digest.hash(hash, accessToken)
+        return Base64URL.encode(digest.prefix(digest.count / 2))
     }
 }
 

@@ -59,6 +59,11 @@ public struct TokenVerdict: Sendable {
     public var dpopKeyThumbprint: String? = nil
     /// What a DPoP proof says, when the token is one (for `dpop-proof-invalid` against its request).
     public var dpopProof: DPoPProofFacts? = nil
+    /// OpenID Connect ID-token facts for the nonce and hash rules (group I).
+    public var nonce: String? = nil
+    public var accessTokenHash: String? = nil
+    /// The JOSE `alg` of the token, which picks the hash for `at_hash` (OIDC Core §3.1.3.6).
+    public var algorithm: String? = nil
 
     /// Whether the token-level analysis produced a finding of rule `id`.
     public func has(_ id: String) -> Bool { findings.contains { $0.ruleID == id } }

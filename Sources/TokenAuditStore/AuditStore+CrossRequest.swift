@@ -218,6 +218,27 @@ extension AuditStore {
             lastSeen: row.optionalDouble(at: 6), count: row.int64(at: 7))
     }
 
+    /// Every `nonce` carried by more than one ID token, with those tokens (fingerprint, first and last seen).
+    public func forEachSharedNonce(
+        _ body: (_ tokens: [(token: String, firstSeen: Double?, lastSeen: Double?)]) throws -> Void
+    ) throws {
+        try forEachGroup(
+            sql: """
+                SELECT json_extract(claims_json, '$.nonce'), fingerprint, first_seen, last_seen FROM tokens
+                WHERE kind = 'id-token' AND json_valid(claims_json) AND json_extract(claims_json, '$.nonce') IN (
+                    SELECT json_extract(claims_json, '$.nonce') FROM tokens
+                    WHERE kind = 'id-token' AND json_valid(claims_json)
+                        AND json_type(claims_json, '$.nonce') = 'text'
+                    GROUP BY 1 HAVING count(*) >= 2)
+                ORDER BY 1, fingerprint
+                """,
+            row: { row in
+                (row.text(at: 0) ?? "", (token: row.text(at: 1) ?? "", firstSeen: row.optionalDouble(at: 2),
+                                         lastSeen: row.optionalDouble(at: 3)))
+            },
+            { _, tokens in try body(tokens) })
+    }
+
     /// Every (iss, jti) pair held by more than one token, with its tokens.
     public func forEachSharedJTI(
         _ body: (_ issuer: String?, _ jti: String, _ holders: [StoredJTIHolder]) throws -> Void
@@ -305,9 +326,10 @@ extension AuditStore {
     /// run converges to the findings its data proves. Returns the open findings whose key was not stored before
     /// (what this run newly found), by severity.
     @discardableResult
-    public func replaceFindings(ofRules ruleIDs: [String], with findings: [StoredCrossRequestFinding]) throws
-        -> [Severity: UInt64]
-    {
+    public func replaceFindings(
+        ofRules ruleIDs: [String], onlyDiscriminator discriminator: String? = nil,
+        with findings: [StoredCrossRequestFinding]
+    ) throws -> [Severity: UInt64] {
         for finding in findings {
             if RawTokenGuard.containsToken(finding.evidenceJSON) || RawTokenGuard.containsToken(finding.key.discriminator) {
                 throw StoreError.rawTokenRejected(field: "findings.evidence")
@@ -325,15 +347,18 @@ extension AuditStore {
             try connection.execute("BEGIN IMMEDIATE")
             do {
                 let placeholders = ruleIDs.indices.map { "?\($0 + 1)" }.joined(separator: ", ")
+                // With a discriminator, only that slice of the rules' rows is owned (and replaced) here.
+                let scope = discriminator == nil ? "" : " AND discriminator = ?\(ruleIDs.count + 1)"
+                let values: [SQLValue] = ruleIDs.map { .text($0) } + (discriminator.map { [.text($0)] } ?? [])
                 var previous: Set<FindingKey> = []
                 try connection.prepare(
-                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))"
-                ).forEachRow(ruleIDs.map { .text($0) }) { row in
+                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))\(scope)"
+                ).forEachRow(values) { row in
                     if let token = TokenFingerprint(hex: row.text(at: 1) ?? "") {
                         previous.insert(FindingKey(ruleID: row.text(at: 0) ?? "", token: token, discriminator: row.text(at: 2) ?? ""))
                     }
                 }
-                try connection.prepare("DELETE FROM findings WHERE rule_id IN (\(placeholders))").run(ruleIDs.map { .text($0) })
+                try connection.prepare("DELETE FROM findings WHERE rule_id IN (\(placeholders))\(scope)").run(values)
                 let insert = try connection.prepare(
                     """
                     INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,

@@ -191,3 +191,37 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(outcome.stderr.contains("policy.yml:3: no-such-rule: unknown rule id"), "\(outcome.stderr)")
     }
 }
+
+@Suite struct NonceReuseTests {
+    static func segment(_ json: String) -> String {
+        Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// An unverifiable ID token (no key for it) with the given subject and nonce.
+    static func idToken(sub: String, nonce: String) -> String {
+        segment(#"{"alg":"HS256","typ":"JWT"}"#) + "."
+            + segment(#"{"iss":"https://op.test","sub":"\#(sub)","aud":"webapp","nonce":"\#(nonce)","iat":1795860000,"exp":1795863600}"#)
+            + "." + segment("not-a-real-signature-but-32-bytes")
+    }
+
+    @Test func oneNonceOnTwoIDTokensIsFoundAfterTheScanAndKeptAcrossRuns() throws {
+        let directory = try Harness.temporaryDirectory()
+        let database = directory.appendingPathComponent("nonce.sqlite").path
+        func line(_ token: String, second: Int) -> String {
+            #"192.0.2.7 - - [28/Nov/2026:10:00:\#(String(format: "%02d", second)) +0000] "POST /callback HTTP/1.1" 200 5 "-" "ua" "-" "-" "-" "id_token=\#(token)&state=s""#
+        }
+        let first = directory.appendingPathComponent("a.log")
+        try (line(Self.idToken(sub: "alice", nonce: "n-1"), second: 1) + "\n"
+             + line(Self.idToken(sub: "bob", nonce: "n-1"), second: 2) + "\n"
+             + line(Self.idToken(sub: "carol", nonce: "n-2"), second: 3) + "\n").write(to: first, atomically: true, encoding: .utf8)
+        try Harness.run(["scan", first.path, "--db", database, "--quiet"])
+        let query = "SELECT COUNT(*) FROM findings WHERE rule_id = 'id-token-nonce-invalid' AND discriminator = 'nonce-reuse'"
+        #expect(try Harness.column(database: database, query) == ["2"], "alice and bob share a nonce; carol does not")
+        // A later file adds a third holder of the same nonce: the post-pass sees all runs' tokens.
+        let second = directory.appendingPathComponent("b.log")
+        try (line(Self.idToken(sub: "dave", nonce: "n-1"), second: 4) + "\n").write(to: second, atomically: true, encoding: .utf8)
+        try Harness.run(["scan", second.path, "--db", database, "--quiet"])
+        #expect(try Harness.column(database: database, query) == ["3"])
+    }
+}

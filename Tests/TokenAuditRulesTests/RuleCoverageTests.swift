@@ -124,6 +124,23 @@ enum Build {
 
     static let dpopBound = hs(["cnf": ["jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"]])
 
+    /// Findings of the line-level rules for an implicit-flow response carrying both tokens.
+    static func lineFindings(idToken: String, accessToken: String) -> [FindingDraft] {
+        let engine = RuleEngine(policy: AuditPolicy(), keySet: Mint.keySet(), secrets: .empty)
+        let tokens = [(idToken, "id_token"), (accessToken, "access_token")].map { text, parameter in
+            let bytes = Array(text.utf8)
+            let verdict = engine.analyze(TokenSubject(fingerprint: TokenFingerprint(token: bytes), parsed: JOSEParser.parse(bytes)))
+            return (verdict: verdict, bytes: bytes, parameterName: Optional(parameter))
+        }
+        return engine.evaluateLine(tokens).map(\.finding)
+    }
+
+    /// OIDC at_hash of an HS256-signed ID token: left half of SHA-256 of the access token, base64url.
+    static func atHash(of accessToken: String) -> String {
+        let digest = Digest.sha256(Array(accessToken.utf8))
+        return Base64URL.encode(digest.prefix(16))
+    }
+
     static func crossRequest(_ findings: [CrossRequestFinding]) -> [FindingDraft] { findings.map(\.draft) }
     static func crossRequest(_ finding: CrossRequestFinding?) -> [FindingDraft] { finding.map { [$0.draft] } ?? [] }
     static func points(_ pairs: [(Double, String)]) -> [TimedValue] { pairs.map { TimedValue(time: $0.0, value: $0.1) } }
@@ -299,6 +316,14 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
         // I. ID tokens
         RuleCase("id-token-aud-invalid", .medium, Scenario(Build.idToken(["aud": "other-app"])) { $0.policy.clients = Build.clients },
                  Scenario(Build.idToken()) { $0.policy.clients = Build.clients }),
+        RuleCase("id-token-nonce-invalid", .medium,
+                 Scenario(Build.idToken(["nonce": NSNull(), "at_hash": "x"])) { $0.location = .query; $0.parameter = "id_token" },
+                 Scenario(Build.idToken()) { $0.location = .query; $0.parameter = "id_token" }),
+        RuleCase("id-token-hash-mismatch", .high, fires: {
+            Build.lineFindings(idToken: Build.idToken(["at_hash": "AAAAAAAAAAAAAAAAAAAAAA"]), accessToken: Build.good)
+        }, silent: {
+            Build.lineFindings(idToken: Build.idToken(["at_hash": Build.atHash(of: Build.good)]), accessToken: Build.good)
+        }),
         RuleCase("id-token-azp-invalid", .medium, Scenario(Build.idToken(["aud": ["webapp", "c1"]])),
                  Scenario(Build.idToken(["aud": ["webapp", "c1"], "azp": "webapp"]))),
 
