@@ -5,38 +5,25 @@ import TokenAuditModel
 // matching a subject, client, jti, address, key or issuer (`tokenaudit trace`). Nothing here returns a raw token.
 
 /// One row of the `tokens` table: what the scan learned about a token. Claims were masked before storage.
+@dynamicMemberLookup
 public struct TokenDetails: Sendable, Hashable {
-    public var fingerprint: TokenFingerprint
-    public var kind: String
-    public var alg: String?
-    public var kid: String?
-    public var typ: String?
-    public var issuer: String?
-    public var subject: String?
-    /// The audiences (a string `aud` is a one-element array); `nil` when the claim is absent.
-    public var audience: [String]?
-    public var clientID: String?
-    public var jwtID: String?
-    public var scope: String?
-    public var issuedAt: Double?
-    public var notBefore: Double?
-    public var expiresAt: Double?
-    public var verificationStatus: String
-    public var verificationDetail: String?
-    /// The id of the key that verified the token.
-    public var keyID: String?
+    /// The stored row, as the writer's ``TokenRecord`` (header and claims JSON are not loaded here).
+    public var record: TokenRecord
     public var firstSeen: Double?
     public var lastSeen: Double?
     public var useCount: Int64
 
+    /// The record's fields read directly: `details.issuer`, `details.expiresAt`, …
+    public subscript<Value>(dynamicMember keyPath: KeyPath<TokenRecord, Value>) -> Value { record[keyPath: keyPath] }
+
     /// `exp - iat` (or `exp - nbf` without `iat`), in seconds; `nil` when either end is missing.
     public var lifetime: Double? {
-        guard let expiresAt, let start = issuedAt ?? notBefore else { return nil }
+        guard let expiresAt = record.expiresAt, let start = record.issuedAt ?? record.notBefore else { return nil }
         return expiresAt - start
     }
 
     /// The scopes, split on spaces.
-    public var scopes: [String] { (scope ?? "").split(separator: " ").map(String.init) }
+    public var scopes: [String] { (record.scope ?? "").split(separator: " ").map(String.init) }
 }
 
 /// One `usage` row: requests carrying a token that share client address, method, host, path and status.
@@ -181,15 +168,16 @@ extension AuditStoreReader {
 
     static func tokenDetails(_ row: SQLiteStatement, from start: Int = 0) -> TokenDetails? {
         guard let fingerprint = TokenFingerprint(hex: row.text(at: start) ?? "") else { return nil }
-        return TokenDetails(
+        let record = TokenRecord(
             fingerprint: fingerprint, kind: row.text(at: start + 1) ?? "unknown", alg: row.text(at: start + 2),
             kid: row.text(at: start + 3), typ: row.text(at: start + 4), issuer: row.text(at: start + 5),
             subject: row.text(at: start + 6), audience: row.text(at: start + 7).map(parseStringArray),
             clientID: row.text(at: start + 8), jwtID: row.text(at: start + 9), scope: row.text(at: start + 10),
             issuedAt: row.optionalDouble(at: start + 11), notBefore: row.optionalDouble(at: start + 12),
             expiresAt: row.optionalDouble(at: start + 13), verificationStatus: row.text(at: start + 14) ?? "",
-            verificationDetail: row.text(at: start + 15), keyID: row.text(at: start + 16),
-            firstSeen: row.optionalDouble(at: start + 17), lastSeen: row.optionalDouble(at: start + 18),
+            verificationDetail: row.text(at: start + 15), keyID: row.text(at: start + 16))
+        return TokenDetails(
+            record: record, firstSeen: row.optionalDouble(at: start + 17), lastSeen: row.optionalDouble(at: start + 18),
             useCount: row.int64(at: start + 19))
     }
 
