@@ -13,11 +13,6 @@ public final class AuditStore: @unchecked Sendable {
     private let lock = Mutex(())
     let connection: SQLiteConnection
     private let statements: Statements
-    /// Fingerprints whose `tokens` row this instance has written (or found) in a committed transaction: later
-    /// sightings only touch the row, skipping the record's validation and the `INSERT OR IGNORE`. Read and
-    /// written only under `lock`; bounded (cleared when full), so memory does not grow with distinct tokens.
-    private var storedTokens: Set<String> = []
-    private static let storedTokenLimit = 100_000
 
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
     var failBeforeCommitForTesting = false
@@ -265,20 +260,14 @@ public final class AuditStore: @unchecked Sendable {
         var prepared = try PreparedBatch(combined)
         prepared.sortForLocality()
         try locked {
-            var fresh: Set<String> = []
-            for sighting in prepared.tokens where !storedTokens.contains(sighting.record.fingerprint.hex) {
-                if fresh.insert(sighting.record.fingerprint.hex).inserted { try PreparedBatch.validate(sighting.record) }
-            }
-            try transaction { try apply(prepared, inserting: fresh) }
-            if storedTokens.count + fresh.count > Self.storedTokenLimit { storedTokens.removeAll(keepingCapacity: true) }
-            storedTokens.formUnion(fresh)
+            try transaction { try apply(prepared) }
         }
     }
 
-    private func apply(_ batch: PreparedBatch, inserting fresh: Set<String>) throws {
+    private func apply(_ batch: PreparedBatch) throws {
         for sighting in batch.tokens {
             let record = sighting.record
-            if fresh.contains(record.fingerprint.hex) { try statements.insertToken.run([
+            try statements.insertToken.run([
                 .text(record.fingerprint.hex), .text(record.kind), SQLValue(record.alg), SQLValue(record.kid),
                 SQLValue(record.typ), SQLValue(record.issuer), SQLValue(record.subject),
                 SQLValue(record.audience.map(TextFormatting.jsonArray)), SQLValue(record.clientID),
@@ -286,7 +275,7 @@ public final class AuditStore: @unchecked Sendable {
                 SQLValue(record.notBefore.flatMap(finite)), SQLValue(record.expiresAt.flatMap(finite)),
                 SQLValue(record.headerJSON), SQLValue(record.claimsJSON), .text(record.verificationStatus),
                 SQLValue(record.verificationDetail), SQLValue(record.keyID),
-            ]) }
+            ])
             try statements.touchToken.run([
                 SQLValue(sighting.firstSeen), SQLValue(sighting.lastSeen), .integer(sighting.count),
                 .text(record.fingerprint.hex),
@@ -395,9 +384,9 @@ private struct PreparedBatch {
     var progress: [SourceProgress]
     var requestWindows: [RequestWindowIncrement]
 
-    /// The raw-token guard over a token record: run once per token per store (see `storedTokens`).
-    static func validate(_ record: TokenRecord) throws {
-        do {
+    init(_ batch: StoreBatch) throws {
+        for sighting in batch.tokens {
+            let record = sighting.record
             let fields: [(String, String?)] = [
                 ("kind", record.kind), ("alg", record.alg), ("kid", record.kid), ("typ", record.typ),
                 ("iss", record.issuer), ("sub", record.subject), ("client_id", record.clientID),
@@ -408,9 +397,6 @@ private struct PreparedBatch {
             for (name, value) in fields { if let value { try guardText(value, field: "tokens.\(name)") } }
             for value in record.audience ?? [] { try guardText(value, field: "tokens.aud") }
         }
-    }
-
-    init(_ batch: StoreBatch) throws {
         for usage in batch.usage {
             for (name, value) in [
                 ("client_ip", usage.key.clientIP), ("method", usage.key.method), ("host", usage.key.host),
