@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokenaudit", targets: ["tokenaudit"]),
+        .executable(name: "tokenaudit-bench", targets: ["tokenaudit-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -66,6 +67,14 @@ let package = Package(
                 "TokenAuditPipeline", "TokenAuditStore", "TokenAuditRules", "TokenAuditJOSE",
                 "TokenAuditVerification", "TokenAuditCrypto", "TokenAuditModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Stage micro-benchmarks for docs/performance.md (not shipped, not part of the test suite).
+        .executableTarget(
+            name: "tokenaudit-bench",
+            dependencies: [
+                "TokenAuditPipeline", "TokenAuditLogReading", "TokenAuditExtraction", "TokenAuditRules",
+                "TokenAuditJOSE", "TokenAuditVerification", "TokenAuditCrypto", "TokenAuditStore", "TokenAuditModel",
             ]
         ),
 

@@ -1,0 +1,4 @@
+/// Placeholder until the stage's benchmark is written: fails loudly rather than reporting a number.
+func benchExtract(_ arguments: [String]) throws {
+    throw BenchError("not written yet")
+}
