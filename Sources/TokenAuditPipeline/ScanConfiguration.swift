@@ -29,6 +29,8 @@ public struct ScanConfiguration: Sendable {
     /// 3 KB each (verdict and masked record), so 16 384 is ~50 MB; the cache keeps the most recently used,
     /// and on the benchmark 50 000 analysed no fewer tokens (docs/performance.md).
     public var tokenCacheCapacity: Int = 16_384
+    /// Rotated sets read side by side (see `Scanner.run`); at least `jobs`.
+    public var concurrentReaders: Int { max(jobs, 8) }
     /// How long to wait for a database another scan holds.
     public var busyTimeoutMilliseconds: Int = 10_000
     /// Whether personal data in stored claims is masked (the default; RFC 9068 §6).
