@@ -10,6 +10,8 @@ import TokenAuditStore
 struct WorkItem: Sendable {
     let sourceID: Int64
     let sourcePath: String
+    /// The rotated set (reader) the batch came from, for the read clock.
+    let stream: Int
     /// Position of this batch in its source (0, 1, 2 …): the writer commits each source's batches in order.
     let sequence: Int
     let batch: LineBatch
@@ -19,6 +21,9 @@ struct WorkItem: Sendable {
 /// A worker's output for one batch: everything the store needs, pre-aggregated.
 struct BatchResult: Sendable {
     let sourceID: Int64
+    let stream: Int
+    /// Latest request time in the batch.
+    let lastTime: Double?
     let sequence: Int
     let storeBatch: StoreBatch
     let lines: Int
@@ -142,7 +147,7 @@ struct BatchProcessor: Sendable {
             tokens: Array(tokens.values), usage: Array(usage.values), findings: Array(findings.values),
             progress: [sourceProgress], requestWindows: windows.increments)
         return BatchResult(
-            sourceID: item.sourceID, sequence: item.sequence, storeBatch: storeBatch, lines: batch.count,
+            sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence, storeBatch: storeBatch, lines: batch.count,
             tokenLines: tokenLines, newTokens: newTokens, openOccurrences: openOccurrences)
     }
 

@@ -16,6 +16,7 @@ struct ReaderContext: Sendable {
     let writer: Writer
     let state: SharedScanState
     let progress: ScanProgress
+    let clock: ReadClock
     let log: @Sendable (String) -> Void
 
     /// Lines looked at to detect a file's format.
@@ -29,8 +30,9 @@ struct ReaderContext: Sendable {
         return (try? SourceFingerprint.compare(path: path, previous: recorded)) == .grew
     }
 
-    func read(_ stream: LogStream) {
-        for source in stream.sources { read(source) }
+    func read(_ stream: LogStream, index: Int) {
+        for source in stream.sources { read(source, stream: index) }
+        clock.finish(index)
     }
 
     func problem(_ message: String) {
@@ -38,7 +40,7 @@ struct ReaderContext: Sendable {
         state.update { $0.problems.append(message) }
     }
 
-    func read(_ source: LogSource) {
+    func read(_ source: LogSource, stream: Int) {
         var resumePoint = ResumePoint.start
         var known: KnownSource?
         var descriptor: SourceDescriptor
@@ -123,9 +125,10 @@ struct ReaderContext: Sendable {
         var sequence = 0
         while let current = batch {
             work.push(WorkItem(
-                sourceID: sourceID, sourcePath: source.description, sequence: sequence, batch: current,
-                extractor: extractor))
+                sourceID: sourceID, sourcePath: source.description, stream: stream, sequence: sequence,
+                batch: current, extractor: extractor))
             sequence += 1
+            clock.waitIfAhead(stream)
             permits.wait()
             batch = reader.nextBatch()
         }

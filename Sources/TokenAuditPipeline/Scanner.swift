@@ -106,11 +106,16 @@ public enum Scanner {
         }
 
         // The workers: extraction, token analysis (once per distinct token), request-level rules.
+        let clock = ReadClock(window: 300)
         let workers = DispatchQueue(label: "tokenaudit.workers", attributes: .concurrent)
         let workersDone = DispatchGroup()
         for _ in 0..<configuration.jobs {
             workers.async(group: workersDone) {
-                while let item = work.pop() { results.push(processor.process(item)) }
+                while let item = work.pop() {
+                    let result = processor.process(item)
+                    clock.advance(result.stream, to: result.lastTime)
+                    results.push(result)
+                }
             }
         }
 
@@ -126,11 +131,11 @@ public enum Scanner {
         let readerContext = ReaderContext(
             configuration: configuration, store: store, runID: runID, forcedFormat: forcedFormat,
             extractionOptions: extractionOptions, permits: permits, work: work, writer: writer, state: state,
-            progress: progress, log: log)
-        for stream in inputs.streams {
+            progress: progress, clock: clock, log: log)
+        for (index, stream) in inputs.streams.enumerated() {
             readerSlots.wait()
             readers.async(group: readersDone) {
-                readerContext.read(stream)
+                readerContext.read(stream, index: index)
                 readerSlots.signal()
             }
         }

@@ -76,6 +76,11 @@ extension TokenAuditCommand {
             "Lines per batch, the unit of parallel work and memory (tuning).", valueName: "N"))
         var batchLines: Int = 8192
 
+        @Option(name: .customLong("token-cache"), help: ArgumentHelp(
+            "Distinct tokens whose analysis is kept in memory, a few KB each (tuning). A token evicted and seen again is analysed again: same database, more time.",
+            valueName: "N"))
+        var tokenCache: Int = 16_384
+
         @Option(name: .customLong("lock-timeout"), help: ArgumentHelp(
             "Seconds to wait for a database another scan is writing before giving up.",
             valueName: "SECONDS"))
@@ -107,6 +112,7 @@ extension TokenAuditCommand {
             if paths.isEmpty { throw ValidationError("Give at least one log file, directory, or `-`.") }
             if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
             if batchLines < 1 { throw ValidationError("--batch-lines must be at least 1.") }
+            if tokenCache < 16 { throw ValidationError("--token-cache must be at least 16.") }
             if let leeway, leeway < 0 { throw ValidationError("--leeway must not be negative.") }
         }
 
@@ -139,6 +145,7 @@ extension TokenAuditCommand {
             configuration.keyPaths = keyPaths
             configuration.logFormat = logFormat
             configuration.batchLines = batchLines
+            configuration.tokenCacheCapacity = tokenCache
             configuration.fieldLengthLimits = Set(fieldLimits)
             configuration.busyTimeoutMilliseconds = Int(lockTimeout * 1000)
             configuration.masksPersonalData = !noMask
