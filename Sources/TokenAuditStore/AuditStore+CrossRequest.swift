@@ -7,6 +7,9 @@ public struct RequestWindowIncrement: Sendable, Hashable {
     public enum Dimension: String, Sendable, Hashable {
         case clientIP = "ip"
         case userAgent = "ua"
+
+        /// The `request_buckets.dimension` code: 0 client IP, 1 User-Agent.
+        var code: Int64 { self == .clientIP ? 0 : 1 }
     }
 
     /// Bucket length in seconds. Windows at least this long are judged exactly from first/last per bucket.
@@ -108,21 +111,24 @@ public struct StoredCrossRequestFinding: Sendable, Hashable {
 }
 
 extension AuditStore {
-    /// Called inside `commit`'s transaction.
-    func applyRequestWindows(_ increments: [RequestWindowIncrement]) throws {
+    /// Called inside `commit`'s transaction with the writer's prepared upsert into `request_buckets`.
+    func applyRequestWindows(_ increments: [RequestWindowIncrement], upsert: SQLiteStatement) throws {
         guard !increments.isEmpty else { return }
-        let statement = try connection.prepare(
-            """
-            INSERT INTO request_windows (token_fingerprint, dimension, value, bucket, first_time, last_time, count)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-            ON CONFLICT (token_fingerprint, dimension, value, bucket) DO UPDATE SET
-                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time),
-                count = count + excluded.count
-            """)
+        var rows: [(token: Int64, dimension: Int64, value: Int64, bucket: Int64, first: Double, last: Double, count: Int64)] = []
+        rows.reserveCapacity(increments.count)
         for increment in increments {
-            try statement.run([
-                .text(increment.token.hex), .text(increment.dimension.rawValue), .text(increment.value),
-                .integer(increment.bucket), .real(increment.firstTime), .real(increment.lastTime), .integer(increment.count),
+            // A value already in the dictionary was stored verbatim, so it needs no redaction check.
+            let value = try stringIDs[increment.value]
+                ?? stringID(RequestWindowIncrement.redactingTokens(increment).value, field: "request_windows.value")
+            rows.append((
+                try tokenID(increment.token), increment.dimension.code, value, increment.bucket, increment.firstTime,
+                increment.lastTime, increment.count))
+        }
+        rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
+        for row in rows {
+            try upsert.run([
+                .integer(row.token), .integer(row.dimension), .integer(row.value), .integer(row.bucket),
+                .real(row.first), .real(row.last), .integer(row.count),
             ])
         }
     }
@@ -156,13 +162,14 @@ extension AuditStore {
     ) throws {
         try forEachGroup(
             sql: """
-                SELECT token_fingerprint, value, first_time, last_time FROM request_windows
-                WHERE dimension = ?1 AND token_fingerprint IN (
-                    SELECT token_fingerprint FROM request_windows WHERE dimension = ?1
-                    GROUP BY token_fingerprint HAVING count(DISTINCT value) >= ?2)
-                ORDER BY token_fingerprint, first_time, value
+                SELECT t.fingerprint, s.value, b.first_time, b.last_time
+                FROM request_buckets AS b JOIN tokens AS t ON t.id = b.token_id JOIN strings AS s ON s.id = b.value_id
+                WHERE b.dimension = ?1 AND b.token_id IN (
+                    SELECT token_id FROM request_buckets WHERE dimension = ?1
+                    GROUP BY token_id HAVING count(DISTINCT value_id) >= ?2)
+                ORDER BY t.fingerprint, b.first_time, s.value
                 """,
-            values: [.text(dimension.rawValue), .integer(Int64(minimumValues))],
+            values: [.integer(dimension.code), .integer(Int64(minimumValues))],
             row: { row in
                 let token = row.text(at: 0) ?? ""
                 return (token, StoredWindowPoint(token: token, value: row.text(at: 1) ?? "",

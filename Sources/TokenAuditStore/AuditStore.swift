@@ -14,6 +14,13 @@ public final class AuditStore: @unchecked Sendable {
     let connection: SQLiteConnection
     private let statements: Statements
 
+    /// Writer-side id caches (only used under `lock`): fingerprint → `tokens.id` and text → `strings.id`.
+    /// Bounded (cleared when full), so a scan's memory does not grow with the number of tokens; a miss costs
+    /// one indexed SELECT. A token in the cache is known to be stored with a validated record, so a later
+    /// sighting only touches its row. Cleared on rollback (ids of rolled-back rows are invalid).
+    var tokenIDs = IDCache<DigestKey>(capacity: 1 << 16)
+    var stringIDs = IDCache<String>(capacity: 1 << 16)
+
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
     var failBeforeCommitForTesting = false
 
@@ -99,6 +106,8 @@ public final class AuditStore: @unchecked Sendable {
             try statements.commit.run([])
         } catch {
             try? statements.rollback.run([])
+            tokenIDs.removeAll()
+            stringIDs.removeAll()
             throw error
         }
     }
@@ -265,32 +274,29 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     private func apply(_ batch: PreparedBatch) throws {
-        for sighting in batch.tokens {
-            let record = sighting.record
-            try statements.insertToken.run([
-                .text(record.fingerprint.hex), .text(record.kind), SQLValue(record.alg), SQLValue(record.kid),
-                SQLValue(record.typ), SQLValue(record.issuer), SQLValue(record.subject),
-                SQLValue(record.audience.map(TextFormatting.jsonArray)), SQLValue(record.clientID),
-                SQLValue(record.jwtID), SQLValue(record.scope), SQLValue(record.issuedAt.flatMap(finite)),
-                SQLValue(record.notBefore.flatMap(finite)), SQLValue(record.expiresAt.flatMap(finite)),
-                SQLValue(record.headerJSON), SQLValue(record.claimsJSON), .text(record.verificationStatus),
-                SQLValue(record.verificationDetail), SQLValue(record.keyID),
-            ])
-            try statements.touchToken.run([
-                SQLValue(sighting.firstSeen), SQLValue(sighting.lastSeen), .integer(sighting.count),
-                .text(record.fingerprint.hex),
-            ])
-        }
+        for sighting in batch.tokens { try applySighting(sighting) }
+        var groups: [UsageRow] = []
+        groups.reserveCapacity(batch.usage.count)
         for usage in batch.usage {
             let key = usage.key
+            groups.append(
+                UsageRow(
+                    token: try tokenID(key.token), clientIP: try stringID(key.clientIP ?? "", field: "usage.client_ip"),
+                    method: try stringID(key.method ?? "", field: "usage.method"),
+                    host: try stringID(key.host ?? "", field: "usage.host"),
+                    path: try stringID(key.path ?? "", field: "usage.path"), status: Int64(key.status ?? 0),
+                    count: usage.count, firstSeen: usage.firstSeen, lastSeen: usage.lastSeen))
+        }
+        groups.sort()
+        for row in groups {
             try statements.upsertUsage.run([
-                .text(key.token.hex), .text(key.clientIP ?? ""), .text(key.method ?? ""), .text(key.host ?? ""),
-                .text(key.path ?? ""), .integer(Int64(key.status ?? 0)), .integer(usage.count),
-                SQLValue(usage.firstSeen), SQLValue(usage.lastSeen),
+                .integer(row.token), .integer(row.clientIP), .integer(row.method), .integer(row.host),
+                .integer(row.path), .integer(row.status), .integer(row.count), SQLValue(row.firstSeen),
+                SQLValue(row.lastSeen),
             ])
         }
         for increment in batch.findings { try mergeFinding(increment) }
-        try applyRequestWindows(batch.requestWindows)
+        try applyRequestWindows(batch.requestWindows, upsert: statements.upsertWindow)
         for progress in batch.progress {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
@@ -302,6 +308,79 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     private func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
+
+    /// Inserts the token (validating its record) or, when it is already stored, only merges first/last seen and
+    /// the use count into its row.
+    private func applySighting(_ sighting: TokenSighting) throws {
+        let record = sighting.record
+        let key = DigestKey(record.fingerprint)
+        let times: [SQLValue] = [SQLValue(sighting.firstSeen), SQLValue(sighting.lastSeen), .integer(sighting.count)]
+        if let id = tokenIDs[key] {
+            try statements.touchToken.run(times + [.integer(id)])
+            return
+        }
+        let stored = try storedToken(record.fingerprint)
+        if let stored, !stored.placeholder {
+            tokenIDs.insert(key, stored.id)
+            try statements.touchToken.run(times + [.integer(stored.id)])
+            return
+        }
+        try validateRecord(record)
+        let analysis: [SQLValue] = [
+            .text(record.kind), SQLValue(record.alg), SQLValue(record.kid),
+            SQLValue(record.typ), SQLValue(record.issuer), SQLValue(record.subject),
+            SQLValue(record.audience.map(TextFormatting.jsonArray)), SQLValue(record.clientID),
+            SQLValue(record.jwtID), SQLValue(record.scope), SQLValue(record.issuedAt.flatMap(finite)),
+            SQLValue(record.notBefore.flatMap(finite)), SQLValue(record.expiresAt.flatMap(finite)),
+            SQLValue(record.headerJSON), SQLValue(record.claimsJSON), .text(record.verificationStatus),
+            SQLValue(record.verificationDetail), SQLValue(record.keyID),
+        ]
+        if let stored {
+            // A placeholder (usage arrived before the token's record): fill in the analysis, then merge.
+            try statements.completeToken.run(analysis + [.integer(stored.id)])
+            try statements.touchToken.run(times + [.integer(stored.id)])
+            tokenIDs.insert(key, stored.id)
+            return
+        }
+        try statements.insertToken.run([.text(record.fingerprint.hex)] + analysis + times)
+        tokenIDs.insert(key, connection.lastInsertRowID)
+    }
+
+    private func storedToken(_ fingerprint: TokenFingerprint) throws -> (id: Int64, placeholder: Bool)? {
+        var found: (id: Int64, placeholder: Bool)?
+        try statements.selectToken.forEachRow([.text(fingerprint.hex)]) { row in
+            found = (row.int64(at: 0), row.int64(at: 1) != 0)
+        }
+        return found
+    }
+
+    /// The id of a token that usage or a request window refers to. A token the store has not seen gets a
+    /// placeholder row (kind `unknown`, empty verification status) that its record completes when it arrives,
+    /// so no usage is lost whatever order the caller sends them in.
+    func tokenID(_ fingerprint: TokenFingerprint) throws -> Int64 {
+        let key = DigestKey(fingerprint)
+        if let id = tokenIDs[key] { return id }
+        if let stored = try storedToken(fingerprint) {
+            if !stored.placeholder { tokenIDs.insert(key, stored.id) }
+            return stored.id
+        }
+        try statements.insertPlaceholderToken.run([.text(fingerprint.hex)])
+        return connection.lastInsertRowID
+    }
+
+    /// The id of `text` in the `strings` dictionary, inserting it (after the raw-token guard) when new.
+    func stringID(_ text: String, field: String) throws -> Int64 {
+        if let id = stringIDs[text] { return id }
+        var found: Int64?
+        try statements.selectString.forEachRow([.text(text)]) { found = $0.int64(at: 0) }
+        if found == nil {
+            try guardText(text, field: field)
+            try statements.insertString.run([.text(text)])
+            found = connection.lastInsertRowID
+        }
+        stringIDs.insert(text, found!)
+        return found!
+    }
 
     /// Read-merge-write of one finding row; the merge is the order-independent one documented on
     /// `FindingIncrement`.
@@ -376,6 +455,80 @@ private func guardText(_ text: String, field: String) throws {
     if RawTokenGuard.containsToken(text) { throw StoreError.rawTokenRejected(field: field) }
 }
 
+private func validateRecord(_ record: TokenRecord) throws {
+    let fields: [(String, String?)] = [
+        ("kind", record.kind), ("alg", record.alg), ("kid", record.kid), ("typ", record.typ),
+        ("iss", record.issuer), ("sub", record.subject), ("client_id", record.clientID),
+        ("jti", record.jwtID), ("scope", record.scope), ("header_json", record.headerJSON),
+        ("claims_json", record.claimsJSON), ("verification_status", record.verificationStatus),
+        ("verification_detail", record.verificationDetail), ("key_id", record.keyID),
+    ]
+    for (name, value) in fields { if let value { try guardText(value, field: "tokens.\(name)") } }
+    for value in record.audience ?? [] { try guardText(value, field: "tokens.aud") }
+}
+
+/// A usage increment with its strings and token resolved to ids; sorted by key so consecutive upserts touch
+/// neighbouring B-tree pages.
+private struct UsageRow: Comparable {
+    var token, clientIP, method, host, path, status: Int64
+    var count: Int64
+    var firstSeen, lastSeen: Double?
+
+    static func < (lhs: UsageRow, rhs: UsageRow) -> Bool {
+        (lhs.token, lhs.clientIP, lhs.method, lhs.host, lhs.path, lhs.status)
+            < (rhs.token, rhs.clientIP, rhs.method, rhs.host, rhs.path, rhs.status)
+    }
+
+    static func == (lhs: UsageRow, rhs: UsageRow) -> Bool {
+        (lhs.token, lhs.clientIP, lhs.method, lhs.host, lhs.path, lhs.status)
+            == (rhs.token, rhs.clientIP, rhs.method, rhs.host, rhs.path, rhs.status)
+    }
+}
+
+/// A SHA-256 fingerprint as four words: a compact, fast-hashing cache key (the hex string is 64 bytes on the heap).
+struct DigestKey: Hashable {
+    var words: (UInt64, UInt64, UInt64, UInt64)
+
+    init(_ fingerprint: TokenFingerprint) {
+        var parts: [UInt64] = [0, 0, 0, 0]
+        var index = 0
+        for byte in fingerprint.hex.utf8 {
+            let nibble = UInt64(byte >= 0x61 ? byte - 0x61 + 10 : byte &- 0x30) & 0xf
+            parts[index >> 4] = parts[index >> 4] << 4 | nibble
+            index += 1
+        }
+        words = (parts[0], parts[1], parts[2], parts[3])
+    }
+
+    static func == (lhs: DigestKey, rhs: DigestKey) -> Bool {
+        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2
+            && lhs.words.3 == rhs.words.3
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+    }
+}
+
+/// A map to database ids that forgets everything when it reaches `capacity` (ids never change, so a cleared
+/// cache only costs lookups).
+struct IDCache<Key: Hashable> {
+    private var entries: [Key: Int64] = [:]
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    subscript(key: Key) -> Int64? { entries[key] }
+
+    mutating func insert(_ key: Key, _ id: Int64) {
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        entries[key] = id
+    }
+
+    mutating func removeAll() { entries.removeAll() }
+}
+
 /// A batch that passed validation, with evidence JSON canonicalised (sorted keys) so output is deterministic.
 private struct PreparedBatch {
     var tokens: [TokenSighting]
@@ -385,26 +538,9 @@ private struct PreparedBatch {
     var requestWindows: [RequestWindowIncrement]
 
     init(_ batch: StoreBatch) throws {
-        for sighting in batch.tokens {
-            let record = sighting.record
-            let fields: [(String, String?)] = [
-                ("kind", record.kind), ("alg", record.alg), ("kid", record.kid), ("typ", record.typ),
-                ("iss", record.issuer), ("sub", record.subject), ("client_id", record.clientID),
-                ("jti", record.jwtID), ("scope", record.scope), ("header_json", record.headerJSON),
-                ("claims_json", record.claimsJSON), ("verification_status", record.verificationStatus),
-                ("verification_detail", record.verificationDetail), ("key_id", record.keyID),
-            ]
-            for (name, value) in fields { if let value { try guardText(value, field: "tokens.\(name)") } }
-            for value in record.audience ?? [] { try guardText(value, field: "tokens.aud") }
-        }
-        for usage in batch.usage {
-            for (name, value) in [
-                ("client_ip", usage.key.clientIP), ("method", usage.key.method), ("host", usage.key.host),
-                ("path", usage.key.path),
-            ] {
-                if let value { try guardText(value, field: "usage.\(name)") }
-            }
-        }
+        // Token records and usage strings are validated when first written (`applySighting`, `stringID`),
+        // inside the transaction: a refusal rolls the whole batch back, and a token or string already stored
+        // is not checked again.
         var findings = batch.findings
         for index in findings.indices {
             let key = findings[index].key
@@ -423,7 +559,8 @@ private struct PreparedBatch {
         self.usage = batch.usage
         self.findings = findings
         self.progress = batch.progress
-        self.requestWindows = batch.requestWindows.map(RequestWindowIncrement.redactingTokens)
+        // Redacted (token-shaped User-Agents) when written: see `applyRequestWindows`.
+        self.requestWindows = batch.requestWindows
     }
 }
 
@@ -433,15 +570,6 @@ extension PreparedBatch {
     /// nothing but speed. Progress rows keep their order (they are few).
     mutating func sortForLocality() {
         tokens.sort { $0.record.fingerprint.hex < $1.record.fingerprint.hex }
-        usage.sort { lhs, rhs in
-            let l = lhs.key, r = rhs.key
-            if l.token.hex != r.token.hex { return l.token.hex < r.token.hex }
-            if (l.clientIP ?? "") != (r.clientIP ?? "") { return (l.clientIP ?? "") < (r.clientIP ?? "") }
-            if (l.method ?? "") != (r.method ?? "") { return (l.method ?? "") < (r.method ?? "") }
-            if (l.host ?? "") != (r.host ?? "") { return (l.host ?? "") < (r.host ?? "") }
-            if (l.path ?? "") != (r.path ?? "") { return (l.path ?? "") < (r.path ?? "") }
-            return (l.status ?? 0) < (r.status ?? 0)
-        }
         findings.sort { lhs, rhs in
             let l = lhs.key, r = rhs.key
             if l.ruleID != r.ruleID { return l.ruleID < r.ruleID }
@@ -456,7 +584,8 @@ private struct Statements {
     let begin, commit, rollback: SQLiteStatement
     let insertRun, finishRun: SQLiteStatement
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
-    let insertToken, touchToken, upsertUsage: SQLiteStatement
+    let insertToken, touchToken, upsertUsage, upsertWindow: SQLiteStatement
+    let selectToken, completeToken, insertPlaceholderToken, selectString, insertString: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding: SQLiteStatement
 
     /// `min`/`max` of two possibly-NULL values where NULL means "unknown" and loses to any known value.
@@ -503,26 +632,49 @@ private struct Statements {
             WHERE id = ?8
             """)
         finishSource = try db.prepare("UPDATE sources SET status = ?1, error = ?2 WHERE id = ?3")
+        let analysisColumns = """
+            kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope, iat, nbf, exp, header_json, claims_json,
+            verification_status, verification_detail, key_id
+            """
         insertToken = try db.prepare(
             """
-            INSERT OR IGNORE INTO tokens (fingerprint, kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope,
-                iat, nbf, exp, header_json, claims_json, verification_status, verification_detail, key_id)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+            INSERT INTO tokens (fingerprint, \(analysisColumns), first_seen, last_seen, use_count)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
             """)
+        completeToken = try db.prepare(
+            """
+            UPDATE tokens SET (\(analysisColumns)) =
+                (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+            WHERE id = ?19
+            """)
+        selectToken = try db.prepare("SELECT id, verification_status = '' FROM tokens WHERE fingerprint = ?1")
+        insertPlaceholderToken = try db.prepare(
+            "INSERT INTO tokens (fingerprint, kind, verification_status) VALUES (?1, 'unknown', '')")
         touchToken = try db.prepare(
             """
             UPDATE tokens SET first_seen = \(Self.least("first_seen", "?1")), last_seen = \(Self.greatest("last_seen", "?2")),
                 use_count = use_count + ?3
-            WHERE fingerprint = ?4
+            WHERE id = ?4
             """)
+        selectString = try db.prepare("SELECT id FROM strings WHERE value = ?1")
+        insertString = try db.prepare("INSERT INTO strings (value) VALUES (?1)")
         upsertUsage = try db.prepare(
             """
-            INSERT INTO usage (token_fingerprint, client_ip, method, host, path, status, count, first_seen, last_seen)
+            INSERT INTO usage_groups (token_id, client_ip_id, method_id, host_id, path_id, status, count, first_seen,
+                last_seen)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            ON CONFLICT (token_fingerprint, client_ip, method, host, path, status) DO UPDATE SET
+            ON CONFLICT (token_id, client_ip_id, method_id, host_id, path_id, status) DO UPDATE SET
                 count = count + excluded.count,
                 first_seen = \(Self.least("first_seen", "excluded.first_seen")),
                 last_seen = \(Self.greatest("last_seen", "excluded.last_seen"))
+            """)
+        upsertWindow = try db.prepare(
+            """
+            INSERT INTO request_buckets (token_id, dimension, value_id, bucket, first_time, last_time, count)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            ON CONFLICT (token_id, dimension, value_id, bucket) DO UPDATE SET
+                first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time),
+                count = count + excluded.count
             """)
         selectFinding = try db.prepare(
             """

@@ -330,7 +330,8 @@ func dumpTables(_ db: SQLiteConnection, excludingColumns excluded: Set<String>, 
         var rows: [String] = []
         try statement.forEachRow([]) { row in
             var cells: [String] = []
-            for index in 0..<row.columnCount where !excluded.contains(row.columnName(index)) {
+            let skipped = excluded.union(Schema.surrogateColumns[table] ?? [])
+            for index in 0..<row.columnCount where !skipped.contains(row.columnName(index)) {
                 let cell: String
                 switch row.value(at: index) {
                 case .null: cell = "NULL"

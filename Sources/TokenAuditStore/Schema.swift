@@ -145,11 +145,150 @@ enum Schema {
         ) WITHOUT ROWID;
         CREATE INDEX request_windows_by_value ON request_windows(dimension, value);
         """,
+        // 4: compact layout (issue 6). Tokens get an integer id (the hex fingerprint stays, only in `tokens`);
+        // repeated strings (client IPs, methods, hosts, paths, User-Agents) go to the `strings` dictionary; usage
+        // and request windows become integer-keyed tables (`usage_groups`, `request_buckets`) behind views with
+        // the old names and columns, so every documented query keeps working. Indexes no reader needs are
+        // dropped. Existing rows are copied; nothing a scan stored is lost.
+        """
+        DROP VIEW finding_details;
+        DROP VIEW token_requests;
+        DROP VIEW token_lifetimes;
+
+        CREATE TABLE tokens_v4 (
+            id                   INTEGER PRIMARY KEY,
+            fingerprint          TEXT NOT NULL UNIQUE,
+            kind                 TEXT NOT NULL,
+            alg                  TEXT,
+            kid                  TEXT,
+            typ                  TEXT,
+            iss                  TEXT,
+            sub                  TEXT,
+            aud                  TEXT,
+            client_id            TEXT,
+            jti                  TEXT,
+            scope                TEXT,
+            iat                  REAL,
+            nbf                  REAL,
+            exp                  REAL,
+            header_json          TEXT,
+            claims_json          TEXT,
+            verification_status  TEXT NOT NULL,
+            verification_detail  TEXT,
+            key_id               TEXT,
+            first_seen           REAL,
+            last_seen            REAL,
+            use_count            INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO tokens_v4 (fingerprint, kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope, iat, nbf, exp,
+            header_json, claims_json, verification_status, verification_detail, key_id, first_seen, last_seen, use_count)
+        SELECT fingerprint, kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope, iat, nbf, exp,
+            header_json, claims_json, verification_status, verification_detail, key_id, first_seen, last_seen, use_count
+        FROM tokens ORDER BY fingerprint;
+        -- Usage and windows of a token without a row (never written by a scan): keep them reachable.
+        INSERT INTO tokens_v4 (fingerprint, kind, verification_status)
+        SELECT token_fingerprint, 'unknown', 'not-checked' FROM usage
+        UNION SELECT token_fingerprint, 'unknown', 'not-checked' FROM request_windows
+        EXCEPT SELECT fingerprint, 'unknown', 'not-checked' FROM tokens ORDER BY 1;
+
+        CREATE TABLE strings (
+            id     INTEGER PRIMARY KEY,
+            value  TEXT NOT NULL UNIQUE
+        );
+        INSERT INTO strings (value)
+        SELECT client_ip FROM usage UNION SELECT method FROM usage UNION SELECT host FROM usage
+        UNION SELECT path FROM usage UNION SELECT value FROM request_windows ORDER BY 1;
+
+        CREATE TABLE usage_groups (
+            token_id      INTEGER NOT NULL,
+            client_ip_id  INTEGER NOT NULL,
+            method_id     INTEGER NOT NULL,
+            host_id       INTEGER NOT NULL,
+            path_id       INTEGER NOT NULL,
+            status        INTEGER NOT NULL,
+            count         INTEGER NOT NULL,
+            first_seen    REAL,
+            last_seen     REAL,
+            PRIMARY KEY (token_id, client_ip_id, method_id, host_id, path_id, status)
+        ) WITHOUT ROWID;
+        INSERT INTO usage_groups
+        SELECT t.id, ip.id, m.id, h.id, p.id, u.status, u.count, u.first_seen, u.last_seen
+        FROM usage AS u JOIN tokens_v4 AS t ON t.fingerprint = u.token_fingerprint
+            JOIN strings AS ip ON ip.value = u.client_ip JOIN strings AS m ON m.value = u.method
+            JOIN strings AS h ON h.value = u.host JOIN strings AS p ON p.value = u.path;
+        CREATE INDEX usage_groups_by_client_ip ON usage_groups(client_ip_id);
+
+        CREATE TABLE request_buckets (
+            token_id    INTEGER NOT NULL,
+            dimension   INTEGER NOT NULL CHECK (dimension IN (0, 1)),
+            value_id    INTEGER NOT NULL,
+            bucket      INTEGER NOT NULL,
+            first_time  REAL    NOT NULL,
+            last_time   REAL    NOT NULL,
+            count       INTEGER NOT NULL,
+            PRIMARY KEY (token_id, dimension, value_id, bucket)
+        ) WITHOUT ROWID;
+        INSERT INTO request_buckets
+        SELECT t.id, CASE w.dimension WHEN 'ip' THEN 0 ELSE 1 END, s.id, w.bucket, w.first_time, w.last_time, w.count
+        FROM request_windows AS w JOIN tokens_v4 AS t ON t.fingerprint = w.token_fingerprint
+            JOIN strings AS s ON s.value = w.value;
+
+        DROP TABLE usage;
+        DROP TABLE request_windows;
+        DROP TABLE tokens;
+        ALTER TABLE tokens_v4 RENAME TO tokens;
+        CREATE INDEX tokens_by_sub ON tokens(sub);
+        CREATE INDEX tokens_by_jti ON tokens(jti);
+
+        DROP INDEX findings_by_severity;
+        DROP INDEX findings_by_time;
+
+        CREATE VIEW usage AS
+        SELECT t.fingerprint AS token_fingerprint, ip.value AS client_ip, m.value AS method, h.value AS host,
+            p.value AS path, g.status, g.count, g.first_seen, g.last_seen
+        FROM usage_groups AS g JOIN tokens AS t ON t.id = g.token_id
+            JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS m ON m.id = g.method_id
+            JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id;
+
+        CREATE VIEW request_windows AS
+        SELECT t.fingerprint AS token_fingerprint, CASE b.dimension WHEN 0 THEN 'ip' ELSE 'ua' END AS dimension,
+            s.value, b.bucket, b.first_time, b.last_time, b.count
+        FROM request_buckets AS b JOIN tokens AS t ON t.id = b.token_id JOIN strings AS s ON s.id = b.value_id;
+
+        CREATE VIEW finding_details AS
+        SELECT f.rule_id, f.severity,
+            CASE f.severity WHEN 0 THEN 'info' WHEN 1 THEN 'low' WHEN 2 THEN 'medium' WHEN 3 THEN 'high'
+                ELSE 'critical' END AS severity_name,
+            f.token_fingerprint, f.discriminator, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid,
+            t.verification_status, f.count, f.first_seen, f.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.last_seen, 'unixepoch') AS last_seen_utc,
+            f.status_codes, f.evidence, f.suppressed, f.example_source, f.example_line
+        FROM findings AS f LEFT JOIN tokens AS t ON t.fingerprint = f.token_fingerprint;
+
+        CREATE VIEW token_requests AS
+        SELECT u.token_fingerprint, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid, t.verification_status,
+            NULLIF(u.client_ip, '') AS client_ip, NULLIF(u.method, '') AS method, NULLIF(u.host, '') AS host,
+            NULLIF(u.path, '') AS path, NULLIF(u.status, 0) AS status, u.count, u.first_seen, u.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.last_seen, 'unixepoch') AS last_seen_utc
+        FROM usage AS u LEFT JOIN tokens AS t ON t.fingerprint = u.token_fingerprint;
+
+        CREATE VIEW token_lifetimes AS
+        SELECT fingerprint, kind, iss, sub, client_id, iat, nbf, exp,
+            exp - coalesce(iat, nbf) AS lifetime_seconds, verification_status, first_seen, last_seen, use_count
+        FROM tokens;
+        """,
     ]
 
     /// The version a database has once every migration ran.
     static var currentVersion: Int { migrations.count }
 
     /// Tables in a stable order, for dumps and summaries.
+    /// `usage` and `request_windows` are views (migration 4) over the integer-keyed tables, so a dump shows
+    /// fingerprints and strings, never the ids (which depend on commit order).
     static let tables = ["runs", "sources", "tokens", "usage", "findings", "request_windows"]
+
+    /// Columns a dump leaves out: surrogate ids that depend on commit order, not on content.
+    static let surrogateColumns: [String: Set<String>] = ["tokens": ["id"]]
 }

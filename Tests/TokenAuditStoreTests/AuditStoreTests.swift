@@ -27,7 +27,7 @@ struct OpeningTests {
         let tables = try reopened.withConnection {
             try $0.scalar("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)")
         }
-        #expect(tables == .text("findings,request_windows,runs,sources,tokens,usage"))
+        #expect(tables == .text("findings,request_buckets,runs,sources,strings,tokens,usage_groups"))
     }
 
     @Test func readerOpensAfterTheWriterClosed() throws {
