@@ -1,22 +1,30 @@
 import Foundation
 import TokenAuditLogReading
 
-/// `tokenaudit-bench inflate [--gzip] FILE...`: reads each file through ``LogReader`` exactly as the scan does
+/// `tokenaudit-bench inflate [--inflater isal|zlib] [--gzip] [--repeat N] FILE...`: reads each file through ``LogReader`` exactly as the scan does
 /// (same options as `ReaderContext`: 8 192 lines per batch, 64 KiB line cap, default buffers), counting
 /// batches, lines and bytes, and touching every batch's bytes so nothing is optimised away.
 ///
 /// With `--gzip`, it also times `gzip -dc FILE > /dev/null` on each file (the decompression floor the scan is
 /// judged against) and reports the ratio of CPU seconds. One JSON object per file on stdout, then one for the
-/// total; a readable line per file on stderr.
+/// total; a readable line per file on stderr. `--repeat N` reads each file N times and keeps the run with the
+/// least CPU time.
 func benchInflate(_ arguments: [String]) throws {
     var files: [String] = []
     var comparesWithGzip = false
     var repeats = 1
+    var inflater = GzipInflater.isal
     var index = 0
     while index < arguments.count {
         let argument = arguments[index]
         switch argument {
         case "--gzip": comparesWithGzip = true
+        case "--inflater":
+            index += 1
+            guard index < arguments.count, let chosen = GzipInflater(rawValue: arguments[index]) else {
+                throw BenchError("--inflater takes isal or zlib")
+            }
+            inflater = chosen
         case "--repeat":
             index += 1
             guard index < arguments.count, let count = Int(arguments[index]), count > 0 else {
@@ -27,7 +35,7 @@ func benchInflate(_ arguments: [String]) throws {
         }
         index += 1
     }
-    guard !files.isEmpty else { throw BenchError("usage: tokenaudit-bench inflate [--gzip] [--repeat N] FILE...") }
+    guard !files.isEmpty else { throw BenchError("usage: tokenaudit-bench inflate [--inflater isal|zlib] [--gzip] [--repeat N] FILE...") }
 
     var total = (raw: UInt64(0), decoded: UInt64(0), lines: 0, cpu: 0.0, wall: 0.0, gzipCPU: 0.0)
     for path in files {
@@ -38,7 +46,8 @@ func benchInflate(_ arguments: [String]) throws {
             var checksum: UInt64 = 0
             var failure: LogReadError?
             let measurement = try Measurement.of {
-                let options = LogReaderOptions(maxLinesPerBatch: 8192, maxLineLength: 64 << 10)
+                var options = LogReaderOptions(maxLinesPerBatch: 8192, maxLineLength: 64 << 10)
+                options.gzipInflater = inflater
                 let reader = try LogReader(source: .file(path), options: options)
                 while let batch = reader.nextBatch() {
                     batches += 1
@@ -62,6 +71,7 @@ func benchInflate(_ arguments: [String]) throws {
         let cpu = measurement.cpuSeconds
         var fields: [(String, String)] = [
             ("file", "\"\(path)\""),
+            ("inflater", "\"\(inflater.rawValue)\""),
             ("batches", "\(batches)"),
             ("lines", "\(counters.lines)"),
             ("raw_bytes", "\(counters.rawBytesRead)"),
