@@ -1,7 +1,7 @@
 import Foundation
 import TokenAuditLogReading
 
-/// `tokenaudit-bench inflate [--inflater isal|zlib] [--gzip] [--repeat N] FILE...`: reads each file through ``LogReader`` exactly as the scan does
+/// `tokenaudit-bench inflate [--inflater isal|zlib] [--buffer BYTES] [--gzip] [--repeat N] FILE...`: reads each file through ``LogReader`` exactly as the scan does
 /// (same options as `ReaderContext`: 8 192 lines per batch, 64 KiB line cap, default buffers), counting
 /// batches, lines and bytes, and touching every batch's bytes so nothing is optimised away.
 ///
@@ -14,6 +14,7 @@ func benchInflate(_ arguments: [String]) throws {
     var comparesWithGzip = false
     var repeats = 1
     var inflater = GzipInflater.isal
+    var bufferSize: Int?
     var index = 0
     while index < arguments.count {
         let argument = arguments[index]
@@ -25,6 +26,12 @@ func benchInflate(_ arguments: [String]) throws {
                 throw BenchError("--inflater takes isal or zlib")
             }
             inflater = chosen
+        case "--buffer":
+            index += 1
+            guard index < arguments.count, let size = Int(arguments[index]), size >= 64 else {
+                throw BenchError("--buffer takes a byte count (read and decode buffers)")
+            }
+            bufferSize = size
         case "--repeat":
             index += 1
             guard index < arguments.count, let count = Int(arguments[index]), count > 0 else {
@@ -35,7 +42,7 @@ func benchInflate(_ arguments: [String]) throws {
         }
         index += 1
     }
-    guard !files.isEmpty else { throw BenchError("usage: tokenaudit-bench inflate [--inflater isal|zlib] [--gzip] [--repeat N] FILE...") }
+    guard !files.isEmpty else { throw BenchError("usage: tokenaudit-bench inflate [--inflater isal|zlib] [--buffer BYTES] [--gzip] [--repeat N] FILE...") }
 
     var total = (raw: UInt64(0), decoded: UInt64(0), lines: 0, cpu: 0.0, wall: 0.0, gzipCPU: 0.0)
     for path in files {
@@ -48,6 +55,10 @@ func benchInflate(_ arguments: [String]) throws {
             let measurement = try Measurement.of {
                 var options = LogReaderOptions(maxLinesPerBatch: 8192, maxLineLength: 64 << 10)
                 options.gzipInflater = inflater
+                if let bufferSize {
+                    options.readBufferSize = bufferSize
+                    options.decodeBufferSize = bufferSize
+                }
                 let reader = try LogReader(source: .file(path), options: options)
                 while let batch = reader.nextBatch() {
                     batches += 1
