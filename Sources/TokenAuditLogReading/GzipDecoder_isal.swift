@@ -16,7 +16,7 @@ internal import Glibc
 /// - At a member's end ISA-L hands back the input it did not use, so the next byte decides, as with zlib:
 ///   another member, zero padding, or garbage.
 ///
-/// One reader owns it on one thread. The ~70 KB `inflate_state` is allocated once and freed in `deinit`.
+/// One reader owns it on one thread. The 85 KiB `inflate_state` is allocated once and freed in `deinit`.
 final class IsalGzipDecoder: ByteDecoder {
     private let input: RawInput
     private let state: UnsafeMutablePointer<inflate_state>
