@@ -3,7 +3,7 @@
 # Safe to run again: it does nothing when everything is present.
 set -euo pipefail
 
-packages=(libssl-dev libsqlite3-dev zlib1g-dev libzstd-dev pkg-config)
+packages=(libssl-dev libsqlite3-dev zlib1g-dev libisal-dev libzstd-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,9 +3,12 @@ internal import CTokenAuditZlib
 /// Streaming gzip inflater (zlib, `windowBits` 15+32: gzip or zlib headers) that reads multi-member files to
 /// the end, tolerates trailing zero padding (as `gzip -d` does) and reports truncation and damage.
 ///
+/// The reference implementation: ``IsalGzipDecoder`` is the default (about twice as fast); this one is kept
+/// behind ``GzipInflater/zlib`` for comparison and as the oracle of the differential tests.
+///
 /// `@unchecked Sendable` is not claimed: one reader owns it on one thread. The `z_stream` lives at a fixed
 /// heap address because zlib keeps a back-pointer to it and checks it on every call.
-final class GzipDecoder: ByteDecoder {
+final class ZlibGzipDecoder: ByteDecoder {
     private let input: RawInput
     private let stream: UnsafeMutablePointer<z_stream>
     /// A member ended; the next byte decides: another member, zero padding, or garbage.

@@ -14,7 +14,8 @@ public struct LogReadError: Error, Sendable, Hashable, CustomStringConvertible {
         case isDirectory
         /// `read(2)`, `lseek(2)` or `fstat(2)` failed; the payload is `errno`.
         case readFailed(errno: Int32)
-        /// The gzip data is damaged; the payload is zlib's message.
+        /// The gzip data is damaged (bad header, invalid deflate code, CRC-32 or length mismatch); the payload
+        /// is the inflater's message.
         case corruptGzip(String)
         /// The gzip data ends inside a member.
         case truncatedGzip

@@ -21,7 +21,7 @@ public enum LogSource: Sendable, Hashable, CustomStringConvertible {
 public enum LogCompression: String, Sendable, Hashable, Codable, CaseIterable {
     /// No known magic: the bytes are read as they are.
     case plain
-    /// gzip (RFC 1952, magic `1f 8b`); zlib-wrapped data is accepted too by the inflater.
+    /// gzip (RFC 1952, magic `1f 8b`), one or more members.
     case gzip
     /// Zstandard (RFC 8878, magic `28 b5 2f fd`).
     case zstd

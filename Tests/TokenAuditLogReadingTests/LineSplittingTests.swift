@@ -279,6 +279,11 @@ struct BinaryHeuristicTests {
         (Array(repeating: 0x41, count: 8) + [0] + Array(repeating: 0x41, count: 8), true),  // NUL in a word
         ([0xFF, 0xFE, 0x80, 0xC3, 0xA9, 0x9F, 0xA0, 0xE2], false),  // high bytes are not control bytes
         (Array(repeating: 0x1B, count: 3) + Array(repeating: 0x61, count: 20), true),
+        (Array(repeating: 0x41, count: 40) + [0] + Array(repeating: 0x41, count: 40), true),  // NUL in a 32-byte block
+        (Array(repeating: 0x41, count: 64) + [0x7F] + Array(repeating: 0x41, count: 7), false),  // 1 in 72
+        (Array(repeating: 0x01, count: 9) + Array(repeating: 0x41, count: 63), false),  // 9 in 72: exactly 1 in 8
+        (Array(repeating: 0x01, count: 10) + Array(repeating: 0x41, count: 62), true),  // 10 in 72
+        (Array(repeating: 0x09, count: 40) + Array(repeating: 0x41, count: 40), false),  // tabs are whitespace
     ]
 
     @Test("edge cases", arguments: edgeCases)
@@ -295,8 +300,9 @@ struct BinaryHeuristicTests {
             return state >> 33
         }
         var binary = 0
-        for _ in 0..<5000 {
-            let length = Int(next() % 70)
+        for round in 0..<5000 {
+            // Short lines exercise the 8-byte and byte loops, long ones the 32-byte blocks too.
+            let length = Int(next() % (round % 2 == 0 ? 70 : 300))
             let density = next() % 6
             let specials: [UInt8] = [0x00, 0x01, 0x08, 0x09, 0x0B, 0x0D, 0x0E, 0x1B, 0x1F, 0x20, 0x7E, 0x7F, 0x80]
             let line = (0..<length).map { _ -> UInt8 in
