@@ -117,13 +117,18 @@ struct RequestRuleContext {
         checkClientCredentialInURL()
         checkIDTokenNonce()
         if location == .referer { add("token-in-referer", nil, evidence(("parameter", .optional(request.parameterName)))) }
-        let isCleartext = request.context.scheme?.lowercased() == "http"
+        let isCleartext = request.context.scheme.map { scheme in
+            ASCIIText.withBytes(of: scheme) { $0.count == 4 && ASCIIText.hasLowercasedPrefix($0, "http") }
+                ?? (scheme.lowercased() == "http")
+        } ?? false
         if location == .cookie {
             add("token-in-cookie", isCleartext ? .high : .info, evidence(("cookie", .optional(request.parameterName))))
         }
         if isCleartext, location != .unknown {
             add("bearer-over-cleartext", nil, evidence(("scheme", "http"), ("location", .string(location.rawValue))))
         }
+        // One location on the line (the usual case) is one transport at most: nothing to compare.
+        guard request.locationsOnLine.count > 1 else { return }
         let transports = request.locationsOnLine.filter { $0 != .referer && $0 != .unknown && $0 != .dpopHeader }
         let methods = Set(transports.map { location -> String in
             switch location {
@@ -397,6 +402,8 @@ struct RequestRuleContext {
             return
         }
         guard policy.isAccepted(status: status), !policy.isPublic(path: path) else { return }
+        // Every escalation needs a base finding above info: most requests have none.
+        guard findings.contains(where: { $0.severity > .info }) else { return }
         var escalated: [FindingDraft] = []
         for (base, id) in Self.escalations {
             let triggers = findings.filter {
