@@ -89,6 +89,14 @@ enum ASCIIText {
         }
     }
 
+    /// `text.lowercased()`, without a new string when `text` is ASCII with no capital letter (the usual host).
+    static func lowercased(_ text: String) -> String {
+        let isLower = withBytes(of: text) { bytes in
+            !bytes.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        }
+        return isLower == true ? text : text.lowercased()
+    }
+
     /// The number of `Character`s of an ASCII text: one per byte, except that CR LF is one grapheme.
     static func characterCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var count = bytes.count

@@ -159,7 +159,10 @@ struct RequestRuleContext {
     }
 
     mutating func checkClientCredentialInURL() {
-        guard let path = request.context.path, let question = path.firstIndex(of: "?") else { return }
+        // No `?` byte means no `?` character: skip the grapheme walk of firstIndex(of:) for most paths.
+        guard let path = request.context.path, path.utf8.contains(UInt8(ascii: "?")),
+            let question = path.firstIndex(of: "?")
+        else { return }
         let bare = String(path[..<question])
         let endpoints = policy.list(
             "as_endpoints", of: "client-credential-in-url",
@@ -181,7 +184,7 @@ struct RequestRuleContext {
 
     mutating func checkAudience() {
         guard verdict.kind == .accessToken || verdict.kind == .jwt, !verdict.audiences.isEmpty else { return }
-        let host = request.context.host?.lowercased()
+        let host = request.context.host.map(ASCIIText.lowercased)
         if let expected = policy.expectedAudiences(host: host, path: request.context.path) {
             if !verdict.audiences.contains(where: expected.contains) {
                 add("aud-host-mismatch", nil, evidence(
@@ -191,8 +194,9 @@ struct RequestRuleContext {
         } else if policy.audienceMap.isEmpty, let host {
             // Without a map, compare the hosts of URL-shaped audiences (medium confidence).
             let urlHosts = verdict.audiences.compactMap(TokenRuleContext.host(of:))
+            let bareHost = host.split(separator: ":").first.map(String.init)
             if urlHosts.count == verdict.audiences.count, !urlHosts.isEmpty,
-                !urlHosts.contains(where: { $0 == host.split(separator: ":").first.map(String.init) })
+                !urlHosts.contains(where: { $0 == bareHost })
             {
                 add("aud-host-mismatch", .medium, evidence(
                     ("aud", .strings(verdict.audiences)), ("host", .string(host)), ("confidence", "url-host")))
@@ -214,7 +218,9 @@ struct RequestRuleContext {
             return
         }
         guard isBearer else { return }
-        let kindEvidence = evidence(("kind", .string(verdict.kind.rawValue)), ("location", .string(request.location.rawValue)))
+        var kindEvidence: JSONObject {
+            evidence(("kind", .string(verdict.kind.rawValue)), ("location", .string(request.location.rawValue)))
+        }
         switch verdict.kind {
         case .idToken: add("id-token-as-bearer", nil, kindEvidence)
         case .clientAssertion: add("client-assertion-as-bearer", nil, kindEvidence)
@@ -353,7 +359,9 @@ struct RequestRuleContext {
                                                           ("kind", .string(verdict.kind.rawValue))))
             }
         }
-        if let exp = verdict.expiration, request.location != .dpopHeader {
+        // Opt-in (off by default). A disabled rule's finding would be dropped by RuleEngine.evaluate; at low
+        // severity and as no escalation's base it changes nothing else, so it is not built at all.
+        if let exp = verdict.expiration, request.location != .dpopHeader, policy.isEnabled("bearer-token-logged") {
             let minimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
             if exp - time > minimum {
                 add("bearer-token-logged", nil, evidence(("remaining_s", .number(exp - time)), ("location", .string(request.location.rawValue))))
@@ -381,6 +389,9 @@ struct RequestRuleContext {
         (["alg-key-confusion", "embedded-jwk", "kid-injection", "remote-key-url"], "accepted-forged-token"),
     ]
 
+    /// Every rule some escalation is based on.
+    static let escalationBaseRules = Set(escalations.flatMap(\.base))
+
     /// Whether `finding` is the forged-key form that `accepted-forged-token` needs: a confirmed key confusion,
     /// a token signed by its own embedded jwk, a kid injection that verified, or a non-allowlisted key URL.
     static func provesForgery(_ finding: FindingDraft) -> Bool {
@@ -403,7 +414,9 @@ struct RequestRuleContext {
         }
         guard policy.isAccepted(status: status), !policy.isPublic(path: path) else { return }
         // Every escalation needs a base finding above info: most requests have none.
-        guard findings.contains(where: { $0.severity > .info }) else { return }
+        guard findings.contains(where: { $0.severity > .info && Self.escalationBaseRules.contains($0.ruleID) }) else {
+            return
+        }
         var escalated: [FindingDraft] = []
         for (base, id) in Self.escalations {
             let triggers = findings.filter {

@@ -554,12 +554,11 @@ struct TokenRuleContext {
     mutating func checkAuthorizationContent() {
         guard let claims else { return }
         let scopeClaim = claims.scopes
-        let patterns = policy.list(
-            "privileged_patterns", of: "scope-privileged",
-            default: ["*", "*:*", "all", "admin", "root", "superuser", "full_access", "write:*"])
+        let patterns = policy.list("privileged_patterns", of: "scope-privileged", default: Self.defaultPrivilegedPatterns)
         var privileged: [String] = []
         let grants = scopeClaim.scopes + (claims.roles ?? []) + (claims.groups ?? []) + (claims.entitlements ?? [])
-        let lowered = Self.loweredPatterns(patterns)
+        let lowered = patterns == Self.defaultPrivilegedPatterns
+            ? Self.defaultLoweredPrivilegedPatterns : Self.loweredPatterns(patterns)
         for grant in grants where Self.matches(grant, loweredPatterns: lowered) { privileged.append(grant) }
         for flag in ["admin", "is_admin", "isAdmin", "superuser"] where claims[flag]?.boolValue == true {
             privileged.append("\(flag):true")
@@ -575,6 +574,9 @@ struct TokenRuleContext {
         case .spaceDelimitedString, .absent: break
         }
     }
+
+    static let defaultPrivilegedPatterns = ["*", "*:*", "all", "admin", "root", "superuser", "full_access", "write:*"]
+    static let defaultLoweredPrivilegedPatterns = loweredPatterns(defaultPrivilegedPatterns)
 
     /// Case-insensitive match of one grant against patterns with a trailing or lone `*`.
     static func matches(_ grant: String, patterns: [String]) -> Bool {
