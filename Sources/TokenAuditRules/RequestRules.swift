@@ -194,7 +194,9 @@ struct RequestRuleContext {
         } else if policy.audienceMap.isEmpty, let host {
             // Without a map, compare the hosts of URL-shaped audiences (medium confidence).
             let urlHosts = verdict.audiences.compactMap(TokenRuleContext.host(of:))
-            let bareHost = host.split(separator: ":").first.map(String.init)
+            // A host without `:` (the usual case) is its own first piece; split only when there is a port.
+            let bareHost = host.utf8.contains(UInt8(ascii: ":"))
+                ? host.split(separator: ":").first.map(String.init) : (host.isEmpty ? nil : host)
             if urlHosts.count == verdict.audiences.count, !urlHosts.isEmpty,
                 !urlHosts.contains(where: { $0 == bareHost })
             {
@@ -361,12 +363,18 @@ struct RequestRuleContext {
         }
         // Opt-in (off by default). A disabled rule's finding would be dropped by RuleEngine.evaluate; at low
         // severity and as no escalation's base it changes nothing else, so it is not built at all.
-        if let exp = verdict.expiration, request.location != .dpopHeader, policy.isEnabled("bearer-token-logged") {
+        if let exp = verdict.expiration, request.location != .dpopHeader, Self.isBearerTokenLoggedEnabled(policy) {
             let minimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
             if exp - time > minimum {
                 add("bearer-token-logged", nil, evidence(("remaining_s", .number(exp - time)), ("location", .string(request.location.rawValue))))
             }
         }
+    }
+
+    /// `policy.isEnabled("bearer-token-logged")` without hashing the id when no rule has settings (the rule is
+    /// opt-in, see ``AuditPolicy/optInRuleIDs``).
+    static func isBearerTokenLoggedEnabled(_ policy: AuditPolicy) -> Bool {
+        policy.ruleSettings.isEmpty ? false : policy.isEnabled("bearer-token-logged")
     }
 
     // MARK: N. Log-context escalations
