@@ -193,7 +193,7 @@ struct RequestRuleContext {
             }
         } else if policy.audienceMap.isEmpty, let host {
             // Without a map, compare the hosts of URL-shaped audiences (medium confidence).
-            let urlHosts = verdict.audiences.compactMap(TokenRuleContext.host(of:))
+            let urlHosts = verdict.urlHostsOfAudiences
             // A host without `:` (the usual case) is its own first piece; split only when there is a port.
             let bareHost = host.utf8.contains(UInt8(ascii: ":"))
                 ? host.split(separator: ":").first.map(String.init) : (host.isEmpty ? nil : host)

@@ -1,4 +1,5 @@
 import Testing
+import TokenAuditModel
 @testable import TokenAuditRules
 
 /// The byte-level paths of the rules (ASCII text) must answer exactly what the original `String` code answers.
@@ -100,5 +101,19 @@ struct ASCIIFastPathTests {
         #expect(TokenRuleContext.matches(grant, patterns: patterns) == reference(grant))
         #expect(TokenRuleContext.matches(grant, loweredPatterns: TokenRuleContext.defaultLoweredPrivilegedPatterns)
             == reference(grant))
+    }
+
+    /// The audience hosts cached at analysis are used only while they describe the verdict's audiences.
+    @Test func audienceHostsFollowTheAudiences() throws {
+        let fingerprint = try #require(TokenFingerprint(hex: String(repeating: "ab", count: 32)))
+        var verdict = TokenVerdict(
+            fingerprint: fingerprint, kind: .accessToken, issuer: nil, subject: nil, clientID: nil,
+            audiences: ["https://API.one.test/x", "urn:other"], expiration: nil, notBefore: nil, issuedAt: nil,
+            verification: nil, keyWindow: nil, findings: [])
+        #expect(verdict.urlHostsOfAudiences == ["api.one.test"])
+        verdict.audienceURLHosts = (verdict.audiences, ["cached.test"])
+        #expect(verdict.urlHostsOfAudiences == ["cached.test"])
+        verdict.audiences = ["https://two.test"]
+        #expect(verdict.urlHostsOfAudiences == ["two.test"])
     }
 }
