@@ -113,6 +113,8 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable, Hashable {
 /// Keys of any RSA size load (even 512 bits), so rules can report `rsa-key-too-small`.
 public final class PublicKey: @unchecked Sendable {
     let pkey: OpaquePointer
+    /// Verification contexts already initialised with this key, one per scheme, copied for each verification.
+    let verifyContexts = VerifyContextCache()
     /// rsa, ec or ed25519.
     public let family: KeyFamily
     /// Key size in bits: RSA modulus length, EC field size, 256 for Ed25519 (OpenSSL's `EVP_PKEY_get_bits`).

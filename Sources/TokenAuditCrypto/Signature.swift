@@ -1,4 +1,5 @@
 import CTokenAuditOpenSSL
+import Synchronization
 
 /// A signature primitive, as named by a JWS `alg` (RFC 7518 §3.3–3.5, RFC 8037 §3.1).
 public enum SignatureScheme: Sendable, Hashable {
@@ -104,6 +105,34 @@ extension PublicKey {
         defer { ERR_clear_error() }
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }
+        // Setting up a verification (fetching the signature and digest implementations, a key context, PSS
+        // parameters) costs about as much as an RSA verification itself: it is done once per key and scheme,
+        // and each verification copies the initialised context. A copy that fails falls back to a fresh set-up.
+        let slot = (hash.map { HashAlgorithm.allCases.firstIndex(of: $0)! + 1 } ?? 0) * 2 + (pss ? 1 : 0)
+        let copied = verifyContexts.copy(slot: slot, into: context) {
+            guard let prototype = EVP_MD_CTX_new() else { return nil }
+            guard initialiseVerification(prototype, hash: hash, pss: pss) else {
+                EVP_MD_CTX_free(prototype)
+                return nil
+            }
+            return prototype
+        }
+        if !copied {
+            EVP_MD_CTX_reset(context)
+            guard initialiseVerification(context, hash: hash, pss: pss) else { return false }
+        }
+        // The context is used once: let the final step work on it in place instead of on a duplicate.
+        EVP_MD_CTX_set_flags(context, EVP_MD_CTX_FLAG_FINALISE)
+        let result = signature.withUnsafeBufferPointer { sig in
+            EVP_DigestVerify(
+                context, sig.baseAddress, sig.count, message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                message.count)
+        }
+        return result == 1
+    }
+
+    /// `EVP_DigestVerifyInit_ex` with this key for `hash` (nil for Ed25519), with PSS parameters when `pss`.
+    private func initialiseVerification(_ context: OpaquePointer, hash: HashAlgorithm?, pss: Bool) -> Bool {
         var keyContext: OpaquePointer? = nil
         let md = hash?.fetched.md
         guard EVP_DigestVerifyInit_ex(context, &keyContext, md.map { EVP_MD_get0_name($0) } ?? nil, nil, nil, pkey, nil)
@@ -116,12 +145,7 @@ extension PublicKey {
                   EVP_PKEY_CTX_set_rsa_mgf1_md(keyContext, md) == 1
             else { return false }
         }
-        let result = signature.withUnsafeBufferPointer { sig in
-            EVP_DigestVerify(
-                context, sig.baseAddress, sig.count, message.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                message.count)
-        }
-        return result == 1
+        return true
     }
 
     /// 0 < value < order, both big-endian of equal length.
@@ -159,5 +183,64 @@ extension PublicKey {
             return i2d_ECDSA_SIG(sig, &cursor)
         }
         return written == length ? out : nil
+    }
+}
+
+/// Initialised verification contexts of one key, by scheme slot: the template each verification copies.
+///
+/// `@unchecked Sendable`: the contexts are created, copied from and freed only under the mutex (held as
+/// address bit patterns, which are `Sendable`), and OpenSSL only reads a context it copies from.
+final class VerifyContextCache: @unchecked Sendable {
+    private struct State {
+        var contexts: [Int: UInt] = [:]
+        /// Slots whose set-up or copy failed: never retried, they always take the fresh set-up.
+        var unusable: Set<Int> = []
+    }
+    private let state = Mutex(State())
+
+    /// Copies the template of `slot` (made by `make` the first time) into `context`; false when there is no
+    /// usable template, and the caller then sets `context` up itself.
+    func copy(slot: Int, into context: OpaquePointer, make: () -> OpaquePointer?) -> Bool {
+        let target = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(context)))
+        let outcome: Bool? = state.withLock { state in
+            if state.unusable.contains(slot) { return false }
+            guard let address = state.contexts[slot], let template = OpaquePointer(bitPattern: address),
+                let target = OpaquePointer(bitPattern: target)
+            else { return nil }
+            if EVP_MD_CTX_copy_ex(target, template) == 1 { return true }
+            ERR_clear_error()
+            state.unusable.insert(slot)
+            return false
+        }
+        if let outcome { return outcome }
+        // First use of this slot: make the template outside the lock, then publish it (or drop it if another
+        // thread was faster) and copy from the published one.
+        let made = make().map { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer($0))) }
+        return state.withLock { state in
+            guard !state.unusable.contains(slot) else { return false }
+            if let made {
+                if state.contexts[slot] == nil {
+                    state.contexts[slot] = made
+                } else {
+                    EVP_MD_CTX_free(OpaquePointer(bitPattern: made))
+                }
+            }
+            guard let address = state.contexts[slot], let template = OpaquePointer(bitPattern: address),
+                let target = OpaquePointer(bitPattern: target)
+            else {
+                state.unusable.insert(slot)
+                return false
+            }
+            if EVP_MD_CTX_copy_ex(target, template) == 1 { return true }
+            ERR_clear_error()
+            state.unusable.insert(slot)
+            return false
+        }
+    }
+
+    deinit {
+        state.withLock { state in
+            for address in state.contexts.values { EVP_MD_CTX_free(OpaquePointer(bitPattern: address)) }
+        }
     }
 }

@@ -58,9 +58,11 @@ public enum Masking {
     /// The header as JSON text (sorted keys). Personal-data rules do not apply to header members (a `kid`
     /// must stay searchable); private JWK members and nested tokens are removed.
     public static func maskedHeader(_ header: JOSEHeader) -> String {
-        let policy = MaskingPolicy(masksPersonalData: false)
-        return JSONWriter.string(maskedValue(.object(header.object), policy: policy, isTopLevel: true), sortedKeys: true)
+        JSONWriter.string(maskedValue(.object(header.object), policy: headerPolicy, isTopLevel: true), sortedKeys: true)
     }
+
+    /// The policy headers are masked with, built once (its sets are not free to build per token).
+    private static let headerPolicy = MaskingPolicy(masksPersonalData: false)
 
     /// Masks one value, recursively.
     public static func maskedValue(_ value: JSONValue, policy: MaskingPolicy) -> JSONValue {

@@ -39,6 +39,16 @@ public enum JSONWriter {
     /// Appends `text` as a JSON string literal.
     public static func writeString(_ text: String, into output: inout String) {
         output += "\""
+        // Most strings need no escape: append them whole. A byte that may need one (quote, backslash, control
+        // characters, DEL, and 0xE2, the lead byte of U+2028/U+2029) sends the string down the scalar loop.
+        let needsEscaping = text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F || $0 == 0xE2 }
+        } ?? true
+        if !needsEscaping {
+            output += text
+            output += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""

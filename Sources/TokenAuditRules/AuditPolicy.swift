@@ -121,7 +121,7 @@ public struct AuditPolicy: Sendable {
 
     /// The audience values expected at `host` + `path`, from the longest matching mapping.
     public func expectedAudiences(host: String?, path: String?) -> [String]? {
-        guard let host else { return nil }
+        guard let host, !audienceMap.isEmpty else { return nil }
         let target = host.lowercased() + (path ?? "")
         return audienceMap
             .filter { target.hasPrefix($0.prefix.lowercased()) }

@@ -117,13 +117,18 @@ struct RequestRuleContext {
         checkClientCredentialInURL()
         checkIDTokenNonce()
         if location == .referer { add("token-in-referer", nil, evidence(("parameter", .optional(request.parameterName)))) }
-        let isCleartext = request.context.scheme?.lowercased() == "http"
+        let isCleartext = request.context.scheme.map { scheme in
+            ASCIIText.withBytes(of: scheme) { $0.count == 4 && ASCIIText.hasLowercasedPrefix($0, "http") }
+                ?? (scheme.lowercased() == "http")
+        } ?? false
         if location == .cookie {
             add("token-in-cookie", isCleartext ? .high : .info, evidence(("cookie", .optional(request.parameterName))))
         }
         if isCleartext, location != .unknown {
             add("bearer-over-cleartext", nil, evidence(("scheme", "http"), ("location", .string(location.rawValue))))
         }
+        // One location on the line (the usual case) is one transport at most: nothing to compare.
+        guard request.locationsOnLine.count > 1 else { return }
         let transports = request.locationsOnLine.filter { $0 != .referer && $0 != .unknown && $0 != .dpopHeader }
         let methods = Set(transports.map { location -> String in
             switch location {
@@ -154,7 +159,10 @@ struct RequestRuleContext {
     }
 
     mutating func checkClientCredentialInURL() {
-        guard let path = request.context.path, let question = path.firstIndex(of: "?") else { return }
+        // No `?` byte means no `?` character: skip the grapheme walk of firstIndex(of:) for most paths.
+        guard let path = request.context.path, path.utf8.contains(UInt8(ascii: "?")),
+            let question = path.firstIndex(of: "?")
+        else { return }
         let bare = String(path[..<question])
         let endpoints = policy.list(
             "as_endpoints", of: "client-credential-in-url",
@@ -176,7 +184,7 @@ struct RequestRuleContext {
 
     mutating func checkAudience() {
         guard verdict.kind == .accessToken || verdict.kind == .jwt, !verdict.audiences.isEmpty else { return }
-        let host = request.context.host?.lowercased()
+        let host = request.context.host.map(ASCIIText.lowercased)
         if let expected = policy.expectedAudiences(host: host, path: request.context.path) {
             if !verdict.audiences.contains(where: expected.contains) {
                 add("aud-host-mismatch", nil, evidence(
@@ -185,9 +193,12 @@ struct RequestRuleContext {
             }
         } else if policy.audienceMap.isEmpty, let host {
             // Without a map, compare the hosts of URL-shaped audiences (medium confidence).
-            let urlHosts = verdict.audiences.compactMap(TokenRuleContext.host(of:))
+            let urlHosts = verdict.urlHostsOfAudiences
+            // A host without `:` (the usual case) is its own first piece; split only when there is a port.
+            let bareHost = host.utf8.contains(UInt8(ascii: ":"))
+                ? host.split(separator: ":").first.map(String.init) : (host.isEmpty ? nil : host)
             if urlHosts.count == verdict.audiences.count, !urlHosts.isEmpty,
-                !urlHosts.contains(where: { $0 == host.split(separator: ":").first.map(String.init) })
+                !urlHosts.contains(where: { $0 == bareHost })
             {
                 add("aud-host-mismatch", .medium, evidence(
                     ("aud", .strings(verdict.audiences)), ("host", .string(host)), ("confidence", "url-host")))
@@ -209,7 +220,9 @@ struct RequestRuleContext {
             return
         }
         guard isBearer else { return }
-        let kindEvidence = evidence(("kind", .string(verdict.kind.rawValue)), ("location", .string(request.location.rawValue)))
+        var kindEvidence: JSONObject {
+            evidence(("kind", .string(verdict.kind.rawValue)), ("location", .string(request.location.rawValue)))
+        }
         switch verdict.kind {
         case .idToken: add("id-token-as-bearer", nil, kindEvidence)
         case .clientAssertion: add("client-assertion-as-bearer", nil, kindEvidence)
@@ -348,12 +361,20 @@ struct RequestRuleContext {
                                                           ("kind", .string(verdict.kind.rawValue))))
             }
         }
-        if let exp = verdict.expiration, request.location != .dpopHeader {
+        // Opt-in (off by default). A disabled rule's finding would be dropped by RuleEngine.evaluate; at low
+        // severity and as no escalation's base it changes nothing else, so it is not built at all.
+        if let exp = verdict.expiration, request.location != .dpopHeader, Self.isBearerTokenLoggedEnabled(policy) {
             let minimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
             if exp - time > minimum {
                 add("bearer-token-logged", nil, evidence(("remaining_s", .number(exp - time)), ("location", .string(request.location.rawValue))))
             }
         }
+    }
+
+    /// `policy.isEnabled("bearer-token-logged")` without hashing the id when no rule has settings (the rule is
+    /// opt-in, see ``AuditPolicy/optInRuleIDs``).
+    static func isBearerTokenLoggedEnabled(_ policy: AuditPolicy) -> Bool {
+        policy.ruleSettings.isEmpty ? false : policy.isEnabled("bearer-token-logged")
     }
 
     // MARK: N. Log-context escalations
@@ -376,6 +397,9 @@ struct RequestRuleContext {
         (["alg-key-confusion", "embedded-jwk", "kid-injection", "remote-key-url"], "accepted-forged-token"),
     ]
 
+    /// Every rule some escalation is based on.
+    static let escalationBaseRules = Set(escalations.flatMap(\.base))
+
     /// Whether `finding` is the forged-key form that `accepted-forged-token` needs: a confirmed key confusion,
     /// a token signed by its own embedded jwk, a kid injection that verified, or a non-allowlisted key URL.
     static func provesForgery(_ finding: FindingDraft) -> Bool {
@@ -397,6 +421,10 @@ struct RequestRuleContext {
             return
         }
         guard policy.isAccepted(status: status), !policy.isPublic(path: path) else { return }
+        // Every escalation needs a base finding above info: most requests have none.
+        guard findings.contains(where: { $0.severity > .info && Self.escalationBaseRules.contains($0.ruleID) }) else {
+            return
+        }
         var escalated: [FindingDraft] = []
         for (base, id) in Self.escalations {
             let triggers = findings.filter {

@@ -48,7 +48,7 @@ public final class RuleEngine: Sendable {
             subject: subject, classification: classification, verification: verification, policy: policy,
             verifier: verifier, secrets: secrets, trustedIssuers: trustedIssuers)
         context.runAll()
-        return TokenVerdict(
+        var verdict = TokenVerdict(
             fingerprint: subject.fingerprint, kind: classification.kind, issuer: claims?.iss, subject: claims?.sub,
             clientID: claims?.clientID ?? claims?.azp, audiences: claims?.audience.values ?? [],
             expiration: claims?.exp.secondsValue, notBefore: claims?.nbf.secondsValue,
@@ -57,6 +57,8 @@ public final class RuleEngine: Sendable {
             scopes: claims?.scopes.scopes ?? [], authTime: claims?.authTime.secondsValue, acr: claims?.acr,
             dpopKeyThumbprint: claims?.confirmation?.jkt, dpopProof: Self.dpopProofFacts(parsed, kind: classification.kind),
             nonce: claims?.nonce, accessTokenHash: claims?.atHash, algorithm: parsed.header?.alg)
+        verdict.audienceURLHosts = (verdict.audiences, verdict.audiences.compactMap(TokenRuleContext.host(of:)))
+        return verdict
     }
 
     static func dpopProofFacts(_ parsed: ParsedToken, kind: TokenKind) -> DPoPProofFacts? {

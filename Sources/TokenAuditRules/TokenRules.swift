@@ -231,6 +231,7 @@ struct TokenRuleContext {
     }
 
     static func host(of url: String) -> String? {
+        if let host = ASCIIText.withBytes(of: url, asciiHost(of:)) { return host }
         let parts = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }
         let rest = parts[1]
@@ -238,6 +239,44 @@ struct TokenRuleContext {
         let hostPort = authority.split(separator: "@").last ?? authority[...]
         let host = hostPort.split(separator: ":").first.map(String.init) ?? ""
         return host.isEmpty ? nil : host.lowercased()
+    }
+
+    /// ``host(of:)`` for an ASCII URL, on its bytes (same answers, none of the `String` splitting).
+    static func asciiHost(of bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let colon = UInt8(ascii: ":"), slash = UInt8(ascii: "/")
+        var separator: Int?
+        if bytes.count >= 3 {
+            for index in 0...(bytes.count - 3)
+            where bytes[index] == colon && bytes[index + 1] == slash && bytes[index + 2] == slash {
+                separator = index
+                break
+            }
+        }
+        guard let separator else { return nil }
+        let restStart = separator + 3
+        var authorityEnd = restStart
+        while authorityEnd < bytes.count {
+            let byte = bytes[authorityEnd]
+            if byte == slash || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { break }
+            authorityEnd += 1
+        }
+        /// The last (or first) non-empty piece of `range` between `delimiter`s, as `split(separator:)` gives.
+        func piece(of range: Range<Int>, delimiter: UInt8, last: Bool) -> Range<Int>? {
+            var found: Range<Int>?
+            var start = range.lowerBound
+            for index in range.lowerBound...range.upperBound where index == range.upperBound || bytes[index] == delimiter {
+                if index > start {
+                    found = start..<index
+                    if !last { return found }
+                }
+                start = index + 1
+            }
+            return found
+        }
+        let authority = restStart..<authorityEnd
+        let hostPort = piece(of: authority, delimiter: UInt8(ascii: "@"), last: true) ?? authority
+        guard let host = piece(of: hostPort, delimiter: colon, last: false) else { return nil }
+        return ASCIIText.lowercasedString(bytes, host)
     }
 
     /// `%` followed by two hex digits anywhere in `text`.
@@ -254,6 +293,9 @@ struct TokenRuleContext {
     }
 
     static func injectionPattern(in kid: String, maximumLength: Int) -> String? {
+        if let pattern = ASCIIText.withBytes(of: kid, { asciiInjectionPattern(in: $0, maximumLength: maximumLength) }) {
+            return pattern
+        }
         if kid.count > maximumLength { return "longer than \(maximumLength)" }
         if kid.contains("..") || kid.contains("/") || kid.contains("\\") { return "path traversal" }
         if kid.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return "control character" }
@@ -267,6 +309,50 @@ struct TokenRuleContext {
         if kid.contains("$(") || kid.contains("`") || kid.contains("|") { return "shell metacharacters" }
         if kid.contains("*") || kid.contains("(") || kid.contains(")") { return "LDAP metacharacters" }
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("file:") { return "URL" }
+        return nil
+    }
+
+    /// ``injectionPattern(in:maximumLength:)`` for an ASCII `kid`, on its bytes: the same tests in the same order.
+    static func asciiInjectionPattern(in kid: UnsafeBufferPointer<UInt8>, maximumLength: Int) -> String? {
+        if ASCIIText.characterCount(kid) > maximumLength { return "longer than \(maximumLength)" }
+        if ASCIIText.contains(kid, "..") || ASCIIText.contains(kid, byte: UInt8(ascii: "/"))
+            || ASCIIText.contains(kid, byte: UInt8(ascii: "\\"))
+        {
+            return "path traversal"
+        }
+        if kid.contains(where: { $0 < 0x20 || $0 == 0x7f }) { return "control character" }
+        var hasPercentEscape = false
+        if kid.count >= 3 {
+            func isHex(_ byte: UInt8) -> Bool {
+                (0x30...0x39).contains(byte) || (0x41...0x46).contains(byte) || (0x61...0x66).contains(byte)
+            }
+            for index in 0..<(kid.count - 2) where kid[index] == UInt8(ascii: "%") {
+                if isHex(kid[index + 1]) && isHex(kid[index + 2]) { hasPercentEscape = true; break }
+            }
+        }
+        if hasPercentEscape { return "percent-escape" }
+        if ASCIIText.contains(kid, byte: UInt8(ascii: "'")) || ASCIIText.contains(kid, byte: UInt8(ascii: "\""))
+            || ASCIIText.contains(kid, byte: UInt8(ascii: ";")) || ASCIIText.contains(kid, "--")
+            || ASCIIText.contains(kid, "/*") || ASCIIText.contains(kid, " union ", ignoringCase: true)
+            || ASCIIText.contains(kid, " or ", ignoringCase: true)
+        {
+            return "SQL metacharacters"
+        }
+        if ASCIIText.contains(kid, "$(") || ASCIIText.contains(kid, byte: UInt8(ascii: "`"))
+            || ASCIIText.contains(kid, byte: UInt8(ascii: "|"))
+        {
+            return "shell metacharacters"
+        }
+        if ASCIIText.contains(kid, byte: UInt8(ascii: "*")) || ASCIIText.contains(kid, byte: UInt8(ascii: "("))
+            || ASCIIText.contains(kid, byte: UInt8(ascii: ")"))
+        {
+            return "LDAP metacharacters"
+        }
+        if ASCIIText.hasLowercasedPrefix(kid, "http://") || ASCIIText.hasLowercasedPrefix(kid, "https://")
+            || ASCIIText.hasLowercasedPrefix(kid, "file:")
+        {
+            return "URL"
+        }
         return nil
     }
 
@@ -442,6 +528,7 @@ struct TokenRuleContext {
         "birthdate", "gender",
     ]
     static let secretClaimNames = ["password", "passwd", "secret", "api_key", "apikey", "client_secret", "private_key"]
+    static let secretClaimNameBytes = secretClaimNames.map { Array($0.utf8) }
 
     mutating func checkPersonalData(_ claims: JWTClaims) {
         let isAccessToken = classification.kind == .accessToken || classification.kind == .jwt
@@ -451,6 +538,11 @@ struct TokenRuleContext {
             if !present.isEmpty { add("pii-in-token", nil, evidence(("claims", .strings(present)))) }
         }
         let secretNames = claims.object.keys.filter { key in
+            if let found = ASCIIText.withBytes(of: key, { bytes in
+                Self.secretClaimNameBytes.contains { ASCIIText.contains(bytes, $0, ignoringCase: true) }
+            }) {
+                return found
+            }
             let lower = key.lowercased()
             return Self.secretClaimNames.contains { lower.contains($0) }
         }
@@ -462,12 +554,12 @@ struct TokenRuleContext {
     mutating func checkAuthorizationContent() {
         guard let claims else { return }
         let scopeClaim = claims.scopes
-        let patterns = policy.list(
-            "privileged_patterns", of: "scope-privileged",
-            default: ["*", "*:*", "all", "admin", "root", "superuser", "full_access", "write:*"])
+        let patterns = policy.list("privileged_patterns", of: "scope-privileged", default: Self.defaultPrivilegedPatterns)
         var privileged: [String] = []
         let grants = scopeClaim.scopes + (claims.roles ?? []) + (claims.groups ?? []) + (claims.entitlements ?? [])
-        for grant in grants where Self.matches(grant, patterns: patterns) { privileged.append(grant) }
+        let lowered = patterns == Self.defaultPrivilegedPatterns
+            ? Self.defaultLoweredPrivilegedPatterns : Self.loweredPatterns(patterns)
+        for grant in grants where Self.matches(grant, loweredPatterns: lowered) { privileged.append(grant) }
         for flag in ["admin", "is_admin", "isAdmin", "superuser"] where claims[flag]?.boolValue == true {
             privileged.append("\(flag):true")
         }
@@ -483,15 +575,44 @@ struct TokenRuleContext {
         }
     }
 
+    static let defaultPrivilegedPatterns = ["*", "*:*", "all", "admin", "root", "superuser", "full_access", "write:*"]
+    static let defaultLoweredPrivilegedPatterns = loweredPatterns(defaultPrivilegedPatterns)
+
     /// Case-insensitive match of one grant against patterns with a trailing or lone `*`.
     static func matches(_ grant: String, patterns: [String]) -> Bool {
+        matches(grant, loweredPatterns: loweredPatterns(patterns))
+    }
+
+    /// A pattern of ``matches(_:patterns:)``, lowercased and classified once per token rather than per grant.
+    struct LoweredPattern {
+        let text: String
+        /// `text` minus its trailing `*`, when it has one and is not `*` alone.
+        let wildcardPrefix: Substring?
+        /// Only letters: also matches one component of a namespaced grant.
+        let isWord: Bool
+    }
+
+    static func loweredPatterns(_ patterns: [String]) -> [LoweredPattern] {
+        patterns.map { pattern in
+            let text = pattern.lowercased()
+            return LoweredPattern(
+                text: text, wildcardPrefix: text.hasSuffix("*") && text != "*" ? text.dropLast() : nil,
+                isWord: text.allSatisfy(\.isLetter))
+        }
+    }
+
+    static func matches(_ grant: String, loweredPatterns patterns: [LoweredPattern]) -> Bool {
         let grant = grant.lowercased()
-        for pattern in patterns.map({ $0.lowercased() }) {
-            if pattern == grant { return true }
-            if pattern.hasSuffix("*"), pattern != "*", grant.hasPrefix(pattern.dropLast()) { return true }
+        var components: [Substring]?
+        for pattern in patterns {
+            if pattern.text == grant { return true }
+            if let prefix = pattern.wildcardPrefix, grant.hasPrefix(prefix) { return true }
             // "admin" also covers namespaced forms such as "api:admin" or "admin:all".
-            if pattern.allSatisfy(\.isLetter), grant.split(whereSeparator: { ":./_-".contains($0) }).contains(where: { $0 == pattern }) {
-                return true
+            if pattern.isWord {
+                if components == nil {
+                    components = grant.split(whereSeparator: { $0 == ":" || $0 == "." || $0 == "/" || $0 == "_" || $0 == "-" })
+                }
+                if components!.contains(where: { $0 == pattern.text }) { return true }
             }
         }
         return false

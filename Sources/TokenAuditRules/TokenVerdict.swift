@@ -65,6 +65,17 @@ public struct TokenVerdict: Sendable {
     /// The JOSE `alg` of the token, which picks the hash for `at_hash` (OIDC Core §3.1.3.6).
     public var algorithm: String? = nil
 
+    /// The URL hosts of ``audiences`` (``TokenRuleContext/host(of:)``), worked out once by `RuleEngine.analyze`
+    /// for the per-request audience check, with the array they were computed from: a verdict whose `audiences`
+    /// were changed since (or one built without analysis) has them recomputed.
+    var audienceURLHosts: (audiences: [String], hosts: [String])? = nil
+
+    /// ``audienceURLHosts`` when it still describes ``audiences``, else computed now.
+    var urlHostsOfAudiences: [String] {
+        if let cached = audienceURLHosts, cached.audiences == audiences { return cached.hosts }
+        return audiences.compactMap(TokenRuleContext.host(of:))
+    }
+
     /// Whether the token-level analysis produced a finding of rule `id`.
     public func has(_ id: String) -> Bool { findings.contains { $0.ruleID == id } }
 }

@@ -312,3 +312,24 @@ struct KeyLoadingTests {
         #expect("\(key.material)" == "HMAC secret (30 bytes)")
     }
 }
+
+/// Verification contexts are set up once per key and scheme and copied for each call: a verdict must not
+/// depend on what was verified before with the same key (RS256 and PS256 share the RSA key's cache).
+@Suite("Reused verification contexts")
+struct ReusedVerificationContextTests {
+    @Test func verdictsDoNotDependOnEarlierCalls() throws {
+        let verifier = Verifier(keySet: try GeneratedFixtureTests.jwksSet())
+        let contents = try GeneratedFixtureTests.asymmetric.map { alg in
+            (alg, try #require(signedContent(compact: try Fixtures.token(alg))))
+        }
+        for round in 0..<3 {
+            for (alg, content) in contents {
+                var tampered = content
+                tampered.signingInput[tampered.signingInput.count - 1] ^= 0x01
+                #expect(verifier.verify(content).status == .valid, "\(alg) round \(round)")
+                #expect(verifier.verify(tampered).status == .invalidSignature, "\(alg) tampered, round \(round)")
+                #expect(verifier.verify(content).status == .valid, "\(alg) after a failure, round \(round)")
+            }
+        }
+    }
+}
