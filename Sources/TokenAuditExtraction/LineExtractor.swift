@@ -77,6 +77,9 @@ public enum LogFormat: Sendable, Hashable, CustomStringConvertible {
 public struct LineExtractor: Sendable {
     public let format: LogFormat
     public let options: ExtractionOptions
+    /// Tests only: read lines with the reference readers (the JSON tree walk) instead of the fast scanners, to
+    /// check that both give the same answer.
+    var usesReferenceReaders = false
 
     public init(format: LogFormat, options: ExtractionOptions = ExtractionOptions()) {
         self.format = format
@@ -122,7 +125,9 @@ public struct LineExtractor: Sendable {
         switch format {
         case .combined: record = CombinedReader.read(b, options: options)
         case .template(let template): record = template.read(b, options: options)
-        case .jsonLines: record = JSONLineReader.read(b, options: options)
+        case .jsonLines:
+            record = usesReferenceReaders
+                ? JSONLineReader.readWithTree(b, options: options) : JSONLineReader.read(b, options: options)
         case .haproxy: record = HAProxyReader.read(b, options: options)
         case .unstructured: record = FallbackReader.read(b, options: options)
         }

@@ -67,17 +67,42 @@ struct RawRecord {
     /// Puts a header value into its slot by header name (lowercase, `-` or `_` separated).
     mutating func addHeader(name: [UInt8], value: RawField) {
         guard ByteText.meaningful(value.bytes) != nil else { return }
-        let key = String(decoding: name.map { $0 == ASCII.dash ? UInt8(ascii: "_") : ASCII.lower($0) }, as: UTF8.self)
-        switch key {
-        case "authorization", "proxy_authorization": authorization.append(value)
-        case "dpop": dpop.append(value)
-        case "cookie": cookies.append(value)
-        case "referer", "referrer": referers.append(value)
-        case "user_agent": if userAgent == nil { userAgent = value.bytes }
-        case "x_forwarded_for": forwardedFor.append(value.bytes)
-        case "host": if host == nil { host = value.bytes }
-        case "x_forwarded_proto": if scheme == nil { scheme = value.bytes }
-        default: others.append((value, .unknown))
+        let key = name.map { $0 == ASCII.dash ? UInt8(ascii: "_") : ASCII.lower($0) }
+        addHeader(slot: key.withUnsafeBufferPointer { HeaderSlot(normalisedName: $0) }, value: value)
+    }
+
+    /// Puts a header value into a slot already resolved. The caller has dropped empty and `-` values.
+    mutating func addHeader(slot: HeaderSlot, value: RawField) {
+        switch slot {
+        case .authorization: authorization.append(value)
+        case .dpop: dpop.append(value)
+        case .cookie: cookies.append(value)
+        case .referer: referers.append(value)
+        case .userAgent: if userAgent == nil { userAgent = value.bytes }
+        case .forwardedFor: forwardedFor.append(value.bytes)
+        case .host: if host == nil { host = value.bytes }
+        case .scheme: if scheme == nil { scheme = value.bytes }
+        case .other: others.append((value, .unknown))
+        }
+    }
+}
+
+/// Where a request header's value goes in a ``RawRecord``.
+enum HeaderSlot {
+    case authorization, dpop, cookie, referer, userAgent, forwardedFor, host, scheme, other
+
+    /// By header name, lowercase with `_` for `-`.
+    init(normalisedName key: UnsafeBufferPointer<UInt8>) {
+        switch String(decoding: key, as: UTF8.self) {
+        case "authorization", "proxy_authorization": self = .authorization
+        case "dpop": self = .dpop
+        case "cookie": self = .cookie
+        case "referer", "referrer": self = .referer
+        case "user_agent": self = .userAgent
+        case "x_forwarded_for": self = .forwardedFor
+        case "host": self = .host
+        case "x_forwarded_proto": self = .scheme
+        default: self = .other
         }
     }
 }
