@@ -108,12 +108,12 @@ struct Assembler {
                 location = .authorizationDPoP
             } else if b.hasLowercasePrefix("basic", at: i, end: j), word.count == 5 {
                 location = nil
-            } else if TokenShape.isJWTShaped(Array(b[word])) || (j == end && TokenShape.looksIncomplete(Array(b[word]))) {
+            } else if let shape = Optional(Assembler.shape(b, word)), shape.isJWTShaped || (j == end && shape.looksIncomplete) {
                 // A bare token without a scheme.
                 let token = Array(b[word])
                 tokens.append(TokenOccurrence(
                     bytes: token, location: .authorizationOther,
-                    isCutByFieldLimit: j == b.count && (field.isAtLimit || TokenShape.looksIncomplete(token))))
+                    isCutByFieldLimit: j == b.count && (field.isAtLimit || shape.looksIncomplete)))
                 i = j
                 continue
             } else {
@@ -125,19 +125,24 @@ struct Assembler {
             var m = k
             while m < end, !ASCII.isSpace(b[m]), b[m] != ASCII.comma { m += 1 }
             if m > k, let location {
-                let token = Array(b[k..<m])
-                let isJWT = TokenShape.isJWTShaped(token) || (m == end && TokenShape.looksIncomplete(token))
+                let shape = Assembler.shape(b, k..<m)
+                let isJWT = shape.isJWTShaped || (m == end && shape.looksIncomplete)
                 if location != .authorizationOther || isJWT {
                     let atEnd = m == b.count || (m == end && b[end...].allSatisfy(ASCII.isSpace))
                     tokens.append(TokenOccurrence(
-                        bytes: token, location: location,
-                        isCutByFieldLimit: atEnd && (field.isAtLimit || TokenShape.looksIncomplete(token))))
+                        bytes: Array(b[k..<m]), location: location,
+                        isCutByFieldLimit: atEnd && (field.isAtLimit || shape.looksIncomplete)))
                 }
             }
             i = max(m, j)
             // Skip any auth-params (`, realm="x"`) until the next comma-separated credential.
             while i < end, b[i] != ASCII.comma { i += 1 }
         }
+    }
+
+    /// `TokenShape.wholeValueShape` of `b[range]`, without copying it.
+    static func shape(_ b: [UInt8], _ range: Range<Int>) -> (isJWTShaped: Bool, looksIncomplete: Bool) {
+        b.withUnsafeBufferPointer { TokenShape.wholeValueShape(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     // MARK: URIs

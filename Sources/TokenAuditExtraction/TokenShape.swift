@@ -66,6 +66,12 @@ enum TokenShape {
         var isIncomplete: Bool
     }
 
+    /// base64url or '.': the characters a compact JWS/JWE is made of (`jwtCharTable` without a table load).
+    @inline(__always)
+    static func isJWTChar(_ c: UInt8) -> Bool {
+        ((c | 0x20) &- 0x61 < 26) || (c &- 0x30 < 10) || c == ASCII.dash || c == 0x5F || c == ASCII.dot
+    }
+
     /// Every JWS/JWE-shaped run in `bytes[range]`: runs of base64url and '.', starting with `ey`/`ew` (the
     /// base64url of `{"`, `{ ` or `{\n`) at a run boundary, first segment ≥ 8 characters, 2 dots (JWS) or 4 (JWE).
     /// When `rangeEndsField`, a run reaching the end of the range with 1 or 3 dots is reported as incomplete.
@@ -73,17 +79,24 @@ enum TokenShape {
     static func jwtCandidates(
         in bytes: [UInt8], _ range: Range<Int>, rangeEndsField: Bool, freeText: Bool = false
     ) -> [Candidate] {
+        bytes.withUnsafeBufferPointer { jwtCandidates(in: $0, range, rangeEndsField: rangeEndsField, freeText: freeText) }
+    }
+
+    /// See ``jwtCandidates(in:_:rangeEndsField:freeText:)-([UInt8],…)``.
+    static func jwtCandidates(
+        in bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, rangeEndsField: Bool, freeText: Bool = false
+    ) -> [Candidate] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
         var found: [Candidate] = []
         var i = range.lowerBound
         let end = range.upperBound
-        let jwtChars = jwtCharTable
         while i < end {
-            guard jwtChars[Int(bytes[i])] else {
+            guard isJWTChar(bytes[i]) else {
                 i += 1
                 continue
             }
-            var j = i
-            while j < end, jwtChars[Int(bytes[j])] { j += 1 }
+            var j = i + 1
+            while j < end, isJWTChar(bytes[j]) { j += 1 }
             if bytes[i] == UInt8(ascii: "e"), i + 1 < j, bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
                let candidate = classify(bytes, i..<j, atFieldEnd: j == end && rangeEndsField, freeText: freeText)
             {
@@ -94,28 +107,37 @@ enum TokenShape {
         return found
     }
 
+    /// The shape of a whole value (already trimmed) in one pass: ``isJWTShaped(_:)`` and ``looksIncomplete(_:)``.
+    static func wholeValueShape(_ bytes: UnsafeBufferPointer<UInt8>) -> (isJWTShaped: Bool, looksIncomplete: Bool) {
+        let n = bytes.count
+        guard n >= 2, bytes[0] == UInt8(ascii: "e"), bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w")
+        else { return (false, false) }
+        var hasDot = false
+        for k in 2..<n {
+            let c = bytes[k]
+            guard isJWTChar(c) else { return (false, false) }
+            if c == ASCII.dot { hasDot = true }
+        }
+        let shaped = n >= 10 && classify(bytes, 0..<n, atFieldEnd: false) != nil
+        // A credential field holding only the start of a JOSE header (`eyJ…`, no dot at all) is a token the
+        // logger cut inside its first segment, e.g. an HAProxy capture shorter than the header.
+        if n >= 16, bytes[1] == UInt8(ascii: "y"), !hasDot { return (shaped, true) }
+        return (shaped, classify(bytes, 0..<n, atFieldEnd: true)?.isIncomplete ?? false)
+    }
+
     /// Whether a whole value (already trimmed) is one JWT-shaped token.
     static func isJWTShaped(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= 10, bytes[0] == UInt8(ascii: "e"),
-              bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
-              bytes.allSatisfy({ [jwtCharTable] in jwtCharTable[Int($0)] })
-        else { return false }
-        return classify(bytes, 0..<bytes.count, atFieldEnd: false) != nil
+        bytes.withUnsafeBufferPointer { wholeValueShape($0).isJWTShaped }
     }
 
     /// Whether a complete-looking token's run is syntactically incomplete (used for named values taken whole).
     static func looksIncomplete(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "e"),
-              bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w"),
-              bytes.allSatisfy({ [jwtCharTable] in jwtCharTable[Int($0)] })
-        else { return false }
-        // A credential field holding only the start of a JOSE header (`eyJ…`, no dot at all) is a token the
-        // logger cut inside its first segment, e.g. an HAProxy capture shorter than the header.
-        if bytes.count >= 16, bytes[1] == UInt8(ascii: "y"), !bytes.contains(ASCII.dot) { return true }
-        return classify(bytes, 0..<bytes.count, atFieldEnd: true)?.isIncomplete ?? false
+        bytes.withUnsafeBufferPointer { wholeValueShape($0).looksIncomplete }
     }
 
-    private static func classify(_ bytes: [UInt8], _ run: Range<Int>, atFieldEnd: Bool, freeText: Bool = false) -> Candidate? {
+    private static func classify(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ run: Range<Int>, atFieldEnd: Bool, freeText: Bool = false
+    ) -> Candidate? {
         var dots = 0
         var firstSegment = -1
         for k in run where bytes[k] == ASCII.dot {
