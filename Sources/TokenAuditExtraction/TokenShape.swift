@@ -66,10 +66,16 @@ enum TokenShape {
         var isIncomplete: Bool
     }
 
-    /// base64url or '.': the characters a compact JWS/JWE is made of (`jwtCharTable` without a table load).
+    /// base64url or '.': the characters a compact JWS/JWE is made of (`jwtCharTable` as two 64-bit masks, no
+    /// table load or bounds check).
     @inline(__always)
     static func isJWTChar(_ c: UInt8) -> Bool {
-        ((c | 0x20) &- 0x61 < 26) || (c &- 0x30 < 10) || c == ASCII.dash || c == 0x5F || c == ASCII.dot
+        // Bits 45 '-', 46 '.', 48…57 '0'…'9' | bits 65…90 'A'…'Z', 95 '_', 97…122 'a'…'z' (minus 64).
+        let low: UInt64 = 0x03FF_6000_0000_0000
+        let high: UInt64 = 0x07FF_FFFE_87FF_FFFE
+        if c < 64 { return (low >> UInt64(c)) & 1 != 0 }
+        if c < 128 { return (high >> UInt64(c &- 64)) & 1 != 0 }
+        return false
     }
 
     /// Every JWS/JWE-shaped run in `bytes[range]`: runs of base64url and '.', starting with `ey`/`ew` (the
@@ -112,17 +118,45 @@ enum TokenShape {
         let n = bytes.count
         guard n >= 2, bytes[0] == UInt8(ascii: "e"), bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w")
         else { return (false, false) }
-        var hasDot = false
+        // One pass: every byte a JWT character, the dots counted, the first one placed.
+        var dots = 0
+        var firstDot = -1
         for k in 2..<n {
             let c = bytes[k]
             guard isJWTChar(c) else { return (false, false) }
-            if c == ASCII.dot { hasDot = true }
+            if c == ASCII.dot {
+                if firstDot < 0 { firstDot = k }
+                dots += 1
+            }
         }
-        let shaped = n >= 10 && classify(bytes, 0..<n, atFieldEnd: false) != nil
+        let firstSegment = firstDot < 0 ? n : firstDot
+        guard firstSegment >= 8 else {
+            // `classify` rejects both ways; only the cut-header rule (no dot at all) could still apply, and it
+            // needs a first segment of 16.
+            return (false, false)
+        }
+        // `classify(atFieldEnd: false)`: trailing dots beyond the shape are dropped.
+        var shaped = false
+        if n >= 10 {
+            var d = dots
+            var h = n
+            while d != 2, d != 4, h > 0, bytes[h - 1] == ASCII.dot {
+                h -= 1
+                d -= 1
+            }
+            shaped = d == 2 || d == 4
+        }
         // A credential field holding only the start of a JOSE header (`eyJ…`, no dot at all) is a token the
         // logger cut inside its first segment, e.g. an HAProxy capture shorter than the header.
-        if n >= 16, bytes[1] == UInt8(ascii: "y"), !hasDot { return (shaped, true) }
-        return (shaped, classify(bytes, 0..<n, atFieldEnd: true)?.isIncomplete ?? false)
+        if n >= 16, bytes[1] == UInt8(ascii: "y"), dots == 0 { return (shaped, true) }
+        // `classify(atFieldEnd: true)`.
+        let incomplete: Bool
+        switch dots {
+        case 1, 3: incomplete = true
+        case 4: incomplete = bytes[n - 1] == ASCII.dot
+        default: incomplete = false
+        }
+        return (shaped, incomplete)
     }
 
     /// Whether a whole value (already trimmed) is one JWT-shaped token.

@@ -1,0 +1,84 @@
+import Testing
+@testable import TokenAuditExtraction
+
+/// The one-pass shape checks must agree with the plain definitions they replaced (kept here as the reference):
+/// compared over every short string of a small alphabet and over real-looking tokens.
+@Suite struct TokenShapeEquivalenceTests {
+    enum Reference {
+        static func isChar(_ c: UInt8) -> Bool {
+            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F
+                || c == 0x2E
+        }
+
+        static func classify(_ b: [UInt8], atFieldEnd: Bool) -> (Bool, incomplete: Bool)? {
+            var dots = 0
+            var firstSegment = -1
+            for (k, c) in b.enumerated() where c == 0x2E {
+                if firstSegment < 0 { firstSegment = k }
+                dots += 1
+            }
+            if firstSegment < 0 { firstSegment = b.count }
+            guard firstSegment >= 8 else { return nil }
+            if atFieldEnd {
+                switch dots {
+                case 2: return (true, false)
+                case 4 where b.last != 0x2E: return (true, false)
+                case 1, 3, 4: return (true, true)
+                default: return nil
+                }
+            }
+            var hi = b.count
+            while dots != 2, dots != 4, hi > 0, b[hi - 1] == 0x2E {
+                hi -= 1
+                dots -= 1
+            }
+            return dots == 2 || dots == 4 ? (true, false) : nil
+        }
+
+        static func prefixOK(_ b: [UInt8]) -> Bool {
+            b.count >= 2 && b[0] == UInt8(ascii: "e") && (b[1] == UInt8(ascii: "y") || b[1] == UInt8(ascii: "w"))
+                && b.allSatisfy(isChar)
+        }
+
+        static func isJWTShaped(_ b: [UInt8]) -> Bool { b.count >= 10 && prefixOK(b) && classify(b, atFieldEnd: false) != nil }
+
+        static func looksIncomplete(_ b: [UInt8]) -> Bool {
+            guard prefixOK(b) else { return false }
+            if b.count >= 16, b[1] == UInt8(ascii: "y"), !b.contains(0x2E) { return true }
+            return classify(b, atFieldEnd: true)?.incomplete ?? false
+        }
+    }
+
+    @Test func isJWTCharMatchesTheTable() {
+        for c in 0...255 {
+            #expect(TokenShape.isJWTChar(UInt8(c)) == jwtCharTable[c], "byte \(c)")
+            #expect(TokenShape.isJWTChar(UInt8(c)) == Reference.isChar(UInt8(c)), "byte \(c)")
+        }
+    }
+
+    @Test func agreesOnGeneratedValues() {
+        // Deterministic strings: `ey`/`ew`/`ex` + a run over {a, ., -, !} with segments of varied length.
+        var generator = SplitMix(seed: 42)
+        let alphabet = Array("aaaa..-!Z9".utf8)
+        var checked = 0
+        for _ in 0..<40_000 {
+            let length = Int(generator.next() % 24)
+            var value = Array(["ey", "ew", "ex", "Ey"][Int(generator.next() % 4)].utf8)
+            for _ in 0..<length { value.append(alphabet[Int(generator.next() % UInt64(alphabet.count))]) }
+            #expect(TokenShape.isJWTShaped(value) == Reference.isJWTShaped(value), "\(String(decoding: value, as: UTF8.self))")
+            #expect(TokenShape.looksIncomplete(value) == Reference.looksIncomplete(value),
+                    "\(String(decoding: value, as: UTF8.self))")
+            checked += 1
+        }
+        #expect(checked == 40_000)
+    }
+
+    @Test(arguments: [Sample.jwt, Sample.jwt2, Sample.jwe, Sample.dpopProof, Sample.opaque, Sample.jwt + ".",
+                      Sample.jwt + "..", String(Sample.jwt.prefix(30)), Sample.jwe + ".", "eyJhbGciOiJIUzI1NiJ9",
+                      "eyJhbGciOiJIUzI1NiJ9.", "eyJhbGci.b.c", "eyJhbGc.b.c", ""])
+    func agreesOnTokens(_ text: String) {
+        let value = Array(text.utf8)
+        #expect(TokenShape.isJWTShaped(value) == Reference.isJWTShaped(value))
+        #expect(TokenShape.looksIncomplete(value) == Reference.looksIncomplete(value))
+    }
+}
