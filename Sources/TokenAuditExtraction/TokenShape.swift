@@ -71,11 +71,17 @@ enum TokenShape {
     @inline(__always)
     static func isJWTChar(_ c: UInt8) -> Bool {
         // Bits 45 '-', 46 '.', 48…57 '0'…'9' | bits 65…90 'A'…'Z', 95 '_', 97…122 'a'…'z' (minus 64).
+        return jwtCharBit(c) != 0
+    }
+
+    /// 1 when `c` is a JWT character, else 0, without branches (digits and letters alternate unpredictably
+    /// inside a token, so a branch per byte mispredicts).
+    @inline(__always)
+    static func jwtCharBit(_ c: UInt8) -> UInt64 {
         let low: UInt64 = 0x03FF_6000_0000_0000
         let high: UInt64 = 0x07FF_FFFE_87FF_FFFE
-        if c < 64 { return (low >> UInt64(c)) & 1 != 0 }
-        if c < 128 { return (high >> UInt64(c &- 64)) & 1 != 0 }
-        return false
+        let mask = c & 0x40 == 0 ? low : high
+        return (mask >> UInt64(c & 63)) & UInt64((c >> 7) ^ 1)
     }
 
     /// Every JWS/JWE-shaped run in `bytes[range]`: runs of base64url and '.', starting with `ey`/`ew` (the
@@ -119,17 +125,20 @@ enum TokenShape {
         guard n >= 2, bytes[0] == UInt8(ascii: "e"), bytes[1] == UInt8(ascii: "y") || bytes[1] == UInt8(ascii: "w")
         else { return (false, false) }
         // One pass: every byte a JWT character, the dots counted, the first one placed.
+        var valid: UInt64 = 1
         var dots = 0
-        var firstDot = -1
         for k in 2..<n {
             let c = bytes[k]
-            guard isJWTChar(c) else { return (false, false) }
-            if c == ASCII.dot {
-                if firstDot < 0 { firstDot = k }
-                dots += 1
-            }
+            valid &= jwtCharBit(c)
+            dots &+= c == ASCII.dot ? 1 : 0
         }
-        let firstSegment = firstDot < 0 ? n : firstDot
+        guard valid != 0 else { return (false, false) }
+        var firstSegment = n
+        if dots > 0 {
+            var k = 2
+            while bytes[k] != ASCII.dot { k += 1 }
+            firstSegment = k
+        }
         guard firstSegment >= 8 else {
             // `classify` rejects both ways; only the cut-header rule (no dot at all) could still apply, and it
             // needs a first segment of 16.
