@@ -82,3 +82,48 @@ import Testing
         #expect(TokenShape.looksIncomplete(value) == Reference.looksIncomplete(value))
     }
 }
+
+@Suite struct WordAtATimeTests {
+    /// Every byte value in every lane, next to varied neighbours: the SWAR masks equal the byte-wise tests.
+    @Test func masksMatchTheByteTests() {
+        var generator = SplitMix(seed: 7)
+        for lane in 0..<8 {
+            for c in 0...255 {
+                var bytes = (0..<8).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                bytes[lane] = UInt8(c)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                let chars = TokenShape.jwtCharMask8(word)
+                let dots = TokenShape.dotMask8(word)
+                for k in 0..<8 {
+                    let bit = UInt64(0x80) << UInt64(8 * k)
+                    #expect((chars & bit != 0) == TokenShape.isJWTChar(bytes[k]), "byte \(bytes[k]) lane \(k)")
+                    #expect((dots & bit != 0) == (bytes[k] == 0x2E), "byte \(bytes[k]) lane \(k)")
+                }
+            }
+        }
+    }
+
+    /// Runs found eight bytes at a time are the runs the byte-wise scan finds.
+    @Test func candidatesMatchAByteWiseScan() {
+        var generator = SplitMix(seed: 9)
+        let alphabet = Array("eyJab9-_..  \"é=".utf8)
+        var nonEmpty = 0
+        for _ in 0..<5_000 {
+            let length = Int(generator.next() % 60)
+            var line = Array("eyJhbGciOiJIUzI1NiJ9.".utf8)
+            if generator.next() % 3 == 0 { line = Array("x ".utf8) + line }
+            for _ in 0..<length { line.append(alphabet[Int(generator.next() % UInt64(alphabet.count))]) }
+            for endsField in [false, true] {
+                let fast = line.withUnsafeBufferPointer {
+                    TokenShape.jwtCandidates(in: $0, 0..<$0.count, rangeEndsField: endsField)
+                }
+                let plain = line.withUnsafeBufferPointer {
+                    TokenShape.jwtCandidates(in: $0, 0..<$0.count, rangeEndsField: endsField, wordAtATime: false)
+                }
+                #expect(fast == plain, "\(String(decoding: line, as: UTF8.self))")
+                if !fast.isEmpty { nonEmpty += 1 }
+            }
+        }
+        #expect(nonEmpty > 1_000)
+    }
+}
