@@ -122,8 +122,7 @@ struct Assembler {
             // The credential after the scheme.
             var k = j
             while k < end, ASCII.isSpace(b[k]) { k += 1 }
-            var m = k
-            while m < end, !ASCII.isSpace(b[m]), b[m] != ASCII.comma { m += 1 }
+            let m = b.withUnsafeBufferPointer { SWAR.firstSpaceOrComma($0, from: k, end: end) }
             if m > k, let location {
                 let shape = Assembler.shape(b, k..<m)
                 let isJWT = shape.isJWTShaped || (m == end && shape.looksIncomplete)

@@ -270,6 +270,17 @@ enum FlatJSONScanner {
         var hasEscape = false
         var hasHigh = false
         while j < n {
+            // Skip plain ASCII eight bytes at a time: no quote, backslash, control or high byte.
+            while j + 8 <= n {
+                let w = SWAR.load(p, j)
+                if SWAR.hasByte(w, ASCII.quote) | SWAR.hasByte(w, ASCII.backslash) | SWAR.hasLess(w, 0x20)
+                    | (w & SWAR.high) != 0
+                {
+                    break
+                }
+                j += 8
+            }
+            guard j < n else { break }
             let c = p[j]
             if c == ASCII.quote {
                 i = j + 1

@@ -126,4 +126,22 @@ import Testing
         }
         #expect(nonEmpty > 1_000)
     }
+
+    /// The SWAR existence tests answer exactly "some byte equals c" / "some byte is below n".
+    @Test func swarExistenceTestsAreExact() {
+        var generator = SplitMix(seed: 11)
+        let specials: [UInt8] = [0x00, 0x09, 0x1F, 0x20, 0x21, 0x22, 0x2C, 0x5C, 0x7F, 0x80, 0xFF]
+        for round in 0..<20_000 {
+            var bytes = (0..<8).map { _ in specials[Int(generator.next() % UInt64(specials.count))] }
+            if round % 2 == 0 { bytes[Int(generator.next() % 8)] = UInt8(truncatingIfNeeded: generator.next()) }
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            for c: UInt8 in [0x09, 0x20, 0x22, 0x2C, 0x5C] {
+                #expect((SWAR.hasByte(word, c) != 0) == bytes.contains(c), "\(bytes) has \(c)")
+            }
+            #expect((SWAR.hasLess(word, 0x20) != 0) == bytes.contains { $0 < 0x20 }, "\(bytes)")
+            let line = bytes + [0x41]
+            let index = line.withUnsafeBufferPointer { SWAR.firstSpaceOrComma($0, from: 0, end: $0.count) }
+            #expect(index == (line.firstIndex { $0 == 0x20 || $0 == 0x09 || $0 == 0x2C } ?? line.count))
+        }
+    }
 }
