@@ -455,24 +455,46 @@ enum FlatJSONScanner {
     final class KeyTable: Sendable {
         static let shared = KeyTable()
 
-        private let slots: [(key: [UInt8], action: Action)?]
-        private let mask: Int
+        /// Open addressing over `size` slots: slot `h` holds a key of `lengths[h]` bytes (-1: empty) at
+        /// `keys[h * width ..< h * width + lengths[h]]` and its action. Flat arrays, so a probe retains nothing.
+        private let keys: [UInt8]
+        private let lengths: [Int]
+        private let actions: [Action]
+        private static let size = 1024
+        private static let width = 32
 
         private init() {
             var entries: [([UInt8], Action)] = []
+            var listed = Set<[UInt8]>()
             for (name, role) in JSONLineReader.roles {
                 // Under no parent, `leaf` applies a role whenever the key has one.
                 entries.append((Array(name.utf8), .role(role)))
+                listed.insert(Array(name.utf8))
             }
-            let size = 512
-            var table = [(key: [UInt8], action: Action)?](repeating: nil, count: size)
+            // The header names, bare and behind each prefix `leaf` knows, unless a role already claims the key:
+            // their action is exactly what `unlistedAction` computes, looked up instead of recomputed.
+            for name in JSONLineReader.headerNames {
+                for prefix in ["", "request_", "http_", "req_", "downstream_"] {
+                    let key = Array((prefix + name).utf8)
+                    guard !listed.contains(key) else { continue }
+                    listed.insert(key)
+                    entries.append((key, key.withUnsafeBufferPointer { KeyTable.unlistedAction($0) }))
+                }
+            }
+            var keys = [UInt8](repeating: 0, count: KeyTable.size * KeyTable.width)
+            var lengths = [Int](repeating: -1, count: KeyTable.size)
+            var actions = [Action](repeating: .other, count: KeyTable.size)
             for (key, action) in entries {
-                var h = KeyTable.hash(key.withUnsafeBufferPointer { $0 }, normalise: false) & (size - 1)
-                while table[h] != nil { h = (h + 1) & (size - 1) }
-                table[h] = (key, action)
+                precondition(key.count <= KeyTable.width)
+                var h = KeyTable.hash(key.withUnsafeBufferPointer { $0 }, normalise: false) & (KeyTable.size - 1)
+                while lengths[h] >= 0 { h = (h + 1) & (KeyTable.size - 1) }
+                lengths[h] = key.count
+                keys.replaceSubrange((h * KeyTable.width)..<(h * KeyTable.width + key.count), with: key)
+                actions[h] = action
             }
-            slots = table
-            mask = size - 1
+            self.keys = keys
+            self.lengths = lengths
+            self.actions = actions
         }
 
         @inline(__always)
@@ -484,31 +506,44 @@ enum FlatJSONScanner {
             return Int(h)
         }
 
+        /// The slot holding `key` (normalised on the fly when `normalise`), or nil.
+        private func slot(of key: UnsafeBufferPointer<UInt8>, normalise: Bool) -> Int? {
+            guard key.count <= KeyTable.width else { return nil }
+            let mask = KeyTable.size - 1
+            var h = KeyTable.hash(key, normalise: normalise) & mask
+            return keys.withUnsafeBufferPointer { stored in
+                lengths.withUnsafeBufferPointer { lengths in
+                    while lengths[h] >= 0 {
+                        if lengths[h] == key.count {
+                            let base = h * KeyTable.width
+                            var k = 0
+                            while k < key.count,
+                                stored[base + k] == (normalise ? FlatJSONScanner.normalised(key[k]) : key[k])
+                            {
+                                k += 1
+                            }
+                            if k == key.count { return h }
+                        }
+                        h = (h + 1) & mask
+                    }
+                    return nil
+                }
+            }
+        }
+
         /// The action for a key as it appears in the line (plain ASCII, no escapes): normalised on the fly.
         func action(forRawKey key: UnsafeBufferPointer<UInt8>) -> Action {
-            var h = KeyTable.hash(key, normalise: true) & mask
-            while let slot = slots[h] {
-                if slot.key.count == key.count, slot.key.withUnsafeBufferPointer({ stored in
-                    for k in 0..<key.count where stored[k] != FlatJSONScanner.normalised(key[k]) { return false }
-                    return true
-                }) {
-                    return slot.action
-                }
-                h = (h + 1) & mask
-            }
+            if let h = slot(of: key, normalise: true) { return actions[h] }
             guard !key.isEmpty else { return .other }
-            var normalisedKey = [UInt8](repeating: 0, count: key.count)
-            for k in 0..<key.count { normalisedKey[k] = FlatJSONScanner.normalised(key[k]) }
-            return normalisedKey.withUnsafeBufferPointer { KeyTable.unlistedAction($0) }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: key.count) { buffer in
+                for k in 0..<key.count { buffer[k] = FlatJSONScanner.normalised(key[k]) }
+                return KeyTable.unlistedAction(UnsafeBufferPointer(buffer))
+            }
         }
 
         /// The action for an already normalised key.
         func action(forNormalisedKey key: UnsafeBufferPointer<UInt8>) -> Action {
-            var h = KeyTable.hash(key, normalise: false) & mask
-            while let slot = slots[h] {
-                if slot.key.elementsEqual(key) { return slot.action }
-                h = (h + 1) & mask
-            }
+            if let h = slot(of: key, normalise: false) { return actions[h] }
             return KeyTable.unlistedAction(key)
         }
 

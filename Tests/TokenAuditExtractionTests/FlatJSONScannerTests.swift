@@ -199,4 +199,47 @@ import TokenAuditModel
             #expect(bytes.withUnsafeBufferPointer { FlatJSONScanner.KeyTable.headerSlot($0) } == nil, "\(name)")
         }
     }
+
+    /// The key table answers what `JSONLineReader.leaf`'s rules answer, for every listed key, its prefixed and
+    /// re-cased forms, and unknown keys.
+    @Test func keyTableFollowsTheLeafRules() {
+        func reference(_ raw: String) -> String {
+            let key = JSONLineReader.normalise(raw)
+            if let role = JSONLineReader.roles[key] { return "\(FlatJSONScanner.Action.role(role))" }
+            for prefix in ["request_", "http_", "req_", "downstream_"] where key.hasPrefix(prefix) {
+                let rest = String(key.dropFirst(prefix.count))
+                if JSONLineReader.headerNames.contains(rest) {
+                    return "\(FlatJSONScanner.Action.header(Array(rest.utf8).withUnsafeBufferPointer { HeaderSlot(normalisedName: $0) }))"
+                }
+            }
+            if JSONLineReader.headerNames.contains(key) {
+                return "\(FlatJSONScanner.Action.header(Array(key.utf8).withUnsafeBufferPointer { HeaderSlot(normalisedName: $0) }))"
+            }
+            if key.contains("authorization") { return "\(FlatJSONScanner.Action.authorization)" }
+            if key.contains("cookie") { return "\(FlatJSONScanner.Action.cookie)" }
+            if key.contains("referer") || key.contains("referrer") { return "\(FlatJSONScanner.Action.referer)" }
+            if key.contains("dpop") { return "\(FlatJSONScanner.Action.dpop)" }
+            return "\(FlatJSONScanner.Action.other)"
+        }
+        var keys = Array(JSONLineReader.roles.keys) + Array(JSONLineReader.headerNames)
+        for name in JSONLineReader.headerNames {
+            for prefix in ["request_", "http_", "req_", "downstream_", "x_", "HTTP-", "Request_"] { keys.append(prefix + name) }
+        }
+        keys += keys.map { $0.uppercased() } + keys.map { $0.replacingDashes() }
+        keys += ["", "a", "trace", "x_dpop_thing", "my_cookie_jar", "sec_referrer", "upstream_authorization_x",
+                 "averyveryverylongkeythatisoverthirtytwobytes_authorization", "ÄUTHORIZATION", "time ", "ts2"]
+        let table = FlatJSONScanner.KeyTable.shared
+        for key in keys {
+            let bytes = Array(key.utf8)
+            let fast = bytes.withUnsafeBufferPointer { table.action(forRawKey: $0) }
+            #expect("\(fast)" == reference(key), "\(key)")
+            let normalised = Array(JSONLineReader.normalise(key).utf8)
+            let viaNormalised = normalised.withUnsafeBufferPointer { table.action(forNormalisedKey: $0) }
+            #expect("\(viaNormalised)" == reference(key), "\(key)")
+        }
+    }
+}
+
+private extension String {
+    func replacingDashes() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 }
