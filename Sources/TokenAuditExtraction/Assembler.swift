@@ -76,7 +76,7 @@ struct Assembler {
         {
             context.clientIP = ByteText.string(ip)
         }
-        context.method = record.method.flatMap(ByteText.meaningful).map { ByteText.string($0.map(ASCII.lower)).uppercased() }
+        context.method = record.method.flatMap(ByteText.meaningful).map(Assembler.methodString)
         context.host = host.flatMap(ByteText.meaningful).map(ByteText.string)
         context.path = sanitisedPath.map(ByteText.string)
         context.scheme = scheme.flatMap(ByteText.meaningful).map { ByteText.string($0.map(ASCII.lower)) }
@@ -84,6 +84,18 @@ struct Assembler {
         context.userAgent = record.userAgent.flatMap(ByteText.meaningful).map(ByteText.string)
         return ExtractedLine(context: context, tokens: tokens, isLowConfidence: record.isLowConfidence,
                              problems: record.problems)
+    }
+
+    /// The method uppercased. ASCII (every real method) is uppercased byte by byte; anything else goes
+    /// through `String.uppercased()` after ASCII lowercasing, as it always did.
+    static func methodString(_ bytes: [UInt8]) -> String {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+                for (k, c) in bytes.enumerated() { buffer[k] = c &- 0x61 < 26 ? c & 0xDF : c }
+                return bytes.count
+            }
+        }
+        return ByteText.string(bytes.map(ASCII.lower)).uppercased()
     }
 
     // MARK: Authorization
@@ -192,23 +204,45 @@ struct Assembler {
         let b = field.bytes
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
-        // Path segments.
-        let segments = ByteText.split(b, parts.path, on: ASCII.slash)
-        for (index, segment) in segments.enumerated() {
-            if index > 0 { out.append(ASCII.slash) }
-            let isLast = index == segments.count - 1 && parts.query == nil && parts.fragment == nil
+        // Path segments, split on '/' in place.
+        var segmentStart = parts.path.lowerBound
+        while true {
+            var segmentEnd = segmentStart
+            while segmentEnd < parts.path.upperBound, b[segmentEnd] != ASCII.slash { segmentEnd += 1 }
+            let segment = segmentStart..<segmentEnd
+            let isFinalSegment = segmentEnd == parts.path.upperBound
+            defer { segmentStart = segmentEnd + 1 }
+            if segment.lowerBound > parts.path.lowerBound { out.append(ASCII.slash) }
+            let isLast = isFinalSegment && parts.query == nil && parts.fragment == nil
+            if !b[segment].contains(ASCII.percent) {
+                // Nothing to decode: look for tokens in the line's own bytes (no copy of the segment).
+                let found = TokenShape.jwtCandidates(in: b, segment, rangeEndsField: isLast)
+                if found.isEmpty {
+                    out += b[segment]
+                } else {
+                    for c in found {
+                        tokens.append(TokenOccurrence(
+                            bytes: Array(b[c.range]), location: location ?? .path,
+                            isCutByFieldLimit: c.isIncomplete
+                                || (isLast && field.isAtLimit && c.range.upperBound == segment.upperBound)))
+                    }
+                    out += Assembler.redacted
+                }
+                if isFinalSegment { break } else { continue }
+            }
             let decoded = ByteText.percentDecode(b[segment], plusAsSpace: false)
             let found = TokenShape.jwtCandidates(in: decoded, 0..<decoded.count, rangeEndsField: isLast)
             if found.isEmpty {
                 out += b[segment]
-                continue
+            } else {
+                for c in found {
+                    tokens.append(TokenOccurrence(
+                        bytes: Array(decoded[c.range]), location: location ?? .path,
+                        isCutByFieldLimit: c.isIncomplete || (isLast && field.isAtLimit && c.range.upperBound == decoded.count)))
+                }
+                out += Assembler.redacted
             }
-            for c in found {
-                tokens.append(TokenOccurrence(
-                    bytes: Array(decoded[c.range]), location: location ?? .path,
-                    isCutByFieldLimit: c.isIncomplete || (isLast && field.isAtLimit && c.range.upperBound == decoded.count)))
-            }
-            out += Assembler.redacted
+            if isFinalSegment { break }
         }
         if let query = parts.query {
             out.append(ASCII.question)
