@@ -35,6 +35,19 @@ import Testing
             return dots == 2 || dots == 4 ? (true, false) : nil
         }
 
+        /// `classify` with the run's end: trailing dots beyond the shape dropped inside text.
+        static func classifiedRun(_ b: [UInt8], atFieldEnd: Bool) -> (end: Int, incomplete: Bool)? {
+            guard let (_, incomplete) = classify(b, atFieldEnd: atFieldEnd) else { return nil }
+            if atFieldEnd { return (b.count, incomplete) }
+            var dots = b.filter { $0 == 0x2E }.count
+            var hi = b.count
+            while dots != 2, dots != 4, hi > 0, b[hi - 1] == 0x2E {
+                hi -= 1
+                dots -= 1
+            }
+            return (hi, false)
+        }
+
         static func prefixOK(_ b: [UInt8]) -> Bool {
             b.count >= 2 && b[0] == UInt8(ascii: "e") && (b[1] == UInt8(ascii: "y") || b[1] == UInt8(ascii: "w"))
                 && b.allSatisfy(isChar)
@@ -68,6 +81,16 @@ import Testing
             #expect(TokenShape.isJWTShaped(value) == Reference.isJWTShaped(value), "\(String(decoding: value, as: UTF8.self))")
             #expect(TokenShape.looksIncomplete(value) == Reference.looksIncomplete(value),
                     "\(String(decoding: value, as: UTF8.self))")
+            // A value that is one run: `jwtCandidates` classifies it like the reference.
+            if Reference.prefixOK(value) {
+                for atEnd in [false, true] {
+                    let found = TokenShape.jwtCandidates(in: value, 0..<value.count, rangeEndsField: atEnd)
+                    let expected = Reference.classifiedRun(value, atFieldEnd: atEnd)
+                    #expect(found.count == (expected == nil ? 0 : 1))
+                    #expect(found.first?.range.upperBound == expected?.end)
+                    #expect(found.first?.isIncomplete == expected?.incomplete)
+                }
+            }
             checked += 1
         }
         #expect(checked == 40_000)
