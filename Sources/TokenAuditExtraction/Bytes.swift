@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+internal import Glibc
 #else
-import Darwin
+internal import Darwin
 #endif
 
 // Small byte-level helpers shared by the format readers. Everything here works on `[UInt8]` + index ranges

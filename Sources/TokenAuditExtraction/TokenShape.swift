@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+internal import Glibc
 #else
-import Darwin
+internal import Darwin
 #endif
 
 /// Recognising tokens by their bytes: the cheap prefilter that lets token-free lines go, and the JWS/JWE
