@@ -76,7 +76,7 @@ struct Assembler {
         {
             context.clientIP = ByteText.string(ip)
         }
-        context.method = record.method.flatMap(ByteText.meaningful).map { ByteText.string($0.map(ASCII.lower)).uppercased() }
+        context.method = record.method.flatMap(ByteText.meaningful).map(Assembler.methodString)
         context.host = host.flatMap(ByteText.meaningful).map(ByteText.string)
         context.path = sanitisedPath.map(ByteText.string)
         context.scheme = scheme.flatMap(ByteText.meaningful).map { ByteText.string($0.map(ASCII.lower)) }
@@ -84,6 +84,18 @@ struct Assembler {
         context.userAgent = record.userAgent.flatMap(ByteText.meaningful).map(ByteText.string)
         return ExtractedLine(context: context, tokens: tokens, isLowConfidence: record.isLowConfidence,
                              problems: record.problems)
+    }
+
+    /// The method uppercased. ASCII (every real method) is uppercased byte by byte; anything else goes
+    /// through `String.uppercased()` after ASCII lowercasing, as it always did.
+    static func methodString(_ bytes: [UInt8]) -> String {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+                for (k, c) in bytes.enumerated() { buffer[k] = c &- 0x61 < 26 ? c & 0xDF : c }
+                return bytes.count
+            }
+        }
+        return ByteText.string(bytes.map(ASCII.lower)).uppercased()
     }
 
     // MARK: Authorization
@@ -108,12 +120,12 @@ struct Assembler {
                 location = .authorizationDPoP
             } else if b.hasLowercasePrefix("basic", at: i, end: j), word.count == 5 {
                 location = nil
-            } else if TokenShape.isJWTShaped(Array(b[word])) || (j == end && TokenShape.looksIncomplete(Array(b[word]))) {
+            } else if let shape = Optional(Assembler.shape(b, word)), shape.isJWTShaped || (j == end && shape.looksIncomplete) {
                 // A bare token without a scheme.
                 let token = Array(b[word])
                 tokens.append(TokenOccurrence(
                     bytes: token, location: .authorizationOther,
-                    isCutByFieldLimit: j == b.count && (field.isAtLimit || TokenShape.looksIncomplete(token))))
+                    isCutByFieldLimit: j == b.count && (field.isAtLimit || shape.looksIncomplete)))
                 i = j
                 continue
             } else {
@@ -122,22 +134,26 @@ struct Assembler {
             // The credential after the scheme.
             var k = j
             while k < end, ASCII.isSpace(b[k]) { k += 1 }
-            var m = k
-            while m < end, !ASCII.isSpace(b[m]), b[m] != ASCII.comma { m += 1 }
+            let m = b.withUnsafeBufferPointer { SWAR.firstSpaceOrComma($0, from: k, end: end) }
             if m > k, let location {
-                let token = Array(b[k..<m])
-                let isJWT = TokenShape.isJWTShaped(token) || (m == end && TokenShape.looksIncomplete(token))
+                let shape = Assembler.shape(b, k..<m)
+                let isJWT = shape.isJWTShaped || (m == end && shape.looksIncomplete)
                 if location != .authorizationOther || isJWT {
                     let atEnd = m == b.count || (m == end && b[end...].allSatisfy(ASCII.isSpace))
                     tokens.append(TokenOccurrence(
-                        bytes: token, location: location,
-                        isCutByFieldLimit: atEnd && (field.isAtLimit || TokenShape.looksIncomplete(token))))
+                        bytes: Array(b[k..<m]), location: location,
+                        isCutByFieldLimit: atEnd && (field.isAtLimit || shape.looksIncomplete)))
                 }
             }
             i = max(m, j)
             // Skip any auth-params (`, realm="x"`) until the next comma-separated credential.
             while i < end, b[i] != ASCII.comma { i += 1 }
         }
+    }
+
+    /// `TokenShape.wholeValueShape` of `b[range]`, without copying it.
+    static func shape(_ b: [UInt8], _ range: Range<Int>) -> (isJWTShaped: Bool, looksIncomplete: Bool) {
+        b.withUnsafeBufferPointer { TokenShape.wholeValueShape(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     // MARK: URIs
@@ -188,23 +204,45 @@ struct Assembler {
         let b = field.bytes
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
-        // Path segments.
-        let segments = ByteText.split(b, parts.path, on: ASCII.slash)
-        for (index, segment) in segments.enumerated() {
-            if index > 0 { out.append(ASCII.slash) }
-            let isLast = index == segments.count - 1 && parts.query == nil && parts.fragment == nil
+        // Path segments, split on '/' in place.
+        var segmentStart = parts.path.lowerBound
+        while true {
+            var segmentEnd = segmentStart
+            while segmentEnd < parts.path.upperBound, b[segmentEnd] != ASCII.slash { segmentEnd += 1 }
+            let segment = segmentStart..<segmentEnd
+            let isFinalSegment = segmentEnd == parts.path.upperBound
+            defer { segmentStart = segmentEnd + 1 }
+            if segment.lowerBound > parts.path.lowerBound { out.append(ASCII.slash) }
+            let isLast = isFinalSegment && parts.query == nil && parts.fragment == nil
+            if !b[segment].contains(ASCII.percent) {
+                // Nothing to decode: look for tokens in the line's own bytes (no copy of the segment).
+                let found = TokenShape.jwtCandidates(in: b, segment, rangeEndsField: isLast)
+                if found.isEmpty {
+                    out += b[segment]
+                } else {
+                    for c in found {
+                        tokens.append(TokenOccurrence(
+                            bytes: Array(b[c.range]), location: location ?? .path,
+                            isCutByFieldLimit: c.isIncomplete
+                                || (isLast && field.isAtLimit && c.range.upperBound == segment.upperBound)))
+                    }
+                    out += Assembler.redacted
+                }
+                if isFinalSegment { break } else { continue }
+            }
             let decoded = ByteText.percentDecode(b[segment], plusAsSpace: false)
             let found = TokenShape.jwtCandidates(in: decoded, 0..<decoded.count, rangeEndsField: isLast)
             if found.isEmpty {
                 out += b[segment]
-                continue
+            } else {
+                for c in found {
+                    tokens.append(TokenOccurrence(
+                        bytes: Array(decoded[c.range]), location: location ?? .path,
+                        isCutByFieldLimit: c.isIncomplete || (isLast && field.isAtLimit && c.range.upperBound == decoded.count)))
+                }
+                out += Assembler.redacted
             }
-            for c in found {
-                tokens.append(TokenOccurrence(
-                    bytes: Array(decoded[c.range]), location: location ?? .path,
-                    isCutByFieldLimit: c.isIncomplete || (isLast && field.isAtLimit && c.range.upperBound == decoded.count)))
-            }
-            out += Assembler.redacted
+            if isFinalSegment { break }
         }
         if let query = parts.query {
             out.append(ASCII.question)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+internal import Glibc
+#else
+internal import Darwin
+#endif
+
 // Small byte-level helpers shared by the format readers. Everything here works on `[UInt8]` + index ranges
 // so that no String is made until a context field is final.
 
@@ -129,7 +135,10 @@ enum ByteText {
 
     /// Undoes the escaping nginx (`\xHH`) and Apache (`\"`, `\\`, `\xhh`, `\n`, `\t`) apply inside logged fields.
     static func unescapeLogField(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        guard bytes.contains(ASCII.backslash) else { return Array(bytes) }
+        let hasBackslash = bytes.withContiguousStorageIfAvailable { p in
+            p.baseAddress.map { memchr($0, Int32(ASCII.backslash), p.count) != nil } ?? false
+        } ?? bytes.contains(ASCII.backslash)
+        guard hasBackslash else { return Array(bytes) }
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)
         var i = bytes.startIndex
@@ -190,5 +199,44 @@ enum ByteText {
         }
         pieces.append(start..<range.upperBound)
         return pieces
+    }
+}
+
+/// Word-at-a-time (SWAR) tests over eight bytes loaded as a little-endian `UInt64`. Each answers only
+/// "does any byte of the word …" exactly (the per-byte bits can have false positives above a true hit, so
+/// callers use them to skip whole words and find the exact byte one at a time).
+enum SWAR {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let high: UInt64 = 0x8080_8080_8080_8080
+
+    /// Non-zero when some byte of `w` equals `c`.
+    @inline(__always)
+    static func hasByte(_ w: UInt64, _ c: UInt8) -> UInt64 {
+        let x = w ^ (ones &* UInt64(c))
+        return (x &- ones) & ~x & high
+    }
+
+    /// Non-zero when some byte of `w` is below `n` (n ≤ 128).
+    @inline(__always)
+    static func hasLess(_ w: UInt64, _ n: UInt8) -> UInt64 {
+        (w &- ones &* UInt64(n)) & ~w & high
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt64 {
+        UnsafeRawPointer(p.baseAddress!).loadUnaligned(fromByteOffset: at, as: UInt64.self)
+    }
+
+    /// The first index in `from..<end` whose byte is a space, a tab or a comma (or `end`).
+    @inline(__always)
+    static func firstSpaceOrComma(_ p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        var j = from
+        while j + 8 <= end {
+            let w = load(p, j)
+            if hasByte(w, ASCII.space) | hasByte(w, ASCII.tab) | hasByte(w, ASCII.comma) != 0 { break }
+            j += 8
+        }
+        while j < end, !ASCII.isSpace(p[j]), p[j] != ASCII.comma { j += 1 }
+        return j
     }
 }

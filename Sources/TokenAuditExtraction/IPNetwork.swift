@@ -75,7 +75,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         {
             return Array(t[t.startIndex..<colon])
         }
-        return Array(t)
+        return t.count == text.count ? text : Array(t)
     }
 
     static func parseAddress(_ text: ArraySlice<UInt8>) -> ([UInt8], Bool)? {

@@ -45,7 +45,19 @@ enum JSONLineReader {
         let options: ExtractionOptions
     }
 
+    /// The line's record, or nil when it is not a JSON object. Flat objects (the usual access-log shape) are
+    /// read by ``FlatJSONScanner`` without a JSON tree; anything else by ``readWithTree(_:options:)``.
     static func read(_ b: [UInt8], options: ExtractionOptions) -> RawRecord? {
+        switch FlatJSONScanner.read(b, options: options) {
+        case .record(let record): return record
+        case .invalid: return nil
+        case .needsTreeReader: return readWithTree(b, options: options)
+        }
+    }
+
+    /// The reference reader: parses the line into a `JSONValue` tree and walks it. Handles nesting (Caddy's
+    /// `request.headers`, Kong's `service`/`querystring`), which the flat scanner hands over.
+    static func readWithTree(_ b: [UInt8], options: ExtractionOptions) -> RawRecord? {
         guard let brace = b.firstIndex(of: ASCII.leftBrace, in: 0..<b.count) else { return nil }
         guard let document = try? JSONReader.parse(b[brace...], limits: JSONReadingLimits(maximumBytes: 1 << 26)),
               let object = document.value.objectValue

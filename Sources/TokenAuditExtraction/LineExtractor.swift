@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+internal import Glibc
+#else
+internal import Darwin
+#endif
 import TokenAuditModel
 
 /// The layout of the lines in one log file. Chosen once per file (``detect(sampleLines:)``) or forced.
@@ -77,6 +82,9 @@ public enum LogFormat: Sendable, Hashable, CustomStringConvertible {
 public struct LineExtractor: Sendable {
     public let format: LogFormat
     public let options: ExtractionOptions
+    /// Tests only: read lines with the reference readers (the JSON tree walk) instead of the fast scanners, to
+    /// check that both give the same answer.
+    var usesReferenceReaders = false
 
     public init(format: LogFormat, options: ExtractionOptions = ExtractionOptions()) {
         self.format = format
@@ -122,7 +130,9 @@ public struct LineExtractor: Sendable {
         switch format {
         case .combined: record = CombinedReader.read(b, options: options)
         case .template(let template): record = template.read(b, options: options)
-        case .jsonLines: record = JSONLineReader.read(b, options: options)
+        case .jsonLines:
+            record = usesReferenceReaders
+                ? JSONLineReader.readWithTree(b, options: options) : JSONLineReader.read(b, options: options)
         case .haproxy: record = HAProxyReader.read(b, options: options)
         case .unstructured: record = FallbackReader.read(b, options: options)
         }
@@ -143,24 +153,54 @@ public struct LineExtractor: Sendable {
     /// A JWT-shaped run in a part of the line the format reader ignores (an unknown field, the remote user…)
     /// is still an occurrence, location `.unknown`. Runs already claimed by a field are not counted twice.
     private func addUnclaimedJWTs(_ b: [UInt8], to line: inout ExtractedLine) {
-        let everywhere = TokenShape.jwtCandidates(in: b, 0..<b.count, rangeEndsField: false)
-        guard !everywhere.isEmpty else { return }
-        // A run counts as claimed when a found occurrence equals it or one contains the other (a cut token
-        // found in its field versus the same run with a trailing dot trimmed here).
-        var unclaimed = line.tokens.map(\.bytes)
-        for c in everywhere {
-            let token = Array(b[c.range])
-            if let k = unclaimed.firstIndex(where: {
-                $0 == token || LineExtractor.contains($0, token) || LineExtractor.contains(token, $0)
-            }) {
-                unclaimed.remove(at: k)
-            } else {
-                line.tokens.append(TokenOccurrence(bytes: token, location: .unknown))
+        b.withUnsafeBufferPointer { p in
+            let everywhere = TokenShape.jwtCandidates(in: p, 0..<p.count, rangeEndsField: false)
+            guard !everywhere.isEmpty else { return }
+            // A run counts as claimed when a found occurrence equals it or one contains the other (a cut token
+            // found in its field versus the same run with a trailing dot trimmed here). Each found occurrence
+            // claims at most one run, the first in line order that it matches.
+            let found = line.tokens.count
+            var claimed = [Bool](repeating: false, count: found)
+            for c in everywhere {
+                let run = UnsafeBufferPointer(rebasing: p[c.range])
+                var matched = false
+                for k in 0..<found where !claimed[k] {
+                    let isMatch = line.tokens[k].bytes.withUnsafeBufferPointer { token in
+                        LineExtractor.equal(token, run) || LineExtractor.contains(token, run)
+                            || LineExtractor.contains(run, token)
+                    }
+                    if isMatch {
+                        claimed[k] = true
+                        matched = true
+                        break
+                    }
+                }
+                if !matched { line.tokens.append(TokenOccurrence(bytes: Array(run), location: .unknown)) }
             }
         }
     }
 
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let x = a.baseAddress, let y = b.baseAddress else { return true }
+        return memcmp(x, y, a.count) == 0
+    }
+
+    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !needle.isEmpty, needle.count <= haystack.count, let h = haystack.baseAddress,
+              let n = needle.baseAddress
+        else { return false }
+        var start = 0
+        let last = haystack.count - needle.count
+        let first = n[0]
+        while start <= last {
+            if h[start] == first, memcmp(h + start, n, needle.count) == 0 { return true }
+            start += 1
+        }
+        return false
+    }
+
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        !needle.isEmpty && needle.count <= haystack.count && haystack.firstIndex(of: needle, in: 0..<haystack.count) != nil
+        haystack.withUnsafeBufferPointer { h in needle.withUnsafeBufferPointer { n in contains(h, n) } }
     }
 }

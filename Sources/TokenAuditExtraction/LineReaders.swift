@@ -5,17 +5,27 @@ enum FieldScanner {
     /// A `"…"` field starting at `start` (which must be the opening quote). Backslash escapes are skipped.
     /// Returns the raw content range, the index after the closing quote, and whether the quote closed.
     static func quoted(_ b: [UInt8], from start: Int) -> (content: Range<Int>, next: Int, closed: Bool) {
-        var j = start + 1
-        while j < b.count {
-            let c = b[j]
-            if c == ASCII.backslash {
-                j += 2
-                continue
+        b.withUnsafeBufferPointer { p in
+            let n = p.count
+            var j = start + 1
+            while j < n {
+                // Eight bytes at a time while there is neither a backslash nor a quote.
+                while j + 8 <= n {
+                    let w = SWAR.load(p, j)
+                    if SWAR.hasByte(w, ASCII.quote) | SWAR.hasByte(w, ASCII.backslash) != 0 { break }
+                    j += 8
+                }
+                guard j < n else { break }
+                let c = p[j]
+                if c == ASCII.backslash {
+                    j += 2
+                    continue
+                }
+                if c == ASCII.quote { return ((start + 1)..<j, j + 1, true) }
+                j += 1
             }
-            if c == ASCII.quote { return ((start + 1)..<j, j + 1, true) }
-            j += 1
+            return ((start + 1)..<n, n, false)
         }
-        return ((start + 1)..<b.count, b.count, false)
     }
 
     static func word(_ b: [UInt8], from start: Int) -> Range<Int> {

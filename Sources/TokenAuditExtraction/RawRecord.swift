@@ -40,44 +40,90 @@ struct RawRecord {
     /// The line is free text (fallback): a '.' after a token is punctuation.
     var isFreeText = false
 
-    /// Splits a request line `GET /p?q HTTP/1.1` into method, target and (implicitly) protocol.
+    /// Splits a request line `GET /p?q HTTP/1.1` into method, target and (implicitly) protocol. Words are
+    /// separated by runs of spaces.
     mutating func setRequestLine(_ field: RawField) {
         let b = field.bytes
-        let parts = ByteText.split(b, 0..<b.count, on: ASCII.space).filter { !$0.isEmpty }
-        guard let first = parts.first else { return }
-        if parts.count == 1 {
+        let n = b.count
+        func word(from start: Int) -> Range<Int>? {
+            var i = start
+            while i < n, b[i] == ASCII.space { i += 1 }
+            guard i < n else { return nil }
+            var j = i
+            while j < n, b[j] != ASCII.space { j += 1 }
+            return i..<j
+        }
+        func isAlphabetic(_ r: Range<Int>) -> Bool {
+            for k in r where !ASCII.isAlpha(b[k]) { return false }
+            return true
+        }
+        guard let first = word(from: 0) else { return }
+        guard let second = word(from: first.upperBound) else {
             // A bare target (cut request line or `$request_uri`-like field).
-            if b[first].first == ASCII.slash {
+            if b[first.lowerBound] == ASCII.slash {
                 target = RawField(Array(b[first]), isAtLimit: field.isAtLimit)
-            } else if method == nil, b[first].allSatisfy(ASCII.isAlpha) {
+            } else if method == nil, isAlphabetic(first) {
                 method = Array(b[first])
             }
             return
         }
-        if b[first].allSatisfy(ASCII.isAlpha) { method = Array(b[first]) }
+        if isAlphabetic(first) { method = Array(b[first]) }
+        // The last word, and whether there are three or more.
+        var hi = n
+        while hi > 0, b[hi - 1] == ASCII.space { hi -= 1 }
+        var lo = hi
+        while lo > 0, b[lo - 1] != ASCII.space { lo -= 1 }
+        let atLeastThree = lo > second.lowerBound
         // Everything between the method and a trailing `HTTP/x` is the target (targets cannot hold spaces,
         // but broken clients send them and loggers keep them).
-        let last = parts[parts.count - 1]
-        let hasProtocol = parts.count >= 3 && b.hasLowercasePrefix("http/", at: last.lowerBound)
-        let targetEnd = hasProtocol ? parts[parts.count - 2].upperBound : last.upperBound
-        let targetRange = parts[1].lowerBound..<targetEnd
-        target = RawField(Array(b[targetRange]), isAtLimit: field.isAtLimit && !hasProtocol)
+        let hasProtocol = atLeastThree && b.hasLowercasePrefix("http/", at: lo)
+        var targetEnd = hi
+        if hasProtocol {
+            targetEnd = lo
+            while targetEnd > 0, b[targetEnd - 1] == ASCII.space { targetEnd -= 1 }
+        }
+        target = RawField(Array(b[second.lowerBound..<targetEnd]), isAtLimit: field.isAtLimit && !hasProtocol)
     }
 
     /// Puts a header value into its slot by header name (lowercase, `-` or `_` separated).
     mutating func addHeader(name: [UInt8], value: RawField) {
         guard ByteText.meaningful(value.bytes) != nil else { return }
-        let key = String(decoding: name.map { $0 == ASCII.dash ? UInt8(ascii: "_") : ASCII.lower($0) }, as: UTF8.self)
-        switch key {
-        case "authorization", "proxy_authorization": authorization.append(value)
-        case "dpop": dpop.append(value)
-        case "cookie": cookies.append(value)
-        case "referer", "referrer": referers.append(value)
-        case "user_agent": if userAgent == nil { userAgent = value.bytes }
-        case "x_forwarded_for": forwardedFor.append(value.bytes)
-        case "host": if host == nil { host = value.bytes }
-        case "x_forwarded_proto": if scheme == nil { scheme = value.bytes }
-        default: others.append((value, .unknown))
+        let key = name.map { $0 == ASCII.dash ? UInt8(ascii: "_") : ASCII.lower($0) }
+        addHeader(slot: key.withUnsafeBufferPointer { HeaderSlot(normalisedName: $0) }, value: value)
+    }
+
+    /// Puts a header value into a slot already resolved. The caller has dropped empty and `-` values.
+    mutating func addHeader(slot: HeaderSlot, value: RawField) {
+        switch slot {
+        case .authorization: authorization.append(value)
+        case .dpop: dpop.append(value)
+        case .cookie: cookies.append(value)
+        case .referer: referers.append(value)
+        case .userAgent: if userAgent == nil { userAgent = value.bytes }
+        case .forwardedFor: forwardedFor.append(value.bytes)
+        case .host: if host == nil { host = value.bytes }
+        case .scheme: if scheme == nil { scheme = value.bytes }
+        case .other: others.append((value, .unknown))
+        }
+    }
+}
+
+/// Where a request header's value goes in a ``RawRecord``.
+enum HeaderSlot {
+    case authorization, dpop, cookie, referer, userAgent, forwardedFor, host, scheme, other
+
+    /// By header name, lowercase with `_` for `-`.
+    init(normalisedName key: UnsafeBufferPointer<UInt8>) {
+        switch String(decoding: key, as: UTF8.self) {
+        case "authorization", "proxy_authorization": self = .authorization
+        case "dpop": self = .dpop
+        case "cookie": self = .cookie
+        case "referer", "referrer": self = .referer
+        case "user_agent": self = .userAgent
+        case "x_forwarded_for": self = .forwardedFor
+        case "host": self = .host
+        case "x_forwarded_proto": self = .scheme
+        default: self = .other
         }
     }
 }
