@@ -97,7 +97,10 @@ public enum Scanner {
         let writer = Writer(store: store, permits: permits, progress: progress, state: state, log: log)
 
         // Dispatch does the fan-out. Every stage blocks on bounded queues by design (that is the backpressure),
-        // so each runs on its own queue rather than the shared global pool.
+        // so each worker and each reader runs on its own serial queue. Serial queues get their own threads;
+        // blocks on a shared concurrent queue share a pool about as wide as the machine, where two blocked
+        // workers left no thread for a second reader: rotated sets were read one after another whatever the
+        // configuration said (measured: the second file started when the first ended).
         let group = DispatchGroup()
 
         // The writer: one serial queue, the only code that touches the store while the scan runs.
@@ -107,10 +110,9 @@ public enum Scanner {
 
         // The workers: extraction, token analysis (once per distinct token), request-level rules.
         let clock = ReadClock(window: 300)
-        let workers = DispatchQueue(label: "tokenaudit.workers", attributes: .concurrent)
         let workersDone = DispatchGroup()
-        for _ in 0..<configuration.jobs {
-            workers.async(group: workersDone) {
+        for number in 0..<configuration.jobs {
+            DispatchQueue(label: "tokenaudit.worker.\(number)").async(group: workersDone) {
                 while let item = work.pop() {
                     let result = processor.process(item)
                     clock.advance(result.stream, to: result.lastTime)
@@ -125,18 +127,20 @@ public enum Scanner {
         // its analysis in the token cache. Read one after another, each server's day would evict the previous
         // one's tokens and every distinct token would be analysed once per server (4× on the benchmark).
         // Memory does not grow with readers: every batch still needs one of `batchesInFlight` permits.
-        let readers = DispatchQueue(label: "tokenaudit.readers", attributes: .concurrent)
-        let readerSlots = DispatchSemaphore(value: configuration.concurrentReaders)
         let readersDone = DispatchGroup()
         let readerContext = ReaderContext(
             configuration: configuration, store: store, runID: runID, forcedFormat: forcedFormat,
             extractionOptions: extractionOptions, permits: permits, work: work, writer: writer, state: state,
             progress: progress, clock: clock, log: log)
-        for (index, stream) in inputs.streams.enumerated() {
-            readerSlots.wait()
-            readers.async(group: readersDone) {
-                readerContext.read(stream, index: index)
-                readerSlots.signal()
+        let streams = inputs.streams
+        let nextStream = Atomic<Int>(0)
+        for number in 0..<min(configuration.concurrentReaders, streams.count) {
+            DispatchQueue(label: "tokenaudit.reader.\(number)").async(group: readersDone) {
+                while true {
+                    let index = nextStream.add(1, ordering: .relaxed).oldValue
+                    guard index < streams.count else { return }
+                    readerContext.read(streams[index], index: index)
+                }
             }
         }
         readersDone.wait()
