@@ -21,14 +21,47 @@ struct Assembler {
     ]
     private static let secretParameterBytes: Set<[UInt8]> = Set(secretParameterNames.map { Array($0.utf8) })
 
+    /// Tests only: the Authorization header read the reference way (find the credential's end, then judge its
+    /// shape in a second pass), to check the one-pass reading against it.
+    var usesReferenceSteps = false
+
     /// nil when no token was found, unless `keepEmpty`.
     func assemble(_ record: RawRecord, keepEmpty: Bool = false) -> ExtractedLine? {
+        var knownRuns: [TokenShape.KnownRun] = []
+        return assemble(record, keepEmpty: keepEmpty, knownRuns: &knownRuns)
+    }
+
+    /// ``assemble(_:keepEmpty:)``, also listing in `knownRuns` (sorted by start) the credentials it read that
+    /// are runs of JWT characters verbatim in the line, with their dots, so the line rescan need not read
+    /// them again.
+    /// `line` is the line the record was read from: fields left in it (``RawField/lineRange``) are read there.
+    func assemble(
+        _ record: RawRecord, keepEmpty: Bool = false, knownRuns: inout [TokenShape.KnownRun],
+        line: UnsafeBufferPointer<UInt8>? = nil
+    ) -> ExtractedLine? {
         var tokens: [TokenOccurrence] = []
         var sanitisedPath: [UInt8]? = nil
         var scheme = record.scheme
         var host = record.host
 
-        for field in record.authorization { authorizationTokens(field, into: &tokens) }
+        for field in record.authorization {
+            if let r = field.lineRange {
+                guard let line else { preconditionFailure("a field left in the line needs the line") }
+                if usesReferenceSteps {
+                    authorizationTokensReference(RawField(Array(line[r]), isAtLimit: field.isAtLimit), into: &tokens)
+                } else {
+                    authorizationTokens(line, r, isAtLimit: field.isAtLimit, lineOffset: 0, into: &tokens, knownRuns: &knownRuns)
+                }
+            } else if usesReferenceSteps {
+                authorizationTokensReference(field, into: &tokens)
+            } else {
+                field.bytes.withUnsafeBufferPointer {
+                    authorizationTokens($0, 0..<$0.count, isAtLimit: field.isAtLimit, lineOffset: field.origin,
+                                        into: &tokens, knownRuns: &knownRuns)
+                }
+            }
+        }
+        if knownRuns.count > 1 { knownRuns.sort { $0.range.lowerBound < $1.range.lowerBound } }
         for field in record.dpop {
             let b = field.bytes
             let r = b.trimmedRange(0..<b.count)
@@ -101,8 +134,73 @@ struct Assembler {
     // MARK: Authorization
 
     /// `Bearer x` / `DPoP x` in any letter case with any spacing; comma-joined repeats are read too. Basic is
+    /// ignored; a bare JWT, or a JWT under another scheme, is `.authorizationOther`. The value is `b[field]`;
+    /// `lineOffset` is where `b[0]` sits in the line when `b` holds line bytes verbatim (credentials that are
+    /// JWT-character runs are then listed in `knownRuns`, in line coordinates).
+    private func authorizationTokens(
+        _ b: UnsafeBufferPointer<UInt8>, _ field: Range<Int>, isAtLimit: Bool, lineOffset: Int?,
+        into tokens: inout [TokenOccurrence], knownRuns: inout [TokenShape.KnownRun]
+    ) {
+        let whole = b.trimmedRange(field)
+        let fieldEnd = field.upperBound
+        var i = whole.lowerBound
+        let end = whole.upperBound
+        while i < end {
+            while i < end, ASCII.isSpace(b[i]) || b[i] == ASCII.comma { i += 1 }
+            var j = i
+            while j < end, !ASCII.isSpace(b[j]), b[j] != ASCII.comma { j += 1 }
+            guard j > i else { break }
+            let word = i..<j
+            var location: TokenLocation? = nil
+            if b.hasLowercasePrefix("bearer", at: i, end: j), word.count == 6 {
+                location = .authorizationBearer
+            } else if b.hasLowercasePrefix("dpop", at: i, end: j), word.count == 4 {
+                location = .authorizationDPoP
+            } else if b.hasLowercasePrefix("basic", at: i, end: j), word.count == 5 {
+                location = nil
+            } else if let shape = Optional(TokenShape.wholeValueShape(UnsafeBufferPointer(rebasing: b[word]))),
+                shape.isJWTShaped || (j == end && shape.looksIncomplete)
+            {
+                // A bare token without a scheme.
+                tokens.append(TokenOccurrence(
+                    bytes: Array(b[word]), location: .authorizationOther,
+                    isCutByFieldLimit: j == fieldEnd && (isAtLimit || shape.looksIncomplete)))
+                i = j
+                continue
+            } else {
+                location = .authorizationOther  // unknown scheme: only a JWT-shaped credential counts
+            }
+            // The credential after the scheme: its end and shape in one pass over it.
+            var k = j
+            while k < end, ASCII.isSpace(b[k]) { k += 1 }
+            let credential = TokenShape.credential(b, from: k, end: end)
+            let m = credential.end
+            if m > k, let lineOffset, let dots = credential.dots {
+                knownRuns.append(TokenShape.KnownRun(range: (lineOffset + k)..<(lineOffset + m), dots: dots))
+            }
+            if m > k, let location {
+                let isJWT = credential.isJWTShaped || (m == end && credential.looksIncomplete)
+                if location != .authorizationOther || isJWT {
+                    var atEnd = m == fieldEnd
+                    if !atEnd, m == end {
+                        atEnd = true
+                        for q in end..<fieldEnd where !ASCII.isSpace(b[q]) { atEnd = false }
+                    }
+                    tokens.append(TokenOccurrence(
+                        bytes: Array(b[k..<m]), location: location,
+                        isCutByFieldLimit: atEnd && (isAtLimit || credential.looksIncomplete)))
+                }
+            }
+            i = max(m, j)
+            // Skip any auth-params (`, realm="x"`) until the next comma-separated credential.
+            while i < end, b[i] != ASCII.comma { i += 1 }
+        }
+    }
+
+    /// The reference reading of ``authorizationTokens(_:into:knownRuns:)`` (tests compare the two).
+    /// `Bearer x` / `DPoP x` in any letter case with any spacing; comma-joined repeats are read too. Basic is
     /// ignored; a bare JWT, or a JWT under another scheme, is `.authorizationOther`.
-    private func authorizationTokens(_ field: RawField, into tokens: inout [TokenOccurrence]) {
+    private func authorizationTokensReference(_ field: RawField, into tokens: inout [TokenOccurrence]) {
         let b = field.bytes
         let whole = b.trimmedRange(0..<b.count)
         var i = whole.lowerBound

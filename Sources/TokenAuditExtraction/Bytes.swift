@@ -100,6 +100,27 @@ extension Array where Element == UInt8 {
     }
 }
 
+extension UnsafeBufferPointer where Element == UInt8 {
+    /// `Array.hasLowercasePrefix(_:at:end:)` on a buffer.
+    @inline(__always)
+    func hasLowercasePrefix(_ literal: StaticString, at index: Int, end limit: Int) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard index >= 0, index + n <= limit else { return false }
+        let p = literal.utf8Start
+        for k in 0..<n where ASCII.lower(self[index + k]) != p[k] { return false }
+        return true
+    }
+
+    /// `Array.trimmedRange(_:)` on a buffer.
+    func trimmedRange(_ range: Range<Int>) -> Range<Int> {
+        var lo = range.lowerBound
+        var hi = range.upperBound
+        while lo < hi, ASCII.isSpace(self[lo]) { lo += 1 }
+        while hi > lo, ASCII.isSpace(self[hi - 1]) { hi -= 1 }
+        return lo..<hi
+    }
+}
+
 enum ByteText {
     /// A context field as a String; invalid UTF-8 becomes U+FFFD (context fields only, never tokens).
     static func string(_ bytes: some Collection<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
@@ -131,6 +152,12 @@ enum ByteText {
             }
         }
         return out
+    }
+
+    /// Whether `bytes[range]` holds a backslash (so ``unescapeLogField(_:)`` would change it).
+    static func hasBackslash(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        guard !range.isEmpty else { return false }
+        return bytes.withUnsafeBufferPointer { p in memchr(p.baseAddress! + range.lowerBound, Int32(ASCII.backslash), range.count) != nil }
     }
 
     /// Undoes the escaping nginx (`\xHH`) and Apache (`\"`, `\\`, `\xhh`, `\n`, `\t`) apply inside logged fields.

@@ -12,14 +12,7 @@ enum FieldGuessing {
         guard !r.isEmpty, v[r] != [ASCII.dash] else { return .empty }
         let first = r.lowerBound
         // `Scheme credentials`.
-        for scheme: StaticString in ["bearer", "dpop", "basic", "digest", "negotiate"] {
-            let n = scheme.utf8CodeUnitCount
-            if v.hasLowercasePrefix(scheme, at: first, end: r.upperBound),
-               first + n == r.upperBound || ASCII.isSpace(v[first + n])
-            {
-                return .authorization
-            }
-        }
+        if v.withUnsafeBufferPointer({ startsWithScheme($0, r) }) { return .authorization }
         let trimmed = Array(v[r])
         if TokenShape.isJWTShaped(trimmed) { return TokenShape.isDPoPProof(trimmed) ? .dpop : .other }
         if v.hasLowercasePrefix("http://", at: first) || v.hasLowercasePrefix("https://", at: first) { return .referer }
@@ -35,6 +28,29 @@ enum FieldGuessing {
         if isHostLike(v, r) { return .host }
         if v[r].contains(ASCII.slash), ASCII.isAlpha(v[first]) { return .userAgent }
         return .other
+    }
+
+    /// Whether the trimmed, non-empty value `v[r]` starts with an authentication scheme word (`guess` then says
+    /// `.authorization`, whatever follows).
+    @inline(__always)
+    static func startsWithScheme(_ v: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        let first = r.lowerBound
+        for scheme: StaticString in ["bearer", "dpop", "basic", "digest", "negotiate"] {
+            let n = scheme.utf8CodeUnitCount
+            if v.hasLowercasePrefix(scheme, at: first, end: r.upperBound),
+               first + n == r.upperBound || ASCII.isSpace(v[first + n])
+            {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// `guess(v[raw]) == .authorization`, read in place.
+    static func isAuthorization(_ v: UnsafeBufferPointer<UInt8>, _ raw: Range<Int>) -> Bool {
+        let r = v.trimmedRange(raw)
+        guard !r.isEmpty, !(r.count == 1 && v[r.lowerBound] == ASCII.dash) else { return false }
+        return startsWithScheme(v, r)
     }
 
     /// `1.2.3.4, 2001:db8::1` — every comma-separated entry an IP address (port allowed).

@@ -84,7 +84,7 @@ enum FlatJSONScanner {
                         apply(action, $0, 0..<$0.count, isNumber: false, state: &state)
                     }
                 } else {
-                    apply(action, p, value.content, isNumber: false, state: &state)
+                    apply(action, p, value.content, isNumber: false, state: &state, isLine: true)
                 }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 guard let number = scanNumber(p, &i) else { return .invalid }
@@ -116,19 +116,23 @@ enum FlatJSONScanner {
     /// One member's value, `p[range]` (already unescaped), filed as `JSONLineReader.leaf` would file it.
     private static func apply(
         _ action: Action, _ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, isNumber: Bool,
-        state: inout JSONLineReader.State
+        state: inout JSONLineReader.State, isLine: Bool = false
     ) {
         let limits = state.options.fieldLengthLimits
         let isAtLimit = !limits.isEmpty && limits.contains(range.count)
         func field() -> RawField { RawField(Array(p[range]), isAtLimit: isAtLimit) }
+        /// Authorization values are left in the line when `p` is the line (the assembler reads them there).
+        func authorizationField() -> RawField {
+            isLine ? RawField(lineRange: range, isAtLimit: isAtLimit) : field()
+        }
         switch action {
         case .role(let role):
             applyRole(role, p, range, isNumber: isNumber, state: &state, field: field)
         case .header(let slot):
             // `RawRecord.addHeader` drops empty and `-` values.
             guard !isPlaceholder(p, range) else { return }
-            state.record.addHeader(slot: slot, value: field())
-        case .authorization: state.record.authorization.append(field())
+            state.record.addHeader(slot: slot, value: slot == .authorization ? authorizationField() : field())
+        case .authorization: state.record.authorization.append(authorizationField())
         case .cookie: state.record.cookies.append(field())
         case .referer: state.record.referers.append(field())
         case .dpop: state.record.dpop.append(field())
@@ -181,7 +185,8 @@ enum FlatJSONScanner {
             guard !state.haveTarget else { return }
             if p[range].contains(ASCII.space) {
                 state.haveTarget = true
-                state.record.setRequestLine(field())
+                let limits = options.fieldLengthLimits
+                state.record.setRequestLine(in: p, range, isAtLimit: !limits.isEmpty && limits.contains(range.count))
             } else if !range.isEmpty, p[range.lowerBound] == ASCII.slash {
                 state.haveTarget = true
                 state.record.target = field()

@@ -136,23 +136,64 @@ public struct LineExtractor: Sendable {
         case .haproxy: record = HAProxyReader.read(b, options: options)
         case .unstructured: record = FallbackReader.read(b, options: options)
         }
-        let assembler = Assembler(options: options)
+        var assembler = Assembler(options: options)
+        assembler.usesReferenceSteps = usesReferenceReaders
         guard let structured = record else {
             var fallback = FallbackReader.read(b, options: options)
             let kind: ExtractionProblem.Kind = format == .jsonLines ? .invalidJSON : .formatMismatch
             fallback.problems.append(ExtractionProblem(kind, "line does not fit the \(format.name) format"))
             return assembler.assemble(fallback)
         }
-        guard var line = assembler.assemble(structured, keepEmpty: true) else { return nil }
+        var knownRuns: [TokenShape.KnownRun] = []
+        let assembled = b.withUnsafeBufferPointer {
+            assembler.assemble(structured, keepEmpty: true, knownRuns: &knownRuns, line: $0)
+        }
+        guard var line = assembled else { return nil }
         // The JSON walker already visits every string; what it skips (Kong's `querystring`, a second URL) it
         // skips on purpose, as a duplicate.
-        if format != .unstructured, format != .jsonLines { addUnclaimedJWTs(b, to: &line) }
+        if format != .unstructured, format != .jsonLines {
+            if usesReferenceReaders {
+                addUnclaimedJWTsReference(b, to: &line)
+            } else {
+                addUnclaimedJWTs(b, knownRuns: knownRuns, to: &line)
+            }
+        }
         return line.tokens.isEmpty ? nil : line
     }
 
     /// A JWT-shaped run in a part of the line the format reader ignores (an unknown field, the remote user…)
     /// is still an occurrence, location `.unknown`. Runs already claimed by a field are not counted twice.
-    private func addUnclaimedJWTs(_ b: [UInt8], to line: inout ExtractedLine) {
+    /// `knownRuns` (credentials the assembler read whole, in line coordinates) are not read again.
+    private func addUnclaimedJWTs(_ b: [UInt8], knownRuns: [TokenShape.KnownRun], to line: inout ExtractedLine) {
+        b.withUnsafeBufferPointer { p in
+            // Same claiming as the reference below, without the candidate list or a flag array (a bit mask
+            // while there are at most 64 occurrences).
+            let found = line.tokens.count
+            var claimedBits: UInt64 = 0
+            var claimedMore: [Bool] = found > 64 ? [Bool](repeating: false, count: found) : []
+            var unclaimed: [TokenOccurrence] = []
+            TokenShape.forEachLineCandidate(in: p, known: knownRuns) { c in
+                let run = UnsafeBufferPointer(rebasing: p[c.range])
+                for k in 0..<found {
+                    let isClaimed = k < 64 ? claimedBits & (1 << UInt64(k)) != 0 : claimedMore[k]
+                    if isClaimed { continue }
+                    let isMatch = line.tokens[k].bytes.withUnsafeBufferPointer { token in
+                        LineExtractor.equal(token, run) || LineExtractor.contains(token, run)
+                            || LineExtractor.contains(run, token)
+                    }
+                    if isMatch {
+                        if k < 64 { claimedBits |= 1 << UInt64(k) } else { claimedMore[k] = true }
+                        return
+                    }
+                }
+                unclaimed.append(TokenOccurrence(bytes: Array(run), location: .unknown))
+            }
+            if !unclaimed.isEmpty { line.tokens += unclaimed }
+        }
+    }
+
+    /// The reference rescan (tests compare ``addUnclaimedJWTs(_:knownRuns:to:)`` with it).
+    private func addUnclaimedJWTsReference(_ b: [UInt8], to line: inout ExtractedLine) {
         b.withUnsafeBufferPointer { p in
             let everywhere = TokenShape.jwtCandidates(in: p, 0..<p.count, rangeEndsField: false)
             guard !everywhere.isEmpty else { return }

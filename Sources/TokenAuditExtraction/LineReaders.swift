@@ -39,8 +39,18 @@ enum FieldScanner {
     }
 
     static func field(_ b: [UInt8], _ raw: Range<Int>, quoted: Bool, closed: Bool, limits: Set<Int>) -> RawField {
-        let bytes = quoted ? ByteText.unescapeLogField(b[raw]) : Array(b[raw])
-        return RawField(bytes, isAtLimit: !closed || limits.contains(raw.count))
+        let isAtLimit = !closed || limits.contains(raw.count)
+        if quoted, ByteText.hasBackslash(b, raw) {
+            return RawField(ByteText.unescapeLogField(b[raw]), isAtLimit: isAtLimit)
+        }
+        return RawField(Array(b[raw]), isAtLimit: isAtLimit, origin: raw.lowerBound)
+    }
+
+    /// A closed quoted field or a word that is empty or `-`: every reader drops it (`ByteText.meaningful` and
+    /// `FieldGuessing.guess` see nothing in it), so it need not be copied.
+    @inline(__always)
+    static func isPlaceholder(_ b: [UInt8], _ raw: Range<Int>) -> Bool {
+        raw.isEmpty || (raw.count == 1 && b[raw.lowerBound] == ASCII.dash)
     }
 }
 
@@ -62,9 +72,13 @@ enum CombinedReader {
         FieldScanner.skipSpaces(b, &i)
         guard i < b.count, b[i] == ASCII.quote else { return nil }
         let request = FieldScanner.quoted(b, from: i)
-        let requestField = FieldScanner.field(b, request.content, quoted: true, closed: request.closed,
-                                              limits: options.fieldLengthLimits)
-        record.setRequestLine(requestField)
+        let requestAtLimit = !request.closed || options.fieldLengthLimits.contains(request.content.count)
+        if ByteText.hasBackslash(b, request.content) {
+            record.setRequestLine(RawField(ByteText.unescapeLogField(b[request.content]), isAtLimit: requestAtLimit))
+        } else {
+            // Read in place: only the method and the target are copied.
+            b.withUnsafeBufferPointer { record.setRequestLine(in: $0, request.content, isAtLimit: requestAtLimit) }
+        }
         if !request.closed { record.problems.append(ExtractionProblem(.unterminatedField, "request line has no closing quote")) }
         i = request.next
         FieldScanner.skipSpaces(b, &i)
@@ -81,6 +95,23 @@ enum CombinedReader {
             let field: RawField
             if b[i] == ASCII.quote {
                 let q = FieldScanner.quoted(b, from: i)
+                if q.closed, FieldScanner.isPlaceholder(b, q.content) {
+                    // Referer, User-Agent or extra field `"-"`: nothing to file (user agent stays nil).
+                    i = q.next
+                    quotedIndex += 1
+                    continue
+                }
+                if quotedIndex >= 2, !ByteText.hasBackslash(b, q.content),
+                    b.withUnsafeBufferPointer({ FieldGuessing.isAuthorization($0, q.content) })
+                {
+                    // An Authorization value, left in the line: the assembler reads it there (no copy).
+                    record.authorization.append(RawField(
+                        lineRange: q.content, isAtLimit: !q.closed || options.fieldLengthLimits.contains(q.content.count)))
+                    if !q.closed { record.problems.append(ExtractionProblem(.unterminatedField, "a quoted field has no closing quote")) }
+                    i = q.next
+                    quotedIndex += 1
+                    continue
+                }
                 field = FieldScanner.field(b, q.content, quoted: true, closed: q.closed, limits: options.fieldLengthLimits)
                 if !q.closed { record.problems.append(ExtractionProblem(.unterminatedField, "a quoted field has no closing quote")) }
                 i = q.next
@@ -96,8 +127,9 @@ enum CombinedReader {
                 }
             } else {
                 let w = FieldScanner.word(b, from: i)
-                field = FieldScanner.field(b, w, quoted: false, closed: true, limits: options.fieldLengthLimits)
                 i = w.upperBound
+                if FieldScanner.isPlaceholder(b, w) { continue }
+                field = FieldScanner.field(b, w, quoted: false, closed: true, limits: options.fieldLengthLimits)
             }
             FieldGuessing.file(field, as: FieldGuessing.guess(field.bytes), into: &record)
         }

@@ -5,10 +5,25 @@ struct RawField {
     var bytes: [UInt8]
     /// The logger cut this field (its logged length equals a configured limit, or its quote never closed).
     var isAtLimit: Bool
+    /// Where `bytes` sits in the line when it is a verbatim copy of line bytes (nil when it was unescaped or
+    /// built). Lets the assembler tell the unclaimed-JWT rescan which line runs it has already read.
+    var origin: Int?
+    /// Set when the value is not copied: it is `line[lineRange]` and `bytes` is empty. Only Authorization
+    /// fields are filed this way (the assembler reads them from the line it is given).
+    var lineRange: Range<Int>?
 
-    init(_ bytes: [UInt8], isAtLimit: Bool = false) {
+    init(_ bytes: [UInt8], isAtLimit: Bool = false, origin: Int? = nil) {
         self.bytes = bytes
         self.isAtLimit = isAtLimit
+        self.origin = origin
+    }
+
+    /// A value left in the line at `range`.
+    init(lineRange range: Range<Int>, isAtLimit: Bool) {
+        self.bytes = []
+        self.isAtLimit = isAtLimit
+        self.origin = range.lowerBound
+        self.lineRange = range
     }
 }
 
@@ -43,8 +58,14 @@ struct RawRecord {
     /// Splits a request line `GET /p?q HTTP/1.1` into method, target and (implicitly) protocol. Words are
     /// separated by runs of spaces.
     mutating func setRequestLine(_ field: RawField) {
-        let b = field.bytes
-        let n = b.count
+        field.bytes.withUnsafeBufferPointer { setRequestLine(in: $0, 0..<$0.count, isAtLimit: field.isAtLimit) }
+    }
+
+    /// ``setRequestLine(_:)`` for the request line at `b[range]`, read in place: only the method and the
+    /// target are copied.
+    mutating func setRequestLine(in b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, isAtLimit: Bool) {
+        let n = range.upperBound
+        let start = range.lowerBound
         func word(from start: Int) -> Range<Int>? {
             var i = start
             while i < n, b[i] == ASCII.space { i += 1 }
@@ -57,11 +78,11 @@ struct RawRecord {
             for k in r where !ASCII.isAlpha(b[k]) { return false }
             return true
         }
-        guard let first = word(from: 0) else { return }
+        guard let first = word(from: start) else { return }
         guard let second = word(from: first.upperBound) else {
             // A bare target (cut request line or `$request_uri`-like field).
             if b[first.lowerBound] == ASCII.slash {
-                target = RawField(Array(b[first]), isAtLimit: field.isAtLimit)
+                target = RawField(Array(b[first]), isAtLimit: isAtLimit)
             } else if method == nil, isAlphabetic(first) {
                 method = Array(b[first])
             }
@@ -70,19 +91,24 @@ struct RawRecord {
         if isAlphabetic(first) { method = Array(b[first]) }
         // The last word, and whether there are three or more.
         var hi = n
-        while hi > 0, b[hi - 1] == ASCII.space { hi -= 1 }
+        while hi > start, b[hi - 1] == ASCII.space { hi -= 1 }
         var lo = hi
-        while lo > 0, b[lo - 1] != ASCII.space { lo -= 1 }
+        while lo > start, b[lo - 1] != ASCII.space { lo -= 1 }
         let atLeastThree = lo > second.lowerBound
         // Everything between the method and a trailing `HTTP/x` is the target (targets cannot hold spaces,
         // but broken clients send them and loggers keep them).
-        let hasProtocol = atLeastThree && b.hasLowercasePrefix("http/", at: lo)
+        var hasProtocol = false
+        if atLeastThree, lo + 5 <= n {
+            hasProtocol = ASCII.lower(b[lo]) == UInt8(ascii: "h") && ASCII.lower(b[lo + 1]) == UInt8(ascii: "t")
+                && ASCII.lower(b[lo + 2]) == UInt8(ascii: "t") && ASCII.lower(b[lo + 3]) == UInt8(ascii: "p")
+                && b[lo + 4] == ASCII.slash
+        }
         var targetEnd = hi
         if hasProtocol {
             targetEnd = lo
-            while targetEnd > 0, b[targetEnd - 1] == ASCII.space { targetEnd -= 1 }
+            while targetEnd > start, b[targetEnd - 1] == ASCII.space { targetEnd -= 1 }
         }
-        target = RawField(Array(b[second.lowerBound..<targetEnd]), isAtLimit: field.isAtLimit && !hasProtocol)
+        target = RawField(Array(b[second.lowerBound..<targetEnd]), isAtLimit: isAtLimit && !hasProtocol)
     }
 
     /// Puts a header value into its slot by header name (lowercase, `-` or `_` separated).

@@ -174,6 +174,71 @@ enum TokenShape {
         return found
     }
 
+    /// A run of JWT characters already read at `range` of the line (a credential found whole), its dots counted.
+    struct KnownRun: Equatable {
+        var range: Range<Int>
+        var dots: Int
+    }
+
+    /// ``jwtCandidates(in:_:rangeEndsField:freeText:wordAtATime:)`` over a whole line (`rangeEndsField: false`,
+    /// not free text), handing each candidate to `body` in line order instead of collecting them. A run that
+    /// starts where one of `known` (sorted by start) starts and ends where it ends is not read again: its end
+    /// and dots are taken from `known`. Same candidates as the plain scan.
+    static func forEachLineCandidate(
+        in bytes: UnsafeBufferPointer<UInt8>, known: [KnownRun], _ body: (Candidate) -> Void
+    ) {
+        var i = 0
+        let end = bytes.count
+        var nextKnown = 0
+        while i < end {
+            guard isJWTChar(bytes[i]) else {
+                i += 1
+                continue
+            }
+            while nextKnown < known.count, known[nextKnown].range.lowerBound < i { nextKnown += 1 }
+            if nextKnown < known.count, known[nextKnown].range.lowerBound == i {
+                // A run starts here (the previous byte is no JWT character) exactly where a known one does: the
+                // known one is this whole run when the byte after it is no JWT character either.
+                let run = known[nextKnown].range
+                nextKnown += 1
+                if run.upperBound == end || !isJWTChar(bytes[run.upperBound]) {
+                    if run.count >= 2, bytes[i] == UInt8(ascii: "e"), bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
+                        let candidate = classifyKnown(bytes, run, dots: known[nextKnown - 1].dots)
+                    {
+                        body(candidate)
+                    }
+                    i = run.upperBound
+                    continue
+                }
+            }
+            var j = i + 1
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while j + 8 <= end, jwtCharMask8(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) == 0x8080_8080_8080_8080 {
+                    j += 8
+                }
+            }
+            while j < end, isJWTChar(bytes[j]) { j += 1 }
+            if bytes[i] == UInt8(ascii: "e"), i + 1 < j, bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
+               let candidate = classify(bytes, i..<j, atFieldEnd: false, freeText: false)
+            {
+                body(candidate)
+            }
+            i = j
+        }
+    }
+
+    /// `classify(…, atFieldEnd: false)` of a run whose dots are already counted.
+    private static func classifyKnown(_ bytes: UnsafeBufferPointer<UInt8>, _ run: Range<Int>, dots: Int) -> Candidate? {
+        var firstSegment = run.count
+        if dots > 0, let base = bytes.baseAddress,
+            let hit = memchr(base + run.lowerBound, Int32(ASCII.dot), run.count)
+        {
+            firstSegment = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - (base + run.lowerBound)
+        }
+        return classify(bytes, run, dots: dots, firstSegment: firstSegment, atFieldEnd: false, freeText: false)
+    }
+
     /// The shape of a whole value (already trimmed) in one pass: ``isJWTShaped(_:)`` and ``looksIncomplete(_:)``.
     static func wholeValueShape(_ bytes: UnsafeBufferPointer<UInt8>) -> (isJWTShaped: Bool, looksIncomplete: Bool) {
         let n = bytes.count
@@ -202,6 +267,13 @@ enum TokenShape {
             k += 1
         }
         guard valid != 0 else { return (false, false) }
+        return jwtCharRunShape(bytes, dots: dots)
+    }
+
+    /// ``wholeValueShape(_:)`` of a value already known to start `ey`/`ew` and to hold only JWT characters,
+    /// `dots` of them '.': the decision without another pass over the bytes.
+    static func jwtCharRunShape(_ bytes: UnsafeBufferPointer<UInt8>, dots: Int) -> (isJWTShaped: Bool, looksIncomplete: Bool) {
+        let n = bytes.count
         var firstSegment = n
         if dots > 0 {
             var k = 2
@@ -237,6 +309,40 @@ enum TokenShape {
         return (shaped, incomplete)
     }
 
+    /// The credential starting at `from` (up to the first space, tab or comma before `end`) and its
+    /// ``wholeValueShape(_:)``, in one pass when it is a run of JWT characters (a token: the usual case).
+    /// `dots` is the credential's '.' count when it is such a run starting `ey`/`ew`, else nil.
+    static func credential(
+        _ p: UnsafeBufferPointer<UInt8>, from: Int, end: Int
+    ) -> (end: Int, isJWTShaped: Bool, looksIncomplete: Bool, dots: Int?) {
+        var j = from
+        if end - from >= 2, p[from] == UInt8(ascii: "e"), p[from + 1] == UInt8(ascii: "y") || p[from + 1] == UInt8(ascii: "w"),
+            let base = p.baseAddress
+        {
+            // Eight bytes at a time while every byte is a JWT character (spaces and commas are not).
+            let raw = UnsafeRawPointer(base)
+            var dots = 0
+            while j + 8 <= end {
+                let w = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+                if jwtCharMask8(w) != 0x8080_8080_8080_8080 { break }
+                dots &+= dotMask8(w).nonzeroBitCount
+                j += 8
+            }
+            while j < end, isJWTChar(p[j]) {
+                dots &+= p[j] == ASCII.dot ? 1 : 0
+                j += 1
+            }
+            if j == end || ASCII.isSpace(p[j]) || p[j] == ASCII.comma {
+                let shape = jwtCharRunShape(UnsafeBufferPointer(rebasing: p[from..<j]), dots: dots)
+                return (j, shape.isJWTShaped, shape.looksIncomplete, dots)
+            }
+        }
+        // Not a JWT-character run: the reference steps (find the end, then judge the whole credential).
+        let m = SWAR.firstSpaceOrComma(p, from: j, end: end)
+        let shape = wholeValueShape(UnsafeBufferPointer(rebasing: p[from..<m]))
+        return (m, shape.isJWTShaped, shape.looksIncomplete, nil)
+    }
+
     /// Whether a whole value (already trimmed) is one JWT-shaped token.
     static func isJWTShaped(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBufferPointer { wholeValueShape($0).isJWTShaped }
@@ -270,6 +376,15 @@ enum TokenShape {
         {
             firstSegment = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - (base + run.lowerBound)
         }
+        return classify(bytes, run, dots: dots, firstSegment: firstSegment, atFieldEnd: atFieldEnd, freeText: freeText)
+    }
+
+    /// ``classify(_:_:atFieldEnd:freeText:)`` once the run's dots are counted and its first segment measured.
+    private static func classify(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ run: Range<Int>, dots: Int, firstSegment: Int, atFieldEnd: Bool,
+        freeText: Bool
+    ) -> Candidate? {
+        var dots = dots
         guard firstSegment >= 8 else { return nil }
         var hi = run.upperBound
         if atFieldEnd, freeText, bytes[hi - 1] == ASCII.dot, dots != 2 {
