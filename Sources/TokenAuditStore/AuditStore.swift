@@ -45,7 +45,10 @@ public final class AuditStore: @unchecked Sendable {
             // checkpoint interval writes each hot page back once per 16 MiB of WAL instead of once per 4 MiB.
             try connection.execute("PRAGMA cache_size = -\(Self.pageCacheKibibytes)")
             try connection.execute("PRAGMA wal_autocheckpoint = 4096")
-            try connection.execute("PRAGMA temp_store = MEMORY")
+            // Sorts and temporary B-trees (the cross-request post-pass orders whole tables) spill to temporary files
+            // beyond the page cache. With temp_store = MEMORY they grew with the database: 278 MB for the post-pass
+            // alone on a 10 M-line database, against 91 MB (and the same time) with FILE.
+            try connection.execute("PRAGMA temp_store = FILE")
             try Self.migrate(connection)
             self.statements = try Statements(connection)
         } catch let error as SQLiteError {
