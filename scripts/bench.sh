@@ -58,7 +58,7 @@ fi
 
 now() { date +%s.%N; }
 
-# measure NAME CMD...: runs CMD under /usr/bin/time -v, appends "wall rss_kb" to $work/NAME.
+# measure NAME CMD...: runs CMD under /usr/bin/time -v, appends "wall rss_kb cpu_s" to $work/NAME.
 measure() {
     local name=$1; shift
     local start end status=0
@@ -71,9 +71,10 @@ measure() {
         tail -20 "$work/out.txt" >&2
         exit 1
     fi
-    local rss
+    local rss cpu
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
-    echo "$(echo "$end - $start" | bc -l) $rss" >>"$work/$name"
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/time.txt")
+    echo "$(echo "$end - $start" | bc -l) $rss $cpu" >>"$work/$name"
 }
 
 printf '%s\0' "${files[@]}" >"$work/files0"
@@ -113,23 +114,24 @@ def load(name):
     if not os.path.exists(path):
         return None
     rows = [line.split() for line in open(path)]
-    return statistics.median(float(r[0]) for r in rows), statistics.median(int(r[1]) for r in rows), [float(r[0]) for r in rows]
+    cpu = statistics.median(float(r[2]) for r in rows) if all(len(r) > 2 for r in rows) else float("nan")
+    return statistics.median(float(r[0]) for r in rows), statistics.median(int(r[1]) for r in rows), cpu
 
 floor = load("floor")
 print(f"corpus: {lines:,} lines, {gz / 1e6:,.1f} MB gzip, {raw / 1e6:,.1f} MB uncompressed; {cores} cores; medians of {runs} runs")
 print()
-print("| step | wall s | lines/s | gz MB/s | raw MB/s | peak RSS MB | wall / floor |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| step | wall s | CPU s (user+sys) | lines/s | gz MB/s | raw MB/s | peak RSS MB | wall / floor |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 first = None
 for name, label in (("floor", f"floor: gzip -dc x{cores} parallel"), ("jobs1", "scan --jobs 1"),
                     ("jobsN", f"scan --jobs {jobs}"), ("rerun", f"re-run --jobs {jobs} (all ingested)")):
     m = load(name)
     if m is None:
         continue
-    wall, rss, all_runs = m
+    wall, rss, cpu = m
     if name == "jobsN":
         first = wall
-    print(f"| {label} | {wall:.2f} | {lines / wall:,.0f} | {gz / wall / 1e6:.1f} | {raw / wall / 1e6:.1f} | "
+    print(f"| {label} | {wall:.2f} | {cpu:.2f} | {lines / wall:,.0f} | {gz / wall / 1e6:.1f} | {raw / wall / 1e6:.1f} | "
           f"{rss / 1024:.0f} | {wall / floor[0]:.2f} |")
 print()
 sizes = [tuple(map(int, l.split())) for l in open(os.path.join(work, "dbsize"))]
@@ -139,7 +141,8 @@ rerun = load("rerun")
 if rerun and first:
     print(f"re-run: {rerun[0]:.3f} s = {100 * rerun[0] / first:.2f} % of the first run")
 connection = sqlite3.connect(os.path.join(work, "dbN.sqlite"))
-tables = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("tokens", "usage", "findings")}
+tables = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+          for t in ("tokens", "usage_groups", "request_buckets", "findings")}
 print("rows: " + ", ".join(f"{t} {n:,}" for t, n in tables.items()))
 try:
     parts = connection.execute(

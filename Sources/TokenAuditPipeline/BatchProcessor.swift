@@ -41,10 +41,10 @@ struct BatchProcessor: Sendable {
     let progress: ScanProgress
 
     func process(_ item: WorkItem) -> BatchResult {
-        var tokens: [TokenFingerprint: TokenSighting] = [:]
-        var usage: [UsageKey: UsageIncrement] = [:]
-        var findings: [FindingKey: FindingIncrement] = [:]
+        var slots = TokenSlots()
+        var usage = UsageAggregate()
         var windows = RequestWindowRecorder()
+        var findings: [FindingKey: FindingIncrement] = [:]
         var openOccurrences: [Severity: UInt64] = [:]
         var tokenLines = 0
         var newTokens = 0
@@ -84,39 +84,24 @@ struct BatchProcessor: Sendable {
             tokenLines += 1
             let lineNumber = Int64(batch.lineNumber(at: index))
             let context = extracted.context
-            if let time = context.time {
+            let time = context.time
+            if let time {
                 firstTime = min(firstTime ?? time, time)
                 lastTime = max(lastTime ?? time, time)
             }
-            let locations = Set(extracted.tokens.map(\.location))
+            let locations = extracted.tokens.count == 1
+                ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
+                : Set(extracted.tokens.map(\.location))
             var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
             for occurrence in extracted.tokens {
                 let (analysed, isNew) = cache.analysis(for: occurrence.bytes) {
                     analyse(occurrence)
                 }
                 if isNew { newTokens += 1 }
+                let slot = slots.sighting(of: analysed, at: time)
                 let fingerprint = analysed.verdict.fingerprint
-                let time = context.time
-
-                if var sighting = tokens[fingerprint] {
-                    sighting.count += 1
-                    sighting.firstSeen = minimum(sighting.firstSeen, time)
-                    sighting.lastSeen = maximum(sighting.lastSeen, time)
-                    tokens[fingerprint] = sighting
-                } else {
-                    tokens[fingerprint] = TokenSighting(record: analysed.record, count: 1, firstSeen: time, lastSeen: time)
-                }
-
-                windows.record(fingerprint, context)
-                let usageKey = UsageKey(token: fingerprint, request: context)
-                if var increment = usage[usageKey] {
-                    increment.count += 1
-                    increment.firstSeen = minimum(increment.firstSeen, time)
-                    increment.lastSeen = maximum(increment.lastSeen, time)
-                    usage[usageKey] = increment
-                } else {
-                    usage[usageKey] = UsageIncrement(key: usageKey, count: 1, firstSeen: time, lastSeen: time)
-                }
+                windows.record(slot: slot, fingerprint, context)
+                usage.record(slot: slot, fingerprint, context)
 
                 let observation = RequestObservation(
                     context: context, location: occurrence.location, parameterName: occurrence.parameterName,
@@ -128,9 +113,11 @@ struct BatchProcessor: Sendable {
                     lineTokens.append((analysed.verdict, occurrence.bytes, occurrence.parameterName))
                 }
             }
-            for (index, draft) in engine.evaluateLine(lineTokens) {
-                record(draft, token: lineTokens[index].verdict.fingerprint, time: context.time, status: context.status,
-                       line: lineNumber)
+            if !lineTokens.isEmpty {
+                for (index, draft) in engine.evaluateLine(lineTokens) {
+                    record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
+                           line: lineNumber)
+                }
             }
         }
 
@@ -144,12 +131,18 @@ struct BatchProcessor: Sendable {
             sourceID: item.sourceID, linesCommitted: linesCommitted, bytesCommitted: bytesCommitted,
             lines: Int64(batch.count), linesWithTokens: Int64(tokenLines), firstTime: firstTime, lastTime: lastTime)
         let storeBatch = StoreBatch(
-            tokens: Array(tokens.values), usage: Array(usage.values), findings: Array(findings.values),
+            tokens: slots.sightings, usage: usage.increments, findings: Array(findings.values),
             progress: [sourceProgress], requestWindows: windows.increments)
         return BatchResult(
-            sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence, storeBatch: storeBatch, lines: batch.count,
-            tokenLines: tokenLines, newTokens: newTokens, openOccurrences: openOccurrences)
+            sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence,
+            storeBatch: storeBatch, lines: batch.count, tokenLines: tokenLines, newTokens: newTokens,
+            openOccurrences: openOccurrences)
     }
+
+    /// `[location]` for every location, built once: most lines carry one token, and a fresh one-element set
+    /// per line was an allocation per line.
+    private static let singleLocation: [TokenLocation: Set<TokenLocation>] = Dictionary(
+        uniqueKeysWithValues: TokenLocation.allCases.map { ($0, [$0]) })
 
     /// Decodes, fingerprints, verifies and judges one distinct token: the expensive part, done once per token.
     func analyse(_ occurrence: TokenOccurrence) -> AnalysedToken {
@@ -178,6 +171,93 @@ struct BatchProcessor: Sendable {
             verificationStatus: status, verificationDetail: verdict.verification?.detail,
             keyID: verdict.verification?.keyID)
         return AnalysedToken(verdict: verdict, record: record)
+    }
+}
+
+/// The batch's distinct tokens, each with its sighting (count, first and last time) and a small number the
+/// other aggregates key on instead of the 64-character fingerprint.
+///
+/// A token is looked up by the identity of its cached analysis (one pointer hash); a token analysed twice
+/// (evicted from the cache and seen again) falls back to its fingerprint, so each token has one slot.
+struct TokenSlots {
+    private var byObject: [ObjectIdentifier: Int] = [:]
+    private var byFingerprint: [TokenFingerprint: Int] = [:]
+    private(set) var sightings: [TokenSighting] = []
+
+    mutating func sighting(of analysed: AnalysedToken, at time: Double?) -> Int {
+        let object = ObjectIdentifier(analysed)
+        if let slot = byObject[object] {
+            sightings[slot].count += 1
+            if let time {
+                if sightings[slot].firstSeen.map({ time < $0 }) ?? true { sightings[slot].firstSeen = time }
+                if sightings[slot].lastSeen.map({ time > $0 }) ?? true { sightings[slot].lastSeen = time }
+            }
+            return slot
+        }
+        let fingerprint = analysed.record.fingerprint
+        if let slot = byFingerprint[fingerprint] {
+            byObject[object] = slot
+            return sighting(of: analysed, at: time)
+        }
+        let slot = sightings.count
+        sightings.append(TokenSighting(record: analysed.record, count: 1, firstSeen: time, lastSeen: time))
+        byObject[object] = slot
+        byFingerprint[fingerprint] = slot
+        return slot
+    }
+}
+
+/// The batch's usage rows (token × client IP × method × host × path × status). Consecutive requests of a
+/// token usually repeat the previous row's key, so each slot remembers its last row and only a different key
+/// pays for a dictionary lookup.
+struct UsageAggregate {
+    private struct Key: Hashable {
+        let slot: Int
+        let status: Int?
+        let clientIP: String?
+        let method: String?
+        let host: String?
+        let path: String?
+    }
+
+    private var rows: [Key: Int] = [:]
+    /// The last row per slot; -1 for none.
+    private var lastRow: [Int] = []
+    private(set) var increments: [UsageIncrement] = []
+
+    mutating func record(slot: Int, _ fingerprint: TokenFingerprint, _ context: RequestContext) {
+        let time = context.time
+        if slot >= lastRow.count { lastRow.append(contentsOf: repeatElement(-1, count: slot + 1 - lastRow.count)) }
+        let last = lastRow[slot]
+        if last >= 0, Self.matches(increments[last].key, context) {
+            merge(last, time)
+            return
+        }
+        let key = Key(
+            slot: slot, status: context.status, clientIP: context.clientIP, method: context.method,
+            host: context.host, path: context.path)
+        if let row = rows[key] {
+            lastRow[slot] = row
+            merge(row, time)
+            return
+        }
+        let row = increments.count
+        increments.append(UsageIncrement(
+            key: UsageKey(token: fingerprint, request: context), count: 1, firstSeen: time, lastSeen: time))
+        rows[key] = row
+        lastRow[slot] = row
+    }
+
+    private mutating func merge(_ row: Int, _ time: Double?) {
+        increments[row].count += 1
+        guard let time else { return }
+        if increments[row].firstSeen.map({ time < $0 }) ?? true { increments[row].firstSeen = time }
+        if increments[row].lastSeen.map({ time > $0 }) ?? true { increments[row].lastSeen = time }
+    }
+
+    private static func matches(_ key: UsageKey, _ context: RequestContext) -> Bool {
+        key.status == context.status && key.clientIP == context.clientIP && key.path == context.path
+            && key.method == context.method && key.host == context.host
     }
 }
 

@@ -4,25 +4,53 @@ import TokenAuditRules
 import TokenAuditStore
 
 /// Collects a batch's request times per token × client IP / User-Agent × 10-minute bucket (for group M).
+/// A token's requests in a batch mostly come from one client with one agent in one bucket, so each token slot
+/// remembers its last row per dimension and only a change pays for a dictionary lookup.
 struct RequestWindowRecorder {
-    private var rows: [RequestWindowIncrement.Key: RequestWindowIncrement] = [:]
+    private struct Key: Hashable {
+        let slot: Int
+        let dimension: RequestWindowIncrement.Dimension
+        let bucket: Int64
+        let value: String
+    }
 
-    mutating func record(_ token: TokenFingerprint, _ context: RequestContext) {
+    private var rows: [Key: Int] = [:]
+    /// The last row per slot and dimension, at `slot * 2 + dimension code`; -1 for none.
+    private var lastRow: [Int] = []
+    private(set) var increments: [RequestWindowIncrement] = []
+
+    mutating func record(slot: Int, _ token: TokenFingerprint, _ context: RequestContext) {
         guard let time = context.time, time.isFinite else { return }
         if let address = context.clientIP, !address.isEmpty {
-            add(RequestWindowIncrement(token: token, dimension: .clientIP, value: address, time: time))
+            add(slot, token, .clientIP, address, time)
         }
         if let agent = context.userAgent, !agent.isEmpty, agent != "-" {
-            add(RequestWindowIncrement(token: token, dimension: .userAgent, value: agent, time: time))
+            add(slot, token, .userAgent, agent, time)
         }
     }
 
-    private mutating func add(_ increment: RequestWindowIncrement) {
-        let key = increment.key
-        if rows[key] != nil { rows[key]!.merge(increment) } else { rows[key] = increment }
+    private mutating func add(
+        _ slot: Int, _ token: TokenFingerprint, _ dimension: RequestWindowIncrement.Dimension, _ value: String,
+        _ time: Double
+    ) {
+        let fresh = RequestWindowIncrement(token: token, dimension: dimension, value: value, time: time)
+        let lastKey = slot &* 2 &+ (dimension == .clientIP ? 0 : 1)
+        if lastKey >= lastRow.count { lastRow.append(contentsOf: repeatElement(-1, count: lastKey + 1 - lastRow.count)) }
+        let last = lastRow[lastKey]
+        if last >= 0, increments[last].bucket == fresh.bucket, increments[last].value == value {
+            increments[last].merge(fresh)
+            return
+        }
+        let key = Key(slot: slot, dimension: dimension, bucket: fresh.bucket, value: value)
+        if let row = rows[key] {
+            increments[row].merge(fresh)
+            lastRow[lastKey] = row
+            return
+        }
+        rows[key] = increments.count
+        lastRow[lastKey] = increments.count
+        increments.append(fresh)
     }
-
-    var increments: [RequestWindowIncrement] { Array(rows.values) }
 }
 
 /// The cross-request post-pass (catalogue group M): after every batch of a scan is committed, recompute the

@@ -13,6 +13,9 @@ import Foundation
 final class ReadClock: Sendable {
     private struct State {
         var times: [Int: Double] = [:]
+        /// Sets fully read. A worker may still report a batch of one after its reader finished; that report
+        /// must not bring the set back, or it would hold every other reader back for ever.
+        var finished: Set<Int> = []
     }
 
     private let window: Double
@@ -25,6 +28,7 @@ final class ReadClock: Sendable {
     func advance(_ stream: Int, to time: Double?) {
         guard let time, time.isFinite else { return }
         let changed = state.withLock { state -> Bool in
+            if state.finished.contains(stream) { return false }
             if let old = state.times[stream], old >= time { return false }
             state.times[stream] = time
             return true
@@ -34,7 +38,10 @@ final class ReadClock: Sendable {
 
     /// Set `stream` is fully read: it no longer holds the others back.
     func finish(_ stream: Int) {
-        _ = state.withLock { $0.times.removeValue(forKey: stream) }
+        state.withLock { state in
+            state.finished.insert(stream)
+            state.times[stream] = nil
+        }
         condition.broadcast()
     }
 
@@ -43,7 +50,7 @@ final class ReadClock: Sendable {
         while isAhead(stream) { condition.wait(timeout: 0.05) }
     }
 
-    private func isAhead(_ stream: Int) -> Bool {
+    func isAhead(_ stream: Int) -> Bool {
         state.withLock { state in
             guard let own = state.times[stream], let slowest = state.times.values.min() else { return false }
             return own - slowest > window

@@ -178,6 +178,10 @@ extension AuditStore {
     }
 
     /// The usage rows of every token logged at two or more distinct hosts with a status in `statuses`.
+    ///
+    /// Candidates are found on the integer table first (distinct host ids per token, in primary-key order, no
+    /// sort), and only those are checked by host text: grouping the whole `usage` view joined four strings per
+    /// row (5.3 s on a 10 M-line database, against 2.1 s).
     public func forEachMultiHostUsage(
         statuses: ClosedRange<Int>, _ body: (_ token: String, _ usage: [StoredUsage]) throws -> Void
     ) throws {
@@ -185,8 +189,13 @@ extension AuditStore {
             sql: """
                 SELECT token_fingerprint, client_ip, host, path, status, first_seen, last_seen, count FROM usage
                 WHERE status BETWEEN ?1 AND ?2 AND token_fingerprint IN (
-                    SELECT token_fingerprint FROM usage WHERE host != '' AND status BETWEEN ?1 AND ?2
-                    GROUP BY token_fingerprint HAVING count(DISTINCT lower(host)) >= 2)
+                    SELECT t.fingerprint
+                    FROM usage_groups AS g JOIN strings AS s ON s.id = g.host_id JOIN tokens AS t ON t.id = g.token_id
+                    WHERE g.token_id IN (
+                        SELECT token_id FROM usage_groups WHERE status BETWEEN ?1 AND ?2
+                        GROUP BY token_id HAVING count(DISTINCT host_id) >= 2)
+                        AND s.value != '' AND g.status BETWEEN ?1 AND ?2
+                    GROUP BY g.token_id HAVING count(DISTINCT lower(s.value)) >= 2)
                 ORDER BY token_fingerprint, host, path, client_ip, status
                 """,
             values: [.integer(Int64(statuses.lowerBound)), .integer(Int64(statuses.upperBound))],
@@ -197,6 +206,7 @@ extension AuditStore {
     }
 
     /// The usage rows of every client assertion (RFC 7523) presented more than once, with its `exp`.
+    /// Client assertions are picked from `tokens` before any usage is read (10 s → 0.06 s on a 10 M-line database).
     public func forEachReusedAssertion(
         _ body: (_ token: String, _ expiration: Double?, _ usage: [StoredUsage]) throws -> Void
     ) throws {
@@ -207,7 +217,8 @@ extension AuditStore {
                     t.exp
                 FROM usage AS u JOIN tokens AS t ON t.fingerprint = u.token_fingerprint
                 WHERE t.kind = 'client-assertion' AND u.token_fingerprint IN (
-                    SELECT token_fingerprint FROM usage GROUP BY token_fingerprint HAVING sum(count) >= 2)
+                    SELECT a.fingerprint FROM tokens AS a CROSS JOIN usage_groups AS g ON g.token_id = a.id
+                    WHERE a.kind = 'client-assertion' GROUP BY a.id HAVING sum(g.count) >= 2)
                 ORDER BY u.token_fingerprint, u.host, u.path, u.client_ip, u.status
                 """,
             row: { row in

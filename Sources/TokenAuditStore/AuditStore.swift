@@ -42,10 +42,14 @@ public final class AuditStore: @unchecked Sendable {
             // Performance (docs/performance.md): the B-trees are keyed by random fingerprints, so with SQLite's
             // default 2 MiB page cache nearly every insert reads its pages back with pread(2). A fixed 32 MiB cache
             // keeps the hot interior pages in memory (bounded, whatever the database size), and a larger WAL
-            // checkpoint interval writes each hot page back once per 16 MiB of WAL instead of once per 4 MiB.
+            // checkpoint interval writes each hot page back once per 64 MiB of WAL instead of once per 4 MiB (on
+            // disk only; 3 M lines: 7.9 → 6.7 s of system time).
             try connection.execute("PRAGMA cache_size = -\(Self.pageCacheKibibytes)")
-            try connection.execute("PRAGMA wal_autocheckpoint = 4096")
-            try connection.execute("PRAGMA temp_store = MEMORY")
+            try connection.execute("PRAGMA wal_autocheckpoint = 16384")
+            // Sorts and temporary B-trees (the cross-request post-pass orders whole tables) spill to temporary files
+            // beyond the page cache. With temp_store = MEMORY they grew with the database: 278 MB for the post-pass
+            // alone on a 10 M-line database, against 91 MB (and the same time) with FILE.
+            try connection.execute("PRAGMA temp_store = FILE")
             try Self.migrate(connection)
             self.statements = try Statements(connection)
         } catch let error as SQLiteError {
