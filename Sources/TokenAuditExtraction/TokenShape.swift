@@ -187,43 +187,44 @@ enum TokenShape {
     static func forEachLineCandidate(
         in bytes: UnsafeBufferPointer<UInt8>, known: [KnownRun], _ body: (Candidate) -> Void
     ) {
-        var i = 0
+        // Candidates are the runs that start `ey`/`ew`: found with memchr for 'e', kept when no JWT character
+        // precedes (a run starts there). Inside a known run no run starts, so the search jumps over it.
+        guard let base = bytes.baseAddress else { return }
         let end = bytes.count
+        var i = 0
         var nextKnown = 0
-        while i < end {
-            guard isJWTChar(bytes[i]) else {
-                i += 1
+        while i + 1 < end {
+            guard let hit = memchr(base + i, Int32(UInt8(ascii: "e")), end - 1 - i) else { return }
+            let p = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+            while nextKnown < known.count, known[nextKnown].range.upperBound <= p { nextKnown += 1 }
+            if nextKnown < known.count, known[nextKnown].range.lowerBound < p {
+                i = known[nextKnown].range.upperBound  // inside a known run
                 continue
             }
-            while nextKnown < known.count, known[nextKnown].range.lowerBound < i { nextKnown += 1 }
-            if nextKnown < known.count, known[nextKnown].range.lowerBound == i {
-                // A run starts here (the previous byte is no JWT character) exactly where a known one does: the
-                // known one is this whole run when the byte after it is no JWT character either.
+            let second = bytes[p + 1]
+            guard second == UInt8(ascii: "y") || second == UInt8(ascii: "w"), p == 0 || !isJWTChar(bytes[p - 1]) else {
+                i = p + 1
+                continue
+            }
+            if nextKnown < known.count, known[nextKnown].range.lowerBound == p {
+                // A run starts exactly where a known one does: the known one is this whole run when the byte
+                // after it is no JWT character either.
                 let run = known[nextKnown].range
+                let dots = known[nextKnown].dots
                 nextKnown += 1
                 if run.upperBound == end || !isJWTChar(bytes[run.upperBound]) {
-                    if run.count >= 2, bytes[i] == UInt8(ascii: "e"), bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
-                        let candidate = classifyKnown(bytes, run, dots: known[nextKnown - 1].dots)
-                    {
-                        body(candidate)
-                    }
+                    if let candidate = classifyKnown(bytes, run, dots: dots) { body(candidate) }
                     i = run.upperBound
                     continue
                 }
             }
-            var j = i + 1
-            if let base = bytes.baseAddress {
-                let raw = UnsafeRawPointer(base)
-                while j + 8 <= end, jwtCharMask8(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) == 0x8080_8080_8080_8080 {
-                    j += 8
-                }
+            var j = p + 2
+            let raw = UnsafeRawPointer(base)
+            while j + 8 <= end, jwtCharMask8(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) == 0x8080_8080_8080_8080 {
+                j += 8
             }
             while j < end, isJWTChar(bytes[j]) { j += 1 }
-            if bytes[i] == UInt8(ascii: "e"), i + 1 < j, bytes[i + 1] == UInt8(ascii: "y") || bytes[i + 1] == UInt8(ascii: "w"),
-               let candidate = classify(bytes, i..<j, atFieldEnd: false, freeText: false)
-            {
-                body(candidate)
-            }
+            if let candidate = classify(bytes, p..<j, atFieldEnd: false, freeText: false) { body(candidate) }
             i = j
         }
     }

@@ -104,6 +104,32 @@ import TokenAuditModel
         #expect(two.tokens.map(\.location) == [.authorizationBearer, .unknown])
     }
 
+    /// The line rescan (memchr for run starts, known runs skipped) against `jwtCandidates` on generated lines.
+    @Test func lineCandidatesMatchThePlainScan() {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        let pieces = [Sample.jwt, Sample.jwe, "eyJhbGciOiJIUzI1NiJ9", "ey", "ew", "e", " ", "\"", "x", ".", "..", "-", "eyJhbGciOiJIUzI1NiJ9.e30."]
+        for _ in 0..<4000 {
+            var line: [UInt8] = []
+            var known: [TokenShape.KnownRun] = []
+            for _ in 0..<Int(state >> 60) + 1 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let piece = Array(pieces[Int(state >> 33) % pieces.count].utf8)
+                // Sometimes declare a whole-JWT-character piece as known, as the assembler would.
+                if state & 4 == 0, piece.allSatisfy(TokenShape.isJWTChar), !piece.isEmpty {
+                    known.append(TokenShape.KnownRun(range: line.count..<(line.count + piece.count),
+                                                     dots: piece.filter { $0 == ASCII.dot }.count))
+                }
+                line += piece
+            }
+            line.withUnsafeBufferPointer { p in
+                var fast: [TokenShape.Candidate] = []
+                TokenShape.forEachLineCandidate(in: p, known: known) { fast.append($0) }
+                let plain = TokenShape.jwtCandidates(in: p, 0..<p.count, rangeEndsField: false, wordAtATime: false)
+                #expect(fast == plain, "\(String(decoding: line, as: UTF8.self))")
+            }
+        }
+    }
+
     /// The one-pass credential reading against the reference steps on generated values.
     @Test func credentialMatchesTheReferenceSteps() {
         var values: [[UInt8]] = Self.authorizations.map { Array($0.utf8) }
