@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+internal import Glibc
+#else
+internal import Darwin
+#endif
+
 /// The fast path for JSON access-log lines whose object is flat (every member a string, number, `true`,
 /// `false` or `null`), which is what nginx `escape=json`, Envoy and Traefik write.
 ///
@@ -500,6 +506,62 @@ enum FlatJSONScanner {
             self.keys = keys
             self.lengths = lengths
             self.actions = actions
+            // The same entries under the cheap hash of the key as written (they are all normalised already).
+            var exactKeys = [UInt8](repeating: 0, count: KeyTable.size * KeyTable.width)
+            var exactLengths = [Int](repeating: -1, count: KeyTable.size)
+            var exactActions = [Action](repeating: .other, count: KeyTable.size)
+            for (key, action) in entries {
+                var h = key.withUnsafeBufferPointer { KeyTable.exactHash($0) } & (KeyTable.size - 1)
+                while exactLengths[h] >= 0 { h = (h + 1) & (KeyTable.size - 1) }
+                exactLengths[h] = key.count
+                exactKeys.replaceSubrange((h * KeyTable.width)..<(h * KeyTable.width + key.count), with: key)
+                exactActions[h] = action
+            }
+            self.exactKeys = exactKeys
+            self.exactLengths = exactLengths
+            self.exactActions = exactActions
+        }
+
+        /// The table again, placed by ``exactHash(_:)``: a key written exactly as listed (lowercase, `_`), as
+        /// every nginx/Envoy/Traefik key is, is found with two word loads, a multiply and one `memcmp`.
+        private let exactKeys: [UInt8]
+        private let exactLengths: [Int]
+        private let exactActions: [Action]
+
+        /// A hash of a key's length and its first and last eight bytes (fewer bytes: all of them).
+        @inline(__always)
+        static func exactHash(_ key: UnsafeBufferPointer<UInt8>) -> Int {
+            let n = key.count
+            var a: UInt64 = 0
+            var b: UInt64 = 0
+            if n >= 8, let base = key.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                a = raw.loadUnaligned(as: UInt64.self)
+                b = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            } else {
+                for k in 0..<n { a |= UInt64(key[k]) << UInt64(8 * k) }
+            }
+            let h = (a &* 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(n)
+            return Int(truncatingIfNeeded: h ^ (h >> 31))
+        }
+
+        /// The action of a key listed in the table and written exactly as listed, else nil.
+        @inline(__always)
+        func exactAction(_ key: UnsafeBufferPointer<UInt8>) -> Action? {
+            guard key.count <= KeyTable.width, let base = key.baseAddress else { return nil }
+            let mask = KeyTable.size - 1
+            var h = KeyTable.exactHash(key) & mask
+            return exactKeys.withUnsafeBufferPointer { stored in
+                exactLengths.withUnsafeBufferPointer { lengths in
+                    while lengths[h] >= 0 {
+                        if lengths[h] == key.count, memcmp(stored.baseAddress! + h * KeyTable.width, base, key.count) == 0 {
+                            return exactActions[h]
+                        }
+                        h = (h + 1) & mask
+                    }
+                    return nil
+                }
+            }
         }
 
         @inline(__always)
@@ -538,6 +600,8 @@ enum FlatJSONScanner {
 
         /// The action for a key as it appears in the line (plain ASCII, no escapes): normalised on the fly.
         func action(forRawKey key: UnsafeBufferPointer<UInt8>) -> Action {
+            // Equal to a listed (normalised) key means already normalised: the same action as below.
+            if let action = exactAction(key) { return action }
             if let h = slot(of: key, normalise: true) { return actions[h] }
             guard !key.isEmpty else { return .other }
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: key.count) { buffer in

@@ -130,6 +130,33 @@ import TokenAuditModel
         }
     }
 
+    /// Keys found by the exact-spelling table get the action the normalising lookup gives; other spellings
+    /// (upper case, dashes, unlisted names) still get theirs.
+    @Test func exactKeyLookupMatchesTheNormalisingLookup() {
+        let table = FlatJSONScanner.KeyTable.shared
+        var names = Array(JSONLineReader.roles.keys) + Array(JSONLineReader.headerNames)
+        for name in JSONLineReader.headerNames { names += ["http_" + name, "request_" + name, "req_" + name, "downstream_" + name] }
+        names += names.map { $0.uppercased() } + names.map { String($0.map { $0 == "_" ? "-" : $0 }) }
+        names += ["x_authorization_hdr", "my_cookie", "", "a", "timestamp2", "status_", String(repeating: "k", count: 40)]
+        var exactHits = 0
+        for name in names {
+            let raw = Array(name.utf8)
+            let normalised = raw.map(FlatJSONScanner.normalised)
+            raw.withUnsafeBufferPointer { r in
+                normalised.withUnsafeBufferPointer { n in
+                    let expected = String(describing: table.action(forNormalisedKey: n))
+                    #expect(String(describing: table.action(forRawKey: r)) == expected, "\(name)")
+                    if let exact = table.exactAction(r) {
+                        exactHits += 1
+                        #expect(raw == normalised)
+                        #expect(String(describing: exact) == expected)
+                    }
+                }
+            }
+        }
+        #expect(exactHits >= JSONLineReader.roles.count)
+    }
+
     /// The one-pass credential reading against the reference steps on generated values.
     @Test func credentialMatchesTheReferenceSteps() {
         var values: [[UInt8]] = Self.authorizations.map { Array($0.utf8) }
