@@ -114,7 +114,11 @@ enum FlatJSONScanner {
             if next != ASCII.comma { return .invalid }
         }
         skipWhitespace(p, &i)
-        return i == n ? .record(state.record) : .invalid
+        guard i == n else { return .invalid }
+        // Moved out, not copied (a copy retains every field once more, and the state's release undoes it).
+        var record = RawRecord()
+        swap(&record, &state.record)
+        return .record(record)
     }
 
     // MARK: Applying a member

@@ -138,7 +138,7 @@ public struct LineExtractor: Sendable {
         }
         var assembler = Assembler(options: options)
         assembler.usesReferenceSteps = usesReferenceReaders
-        guard let structured = record else {
+        guard let structured = record.take() else {
             var fallback = FallbackReader.read(b, options: options)
             let kind: ExtractionProblem.Kind = format == .jsonLines ? .invalidJSON : .formatMismatch
             fallback.problems.append(ExtractionProblem(kind, "line does not fit the \(format.name) format"))
