@@ -121,4 +121,134 @@ static inline long ctokenaudit_hmac_sha512_search(int is384, const uint64_t *pad
     }
     return -1;
 }
+/* ---- The same search with SHA-NI, several candidates interleaved (x86-64 CPUs with the SHA extensions) ----
+ * Every candidate hashes the same message blocks, so their message schedule (W[t] + K[t], 64 words a block) is
+ * computed once per token (ctokenaudit_sha256_schedule); a candidate then costs only the rounds. Four
+ * candidates run side by side because one SHA-NI round chain is latency-bound. The result is the lowest matching
+ * index, exactly as ctokenaudit_hmac_sha256_search. Only called when ctokenaudit_has_sha_ni() says so. */
+static const uint32_t ctokenaudit_sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+/* W[t] + K[t] for every block of `padded` (portable C: once per token). wk: 64 * blocks words. */
+static inline void ctokenaudit_sha256_schedule(const unsigned char *padded, size_t blocks, uint32_t *wk) {
+    for (size_t b = 0; b < blocks; b++) {
+        uint32_t w[64];
+        const unsigned char *p = padded + 64 * b;
+        for (int t = 0; t < 16; t++)
+            w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 | (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
+        for (int t = 16; t < 64; t++) {
+            uint32_t a = w[t - 15], c = w[t - 2];
+            uint32_t s0 = (a >> 7 | a << 25) ^ (a >> 18 | a << 14) ^ (a >> 3);
+            uint32_t s1 = (c >> 17 | c << 15) ^ (c >> 19 | c << 13) ^ (c >> 10);
+            w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+        }
+        for (int t = 0; t < 64; t++) wk[64 * b + t] = w[t] + ctokenaudit_sha256_k[t];
+    }
+}
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* Whether the CPU has the SHA extensions and SSE4.1 (CPUID leaf 7 EBX bit 29, leaf 1 ECX bit 19). */
+static inline int ctokenaudit_has_sha_ni(void) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9))) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & (1u << 29)) != 0;
+}
+
+#define CTOKENAUDIT_SHA_TARGET __attribute__((target("sha,sse4.1,ssse3"), always_inline))
+#define CTOKENAUDIT_LANES 4
+
+/* h[0..7] (host-order words) <-> the ABEF / CDGH register pair the SHA-NI instructions use. */
+static inline CTOKENAUDIT_SHA_TARGET void ctokenaudit_ni_load(const uint32_t *h, __m128i *abef, __m128i *cdgh) {
+    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0xB1);       /* CDAB */
+    __m128i u = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(h + 4)), 0x1B); /* EFGH */
+    *abef = _mm_alignr_epi8(t, u, 8);
+    *cdgh = _mm_blend_epi16(u, t, 0xF0);
+}
+static inline CTOKENAUDIT_SHA_TARGET void ctokenaudit_ni_words(__m128i abef, __m128i cdgh, __m128i *lo, __m128i *hi) {
+    __m128i t = _mm_shuffle_epi32(abef, 0x1B); /* FEBA */
+    __m128i u = _mm_shuffle_epi32(cdgh, 0xB1); /* DCHG */
+    *lo = _mm_blend_epi16(t, u, 0xF0);         /* DCBA: h0..h3 */
+    *hi = _mm_alignr_epi8(u, t, 8);            /* HGFE: h4..h7 */
+}
+
+__attribute__((target("sha,sse4.1,ssse3")))
+static inline long ctokenaudit_hmac_sha256_search_ni(const uint32_t *pads, size_t count, const uint32_t *wk,
+                                                     size_t blocks, const uint32_t *tag) {
+    enum { L = CTOKENAUDIT_LANES };
+    __m128i tagABEF, tagCDGH;
+    ctokenaudit_ni_load(tag, &tagABEF, &tagCDGH);
+    const __m128i pad2 = _mm_set_epi32(0, 0, 0, (int)0x80000000u);
+    const __m128i pad3 = _mm_set_epi32(768, 0, 0, 0);
+    for (size_t base = 0; base < count; base += L) {
+        size_t lanes = count - base < L ? count - base : L;
+        __m128i s0[L], s1[L], w[L][16];
+        for (size_t l = 0; l < L; l++) {
+            size_t i = base + (l < lanes ? l : 0);
+            ctokenaudit_ni_load(pads + 16 * i, &s0[l], &s1[l]);
+        }
+        /* Inner hash: the shared message schedule, per-lane rounds. */
+        for (size_t b = 0; b < blocks; b++) {
+            __m128i a0[L], a1[L];
+            for (size_t l = 0; l < L; l++) { a0[l] = s0[l]; a1[l] = s1[l]; }
+            const uint32_t *k = wk + 64 * b;
+            for (int g = 0; g < 16; g++) {
+                __m128i m = _mm_loadu_si128((const __m128i *)(k + 4 * g));
+                __m128i m2 = _mm_shuffle_epi32(m, 0x0E);
+                for (size_t l = 0; l < L; l++) s1[l] = _mm_sha256rnds2_epu32(s1[l], s0[l], m);
+                for (size_t l = 0; l < L; l++) s0[l] = _mm_sha256rnds2_epu32(s0[l], s1[l], m2);
+            }
+            for (size_t l = 0; l < L; l++) { s0[l] = _mm_add_epi32(s0[l], a0[l]); s1[l] = _mm_add_epi32(s1[l], a1[l]); }
+        }
+        /* Outer block: the inner digest, then fixed padding for 64 + 32 bytes; its schedule is per lane. */
+        for (size_t l = 0; l < L; l++) {
+            ctokenaudit_ni_words(s0[l], s1[l], &w[l][0], &w[l][1]);
+            w[l][2] = pad2;
+            w[l][3] = pad3;
+            size_t i = base + (l < lanes ? l : 0);
+            ctokenaudit_ni_load(pads + 16 * i + 8, &s0[l], &s1[l]);
+        }
+        __m128i a0[L], a1[L];
+        for (size_t l = 0; l < L; l++) { a0[l] = s0[l]; a1[l] = s1[l]; }
+        for (int g = 0; g < 16; g++) {
+            if (g >= 4) {
+                for (size_t l = 0; l < L; l++) {
+                    __m128i x = _mm_sha256msg1_epu32(w[l][g - 4], w[l][g - 3]);
+                    x = _mm_add_epi32(x, _mm_alignr_epi8(w[l][g - 1], w[l][g - 2], 4));
+                    w[l][g] = _mm_sha256msg2_epu32(x, w[l][g - 1]);
+                }
+            }
+            __m128i k = _mm_loadu_si128((const __m128i *)(ctokenaudit_sha256_k + 4 * g));
+            for (size_t l = 0; l < L; l++) {
+                __m128i m = _mm_add_epi32(w[l][g], k);
+                s1[l] = _mm_sha256rnds2_epu32(s1[l], s0[l], m);
+                s0[l] = _mm_sha256rnds2_epu32(s0[l], s1[l], _mm_shuffle_epi32(m, 0x0E));
+            }
+        }
+        for (size_t l = 0; l < lanes; l++) {
+            __m128i e0 = _mm_cmpeq_epi32(_mm_add_epi32(s0[l], a0[l]), tagABEF);
+            __m128i e1 = _mm_cmpeq_epi32(_mm_add_epi32(s1[l], a1[l]), tagCDGH);
+            if (_mm_movemask_epi8(_mm_and_si128(e0, e1)) == 0xFFFF) return (long)(base + l);
+        }
+    }
+    return -1;
+}
+#else
+static inline int ctokenaudit_has_sha_ni(void) { return 0; }
+static inline long ctokenaudit_hmac_sha256_search_ni(const uint32_t *pads, size_t count, const uint32_t *wk,
+                                                     size_t blocks, const uint32_t *tag) {
+    (void)pads; (void)count; (void)wk; (void)blocks; (void)tag;
+    return -2; /* never called: ctokenaudit_has_sha_ni() is 0 */
+}
+#endif
 #endif

@@ -90,12 +90,16 @@ final class HMACComputer {
     }
 }
 
+/// Whether this CPU has the x86 SHA extensions (SHA-NI), checked once per process.
+let cpuHasSHAExtensions = ctokenaudit_has_sha_ni() != 0
+
 /// Tests many candidate secrets against one HMAC-signed token, for the weak-secret rule.
 ///
 /// The message is padded once, as the inner hash sees it after the key block; each candidate then costs the
 /// message blocks and one outer block through OpenSSL's SHA-2 block function (no digest-context bookkeeping),
 /// plus two blocks for the candidate's own key pads unless they come precomputed in an ``HMACKeyPads``
-/// (``firstMatch(in:limit:)``, the path for long lists). Results are those of ``HMAC/authenticationCode`` exactly
+/// (``firstMatch(in:limit:)``, the path for long lists; for SHA-256 on CPUs with the SHA extensions it computes the
+/// message schedule once and runs four candidates side by side). Results are those of ``HMAC/authenticationCode`` exactly
 /// (tests compare the two). Immutable after creation, so one tester may be used from several threads.
 public final class HMACSecretTester: Sendable {
     /// The MAC algorithm of the token (from its HS256/384/512 header).
@@ -147,9 +151,32 @@ public final class HMACSecretTester: Sendable {
     /// The index of the first of the first `limit` secrets of `pads` (all when nil) that produces the token's
     /// tag, or nil. Pads of another hash algorithm match nothing.
     public func firstMatch(in pads: HMACKeyPads, limit: Int? = nil) -> Int? {
+        firstMatch(in: pads, limit: limit, usesSHAExtensions: cpuHasSHAExtensions)
+    }
+
+    /// ``firstMatch(in:limit:)`` with the SHA-NI path chosen by the caller (tests run both).
+    func firstMatch(in pads: HMACKeyPads, limit: Int?, usesSHAExtensions: Bool) -> Int? {
         guard isWellFormed, pads.algorithm == algorithm else { return nil }
         let count = min(limit ?? pads.count, pads.count)
         guard count > 0 else { return nil }
+        if algorithm == .sha256, usesSHAExtensions {
+            // The message schedule is the same for every candidate: computed once here.
+            var schedule = [UInt32](repeating: 0, count: 64 * blocks)
+            padded.withUnsafeBufferPointer { message in
+                schedule.withUnsafeMutableBufferPointer {
+                    ctokenaudit_sha256_schedule(message.baseAddress, blocks, $0.baseAddress)
+                }
+            }
+            let found = pads.words32.withUnsafeBufferPointer { words in
+                schedule.withUnsafeBufferPointer { wk in
+                    tag32.withUnsafeBufferPointer { tag in
+                        ctokenaudit_hmac_sha256_search_ni(words.baseAddress, count, wk.baseAddress, blocks, tag.baseAddress)
+                    }
+                }
+            }
+            precondition(found >= -1, "SHA-NI search called on a CPU without the SHA extensions")
+            return found >= 0 ? found : nil
+        }
         let found: Int = padded.withUnsafeBufferPointer { message in
             if algorithm == .sha256 {
                 return pads.words32.withUnsafeBufferPointer { words in

@@ -1,5 +1,5 @@
 import Testing
-import TokenAuditCrypto
+@testable import TokenAuditCrypto
 
 /// A small deterministic generator (SplitMix64), so every run tests the same secrets and messages.
 struct SplitMix64: RandomNumberGenerator {
@@ -51,6 +51,17 @@ struct HMACKeyPadsTests {
                 }
                 #expect(accepted.contains(signer))
                 #expect(tester.firstMatch(in: pads) == accepted.first, "message \(length), secret \(signer)")
+                // Both search paths: OpenSSL's block function, and SHA-NI where this CPU has it.
+                #expect(tester.firstMatch(in: pads, limit: nil, usesSHAExtensions: false) == accepted.first)
+                if cpuHasSHAExtensions {
+                    #expect(tester.firstMatch(in: pads, limit: nil, usesSHAExtensions: true) == accepted.first)
+                    // Every lane position of the four-wide search, and a partial last group.
+                    for start in 0..<4 where start <= signer {
+                        let shifted = HMACKeyPads(algorithm: algorithm, secrets: secrets[start...].prefix(signer - start + 3))
+                        let expected = accepted.first { $0 >= start }.map { $0 - start }
+                        #expect(tester.firstMatch(in: shifted, limit: nil, usesSHAExtensions: true) == expected)
+                    }
+                }
                 #expect(secrets.indices.filter { tester.matches(secret: secrets[$0]) } == accepted)
                 found += 1
             }
@@ -59,6 +70,7 @@ struct HMACKeyPadsTests {
             var tag = HMAC.authenticationCode(algorithm: algorithm, key: outsider, message: message)
             var tester = HMACSecretTester(algorithm: algorithm, message: message, expectedTag: tag)
             #expect(tester.firstMatch(in: pads) == nil)
+            #expect(tester.firstMatch(in: pads, limit: nil, usesSHAExtensions: false) == nil)
             #expect(tester.matches(secret: outsider))
             tag = HMAC.authenticationCode(algorithm: algorithm, key: secrets[3], message: message)
             tag[tag.count - 1] ^= 1
@@ -101,6 +113,12 @@ struct HMACKeyPadsTests {
         #expect(tester.firstMatch(in: pads) == 20)
         #expect(tester.firstMatch(in: pads, limit: 21) == 20)
         #expect(tester.firstMatch(in: pads, limit: 20) == nil)
+        for usesSHAExtensions in cpuHasSHAExtensions ? [false, true] : [false] {
+            for limit in 17...24 {
+                #expect(tester.firstMatch(in: pads, limit: limit, usesSHAExtensions: usesSHAExtensions)
+                        == (limit > 20 ? 20 : nil))
+            }
+        }
         #expect(tester.firstMatch(in: pads, limit: 0) == nil)
         #expect(tester.firstMatch(in: pads, limit: 1_000) == 20)
         // Pads of another hash never match, even for the right secret.
