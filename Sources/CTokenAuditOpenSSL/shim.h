@@ -243,8 +243,89 @@ static inline long ctokenaudit_hmac_sha256_search_ni(const uint32_t *pads, size_
     }
     return -1;
 }
+/* ---- The same search with AVX-512: sixteen candidates, one per 32-bit lane, in plain SHA-256 arithmetic ----
+ * On CPUs with full-width AVX-512 this beats SHA-NI (whose round instruction is throughput-bound): the shared
+ * message schedule is broadcast from memory, each round is ~16 vector operations for 16 candidates. */
+__attribute__((target("avx512f")))
+static inline long ctokenaudit_hmac_sha256_search_avx512(const uint32_t *pads, size_t count, const uint32_t *wk,
+                                                         size_t blocks, const uint32_t *tag) {
+#define CTA_ROR(x, n) _mm512_ror_epi32((x), (n))
+#define CTA_ROUND(wkv) do { \
+        __m512i t1 = _mm512_add_epi32(_mm512_add_epi32(h, (wkv)), _mm512_add_epi32( \
+            _mm512_ternarylogic_epi32(CTA_ROR(e, 6), CTA_ROR(e, 11), CTA_ROR(e, 25), 0x96), \
+            _mm512_ternarylogic_epi32(e, f, g, 0xCA))); \
+        __m512i t2 = _mm512_add_epi32(_mm512_ternarylogic_epi32(CTA_ROR(a, 2), CTA_ROR(a, 13), CTA_ROR(a, 22), 0x96), \
+                                      _mm512_ternarylogic_epi32(a, b, c, 0xE8)); \
+        h = g; g = f; f = e; e = _mm512_add_epi32(d, t1); d = c; c = b; b = a; a = _mm512_add_epi32(t1, t2); \
+    } while (0)
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    for (size_t base = 0; base < count; base += 16) {
+        size_t lanes = count - base < 16 ? count - base : 16;
+        /* Lane l reads candidate base + l (the last candidate again past the end: masked out below). */
+        __m512i index = _mm512_min_epu32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)base)),
+                                         _mm512_set1_epi32((int)(count - 1)));
+        index = _mm512_slli_epi32(index, 4);
+        __m512i st[8];
+        for (int j = 0; j < 8; j++)
+            st[j] = _mm512_i32gather_epi32(_mm512_add_epi32(index, _mm512_set1_epi32(j)), (const int *)pads, 4);
+        __m512i a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
+        for (size_t blk = 0; blk < blocks; blk++) {
+            const uint32_t *k = wk + 64 * blk;
+            for (int t = 0; t < 64; t++) CTA_ROUND(_mm512_set1_epi32((int)k[t]));
+            a = st[0] = _mm512_add_epi32(a, st[0]); b = st[1] = _mm512_add_epi32(b, st[1]);
+            c = st[2] = _mm512_add_epi32(c, st[2]); d = st[3] = _mm512_add_epi32(d, st[3]);
+            e = st[4] = _mm512_add_epi32(e, st[4]); f = st[5] = _mm512_add_epi32(f, st[5]);
+            g = st[6] = _mm512_add_epi32(g, st[6]); h = st[7] = _mm512_add_epi32(h, st[7]);
+        }
+        /* Outer block: W0..7 = inner digest, W8 = 0x80000000, W15 = (64 + 32) * 8 bits. */
+        __m512i w[16];
+        for (int j = 0; j < 8; j++) w[j] = st[j];
+        w[8] = _mm512_set1_epi32((int)0x80000000u);
+        for (int j = 9; j < 15; j++) w[j] = _mm512_setzero_si512();
+        w[15] = _mm512_set1_epi32(768);
+        for (int j = 0; j < 8; j++)
+            st[j] = _mm512_i32gather_epi32(_mm512_add_epi32(index, _mm512_set1_epi32(8 + j)), (const int *)pads, 4);
+        a = st[0]; b = st[1]; c = st[2]; d = st[3]; e = st[4]; f = st[5]; g = st[6]; h = st[7];
+        for (int t = 0; t < 64; t++) {
+            __m512i wt;
+            if (t < 16) {
+                wt = w[t];
+            } else {
+                __m512i w15 = w[(t - 15) & 15], w2 = w[(t - 2) & 15];
+                __m512i s0 = _mm512_ternarylogic_epi32(CTA_ROR(w15, 7), CTA_ROR(w15, 18), _mm512_srli_epi32(w15, 3), 0x96);
+                __m512i s1 = _mm512_ternarylogic_epi32(CTA_ROR(w2, 17), CTA_ROR(w2, 19), _mm512_srli_epi32(w2, 10), 0x96);
+                wt = w[t & 15] = _mm512_add_epi32(_mm512_add_epi32(w[t & 15], s0), _mm512_add_epi32(w[(t - 7) & 15], s1));
+            }
+            CTA_ROUND(_mm512_add_epi32(wt, _mm512_set1_epi32((int)ctokenaudit_sha256_k[t])));
+        }
+        __mmask16 hit = (__mmask16)((1u << lanes) - 1);
+        hit &= _mm512_cmpeq_epi32_mask(_mm512_add_epi32(a, st[0]), _mm512_set1_epi32((int)tag[0]));
+        if (hit) {
+            hit &= _mm512_cmpeq_epi32_mask(_mm512_add_epi32(b, st[1]), _mm512_set1_epi32((int)tag[1]));
+            hit &= _mm512_cmpeq_epi32_mask(_mm512_add_epi32(c, st[2]), _mm512_set1_epi32((int)tag[2]));
+            hit &= _mm512_cmpeq_epi32_mask(_mm512_add_epi32(d, st[3]), _mm512_set1_epi32((int)tag[3]));
+            hit &= _mm512_cmpeq_epi32_mask(_mm512_add_epi32(e, st[4]), _mm512_set1_epi32((int)tag[4]));
+            hit &= _mm512_cmpeq_epi32_mask(_mm512_add_epi32(f, st[5]), _mm512_set1_epi32((int)tag[5]));
+            hit &= _mm512_cmpeq_epi32_mask(_mm512_add_epi32(g, st[6]), _mm512_set1_epi32((int)tag[6]));
+            hit &= _mm512_cmpeq_epi32_mask(_mm512_add_epi32(h, st[7]), _mm512_set1_epi32((int)tag[7]));
+            if (hit) return (long)(base + (size_t)__builtin_ctz(hit));
+        }
+    }
+    return -1;
+#undef CTA_ROUND
+#undef CTA_ROR
+}
+
+/* Whether the CPU and OS support AVX-512 Foundation. */
+static inline int ctokenaudit_has_avx512(void) { return __builtin_cpu_supports("avx512f") ? 1 : 0; }
 #else
 static inline int ctokenaudit_has_sha_ni(void) { return 0; }
+static inline int ctokenaudit_has_avx512(void) { return 0; }
+static inline long ctokenaudit_hmac_sha256_search_avx512(const uint32_t *pads, size_t count, const uint32_t *wk,
+                                                         size_t blocks, const uint32_t *tag) {
+    (void)pads; (void)count; (void)wk; (void)blocks; (void)tag;
+    return -2; /* never called: ctokenaudit_has_avx512() is 0 */
+}
 static inline long ctokenaudit_hmac_sha256_search_ni(const uint32_t *pads, size_t count, const uint32_t *wk,
                                                      size_t blocks, const uint32_t *tag) {
     (void)pads; (void)count; (void)wk; (void)blocks; (void)tag;

@@ -92,6 +92,29 @@ final class HMACComputer {
 
 /// Whether this CPU has the x86 SHA extensions (SHA-NI), checked once per process.
 let cpuHasSHAExtensions = ctokenaudit_has_sha_ni() != 0
+/// Whether this CPU (and OS) support AVX-512F, checked once per process.
+let cpuHasAVX512 = ctokenaudit_has_avx512() != 0
+
+/// The implementations of the SHA-256 list search (all give the same answer; tests run each available one).
+enum SHA256SearchPath: CaseIterable {
+    /// OpenSSL's block function, one candidate at a time: works everywhere.
+    case openSSL
+    /// SHA-NI instructions, four candidates side by side.
+    case shaExtensions
+    /// AVX-512, sixteen candidates side by side (fastest where the CPU has full-width AVX-512).
+    case avx512
+
+    var isAvailable: Bool {
+        switch self {
+        case .openSSL: true
+        case .shaExtensions: cpuHasSHAExtensions
+        case .avx512: cpuHasAVX512
+        }
+    }
+
+    /// The fastest available path.
+    static let best: SHA256SearchPath = cpuHasAVX512 ? .avx512 : cpuHasSHAExtensions ? .shaExtensions : .openSSL
+}
 
 /// Tests many candidate secrets against one HMAC-signed token, for the weak-secret rule.
 ///
@@ -99,7 +122,7 @@ let cpuHasSHAExtensions = ctokenaudit_has_sha_ni() != 0
 /// message blocks and one outer block through OpenSSL's SHA-2 block function (no digest-context bookkeeping),
 /// plus two blocks for the candidate's own key pads unless they come precomputed in an ``HMACKeyPads``
 /// (``firstMatch(in:limit:)``, the path for long lists; for SHA-256 on CPUs with the SHA extensions it computes the
-/// message schedule once and runs four candidates side by side). Results are those of ``HMAC/authenticationCode`` exactly
+/// message schedule once and runs 16 candidates side by side with AVX-512, or 4 with SHA-NI). Results are those of ``HMAC/authenticationCode`` exactly
 /// (tests compare the two). Immutable after creation, so one tester may be used from several threads.
 public final class HMACSecretTester: Sendable {
     /// The MAC algorithm of the token (from its HS256/384/512 header).
@@ -151,15 +174,15 @@ public final class HMACSecretTester: Sendable {
     /// The index of the first of the first `limit` secrets of `pads` (all when nil) that produces the token's
     /// tag, or nil. Pads of another hash algorithm match nothing.
     public func firstMatch(in pads: HMACKeyPads, limit: Int? = nil) -> Int? {
-        firstMatch(in: pads, limit: limit, usesSHAExtensions: cpuHasSHAExtensions)
+        firstMatch(in: pads, limit: limit, path: .best)
     }
 
-    /// ``firstMatch(in:limit:)`` with the SHA-NI path chosen by the caller (tests run both).
-    func firstMatch(in pads: HMACKeyPads, limit: Int?, usesSHAExtensions: Bool) -> Int? {
+    /// ``firstMatch(in:limit:)`` through a given SHA-256 implementation (tests run each available one).
+    func firstMatch(in pads: HMACKeyPads, limit: Int?, path: SHA256SearchPath) -> Int? {
         guard isWellFormed, pads.algorithm == algorithm else { return nil }
         let count = min(limit ?? pads.count, pads.count)
         guard count > 0 else { return nil }
-        if algorithm == .sha256, usesSHAExtensions {
+        if algorithm == .sha256, path != .openSSL {
             // The message schedule is the same for every candidate: computed once here.
             var schedule = [UInt32](repeating: 0, count: 64 * blocks)
             padded.withUnsafeBufferPointer { message in
@@ -170,11 +193,15 @@ public final class HMACSecretTester: Sendable {
             let found = pads.words32.withUnsafeBufferPointer { words in
                 schedule.withUnsafeBufferPointer { wk in
                     tag32.withUnsafeBufferPointer { tag in
-                        ctokenaudit_hmac_sha256_search_ni(words.baseAddress, count, wk.baseAddress, blocks, tag.baseAddress)
+                        path == .avx512
+                            ? ctokenaudit_hmac_sha256_search_avx512(words.baseAddress, count, wk.baseAddress, blocks,
+                                                                    tag.baseAddress)
+                            : ctokenaudit_hmac_sha256_search_ni(words.baseAddress, count, wk.baseAddress, blocks,
+                                                                tag.baseAddress)
                     }
                 }
             }
-            precondition(found >= -1, "SHA-NI search called on a CPU without the SHA extensions")
+            precondition(found >= -1, "SHA-256 search path \(path) called on a CPU without it")
             return found >= 0 ? found : nil
         }
         let found: Int = padded.withUnsafeBufferPointer { message in

@@ -51,15 +51,15 @@ struct HMACKeyPadsTests {
                 }
                 #expect(accepted.contains(signer))
                 #expect(tester.firstMatch(in: pads) == accepted.first, "message \(length), secret \(signer)")
-                // Both search paths: OpenSSL's block function, and SHA-NI where this CPU has it.
-                #expect(tester.firstMatch(in: pads, limit: nil, usesSHAExtensions: false) == accepted.first)
-                if cpuHasSHAExtensions {
-                    #expect(tester.firstMatch(in: pads, limit: nil, usesSHAExtensions: true) == accepted.first)
-                    // Every lane position of the four-wide search, and a partial last group.
-                    for start in 0..<4 where start <= signer {
+                // Every search path this CPU has: OpenSSL's block function, SHA-NI, AVX-512.
+                for path in SHA256SearchPath.allCases where path.isAvailable {
+                    #expect(tester.firstMatch(in: pads, limit: nil, path: path) == accepted.first, "\(path)")
+                    guard path != .openSSL, algorithm == .sha256 else { continue }
+                    // Every lane position of the 4- and 16-wide searches, and partial last groups.
+                    for start in [0, 1, 2, 3, 5, 9, 15] where start <= signer {
                         let shifted = HMACKeyPads(algorithm: algorithm, secrets: secrets[start...].prefix(signer - start + 3))
                         let expected = accepted.first { $0 >= start }.map { $0 - start }
-                        #expect(tester.firstMatch(in: shifted, limit: nil, usesSHAExtensions: true) == expected)
+                        #expect(tester.firstMatch(in: shifted, limit: nil, path: path) == expected, "\(path) from \(start)")
                     }
                 }
                 #expect(secrets.indices.filter { tester.matches(secret: secrets[$0]) } == accepted)
@@ -70,7 +70,9 @@ struct HMACKeyPadsTests {
             var tag = HMAC.authenticationCode(algorithm: algorithm, key: outsider, message: message)
             var tester = HMACSecretTester(algorithm: algorithm, message: message, expectedTag: tag)
             #expect(tester.firstMatch(in: pads) == nil)
-            #expect(tester.firstMatch(in: pads, limit: nil, usesSHAExtensions: false) == nil)
+            for path in SHA256SearchPath.allCases where path.isAvailable {
+                #expect(tester.firstMatch(in: pads, limit: nil, path: path) == nil)
+            }
             #expect(tester.matches(secret: outsider))
             tag = HMAC.authenticationCode(algorithm: algorithm, key: secrets[3], message: message)
             tag[tag.count - 1] ^= 1
@@ -113,10 +115,9 @@ struct HMACKeyPadsTests {
         #expect(tester.firstMatch(in: pads) == 20)
         #expect(tester.firstMatch(in: pads, limit: 21) == 20)
         #expect(tester.firstMatch(in: pads, limit: 20) == nil)
-        for usesSHAExtensions in cpuHasSHAExtensions ? [false, true] : [false] {
-            for limit in 17...24 {
-                #expect(tester.firstMatch(in: pads, limit: limit, usesSHAExtensions: usesSHAExtensions)
-                        == (limit > 20 ? 20 : nil))
+        for path in SHA256SearchPath.allCases where path.isAvailable {
+            for limit in [1, 15, 16, 17, 19, 20, 21, 32, 33, 49] {
+                #expect(tester.firstMatch(in: pads, limit: limit, path: path) == (limit > 20 ? 20 : nil), "\(path)")
             }
         }
         #expect(tester.firstMatch(in: pads, limit: 0) == nil)
