@@ -56,12 +56,18 @@ struct CrackedSecret: Sendable {
 ///   the list (a set lookup, no HMAC at all);
 /// - any other HS* token is tried against the whole list, except that secrets already found for tokens of the
 ///   same issuer, `kid` and `alg` are tried first (a hit there is the hit the full pass would find, since two
-///   secrets do not verify one MAC). The full pass costs about one HMAC per list entry; docs/performance.md
-///   has the measured number.
+///   secrets do not verify one MAC). The full pass runs over ``HMACKeyPads`` computed once per process and hash
+///   (lazily, at the first full pass of that hash), so each entry costs the message blocks plus one outer block;
+///   docs/performance.md has the measured number.
 final class WeakSecretChecker: Sendable {
     let list: WeakSecretList
     private let index: [[UInt8]: String]
     private let crackedByGroup = Mutex<[String: [CrackedSecret]]>([:])
+    /// The list's key pads per hash, built at the first full pass that needs them (most scans need SHA-256 only).
+    private let padsByHash = Mutex<[HashAlgorithm: HMACKeyPads]>([:])
+    /// Below this many entries the pads are computed per candidate (the short list of invalid-signature tokens
+    /// does not justify building the table).
+    static let precomputedPadsThreshold = 1024
 
     init(list: WeakSecretList) {
         self.list = list
@@ -90,11 +96,27 @@ final class WeakSecretChecker: Sendable {
         guard usesBuiltinList else { return nil }
         let known = crackedByGroup.withLock { $0[group] ?? [] }
         for secret in known where tester.matches(secret: secret.secret) { return secret }
-        for entry in list.entries.prefix(maximumEntries ?? list.entries.count) where tester.matches(secret: entry.secret) {
-            let found = CrackedSecret(secret: entry.secret, source: entry.source)
-            crackedByGroup.withLock { $0[group, default: []].append(found) }
-            return found
+        let limit = min(maximumEntries ?? list.entries.count, list.entries.count)
+        let index: Int?
+        if limit < Self.precomputedPadsThreshold {
+            index = list.entries.prefix(limit).firstIndex { tester.matches(secret: $0.secret) }
+        } else {
+            index = tester.firstMatch(in: pads(for: hash), limit: limit)
         }
-        return nil
+        guard let index else { return nil }
+        let found = CrackedSecret(secret: list.entries[index].secret, source: list.entries[index].source)
+        crackedByGroup.withLock { $0[group, default: []].append(found) }
+        return found
+    }
+
+    /// The key pads of the whole list for `hash`, computed at the first call (under the lock: concurrent callers
+    /// wait for the one computation, ~10 ms for the built-in list, instead of repeating it).
+    func pads(for hash: HashAlgorithm) -> HMACKeyPads {
+        padsByHash.withLock { table in
+            if let pads = table[hash] { return pads }
+            let pads = HMACKeyPads(algorithm: hash, secrets: list.entries.lazy.map(\.secret))
+            table[hash] = pads
+            return pads
+        }
     }
 }
