@@ -111,25 +111,42 @@ public struct StoredCrossRequestFinding: Sendable, Hashable {
 }
 
 extension AuditStore {
-    /// Called inside `commit`'s transaction with the writer's prepared upsert into `request_buckets`.
+    /// Called inside `commit`'s transaction with the writer's prepared upsert into `request_buckets`: resolves
+    /// ids, sorts by key (neighbouring B-tree pages), folds equal keys (several batches committed together)
+    /// and upserts each once.
     func applyRequestWindows(_ increments: [RequestWindowIncrement], upsert: SQLiteStatement) throws {
         guard !increments.isEmpty else { return }
-        var rows: [(token: Int64, dimension: Int64, value: Int64, bucket: Int64, first: Double, last: Double, count: Int64)] = []
+        var rows: [BucketRow] = []
         rows.reserveCapacity(increments.count)
-        for increment in increments {
+        for index in increments.indices {
+            let increment = increments[index]
             // A value already in the dictionary was stored verbatim, so it needs no redaction check.
             let value = try stringIDs[increment.value]
                 ?? stringID(RequestWindowIncrement.redactingTokens(increment).value, field: "request_windows.value")
-            rows.append((
-                try tokenID(increment.token), increment.dimension.code, value, increment.bucket, increment.firstTime,
-                increment.lastTime, increment.count))
+            rows.append(BucketRow(
+                token: try tokenID(increment.token), dimension: increment.dimension.code, value: value,
+                bucket: increment.bucket, first: increment.firstTime, last: increment.lastTime, count: increment.count))
         }
         rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
-        for row in rows {
-            try upsert.run([
-                .integer(row.token), .integer(row.dimension), .integer(row.value), .integer(row.bucket),
-                .real(row.first), .real(row.last), .integer(row.count),
-            ])
+        var position = 0
+        while position < rows.count {
+            var row = rows[position]
+            position += 1
+            while position < rows.count, rows[position].hasKey(of: row) {
+                row.first = min(row.first, rows[position].first)
+                row.last = max(row.last, rows[position].last)
+                row.count += rows[position].count
+                position += 1
+            }
+            upsert.reset()
+            try upsert.bind(row.token, at: 1)
+            try upsert.bind(row.dimension, at: 2)
+            try upsert.bind(row.value, at: 3)
+            try upsert.bind(row.bucket, at: 4)
+            try upsert.bind(row.first, at: 5)
+            try upsert.bind(row.last, at: 6)
+            try upsert.bind(row.count, at: 7)
+            try upsert.execute()
         }
     }
 
@@ -388,5 +405,16 @@ extension AuditStore {
                 throw error
             }
         }
+    }
+}
+
+/// A request-window increment resolved to ids.
+private struct BucketRow {
+    var token, dimension, value, bucket: Int64
+    var first, last: Double
+    var count: Int64
+
+    func hasKey(of other: BucketRow) -> Bool {
+        token == other.token && dimension == other.dimension && value == other.value && bucket == other.bucket
     }
 }
