@@ -118,14 +118,17 @@ extension AuditStore {
         guard !increments.isEmpty else { return }
         var rows: [BucketRow] = []
         rows.reserveCapacity(increments.count)
-        for index in increments.indices {
-            let increment = increments[index]
-            // A value already in the dictionary was stored verbatim, so it needs no redaction check.
-            let value = try stringIDs[increment.value]
-                ?? stringID(RequestWindowIncrement.redactingTokens(increment).value, field: "request_windows.value")
-            rows.append(BucketRow(
-                token: try tokenID(increment.token), dimension: increment.dimension.code, value: value,
-                bucket: increment.bucket, first: increment.firstTime, last: increment.lastTime, count: increment.count))
+        try increments.withUnsafeBufferPointer { increments in
+            for index in increments.indices {
+                // A value already in the dictionary was stored verbatim, so it needs no redaction check.
+                let value = try stringIDs[increments[index].value]
+                    ?? stringID(
+                        RequestWindowIncrement.redactingTokens(increments[index]).value, field: "request_windows.value")
+                rows.append(BucketRow(
+                    token: try tokenID(increments[index].token), dimension: increments[index].dimension.code,
+                    value: value, bucket: increments[index].bucket, first: increments[index].firstTime,
+                    last: increments[index].lastTime, count: increments[index].count))
+            }
         }
         rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
         var position = 0

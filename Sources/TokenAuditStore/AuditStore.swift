@@ -302,13 +302,17 @@ public final class AuditStore: @unchecked Sendable {
         var touches: [TokenTouch] = []
         touches.reserveCapacity(sightings.count)
         var misses: [Int] = []
-        for index in sightings.indices {
-            if let id = tokenIDs[sightings[index].record.fingerprint] {
-                let sighting = sightings[index]
-                touches.append(
-                    TokenTouch(id: id, count: sighting.count, firstSeen: sighting.firstSeen, lastSeen: sighting.lastSeen))
-            } else {
-                misses.append(index)
+        // Field by field through the buffer: copying a whole sighting would retain every string of its record.
+        sightings.withUnsafeBufferPointer { sightings in
+            for index in sightings.indices {
+                if let id = tokenIDs[sightings[index].record.fingerprint] {
+                    touches.append(
+                        TokenTouch(
+                            id: id, count: sightings[index].count, firstSeen: sightings[index].firstSeen,
+                            lastSeen: sightings[index].lastSeen))
+                } else {
+                    misses.append(index)
+                }
             }
         }
         if !misses.isEmpty {
@@ -386,15 +390,18 @@ public final class AuditStore: @unchecked Sendable {
         guard !usage.isEmpty else { return }
         var groups: [UsageRow] = []
         groups.reserveCapacity(usage.count)
-        for index in usage.indices {
-            let key = usage[index].key
-            groups.append(
-                UsageRow(
-                    token: try tokenID(key.token), clientIP: try stringID(key.clientIP ?? "", field: "usage.client_ip"),
-                    method: try stringID(key.method ?? "", field: "usage.method"),
-                    host: try stringID(key.host ?? "", field: "usage.host"),
-                    path: try stringID(key.path ?? "", field: "usage.path"), status: Int64(key.status ?? 0),
-                    count: usage[index].count, firstSeen: usage[index].firstSeen, lastSeen: usage[index].lastSeen))
+        try usage.withUnsafeBufferPointer { usage in
+            for index in usage.indices {
+                groups.append(
+                    UsageRow(
+                        token: try tokenID(usage[index].key.token),
+                        clientIP: try stringID(usage[index].key.clientIP, field: "usage.client_ip"),
+                        method: try stringID(usage[index].key.method, field: "usage.method"),
+                        host: try stringID(usage[index].key.host, field: "usage.host"),
+                        path: try stringID(usage[index].key.path, field: "usage.path"),
+                        status: Int64(usage[index].key.status ?? 0), count: usage[index].count,
+                        firstSeen: usage[index].firstSeen, lastSeen: usage[index].lastSeen))
+            }
         }
         groups.sort()
         let upsert = statements.upsertUsage
@@ -444,8 +451,14 @@ public final class AuditStore: @unchecked Sendable {
         return connection.lastInsertRowID
     }
 
+    /// The id of an optional usage string: absent is stored as ''.
+    private func stringID(_ text: String?, field: StaticString) throws -> Int64 {
+        if let text { return try stringID(text, field: field) }
+        return try stringID("", field: field)
+    }
+
     /// The id of `text` in the `strings` dictionary, inserting it (after the raw-token guard) when new.
-    func stringID(_ text: String, field: String) throws -> Int64 {
+    func stringID(_ text: String, field: StaticString) throws -> Int64 {
         if let id = stringIDs[text] { return id }
         let select = statements.selectString
         select.reset()
@@ -453,7 +466,7 @@ public final class AuditStore: @unchecked Sendable {
         var found: Int64? = try select.step() ? select.int64(at: 0) : nil
         select.reset()
         if found == nil {
-            try guardText(text, field: field)
+            try guardText(text, field: "\(field)")
             let insert = statements.insertString
             insert.reset()
             try insert.bind(text, at: 1)
