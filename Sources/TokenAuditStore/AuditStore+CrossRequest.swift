@@ -114,7 +114,9 @@ extension AuditStore {
     /// Called inside `commit`'s transaction with the writer's prepared upsert into `request_buckets`: resolves
     /// ids, sorts by key (neighbouring B-tree pages), folds equal keys (several batches committed together)
     /// and upserts each once.
-    func applyRequestWindows(_ increments: [RequestWindowIncrement], upsert: SQLiteStatement) throws {
+    func applyRequestWindows(
+        _ increments: [RequestWindowIncrement], upsert: SQLiteStatement, many: SQLiteStatement
+    ) throws {
         guard !increments.isEmpty else { return }
         var rows: [BucketRow] = []
         rows.reserveCapacity(increments.count)
@@ -131,6 +133,8 @@ extension AuditStore {
             }
         }
         rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
+        var folded: [BucketRow] = []
+        folded.reserveCapacity(rows.count)
         var position = 0
         while position < rows.count {
             var row = rows[position]
@@ -141,15 +145,16 @@ extension AuditStore {
                 row.count += rows[position].count
                 position += 1
             }
-            upsert.reset()
-            try upsert.bind(row.token, at: 1)
-            try upsert.bind(row.dimension, at: 2)
-            try upsert.bind(row.value, at: 3)
-            try upsert.bind(row.bucket, at: 4)
-            try upsert.bind(row.first, at: 5)
-            try upsert.bind(row.last, at: 6)
-            try upsert.bind(row.count, at: 7)
-            try upsert.execute()
+            folded.append(row)
+        }
+        try Self.upsert(folded, single: upsert, many: many) { row, statement, base in
+            try statement.bind(row.token, at: base + 1)
+            try statement.bind(row.dimension, at: base + 2)
+            try statement.bind(row.value, at: base + 3)
+            try statement.bind(row.bucket, at: base + 4)
+            try statement.bind(row.first, at: base + 5)
+            try statement.bind(row.last, at: base + 6)
+            try statement.bind(row.count, at: base + 7)
         }
     }
 

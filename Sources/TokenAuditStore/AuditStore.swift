@@ -281,7 +281,7 @@ public final class AuditStore: @unchecked Sendable {
         try applySightings(batch.tokens)
         try applyUsage(batch.usage)
         for increment in batch.findings { try mergeFinding(increment) }
-        try applyRequestWindows(batch.requestWindows, upsert: statements.upsertWindow)
+        try applyRequestWindows(batch.requestWindows, upsert: statements.upsertWindow, many: statements.upsertWindowMany)
         for progress in batch.progress {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
@@ -404,7 +404,8 @@ public final class AuditStore: @unchecked Sendable {
             }
         }
         groups.sort()
-        let upsert = statements.upsertUsage
+        var folded: [UsageRow] = []
+        folded.reserveCapacity(groups.count)
         var position = 0
         while position < groups.count {
             var row = groups[position]
@@ -415,17 +416,44 @@ public final class AuditStore: @unchecked Sendable {
                 row.lastSeen = Self.maximum(row.lastSeen, groups[position].lastSeen)
                 position += 1
             }
-            upsert.reset()
-            try upsert.bind(row.token, at: 1)
-            try upsert.bind(row.clientIP, at: 2)
-            try upsert.bind(row.method, at: 3)
-            try upsert.bind(row.host, at: 4)
-            try upsert.bind(row.path, at: 5)
-            try upsert.bind(row.status, at: 6)
-            try upsert.bind(row.count, at: 7)
-            try upsert.bind(row.firstSeen, at: 8)
-            try upsert.bind(row.lastSeen, at: 9)
-            try upsert.execute()
+            folded.append(row)
+        }
+        try Self.upsert(folded, single: statements.upsertUsage, many: statements.upsertUsageMany) { row, statement, base in
+            try statement.bind(row.token, at: base + 1)
+            try statement.bind(row.clientIP, at: base + 2)
+            try statement.bind(row.method, at: base + 3)
+            try statement.bind(row.host, at: base + 4)
+            try statement.bind(row.path, at: base + 5)
+            try statement.bind(row.status, at: base + 6)
+            try statement.bind(row.count, at: base + 7)
+            try statement.bind(row.firstSeen, at: base + 8)
+            try statement.bind(row.lastSeen, at: base + 9)
+        }
+    }
+
+    /// Rows per execution of the multi-row upserts: one statement execution (VDBE start, reset, statement
+    /// journal) for many rows. The keys in one execution are distinct (folded before), in key order.
+    static let rowsPerUpsert = 16
+
+    /// Upserts `rows` in key order: `rowsPerUpsert` at a time through `many`, the rest through `single`.
+    /// `bind` binds one row's parameters after `base` (0 for the first row of a statement, then +width).
+    static func upsert<Row>(
+        _ rows: [Row], single: SQLiteStatement, many: SQLiteStatement,
+        bind: (Row, SQLiteStatement, Int32) throws -> Void
+    ) throws {
+        let width = Int32(single.parameterCount)
+        var start = 0
+        while rows.count - start >= rowsPerUpsert {
+            many.reset()
+            for offset in 0..<rowsPerUpsert { try bind(rows[start + offset], many, Int32(offset) * width) }
+            try many.execute()
+            start += rowsPerUpsert
+        }
+        while start < rows.count {
+            single.reset()
+            try bind(rows[start], single, 0)
+            try single.execute()
+            start += 1
         }
     }
 
@@ -677,6 +705,8 @@ private struct Statements {
     let insertRun, finishRun: SQLiteStatement
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, touchToken, upsertUsage, upsertWindow: SQLiteStatement
+    /// The same upserts for `AuditStore.rowsPerUpsert` rows at once.
+    let upsertUsageMany, upsertWindowMany: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertString: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding: SQLiteStatement
 
@@ -689,6 +719,13 @@ private struct Statements {
     private static func greatest(_ column: String, _ parameter: String) -> String {
         "CASE WHEN \(column) IS NULL THEN \(parameter) WHEN \(parameter) IS NULL THEN \(column) "
             + "ELSE max(\(column), \(parameter)) END"
+    }
+
+    /// `(?1, …, ?w), (?w+1, …), …` for `rows` rows of `width` parameters.
+    private static func placeholders(rows: Int, width: Int) -> String {
+        (0..<rows).map { row in
+            "(" + (1...width).map { "?\(row * width + $0)" }.joined(separator: ", ") + ")"
+        }.joined(separator: ", ")
     }
 
     init(_ db: SQLiteConnection) throws {
@@ -750,24 +787,30 @@ private struct Statements {
             """)
         selectString = try db.prepare("SELECT id FROM strings WHERE value = ?1")
         insertString = try db.prepare("INSERT INTO strings (value) VALUES (?1)")
-        upsertUsage = try db.prepare(
+        func upsertUsageSQL(rows: Int) -> String {
             """
             INSERT INTO usage_groups (token_id, client_ip_id, method_id, host_id, path_id, status, count, first_seen,
                 last_seen)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            VALUES \(Self.placeholders(rows: rows, width: 9))
             ON CONFLICT (token_id, client_ip_id, method_id, host_id, path_id, status) DO UPDATE SET
                 count = count + excluded.count,
                 first_seen = \(Self.least("first_seen", "excluded.first_seen")),
                 last_seen = \(Self.greatest("last_seen", "excluded.last_seen"))
-            """)
-        upsertWindow = try db.prepare(
+            """
+        }
+        func upsertWindowSQL(rows: Int) -> String {
             """
             INSERT INTO request_buckets (token_id, dimension, value_id, bucket, first_time, last_time, count)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            VALUES \(Self.placeholders(rows: rows, width: 7))
             ON CONFLICT (token_id, dimension, value_id, bucket) DO UPDATE SET
                 first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time),
                 count = count + excluded.count
-            """)
+            """
+        }
+        upsertUsage = try db.prepare(upsertUsageSQL(rows: 1))
+        upsertUsageMany = try db.prepare(upsertUsageSQL(rows: AuditStore.rowsPerUpsert))
+        upsertWindow = try db.prepare(upsertWindowSQL(rows: 1))
+        upsertWindowMany = try db.prepare(upsertWindowSQL(rows: AuditStore.rowsPerUpsert))
         selectFinding = try db.prepare(
             """
             SELECT severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes,

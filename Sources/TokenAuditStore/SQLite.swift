@@ -152,6 +152,9 @@ final class SQLiteStatement {
     // statements per stored row, so its hot statements bind each parameter in place instead: `reset()`, then
     // `bind(_:at:)` for every parameter (all of them: bindings are not cleared), then `execute()` or `step()`.
 
+    /// The number of `?` parameters.
+    var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
+
     /// Resets the statement for new bindings (keeps the old ones).
     func reset() { sqlite3_reset(handle) }
 
