@@ -70,3 +70,56 @@ struct FingerprintKeyTests {
         #expect(cache[TokenFingerprint(digest: Self.digests[6])] == nil)
     }
 }
+
+/// The writer folds equal keys and upserts usage and request buckets several rows per statement: one big batch
+/// must give the same rows as the same increments committed one at a time.
+@Suite("Multi-row upserts")
+struct MultiRowUpsertTests {
+    private static func increments() -> (usage: [UsageIncrement], windows: [RequestWindowIncrement]) {
+        var usage: [UsageIncrement] = []
+        var windows: [RequestWindowIncrement] = []
+        // 5 tokens × 4 paths × 3 statuses, each key twice (folded), and windows over 7 buckets × 2 values.
+        for round in 0..<2 {
+            for token in 0..<5 {
+                for path in 0..<4 {
+                    for status in [200, 401, 0] {
+                        let time = 1_795_835_000 + Double(token * 1_000 + path * 100 + status + round * 7)
+                        usage.append(UsageIncrement(
+                            key: UsageKey(
+                                token: fingerprint(token), clientIP: "10.0.0.\(path)", method: "GET",
+                                host: "api.example", path: "/p\(path)", status: status == 0 ? nil : status),
+                            count: Int64(1 + round), firstSeen: time, lastSeen: time + 5))
+                    }
+                }
+                for bucket in 0..<7 {
+                    let time = 1_795_835_400 + Double(bucket * 600 + token + round * 30)
+                    windows.append(RequestWindowIncrement(
+                        token: fingerprint(token), dimension: .clientIP, value: "10.0.0.\(bucket % 2)", time: time))
+                    windows.append(RequestWindowIncrement(
+                        token: fingerprint(token), dimension: .userAgent, value: "agent/\(bucket % 3)", time: time + 1))
+                }
+            }
+        }
+        return (usage, windows)
+    }
+
+    @Test func oneBatchOfManyRowsEqualsOneRowPerBatch() throws {
+        let directory = try TemporaryDirectory()
+        let (usage, windows) = Self.increments()
+        #expect(usage.count > 4 * AuditStore.rowsPerUpsert)
+        #expect(windows.count > 4 * AuditStore.rowsPerUpsert)
+        let sightings = (0..<5).map {
+            TokenSighting(record: SyntheticLog.record($0), count: 1, firstSeen: 1_795_835_000, lastSeen: 1_795_835_000)
+        }
+        let whole = try AuditStore(path: directory.file("whole.db"))
+        try whole.commit(StoreBatch(tokens: sightings, usage: usage, requestWindows: windows))
+        let single = try AuditStore(path: directory.file("single.db"))
+        try single.commit(StoreBatch(tokens: sightings))
+        for increment in usage { try single.commit(StoreBatch(usage: [increment])) }
+        for increment in windows { try single.commit(StoreBatch(requestWindows: [increment])) }
+        let dump = try whole.dump()
+        #expect(dump == (try single.dump()))
+        #expect(dump.contains("/p3"))
+        #expect(dump.contains("agent/2"))
+    }
+}
