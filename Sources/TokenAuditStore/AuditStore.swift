@@ -18,7 +18,7 @@ public final class AuditStore: @unchecked Sendable {
     /// Bounded (cleared when full), so a scan's memory does not grow with the number of tokens; a miss costs
     /// one indexed SELECT. A token in the cache is known to be stored with a validated record, so a later
     /// sighting only touches its row. Cleared on rollback (ids of rolled-back rows are invalid).
-    var tokenIDs = IDCache<DigestKey>(capacity: 1 << 16)
+    var tokenIDs = IDCache<TokenFingerprint>(capacity: 1 << 16)
     var stringIDs = IDCache<String>(capacity: 1 << 16)
 
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
@@ -50,6 +50,10 @@ public final class AuditStore: @unchecked Sendable {
             // beyond the page cache. With temp_store = MEMORY they grew with the database: 278 MB for the post-pass
             // alone on a 10 M-line database, against 91 MB (and the same time) with FILE.
             try connection.execute("PRAGMA temp_store = FILE")
+            // Debian builds SQLite with SECURE_DELETE on: every cell an upsert rewrites is zeroed in place, and
+            // freed pages are written out zeroed. FAST still overwrites deleted content when that costs no extra
+            // I/O; nothing here is secret beyond what the rows themselves hold (no raw token is ever stored).
+            try connection.execute("PRAGMA secure_delete = FAST")
             try Self.migrate(connection)
             self.statements = try Statements(connection)
         } catch let error as SQLiteError {
@@ -278,29 +282,10 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     private func apply(_ batch: PreparedBatch) throws {
-        for sighting in batch.tokens { try applySighting(sighting) }
-        var groups: [UsageRow] = []
-        groups.reserveCapacity(batch.usage.count)
-        for usage in batch.usage {
-            let key = usage.key
-            groups.append(
-                UsageRow(
-                    token: try tokenID(key.token), clientIP: try stringID(key.clientIP ?? "", field: "usage.client_ip"),
-                    method: try stringID(key.method ?? "", field: "usage.method"),
-                    host: try stringID(key.host ?? "", field: "usage.host"),
-                    path: try stringID(key.path ?? "", field: "usage.path"), status: Int64(key.status ?? 0),
-                    count: usage.count, firstSeen: usage.firstSeen, lastSeen: usage.lastSeen))
-        }
-        groups.sort()
-        for row in groups {
-            try statements.upsertUsage.run([
-                .integer(row.token), .integer(row.clientIP), .integer(row.method), .integer(row.host),
-                .integer(row.path), .integer(row.status), .integer(row.count), SQLValue(row.firstSeen),
-                SQLValue(row.lastSeen),
-            ])
-        }
+        try applySightings(batch.tokens)
+        try applyUsage(batch.usage)
         for increment in batch.findings { try mergeFinding(increment) }
-        try applyRequestWindows(batch.requestWindows, upsert: statements.upsertWindow)
+        try applyRequestWindows(batch.requestWindows, upsert: statements.upsertWindow, many: statements.upsertWindowMany)
         for progress in batch.progress {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
@@ -313,21 +298,73 @@ public final class AuditStore: @unchecked Sendable {
 
     private func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
 
-    /// Inserts the token (validating its record) or, when it is already stored, only merges first/last seen and
-    /// the use count into its row.
-    private func applySighting(_ sighting: TokenSighting) throws {
-        let record = sighting.record
-        let key = DigestKey(record.fingerprint)
-        let times: [SQLValue] = [SQLValue(sighting.firstSeen), SQLValue(sighting.lastSeen), .integer(sighting.count)]
-        if let id = tokenIDs[key] {
-            try statements.touchToken.run(times + [.integer(id)])
-            return
+    /// Merges the batch's token sightings: tokens already stored (nearly all of them, found in the id cache)
+    /// only get their first/last seen and use count merged, one UPDATE per token in id order (neighbouring
+    /// rows), sightings of one token from several batches folded first. Tokens not in the cache are looked up,
+    /// and inserted (validating their record) in fingerprint order, as before, so ids do not change.
+    private func applySightings(_ sightings: [TokenSighting]) throws {
+        var touches: [TokenTouch] = []
+        touches.reserveCapacity(sightings.count)
+        var misses: [Int] = []
+        // Field by field through the buffer: copying a whole sighting would retain every string of its record.
+        sightings.withUnsafeBufferPointer { sightings in
+            for index in sightings.indices {
+                if let id = tokenIDs[sightings[index].record.fingerprint] {
+                    touches.append(
+                        TokenTouch(
+                            id: id, count: sightings[index].count, firstSeen: sightings[index].firstSeen,
+                            lastSeen: sightings[index].lastSeen))
+                } else {
+                    misses.append(index)
+                }
+            }
         }
+        if !misses.isEmpty {
+            misses.sort { sightings[$0].record.fingerprint < sightings[$1].record.fingerprint }
+            var position = 0
+            while position < misses.count {
+                // Fold the sightings of one token (several batches committed together) into one.
+                var touch = TokenTouch(sightings[misses[position]])
+                let fingerprint = sightings[misses[position]].record.fingerprint
+                var next = position + 1
+                while next < misses.count, sightings[misses[next]].record.fingerprint == fingerprint {
+                    touch.merge(TokenTouch(sightings[misses[next]]))
+                    next += 1
+                }
+                if let id = try storeUnknownToken(sightings[misses[position]].record, touch) {
+                    touch.id = id
+                    touches.append(touch)
+                }
+                position = next
+            }
+        }
+        touches.sort { $0.id < $1.id }
+        let touch = statements.touchToken
+        var position = 0
+        while position < touches.count {
+            var merged = touches[position]
+            position += 1
+            while position < touches.count, touches[position].id == merged.id {
+                merged.merge(touches[position])
+                position += 1
+            }
+            touch.reset()
+            try touch.bind(merged.firstSeen, at: 1)
+            try touch.bind(merged.lastSeen, at: 2)
+            try touch.bind(merged.count, at: 3)
+            try touch.bind(merged.id, at: 4)
+            try touch.execute()
+        }
+    }
+
+    /// A token the id cache does not know: inserts it with `touch` as its first sighting (returning nil: nothing
+    /// left to merge), or caches the stored id and returns it for the caller to merge `touch` into (completing
+    /// a placeholder's analysis first).
+    private func storeUnknownToken(_ record: TokenRecord, _ touch: TokenTouch) throws -> Int64? {
         let stored = try storedToken(record.fingerprint)
         if let stored, !stored.placeholder {
-            tokenIDs.insert(key, stored.id)
-            try statements.touchToken.run(times + [.integer(stored.id)])
-            return
+            tokenIDs.insert(record.fingerprint, stored.id)
+            return stored.id
         }
         try validateRecord(record)
         let analysis: [SQLValue] = [
@@ -342,44 +379,130 @@ public final class AuditStore: @unchecked Sendable {
         if let stored {
             // A placeholder (usage arrived before the token's record): fill in the analysis, then merge.
             try statements.completeToken.run(analysis + [.integer(stored.id)])
-            try statements.touchToken.run(times + [.integer(stored.id)])
-            tokenIDs.insert(key, stored.id)
-            return
+            tokenIDs.insert(record.fingerprint, stored.id)
+            return stored.id
         }
+        let times: [SQLValue] = [SQLValue(touch.firstSeen), SQLValue(touch.lastSeen), .integer(touch.count)]
         try statements.insertToken.run([.text(record.fingerprint.hex)] + analysis + times)
-        tokenIDs.insert(key, connection.lastInsertRowID)
+        tokenIDs.insert(record.fingerprint, connection.lastInsertRowID)
+        return nil
+    }
+
+    /// Resolves the usage increments to ids, sorts them by key (neighbouring B-tree pages), folds equal keys
+    /// (several batches committed together) and upserts each once.
+    private func applyUsage(_ usage: [UsageIncrement]) throws {
+        guard !usage.isEmpty else { return }
+        var groups: [UsageRow] = []
+        groups.reserveCapacity(usage.count)
+        try usage.withUnsafeBufferPointer { usage in
+            for index in usage.indices {
+                groups.append(
+                    UsageRow(
+                        token: try tokenID(usage[index].key.token),
+                        clientIP: try stringID(usage[index].key.clientIP, field: "usage.client_ip"),
+                        method: try stringID(usage[index].key.method, field: "usage.method"),
+                        host: try stringID(usage[index].key.host, field: "usage.host"),
+                        path: try stringID(usage[index].key.path, field: "usage.path"),
+                        status: Int64(usage[index].key.status ?? 0), count: usage[index].count,
+                        firstSeen: usage[index].firstSeen, lastSeen: usage[index].lastSeen))
+            }
+        }
+        groups.sort()
+        var folded: [UsageRow] = []
+        folded.reserveCapacity(groups.count)
+        var position = 0
+        while position < groups.count {
+            var row = groups[position]
+            position += 1
+            while position < groups.count, groups[position] == row {
+                row.count += groups[position].count
+                row.firstSeen = Self.minimum(row.firstSeen, groups[position].firstSeen)
+                row.lastSeen = Self.maximum(row.lastSeen, groups[position].lastSeen)
+                position += 1
+            }
+            folded.append(row)
+        }
+        try Self.upsert(folded, single: statements.upsertUsage, many: statements.upsertUsageMany) { row, statement, base in
+            try statement.bind(row.token, at: base + 1)
+            try statement.bind(row.clientIP, at: base + 2)
+            try statement.bind(row.method, at: base + 3)
+            try statement.bind(row.host, at: base + 4)
+            try statement.bind(row.path, at: base + 5)
+            try statement.bind(row.status, at: base + 6)
+            try statement.bind(row.count, at: base + 7)
+            try statement.bind(row.firstSeen, at: base + 8)
+            try statement.bind(row.lastSeen, at: base + 9)
+        }
+    }
+
+    /// Rows per execution of the multi-row upserts: one statement execution (VDBE start, reset, statement
+    /// journal) for many rows. The keys in one execution are distinct (folded before), in key order.
+    static let rowsPerUpsert = 16
+
+    /// Upserts `rows` in key order: `rowsPerUpsert` at a time through `many`, the rest through `single`.
+    /// `bind` binds one row's parameters after `base` (0 for the first row of a statement, then +width).
+    static func upsert<Row>(
+        _ rows: [Row], single: SQLiteStatement, many: SQLiteStatement,
+        bind: (Row, SQLiteStatement, Int32) throws -> Void
+    ) throws {
+        let width = Int32(single.parameterCount)
+        var start = 0
+        while rows.count - start >= rowsPerUpsert {
+            many.reset()
+            for offset in 0..<rowsPerUpsert { try bind(rows[start + offset], many, Int32(offset) * width) }
+            try many.execute()
+            start += rowsPerUpsert
+        }
+        while start < rows.count {
+            single.reset()
+            try bind(rows[start], single, 0)
+            try single.execute()
+            start += 1
+        }
     }
 
     private func storedToken(_ fingerprint: TokenFingerprint) throws -> (id: Int64, placeholder: Bool)? {
-        var found: (id: Int64, placeholder: Bool)?
-        try statements.selectToken.forEachRow([.text(fingerprint.hex)]) { row in
-            found = (row.int64(at: 0), row.int64(at: 1) != 0)
-        }
-        return found
+        let select = statements.selectToken
+        select.reset()
+        try select.bind(fingerprint.hex, at: 1)
+        defer { select.reset() }
+        guard try select.step() else { return nil }
+        return (select.int64(at: 0), select.int64(at: 1) != 0)
     }
 
     /// The id of a token that usage or a request window refers to. A token the store has not seen gets a
     /// placeholder row (kind `unknown`, empty verification status) that its record completes when it arrives,
     /// so no usage is lost whatever order the caller sends them in.
     func tokenID(_ fingerprint: TokenFingerprint) throws -> Int64 {
-        let key = DigestKey(fingerprint)
-        if let id = tokenIDs[key] { return id }
+        if let id = tokenIDs[fingerprint] { return id }
         if let stored = try storedToken(fingerprint) {
-            if !stored.placeholder { tokenIDs.insert(key, stored.id) }
+            if !stored.placeholder { tokenIDs.insert(fingerprint, stored.id) }
             return stored.id
         }
         try statements.insertPlaceholderToken.run([.text(fingerprint.hex)])
         return connection.lastInsertRowID
     }
 
+    /// The id of an optional usage string: absent is stored as ''.
+    private func stringID(_ text: String?, field: StaticString) throws -> Int64 {
+        if let text { return try stringID(text, field: field) }
+        return try stringID("", field: field)
+    }
+
     /// The id of `text` in the `strings` dictionary, inserting it (after the raw-token guard) when new.
-    func stringID(_ text: String, field: String) throws -> Int64 {
+    func stringID(_ text: String, field: StaticString) throws -> Int64 {
         if let id = stringIDs[text] { return id }
-        var found: Int64?
-        try statements.selectString.forEachRow([.text(text)]) { found = $0.int64(at: 0) }
+        let select = statements.selectString
+        select.reset()
+        try select.bind(text, at: 1)
+        var found: Int64? = try select.step() ? select.int64(at: 0) : nil
+        select.reset()
         if found == nil {
-            try guardText(text, field: field)
-            try statements.insertString.run([.text(text)])
+            try guardText(text, field: "\(field)")
+            let insert = statements.insertString
+            insert.reset()
+            try insert.bind(text, at: 1)
+            try insert.execute()
             found = connection.lastInsertRowID
         }
         stringIDs.insert(text, found!)
@@ -471,6 +594,30 @@ private func validateRecord(_ record: TokenRecord) throws {
     for value in record.audience ?? [] { try guardText(value, field: "tokens.aud") }
 }
 
+/// One token's first/last seen and use count to merge into its row.
+private struct TokenTouch {
+    var id: Int64 = 0
+    var count: Int64
+    var firstSeen, lastSeen: Double?
+
+    init(id: Int64, count: Int64, firstSeen: Double?, lastSeen: Double?) {
+        self.id = id
+        self.count = count
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
+
+    init(_ sighting: TokenSighting) {
+        self.init(id: 0, count: sighting.count, firstSeen: sighting.firstSeen, lastSeen: sighting.lastSeen)
+    }
+
+    mutating func merge(_ other: TokenTouch) {
+        count += other.count
+        firstSeen = AuditStore.minimum(firstSeen, other.firstSeen)
+        lastSeen = AuditStore.maximum(lastSeen, other.lastSeen)
+    }
+}
+
 /// A usage increment with its strings and token resolved to ids; sorted by key so consecutive upserts touch
 /// neighbouring B-tree pages.
 private struct UsageRow: Comparable {
@@ -486,32 +633,6 @@ private struct UsageRow: Comparable {
     static func == (lhs: UsageRow, rhs: UsageRow) -> Bool {
         (lhs.token, lhs.clientIP, lhs.method, lhs.host, lhs.path, lhs.status)
             == (rhs.token, rhs.clientIP, rhs.method, rhs.host, rhs.path, rhs.status)
-    }
-}
-
-/// A SHA-256 fingerprint as four words: a compact, fast-hashing cache key (the hex string is 64 bytes on the heap).
-struct DigestKey: Hashable {
-    var words: (UInt64, UInt64, UInt64, UInt64)
-
-    init(_ fingerprint: TokenFingerprint) {
-        var parts: [UInt64] = [0, 0, 0, 0]
-        var index = 0
-        for byte in fingerprint.hex.utf8 {
-            let nibble = UInt64(byte >= 0x61 ? byte - 0x61 + 10 : byte &- 0x30) & 0xf
-            parts[index >> 4] = parts[index >> 4] << 4 | nibble
-            index += 1
-        }
-        words = (parts[0], parts[1], parts[2], parts[3])
-    }
-
-    static func == (lhs: DigestKey, rhs: DigestKey) -> Bool {
-        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2
-            && lhs.words.3 == rhs.words.3
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(words.0)
-        hasher.combine(words.1)
     }
 }
 
@@ -573,11 +694,10 @@ extension PreparedBatch {
     /// random, so batch order would touch pages at random). The merges are order-independent, so this changes
     /// nothing but speed. Progress rows keep their order (they are few).
     mutating func sortForLocality() {
-        tokens.sort { $0.record.fingerprint.hex < $1.record.fingerprint.hex }
         findings.sort { lhs, rhs in
             let l = lhs.key, r = rhs.key
             if l.ruleID != r.ruleID { return l.ruleID < r.ruleID }
-            if l.token.hex != r.token.hex { return l.token.hex < r.token.hex }
+            if l.token != r.token { return l.token < r.token }
             return l.discriminator < r.discriminator
         }
     }
@@ -589,6 +709,8 @@ private struct Statements {
     let insertRun, finishRun: SQLiteStatement
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, touchToken, upsertUsage, upsertWindow: SQLiteStatement
+    /// The same upserts for `AuditStore.rowsPerUpsert` rows at once.
+    let upsertUsageMany, upsertWindowMany: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertString: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding: SQLiteStatement
 
@@ -601,6 +723,13 @@ private struct Statements {
     private static func greatest(_ column: String, _ parameter: String) -> String {
         "CASE WHEN \(column) IS NULL THEN \(parameter) WHEN \(parameter) IS NULL THEN \(column) "
             + "ELSE max(\(column), \(parameter)) END"
+    }
+
+    /// `(?1, …, ?w), (?w+1, …), …` for `rows` rows of `width` parameters.
+    private static func placeholders(rows: Int, width: Int) -> String {
+        (0..<rows).map { row in
+            "(" + (1...width).map { "?\(row * width + $0)" }.joined(separator: ", ") + ")"
+        }.joined(separator: ", ")
     }
 
     init(_ db: SQLiteConnection) throws {
@@ -662,24 +791,30 @@ private struct Statements {
             """)
         selectString = try db.prepare("SELECT id FROM strings WHERE value = ?1")
         insertString = try db.prepare("INSERT INTO strings (value) VALUES (?1)")
-        upsertUsage = try db.prepare(
+        func upsertUsageSQL(rows: Int) -> String {
             """
             INSERT INTO usage_groups (token_id, client_ip_id, method_id, host_id, path_id, status, count, first_seen,
                 last_seen)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            VALUES \(Self.placeholders(rows: rows, width: 9))
             ON CONFLICT (token_id, client_ip_id, method_id, host_id, path_id, status) DO UPDATE SET
                 count = count + excluded.count,
                 first_seen = \(Self.least("first_seen", "excluded.first_seen")),
                 last_seen = \(Self.greatest("last_seen", "excluded.last_seen"))
-            """)
-        upsertWindow = try db.prepare(
+            """
+        }
+        func upsertWindowSQL(rows: Int) -> String {
             """
             INSERT INTO request_buckets (token_id, dimension, value_id, bucket, first_time, last_time, count)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            VALUES \(Self.placeholders(rows: rows, width: 7))
             ON CONFLICT (token_id, dimension, value_id, bucket) DO UPDATE SET
                 first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time),
                 count = count + excluded.count
-            """)
+            """
+        }
+        upsertUsage = try db.prepare(upsertUsageSQL(rows: 1))
+        upsertUsageMany = try db.prepare(upsertUsageSQL(rows: AuditStore.rowsPerUpsert))
+        upsertWindow = try db.prepare(upsertWindowSQL(rows: 1))
+        upsertWindowMany = try db.prepare(upsertWindowSQL(rows: AuditStore.rowsPerUpsert))
         selectFinding = try db.prepare(
             """
             SELECT severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes,

@@ -35,6 +35,10 @@ enum SQLValue: Equatable, Sendable {
     case text(String)
 }
 
+/// Process-wide SQLite configuration, applied once before the first connection opens: memory statistics off
+/// (they take a global mutex around every allocation SQLite makes; nothing here reads them).
+private let sqliteConfigured: Bool = ctokenaudit_sqlite_disable_memstatus() == SQLITE_OK
+
 /// An open sqlite3 connection. Owns the `sqlite3*` and closes it in `deinit`.
 ///
 /// Not thread-safe by itself: `AuditStore` serialises all use behind a lock, and a reader is used from one
@@ -60,6 +64,7 @@ final class SQLiteConnection {
             }
             close(fd)
         }
+        _ = sqliteConfigured
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -139,6 +144,55 @@ final class SQLiteStatement {
             }
             guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
         }
+    }
+
+    // MARK: Direct binding (the writer's per-row statements)
+    //
+    // `bind(_:)` with an `[SQLValue]` array allocates the array and an enum per value; the writer runs a few
+    // statements per stored row, so its hot statements bind each parameter in place instead: `reset()`, then
+    // `bind(_:at:)` for every parameter (all of them: bindings are not cleared), then `execute()` or `step()`.
+
+    /// The number of `?` parameters.
+    var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
+
+    /// Resets the statement for new bindings (keeps the old ones).
+    func reset() { sqlite3_reset(handle) }
+
+    func bind(_ value: Int64, at index: Int32) throws {
+        let rc = sqlite3_bind_int64(handle, index, value)
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+    }
+
+    func bind(_ value: Double, at index: Int32) throws {
+        let rc = sqlite3_bind_double(handle, index, value)
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+    }
+
+    /// Binds NULL for `nil`.
+    func bind(_ value: Double?, at index: Int32) throws {
+        let rc = value.map { sqlite3_bind_double(handle, index, $0) } ?? sqlite3_bind_null(handle, index)
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+    }
+
+    /// Binds the UTF-8 bytes of `value` (copied by SQLite).
+    func bind(_ value: String, at index: Int32) throws {
+        var text = value
+        let rc = text.withUTF8 { bytes -> Int32 in
+            // SQLite binds a NULL pointer as SQL NULL: "" goes through the C string path.
+            guard let base = bytes.baseAddress, bytes.count > 0 else {
+                return sqlite3_bind_text(handle, index, "", 0, ctokenaudit_sqlite_transient())
+            }
+            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text(handle, index, $0, Int32(bytes.count), ctokenaudit_sqlite_transient())
+            }
+        }
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+    }
+
+    /// Runs a statement bound in place to completion and resets it: for INSERT/UPDATE.
+    func execute() throws {
+        while try step() {}
+        sqlite3_reset(handle)
     }
 
     /// Advances to the next row: `true` when a row is available, `false` when done.
