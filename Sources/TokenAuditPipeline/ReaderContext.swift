@@ -91,7 +91,8 @@ struct ReaderContext: Sendable {
         }
 
         let options = LogReaderOptions(
-            maxLinesPerBatch: configuration.batchLines, maxLineLength: configuration.maxLineLength,
+            maxLinesPerBatch: configuration.batchLines, maxBytesPerBatch: configuration.batchBytes,
+            maxLineLength: configuration.maxLineLength,
             resumePoint: resumePoint, progress: progress.reading)
         let reader: LogReader
         do {

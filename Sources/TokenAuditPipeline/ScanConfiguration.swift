@@ -20,6 +20,9 @@ public struct ScanConfiguration: Sendable {
     public var jobs: Int
     /// Lines per batch: the unit of parallel work and of memory.
     public var batchLines: Int = 8192
+    /// Bytes of lines per batch at most: with `batchLines` the unit of memory. 2 MiB (~3 000 lines of a JSON
+    /// access log) keeps batches in flight small; smaller batches cost nothing measurable per line.
+    public var batchBytes: Int = 2 << 20
     /// Batches in flight at once (read, being processed, or waiting for the writer). Memory is bounded by
     /// `batchLines × maxLineLength × batchesInFlight` in the worst case, whatever the input size.
     public var batchesInFlight: Int

@@ -106,6 +106,7 @@ public enum Scanner {
         // The writer: one serial queue, the only code that touches the store while the scan runs.
         DispatchQueue(label: "tokenaudit.writer").async(group: group) {
             while let ready = results.popAll() { writer.accept(ready) }
+            writer.flush()
         }
 
         // The workers: extraction, token analysis (once per distinct token), request-level rules.

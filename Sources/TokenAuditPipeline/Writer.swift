@@ -6,20 +6,35 @@ import TokenAuditStore
 /// The single store writer. Workers finish batches in any order; the writer commits each source's batches in
 /// sequence, so a source's resume watermark only ever covers lines whose data is committed with it. A run
 /// killed at any moment therefore resumes exactly where its committed data ends.
+///
+/// Results that are next in their source's sequence are gathered and committed together, `commitBatches` at a
+/// time (and whatever is left when the scan ends): each transaction rewrites the B-tree pages it touches —
+/// token rows above all — once, however many batches it holds, so large transactions write far less (on the
+/// 10 M-line benchmark one transaction per ready batch wrote 21.5 GB for a 368 MB database). A gathered result
+/// no longer holds its lines, only its aggregates, so its batch permit is returned at once: readers keep going
+/// while the writer gathers.
 final class Writer: Sendable {
     private struct PendingSource {
         var nextSequence = 0
         var waiting: [Int: BatchResult] = [:]
         /// Set by the reader when it has handed out every batch of the source.
         var end: (batches: Int, status: SourceStatus, error: String?)?
+        /// Batches of the source committed so far.
+        var committed = 0
     }
 
     private struct State {
         var sources: [Int64: PendingSource] = [:]
+        /// In-sequence results gathered for the next transaction.
+        var gathered: [BatchResult] = []
         var openOccurrences: [Severity: UInt64] = [:]
         var committedBatches = 0
         var failure: String?
     }
+
+    /// Results per transaction. Each holds a batch's aggregates (well under a megabyte), so this bounds the
+    /// memory the writer adds to the scan.
+    static let commitBatches = 8
 
     private let store: AuditStore
     private let permits: DispatchSemaphore
@@ -48,11 +63,12 @@ final class Writer: Sendable {
     /// Batches committed by this run; 0 when every input was already ingested.
     var committedBatches: Int { state.withLock { $0.committedBatches } }
 
-    /// Takes a worker's result; commits it and any results of the same source it was holding back.
+    /// Takes a worker's result.
     func accept(_ result: BatchResult) { accept([result]) }
 
-    /// Takes every result that was ready at once and commits, in ONE transaction, each source's results that
-    /// are next in sequence (with their watermarks). Results that arrived early wait for their predecessors.
+    /// Takes every result that was ready at once: each source's results that are next in sequence join the
+    /// next transaction (committed once `commitBatches` are gathered); results that arrived early wait for
+    /// their predecessors and keep their permits.
     func accept(_ results: [BatchResult]) {
         state.withLock { state in
             for result in results {
@@ -60,50 +76,72 @@ final class Writer: Sendable {
             }
             var touched: [Int64] = []
             for result in results where !touched.contains(result.sourceID) { touched.append(result.sourceID) }
-            commitReady(touched, &state)
+            gather(touched, &state)
+            if state.gathered.count >= Self.commitBatches { commit(&state) }
         }
     }
 
-    /// Called by a reader once it has handed out `batches` batches of the source.
+    /// Called by a reader once it has handed out `batches` batches of the source. A source with nothing left
+    /// to commit is finished at once; otherwise with the transaction that commits its last batch.
     func sourceEnded(_ sourceID: Int64, batches: Int, status: SourceStatus, error: String?) {
         state.withLock { state in
             state.sources[sourceID, default: PendingSource()].end = (batches, status, error)
-            commitReady([sourceID], &state)
+            gather([sourceID], &state)
+            finishCompleteSources(&state)
         }
     }
 
-    /// Commits the in-sequence results of `sourceIDs` together, then finishes the sources that are complete.
-    private func commitReady(_ sourceIDs: [Int64], _ state: inout State) {
-        var ready: [BatchResult] = []
+    /// Commits whatever is gathered and finishes the sources that are complete. Call once the results queue is
+    /// closed and drained.
+    func flush() {
+        state.withLock { state in
+            commit(&state)
+            finishCompleteSources(&state)
+        }
+    }
+
+    /// Moves the in-sequence results of `sourceIDs` to the next transaction, returning their permits.
+    private func gather(_ sourceIDs: [Int64], _ state: inout State) {
         for sourceID in sourceIDs {
             guard var pending = state.sources[sourceID] else { continue }
             while let result = pending.waiting.removeValue(forKey: pending.nextSequence) {
                 pending.nextSequence += 1
-                ready.append(result)
+                state.gathered.append(result)
+                permits.signal()
             }
             state.sources[sourceID] = pending
         }
-        if !ready.isEmpty {
-            if state.failure == nil {
-                do {
-                    try store.commit(ready.map(\.storeBatch))
-                    state.committedBatches += ready.count
-                    for result in ready {
-                        progress.addLines(UInt64(result.lines), withTokens: UInt64(result.tokenLines))
-                        progress.addFindings(result.openOccurrences.values.reduce(0, +))
-                        for (severity, count) in result.openOccurrences {
-                            state.openOccurrences[severity, default: 0] += count
-                        }
+    }
+
+    /// Commits the gathered results in ONE transaction (each with its source's watermark).
+    private func commit(_ state: inout State) {
+        guard !state.gathered.isEmpty else { return }
+        let ready = state.gathered
+        state.gathered = []
+        if state.failure == nil {
+            do {
+                try store.commit(ready.map(\.storeBatch))
+                state.committedBatches += ready.count
+                for result in ready {
+                    state.sources[result.sourceID]?.committed += 1
+                    progress.addLines(UInt64(result.lines), withTokens: UInt64(result.tokenLines))
+                    progress.addFindings(result.openOccurrences.values.reduce(0, +))
+                    for (severity, count) in result.openOccurrences {
+                        state.openOccurrences[severity, default: 0] += count
                     }
-                } catch {
-                    state.failure = "\(error)"
-                    log("database: \(error); nothing after this point was stored")
                 }
+            } catch {
+                state.failure = "\(error)"
+                log("database: \(error); nothing after this point was stored")
             }
-            for _ in ready { permits.signal() }
         }
-        for sourceID in sourceIDs {
-            guard let pending = state.sources[sourceID], let end = pending.end, pending.nextSequence == end.batches
+        finishCompleteSources(&state)
+    }
+
+    /// Marks the sources whose every batch is committed as complete (or partial), in the store.
+    private func finishCompleteSources(_ state: inout State) {
+        for (sourceID, pending) in state.sources {
+            guard let end = pending.end, pending.nextSequence == end.batches, pending.committed == end.batches
             else { continue }
             if state.failure == nil {
                 do {
