@@ -146,19 +146,31 @@ struct BatchProcessor: Sendable {
 
     /// Decodes, fingerprints, verifies and judges one distinct token: the expensive part, done once per token.
     func analyse(_ occurrence: TokenOccurrence) -> AnalysedToken {
-        let bytes = occurrence.bytes
+        let (verdict, record) = TokenAnalysis.analyse(
+            occurrence.bytes, isCutByLogger: occurrence.isCutByFieldLimit, engine: engine, masking: masking)
+        progress.addAnalysedToken()
+        return AnalysedToken(verdict: verdict, record: record)
+    }
+}
+
+/// The analysis of one distinct token, as the scan does it: public so `tokenaudit-bench analyse` measures this
+/// code rather than a copy of it.
+public enum TokenAnalysis {
+    /// Decodes, fingerprints, verifies and judges the token, and builds the record the store keeps (header and
+    /// claims masked by `masking`).
+    public static func analyse(
+        _ bytes: [UInt8], isCutByLogger: Bool, engine: RuleEngine, masking: MaskingPolicy
+    ) -> (verdict: TokenVerdict, record: TokenRecord) {
         let parsed = JOSEParser.parse(bytes)
         let fingerprint = TokenFingerprint(token: bytes)
-        let verdict = engine.analyze(
-            TokenSubject(fingerprint: fingerprint, parsed: parsed, isCutByLogger: occurrence.isCutByFieldLimit))
-        progress.addAnalysedToken()
+        let verdict = engine.analyze(TokenSubject(fingerprint: fingerprint, parsed: parsed, isCutByLogger: isCutByLogger))
         let header = parsed.header
         let claims = parsed.claims
         let scopes = claims?.scopes
         // Tokens that are not a compact JWS are never verified: malformed ones say so, the rest (JWE, opaque,
         // SD-JWT, JSON serialization) are "unsupported", as `decode` reports them.
         let status = verdict.verification?.status.rawValue
-            ?? (occurrence.isCutByFieldLimit ? "truncated" : parsed.malformation != nil ? "malformed" : "unsupported")
+            ?? (isCutByLogger ? "truncated" : parsed.malformation != nil ? "malformed" : "unsupported")
         let record = TokenRecord(
             fingerprint: fingerprint, kind: verdict.kind.rawValue, alg: header?.alg, kid: header?.kid, typ: header?.typ,
             issuer: claims?.iss, subject: claims?.sub,
@@ -170,7 +182,7 @@ struct BatchProcessor: Sendable {
             claimsJSON: claims.map { Masking.maskedClaims($0, policy: masking) },
             verificationStatus: status, verificationDetail: verdict.verification?.detail,
             keyID: verdict.verification?.keyID)
-        return AnalysedToken(verdict: verdict, record: record)
+        return (verdict, record)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import TokenAuditCrypto
 import TokenAuditJOSE
 import TokenAuditModel
+import TokenAuditPipeline
 import TokenAuditRules
 import TokenAuditStore
 import TokenAuditVerification
@@ -146,27 +147,9 @@ func benchAnalyse(_ arguments: [String]) throws {
     FileHandle.standardError.write(Data((line + " (µs analyse/verify)\n").utf8))
 }
 
-/// What `BatchProcessor.analyse` does for one distinct token (replicated: the pipeline is not this stage's).
+/// What the scan does for one distinct token (`TokenAnalysis.analyse`, the pipeline's own code).
 private func analyseToken(_ bytes: [UInt8], engine: RuleEngine, masking: MaskingPolicy) -> (TokenVerdict, TokenRecord) {
-    let parsed = JOSEParser.parse(bytes)
-    let fingerprint = TokenFingerprint(token: bytes)
-    let verdict = engine.analyze(TokenSubject(fingerprint: fingerprint, parsed: parsed, isCutByLogger: false))
-    let header = parsed.header
-    let claims = parsed.claims
-    let scopes = claims?.scopes
-    let status = verdict.verification?.status.rawValue ?? (parsed.malformation != nil ? "malformed" : "unsupported")
-    let record = TokenRecord(
-        fingerprint: fingerprint, kind: verdict.kind.rawValue, alg: header?.alg, kid: header?.kid, typ: header?.typ,
-        issuer: claims?.iss, subject: claims?.sub,
-        audience: claims.flatMap { $0.audience.form == .absent ? nil : $0.audience.values },
-        clientID: claims?.clientID ?? claims?.azp, jwtID: claims?.jti,
-        scope: scopes.flatMap { $0.format == .absent ? nil : $0.scopes.joined(separator: " ") },
-        issuedAt: verdict.issuedAt, notBefore: verdict.notBefore, expiresAt: verdict.expiration,
-        headerJSON: header.map(Masking.maskedHeader),
-        claimsJSON: claims.map { Masking.maskedClaims($0, policy: masking) },
-        verificationStatus: status, verificationDetail: verdict.verification?.detail,
-        keyID: verdict.verification?.keyID)
-    return (verdict, record)
+    TokenAnalysis.analyse(bytes, isCutByLogger: false, engine: engine, masking: masking)
 }
 
 /// CPU time of the calling thread, in nanoseconds (steadier than wall time on a shared machine).
