@@ -25,8 +25,9 @@ public struct ScanError: Error, Sendable, CustomStringConvertible {
 /// workers (extraction, token analysis once per distinct token, request rules) → one writer that commits each
 /// source's batches in order, in large SQLite transactions, together with the source's resume watermark.
 ///
-/// Memory is bounded by `batchesInFlight` batches plus the token cache, never by input size: a reader waits
-/// for a permit before it reads a batch, and the writer returns the permit once the batch is committed.
+/// Memory is bounded by `batchesInFlight` batches, the token cache, the writer's gathered results
+/// (`Writer.commitBatches`) and each reader's decoder buffers, never by input size: a reader waits for a
+/// permit before it reads a batch, and the writer returns the permit once it has taken the batch's results.
 public enum Scanner {
     /// Runs a scan to the end. Bad inputs are reported in the summary; only configuration and database
     /// failures throw.
@@ -127,7 +128,7 @@ public enum Scanner {
         // minutes to hours, so reading the sets side by side keeps each token's uses close together in time and
         // its analysis in the token cache. Read one after another, each server's day would evict the previous
         // one's tokens and every distinct token would be analysed once per server (4× on the benchmark).
-        // Memory does not grow with readers: every batch still needs one of `batchesInFlight` permits.
+        // A reader adds only its decoder buffers (~2 MB): every batch still needs one of `batchesInFlight` permits.
         let readersDone = DispatchGroup()
         let readerContext = ReaderContext(
             configuration: configuration, store: store, runID: runID, forcedFormat: forcedFormat,
