@@ -3,6 +3,7 @@ internal import Glibc
 #else
 internal import Darwin
 #endif
+import TokenAuditJSON
 
 /// The fast path for JSON access-log lines whose object is flat (every member a string, number, `true`,
 /// `false` or `null`), which is what nginx `escape=json`, Envoy and Traefik write.
@@ -308,7 +309,7 @@ enum FlatJSONScanner {
                 j = after
             } else if c >= 0x80 {
                 hasHigh = true
-                guard let length = utf8SequenceLength(p, j) else { return nil }
+                guard let length = UTF8Validation.sequenceLength(in: p, at: j) else { return nil }
                 j += length
             } else {
                 j += 1
@@ -352,29 +353,6 @@ enum FlatJSONScanner {
             value = value << 4 | UInt32(digit)
         }
         return value
-    }
-
-    /// `JSONReader`'s UTF-8 rule (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF).
-    private static func utf8SequenceLength(_ p: UnsafeBufferPointer<UInt8>, _ index: Int) -> Int? {
-        let first = p[index]
-        let length: Int
-        var lowerBound: UInt8 = 0x80
-        var upperBound: UInt8 = 0xBF
-        switch first {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lowerBound = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; upperBound = 0x9F
-        case 0xF0: length = 4; lowerBound = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; upperBound = 0x8F
-        default: return nil
-        }
-        guard index + length <= p.count else { return nil }
-        let second = p[index + 1]
-        guard second >= lowerBound, second <= upperBound else { return nil }
-        for offset in 2..<max(2, length) where p[index + offset] & 0xC0 != 0x80 { return nil }
-        return length
     }
 
     /// Decodes an already validated string's content (escapes to UTF-8).

@@ -363,24 +363,7 @@ private struct Parser {
 
     /// Returns the length of the well-formed UTF-8 sequence at `index` (RFC 3629: no overlongs, no surrogates).
     func validateUTF8Sequence(at index: Int) throws(JSONError) -> Int {
-        let first = bytes[index]
-        let length: Int
-        var lowerBound: UInt8 = 0x80
-        var upperBound: UInt8 = 0xBF
-        switch first {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lowerBound = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; upperBound = 0x9F
-        case 0xF0: length = 4; lowerBound = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; upperBound = 0x8F
-        default: throw JSONError(.invalidUTF8, at: index)
-        }
-        guard index + length <= bytes.count else { throw JSONError(.invalidUTF8, at: index) }
-        let second = bytes[index + 1]
-        guard second >= lowerBound && second <= upperBound else { throw JSONError(.invalidUTF8, at: index) }
-        for offset in 2..<max(2, length) where bytes[index + offset] & 0xC0 != 0x80 {
+        guard let length = UTF8Validation.sequenceLength(in: bytes, at: index) else {
             throw JSONError(.invalidUTF8, at: index)
         }
         return length
@@ -395,5 +378,33 @@ private extension String {
     func replacingOccurrences(of target: String, with replacement: String) -> String {
         guard contains(target) else { return self }
         return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
+
+/// The UTF-8 rule of every JSON reader here (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF),
+/// shared so the strict tree reader and the extraction's field scanner cannot drift apart.
+public enum UTF8Validation {
+    /// The length of the well-formed multi-byte sequence starting at `index`, or `nil` when it is not one.
+    @inlinable
+    public static func sequenceLength(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int? {
+        let first = bytes[index]
+        let length: Int
+        var lowerBound: UInt8 = 0x80
+        var upperBound: UInt8 = 0xBF
+        switch first {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lowerBound = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; upperBound = 0x9F
+        case 0xF0: length = 4; lowerBound = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; upperBound = 0x8F
+        default: return nil
+        }
+        guard index + length <= bytes.count else { return nil }
+        let second = bytes[index + 1]
+        guard second >= lowerBound && second <= upperBound else { return nil }
+        for offset in 2..<max(2, length) where bytes[index + offset] & 0xC0 != 0x80 { return nil }
+        return length
     }
 }
