@@ -285,22 +285,6 @@ private func maximum(_ lhs: Double?, _ rhs: Double?) -> Double? {
     return Swift.max(lhs, rhs)
 }
 
-extension FindingIncrement {
-    /// Merges two increments of the same finding the way the store does: order-independent, so the batch
-    /// aggregation cannot make the database depend on which worker handled which line.
-    func merged(with other: FindingIncrement) -> FindingIncrement {
-        var result = self
-        result.count += other.count
-        result.severity = Swift.max(severity, other.severity)
-        result.firstSeen = minimum(firstSeen, other.firstSeen)
-        result.lastSeen = maximum(lastSeen, other.lastSeen)
-        result.statusCodes.formUnion(other.statusCodes)
-        result.example = Swift.min(example, other.example)
-        result.suppressed = suppressed && other.suppressed
-        return result
-    }
-}
-
 extension FindingExample {
     /// Whether this example sorts strictly before one at (`time`, `sourcePath`, `line`) whatever the other's
     /// evidence: the order ``FindingExample/<`` uses, decided without the evidence tie-breaker.

@@ -25,8 +25,8 @@ public struct ScanError: Error, Sendable, CustomStringConvertible {
 /// workers (extraction, token analysis once per distinct token, request rules) → one writer that commits each
 /// source's batches in order, in large SQLite transactions, together with the source's resume watermark.
 ///
-/// Memory is bounded by `batchesInFlight` batches, the token cache, the writer's gathered results
-/// (`Writer.commitBatches`) and each reader's decoder buffers, never by input size: a reader waits for a
+/// Memory is bounded by `batchesInFlight` batches, the token cache, the writer's folded rows
+/// (`Writer.commitRows`) and each reader's decoder buffers, never by input size: a reader waits for a
 /// permit before it reads a batch, and the writer returns the permit once it has taken the batch's results.
 public enum Scanner {
     /// Runs a scan to the end. Bad inputs are reported in the summary; only configuration and database

@@ -383,9 +383,10 @@ public final class AuditStore: @unchecked Sendable {
             tokenIDs.insert(record.fingerprint, stored.id)
             return stored.id
         }
-        let times: [SQLValue] = [SQLValue(touch.firstSeen), SQLValue(touch.lastSeen), .integer(touch.count)]
-        try statements.insertToken.run([.text(record.fingerprint.hex)] + analysis + times)
-        tokenIDs.insert(record.fingerprint, connection.lastInsertRowID)
+        try statements.insertToken.run([.text(record.fingerprint.hex)] + analysis)
+        let id = connection.lastInsertRowID
+        try statements.insertSighting.run([.integer(id), SQLValue(touch.firstSeen), SQLValue(touch.lastSeen), .integer(touch.count)])
+        tokenIDs.insert(record.fingerprint, id)
         return nil
     }
 
@@ -709,7 +710,7 @@ private struct Statements {
     let begin, commit, rollback: SQLiteStatement
     let insertRun, finishRun: SQLiteStatement
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
-    let insertToken, touchToken, upsertUsage, upsertWindow: SQLiteStatement
+    let insertToken, insertSighting, touchToken, upsertUsage, upsertWindow: SQLiteStatement
     /// The same upserts for `AuditStore.rowsPerUpsert` rows at once.
     let upsertUsageMany, upsertWindowMany: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertString: SQLiteStatement
@@ -772,23 +773,25 @@ private struct Statements {
             """
         insertToken = try db.prepare(
             """
-            INSERT INTO tokens (fingerprint, \(analysisColumns), first_seen, last_seen, use_count)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+            INSERT INTO token_records (fingerprint, \(analysisColumns))
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
             """)
+        insertSighting = try db.prepare(
+            "INSERT INTO token_sightings (token_id, first_seen, last_seen, use_count) VALUES (?1, ?2, ?3, ?4)")
         completeToken = try db.prepare(
             """
-            UPDATE tokens SET (\(analysisColumns)) =
+            UPDATE token_records SET (\(analysisColumns)) =
                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
             WHERE id = ?19
             """)
-        selectToken = try db.prepare("SELECT id, verification_status = '' FROM tokens WHERE fingerprint = ?1")
+        selectToken = try db.prepare("SELECT id, verification_status = '' FROM token_records WHERE fingerprint = ?1")
         insertPlaceholderToken = try db.prepare(
-            "INSERT INTO tokens (fingerprint, kind, verification_status) VALUES (?1, 'unknown', '')")
+            "INSERT INTO token_records (fingerprint, kind, verification_status) VALUES (?1, 'unknown', '')")
         touchToken = try db.prepare(
             """
-            UPDATE tokens SET first_seen = \(Self.least("first_seen", "?1")), last_seen = \(Self.greatest("last_seen", "?2")),
-                use_count = use_count + ?3
-            WHERE id = ?4
+            INSERT INTO token_sightings (token_id, first_seen, last_seen, use_count) VALUES (?4, ?1, ?2, ?3)
+            ON CONFLICT (token_id) DO UPDATE SET first_seen = \(Self.least("first_seen", "?1")),
+                last_seen = \(Self.greatest("last_seen", "?2")), use_count = use_count + ?3
             """)
         selectString = try db.prepare("SELECT id FROM strings WHERE value = ?1")
         insertString = try db.prepare("INSERT INTO strings (value) VALUES (?1)")

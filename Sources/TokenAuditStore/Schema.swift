@@ -279,6 +279,74 @@ enum Schema {
             exp - coalesce(iat, nbf) AS lifetime_seconds, verification_status, first_seen, last_seen, use_count
         FROM tokens;
         """,
+        // 5: narrow token sightings (issue 6). A token's first/last seen and use count change with nearly every
+        // batch, and updating them in the ~600-byte token row made every transaction rewrite (and write to the
+        // WAL) the pages of every live token. They move to `token_sightings` (~30 bytes a row); `tokens` becomes
+        // a view with the same columns in the same order, so every reader and documented query is unchanged.
+        // The analysis lives in `token_records`.
+        """
+        DROP VIEW usage;
+        DROP VIEW request_windows;
+        DROP VIEW finding_details;
+        DROP VIEW token_requests;
+        DROP VIEW token_lifetimes;
+
+        CREATE TABLE token_sightings (
+            token_id    INTEGER PRIMARY KEY,
+            first_seen  REAL,
+            last_seen   REAL,
+            use_count   INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO token_sightings (token_id, first_seen, last_seen, use_count)
+        SELECT id, first_seen, last_seen, use_count FROM tokens ORDER BY id;
+
+        ALTER TABLE tokens RENAME TO token_records;
+        ALTER TABLE token_records DROP COLUMN first_seen;
+        ALTER TABLE token_records DROP COLUMN last_seen;
+        ALTER TABLE token_records DROP COLUMN use_count;
+
+        CREATE VIEW tokens AS
+        SELECT r.id, r.fingerprint, r.kind, r.alg, r.kid, r.typ, r.iss, r.sub, r.aud, r.client_id, r.jti, r.scope,
+            r.iat, r.nbf, r.exp, r.header_json, r.claims_json, r.verification_status, r.verification_detail,
+            r.key_id, s.first_seen, s.last_seen, ifnull(s.use_count, 0) AS use_count
+        FROM token_records AS r LEFT JOIN token_sightings AS s ON s.token_id = r.id;
+
+        CREATE VIEW usage AS
+        SELECT t.fingerprint AS token_fingerprint, ip.value AS client_ip, m.value AS method, h.value AS host,
+            p.value AS path, g.status, g.count, g.first_seen, g.last_seen
+        FROM usage_groups AS g JOIN token_records AS t ON t.id = g.token_id
+            JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS m ON m.id = g.method_id
+            JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id;
+
+        CREATE VIEW request_windows AS
+        SELECT t.fingerprint AS token_fingerprint, CASE b.dimension WHEN 0 THEN 'ip' ELSE 'ua' END AS dimension,
+            s.value, b.bucket, b.first_time, b.last_time, b.count
+        FROM request_buckets AS b JOIN token_records AS t ON t.id = b.token_id JOIN strings AS s ON s.id = b.value_id;
+
+        CREATE VIEW finding_details AS
+        SELECT f.rule_id, f.severity,
+            CASE f.severity WHEN 0 THEN 'info' WHEN 1 THEN 'low' WHEN 2 THEN 'medium' WHEN 3 THEN 'high'
+                ELSE 'critical' END AS severity_name,
+            f.token_fingerprint, f.discriminator, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid,
+            t.verification_status, f.count, f.first_seen, f.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.last_seen, 'unixepoch') AS last_seen_utc,
+            f.status_codes, f.evidence, f.suppressed, f.example_source, f.example_line
+        FROM findings AS f LEFT JOIN token_records AS t ON t.fingerprint = f.token_fingerprint;
+
+        CREATE VIEW token_requests AS
+        SELECT u.token_fingerprint, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid, t.verification_status,
+            NULLIF(u.client_ip, '') AS client_ip, NULLIF(u.method, '') AS method, NULLIF(u.host, '') AS host,
+            NULLIF(u.path, '') AS path, NULLIF(u.status, 0) AS status, u.count, u.first_seen, u.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.last_seen, 'unixepoch') AS last_seen_utc
+        FROM usage AS u LEFT JOIN token_records AS t ON t.fingerprint = u.token_fingerprint;
+
+        CREATE VIEW token_lifetimes AS
+        SELECT fingerprint, kind, iss, sub, client_id, iat, nbf, exp,
+            exp - coalesce(iat, nbf) AS lifetime_seconds, verification_status, first_seen, last_seen, use_count
+        FROM tokens;
+        """,
     ]
 
     /// The version a database has once every migration ran.

@@ -27,7 +27,7 @@ struct OpeningTests {
         let tables = try reopened.withConnection {
             try $0.scalar("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)")
         }
-        #expect(tables == .text("findings,request_buckets,runs,sources,strings,tokens,usage_groups"))
+        #expect(tables == .text("findings,request_buckets,runs,sources,strings,token_records,token_sightings,usage_groups"))
     }
 
     @Test func readerOpensAfterTheWriterClosed() throws {
@@ -349,6 +349,51 @@ struct GroupCommitTests {
             size += 1
         }
         #expect(try grouped.dump() == single.dump())
+    }
+
+    @Test func foldedBatchesGiveTheSameRowsAsOneEach() throws {
+        let directory = try TemporaryDirectory()
+        let (single, log) = try setUp(directory.file("single.db"))
+        let (folded, _) = try setUp(directory.file("folded.db"))
+        let batches = log.batches(size: 9)
+        for batch in batches { try single.commit(batch) }
+        // Folded in runs of 1, 2, 3 … batches, in reverse order inside each run, as the writer might gather them.
+        var accumulator = BatchAccumulator()
+        var start = 0, size = 1
+        var commits = 0
+        while start < batches.count {
+            for batch in batches[start..<min(batches.count, start + size)].reversed() { accumulator.add(batch) }
+            #expect(accumulator.batches == min(batches.count, start + size) - start)
+            let rowsBefore = accumulator.rowCount
+            let batch = accumulator.take()
+            #expect(accumulator.isEmpty && accumulator.rowCount == 0)
+            #expect(batch.tokens.count + batch.usage.count + batch.findings.count + batch.requestWindows.count == rowsBefore)
+            // One progress row per source, whatever the number of batches folded.
+            #expect(batch.progress.count == 1)
+            try folded.commit(batch)
+            commits += 1
+            start += size
+            size += 1
+        }
+        #expect(commits > 3)
+        #expect(try folded.dump() == single.dump())
+    }
+
+    @Test func foldingMergesRepeatedKeys() throws {
+        let directory = try TemporaryDirectory()
+        let (_, log) = try setUp(directory.file("unused.db"))
+        let batches = log.batches(size: 30)
+        var accumulator = BatchAccumulator()
+        accumulator.add(batches[0])
+        let once = accumulator.rowCount
+        accumulator.add(batches[0])
+        // The same batch twice: no new rows, every count doubled.
+        #expect(accumulator.rowCount == once)
+        let twice = accumulator.take()
+        for (lhs, rhs) in zip(twice.usage, batches[0].usage) where lhs.key == rhs.key { #expect(lhs.count == 2 * rhs.count) }
+        #expect(twice.tokens.map(\.count) == batches[0].tokens.map { 2 * $0.count })
+        #expect(twice.progress.first?.lines == 2 * (batches[0].progress.first?.lines ?? 0))
+        #expect(twice.progress.first?.linesCommitted == batches[0].progress.first?.linesCommitted)
     }
 
     @Test func aFailedGroupCommitsNothingOfAnyBatch() throws {
