@@ -45,7 +45,7 @@ struct BatchProcessor: Sendable {
 
     func process(_ item: WorkItem) -> BatchResult {
         var slots = TokenSlots()
-        var recent = RecentTokens()
+        var recent = RecentTokens<AnalysedToken>()
         var usage = UsageAggregate()
         var windows = RequestWindowRecorder()
         var findings: [FindingKey: FindingIncrement] = [:]
@@ -244,14 +244,14 @@ struct TokenSlots {
 /// A miss (first sighting in the batch, or a colliding token overwrote the entry) goes the full way and
 /// refills the entry; the slot a hit returns is the one ``TokenSlots`` gave those bytes, and the analysis is
 /// the cached one, so results do not depend on the table.
-struct RecentTokens {
+struct RecentTokens<Value> {
     private struct Entry {
         let bytes: [UInt8]
-        let analysed: AnalysedToken
+        let analysed: Value
         let slot: Int
     }
 
-    static let size = 1024
+    static var size: Int { 1024 }
     private var entries = [Entry?](repeating: nil, count: RecentTokens.size)
 
     /// The table index of `bytes`: the length and the last eight bytes (signature bytes for a JWS, well
@@ -266,7 +266,7 @@ struct RecentTokens {
         return Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> 54) & (size - 1)
     }
 
-    func lookup(_ bytes: [UInt8]) -> (analysed: AnalysedToken, slot: Int)? {
+    func lookup(_ bytes: [UInt8]) -> (analysed: Value, slot: Int)? {
         bytes.withUnsafeBufferPointer { key in
             guard let entry = entries[Self.index(of: key)], entry.bytes.count == key.count else { return nil }
             let same = entry.bytes.withUnsafeBufferPointer { stored in
@@ -276,7 +276,7 @@ struct RecentTokens {
         }
     }
 
-    mutating func remember(_ bytes: [UInt8], _ analysed: AnalysedToken, slot: Int) {
+    mutating func remember(_ bytes: [UInt8], _ analysed: Value, slot: Int) {
         let index = bytes.withUnsafeBufferPointer { Self.index(of: $0) }
         entries[index] = Entry(bytes: bytes, analysed: analysed, slot: slot)
     }
