@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TokenAuditCrypto
 import TokenAuditExtraction
 import TokenAuditJOSE
@@ -42,6 +45,7 @@ struct BatchProcessor: Sendable {
 
     func process(_ item: WorkItem) -> BatchResult {
         var slots = TokenSlots()
+        var recent = RecentTokens<AnalysedToken>()
         var usage = UsageAggregate()
         var windows = RequestWindowRecorder()
         var findings: [FindingKey: FindingIncrement] = [:]
@@ -94,11 +98,21 @@ struct BatchProcessor: Sendable {
                 : Set(extracted.tokens.map(\.location))
             var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
             for occurrence in extracted.tokens {
-                let (analysed, isNew) = cache.analysis(for: occurrence.bytes) {
-                    analyse(occurrence)
+                let analysed: AnalysedToken
+                let slot: Int
+                if let known = recent.lookup(occurrence.bytes) {
+                    analysed = known.analysed
+                    slot = known.slot
+                    slots.addSighting(slot: slot, at: time)
+                } else {
+                    let (found, isNew) = cache.analysis(for: occurrence.bytes) {
+                        analyse(occurrence)
+                    }
+                    if isNew { newTokens += 1 }
+                    analysed = found
+                    slot = slots.sighting(of: analysed, at: time)
+                    recent.remember(occurrence.bytes, analysed, slot: slot)
                 }
-                if isNew { newTokens += 1 }
-                let slot = slots.sighting(of: analysed, at: time)
                 let fingerprint = analysed.verdict.fingerprint
                 windows.record(slot: slot, fingerprint, context)
                 usage.record(slot: slot, fingerprint, context)
@@ -199,11 +213,7 @@ struct TokenSlots {
     mutating func sighting(of analysed: AnalysedToken, at time: Double?) -> Int {
         let object = ObjectIdentifier(analysed)
         if let slot = byObject[object] {
-            sightings[slot].count += 1
-            if let time {
-                if sightings[slot].firstSeen.map({ time < $0 }) ?? true { sightings[slot].firstSeen = time }
-                if sightings[slot].lastSeen.map({ time > $0 }) ?? true { sightings[slot].lastSeen = time }
-            }
+            addSighting(slot: slot, at: time)
             return slot
         }
         let fingerprint = analysed.record.fingerprint
@@ -216,6 +226,59 @@ struct TokenSlots {
         byObject[object] = slot
         byFingerprint[fingerprint] = slot
         return slot
+    }
+
+    /// One more sighting of the token in `slot` (a slot ``sighting(of:at:)`` returned).
+    mutating func addSighting(slot: Int, at time: Double?) {
+        sightings[slot].count += 1
+        guard let time else { return }
+        if sightings[slot].firstSeen.map({ time < $0 }) ?? true { sightings[slot].firstSeen = time }
+        if sightings[slot].lastSeen.map({ time > $0 }) ?? true { sightings[slot].lastSeen = time }
+    }
+}
+
+/// The batch's recently seen token bytes, each with its analysis and slot: a direct-mapped table in front of
+/// the shared ``TokenCache`` and ``TokenSlots``, so a token met again in the batch (the usual case) costs one
+/// multiply and one `memcmp` instead of a lock, two SipHash dictionary probes and a full byte comparison.
+///
+/// A miss (first sighting in the batch, or a colliding token overwrote the entry) goes the full way and
+/// refills the entry; the slot a hit returns is the one ``TokenSlots`` gave those bytes, and the analysis is
+/// the cached one, so results do not depend on the table.
+struct RecentTokens<Value> {
+    private struct Entry {
+        let bytes: [UInt8]
+        let analysed: Value
+        let slot: Int
+    }
+
+    static var size: Int { 1024 }
+    private var entries = [Entry?](repeating: nil, count: RecentTokens.size)
+
+    /// The table index of `bytes`: the length and the last eight bytes (signature bytes for a JWS, well
+    /// spread), mixed by one multiply.
+    static func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var word = UInt64(truncatingIfNeeded: bytes.count)
+        if bytes.count >= 8, let base = bytes.baseAddress {
+            word ^= UnsafeRawPointer(base + (bytes.count - 8)).loadUnaligned(as: UInt64.self)
+        } else {
+            for byte in bytes { word = word &<< 8 | UInt64(byte) }
+        }
+        return Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> 54) & (size - 1)
+    }
+
+    func lookup(_ bytes: [UInt8]) -> (analysed: Value, slot: Int)? {
+        bytes.withUnsafeBufferPointer { key in
+            guard let entry = entries[Self.index(of: key)], entry.bytes.count == key.count else { return nil }
+            let same = entry.bytes.withUnsafeBufferPointer { stored in
+                key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0
+            }
+            return same ? (entry.analysed, entry.slot) : nil
+        }
+    }
+
+    mutating func remember(_ bytes: [UInt8], _ analysed: Value, slot: Int) {
+        let index = bytes.withUnsafeBufferPointer { Self.index(of: $0) }
+        entries[index] = Entry(bytes: bytes, analysed: analysed, slot: slot)
     }
 }
 
@@ -248,17 +311,20 @@ struct UsageAggregate {
         let key = Key(
             slot: slot, status: context.status, clientIP: context.clientIP, method: context.method,
             host: context.host, path: context.path)
-        if let row = rows[key] {
-            lastRow[slot] = row
+        // One hash for both the lookup and the insertion of a new row.
+        let fresh = increments.count
+        let row = Self.valueOrInsert(&rows[key, default: fresh])
+        lastRow[slot] = row
+        if row != fresh {
             merge(row, time)
             return
         }
-        let row = increments.count
         increments.append(UsageIncrement(
             key: UsageKey(token: fingerprint, request: context), count: 1, firstSeen: time, lastSeen: time))
-        rows[key] = row
-        lastRow[slot] = row
     }
+
+    /// Reads through the `default:` subscript's modify accessor, which inserts the default when absent.
+    static func valueOrInsert(_ value: inout Int) -> Int { value }
 
     private mutating func merge(_ row: Int, _ time: Double?) {
         increments[row].count += 1

@@ -33,23 +33,35 @@ struct RequestWindowRecorder {
         _ slot: Int, _ token: TokenFingerprint, _ dimension: RequestWindowIncrement.Dimension, _ value: String,
         _ time: Double
     ) {
-        let fresh = RequestWindowIncrement(token: token, dimension: dimension, value: value, time: time)
+        // The bucket as RequestWindowIncrement computes it; the increment itself (a fingerprint copy) is made
+        // only for a new row.
+        let bucket = Int64((time / RequestWindowIncrement.bucketSeconds).rounded(.down))
         let lastKey = slot &* 2 &+ (dimension == .clientIP ? 0 : 1)
         if lastKey >= lastRow.count { lastRow.append(contentsOf: repeatElement(-1, count: lastKey + 1 - lastRow.count)) }
         let last = lastRow[lastKey]
-        if last >= 0, increments[last].bucket == fresh.bucket, increments[last].value == value {
-            increments[last].merge(fresh)
+        if last >= 0, increments[last].bucket == bucket, increments[last].value == value {
+            increments[last].add(time)
             return
         }
-        let key = Key(slot: slot, dimension: dimension, bucket: fresh.bucket, value: value)
-        if let row = rows[key] {
-            increments[row].merge(fresh)
-            lastRow[lastKey] = row
+        let key = Key(slot: slot, dimension: dimension, bucket: bucket, value: value)
+        // One hash for both the lookup and the insertion of a new row.
+        let fresh = increments.count
+        let row = UsageAggregate.valueOrInsert(&rows[key, default: fresh])
+        lastRow[lastKey] = row
+        if row != fresh {
+            increments[row].add(time)
             return
         }
-        rows[key] = increments.count
-        lastRow[lastKey] = increments.count
-        increments.append(fresh)
+        increments.append(RequestWindowIncrement(token: token, dimension: dimension, value: value, time: time))
+    }
+}
+
+extension RequestWindowIncrement {
+    /// ``merge(_:)`` of a one-request increment at `time`, without building it.
+    fileprivate mutating func add(_ time: Double) {
+        firstTime = min(firstTime, time)
+        lastTime = max(lastTime, time)
+        count += 1
     }
 }
 

@@ -8,10 +8,24 @@ import TokenAuditVerification
 ///
 /// Every time claim is judged at `request.context.time`: the time the log line says the request happened.
 struct RequestRuleContext {
-    let verdict: TokenVerdict
-    let request: RequestObservation
-    let policy: AuditPolicy
+    /// The verdict, request and policy are borrowed, not copied: the context lives only inside
+    /// ``RuleEngine/evaluate(_:request:)``, which keeps all three alive, and copying the verdict (two dozen
+    /// strings and arrays) and the policy retained every one of their references on every log line.
+    private let verdictAddress: UnsafePointer<TokenVerdict>
+    private let requestAddress: UnsafePointer<RequestObservation>
+    private unowned(unsafe) let engine: RuleEngine
     var findings: [FindingDraft] = []
+
+    var verdict: TokenVerdict { unsafeAddress { verdictAddress } }
+    var request: RequestObservation { unsafeAddress { requestAddress } }
+    var policy: AuditPolicy { _read { yield engine.policy } }
+
+    /// Valid only while `verdict`, `request` and `engine` are: build it inside `withUnsafePointer` scopes.
+    init(verdict: UnsafePointer<TokenVerdict>, request: UnsafePointer<RequestObservation>, engine: RuleEngine) {
+        self.verdictAddress = verdict
+        self.requestAddress = request
+        self.engine = engine
+    }
 
     var time: Double? { request.context.time }
     var status: Int? { request.context.status }

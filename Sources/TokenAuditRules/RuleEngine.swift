@@ -80,11 +80,16 @@ public final class RuleEngine: Sendable {
     /// Every finding for one log line that carried the token: the token-level findings as this request
     /// sees them, the request-level rules at the line's time, and the escalations its status proves.
     public func evaluate(_ verdict: TokenVerdict, request: RequestObservation) -> [FindingDraft] {
-        var context = RequestRuleContext(verdict: verdict, request: request, policy: policy)
-        context.runAll()
+        let findings = withUnsafePointer(to: verdict) { verdictAddress in
+            withUnsafePointer(to: request) { requestAddress in
+                var context = RequestRuleContext(verdict: verdictAddress, request: requestAddress, engine: self)
+                context.runAll()
+                return context.findings
+            }
+        }
         var drafts: [FindingDraft] = []
-        drafts.reserveCapacity(context.findings.count)
-        for var draft in context.findings where policy.isEnabled(draft.ruleID) {
+        drafts.reserveCapacity(findings.count)
+        for var draft in findings where policy.isEnabled(draft.ruleID) {
             draft.severity = policy.severity(for: draft.ruleID, chosen: draft.severity)
             if let suppression = policy.suppressions.first(where: {
                 $0.matches(

@@ -1,0 +1,130 @@
+import Testing
+import TokenAuditModel
+import TokenAuditStore
+@testable import TokenAuditPipeline
+
+/// The worker's per-line shortcuts (recent-token table, last-row memory, one-hash inserts) against plain
+/// dictionary folds of the same lines.
+@Suite struct PerLineAggregationTests {
+    /// A deterministic pseudo-random generator, so a failure reproduces.
+    private struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    private func token(_ number: Int) -> [UInt8] {
+        // Short tokens (under eight bytes) take the table's byte-shift path; the rest its unaligned load.
+        number % 7 == 0 ? Array("t\(number)".utf8) : Array("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig-\(number)".utf8)
+    }
+
+    @Test func recentTokensReturnsOnlyWhatWasRememberedForTheSameBytes() {
+        var random = SplitMix(state: 7)
+        var table = RecentTokens<Int>()
+        var reference: [[UInt8]: (Int, Int)] = [:]
+        var lastAtIndex: [Int: [UInt8]] = [:]
+        var hits = 0
+        for step in 0..<20_000 {
+            let bytes = token(Int.random(in: 0..<3_000, using: &random))
+            let index = bytes.withUnsafeBufferPointer { RecentTokens<Int>.index(of: $0) }
+            if let found = table.lookup(bytes) {
+                hits += 1
+                // A hit is the entry remembered last at that index, and for these very bytes.
+                let expected = try! #require(reference[bytes])
+                #expect(lastAtIndex[index] == bytes)
+                #expect(found.analysed == expected.0)
+                #expect(found.slot == expected.1)
+            } else {
+                #expect(lastAtIndex[index] != bytes)
+                let analysed = step &* 31
+                reference[bytes] = (analysed, step)
+                lastAtIndex[index] = bytes
+                table.remember(bytes, analysed, slot: step)
+            }
+        }
+        #expect(hits > 1_000)
+        #expect(table.lookup([]) == nil)
+        #expect(table.lookup(Array("never-seen-token-bytes".utf8)) == nil)
+    }
+
+    private func context(_ random: inout SplitMix) -> RequestContext {
+        let pick = { (options: [String?], random: inout SplitMix) -> String? in options[Int.random(in: 0..<options.count, using: &random)] }
+        return RequestContext(
+            time: Int.random(in: 0..<10, using: &random) == 0 ? nil : 1_795_824_000 + Double(Int.random(in: 0..<7_200, using: &random)),
+            clientIP: pick(["10.0.0.1", "10.0.0.2", nil, "", "2001:db8::1"], &random),
+            method: pick(["GET", "POST", nil], &random),
+            host: pick(["api.example.com", nil, "a-rather-long-host-name.example.com"], &random),
+            path: pick(["/v1/orders/1", "/v1/orders/2", "/v1/profile/with/a/longer/path", nil], &random),
+            status: [200, 401, nil][Int.random(in: 0..<3, using: &random)],
+            userAgent: pick(["okhttp/4.12.0", "-", "", nil, "Mozilla/5.0 (X11; Linux x86_64) long agent"], &random))
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func usageRowsMatchAPlainFold(seed: UInt64) {
+        var random = SplitMix(state: seed)
+        let fingerprints = (0..<5).map { TokenFingerprint(token: token($0 + 1)) }
+        var aggregate = UsageAggregate()
+        var reference: [UsageKey: UsageIncrement] = [:]
+        var order: [UsageKey] = []
+        for _ in 0..<5_000 {
+            // Runs of one token, as in logs, so the last-row shortcut is exercised both ways.
+            let slot = Int.random(in: 0..<5, using: &random)
+            for _ in 0..<Int.random(in: 1..<4, using: &random) {
+                let request = context(&random)
+                aggregate.record(slot: slot, fingerprints[slot], request)
+                let key = UsageKey(token: fingerprints[slot], request: request)
+                if var row = reference[key] {
+                    row.count += 1
+                    if let time = request.time {
+                        row.firstSeen = min(row.firstSeen ?? time, time)
+                        row.lastSeen = max(row.lastSeen ?? time, time)
+                    }
+                    reference[key] = row
+                } else {
+                    order.append(key)
+                    reference[key] = UsageIncrement(key: key, count: 1, firstSeen: request.time, lastSeen: request.time)
+                }
+            }
+        }
+        #expect(aggregate.increments.map(\.key) == order)
+        #expect(aggregate.increments == order.map { reference[$0]! })
+    }
+
+    @Test(arguments: [4, 5, 6])
+    func requestWindowRowsMatchAPlainFold(seed: UInt64) {
+        var random = SplitMix(state: seed)
+        let fingerprints = (0..<5).map { TokenFingerprint(token: token($0 + 1)) }
+        var recorder = RequestWindowRecorder()
+        var reference: [RequestWindowIncrement.Key: RequestWindowIncrement] = [:]
+        var order: [RequestWindowIncrement.Key] = []
+        func fold(_ fresh: RequestWindowIncrement) {
+            if reference[fresh.key] != nil {
+                reference[fresh.key]!.merge(fresh)
+            } else {
+                order.append(fresh.key)
+                reference[fresh.key] = fresh
+            }
+        }
+        for _ in 0..<5_000 {
+            let slot = Int.random(in: 0..<5, using: &random)
+            for _ in 0..<Int.random(in: 1..<4, using: &random) {
+                let request = context(&random)
+                recorder.record(slot: slot, fingerprints[slot], request)
+                guard let time = request.time else { continue }
+                if let ip = request.clientIP, !ip.isEmpty {
+                    fold(RequestWindowIncrement(token: fingerprints[slot], dimension: .clientIP, value: ip, time: time))
+                }
+                if let agent = request.userAgent, !agent.isEmpty, agent != "-" {
+                    fold(RequestWindowIncrement(token: fingerprints[slot], dimension: .userAgent, value: agent, time: time))
+                }
+            }
+        }
+        #expect(recorder.increments.map(\.key) == order)
+        #expect(recorder.increments == order.map { reference[$0]! })
+    }
+}
