@@ -254,7 +254,7 @@ public struct ScopeClaim: Sendable, Hashable {
         if let scope {
             switch scope {
             case .string(let text):
-                if text.contains(",") {
+                if Self.containsComma(text) {
                     format = .commaSeparated
                     scopes = Self.split(text, commas: true)
                 } else {
@@ -287,6 +287,48 @@ public struct ScopeClaim: Sendable, Hashable {
     }
 
     private static func split(_ text: String, commas: Bool) -> [String] {
+        if let scopes = asciiSplit(text, commas: commas) { return scopes }
+        return characterSplit(text, commas: commas)
+    }
+
+    /// The reference reading: `Character`s, so a space or comma followed by a combining mark is no separator.
+    static func characterSplit(_ text: String, commas: Bool) -> [String] {
         text.split(whereSeparator: { $0 == " " || (commas && $0 == ",") }).map(String.init)
+    }
+
+    /// ``characterSplit(_:commas:)`` for an all-ASCII string, on its bytes (each ASCII byte is one `Character`
+    /// there, and CR LF, the one two-byte cluster, holds no separator); `nil` for any other string.
+    static func asciiSplit(_ text: String, commas: Bool) -> [String]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String]? in
+            var scopes: [String] = []
+            var start = 0
+            for index in 0...bytes.count {
+                if index < bytes.count {
+                    let byte = bytes[index]
+                    if byte >= 0x80 { return nil }
+                    guard byte == 0x20 || (commas && byte == 0x2C) else { continue }
+                }
+                if index > start {
+                    scopes.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                }
+                start = index + 1
+            }
+            return scopes
+        }
+    }
+
+    /// `text.contains(",")`: on the bytes when the string is ASCII, else through the same `String` search as before.
+    static func containsComma(_ text: String) -> Bool {
+        var copy = text
+        let ascii = copy.withUTF8 { bytes -> Bool? in
+            var comma = false
+            for byte in bytes {
+                if byte >= 0x80 { return nil }
+                if byte == 0x2C { comma = true }
+            }
+            return comma
+        }
+        return ascii ?? text.contains(",")
     }
 }

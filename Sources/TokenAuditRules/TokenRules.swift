@@ -532,12 +532,13 @@ struct TokenRuleContext {
 
     mutating func checkPersonalData(_ claims: JWTClaims) {
         let isAccessToken = classification.kind == .accessToken || classification.kind == .jwt
+        let keys = claims.object.keys
         if isAccessToken {
-            let allowed = Set(policy.list("allow_claims", of: "pii-in-token", default: []))
-            let present = claims.object.keys.filter { Self.personalClaims.contains($0) && !allowed.contains($0) }
+            let allowed = policy.list("allow_claims", of: "pii-in-token", default: [])
+            let present = keys.filter { Self.personalClaims.contains($0) && !allowed.contains($0) }
             if !present.isEmpty { add("pii-in-token", nil, evidence(("claims", .strings(present)))) }
         }
-        let secretNames = claims.object.keys.filter { key in
+        let secretNames = keys.filter { key in
             if let found = ASCIIText.withBytes(of: key, { bytes in
                 Self.secretClaimNameBytes.contains { ASCIIText.contains(bytes, $0, ignoringCase: true) }
             }) {
