@@ -17,6 +17,17 @@ public struct JWTClaims: Sendable, Hashable {
         self.object = object
         self.duplicateMemberPaths = duplicateMemberPaths
         self.maximumDepth = maximumDepth
+        // The claims every analysis reads several times, read once here (the object never changes).
+        iss = object["iss"]?.stringValue
+        sub = object["sub"]?.stringValue
+        jti = object["jti"]?.stringValue
+        clientID = object["client_id"]?.stringValue
+        azp = object["azp"]?.stringValue
+        exp = NumericDate(object["exp"])
+        nbf = NumericDate(object["nbf"])
+        iat = NumericDate(object["iat"])
+        audience = Audience(object["aud"])
+        scopes = ScopeClaim(scope: object["scope"], scp: object["scp"])
     }
 
     /// The last value of claim `name`, or `nil` when absent.
@@ -25,11 +36,11 @@ public struct JWTClaims: Sendable, Hashable {
     /// True when claim `name` is present (with any value, `null` included).
     public func has(_ name: String) -> Bool { object[name] != nil }
 
-    public var iss: String? { object["iss"]?.stringValue }
-    public var sub: String? { object["sub"]?.stringValue }
-    public var jti: String? { object["jti"]?.stringValue }
-    public var clientID: String? { object["client_id"]?.stringValue }
-    public var azp: String? { object["azp"]?.stringValue }
+    public let iss: String?
+    public let sub: String?
+    public let jti: String?
+    public let clientID: String?
+    public let azp: String?
     public var nonce: String? { object["nonce"]?.stringValue }
     public var atHash: String? { object["at_hash"]?.stringValue }
     public var cHash: String? { object["c_hash"]?.stringValue }
@@ -48,19 +59,19 @@ public struct JWTClaims: Sendable, Hashable {
     public var htu: String? { object["htu"]?.stringValue }
     public var ath: String? { object["ath"]?.stringValue }
 
-    public var exp: NumericDate { NumericDate(object["exp"]) }
-    public var nbf: NumericDate { NumericDate(object["nbf"]) }
-    public var iat: NumericDate { NumericDate(object["iat"]) }
+    public let exp: NumericDate
+    public let nbf: NumericDate
+    public let iat: NumericDate
     public var authTime: NumericDate { NumericDate(object["auth_time"]) }
 
     /// The audience in both its permitted forms.
-    public var audience: Audience { Audience(object["aud"]) }
+    public let audience: Audience
 
     /// The confirmation (`cnf`, RFC 7800) when it is an object.
     public var confirmation: Confirmation? { object["cnf"]?.objectValue.map(Confirmation.init) }
 
     /// Scopes from `scope` or `scp`, whatever their shape; see ``ScopeClaim``.
-    public var scopes: ScopeClaim { ScopeClaim(scope: object["scope"], scp: object["scp"]) }
+    public let scopes: ScopeClaim
 
     /// `roles` as strings (array of strings, or a single string as one element); `nil` when absent.
     public var roles: [String]? { Self.stringList(object["roles"]) }
