@@ -82,11 +82,11 @@ extension PublicKey {
         case .ecdsa(let hash):
             guard let curve else { return .keyMismatch }
             let half = curve.coordinateByteCount
-            let r = Array(signature[0..<half])
-            let s = Array(signature[half...])
+            let r = signature[0..<half]
+            let s = signature[half...]
             let order = curve.order
             guard Self.inRange(r, below: order), Self.inRange(s, below: order) else { return .scalarOutOfRange }
-            guard let der = Self.derSignature(r: r, s: s) else { return .mismatch }
+            let der = Self.derEncodedSignature(r: r, s: s)
             ok = digestVerify(hash: hash, pss: false, signature: der, message: message)
         case .ed25519:
             ok = digestVerify(hash: nil, pss: false, signature: signature, message: message)
@@ -149,7 +149,7 @@ extension PublicKey {
     }
 
     /// 0 < value < order, both big-endian of equal length.
-    static func inRange(_ value: [UInt8], below order: [UInt8]) -> Bool {
+    static func inRange(_ value: some Collection<UInt8>, below order: [UInt8]) -> Bool {
         guard value.contains(where: { $0 != 0 }) else { return false }
         for (a, b) in zip(value, order) where a != b { return a < b }
         return false  // equal to the order
@@ -161,6 +161,38 @@ extension PublicKey {
         if bytes[1] < 0x80 { return Int(bytes[1]) == bytes.count - 2 }
         if bytes[1] == 0x81 { return Int(bytes[2]) == bytes.count - 3 }
         return false
+    }
+
+    /// DER ECDSA-Sig-Value (`SEQUENCE { INTEGER r, INTEGER s }`, minimal encodings) from raw big-endian r and s,
+    /// both non-zero (``inRange(_:below:)`` holds). Written directly: the same bytes as ``derSignature(r:s:)``
+    /// (OpenSSL's `i2d_ECDSA_SIG`, the oracle of the tests) without two BIGNUMs and two encoding passes.
+    static func derEncodedSignature(r: ArraySlice<UInt8>, s: ArraySlice<UInt8>) -> [UInt8] {
+        func integerBody(_ value: ArraySlice<UInt8>) -> (ArraySlice<UInt8>, pad: Bool) {
+            let trimmed = value.drop(while: { $0 == 0 })
+            return (trimmed, (trimmed.first ?? 0) >= 0x80)
+        }
+        let (rBody, rPad) = integerBody(r)
+        let (sBody, sPad) = integerBody(s)
+        let rLength = rBody.count + (rPad ? 1 : 0)
+        let sLength = sBody.count + (sPad ? 1 : 0)
+        func lengthBytes(_ length: Int) -> [UInt8] {
+            length < 0x80 ? [UInt8(length)] : length < 0x100 ? [0x81, UInt8(length)] : [0x82, UInt8(length >> 8), UInt8(length & 0xff)]
+        }
+        let rHeader = lengthBytes(rLength), sHeader = lengthBytes(sLength)
+        let contentLength = 1 + rHeader.count + rLength + 1 + sHeader.count + sLength
+        var out: [UInt8] = []
+        out.reserveCapacity(contentLength + 4)
+        out.append(0x30)
+        out += lengthBytes(contentLength)
+        out.append(0x02)
+        out += rHeader
+        if rPad { out.append(0) }
+        out += rBody
+        out.append(0x02)
+        out += sHeader
+        if sPad { out.append(0) }
+        out += sBody
+        return out
     }
 
     /// DER ECDSA-Sig-Value from raw r and s (ECDSA_SIG_set0 takes ownership of the BIGNUMs).

@@ -78,6 +78,62 @@ public enum Base64URL {
 
     /// Decodes one segment, recording every deviation from canonical unpadded base64url.
     public static func decode(_ segment: some Collection<UInt8>) -> Base64URLDecoding {
+        // Canonical segments (nearly all) decode in one pass with no intermediate array; anything else, or a
+        // segment without contiguous storage, takes the reporting decoder.
+        if let canonical = segment.withContiguousStorageIfAvailable(decodeCanonical), let bytes = canonical {
+            return Base64URLDecoding(bytes: bytes, deviations: [], firstDeviationOffset: nil)
+        }
+        return decodeReporting(segment)
+    }
+
+    /// The bytes of a canonical unpadded base64url segment; `nil` when the segment deviates in any way (the
+    /// caller then runs ``decodeReporting(_:)``, which is also the oracle of this fast path in the tests).
+    static func decodeCanonical(_ segment: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let count = segment.count
+        let remainder = count & 3
+        if remainder == 1 { return nil }
+        let outputCount = count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
+        return table.withUnsafeBufferPointer { table -> [UInt8]? in
+            var valid = true
+            let output = [UInt8](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
+                var inIndex = 0
+                var outIndex = 0
+                while inIndex + 4 <= count {
+                    let a = table[Int(segment[inIndex])], b = table[Int(segment[inIndex + 1])]
+                    let c = table[Int(segment[inIndex + 2])], d = table[Int(segment[inIndex + 3])]
+                    if (a | b | c | d) >= 64 { valid = false; break }
+                    let value = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    buffer[outIndex] = UInt8(truncatingIfNeeded: value >> 16)
+                    buffer[outIndex + 1] = UInt8(truncatingIfNeeded: value >> 8)
+                    buffer[outIndex + 2] = UInt8(truncatingIfNeeded: value)
+                    inIndex += 4
+                    outIndex += 3
+                }
+                if valid && remainder >= 2 {
+                    let a = table[Int(segment[inIndex])], b = table[Int(segment[inIndex + 1])]
+                    let c: UInt8 = remainder == 3 ? table[Int(segment[inIndex + 2])] : 0
+                    if (a | b | c) >= 64 {
+                        valid = false
+                    } else if remainder == 2 {
+                        if b & 0x0f != 0 { valid = false } else { buffer[outIndex] = a << 2 | b >> 4; outIndex += 1 }
+                    } else {
+                        if c & 0x03 != 0 {
+                            valid = false
+                        } else {
+                            buffer[outIndex] = a << 2 | b >> 4
+                            buffer[outIndex + 1] = b << 4 | c >> 2
+                            outIndex += 2
+                        }
+                    }
+                }
+                initialized = valid ? outIndex : 0
+            }
+            return valid ? output : nil
+        }
+    }
+
+    /// The general decoder: every deviation, lenient bytes.
+    static func decodeReporting(_ segment: some Collection<UInt8>) -> Base64URLDecoding {
         var deviations: [Base64URLDeviation] = []
         var firstOffset: Int?
         var unreadable = false

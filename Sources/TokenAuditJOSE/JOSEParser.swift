@@ -42,7 +42,7 @@ public enum JOSEParser {
         if let firstTilde = bytes.firstIndex(of: tilde), startsLikeEncodedObject(bytes[..<firstTilde]) {
             return .sdJWT(parseSDJWT(bytes, limits: limits))
         }
-        let segments = bytes.split(separator: dot, omittingEmptySubsequences: false)
+        let segments = splitOnDots(bytes)
         let headerSegment = segments[0]
         let headerDecoding = Base64URL.decode(headerSegment)
         let threeOrFive = segments.count == 3 || segments.count == 5
@@ -181,6 +181,25 @@ public enum JOSEParser {
         return SDJWT(
             issuerJWT: issuerJWT, disclosureCount: middle.count(where: { !$0.isEmpty }),
             hasKeyBindingJWT: parts.count > 1 && !(parts.last?.isEmpty ?? true))
+    }
+
+    /// `bytes.split(separator: dot, omittingEmptySubsequences: false)`, with a plain loop (the generic split
+    /// cost more than the rest of the segment handling).
+    static func splitOnDots(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        var segments: [ArraySlice<UInt8>] = []
+        segments.reserveCapacity(3)
+        var start = bytes.startIndex
+        var index = start
+        let end = bytes.endIndex
+        while index < end {
+            if bytes[index] == dot {
+                segments.append(bytes[start..<index])
+                start = index + 1
+            }
+            index += 1
+        }
+        segments.append(bytes[start..<end])
+        return segments
     }
 
     private static func isJSONWhitespace(_ byte: UInt8) -> Bool {

@@ -17,6 +17,17 @@ public struct JWTClaims: Sendable, Hashable {
         self.object = object
         self.duplicateMemberPaths = duplicateMemberPaths
         self.maximumDepth = maximumDepth
+        // The claims every analysis reads several times, read once here (the object never changes).
+        iss = object["iss"]?.stringValue
+        sub = object["sub"]?.stringValue
+        jti = object["jti"]?.stringValue
+        clientID = object["client_id"]?.stringValue
+        azp = object["azp"]?.stringValue
+        exp = NumericDate(object["exp"])
+        nbf = NumericDate(object["nbf"])
+        iat = NumericDate(object["iat"])
+        audience = Audience(object["aud"])
+        scopes = ScopeClaim(scope: object["scope"], scp: object["scp"])
     }
 
     /// The last value of claim `name`, or `nil` when absent.
@@ -25,11 +36,11 @@ public struct JWTClaims: Sendable, Hashable {
     /// True when claim `name` is present (with any value, `null` included).
     public func has(_ name: String) -> Bool { object[name] != nil }
 
-    public var iss: String? { object["iss"]?.stringValue }
-    public var sub: String? { object["sub"]?.stringValue }
-    public var jti: String? { object["jti"]?.stringValue }
-    public var clientID: String? { object["client_id"]?.stringValue }
-    public var azp: String? { object["azp"]?.stringValue }
+    public let iss: String?
+    public let sub: String?
+    public let jti: String?
+    public let clientID: String?
+    public let azp: String?
     public var nonce: String? { object["nonce"]?.stringValue }
     public var atHash: String? { object["at_hash"]?.stringValue }
     public var cHash: String? { object["c_hash"]?.stringValue }
@@ -48,19 +59,19 @@ public struct JWTClaims: Sendable, Hashable {
     public var htu: String? { object["htu"]?.stringValue }
     public var ath: String? { object["ath"]?.stringValue }
 
-    public var exp: NumericDate { NumericDate(object["exp"]) }
-    public var nbf: NumericDate { NumericDate(object["nbf"]) }
-    public var iat: NumericDate { NumericDate(object["iat"]) }
+    public let exp: NumericDate
+    public let nbf: NumericDate
+    public let iat: NumericDate
     public var authTime: NumericDate { NumericDate(object["auth_time"]) }
 
     /// The audience in both its permitted forms.
-    public var audience: Audience { Audience(object["aud"]) }
+    public let audience: Audience
 
     /// The confirmation (`cnf`, RFC 7800) when it is an object.
     public var confirmation: Confirmation? { object["cnf"]?.objectValue.map(Confirmation.init) }
 
     /// Scopes from `scope` or `scp`, whatever their shape; see ``ScopeClaim``.
-    public var scopes: ScopeClaim { ScopeClaim(scope: object["scope"], scp: object["scp"]) }
+    public let scopes: ScopeClaim
 
     /// `roles` as strings (array of strings, or a single string as one element); `nil` when absent.
     public var roles: [String]? { Self.stringList(object["roles"]) }
@@ -254,7 +265,7 @@ public struct ScopeClaim: Sendable, Hashable {
         if let scope {
             switch scope {
             case .string(let text):
-                if text.contains(",") {
+                if Self.containsComma(text) {
                     format = .commaSeparated
                     scopes = Self.split(text, commas: true)
                 } else {
@@ -287,6 +298,48 @@ public struct ScopeClaim: Sendable, Hashable {
     }
 
     private static func split(_ text: String, commas: Bool) -> [String] {
+        if let scopes = asciiSplit(text, commas: commas) { return scopes }
+        return characterSplit(text, commas: commas)
+    }
+
+    /// The reference reading: `Character`s, so a space or comma followed by a combining mark is no separator.
+    static func characterSplit(_ text: String, commas: Bool) -> [String] {
         text.split(whereSeparator: { $0 == " " || (commas && $0 == ",") }).map(String.init)
+    }
+
+    /// ``characterSplit(_:commas:)`` for an all-ASCII string, on its bytes (each ASCII byte is one `Character`
+    /// there, and CR LF, the one two-byte cluster, holds no separator); `nil` for any other string.
+    static func asciiSplit(_ text: String, commas: Bool) -> [String]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String]? in
+            var scopes: [String] = []
+            var start = 0
+            for index in 0...bytes.count {
+                if index < bytes.count {
+                    let byte = bytes[index]
+                    if byte >= 0x80 { return nil }
+                    guard byte == 0x20 || (commas && byte == 0x2C) else { continue }
+                }
+                if index > start {
+                    scopes.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                }
+                start = index + 1
+            }
+            return scopes
+        }
+    }
+
+    /// `text.contains(",")`: on the bytes when the string is ASCII, else through the same `String` search as before.
+    static func containsComma(_ text: String) -> Bool {
+        var copy = text
+        let ascii = copy.withUTF8 { bytes -> Bool? in
+            var comma = false
+            for byte in bytes {
+                if byte >= 0x80 { return nil }
+                if byte == 0x2C { comma = true }
+            }
+            return comma
+        }
+        return ascii ?? text.contains(",")
     }
 }

@@ -52,13 +52,79 @@ public struct MaskingPolicy: Sendable {
 public enum Masking {
     /// The claims as JSON text (sorted keys), masked per `policy`.
     public static func maskedClaims(_ claims: JWTClaims, policy: MaskingPolicy = .masked) -> String {
-        JSONWriter.string(maskedValue(.object(claims.object), policy: policy, isTopLevel: true), sortedKeys: true)
+        maskedText(claims.object, policy: policy)
     }
 
     /// The header as JSON text (sorted keys). Personal-data rules do not apply to header members (a `kid`
     /// must stay searchable); private JWK members and nested tokens are removed.
     public static func maskedHeader(_ header: JOSEHeader) -> String {
-        JSONWriter.string(maskedValue(.object(header.object), policy: headerPolicy, isTopLevel: true), sortedKeys: true)
+        maskedText(header.object, policy: headerPolicy)
+    }
+
+    /// The reference of ``maskedClaims(_:policy:)`` and ``maskedHeader(_:)``: the masked tree built by
+    /// ``maskedValue(_:policy:)``, then written. Kept as the oracle of the direct writer in the tests.
+    static func maskedTextByTree(_ object: JSONObject, policy: MaskingPolicy) -> String {
+        JSONWriter.string(maskedValue(.object(object), policy: policy, isTopLevel: true), sortedKeys: true)
+    }
+
+    /// Masks and writes in one pass, without building the masked tree: the same decisions as
+    /// `maskedValue(_:policy:isTopLevel:)` and the same output as `JSONWriter` with sorted keys (members
+    /// are sorted with the writer's own comparison, so duplicates keep the writer's order).
+    static func maskedText(_ object: JSONObject, policy: MaskingPolicy) -> String {
+        var output = ""
+        output.reserveCapacity(256)
+        writeMasked(object, policy: policy, isTopLevel: true, into: &output)
+        return output
+    }
+
+    private static func writeMasked(_ value: JSONValue, policy: MaskingPolicy, into output: inout String) {
+        switch value {
+        case .string(let text):
+            if looksLikeCompactJWS(text) {
+                JSONWriter.writeString("<token len=\(text.utf8.count)>", into: &output)
+            } else if policy.masksPersonalData && policy.masksEmailAndPhoneLookingStrings
+                && (looksLikeEmailAddress(text) || looksLikePhoneNumber(text))
+            {
+                JSONWriter.writeString(mask(text, policy: policy), into: &output)
+            } else {
+                JSONWriter.writeString(text, into: &output)
+            }
+        case .array(let elements):
+            output += "["
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output += "," }
+                writeMasked(element, policy: policy, into: &output)
+            }
+            output += "]"
+        case .object(let object):
+            writeMasked(object, policy: policy, isTopLevel: false, into: &output)
+        default:
+            JSONWriter.write(value, sortedKeys: true, into: &output)
+        }
+    }
+
+    private static func writeMasked(_ object: JSONObject, policy: MaskingPolicy, isTopLevel: Bool, into output: inout String) {
+        let isJWK = object["kty"] != nil
+        output += "{"
+        for (index, member) in object.members.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { output += "," }
+            JSONWriter.writeString(member.key, into: &output)
+            output += ":"
+            if isJWK && MaskingPolicy.privateKeyMembers.contains(member.key) {
+                JSONWriter.writeString("<private-key-material>", into: &output)
+            } else if isTopLevel && policy.exemptClaimNames.contains(member.key) {
+                if case .string(let text) = member.value, looksLikeCompactJWS(text) {
+                    JSONWriter.writeString("<token len=\(text.utf8.count)>", into: &output)
+                } else {
+                    JSONWriter.write(member.value, sortedKeys: true, into: &output)
+                }
+            } else if policy.masksPersonalData && policy.maskedClaimNames.contains(member.key) {
+                JSONWriter.write(maskWhole(member.value, policy: policy), sortedKeys: true, into: &output)
+            } else {
+                writeMasked(member.value, policy: policy, into: &output)
+            }
+        }
+        output += "}"
     }
 
     /// The policy headers are masked with, built once (its sets are not free to build per token).

@@ -181,7 +181,9 @@ private struct Parser {
         try enter(depth: depth)
         position += 1
         var members: [JSONObject.Member] = []
-        var seen = Set<String>()
+        // Duplicate keys: a linear scan of the members read so far while the object is small (JOSE headers and
+        // claim sets have about a dozen members; hashing every key cost more than comparing), a set beyond.
+        var seen: Set<String>? = nil
         skipWhitespace()
         if try peek() == UInt8(ascii: "}") {
             position += 1
@@ -198,7 +200,7 @@ private struct Parser {
             pathComponents.append(.key(key))
             let value = try parseValue(depth: depth)
             pathComponents.removeLast()
-            if !seen.insert(key).inserted { duplicates.append(currentPath(appending: key)) }
+            if Self.isDuplicate(key, among: members, seen: &seen) { duplicates.append(currentPath(appending: key)) }
             members.append(JSONObject.Member(key: key, value: value))
             skipWhitespace()
             let next = try peek()
@@ -207,6 +209,21 @@ private struct Parser {
             if next != UInt8(ascii: ",") { throw JSONError(.unexpectedByte, at: position - 1) }
         }
         return .object(JSONObject(members: members))
+    }
+
+    /// Objects up to this many members find duplicates by comparing keys; larger ones switch to a set.
+    static let linearDuplicateScanLimit = 16
+
+    /// True when `key` is already among `members` (the object's members so far). Same answers as inserting
+    /// every key into one `Set<String>` (String equality either way); the set is built only past the limit.
+    static func isDuplicate(_ key: String, among members: [JSONObject.Member], seen: inout Set<String>?) -> Bool {
+        if seen == nil {
+            if members.count < linearDuplicateScanLimit {
+                return members.contains { $0.key == key }
+            }
+            seen = Set(members.lazy.map(\.key))
+        }
+        return !seen!.insert(key).inserted
     }
 
     mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {

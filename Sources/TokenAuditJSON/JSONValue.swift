@@ -116,6 +116,14 @@ public struct JSONObject: Sendable, Hashable {
 
     /// Distinct keys in first-occurrence order.
     public var keys: [String] {
+        // Small objects (every JOSE header and most claim sets): compare with the keys kept so far instead of
+        // hashing each key into a set; same result.
+        if members.count <= 16 {
+            var keys: [String] = []
+            keys.reserveCapacity(members.count)
+            for member in members where !keys.contains(member.key) { keys.append(member.key) }
+            return keys
+        }
         var seen = Set<String>()
         return members.compactMap { seen.insert($0.key).inserted ? $0.key : nil }
     }

@@ -17,9 +17,26 @@ struct TokenRuleContext {
     let trustedIssuers: Set<String>
     var findings: [FindingDraft] = []
 
-    var parsed: ParsedToken { subject.parsed }
-    var header: JOSEHeader? { parsed.header }
-    var claims: JWTClaims? { parsed.claims }
+    /// The token's parts, taken out of `subject` once (each rule reads them many times).
+    let parsed: ParsedToken
+    let header: JOSEHeader?
+    let claims: JWTClaims?
+
+    init(
+        subject: TokenSubject, classification: TokenClassification, verification: VerificationResult?,
+        policy: AuditPolicy, verifier: Verifier, secrets: WeakSecretChecker, trustedIssuers: Set<String>
+    ) {
+        self.subject = subject
+        self.classification = classification
+        self.verification = verification
+        self.policy = policy
+        self.verifier = verifier
+        self.secrets = secrets
+        self.trustedIssuers = trustedIssuers
+        parsed = subject.parsed
+        header = parsed.header
+        claims = parsed.claims
+    }
 
     mutating func add(_ id: String, _ severity: Severity? = nil, _ evidence: JSONObject = JSONObject(members: [])) {
         let chosen = severity ?? RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .info
@@ -504,7 +521,7 @@ struct TokenRuleContext {
             }
         }
         if let issuer = claims.iss, kind == .accessToken || kind == .idToken {
-            if !(issuer.hasPrefix("https://") && !issuer.contains("?") && !issuer.contains("#")) {
+            if !(issuer.hasPrefix("https://") && !Self.containsQueryOrFragmentMark(issuer)) {
                 add("iss-not-https", nil, evidence(("issuer", .string(issuer))))
             }
         }
@@ -523,6 +540,16 @@ struct TokenRuleContext {
         checkPersonalData(claims)
     }
 
+    /// `text.contains("?") || text.contains("#")`: on the bytes for an ASCII string, else as before.
+    static func containsQueryOrFragmentMark(_ text: String) -> Bool {
+        if let found = ASCIIText.withBytes(of: text, {
+            ASCIIText.contains($0, byte: UInt8(ascii: "?")) || ASCIIText.contains($0, byte: UInt8(ascii: "#"))
+        }) {
+            return found
+        }
+        return text.contains("?") || text.contains("#")
+    }
+
     static let personalClaims: Set<String> = [
         "name", "given_name", "family_name", "middle_name", "nickname", "email", "phone_number", "address",
         "birthdate", "gender",
@@ -532,12 +559,13 @@ struct TokenRuleContext {
 
     mutating func checkPersonalData(_ claims: JWTClaims) {
         let isAccessToken = classification.kind == .accessToken || classification.kind == .jwt
+        let keys = claims.object.keys
         if isAccessToken {
-            let allowed = Set(policy.list("allow_claims", of: "pii-in-token", default: []))
-            let present = claims.object.keys.filter { Self.personalClaims.contains($0) && !allowed.contains($0) }
+            let allowed = policy.list("allow_claims", of: "pii-in-token", default: [])
+            let present = keys.filter { Self.personalClaims.contains($0) && !allowed.contains($0) }
             if !present.isEmpty { add("pii-in-token", nil, evidence(("claims", .strings(present)))) }
         }
-        let secretNames = claims.object.keys.filter { key in
+        let secretNames = keys.filter { key in
             if let found = ASCIIText.withBytes(of: key, { bytes in
                 Self.secretClaimNameBytes.contains { ASCIIText.contains(bytes, $0, ignoringCase: true) }
             }) {

@@ -93,6 +93,28 @@ func benchAnalyse(_ arguments: [String]) throws {
         }
     }
 
+    // 2b. The parts of the analysis, timed one by one: parse, fingerprint, RuleEngine.analyze (verification and
+    // token rules; the rules' share is analyze minus the verification measured above). The record's share is the
+    // whole analysis (pass 1) minus these three.
+    struct Parts { var count = 0; var parseNs: UInt64 = 0; var fingerprintNs: UInt64 = 0; var analyzeNs: UInt64 = 0 }
+    var parts: [String: Parts] = [:]
+    for (index, bytes) in tokens.enumerated() {
+        let t0 = threadNanoseconds()
+        let parsed = JOSEParser.parse(bytes)
+        let t1 = threadNanoseconds()
+        let fingerprint = TokenFingerprint(token: bytes)
+        let t2 = threadNanoseconds()
+        let verdict = engine.analyze(TokenSubject(fingerprint: fingerprint, parsed: parsed))
+        let t3 = threadNanoseconds()
+        checksum &+= verdict.findings.count
+        for key in [groupOfToken[index], "all"] {
+            parts[key, default: Parts()].count += 1
+            parts[key, default: Parts()].parseNs += t1 - t0
+            parts[key, default: Parts()].fingerprintNs += t2 - t1
+            parts[key, default: Parts()].analyzeNs += t3 - t2
+        }
+    }
+
     // 3. RuleEngine.evaluate for a typical request: 200, Authorization: Bearer, inside the token's lifetime.
     var drafts = 0
     let evaluation = Measurement.of {
@@ -125,8 +147,20 @@ func benchAnalyse(_ arguments: [String]) throws {
         return "\"\(name)\":{\"tokens\":\(group.count),\"us_per_token\":\(micros(group.analyseNs, group.count)),"
             + "\"verify_us\":\(micros(group.verifyNs, group.count))}"
     }
+    func partsJSON(_ name: String) -> String {
+        guard let part = parts[name] else { return "null" }
+        let whole = name == "all" ? analysis.cpuSeconds * 1e9 : Double(groups[name]?.analyseNs ?? 0)
+        let verify = name == "all" ? verification.cpuSeconds * 1e9 : Double(groups[name]?.verifyNs ?? 0)
+        let n = Double(part.count)
+        func us(_ ns: Double) -> String { String(format: "%.1f", ns / n / 1e3) }
+        let record = whole - Double(part.parseNs + part.fingerprintNs + part.analyzeNs)
+        return "{\"parse\":\(us(Double(part.parseNs))),\"fingerprint\":\(us(Double(part.fingerprintNs))),"
+            + "\"verify\":\(us(verify)),\"rules\":\(us(Double(part.analyzeNs) - verify)),\"record\":\(us(record))}"
+    }
+    let partNames = ["all"] + names.filter { parts[$0] != nil }
     report([
         ("bench", "\"analyse\""),
+        ("parts_us", "{" + partNames.map { "\"\($0)\":\(partsJSON($0))" }.joined(separator: ",") + "}"),
         ("tokens", "\(tokens.count)"),
         ("analyse_cpu_s", String(format: "%.3f", analysis.cpuSeconds)),
         ("analyse_us_per_token", String(format: "%.1f", analyseMicros)),

@@ -98,3 +98,34 @@ import Testing
         #expect(try JSONReader.parse(JSONWriter.string(value)).value == value)
     }
 }
+
+/// Duplicate members are found by a linear scan in small objects and a set in large ones: both must name the
+/// same members (the set, over every key, is the reference the paths below were derived from).
+@Suite("Duplicate members around the linear-scan limit")
+struct DuplicateScanLimitTests {
+    static func object(keys: [String]) -> String {
+        "{" + keys.enumerated().map { "\"\($0.element)\":\($0.offset)" }.joined(separator: ",") + "}"
+    }
+
+    /// What inserting every key into one set reports, in order.
+    static func referencePaths(_ keys: [String]) -> [String] {
+        var seen = Set<String>()
+        return keys.compactMap { seen.insert($0).inserted ? nil : "/" + $0 }
+    }
+
+    @Test("duplicates before, at and after the limit", arguments: [1, 2, 15, 16, 17, 18, 40])
+    func duplicates(count: Int) throws {
+        var keys = (0..<count).map { "k\($0)" }
+        keys.append("k0")  // a duplicate of the first key, found after `count` members
+        if count > 3 { keys.insert("k1", at: 3) }  // one early duplicate
+        keys.append("k\(count - 1)")
+        keys.append("e\u{301}")
+        keys.append("\u{E9}")  // canonically equal to the previous key: a duplicate for Swift's String equality
+        let document = try JSONReader.parse(Self.object(keys: keys))
+        #expect(document.duplicateMemberPaths == Self.referencePaths(keys))
+        let object = try #require(document.value.objectValue)
+        var seen = Set<String>()
+        #expect(object.keys == keys.filter { seen.insert($0).inserted })
+        #expect(!document.duplicateMemberPaths.isEmpty)
+    }
+}

@@ -137,3 +137,36 @@ struct HMACKeyPadsTests {
         #expect(HMACKeyPads(algorithm: .sha384, secrets: [[UInt8]]()).count == 0)
     }
 }
+
+/// ECDSA r‖s → DER is written in Swift; OpenSSL's `i2d_ECDSA_SIG` (``PublicKey/derSignature(r:s:)``, kept for
+/// this) is the oracle.
+@Suite("ECDSA DER encoding agrees with OpenSSL")
+struct ECDSADEREncodingTests {
+    @Test("random and edge-case scalars of P-256, P-384 and P-521 sizes", arguments: [32, 48, 66])
+    func agrees(size: Int) throws {
+        var state: UInt64 = UInt64(size)
+        func nextByte() -> UInt8 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        var cases: [[UInt8]] = []
+        for round in 0..<300 {
+            var value = (0..<size).map { _ in nextByte() }
+            // Leading zero bytes and a high first byte both change the minimal encoding.
+            let zeros = round % 7 == 0 ? min(size - 1, round % 40) : 0
+            for index in 0..<zeros { value[index] = 0 }
+            if round % 5 == 0 { value[zeros] |= 0x80 }
+            if round % 11 == 0 { value[zeros] &= 0x7f }
+            if value.allSatisfy({ $0 == 0 }) { value[size - 1] = 1 }
+            cases.append(value)
+        }
+        cases.append([UInt8](repeating: 0, count: size - 1) + [1])
+        cases.append([UInt8](repeating: 0xff, count: size))
+        cases.append([0x80] + [UInt8](repeating: 0, count: size - 1))
+        for (index, r) in cases.enumerated() {
+            let s = cases[(index * 7 + 3) % cases.count]
+            let reference = try #require(PublicKey.derSignature(r: r, s: s))
+            #expect(PublicKey.derEncodedSignature(r: r[...], s: s[...]) == reference)
+        }
+    }
+}
