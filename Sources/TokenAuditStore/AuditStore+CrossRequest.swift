@@ -52,11 +52,10 @@ public struct RequestWindowIncrement: Sendable, Hashable {
 
     /// A User-Agent is free text a client controls: one holding a token-shaped value is stored redacted, and
     /// every value is capped at 512 bytes.
-    static func redactingTokens(_ increment: RequestWindowIncrement) -> RequestWindowIncrement {
-        var copy = increment
-        if RawTokenGuard.containsToken(copy.value) { copy.value = "<redacted: token-shaped text>" }
-        if copy.value.utf8.count > 512 { copy.value = String(decoding: copy.value.utf8.prefix(512), as: UTF8.self) }
-        return copy
+    static func redactedValue(_ value: String) -> String {
+        if RawTokenGuard.containsToken(value) { return "<redacted: token-shaped text>" }
+        if value.utf8.count > 512 { return String(decoding: value.utf8.prefix(512), as: UTF8.self) }
+        return value
     }
 }
 
@@ -111,53 +110,6 @@ public struct StoredCrossRequestFinding: Sendable, Hashable {
 }
 
 extension AuditStore {
-    /// Called inside `commit`'s transaction with the writer's prepared upsert into `request_buckets`: resolves
-    /// ids, sorts by key (neighbouring B-tree pages), folds equal keys (several batches committed together)
-    /// and upserts each once.
-    func applyRequestWindows(
-        _ increments: [RequestWindowIncrement], upsert: SQLiteStatement, many: SQLiteStatement
-    ) throws {
-        guard !increments.isEmpty else { return }
-        var rows: [BucketRow] = []
-        rows.reserveCapacity(increments.count)
-        try increments.withUnsafeBufferPointer { increments in
-            for index in increments.indices {
-                // A value already in the dictionary was stored verbatim, so it needs no redaction check.
-                let value = try stringIDs[increments[index].value]
-                    ?? stringID(
-                        RequestWindowIncrement.redactingTokens(increments[index]).value, field: "request_windows.value")
-                rows.append(BucketRow(
-                    token: try tokenID(increments[index].token), dimension: increments[index].dimension.code,
-                    value: value, bucket: increments[index].bucket, first: increments[index].firstTime,
-                    last: increments[index].lastTime, count: increments[index].count))
-            }
-        }
-        rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
-        var folded: [BucketRow] = []
-        folded.reserveCapacity(rows.count)
-        var position = 0
-        while position < rows.count {
-            var row = rows[position]
-            position += 1
-            while position < rows.count, rows[position].hasKey(of: row) {
-                row.first = min(row.first, rows[position].first)
-                row.last = max(row.last, rows[position].last)
-                row.count += rows[position].count
-                position += 1
-            }
-            folded.append(row)
-        }
-        try Self.upsert(folded, single: upsert, many: many) { row, statement, base in
-            try statement.bind(row.token, at: base + 1)
-            try statement.bind(row.dimension, at: base + 2)
-            try statement.bind(row.value, at: base + 3)
-            try statement.bind(row.bucket, at: base + 4)
-            try statement.bind(row.first, at: base + 5)
-            try statement.bind(row.last, at: base + 6)
-            try statement.bind(row.count, at: base + 7)
-        }
-    }
-
     /// Streams row groups: rows come sorted by `groupKey`; `body` gets each group once, in key order.
     private func forEachGroup<Row>(
         sql: String, values: [SQLValue] = [], row makeRow: (SQLiteStatement) -> (String, Row),
@@ -424,16 +376,5 @@ extension AuditStore {
                 throw error
             }
         }
-    }
-}
-
-/// A request-window increment resolved to ids.
-private struct BucketRow {
-    var token, dimension, value, bucket: Int64
-    var first, last: Double
-    var count: Int64
-
-    func hasKey(of other: BucketRow) -> Bool {
-        token == other.token && dimension == other.dimension && value == other.value && bucket == other.bucket
     }
 }

@@ -252,42 +252,92 @@ public final class AuditStore: @unchecked Sendable {
     /// batches in any order, or split differently, yields the same rows. Refuses the whole batch, before
     /// writing anything, if any text looks like a raw token or any evidence is not a JSON object.
     public func commit(_ batch: StoreBatch) throws {
-        try commit([batch])
+        try commit(BatchAccumulator(batch))
     }
 
-    /// Applies several batches in one transaction: what the writer does with every batch that is ready at
-    /// once, since a transaction's fixed cost (WAL frames for every page it dirtied) is paid once. The rows are
-    /// the same as committing the batches one by one (every merge is order-independent); all or none commit.
+    /// Applies several batches in one transaction: their rows are the same as committing the batches one by
+    /// one (every merge is order-independent); all or none commit.
     public func commit(_ batches: [StoreBatch]) throws {
-        guard !batches.isEmpty else { return }
-        var combined: StoreBatch
-        if batches.count == 1 {
-            combined = batches[0]
-        } else {
-            combined = StoreBatch()
-            combined.tokens.reserveCapacity(batches.reduce(0) { $0 + $1.tokens.count })
-            combined.usage.reserveCapacity(batches.reduce(0) { $0 + $1.usage.count })
-            for batch in batches {
-                combined.tokens += batch.tokens
-                combined.usage += batch.usage
-                combined.findings += batch.findings
-                combined.requestWindows += batch.requestWindows
-                combined.progress += batch.progress
+        var accumulator = BatchAccumulator()
+        for batch in batches { accumulator.add(batch) }
+        try commit(accumulator)
+    }
+
+    /// Applies folded batches in one transaction: what the scan's writer does. A transaction's fixed cost (WAL
+    /// frames for every page it dirtied) is paid once however many batches it holds.
+    public func commit(_ folded: BatchAccumulator) throws {
+        guard !folded.isEmpty else { return }
+        let findings = try Self.preparedFindings(folded.findings)
+        try locked {
+            try transaction { try apply(folded, findings: findings) }
+        }
+    }
+
+    /// Refuses the whole commit, before anything is written, if any finding text looks like a raw token or any
+    /// evidence is not a JSON object; canonicalises evidence (sorted keys) so output is deterministic; sorts by
+    /// key so consecutive writes land on neighbouring B-tree pages.
+    private static func preparedFindings(_ increments: [FindingIncrement]) throws -> [FindingIncrement] {
+        var findings = increments
+        for index in findings.indices {
+            let key = findings[index].key
+            try guardText(key.ruleID, field: "findings.rule_id")
+            try guardText(key.discriminator, field: "findings.discriminator")
+            try guardText(findings[index].example.sourcePath, field: "findings.example_source")
+            try guardText(findings[index].example.evidenceJSON, field: "findings.evidence")
+            do {
+                findings[index].example.evidenceJSON = try TextFormatting.canonicalJSONObject(
+                    findings[index].example.evidenceJSON)
+            } catch {
+                throw StoreError.invalidEvidence(rule: key.ruleID, reason: error.reason)
             }
         }
-        var prepared = try PreparedBatch(combined)
-        prepared.sortForLocality()
-        try locked {
-            try transaction { try apply(prepared) }
+        findings.sort { lhs, rhs in
+            let l = lhs.key, r = rhs.key
+            if l.ruleID != r.ruleID { return l.ruleID < r.ruleID }
+            if l.token != r.token { return l.token < r.token }
+            return l.discriminator < r.discriminator
         }
+        return findings
     }
 
-    private func apply(_ batch: PreparedBatch) throws {
-        try applySightings(batch.tokens)
-        try applyUsage(batch.usage)
-        for increment in batch.findings { try mergeFinding(increment) }
-        try applyRequestWindows(batch.requestWindows, upsert: statements.upsertWindow, many: statements.upsertWindowMany)
-        for progress in batch.progress {
+    private func apply(_ folded: BatchAccumulator, findings: [FindingIncrement]) throws {
+        try applySightings(folded.sightings)
+        // Each distinct token and text is resolved once; sightings first, so a token with a record is stored
+        // with it rather than as a placeholder.
+        var tokenIDs: [Int64] = []
+        tokenIDs.reserveCapacity(folded.fingerprints.count)
+        for fingerprint in folded.fingerprints { tokenIDs.append(try tokenID(fingerprint)) }
+        var textIDs = [Int64](repeating: -1, count: folded.texts.count)
+        func usageText(_ index: Int32) throws -> Int64 {
+            let index = Int(index)
+            if textIDs[index] < 0 { textIDs[index] = try stringID(folded.texts[index], field: "usage") }
+            return textIDs[index]
+        }
+        try applyUsage(
+            folded.usage.map { row in
+                UsageRow(
+                    token: tokenIDs[Int(row.key.token)], clientIP: try usageText(row.key.clientIP),
+                    method: try usageText(row.key.method), host: try usageText(row.key.host),
+                    path: try usageText(row.key.path), status: row.key.status, count: row.count,
+                    firstSeen: row.firstSeen, lastSeen: row.lastSeen)
+            })
+        for increment in findings { try mergeFinding(increment) }
+        // A request-window value is redacted, not refused, when it looks like a token (a client-controlled
+        // User-Agent); a value already in the dictionary was stored verbatim and needs no check.
+        var valueIDs = [Int64](repeating: -1, count: folded.texts.count)
+        try applyRequestWindows(
+            folded.windows.map { row in
+                let index = Int(row.key.value)
+                if valueIDs[index] < 0 {
+                    let text = folded.texts[index]
+                    valueIDs[index] = try stringIDs[text] ?? stringID(
+                        RequestWindowIncrement.redactedValue(text), field: "request_windows.value")
+                }
+                return BucketRow(
+                    token: tokenIDs[Int(row.key.token)], dimension: Int64(row.key.dimension), value: valueIDs[index],
+                    bucket: row.key.bucket, first: row.firstTime, last: row.lastTime, count: row.count)
+            })
+        for progress in folded.progress {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
                 .integer(progress.linesWithTokens), .integer(progress.linesRejected), SQLValue(progress.firstTime),
@@ -390,25 +440,10 @@ public final class AuditStore: @unchecked Sendable {
         return nil
     }
 
-    /// Resolves the usage increments to ids, sorts them by key (neighbouring B-tree pages), folds equal keys
-    /// (several batches committed together) and upserts each once.
-    private func applyUsage(_ usage: [UsageIncrement]) throws {
-        guard !usage.isEmpty else { return }
-        var groups: [UsageRow] = []
-        groups.reserveCapacity(usage.count)
-        try usage.withUnsafeBufferPointer { usage in
-            for index in usage.indices {
-                groups.append(
-                    UsageRow(
-                        token: try tokenID(usage[index].key.token),
-                        clientIP: try stringID(usage[index].key.clientIP, field: "usage.client_ip"),
-                        method: try stringID(usage[index].key.method, field: "usage.method"),
-                        host: try stringID(usage[index].key.host, field: "usage.host"),
-                        path: try stringID(usage[index].key.path, field: "usage.path"),
-                        status: Int64(usage[index].key.status ?? 0), count: usage[index].count,
-                        firstSeen: usage[index].firstSeen, lastSeen: usage[index].lastSeen))
-            }
-        }
+    /// Sorts the resolved usage rows by key (neighbouring B-tree pages), folds equal keys and upserts each once.
+    private func applyUsage(_ rows: [UsageRow]) throws {
+        guard !rows.isEmpty else { return }
+        var groups = rows
         groups.sort()
         var folded: [UsageRow] = []
         folded.reserveCapacity(groups.count)
@@ -434,6 +469,36 @@ public final class AuditStore: @unchecked Sendable {
             try statement.bind(row.count, at: base + 7)
             try statement.bind(row.firstSeen, at: base + 8)
             try statement.bind(row.lastSeen, at: base + 9)
+        }
+    }
+
+    /// Sorts the resolved request-window rows by key, folds equal keys and upserts each once.
+    private func applyRequestWindows(_ rows: [BucketRow]) throws {
+        guard !rows.isEmpty else { return }
+        var rows = rows
+        rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
+        var folded: [BucketRow] = []
+        folded.reserveCapacity(rows.count)
+        var position = 0
+        while position < rows.count {
+            var row = rows[position]
+            position += 1
+            while position < rows.count, rows[position].hasKey(of: row) {
+                row.first = min(row.first, rows[position].first)
+                row.last = max(row.last, rows[position].last)
+                row.count += rows[position].count
+                position += 1
+            }
+            folded.append(row)
+        }
+        try Self.upsert(folded, single: statements.upsertWindow, many: statements.upsertWindowMany) { row, statement, base in
+            try statement.bind(row.token, at: base + 1)
+            try statement.bind(row.dimension, at: base + 2)
+            try statement.bind(row.value, at: base + 3)
+            try statement.bind(row.bucket, at: base + 4)
+            try statement.bind(row.first, at: base + 5)
+            try statement.bind(row.last, at: base + 6)
+            try statement.bind(row.count, at: base + 7)
         }
     }
 
@@ -622,7 +687,7 @@ private struct TokenTouch {
 
 /// A usage increment with its strings and token resolved to ids; sorted by key so consecutive upserts touch
 /// neighbouring B-tree pages.
-private struct UsageRow: Comparable {
+struct UsageRow: Comparable {
     var token, clientIP, method, host, path, status: Int64
     var count: Int64
     var firstSeen, lastSeen: Double?
@@ -635,6 +700,17 @@ private struct UsageRow: Comparable {
     static func == (lhs: UsageRow, rhs: UsageRow) -> Bool {
         (lhs.token, lhs.clientIP, lhs.method, lhs.host, lhs.path, lhs.status)
             == (rhs.token, rhs.clientIP, rhs.method, rhs.host, rhs.path, rhs.status)
+    }
+}
+
+/// A request-window row resolved to ids.
+private struct BucketRow {
+    var token, dimension, value, bucket: Int64
+    var first, last: Double
+    var count: Int64
+
+    func hasKey(of other: BucketRow) -> Bool {
+        token == other.token && dimension == other.dimension && value == other.value && bucket == other.bucket
     }
 }
 
@@ -654,55 +730,6 @@ struct IDCache<Key: Hashable> {
     }
 
     mutating func removeAll() { entries.removeAll() }
-}
-
-/// A batch that passed validation, with evidence JSON canonicalised (sorted keys) so output is deterministic.
-private struct PreparedBatch {
-    var tokens: [TokenSighting]
-    var usage: [UsageIncrement]
-    var findings: [FindingIncrement]
-    var progress: [SourceProgress]
-    var requestWindows: [RequestWindowIncrement]
-
-    init(_ batch: StoreBatch) throws {
-        // Token records and usage strings are validated when first written (`applySighting`, `stringID`),
-        // inside the transaction: a refusal rolls the whole batch back, and a token or string already stored
-        // is not checked again.
-        var findings = batch.findings
-        for index in findings.indices {
-            let key = findings[index].key
-            try guardText(key.ruleID, field: "findings.rule_id")
-            try guardText(key.discriminator, field: "findings.discriminator")
-            try guardText(findings[index].example.sourcePath, field: "findings.example_source")
-            try guardText(findings[index].example.evidenceJSON, field: "findings.evidence")
-            do {
-                findings[index].example.evidenceJSON = try TextFormatting.canonicalJSONObject(
-                    findings[index].example.evidenceJSON)
-            } catch {
-                throw StoreError.invalidEvidence(rule: key.ruleID, reason: error.reason)
-            }
-        }
-        self.tokens = batch.tokens
-        self.usage = batch.usage
-        self.findings = findings
-        self.progress = batch.progress
-        // Redacted (token-shaped User-Agents) when written: see `applyRequestWindows`.
-        self.requestWindows = batch.requestWindows
-    }
-}
-
-extension PreparedBatch {
-    /// Key order: consecutive inserts then land on the same or neighbouring B-tree pages (fingerprints are
-    /// random, so batch order would touch pages at random). The merges are order-independent, so this changes
-    /// nothing but speed. Progress rows keep their order (they are few).
-    mutating func sortForLocality() {
-        findings.sort { lhs, rhs in
-            let l = lhs.key, r = rhs.key
-            if l.ruleID != r.ruleID { return l.ruleID < r.ruleID }
-            if l.token != r.token { return l.token < r.token }
-            return l.discriminator < r.discriminator
-        }
-    }
 }
 
 /// The writer's prepared statements, compiled once and reused for every batch.

@@ -367,7 +367,7 @@ struct GroupCommitTests {
             let rowsBefore = accumulator.rowCount
             let batch = accumulator.take()
             #expect(accumulator.isEmpty && accumulator.rowCount == 0)
-            #expect(batch.tokens.count + batch.usage.count + batch.findings.count + batch.requestWindows.count == rowsBefore)
+            #expect(batch.sightings.count + batch.usage.count + batch.findings.count + batch.windows.count == rowsBefore)
             // One progress row per source, whatever the number of batches folded.
             #expect(batch.progress.count == 1)
             try folded.commit(batch)
@@ -390,8 +390,11 @@ struct GroupCommitTests {
         // The same batch twice: no new rows, every count doubled.
         #expect(accumulator.rowCount == once)
         let twice = accumulator.take()
-        for (lhs, rhs) in zip(twice.usage, batches[0].usage) where lhs.key == rhs.key { #expect(lhs.count == 2 * rhs.count) }
-        #expect(twice.tokens.map(\.count) == batches[0].tokens.map { 2 * $0.count })
+        // Usage keys are distinct per batch: folded twice, each row's count doubles.
+        #expect(twice.usage.map(\.count) == batches[0].usage.map { 2 * $0.count })
+        #expect(twice.windows.map(\.count) == batches[0].requestWindows.map { 2 * $0.count })
+        #expect(twice.sightings.map(\.count) == batches[0].tokens.map { 2 * $0.count })
+        #expect(twice.findings.map(\.count) == batches[0].findings.map { 2 * $0.count })
         #expect(twice.progress.first?.lines == 2 * (batches[0].progress.first?.lines ?? 0))
         #expect(twice.progress.first?.linesCommitted == batches[0].progress.first?.linesCommitted)
     }
