@@ -111,4 +111,15 @@ import TokenAuditModel
         }
         #expect(compared == Self.peers.count * 5 * 6)
     }
+
+    /// The in-place client address is the copying `IPNetwork.stripPort` (the oracle) of the same text.
+    @Test(arguments: ["10.0.0.1", "10.0.0.1:8080", " 10.0.0.1 ", "[2001:db8::1]:443", "[2001:db8::1]", "2001:db8::1",
+                      "::1", "host.example:80", "host:x", "[", "[x", "", " ", ":", "1.2.3.4:5:6", "10.0.0.1:"])
+    func addressRangeIsStripPort(text: String) {
+        let bytes = Array(text.utf8)
+        let expected = IPNetwork.stripPort(bytes)
+        bytes.withUnsafeBufferPointer { p in
+            #expect(Array(p[IPNetwork.addressRange(p)]) == expected, "\(text)")
+        }
+    }
 }
