@@ -50,14 +50,15 @@ struct Assembler {
                 if usesReferenceSteps {
                     authorizationTokensReference(RawField(Array(line[r]), isAtLimit: field.isAtLimit), into: &tokens)
                 } else {
-                    authorizationTokens(line, r, isAtLimit: field.isAtLimit, lineOffset: 0, into: &tokens, knownRuns: &knownRuns)
+                    authorizationTokens(line, r, isAtLimit: field.isAtLimit, lineOffset: 0, isLine: true, into: &tokens,
+                                        knownRuns: &knownRuns)
                 }
             } else if usesReferenceSteps {
                 authorizationTokensReference(field, into: &tokens)
             } else {
                 field.bytes.withUnsafeBufferPointer {
                     authorizationTokens($0, 0..<$0.count, isAtLimit: field.isAtLimit, lineOffset: field.origin,
-                                        into: &tokens, knownRuns: &knownRuns)
+                                        isLine: false, into: &tokens, knownRuns: &knownRuns)
                 }
             }
         }
@@ -73,8 +74,8 @@ struct Assembler {
         }
         if let target = record.target {
             let parts = URLParts(target.bytes)
-            if scheme == nil, let s = parts.scheme { scheme = Array(target.bytes[s]) }
-            if host == nil, let a = parts.authority, !a.isEmpty { host = Array(target.bytes[a]) }
+            if scheme == nil, let s = parts.scheme { scheme = .copied(Array(target.bytes[s])) }
+            if host == nil, let a = parts.authority, !a.isEmpty { host = .copied(Array(target.bytes[a])) }
             sanitisedPath = uriTokens(target, parts: parts, location: nil, into: &tokens)
         }
         for field in record.cookies { cookieTokens(field, into: &tokens) }
@@ -104,24 +105,29 @@ struct Assembler {
         var context = RequestContext()
         context.time = record.time
         context.isTimeLowConfidence = record.isTimeLowConfidence
-        if let ip = ClientAddress.resolve(peer: record.peer.flatMap(ByteText.meaningful), forwardedFor: record.forwardedFor,
-                                          trusted: options.trustedProxies)
-        {
-            context.clientIP = ByteText.string(ip)
+        // Strings straight from the bytes (in the line or copied), no intermediate array.
+        context.clientIP = record.peer?.withBytes(in: line) { peer in
+            guard peer.isMeaningful else { return nil }
+            if options.trustedProxies.isEmpty || record.forwardedFor.isEmpty {
+                // `ClientAddress.resolve` answers the peer without its port in this case.
+                return ByteText.string(UnsafeBufferPointer(rebasing: peer[IPNetwork.addressRange(peer)]))
+            }
+            return ClientAddress.resolve(peer: Array(peer), forwardedFor: record.forwardedFor,
+                                         trusted: options.trustedProxies).map(ByteText.string)
         }
-        context.method = record.method.flatMap(ByteText.meaningful).map(Assembler.methodString)
-        context.host = host.flatMap(ByteText.meaningful).map(ByteText.string)
+        context.method = record.method?.withBytes(in: line) { $0.isMeaningful ? Assembler.methodString($0) : nil }
+        context.host = host?.withBytes(in: line) { $0.isMeaningful ? ByteText.string($0) : nil }
         context.path = sanitisedPath.map(ByteText.string)
-        context.scheme = scheme.flatMap(ByteText.meaningful).map { ByteText.string($0.map(ASCII.lower)) }
+        context.scheme = scheme?.withBytes(in: line) { $0.isMeaningful ? ByteText.string($0.map(ASCII.lower)) : nil }
         context.status = record.status
-        context.userAgent = record.userAgent.flatMap(ByteText.meaningful).map(ByteText.string)
+        context.userAgent = record.userAgent?.withBytes(in: line) { $0.isMeaningful ? ByteText.string($0) : nil }
         return ExtractedLine(context: context, tokens: tokens, isLowConfidence: record.isLowConfidence,
                              problems: record.problems)
     }
 
     /// The method uppercased. ASCII (every real method) is uppercased byte by byte; anything else goes
     /// through `String.uppercased()` after ASCII lowercasing, as it always did.
-    static func methodString(_ bytes: [UInt8]) -> String {
+    static func methodString(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         if bytes.allSatisfy({ $0 < 0x80 }) {
             return String(unsafeUninitializedCapacity: bytes.count) { buffer in
                 for (k, c) in bytes.enumerated() { buffer[k] = c &- 0x61 < 26 ? c & 0xDF : c }
@@ -138,9 +144,15 @@ struct Assembler {
     /// `lineOffset` is where `b[0]` sits in the line when `b` holds line bytes verbatim (credentials that are
     /// JWT-character runs are then listed in `knownRuns`, in line coordinates).
     private func authorizationTokens(
-        _ b: UnsafeBufferPointer<UInt8>, _ field: Range<Int>, isAtLimit: Bool, lineOffset: Int?,
+        _ b: UnsafeBufferPointer<UInt8>, _ field: Range<Int>, isAtLimit: Bool, lineOffset: Int?, isLine: Bool,
         into tokens: inout [TokenOccurrence], knownRuns: inout [TokenShape.KnownRun]
     ) {
+        /// The token `b[range]`: borrowed (a range) when `b` is the line, else copied.
+        func occurrence(_ range: Range<Int>, _ location: TokenLocation, cut: Bool) -> TokenOccurrence {
+            isLine
+                ? TokenOccurrence(lineRange: range, location: location, isCutByFieldLimit: cut)
+                : TokenOccurrence(bytes: Array(b[range]), location: location, isCutByFieldLimit: cut)
+        }
         let whole = b.trimmedRange(field)
         let fieldEnd = field.upperBound
         var i = whole.lowerBound
@@ -162,9 +174,7 @@ struct Assembler {
                 shape.isJWTShaped || (j == end && shape.looksIncomplete)
             {
                 // A bare token without a scheme.
-                tokens.append(TokenOccurrence(
-                    bytes: Array(b[word]), location: .authorizationOther,
-                    isCutByFieldLimit: j == fieldEnd && (isAtLimit || shape.looksIncomplete)))
+                tokens.append(occurrence(word, .authorizationOther, cut: j == fieldEnd && (isAtLimit || shape.looksIncomplete)))
                 i = j
                 continue
             } else {
@@ -186,9 +196,7 @@ struct Assembler {
                         atEnd = true
                         for q in end..<fieldEnd where !ASCII.isSpace(b[q]) { atEnd = false }
                     }
-                    tokens.append(TokenOccurrence(
-                        bytes: Array(b[k..<m]), location: location,
-                        isCutByFieldLimit: atEnd && (isAtLimit || credential.looksIncomplete)))
+                    tokens.append(occurrence(k..<m, location, cut: atEnd && (isAtLimit || credential.looksIncomplete)))
                 }
             }
             i = max(m, j)

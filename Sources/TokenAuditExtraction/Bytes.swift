@@ -101,6 +101,19 @@ extension Array where Element == UInt8 {
 }
 
 extension UnsafeBufferPointer where Element == UInt8 {
+    /// `Array.firstIndex(of:in:)` on a buffer (memchr).
+    @inline(__always)
+    func firstIndex(of byte: UInt8, in range: Range<Int>) -> Int? {
+        guard !range.isEmpty, let base = baseAddress,
+            let hit = memchr(base + range.lowerBound, Int32(byte), range.count)
+        else { return nil }
+        return UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+    }
+
+    /// `ByteText.meaningful(_:)` on a buffer: false for empty and for the loggers' `-`.
+    @inline(__always)
+    var isMeaningful: Bool { !(isEmpty || (count == 1 && self[0] == ASCII.dash)) }
+
     /// `Array.hasLowercasePrefix(_:at:end:)` on a buffer.
     @inline(__always)
     func hasLowercasePrefix(_ literal: StaticString, at index: Int, end limit: Int) -> Bool {
@@ -154,6 +167,22 @@ enum ByteText {
         return out
     }
 
+    /// `Array.trimmedRange(_:)` on any byte collection indexed from 0.
+    static func trimmedRange<B: RandomAccessCollection<UInt8>>(_ b: B, _ range: Range<Int>) -> Range<Int>
+    where B.Index == Int {
+        var lo = range.lowerBound
+        var hi = range.upperBound
+        while lo < hi, ASCII.isSpace(b[lo]) { lo += 1 }
+        while hi > lo, ASCII.isSpace(b[hi - 1]) { hi -= 1 }
+        return lo..<hi
+    }
+
+    /// ``hasBackslash(_:_:)-([UInt8],_)`` on a buffer.
+    static func hasBackslash(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        guard !range.isEmpty else { return false }
+        return memchr(p.baseAddress! + range.lowerBound, Int32(ASCII.backslash), range.count) != nil
+    }
+
     /// Whether `bytes[range]` holds a backslash (so ``unescapeLogField(_:)`` would change it).
     static func hasBackslash(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
         guard !range.isEmpty else { return false }
@@ -199,6 +228,17 @@ enum ByteText {
             i += 1
         }
         return out
+    }
+
+    /// ``integer(_:)`` of `p[range]`.
+    static func integer(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
+        guard !range.isEmpty, range.count <= 18 else { return nil }
+        var value = 0
+        for k in range {
+            guard ASCII.isDigit(p[k]) else { return nil }
+            value = value * 10 + Int(p[k] &- 0x30)
+        }
+        return value
     }
 
     /// Parses a run of ASCII digits as a non-negative integer (at most 18 digits).

@@ -17,11 +17,48 @@ public struct TokenOccurrence: Sendable, Hashable {
     /// unverifiable, not invalid.
     public var isCutByFieldLimit: Bool
 
+    /// Set when the token is borrowed from the line it was found in (``LineExtractor/extractBorrowing(_:)``):
+    /// the token is `line[lineRange]` and `bytes` is empty. nil for owned tokens.
+    public internal(set) var lineRange: Range<Int>?
+
     public init(bytes: [UInt8], location: TokenLocation, parameterName: String? = nil, isCutByFieldLimit: Bool = false) {
         self.bytes = bytes
         self.location = location
         self.parameterName = parameterName
         self.isCutByFieldLimit = isCutByFieldLimit
+    }
+
+    /// A token left in the line at `range`.
+    init(lineRange range: Range<Int>, location: TokenLocation, parameterName: String? = nil, isCutByFieldLimit: Bool) {
+        self.bytes = []
+        self.lineRange = range
+        self.location = location
+        self.parameterName = parameterName
+        self.isCutByFieldLimit = isCutByFieldLimit
+    }
+
+    /// Whether the token's bytes are borrowed from the line rather than held in ``bytes``.
+    public var isBorrowed: Bool { lineRange != nil }
+
+    /// Calls `body` with the token's bytes: from `line` when borrowed, else from ``bytes``. `line` must be the
+    /// line this occurrence was extracted from (the same bytes, with or without the trailing newline).
+    @inline(__always)
+    public func withBytes<R>(in line: UnsafeRawBufferPointer, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let lineRange {
+            precondition(lineRange.upperBound <= line.count, "a borrowed token needs the line it came from")
+            return try body(UnsafeBufferPointer(rebasing: line.bindMemory(to: UInt8.self)[lineRange]))
+        }
+        return try bytes.withUnsafeBufferPointer(body)
+    }
+
+    /// The token as an owned occurrence (``bytes`` filled, not borrowed): what ``LineExtractor/extract(_:)-(UnsafeRawBufferPointer)``
+    /// returns.
+    public func owned(in line: UnsafeRawBufferPointer) -> TokenOccurrence {
+        guard lineRange != nil else { return self }
+        var copy = self
+        copy.bytes = withBytes(in: line) { Array($0) }
+        copy.lineRange = nil
+        return copy
     }
 }
 

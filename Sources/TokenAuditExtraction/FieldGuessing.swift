@@ -103,9 +103,9 @@ enum FieldGuessing {
         case .forwardedFor: record.forwardedFor.append(value.bytes)
         case .body: record.bodies.append(value)
         case .referer: record.referers.append(value)
-        case .host: if record.host == nil { record.host = value.bytes } else { record.others.append((value, .unknown)) }
+        case .host: if record.host == nil { record.host = .copied(value.bytes) } else { record.others.append((value, .unknown)) }
         case .userAgent:
-            if record.userAgent == nil { record.userAgent = value.bytes } else { record.others.append((value, .unknown)) }
+            if record.userAgent == nil { record.userAgent = .copied(value.bytes) } else { record.others.append((value, .unknown)) }
         case .other: record.others.append((value, .unknown))
         case .empty: break
         }

@@ -138,7 +138,7 @@ enum FlatJSONScanner {
         }
         switch action {
         case .role(let role):
-            applyRole(role, p, range, isNumber: isNumber, state: &state, field: field)
+            applyRole(role, p, range, isNumber: isNumber, isLine: isLine, state: &state, field: field)
         case .header(let slot):
             // `RawRecord.addHeader` drops empty and `-` values.
             guard !isPlaceholder(p, range) else { return }
@@ -157,9 +157,11 @@ enum FlatJSONScanner {
     /// `JSONLineReader.apply` on bytes in place.
     private static func applyRole(
         _ role: JSONLineReader.Role, _ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, isNumber: Bool,
-        state: inout JSONLineReader.State, field: () -> RawField
+        isLine: Bool, state: inout JSONLineReader.State, field: () -> RawField
     ) {
         let options = state.options
+        /// A short value: left in the line when `p` is the line, else copied.
+        func value() -> RawBytes { isLine ? .line(range) : .copied(Array(p[range])) }
         switch role {
         case .time:
             guard state.record.time == nil else { return }
@@ -169,8 +171,8 @@ enum FlatJSONScanner {
                 state.record.time = LogTimestamp.epochNumber(number)
                 return
             }
-            // The timestamp readers index an array; a timestamp is a few dozen bytes.
-            let v = Array(p[range])
+            // Read in place, indexed from 0 like the copy it used to be.
+            let v = UnsafeBufferPointer(rebasing: p[range])
             if let t = LogTimestamp.parseAny(v, 0..<v.count, defaultOffset: options.defaultZoneOffsetSeconds,
                                              yearHint: options.yearHint)
             {
@@ -187,7 +189,7 @@ enum FlatJSONScanner {
                 state.record.status = integer(p, lo..<hi)
             }
         case .method:
-            if state.record.method == nil, !isPlaceholder(p, range) { state.record.method = Array(p[range]) }
+            if state.record.method == nil, !isPlaceholder(p, range) { state.record.method = value() }
         case .target:
             guard !state.haveTarget, !isPlaceholder(p, range) else { return }
             state.haveTarget = true
@@ -197,23 +199,24 @@ enum FlatJSONScanner {
             if p[range].contains(ASCII.space) {
                 state.haveTarget = true
                 let limits = options.fieldLengthLimits
-                state.record.setRequestLine(in: p, range, isAtLimit: !limits.isEmpty && limits.contains(range.count))
+                state.record.setRequestLine(
+                    in: p, range, isAtLimit: !limits.isEmpty && limits.contains(range.count), isLine: isLine)
             } else if !range.isEmpty, p[range.lowerBound] == ASCII.slash {
                 state.haveTarget = true
                 state.record.target = field()
             }
         case .host:
-            if state.record.host == nil, !isPlaceholder(p, range) { state.record.host = Array(p[range]) }
+            if state.record.host == nil, !isPlaceholder(p, range) { state.record.host = value() }
         case .scheme:
-            if state.record.scheme == nil, !isPlaceholder(p, range) { state.record.scheme = Array(p[range]) }
+            if state.record.scheme == nil, !isPlaceholder(p, range) { state.record.scheme = value() }
         case .userAgent:
-            if state.record.userAgent == nil, !isPlaceholder(p, range) { state.record.userAgent = Array(p[range]) }
+            if state.record.userAgent == nil, !isPlaceholder(p, range) { state.record.userAgent = value() }
         case .body:
             if !isPlaceholder(p, range) { state.record.bodies.append(field()) }
         case .peer(let priority):
             if priority < state.peerPriority, !isPlaceholder(p, range) {
                 state.peerPriority = priority
-                state.record.peer = Array(p[range])
+                state.record.peer = value()
             }
         case .header(let name):
             state.record.addHeader(name: Array(name.utf8), value: field())

@@ -64,6 +64,25 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// ``stripPort(_:)`` as a range of `text`, without copying it.
+    static func addressRange(_ text: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        let t = text.trimmedRange(0..<text.count)
+        guard !t.isEmpty else { return t }
+        if text[t.lowerBound] == ASCII.leftBracket, let close = text.firstIndex(of: ASCII.rightBracket, in: t) {
+            return (t.lowerBound + 1)..<close
+        }
+        var colons = 0
+        var lastColon = -1
+        for k in t where text[k] == ASCII.colon {
+            colons += 1
+            lastColon = k
+        }
+        if colons == 1, parseAddress(ArraySlice(text[t.lowerBound..<lastColon])) != nil {
+            return t.lowerBound..<lastColon
+        }
+        return t
+    }
+
     /// The address without port or brackets, as logged text (for `RequestContext.clientIP`).
     static func stripPort(_ text: [UInt8]) -> [UInt8] {
         let t = text[text.trimmedRange(0..<text.count)]

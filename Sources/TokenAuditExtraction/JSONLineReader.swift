@@ -55,6 +55,15 @@ enum JSONLineReader {
         }
     }
 
+    /// ``read(_:options:)-([UInt8],_)`` on the line's buffer: values the flat scanner leaves in the line refer to `p`.
+    static func read(_ p: UnsafeBufferPointer<UInt8>, options: ExtractionOptions) -> RawRecord? {
+        switch FlatJSONScanner.read(p, options: options) {
+        case .record(let record): return record
+        case .invalid: return nil
+        case .needsTreeReader: return readWithTree(Array(p), options: options)
+        }
+    }
+
     /// The reference reader: parses the line into a `JSONValue` tree and walks it. Handles nesting (Caddy's
     /// `request.headers`, Kong's `service`/`querystring`), which the flat scanner hands over.
     static func readWithTree(_ b: [UInt8], options: ExtractionOptions) -> RawRecord? {
@@ -157,7 +166,7 @@ enum JSONLineReader {
             }
         case .status:
             if state.record.status == nil { state.record.status = ByteText.integer(v[v.trimmedRange(0..<v.count)]) }
-        case .method: if state.record.method == nil { state.record.method = ByteText.meaningful(v) }
+        case .method: if state.record.method == nil { state.record.method = ByteText.meaningful(v).map(RawBytes.copied) }
         case .target:
             guard !state.haveTarget, ByteText.meaningful(v) != nil else { return }
             state.haveTarget = true
@@ -172,14 +181,14 @@ enum JSONLineReader {
             }
             state.haveTarget = true
             state.record.setRequestLine(field)
-        case .host: if state.record.host == nil { state.record.host = ByteText.meaningful(v) }
-        case .scheme: if state.record.scheme == nil { state.record.scheme = ByteText.meaningful(v) }
-        case .userAgent: if state.record.userAgent == nil { state.record.userAgent = ByteText.meaningful(v) }
+        case .host: if state.record.host == nil { state.record.host = ByteText.meaningful(v).map(RawBytes.copied) }
+        case .scheme: if state.record.scheme == nil { state.record.scheme = ByteText.meaningful(v).map(RawBytes.copied) }
+        case .userAgent: if state.record.userAgent == nil { state.record.userAgent = ByteText.meaningful(v).map(RawBytes.copied) }
         case .body: if ByteText.meaningful(v) != nil { state.record.bodies.append(field) }
         case .peer(let priority):
             if priority < state.peerPriority, ByteText.meaningful(v) != nil {
                 state.peerPriority = priority
-                state.record.peer = v
+                state.record.peer = .copied(v)
             }
         case .header(let name): state.record.addHeader(name: Array(name.utf8), value: field)
         case .ignored: break

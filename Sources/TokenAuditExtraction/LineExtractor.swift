@@ -95,21 +95,34 @@ public struct LineExtractor: Sendable {
     /// when the line carries no token. A line that does not fit the format is read by the fallback scanner and
     /// comes back low-confidence with a `.formatMismatch` problem.
     public func extract(_ line: UnsafeRawBufferPointer) -> ExtractedLine? {
+        guard var extracted = extractBorrowing(line) else { return nil }
+        LineExtractor.makeOwned(&extracted, line: line)
+        return extracted
+    }
+
+    /// The scan's hot path: ``extract(_:)-(UnsafeRawBufferPointer)`` without copying the tokens that sit
+    /// verbatim in the line (the usual Authorization header). Such occurrences are borrowed
+    /// (``TokenOccurrence/isBorrowed``, empty ``TokenOccurrence/bytes``): read them with
+    /// ``TokenOccurrence/withBytes(in:_:)`` passing the same `line`, while its memory is valid, and copy only
+    /// what must outlive it (``TokenOccurrence/owned(in:)``). Everything else is as ``extract(_:)-(UnsafeRawBufferPointer)``
+    /// returns it.
+    public func extractBorrowing(_ line: UnsafeRawBufferPointer) -> ExtractedLine? {
         let bytes = line.bindMemory(to: UInt8.self)
         guard TokenShape.mayContainToken(bytes) else { return nil }
-        return extractParsed(LineExtractor.trimmed(bytes[...]))
+        var n = bytes.count
+        while n > 0, bytes[n - 1] == 0x0D || bytes[n - 1] == 0x0A { n -= 1 }
+        return extractParsed(UnsafeBufferPointer(rebasing: bytes[0..<n]))
     }
 
     /// See ``extract(_:)-(UnsafeRawBufferPointer)``.
     public func extract(_ line: ArraySlice<UInt8>) -> ExtractedLine? {
-        let candidate = line.withContiguousStorageIfAvailable { TokenShape.mayContainToken($0) }
-            ?? Array(line).withUnsafeBufferPointer { TokenShape.mayContainToken($0) }
-        guard candidate else { return nil }
-        return extractParsed(LineExtractor.trimmed(line))
+        let contiguous = line.withContiguousStorageIfAvailable { extract(UnsafeRawBufferPointer($0)) }
+        if let contiguous { return contiguous }
+        return Array(line).withUnsafeBytes { extract($0) }
     }
 
     /// See ``extract(_:)-(UnsafeRawBufferPointer)``.
-    public func extract(_ line: [UInt8]) -> ExtractedLine? { extract(line[...]) }
+    public func extract(_ line: [UInt8]) -> ExtractedLine? { line.withUnsafeBytes { extract($0) } }
 
     /// See ``extract(_:)-(UnsafeRawBufferPointer)``.
     public func extract(_ line: String) -> ExtractedLine? { extract(Array(line.utf8)) }
@@ -125,29 +138,35 @@ public struct LineExtractor: Sendable {
         return bytes
     }
 
-    private func extractParsed(_ b: [UInt8]) -> ExtractedLine? {
+    /// Copies the borrowed tokens of `extracted` out of `line`.
+    static func makeOwned(_ extracted: inout ExtractedLine, line: UnsafeRawBufferPointer) {
+        for k in extracted.tokens.indices where extracted.tokens[k].isBorrowed {
+            extracted.tokens[k] = extracted.tokens[k].owned(in: line)
+        }
+    }
+
+    /// `b` is the line without its line ending. Tokens may come back borrowed from it.
+    private func extractParsed(_ b: UnsafeBufferPointer<UInt8>) -> ExtractedLine? {
         var record: RawRecord?
         switch format {
         case .combined: record = CombinedReader.read(b, options: options)
-        case .template(let template): record = template.read(b, options: options)
+        case .template(let template): record = template.read(Array(b), options: options)
         case .jsonLines:
             record = usesReferenceReaders
-                ? JSONLineReader.readWithTree(b, options: options) : JSONLineReader.read(b, options: options)
-        case .haproxy: record = HAProxyReader.read(b, options: options)
-        case .unstructured: record = FallbackReader.read(b, options: options)
+                ? JSONLineReader.readWithTree(Array(b), options: options) : JSONLineReader.read(b, options: options)
+        case .haproxy: record = HAProxyReader.read(Array(b), options: options)
+        case .unstructured: record = FallbackReader.read(Array(b), options: options)
         }
         var assembler = Assembler(options: options)
         assembler.usesReferenceSteps = usesReferenceReaders
         guard let structured = record.take() else {
-            var fallback = FallbackReader.read(b, options: options)
+            var fallback = FallbackReader.read(Array(b), options: options)
             let kind: ExtractionProblem.Kind = format == .jsonLines ? .invalidJSON : .formatMismatch
             fallback.problems.append(ExtractionProblem(kind, "line does not fit the \(format.name) format"))
             return assembler.assemble(fallback)
         }
         var knownRuns: [TokenShape.KnownRun] = []
-        let assembled = b.withUnsafeBufferPointer {
-            assembler.assemble(structured, keepEmpty: true, knownRuns: &knownRuns, line: $0)
-        }
+        let assembled = assembler.assemble(structured, keepEmpty: true, knownRuns: &knownRuns, line: b)
         guard var line = assembled else { return nil }
         // The JSON walker already visits every string; what it skips (Kong's `querystring`, a second URL) it
         // skips on purpose, as a duplicate.
@@ -164,8 +183,8 @@ public struct LineExtractor: Sendable {
     /// A JWT-shaped run in a part of the line the format reader ignores (an unknown field, the remote user…)
     /// is still an occurrence, location `.unknown`. Runs already claimed by a field are not counted twice.
     /// `knownRuns` (credentials the assembler read whole, in line coordinates) are not read again.
-    private func addUnclaimedJWTs(_ b: [UInt8], knownRuns: [TokenShape.KnownRun], to line: inout ExtractedLine) {
-        b.withUnsafeBufferPointer { p in
+    private func addUnclaimedJWTs(_ p: UnsafeBufferPointer<UInt8>, knownRuns: [TokenShape.KnownRun], to line: inout ExtractedLine) {
+        do {
             // Same claiming as the reference below, without the candidate list or a flag array (a bit mask
             // while there are at most 64 occurrences).
             let found = line.tokens.count
@@ -177,7 +196,7 @@ public struct LineExtractor: Sendable {
                 for k in 0..<found {
                     let isClaimed = k < 64 ? claimedBits & (1 << UInt64(k)) != 0 : claimedMore[k]
                     if isClaimed { continue }
-                    let isMatch = line.tokens[k].bytes.withUnsafeBufferPointer { token in
+                    let isMatch = line.tokens[k].withBytes(in: UnsafeRawBufferPointer(p)) { token in
                         LineExtractor.equal(token, run) || LineExtractor.contains(token, run)
                             || LineExtractor.contains(run, token)
                     }
@@ -186,15 +205,15 @@ public struct LineExtractor: Sendable {
                         return
                     }
                 }
-                unclaimed.append(TokenOccurrence(bytes: Array(run), location: .unknown))
+                unclaimed.append(TokenOccurrence(lineRange: c.range, location: .unknown, isCutByFieldLimit: false))
             }
             if !unclaimed.isEmpty { line.tokens += unclaimed }
         }
     }
 
     /// The reference rescan (tests compare ``addUnclaimedJWTs(_:knownRuns:to:)`` with it).
-    private func addUnclaimedJWTsReference(_ b: [UInt8], to line: inout ExtractedLine) {
-        b.withUnsafeBufferPointer { p in
+    private func addUnclaimedJWTsReference(_ p: UnsafeBufferPointer<UInt8>, to line: inout ExtractedLine) {
+        do {
             let everywhere = TokenShape.jwtCandidates(in: p, 0..<p.count, rangeEndsField: false)
             guard !everywhere.isEmpty else { return }
             // A run counts as claimed when a found occurrence equals it or one contains the other (a cut token
@@ -206,7 +225,7 @@ public struct LineExtractor: Sendable {
                 let run = UnsafeBufferPointer(rebasing: p[c.range])
                 var matched = false
                 for k in 0..<found where !claimed[k] {
-                    let isMatch = line.tokens[k].bytes.withUnsafeBufferPointer { token in
+                    let isMatch = line.tokens[k].withBytes(in: UnsafeRawBufferPointer(p)) { token in
                         LineExtractor.equal(token, run) || LineExtractor.contains(token, run)
                             || LineExtractor.contains(run, token)
                     }

@@ -1,40 +1,43 @@
 import TokenAuditModel
 
-/// Shared scanning of logged fields.
+/// Shared scanning of logged fields, on an array or on the line's buffer (indices from 0).
 enum FieldScanner {
     /// A `"…"` field starting at `start` (which must be the opening quote). Backslash escapes are skipped.
     /// Returns the raw content range, the index after the closing quote, and whether the quote closed.
     static func quoted(_ b: [UInt8], from start: Int) -> (content: Range<Int>, next: Int, closed: Bool) {
-        b.withUnsafeBufferPointer { p in
-            let n = p.count
-            var j = start + 1
-            while j < n {
-                // Eight bytes at a time while there is neither a backslash nor a quote.
-                while j + 8 <= n {
-                    let w = SWAR.load(p, j)
-                    if SWAR.hasByte(w, ASCII.quote) | SWAR.hasByte(w, ASCII.backslash) != 0 { break }
-                    j += 8
-                }
-                guard j < n else { break }
-                let c = p[j]
-                if c == ASCII.backslash {
-                    j += 2
-                    continue
-                }
-                if c == ASCII.quote { return ((start + 1)..<j, j + 1, true) }
-                j += 1
-            }
-            return ((start + 1)..<n, n, false)
-        }
+        b.withUnsafeBufferPointer { quoted($0, from: start) }
     }
 
-    static func word(_ b: [UInt8], from start: Int) -> Range<Int> {
+    /// ``quoted(_:from:)-([UInt8],_)`` on a buffer.
+    static func quoted(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> (content: Range<Int>, next: Int, closed: Bool) {
+        let n = p.count
+        var j = start + 1
+        while j < n {
+            // Eight bytes at a time while there is neither a backslash nor a quote.
+            while j + 8 <= n {
+                let w = SWAR.load(p, j)
+                if SWAR.hasByte(w, ASCII.quote) | SWAR.hasByte(w, ASCII.backslash) != 0 { break }
+                j += 8
+            }
+            guard j < n else { break }
+            let c = p[j]
+            if c == ASCII.backslash {
+                j += 2
+                continue
+            }
+            if c == ASCII.quote { return ((start + 1)..<j, j + 1, true) }
+            j += 1
+        }
+        return ((start + 1)..<n, n, false)
+    }
+
+    static func word<B: RandomAccessCollection<UInt8>>(_ b: B, from start: Int) -> Range<Int> where B.Index == Int {
         var j = start
         while j < b.count, !ASCII.isSpace(b[j]) { j += 1 }
         return start..<j
     }
 
-    static func skipSpaces(_ b: [UInt8], _ i: inout Int) {
+    static func skipSpaces<B: RandomAccessCollection<UInt8>>(_ b: B, _ i: inout Int) where B.Index == Int {
         while i < b.count, ASCII.isSpace(b[i]) { i += 1 }
     }
 
@@ -46,10 +49,21 @@ enum FieldScanner {
         return RawField(Array(b[raw]), isAtLimit: isAtLimit, origin: raw.lowerBound)
     }
 
+    /// ``field(_:_:quoted:closed:limits:)-([UInt8],_,_,_,_)`` on a buffer.
+    static func field(
+        _ p: UnsafeBufferPointer<UInt8>, _ raw: Range<Int>, quoted: Bool, closed: Bool, limits: Set<Int>
+    ) -> RawField {
+        let isAtLimit = !closed || limits.contains(raw.count)
+        if quoted, ByteText.hasBackslash(p, raw) {
+            return RawField(ByteText.unescapeLogField(ArraySlice(p[raw])), isAtLimit: isAtLimit)
+        }
+        return RawField(Array(p[raw]), isAtLimit: isAtLimit, origin: raw.lowerBound)
+    }
+
     /// A closed quoted field or a word that is empty or `-`: every reader drops it (`ByteText.meaningful` and
     /// `FieldGuessing.guess` see nothing in it), so it need not be copied.
     @inline(__always)
-    static func isPlaceholder(_ b: [UInt8], _ raw: Range<Int>) -> Bool {
+    static func isPlaceholder<B: RandomAccessCollection<UInt8>>(_ b: B, _ raw: Range<Int>) -> Bool where B.Index == Int {
         raw.isEmpty || (raw.count == 1 && b[raw.lowerBound] == ASCII.dash)
     }
 }
@@ -57,11 +71,18 @@ enum FieldScanner {
 /// nginx/Apache combined, with any number of extra fields recognised by their content.
 enum CombinedReader {
     static func read(_ b: [UInt8], options: ExtractionOptions) -> RawRecord? {
+        b.withUnsafeBufferPointer { read($0, options: options) }
+    }
+
+    /// Reads the line in place: short context values (peer, method, User-Agent) and Authorization values are
+    /// left in it as ranges (``RawBytes/line(_:)``, ``RawField/lineRange``); the assembler must get the same
+    /// buffer.
+    static func read(_ b: UnsafeBufferPointer<UInt8>, options: ExtractionOptions) -> RawRecord? {
         var record = RawRecord()
         var i = 0
         let peer = FieldScanner.word(b, from: 0)
         guard !peer.isEmpty else { return nil }
-        record.peer = Array(b[peer])
+        record.peer = .line(peer)
         i = peer.upperBound
         guard let open = b.firstIndex(of: ASCII.leftBracket, in: i..<b.count),
               let (time, afterTime) = LogTimestamp.parseCLF(b, open..<b.count, defaultOffset: options.defaultZoneOffsetSeconds),
@@ -74,16 +95,16 @@ enum CombinedReader {
         let request = FieldScanner.quoted(b, from: i)
         let requestAtLimit = !request.closed || options.fieldLengthLimits.contains(request.content.count)
         if ByteText.hasBackslash(b, request.content) {
-            record.setRequestLine(RawField(ByteText.unescapeLogField(b[request.content]), isAtLimit: requestAtLimit))
+            record.setRequestLine(RawField(ByteText.unescapeLogField(ArraySlice(b[request.content])), isAtLimit: requestAtLimit))
         } else {
-            // Read in place: only the method and the target are copied.
-            b.withUnsafeBufferPointer { record.setRequestLine(in: $0, request.content, isAtLimit: requestAtLimit) }
+            // Read in place: only the target is copied.
+            record.setRequestLine(in: b, request.content, isAtLimit: requestAtLimit, isLine: true)
         }
         if !request.closed { record.problems.append(ExtractionProblem(.unterminatedField, "request line has no closing quote")) }
         i = request.next
         FieldScanner.skipSpaces(b, &i)
         let statusWord = FieldScanner.word(b, from: i)
-        record.status = ByteText.integer(b[statusWord])
+        record.status = ByteText.integer(b, statusWord)
         i = statusWord.upperBound
         FieldScanner.skipSpaces(b, &i)
         i = FieldScanner.word(b, from: i).upperBound  // bytes sent
@@ -101,9 +122,15 @@ enum CombinedReader {
                     quotedIndex += 1
                     continue
                 }
-                if quotedIndex >= 2, !ByteText.hasBackslash(b, q.content),
-                    b.withUnsafeBufferPointer({ FieldGuessing.isAuthorization($0, q.content) })
-                {
+                if quotedIndex == 1, !FieldScanner.isPlaceholder(b, q.content), !ByteText.hasBackslash(b, q.content) {
+                    // The User-Agent, verbatim: left in the line (it is not empty, not `-`).
+                    record.userAgent = .line(q.content)
+                    if !q.closed { record.problems.append(ExtractionProblem(.unterminatedField, "a quoted field has no closing quote")) }
+                    i = q.next
+                    quotedIndex += 1
+                    continue
+                }
+                if quotedIndex >= 2, !ByteText.hasBackslash(b, q.content), FieldGuessing.isAuthorization(b, q.content) {
                     // An Authorization value, left in the line: the assembler reads it there (no copy).
                     record.authorization.append(RawField(
                         lineRange: q.content, isAtLimit: !q.closed || options.fieldLengthLimits.contains(q.content.count)))
@@ -121,7 +148,7 @@ enum CombinedReader {
                     if ByteText.meaningful(field.bytes) != nil { record.referers.append(field) }
                     continue
                 case 2:
-                    record.userAgent = ByteText.meaningful(field.bytes)
+                    record.userAgent = ByteText.meaningful(field.bytes).map(RawBytes.copied)
                     continue
                 default: break
                 }
@@ -158,7 +185,7 @@ enum HAProxyReader {
             break
         }
         guard let anchor else { return nil }
-        record.peer = Array(b[anchor.peer])
+        record.peer = .copied(Array(b[anchor.peer]))
         record.time = anchor.time
         var i = anchor.after
         var words: [Range<Int>] = []

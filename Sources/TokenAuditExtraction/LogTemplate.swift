@@ -260,7 +260,7 @@ public struct LogTemplate: Sendable, Hashable {
     ) {
         let value = field.bytes
         switch kind {
-        case .peer: record.peer = value
+        case .peer: record.peer = .copied(value)
         case .time(let style):
             let offset = options.defaultZoneOffsetSeconds
             let r = 0..<value.count
@@ -277,8 +277,8 @@ public struct LogTemplate: Sendable, Hashable {
                 record.problems.append(ExtractionProblem(.unreadableTime, "time field of \(value.count) bytes is no known timestamp form"))
             }
         case .requestLine: record.setRequestLine(field)
-        case .method: record.method = ByteText.meaningful(value)
-        case .host: if record.host == nil { record.host = ByteText.meaningful(value) }
+        case .method: record.method = ByteText.meaningful(value).map(RawBytes.copied)
+        case .host: if record.host == nil { record.host = ByteText.meaningful(value).map(RawBytes.copied) }
         case .target: if ByteText.meaningful(value) != nil { record.target = field }
         case .path: if ByteText.meaningful(value) != nil { path = field }
         case .query: query = field
@@ -286,7 +286,7 @@ public struct LogTemplate: Sendable, Hashable {
         case .header(let name): record.addHeader(name: name, value: field)
         case .namedCookie(let name): if ByteText.meaningful(value) != nil { record.namedCookies.append((name, field)) }
         case .body: if ByteText.meaningful(value) != nil { record.bodies.append(field) }
-        case .scheme: record.scheme = ByteText.meaningful(value)
+        case .scheme: record.scheme = ByteText.meaningful(value).map(RawBytes.copied)
         case .ignored: break
         case .opaque: if !value.isEmpty { record.others.append((field, .unknown)) }
         }

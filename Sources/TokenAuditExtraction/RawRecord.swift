@@ -27,20 +27,47 @@ struct RawField {
     }
 }
 
+/// A short context value (peer, method, host, scheme, User-Agent): copied (or built) bytes, or left in the line
+/// at a range, so the usual verbatim value costs no allocation before its String is made.
+enum RawBytes: Equatable {
+    case copied([UInt8])
+    /// `line[range]` of the line the record was read from.
+    case line(Range<Int>)
+
+    /// The bytes, read from `line` when they were left there.
+    @inline(__always)
+    func withBytes<R>(in line: UnsafeBufferPointer<UInt8>?, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        switch self {
+        case .copied(let bytes): return bytes.withUnsafeBufferPointer(body)
+        case .line(let range):
+            guard let line else { preconditionFailure("a value left in the line needs the line") }
+            return body(UnsafeBufferPointer(rebasing: line[range]))
+        }
+    }
+
+    /// The bytes as an array (a copy for values left in the line).
+    func bytes(in line: UnsafeBufferPointer<UInt8>?) -> [UInt8] {
+        switch self {
+        case .copied(let bytes): return bytes
+        case .line: return withBytes(in: line) { Array($0) }
+        }
+    }
+}
+
 /// What a format reader pulls out of a line before tokens are looked for. Every reader fills this; one
 /// assembler turns it into an `ExtractedLine`, so locations and sanitising behave the same in every format.
 struct RawRecord {
     var time: Double?
     var isTimeLowConfidence = false
-    var peer: [UInt8]?
+    var peer: RawBytes?
     var forwardedFor: [[UInt8]] = []
-    var method: [UInt8]?
-    var host: [UInt8]?
+    var method: RawBytes?
+    var host: RawBytes?
     /// The request target (origin-form `/p?q` or absolute-form `https://h/p?q`).
     var target: RawField?
-    var scheme: [UInt8]?
+    var scheme: RawBytes?
     var status: Int?
-    var userAgent: [UInt8]?
+    var userAgent: RawBytes?
     var authorization: [RawField] = []
     var dpop: [RawField] = []
     var cookies: [RawField] = []
@@ -58,12 +85,14 @@ struct RawRecord {
     /// Splits a request line `GET /p?q HTTP/1.1` into method, target and (implicitly) protocol. Words are
     /// separated by runs of spaces.
     mutating func setRequestLine(_ field: RawField) {
-        field.bytes.withUnsafeBufferPointer { setRequestLine(in: $0, 0..<$0.count, isAtLimit: field.isAtLimit) }
+        field.bytes.withUnsafeBufferPointer {
+            setRequestLine(in: $0, 0..<$0.count, isAtLimit: field.isAtLimit, isLine: false)
+        }
     }
 
     /// ``setRequestLine(_:)`` for the request line at `b[range]`, read in place: only the method and the
-    /// target are copied.
-    mutating func setRequestLine(in b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, isAtLimit: Bool) {
+    /// target are copied. When `isLine`, `b` is the line itself and the method is left in it.
+    mutating func setRequestLine(in b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, isAtLimit: Bool, isLine: Bool) {
         let n = range.upperBound
         let start = range.lowerBound
         func word(from start: Int) -> Range<Int>? {
@@ -84,11 +113,11 @@ struct RawRecord {
             if b[first.lowerBound] == ASCII.slash {
                 target = RawField(Array(b[first]), isAtLimit: isAtLimit)
             } else if method == nil, isAlphabetic(first) {
-                method = Array(b[first])
+                method = isLine ? .line(first) : .copied(Array(b[first]))
             }
             return
         }
-        if isAlphabetic(first) { method = Array(b[first]) }
+        if isAlphabetic(first) { method = isLine ? .line(first) : .copied(Array(b[first])) }
         // The last word, and whether there are three or more.
         var hi = n
         while hi > start, b[hi - 1] == ASCII.space { hi -= 1 }
@@ -125,10 +154,10 @@ struct RawRecord {
         case .dpop: dpop.append(value)
         case .cookie: cookies.append(value)
         case .referer: referers.append(value)
-        case .userAgent: if userAgent == nil { userAgent = value.bytes }
+        case .userAgent: if userAgent == nil { userAgent = .copied(value.bytes) }
         case .forwardedFor: forwardedFor.append(value.bytes)
-        case .host: if host == nil { host = value.bytes }
-        case .scheme: if scheme == nil { scheme = value.bytes }
+        case .host: if host == nil { host = .copied(value.bytes) }
+        case .scheme: if scheme == nil { scheme = .copied(value.bytes) }
         case .other: others.append((value, .unknown))
         }
     }

@@ -24,7 +24,7 @@ public enum LogTimestamp {
     }
 
     /// `Jan`…`Dec`, any letter case → 1…12.
-    static func month(_ b: [UInt8], at i: Int) -> Int? {
+    static func month<B: RandomAccessCollection<UInt8>>(_ b: B, at i: Int) -> Int? where B.Index == Int {
         guard i + 3 <= b.count else { return nil }
         let key = (UInt32(ASCII.lower(b[i])) << 16) | (UInt32(ASCII.lower(b[i + 1])) << 8) | UInt32(ASCII.lower(b[i + 2]))
         switch key {
@@ -44,7 +44,7 @@ public enum LogTimestamp {
         }
     }
 
-    static func digits(_ b: [UInt8], _ i: Int, _ n: Int) -> Int? {
+    static func digits<B: RandomAccessCollection<UInt8>>(_ b: B, _ i: Int, _ n: Int) -> Int? where B.Index == Int {
         guard i >= 0, i + n <= b.count else { return nil }
         var v = 0
         for k in i..<(i + n) {
@@ -55,7 +55,7 @@ public enum LogTimestamp {
     }
 
     /// Reads `.123…` at `i`; returns the fraction and the index after it.
-    static func fraction(_ b: [UInt8], _ i: Int, limit: Int) -> (Double, Int) {
+    static func fraction<B: RandomAccessCollection<UInt8>>(_ b: B, _ i: Int, limit: Int) -> (Double, Int) where B.Index == Int {
         guard i < limit, b[i] == ASCII.dot || b[i] == ASCII.comma else { return (0, i) }
         var j = i + 1
         var value = 0.0
@@ -69,7 +69,7 @@ public enum LogTimestamp {
     }
 
     /// Reads a zone at `i`: `Z`, `±hh:mm`, `±hhmm`, `±hh`. Returns the offset in seconds and the index after it.
-    static func zone(_ b: [UInt8], _ i: Int, limit: Int) -> (Int, Int)? {
+    static func zone<B: RandomAccessCollection<UInt8>>(_ b: B, _ i: Int, limit: Int) -> (Int, Int)? where B.Index == Int {
         guard i < limit else { return nil }
         if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") { return (0, i + 1) }
         guard b[i] == ASCII.plus || b[i] == ASCII.dash, let hh = digits(b, i + 1, 2), i + 3 <= limit else { return nil }
@@ -89,7 +89,7 @@ public enum LogTimestamp {
 
     /// Common Log Format time: `[28/Nov/2026:10:00:00 +0000]`, brackets optional, fraction optional (HAProxy's
     /// `.123`), zone optional (then `defaultOffset`).
-    static func parseCLF(_ b: [UInt8], _ range: Range<Int>, defaultOffset: Int) -> (time: Double, end: Int)? {
+    static func parseCLF<B: RandomAccessCollection<UInt8>>(_ b: B, _ range: Range<Int>, defaultOffset: Int) -> (time: Double, end: Int)? where B.Index == Int {
         var i = range.lowerBound
         let limit = range.upperBound
         if i < limit, b[i] == ASCII.leftBracket { i += 1 }
@@ -113,7 +113,7 @@ public enum LogTimestamp {
     }
 
     /// ISO-8601 / RFC 3339: `2026-11-28T10:00:00[.fff][Z|±hh:mm|±hhmm]`, `T` or space between date and time.
-    static func parseISO8601(_ b: [UInt8], _ range: Range<Int>, defaultOffset: Int) -> (time: Double, end: Int)? {
+    static func parseISO8601<B: RandomAccessCollection<UInt8>>(_ b: B, _ range: Range<Int>, defaultOffset: Int) -> (time: Double, end: Int)? where B.Index == Int {
         let i = range.lowerBound
         let limit = range.upperBound
         guard i + 19 <= limit, let year = digits(b, i, 4), b[i + 4] == ASCII.dash, let month = digits(b, i + 5, 2),
@@ -136,7 +136,7 @@ public enum LogTimestamp {
     }
 
     /// Syslog (RFC 3164) `Nov 28 10:00:00` / `Nov  8 10:00:00`: needs the year from the caller.
-    static func parseSyslog(_ b: [UInt8], _ range: Range<Int>, year: Int, defaultOffset: Int) -> (time: Double, end: Int)? {
+    static func parseSyslog<B: RandomAccessCollection<UInt8>>(_ b: B, _ range: Range<Int>, year: Int, defaultOffset: Int) -> (time: Double, end: Int)? where B.Index == Int {
         let i = range.lowerBound
         guard i + 15 <= range.upperBound, let month = month(b, at: i), b[i + 3] == ASCII.space else { return nil }
         let day: Int
@@ -161,7 +161,7 @@ public enum LogTimestamp {
     }
 
     /// Reads an epoch number written as text (`1764324000.123`); whole range must be the number.
-    static func parseEpochText(_ b: [UInt8], _ range: Range<Int>) -> Double? {
+    static func parseEpochText<B: RandomAccessCollection<UInt8>>(_ b: B, _ range: Range<Int>) -> Double? where B.Index == Int {
         var i = range.lowerBound
         var whole = 0.0
         var count = 0
@@ -177,8 +177,8 @@ public enum LogTimestamp {
     }
 
     /// Any single timestamp form that fills `range` (after trimming quotes/brackets): ISO-8601, CLF, epoch.
-    static func parseAny(_ b: [UInt8], _ range: Range<Int>, defaultOffset: Int, yearHint: Int?) -> Double? {
-        let r = b.trimmedRange(range)
+    static func parseAny<B: RandomAccessCollection<UInt8>>(_ b: B, _ range: Range<Int>, defaultOffset: Int, yearHint: Int?) -> Double? where B.Index == Int {
+        let r = ByteText.trimmedRange(b, range)
         guard !r.isEmpty else { return nil }
         if let (t, _) = parseISO8601(b, r, defaultOffset: defaultOffset) { return t }
         if let (t, _) = parseCLF(b, r, defaultOffset: defaultOffset) { return t }
@@ -196,7 +196,7 @@ public enum LogTimestamp {
 
     /// The first recognisable timestamp anywhere in `b` (fallback scanner). Epoch numbers count only as whole
     /// runs of 10 digits (seconds, optionally with a fraction) or 13 digits (milliseconds).
-    static func firstTimestamp(in b: [UInt8], defaultOffset: Int, yearHint: Int?) -> Double? {
+    static func firstTimestamp<B: RandomAccessCollection<UInt8>>(in b: B, defaultOffset: Int, yearHint: Int?) -> Double? where B.Index == Int {
         var i = 0
         let n = b.count
         while i < n {

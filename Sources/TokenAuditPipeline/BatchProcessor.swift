@@ -82,55 +82,55 @@ struct BatchProcessor: Sendable {
         }
 
         for index in batch.indices {
-            guard let extracted = batch.withLine(at: index, { item.extractor.extract($0) }),
-                !extracted.tokens.isEmpty
-            else { continue }
-            tokenLines += 1
-            let lineNumber = Int64(batch.lineNumber(at: index))
-            let context = extracted.context
-            let time = context.time
-            if let time {
-                firstTime = min(firstTime ?? time, time)
-                lastTime = max(lastTime ?? time, time)
-            }
-            let locations = extracted.tokens.count == 1
-                ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
-                : Set(extracted.tokens.map(\.location))
-            var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
-            for occurrence in extracted.tokens {
-                let analysed: AnalysedToken
-                let slot: Int
-                if let known = recent.lookup(occurrence.bytes) {
-                    analysed = known.analysed
-                    slot = known.slot
-                    slots.addSighting(slot: slot, at: time)
-                } else {
-                    let (found, isNew) = cache.analysis(for: occurrence.bytes) {
-                        analyse(occurrence)
+            // Tokens are borrowed from the line: bytes are copied only for a token the batch has not met yet.
+            batch.withLine(at: index) { line in
+                guard let extracted = item.extractor.extractBorrowing(line), !extracted.tokens.isEmpty else { return }
+                tokenLines += 1
+                let lineNumber = Int64(batch.lineNumber(at: index))
+                let context = extracted.context
+                let time = context.time
+                if let time {
+                    firstTime = min(firstTime ?? time, time)
+                    lastTime = max(lastTime ?? time, time)
+                }
+                let locations = extracted.tokens.count == 1
+                    ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
+                    : Set(extracted.tokens.map(\.location))
+                var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
+                for occurrence in extracted.tokens {
+                    let (analysed, slot): (AnalysedToken, Int) = occurrence.withBytes(in: line) { token in
+                        if let known = recent.lookup(token) {
+                            slots.addSighting(slot: known.slot, at: time)
+                            return (known.analysed, known.slot)
+                        }
+                        let bytes = Array(token)
+                        let (found, isNew) = cache.analysis(for: bytes) {
+                            analyse(bytes, isCutByLogger: occurrence.isCutByFieldLimit)
+                        }
+                        if isNew { newTokens += 1 }
+                        let slot = slots.sighting(of: found, at: time)
+                        recent.remember(bytes, found, slot: slot)
+                        return (found, slot)
                     }
-                    if isNew { newTokens += 1 }
-                    analysed = found
-                    slot = slots.sighting(of: analysed, at: time)
-                    recent.remember(occurrence.bytes, analysed, slot: slot)
-                }
-                let fingerprint = analysed.verdict.fingerprint
-                windows.record(slot: slot, fingerprint, context)
-                usage.record(slot: slot, fingerprint, context)
+                    let fingerprint = analysed.verdict.fingerprint
+                    windows.record(slot: slot, fingerprint, context)
+                    usage.record(slot: slot, fingerprint, context)
 
-                let observation = RequestObservation(
-                    context: context, location: occurrence.location, parameterName: occurrence.parameterName,
-                    locationsOnLine: locations)
-                for draft in engine.evaluate(analysed.verdict, request: observation) {
-                    record(draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
+                    let observation = RequestObservation(
+                        context: context, location: occurrence.location, parameterName: occurrence.parameterName,
+                        locationsOnLine: locations)
+                    for draft in engine.evaluate(analysed.verdict, request: observation) {
+                        record(draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
+                    }
+                    if extracted.tokens.count > 1 {
+                        lineTokens.append((analysed.verdict, occurrence.withBytes(in: line) { Array($0) }, occurrence.parameterName))
+                    }
                 }
-                if extracted.tokens.count > 1 {
-                    lineTokens.append((analysed.verdict, occurrence.bytes, occurrence.parameterName))
-                }
-            }
-            if !lineTokens.isEmpty {
-                for (index, draft) in engine.evaluateLine(lineTokens) {
-                    record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
-                           line: lineNumber)
+                if !lineTokens.isEmpty {
+                    for (index, draft) in engine.evaluateLine(lineTokens) {
+                        record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
+                               line: lineNumber)
+                    }
                 }
             }
         }
@@ -159,9 +159,8 @@ struct BatchProcessor: Sendable {
         uniqueKeysWithValues: TokenLocation.allCases.map { ($0, [$0]) })
 
     /// Decodes, fingerprints, verifies and judges one distinct token: the expensive part, done once per token.
-    func analyse(_ occurrence: TokenOccurrence) -> AnalysedToken {
-        let (verdict, record) = TokenAnalysis.analyse(
-            occurrence.bytes, isCutByLogger: occurrence.isCutByFieldLimit, engine: engine, masking: masking)
+    func analyse(_ bytes: [UInt8], isCutByLogger: Bool) -> AnalysedToken {
+        let (verdict, record) = TokenAnalysis.analyse(bytes, isCutByLogger: isCutByLogger, engine: engine, masking: masking)
         progress.addAnalysedToken()
         return AnalysedToken(verdict: verdict, record: record)
     }
@@ -267,13 +266,16 @@ struct RecentTokens<Value> {
     }
 
     func lookup(_ bytes: [UInt8]) -> (analysed: Value, slot: Int)? {
-        bytes.withUnsafeBufferPointer { key in
-            guard let entry = entries[Self.index(of: key)], entry.bytes.count == key.count else { return nil }
-            let same = entry.bytes.withUnsafeBufferPointer { stored in
-                key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0
-            }
-            return same ? (entry.analysed, entry.slot) : nil
+        bytes.withUnsafeBufferPointer { lookup($0) }
+    }
+
+    /// ``lookup(_:)-([UInt8])`` of bytes borrowed from the line.
+    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> (analysed: Value, slot: Int)? {
+        guard let entry = entries[Self.index(of: key)], entry.bytes.count == key.count else { return nil }
+        let same = entry.bytes.withUnsafeBufferPointer { stored in
+            key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0
         }
+        return same ? (entry.analysed, entry.slot) : nil
     }
 
     mutating func remember(_ bytes: [UInt8], _ analysed: Value, slot: Int) {

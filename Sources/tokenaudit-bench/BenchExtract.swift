@@ -4,7 +4,7 @@ import TokenAuditLogReading
 
 /// `tokenaudit-bench extract [--max-lines N] FILE...`: decompresses each file with ``LogReader`` the way the
 /// scan does (same batch size and line cap, format detected from the first batch's first 64 lines, one
-/// ``LineExtractor`` per source), then runs the extractor on every line. Only the extraction is timed: each
+/// ``LineExtractor`` per source), then runs the extractor on every line (`extractBorrowing`, as the scan does). Only the extraction is timed: each
 /// batch is read (decompressed) outside the timed section, so the figures are extraction alone. Results are
 /// split per detected format, because the formats take different paths through the extractor.
 func benchExtract(_ arguments: [String]) throws {
@@ -57,7 +57,7 @@ func benchExtract(_ arguments: [String]) throws {
             var occurrences = 0
             let measured = Measurement.of {
                 for index in 0..<count {
-                    if let line = current.withLine(at: index, { extractor.extract($0) }), !line.tokens.isEmpty {
+                    if let line = current.withLine(at: index, { extractor.extractBorrowing($0) }), !line.tokens.isEmpty {
                         tokenLines += 1
                         occurrences += line.tokens.count
                     }

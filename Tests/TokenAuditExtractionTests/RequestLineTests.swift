@@ -35,12 +35,23 @@ import Testing
             let field = RawField(Array(text.utf8), isAtLimit: round % 3 == 0)
             let initial: [UInt8]? = round % 5 == 0 ? Array("PUT".utf8) : nil
             var record = RawRecord()
-            record.method = initial
+            record.method = initial.map(RawBytes.copied)
             record.setRequestLine(field)
             let expected = Self.reference(field, method: initial)
-            #expect(record.method == expected.method, "\(text)")
+            #expect(record.method?.bytes(in: nil) == expected.method, "\(text)")
             #expect(record.target?.bytes == expected.target?.bytes, "\(text)")
             #expect(record.target?.isAtLimit == expected.target?.isAtLimit, "\(text)")
+            // Read in place in a line (the request line somewhere inside it): the method is left in the line
+            // and resolves to the same bytes.
+            let line = Array("x \"".utf8) + field.bytes + Array("\" y".utf8)
+            var inLine = RawRecord()
+            inLine.method = initial.map(RawBytes.copied)
+            line.withUnsafeBufferPointer { p in
+                inLine.setRequestLine(in: p, 3..<(3 + field.bytes.count), isAtLimit: field.isAtLimit, isLine: true)
+                #expect(inLine.method?.bytes(in: p) == expected.method, "\(text)")
+            }
+            #expect(inLine.target?.bytes == expected.target?.bytes, "\(text)")
+            #expect(inLine.target?.isAtLimit == expected.target?.isAtLimit, "\(text)")
         }
     }
 }
