@@ -250,8 +250,20 @@ public struct CrossRequestRules: Sendable {
     ///   - followUps: that client's logged uses (any token), to find an accepted request after the burst.
     /// - Returns: one finding per token of the burst, discriminated by the client IP.
     public func probing(clientIP: String, failing: [TimedValue], followUps: [UsageObservation]) -> [CrossRequestFinding] {
-        guard policy.isEnabled("forged-token-probing"), probeThreshold >= 1 else { return [] }
-        guard let hit = Self.firstWindow(exceeding: probeThreshold - 1, within: probeWindow, points: failing) else { return [] }
+        guard let hit = probeBurst(failing: failing) else { return [] }
+        return probing(clientIP: clientIP, burst: hit, followUps: followUps)
+    }
+
+    /// The burst ``probing(clientIP:failing:followUps:)`` judges: the first `probe_window` holding at least
+    /// `probe_threshold` distinct failing tokens, or nil (then there is no finding, whatever the follow-ups, so
+    /// the caller need not read them). Only follow-ups last seen at or after `start` can matter.
+    public func probeBurst(failing: [TimedValue]) -> WindowHit? {
+        guard policy.isEnabled("forged-token-probing"), probeThreshold >= 1 else { return nil }
+        return Self.firstWindow(exceeding: probeThreshold - 1, within: probeWindow, points: failing)
+    }
+
+    /// The findings of a burst ``probeBurst(failing:)`` found, one per token of the burst.
+    public func probing(clientIP: String, burst hit: WindowHit, followUps: [UsageObservation]) -> [CrossRequestFinding] {
         let acceptedAfter = followUps.filter {
             policy.isAccepted(status: $0.status) && !policy.isPublic(path: $0.path) && ($0.lastSeen ?? -.infinity) >= hit.start
         }
