@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import TokenAuditJSON
 import TokenAuditModel
@@ -66,23 +67,33 @@ struct RequestWindowRecorder {
 /// probing, nonces). Which task finishes first does not matter: the findings are written together at the end
 /// and their stored content does not depend on the order they were found in.
 public enum CrossRequestAnalysis {
+    static func tick(_ label: String, _ start: inout ContinuousClock.Instant) {
+        let now = ContinuousClock.now
+        if ProcessInfo.processInfo.environment["PP_TIMING"] != nil { print("PP", label, now - start) }
+        start = now
+    }
+
     /// Recomputes and stores the group-M findings. Returns the open findings this run found new, by severity.
     @discardableResult
     public static func run(store: AuditStore, policy: AuditPolicy) throws -> [Severity: UInt64] {
         let rules = CrossRequestRules(policy: policy)
         let results = Mutex<(found: [[CrossRequestFinding]], nonceRows: [StoredCrossRequestFinding], error: (any Error)?)>(
-            ([[], []], [], nil))
-        DispatchQueue.concurrentPerform(iterations: 2) { task in
+            ([[], [], []], [], nil))
+        DispatchQueue.concurrentPerform(iterations: 3) { task in
             do {
                 let reader = try store.crossRequestReader()
-                if task == 0 {
+                switch task {
+                case 0:
                     let found = try windowFindings(reader, rules: rules, policy: policy)
                     results.withLock { $0.found[0] = found }
-                } else {
+                case 1:
                     let found = try usageFindings(reader, rules: rules, policy: policy)
+                    results.withLock { $0.found[1] = found }
+                default:
+                    let found = try tokenFindings(reader, rules: rules)
                     let nonceRows = try nonceReuseRows(reader, policy: policy)
                     results.withLock {
-                        $0.found[1] = found
+                        $0.found[2] = found
                         $0.nonceRows = nonceRows
                     }
                 }
@@ -93,6 +104,8 @@ public enum CrossRequestAnalysis {
         let (foundByTask, nonceRows, failure) = results.withLock { ($0.found, $0.nonceRows, $0.error) }
         if let failure { throw failure }
         let found = foundByTask.flatMap { $0 }
+        var clock = ContinuousClock.now
+        defer { tick("write", &clock) }
 
         let identities = try store.tokenIdentities(Set(found.map(\.token)))
         var rows: [StoredCrossRequestFinding] = []
@@ -138,6 +151,8 @@ public enum CrossRequestAnalysis {
         -> [CrossRequestFinding]
     {
         var found: [CrossRequestFinding] = []
+        var clock = ContinuousClock.now
+        defer { tick("windows", &clock) }
         let maxNetworks = Int(policy.number("max_networks", of: "token-multi-ip", default: 3))
         let maxAgents = Int(policy.number("max_agents", of: "token-multi-agent", default: 2))
         try reader.forEachTokenWindow(minimumClientIPs: maxNetworks + 1, minimumAgents: maxAgents + 1) {
@@ -151,14 +166,11 @@ public enum CrossRequestAnalysis {
         return found
     }
 
-    /// token-multi-audience-use, client-assertion-replay, jti-reuse-different-token and forged-token-probing.
-    static func usageFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
-        -> [CrossRequestFinding]
-    {
+    /// client-assertion-replay and jti-reuse-different-token: per token kind and claim, from `tokens`.
+    static func tokenFindings(_ reader: CrossRequestReader, rules: CrossRequestRules) throws -> [CrossRequestFinding] {
         var found: [CrossRequestFinding] = []
-        try reader.forEachMultiHostUsage(statuses: 100...599) { token, usage in
-            if let finding = rules.multipleAudiences(token: token, usage: observations(usage)) { found.append(finding) }
-        }
+        var clock = ContinuousClock.now
+        defer { tick("tokens", &clock) }
         try reader.forEachReusedAssertion { token, expiration, usage in
             if let finding = rules.replayedAssertion(token: token, expiration: expiration, usage: observations(usage)) {
                 found.append(finding)
@@ -170,6 +182,20 @@ public enum CrossRequestAnalysis {
                                             firstSeen: $0.firstSeen, lastSeen: $0.lastSeen)
             })
         }
+        return found
+    }
+
+    /// token-multi-audience-use and forged-token-probing, from the usage and the failing tokens' buckets.
+    static func usageFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
+        -> [CrossRequestFinding]
+    {
+        var found: [CrossRequestFinding] = []
+        var clock = ContinuousClock.now
+        defer { tick("usage-rest", &clock) }
+        try reader.forEachMultiHostUsage(statuses: 100...599) { token, usage in
+            if let finding = rules.multipleAudiences(token: token, usage: observations(usage)) { found.append(finding) }
+        }
+        tick("multihost", &clock)
         // A client's follow-up requests are read only when its failing tokens form a burst, and only those
         // after the burst started (the only ones the rule looks at).
         let threshold = Int(policy.number("probe_threshold", of: "forged-token-probing", default: 5))
@@ -189,6 +215,8 @@ public enum CrossRequestAnalysis {
     /// per-request part (nonce missing) has discriminator ""; this pass owns the "nonce-reuse" rows only.
     static func nonceReuseRows(_ reader: CrossRequestReader, policy: AuditPolicy) throws -> [StoredCrossRequestFinding] {
         var nonceRows: [StoredCrossRequestFinding] = []
+        var clock = ContinuousClock.now
+        defer { tick("nonce", &clock) }
         guard policy.isEnabled("id-token-nonce-invalid") else { return [] }
         try reader.forEachSharedNonce { holders in
             for holder in holders {

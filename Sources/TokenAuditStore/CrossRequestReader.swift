@@ -74,49 +74,39 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// distinct User-Agents, with its request-time buckets along that dimension (one call per token and
     /// dimension).
     ///
-    /// One pass over `request_buckets` in primary-key order (token, dimension, value, bucket): no join, no
-    /// sort, no temporary B-tree; distinct values are counted as value-id changes within a (token, dimension)
-    /// run, and strings are resolved only for the runs that qualify.
+    /// One pass over the keys of `request_buckets` in primary-key order (token, dimension, value, bucket): no
+    /// join, no sort, no temporary B-tree; distinct values are counted as value-id changes within a (token,
+    /// dimension) run. Only the runs that qualify have their times read (by primary key) and strings resolved.
     public func forEachTokenWindow(
         minimumClientIPs: Int, minimumAgents: Int,
         _ body: (_ token: String, _ dimension: RequestWindowIncrement.Dimension, _ points: [StoredWindowPoint]) throws
             -> Void
     ) throws {
         try reading {
-            struct Bucket {
-                var value: Int64
-                var first: Double
-                var last: Double
-            }
-            var run: [Bucket] = []
+            let buckets = try connection.prepare(
+                "SELECT value_id, first_time, last_time FROM request_buckets WHERE token_id = ?1 AND dimension = ?2")
             var runToken: Int64 = -1
             var runDimension: Int64 = -1
+            var lastValue: Int64 = -1
             var distinct = 0
+            var points: [StoredWindowPoint] = []
 
             func flush() throws {
-                defer {
-                    run.removeAll(keepingCapacity: true)
-                    distinct = 0
-                }
-                guard !run.isEmpty else { return }
-                let minimum = runDimension == 0 ? minimumClientIPs : minimumAgents
-                guard distinct >= minimum, runDimension == 0 || runDimension == 1 else { return }
+                guard distinct > 0, runDimension == 0 || runDimension == 1 else { return }
+                guard distinct >= (runDimension == 0 ? minimumClientIPs : minimumAgents) else { return }
                 guard let token = try fingerprint(runToken) else { return }
-                var points: [StoredWindowPoint] = []
-                points.reserveCapacity(run.count)
-                for bucket in run {
+                points.removeAll(keepingCapacity: true)
+                try buckets.forEachRow([.integer(runToken), .integer(runDimension)]) { row in
                     points.append(StoredWindowPoint(
-                        token: token, value: try string(bucket.value), firstTime: bucket.first, lastTime: bucket.last))
+                        token: token, value: try string(row.int64(at: 0)), firstTime: row.optionalDouble(at: 1) ?? 0,
+                        lastTime: row.optionalDouble(at: 2) ?? 0))
                 }
                 try body(token, runDimension == 0 ? .clientIP : .userAgent, points)
             }
 
-            let statement = try connection.prepare(
-                """
-                SELECT token_id, dimension, value_id, first_time, last_time FROM request_buckets
-                ORDER BY token_id, dimension, value_id, bucket
-                """)
-            try statement.forEachRow([]) { row in
+            try connection.prepare(
+                "SELECT token_id, dimension, value_id FROM request_buckets ORDER BY token_id, dimension, value_id, bucket"
+            ).forEachRow([]) { row in
                 let token = row.int64(at: 0)
                 let dimension = row.int64(at: 1)
                 let value = row.int64(at: 2)
@@ -124,9 +114,13 @@ public final class CrossRequestReader: @unchecked Sendable {
                     try flush()
                     runToken = token
                     runDimension = dimension
+                    distinct = 0
+                    lastValue = value &- 1
                 }
-                if run.last?.value != value { distinct += 1 }
-                run.append(Bucket(value: value, first: row.optionalDouble(at: 3) ?? 0, last: row.optionalDouble(at: 4) ?? 0))
+                if value != lastValue {
+                    distinct += 1
+                    lastValue = value
+                }
             }
             try flush()
         }
@@ -183,7 +177,7 @@ public final class CrossRequestReader: @unchecked Sendable {
     // MARK: client-assertion-replay
 
     /// The usage rows of every client assertion (RFC 7523) presented more than once, with its `exp`.
-    /// Client assertions are picked from `tokens` before any usage is read.
+    /// Client assertions are picked from `tokens` in one scan before any usage is read (by primary key).
     public func forEachReusedAssertion(
         _ body: (_ token: String, _ expiration: Double?, _ usage: [StoredUsage]) throws -> Void
     ) throws {
@@ -193,13 +187,15 @@ public final class CrossRequestReader: @unchecked Sendable {
             var usage: [StoredUsage] = []
             try connection.prepare(
                 """
-                SELECT u.token_fingerprint, u.client_ip, u.host, u.path, u.status, u.first_seen, u.last_seen, u.count,
-                    t.exp
-                FROM usage AS u JOIN tokens AS t ON t.fingerprint = u.token_fingerprint
-                WHERE t.kind = 'client-assertion' AND u.token_fingerprint IN (
-                    SELECT a.fingerprint FROM tokens AS a CROSS JOIN usage_groups AS g ON g.token_id = a.id
-                    WHERE a.kind = 'client-assertion' GROUP BY a.id HAVING sum(g.count) >= 2)
-                ORDER BY u.token_fingerprint
+                WITH assertions AS MATERIALIZED (SELECT id, fingerprint, exp FROM tokens WHERE kind = 'client-assertion'),
+                reused(id) AS (
+                    SELECT a.id FROM assertions AS a CROSS JOIN usage_groups AS g ON g.token_id = a.id
+                    GROUP BY a.id HAVING sum(g.count) >= 2)
+                SELECT a.fingerprint, ip.value, h.value, p.value, g.status, g.first_seen, g.last_seen, g.count, a.exp
+                FROM assertions AS a CROSS JOIN usage_groups AS g ON g.token_id = a.id
+                    JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS h ON h.id = g.host_id
+                    JOIN strings AS p ON p.id = g.path_id
+                WHERE a.id IN reused ORDER BY a.id
                 """
             ).forEachRow([]) { row in
                 let token = row.text(at: 0) ?? ""
@@ -222,7 +218,7 @@ public final class CrossRequestReader: @unchecked Sendable {
     // MARK: id-token-nonce-invalid (reuse)
 
     /// Every `nonce` carried by more than one ID token, with those tokens (fingerprint, first and last seen),
-    /// in fingerprint order.
+    /// in fingerprint order. ID tokens are read from `tokens` in one scan (a `kind` has no index).
     public func forEachSharedNonce(
         _ body: (_ tokens: [(token: String, firstSeen: Double?, lastSeen: Double?)]) throws -> Void
     ) throws {
@@ -231,12 +227,12 @@ public final class CrossRequestReader: @unchecked Sendable {
             var holders: [(token: String, firstSeen: Double?, lastSeen: Double?)] = []
             try connection.prepare(
                 """
-                SELECT json_extract(claims_json, '$.nonce'), fingerprint, first_seen, last_seen FROM tokens
-                WHERE kind = 'id-token' AND json_valid(claims_json) AND json_extract(claims_json, '$.nonce') IN (
-                    SELECT json_extract(claims_json, '$.nonce') FROM tokens
-                    WHERE kind = 'id-token' AND json_valid(claims_json)
-                        AND json_type(claims_json, '$.nonce') = 'text'
-                    GROUP BY 1 HAVING count(*) >= 2)
+                WITH id_tokens AS MATERIALIZED (
+                    SELECT json_extract(claims_json, '$.nonce') AS nonce, json_type(claims_json, '$.nonce') AS type,
+                        fingerprint, first_seen, last_seen
+                    FROM tokens WHERE kind = 'id-token' AND json_valid(claims_json))
+                SELECT nonce, fingerprint, first_seen, last_seen FROM id_tokens WHERE nonce IN (
+                    SELECT nonce FROM id_tokens WHERE type = 'text' GROUP BY 1 HAVING count(*) >= 2)
                 ORDER BY 1, fingerprint
                 """
             ).forEachRow([]) { row in
@@ -302,7 +298,8 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// of those tokens from that IP. A token fails when it has a finding of one of `ruleIDs` (a
     /// `remote-key-url` finding only when not allowlisted, i.e. above info).
     ///
-    /// Failing tokens become ids once; their buckets are read by primary key and grouped by client id.
+    /// Failing tokens become ids once; their client-IP buckets are read by primary key (the failing tokens
+    /// drive the join: the other order probed every (token, client) pair) and grouped by client id.
     public func forEachProbingClient(
         ruleIDs: [String], minimumTokens: Int, _ body: (_ clientIP: String, _ points: [StoredWindowPoint]) throws -> Void
     ) throws {
@@ -314,13 +311,15 @@ public final class CrossRequestReader: @unchecked Sendable {
             try connection.prepare(
                 """
                 WITH failing(id) AS (
-                    SELECT t.id FROM findings AS f JOIN tokens AS t ON t.fingerprint = f.token_fingerprint
-                    WHERE f.rule_id IN (\(placeholders)) AND (f.rule_id != 'remote-key-url' OR f.severity > 0))
-                SELECT b.value_id, b.token_id, b.first_time, b.last_time FROM request_buckets AS b
-                WHERE b.dimension = 0 AND b.value_id != ?2 AND b.token_id IN failing AND b.value_id IN (
-                    SELECT value_id FROM request_buckets WHERE dimension = 0 AND token_id IN failing
-                    GROUP BY value_id HAVING count(DISTINCT token_id) >= ?1)
-                ORDER BY b.value_id
+                    SELECT DISTINCT t.id FROM findings AS f JOIN tokens AS t ON t.fingerprint = f.token_fingerprint
+                    WHERE f.rule_id IN (\(placeholders)) AND (f.rule_id != 'remote-key-url' OR f.severity > 0)),
+                buckets AS MATERIALIZED (
+                    SELECT b.value_id, b.token_id, b.first_time, b.last_time
+                    FROM failing CROSS JOIN request_buckets AS b ON b.token_id = failing.id AND b.dimension = 0
+                    WHERE b.value_id != ?2)
+                SELECT value_id, token_id, first_time, last_time FROM buckets WHERE value_id IN (
+                    SELECT value_id FROM buckets GROUP BY value_id HAVING count(DISTINCT token_id) >= ?1)
+                ORDER BY value_id
                 """
             ).forEachRow([.integer(Int64(minimumTokens)), .integer(emptyStringID)] + ruleIDs.map { .text($0) }) { row in
                 let client = row.int64(at: 0)
