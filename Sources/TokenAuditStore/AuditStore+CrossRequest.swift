@@ -183,6 +183,11 @@ extension AuditStore {
     /// Replaces every stored finding of `ruleIDs` with `findings`, in one transaction, so a re-run or a resumed
     /// run converges to the findings its data proves. Returns the open findings whose key was not stored before
     /// (what this run newly found), by severity.
+    ///
+    /// Only the difference is written: stored rows no longer found are deleted, and a finding is written only
+    /// when its row is new or differs in any column (the table ends exactly as a delete-all and re-insert would
+    /// leave it, but a re-run that finds what it found before writes nothing). With several findings of one
+    /// key, the last one is stored, as before.
     @discardableResult
     public func replaceFindings(
         ofRules ruleIDs: [String], onlyDiscriminator discriminator: String? = nil,
@@ -193,12 +198,12 @@ extension AuditStore {
                 throw StoreError.rawTokenRejected(field: "findings.evidence")
             }
         }
-        var canonical: [(StoredCrossRequestFinding, String)] = []
-        for finding in findings {
+        var canonical = findings
+        for index in canonical.indices {
             do {
-                canonical.append((finding, try TextFormatting.canonicalJSONObject(finding.evidenceJSON)))
+                canonical[index].evidenceJSON = try TextFormatting.canonicalJSONObject(canonical[index].evidenceJSON)
             } catch {
-                throw StoreError.invalidEvidence(rule: finding.key.ruleID, reason: error.reason)
+                throw StoreError.invalidEvidence(rule: canonical[index].key.ruleID, reason: error.reason)
             }
         }
         return try withConnection { connection in
@@ -208,15 +213,52 @@ extension AuditStore {
                 // With a discriminator, only that slice of the rules' rows is owned (and replaced) here.
                 let scope = discriminator == nil ? "" : " AND discriminator = ?\(ruleIDs.count + 1)"
                 let values: [SQLValue] = ruleIDs.map { .text($0) } + (discriminator.map { [.text($0)] } ?? [])
-                var previous: Set<FindingKey> = []
+                var previous: [FindingKey: StoredFindingRow] = [:]
+                var previousKeys: Set<FindingKey> = []
+                var unparsable: [StoredFindingRow] = []
+                var collided: Set<FindingKey> = []
                 try connection.prepare(
-                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))\(scope)"
+                    """
+                    SELECT rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count, evidence,
+                        suppressed, example_source IS NULL AND example_line IS NULL AND example_time IS first_seen
+                            AND status_codes = '[]'
+                    FROM findings WHERE rule_id IN (\(placeholders))\(scope)
+                    """
                 ).forEachRow(values) { row in
-                    if let token = TokenFingerprint(hex: row.text(at: 1) ?? "") {
-                        previous.insert(FindingKey(ruleID: row.text(at: 0) ?? "", token: token, discriminator: row.text(at: 2) ?? ""))
+                    let ruleID = row.text(at: 0) ?? "", hex = row.text(at: 1) ?? "", discriminator = row.text(at: 2) ?? ""
+                    let stored = StoredFindingRow(
+                        ruleID: ruleID, token: hex, discriminator: discriminator, severity: row.int64(at: 3),
+                        firstSeen: row.optionalDouble(at: 4), lastSeen: row.optionalDouble(at: 5), count: row.int64(at: 6),
+                        evidence: row.text(at: 7) ?? "", suppressed: row.int64(at: 8), hasPassShape: row.int64(at: 9) != 0)
+                    if let token = TokenFingerprint(hex: hex) {
+                        let key = FindingKey(ruleID: ruleID, token: token, discriminator: discriminator)
+                        previousKeys.insert(key)
+                        if let other = previous[key] {
+                            // Two stored keys equal as Swift strings but not as bytes: both go, the finding is rewritten.
+                            unparsable += [other, stored]
+                            collided.insert(key)
+                        } else if !collided.contains(key) {
+                            previous[key] = stored
+                        } else {
+                            unparsable.append(stored)
+                        }
+                    } else {
+                        unparsable.append(stored)  // not a key this pass could produce: it goes, as the delete-all did
                     }
                 }
-                try connection.prepare("DELETE FROM findings WHERE rule_id IN (\(placeholders))\(scope)").run(values)
+                var last: [FindingKey: Int] = [:]
+                for (index, finding) in canonical.enumerated() { last[finding.key] = index }
+                let delete = try connection.prepare(
+                    "DELETE FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3")
+                for key in collided { previous[key] = nil }
+                for stored in unparsable {
+                    try delete.run([.text(stored.ruleID), .text(stored.token), .text(stored.discriminator)])
+                }
+                for (key, stored) in previous {
+                    // A key is kept only when the same bytes come back (String equality is Unicode-canonical).
+                    if let index = last[key], stored.hasSameKeyBytes(as: canonical[index].key) { continue }
+                    try delete.run([.text(stored.ruleID), .text(stored.token), .text(stored.discriminator)])
+                }
                 let insert = try connection.prepare(
                     """
                     INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,
@@ -224,13 +266,15 @@ extension AuditStore {
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9)
                     """)
                 var fresh: [Severity: UInt64] = [:]
-                for (finding, evidence) in canonical {
+                for (index, finding) in canonical.enumerated() {
+                    if !finding.suppressed, !previousKeys.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
+                    guard last[finding.key] == index else { continue }
+                    if let stored = previous[finding.key], stored.matches(finding) { continue }
                     try insert.run([
                         .text(finding.key.ruleID), .text(finding.key.token.hex), .text(finding.key.discriminator),
                         .integer(Int64(finding.severity.rawValue)), SQLValue(finding.firstSeen), SQLValue(finding.lastSeen),
-                        .integer(finding.count), .text(evidence), .integer(finding.suppressed ? 1 : 0),
+                        .integer(finding.count), .text(finding.evidenceJSON), .integer(finding.suppressed ? 1 : 0),
                     ])
-                    if !finding.suppressed, !previous.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
                 }
                 try connection.execute("COMMIT")
                 return fresh
@@ -239,6 +283,37 @@ extension AuditStore {
                 throw error
             }
         }
+    }
+}
+
+/// A stored row of a rule the post-pass owns, as `replaceFindings` compares it with a new finding.
+private struct StoredFindingRow {
+    var ruleID, token, discriminator: String
+    var severity: Int64
+    var firstSeen, lastSeen: Double?
+    var count: Int64
+    var evidence: String
+    var suppressed: Int64
+    /// example_source and example_line NULL, example_time = first_seen, status_codes '[]' (what the pass writes).
+    var hasPassShape: Bool
+
+    func hasSameKeyBytes(as key: FindingKey) -> Bool {
+        ruleID.utf8.elementsEqual(key.ruleID.utf8) && token.utf8.elementsEqual(key.token.hex.utf8)
+            && discriminator.utf8.elementsEqual(key.discriminator.utf8)
+    }
+
+    /// Whether writing `finding` would leave this row exactly as it is (bytes of text, bits of numbers).
+    func matches(_ finding: StoredCrossRequestFinding) -> Bool {
+        func same(_ stored: Double?, _ new: Double?) -> Bool {
+            switch (stored, new) {
+            case (nil, nil): true
+            case let (stored?, new?): new.isFinite && stored.bitPattern == new.bitPattern
+            default: false
+            }
+        }
+        return hasPassShape && hasSameKeyBytes(as: finding.key) && severity == Int64(finding.severity.rawValue)
+            && same(firstSeen, finding.firstSeen) && same(lastSeen, finding.lastSeen) && count == finding.count
+            && evidence.utf8.elementsEqual(finding.evidenceJSON.utf8) && suppressed == (finding.suppressed ? 1 : 0)
     }
 }
 

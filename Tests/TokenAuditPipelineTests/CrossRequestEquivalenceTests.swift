@@ -164,3 +164,68 @@ import TokenAuditRules
         #expect(try Self.groupFindings(split) == expected)
     }
 }
+
+/// `replaceFindings` writes only the difference; the table must end exactly as the old delete-all and re-insert
+/// left it, and count the same new findings.
+@Suite struct ReplaceFindingsDifferenceTests {
+    static func rows(_ store: AuditStore) throws -> [[SQLValue]] {
+        try store.withConnection { connection in
+            var rows: [[SQLValue]] = []
+            let statement = try connection.prepare("SELECT * FROM findings ORDER BY rule_id, token_fingerprint, discriminator")
+            try statement.forEachRow([]) { row in rows.append((0..<row.columnCount).map { row.value(at: $0) }) }
+            return rows
+        }
+    }
+
+    static func totalChanges(_ store: AuditStore) throws -> Int64 {
+        try store.withConnection { try $0.scalar("SELECT total_changes()").int64 ?? -1 }
+    }
+
+    /// A random set of findings over a small key space (so rounds overlap), duplicates included.
+    static func findings(_ generator: inout CrossRequestEquivalenceTests.Generator, rules: [String],
+                         discriminators: [String]) -> [StoredCrossRequestFinding] {
+        let tokens = (0..<4).map { TokenFingerprint(hex: String(repeating: String($0), count: 64))! }
+        return (0..<generator.below(12)).map { _ in
+            let seen = generator.below(3) == 0 ? nil : CrossRequestEquivalenceTests.t0 + Double(generator.below(3))
+            return StoredCrossRequestFinding(
+                key: FindingKey(ruleID: generator.pick(rules), token: generator.pick(tokens),
+                                discriminator: generator.pick(discriminators)),
+                severity: generator.pick([.low, .high, .critical]), firstSeen: seen, lastSeen: seen.map { $0 + 5 },
+                count: Int64(1 + generator.below(2)), evidenceJSON: #"{"n":\#(generator.below(2)),"a":"b"}"#,
+                suppressed: generator.below(4) == 0)
+        }
+    }
+
+    @Test(arguments: [UInt64(5), 11, 23])
+    func differenceLeavesWhatDeleteAllLeft(seed: UInt64) throws {
+        let directory = try CrossRequestScanTests.Directory()
+        let new = try AuditStore(path: directory.file("new.db"))
+        let old = try AuditStore(path: directory.file("old.db"))
+        var generator = CrossRequestEquivalenceTests.Generator(state: seed)
+        // A per-request row of the nonce rule (discriminator "") that the nonce slice must leave alone.
+        let perRequest = StoredCrossRequestFinding(
+            key: FindingKey(ruleID: "id-token-nonce-invalid", token: TokenFingerprint(hex: String(repeating: "e", count: 64))!,
+                            discriminator: ""),
+            severity: .medium, firstSeen: 1, lastSeen: 2, count: 1, evidenceJSON: "{}", suppressed: false)
+        for store in [new, old] { try store.replaceFindings(ofRules: ["id-token-nonce-invalid"], with: [perRequest]) }
+        var rewrites = 0
+        for _ in 0..<12 {
+            let slice = generator.below(3) == 0
+            let batch = slice
+                ? Self.findings(&generator, rules: ["id-token-nonce-invalid"], discriminators: ["nonce-reuse"])
+                : Self.findings(&generator, rules: ["token-multi-ip", "forged-token-probing"], discriminators: ["", "192.0.2.1"])
+            let rules = slice ? ["id-token-nonce-invalid"] : ["token-multi-ip", "forged-token-probing"]
+            let freshNew = try new.replaceFindings(ofRules: rules, onlyDiscriminator: slice ? "nonce-reuse" : nil, with: batch)
+            let freshOld = try old.legacyReplaceFindings(ofRules: rules, onlyDiscriminator: slice ? "nonce-reuse" : nil, with: batch)
+            #expect(freshNew == freshOld)
+            #expect(try Self.rows(new) == Self.rows(old))
+            // The same findings again: nothing is written.
+            let before = try Self.totalChanges(new)
+            #expect(try new.replaceFindings(ofRules: rules, onlyDiscriminator: slice ? "nonce-reuse" : nil, with: batch).isEmpty)
+            #expect(try Self.totalChanges(new) == before)
+            rewrites += batch.isEmpty ? 0 : 1
+        }
+        #expect(rewrites > 0)
+        #expect(try Self.rows(new).contains { $0.contains(.text("id-token-nonce-invalid")) && $0.contains(.text("")) })
+    }
+}

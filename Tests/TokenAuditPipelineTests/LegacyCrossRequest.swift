@@ -201,6 +201,67 @@ extension AuditStore {
         }
     }
 
+
+    /// Replaces every stored finding of `ruleIDs` with `findings`, in one transaction, so a re-run or a resumed
+    /// run converges to the findings its data proves. Returns the open findings whose key was not stored before
+    /// (what this run newly found), by severity.
+    @discardableResult
+    func legacyReplaceFindings(
+        ofRules ruleIDs: [String], onlyDiscriminator discriminator: String? = nil,
+        with findings: [StoredCrossRequestFinding]
+    ) throws -> [Severity: UInt64] {
+        for finding in findings {
+            if RawTokenGuard.containsToken(finding.evidenceJSON) || RawTokenGuard.containsToken(finding.key.discriminator) {
+                throw StoreError.rawTokenRejected(field: "findings.evidence")
+            }
+        }
+        var canonical: [(StoredCrossRequestFinding, String)] = []
+        for finding in findings {
+            do {
+                canonical.append((finding, try TextFormatting.canonicalJSONObject(finding.evidenceJSON)))
+            } catch {
+                throw StoreError.invalidEvidence(rule: finding.key.ruleID, reason: error.reason)
+            }
+        }
+        return try withConnection { connection in
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                let placeholders = ruleIDs.indices.map { "?\($0 + 1)" }.joined(separator: ", ")
+                // With a discriminator, only that slice of the rules' rows is owned (and replaced) here.
+                let scope = discriminator == nil ? "" : " AND discriminator = ?\(ruleIDs.count + 1)"
+                let values: [SQLValue] = ruleIDs.map { .text($0) } + (discriminator.map { [.text($0)] } ?? [])
+                var previous: Set<FindingKey> = []
+                try connection.prepare(
+                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))\(scope)"
+                ).forEachRow(values) { row in
+                    if let token = TokenFingerprint(hex: row.text(at: 1) ?? "") {
+                        previous.insert(FindingKey(ruleID: row.text(at: 0) ?? "", token: token, discriminator: row.text(at: 2) ?? ""))
+                    }
+                }
+                try connection.prepare("DELETE FROM findings WHERE rule_id IN (\(placeholders))\(scope)").run(values)
+                let insert = try connection.prepare(
+                    """
+                    INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,
+                        last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9)
+                    """)
+                var fresh: [Severity: UInt64] = [:]
+                for (finding, evidence) in canonical {
+                    try insert.run([
+                        .text(finding.key.ruleID), .text(finding.key.token.hex), .text(finding.key.discriminator),
+                        .integer(Int64(finding.severity.rawValue)), SQLValue(finding.firstSeen), SQLValue(finding.lastSeen),
+                        .integer(finding.count), .text(evidence), .integer(finding.suppressed ? 1 : 0),
+                    ])
+                    if !finding.suppressed, !previous.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
+                }
+                try connection.execute("COMMIT")
+                return fresh
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
 }
 
 enum LegacyCrossRequestAnalysis {
@@ -277,7 +338,7 @@ enum LegacyCrossRequestAnalysis {
                 severity: finding.draft.severity, firstSeen: finding.firstSeen, lastSeen: finding.lastSeen,
                 count: finding.count, evidenceJSON: finding.draft.evidenceJSON, suppressed: finding.draft.isSuppressed))
         }
-        var fresh = try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: rows)
+        var fresh = try store.legacyReplaceFindings(ofRules: CrossRequestRules.ruleIDs, with: rows)
 
         // id-token-nonce-invalid, reuse part: one nonce on different ID tokens (OIDC Core §15.5.2). The
         // per-request part (nonce missing) has discriminator ""; this pass owns the "nonce-reuse" rows only.
@@ -300,7 +361,7 @@ enum LegacyCrossRequestAnalysis {
                 }
             }
         }
-        for (severity, count) in try store.replaceFindings(
+        for (severity, count) in try store.legacyReplaceFindings(
             ofRules: ["id-token-nonce-invalid"], onlyDiscriminator: "nonce-reuse", with: nonceRows)
         {
             fresh[severity, default: 0] += count
