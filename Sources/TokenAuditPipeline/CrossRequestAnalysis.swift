@@ -96,25 +96,36 @@ public enum CrossRequestAnalysis {
                 results.withLock { if $0.error == nil { $0.error = error } }
             }
         }
-        let (foundByTask, nonceRows, failure) = results.withLock { ($0.found, $0.nonceRows, $0.error) }
+        // Taken out of the lock (not copied), and each task's findings released as they become rows: with many
+        // findings, memory holds them about once.
+        var (foundByTask, nonceRows, failure) = results.withLock { state in
+            defer { state = ([], [], nil) }
+            return state
+        }
         if let failure { throw failure }
-        let found = foundByTask.flatMap { $0 }
 
-        let identities = try store.tokenIdentities(Set(found.map(\.token)))
+        let identities = try store.tokenIdentities(Set(foundByTask.joined().map(\.token)))
         var rows: [StoredCrossRequestFinding] = []
-        for var finding in found {
-            guard let token = TokenFingerprint(hex: finding.token) else { continue }
-            let identity = identities[finding.token]
-            rules.applySuppressions(&finding, issuer: identity?.issuer ?? nil, clientID: identity?.clientID ?? nil)
-            rows.append(StoredCrossRequestFinding(
-                key: FindingKey(ruleID: finding.draft.ruleID, token: token, discriminator: finding.discriminator),
-                severity: finding.draft.severity, firstSeen: finding.firstSeen, lastSeen: finding.lastSeen,
-                count: finding.count, evidenceJSON: finding.draft.evidenceJSON, suppressed: finding.draft.isSuppressed))
+        rows.reserveCapacity(foundByTask.reduce(0) { $0 + $1.count })
+        for task in foundByTask.indices {
+            let found = foundByTask[task]
+            foundByTask[task] = []
+            for var finding in found {
+                guard let token = TokenFingerprint(hex: finding.token) else { continue }
+                let identity = identities[finding.token]
+                rules.applySuppressions(&finding, issuer: identity?.issuer ?? nil, clientID: identity?.clientID ?? nil)
+                rows.append(StoredCrossRequestFinding(
+                    key: FindingKey(ruleID: finding.draft.ruleID, token: token, discriminator: finding.discriminator),
+                    severity: finding.draft.severity, firstSeen: finding.firstSeen, lastSeen: finding.lastSeen,
+                    count: finding.count, evidenceJSON: finding.draft.evidenceJSON, suppressed: finding.draft.isSuppressed))
+            }
         }
         var fresh = try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: rows)
-        for (severity, count) in try store.replaceFindings(
+        rows = []
+        let nonceFresh = try store.replaceFindings(
             ofRules: ["id-token-nonce-invalid"], onlyDiscriminator: "nonce-reuse", with: nonceRows)
-        {
+        nonceRows = []
+        for (severity, count) in nonceFresh {
             fresh[severity, default: 0] += count
         }
         return fresh

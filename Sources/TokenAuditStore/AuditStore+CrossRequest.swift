@@ -198,12 +198,14 @@ extension AuditStore {
                 throw StoreError.rawTokenRejected(field: "findings.evidence")
             }
         }
-        var canonical = findings
-        for index in canonical.indices {
+        // Canonical evidence beside the findings (not a second copy of them).
+        var evidences: [String] = []
+        evidences.reserveCapacity(findings.count)
+        for finding in findings {
             do {
-                canonical[index].evidenceJSON = try TextFormatting.canonicalJSONObject(canonical[index].evidenceJSON)
+                evidences.append(try TextFormatting.canonicalJSONObject(finding.evidenceJSON))
             } catch {
-                throw StoreError.invalidEvidence(rule: canonical[index].key.ruleID, reason: error.reason)
+                throw StoreError.invalidEvidence(rule: finding.key.ruleID, reason: error.reason)
             }
         }
         return try withConnection { connection in
@@ -213,52 +215,44 @@ extension AuditStore {
                 // With a discriminator, only that slice of the rules' rows is owned (and replaced) here.
                 let scope = discriminator == nil ? "" : " AND discriminator = ?\(ruleIDs.count + 1)"
                 let values: [SQLValue] = ruleIDs.map { .text($0) } + (discriminator.map { [.text($0)] } ?? [])
-                var previous: [FindingKey: StoredFindingRow] = [:]
+                // Pass 1: the stored keys (for the count of new findings, as before).
                 var previousKeys: Set<FindingKey> = []
-                var unparsable: [StoredFindingRow] = []
-                var collided: Set<FindingKey> = []
-                try connection.prepare(
-                    """
-                    SELECT rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count, evidence,
-                        suppressed, example_source IS NULL AND example_line IS NULL AND example_time IS first_seen
-                            AND status_codes = '[]'
-                    FROM findings WHERE rule_id IN (\(placeholders))\(scope)
-                    """
-                ).forEachRow(values) { row in
-                    let ruleID = row.text(at: 0) ?? "", hex = row.text(at: 1) ?? "", discriminator = row.text(at: 2) ?? ""
-                    let stored = StoredFindingRow(
-                        ruleID: ruleID, token: hex, discriminator: discriminator, severity: row.int64(at: 3),
-                        firstSeen: row.optionalDouble(at: 4), lastSeen: row.optionalDouble(at: 5), count: row.int64(at: 6),
-                        evidence: row.text(at: 7) ?? "", suppressed: row.int64(at: 8), hasPassShape: row.int64(at: 9) != 0)
-                    if let token = TokenFingerprint(hex: hex) {
-                        let key = FindingKey(ruleID: ruleID, token: token, discriminator: discriminator)
-                        previousKeys.insert(key)
-                        if let other = previous[key] {
-                            // Two stored keys equal as Swift strings but not as bytes: both go, the finding is rewritten.
-                            unparsable += [other, stored]
-                            collided.insert(key)
-                        } else if !collided.contains(key) {
-                            previous[key] = stored
-                        } else {
-                            unparsable.append(stored)
-                        }
-                    } else {
-                        unparsable.append(stored)  // not a key this pass could produce: it goes, as the delete-all did
+                let keys = try connection.prepare(
+                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))\(scope)")
+                try keys.forEachRow(values) { row in
+                    if let token = TokenFingerprint(hex: row.text(at: 1) ?? "") {
+                        previousKeys.insert(FindingKey(ruleID: row.text(at: 0) ?? "", token: token, discriminator: row.text(at: 2) ?? ""))
                     }
                 }
                 var last: [FindingKey: Int] = [:]
-                for (index, finding) in canonical.enumerated() { last[finding.key] = index }
+                for (index, finding) in findings.enumerated() { last[finding.key] = index }
+
+                // Pass 2: stored rows whose key does not come back with the same bytes go (String equality is
+                // Unicode-canonical; SQLite compares bytes). Deleted after the scan of the table ends.
+                var stale: [[SQLValue]] = []
+                try keys.forEachRow(values) { row in
+                    let ruleID = row.text(at: 0) ?? "", hex = row.text(at: 1) ?? "", discriminator = row.text(at: 2) ?? ""
+                    if let token = TokenFingerprint(hex: hex),
+                       let index = last[FindingKey(ruleID: ruleID, token: token, discriminator: discriminator)],
+                       StoredFindingRow.sameBytes(findings[index].key, ruleID, hex, discriminator)
+                    {
+                        return
+                    }
+                    stale.append([.text(ruleID), .text(hex), .text(discriminator)])
+                }
                 let delete = try connection.prepare(
                     "DELETE FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3")
-                for key in collided { previous[key] = nil }
-                for stored in unparsable {
-                    try delete.run([.text(stored.ruleID), .text(stored.token), .text(stored.discriminator)])
-                }
-                for (key, stored) in previous {
-                    // A key is kept only when the same bytes come back (String equality is Unicode-canonical).
-                    if let index = last[key], stored.hasSameKeyBytes(as: canonical[index].key) { continue }
-                    try delete.run([.text(stored.ruleID), .text(stored.token), .text(stored.discriminator)])
-                }
+                for key in stale { try delete.run(key) }
+                stale = []
+
+                // Pass 3: each finding (the last of its key) is written unless its row is already exactly that.
+                let stored = try connection.prepare(
+                    """
+                    SELECT severity, first_seen, last_seen, count, evidence, suppressed,
+                        example_source IS NULL AND example_line IS NULL AND example_time IS first_seen
+                            AND status_codes = '[]'
+                    FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+                    """)
                 let insert = try connection.prepare(
                     """
                     INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,
@@ -266,14 +260,22 @@ extension AuditStore {
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9)
                     """)
                 var fresh: [Severity: UInt64] = [:]
-                for (index, finding) in canonical.enumerated() {
+                for (index, finding) in findings.enumerated() {
                     if !finding.suppressed, !previousKeys.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
                     guard last[finding.key] == index else { continue }
-                    if let stored = previous[finding.key], stored.matches(finding) { continue }
-                    try insert.run([
+                    let key: [SQLValue] = [
                         .text(finding.key.ruleID), .text(finding.key.token.hex), .text(finding.key.discriminator),
+                    ]
+                    if previousKeys.contains(finding.key) {
+                        var unchanged = false
+                        try stored.forEachRow(key) { row in
+                            unchanged = StoredFindingRow(row).matches(finding, evidence: evidences[index])
+                        }
+                        if unchanged { continue }
+                    }
+                    try insert.run(key + [
                         .integer(Int64(finding.severity.rawValue)), SQLValue(finding.firstSeen), SQLValue(finding.lastSeen),
-                        .integer(finding.count), .text(finding.evidenceJSON), .integer(finding.suppressed ? 1 : 0),
+                        .integer(finding.count), .text(evidences[index]), .integer(finding.suppressed ? 1 : 0),
                     ])
                 }
                 try connection.execute("COMMIT")
@@ -288,7 +290,6 @@ extension AuditStore {
 
 /// A stored row of a rule the post-pass owns, as `replaceFindings` compares it with a new finding.
 private struct StoredFindingRow {
-    var ruleID, token, discriminator: String
     var severity: Int64
     var firstSeen, lastSeen: Double?
     var count: Int64
@@ -297,13 +298,25 @@ private struct StoredFindingRow {
     /// example_source and example_line NULL, example_time = first_seen, status_codes '[]' (what the pass writes).
     var hasPassShape: Bool
 
-    func hasSameKeyBytes(as key: FindingKey) -> Bool {
+    /// From `severity, first_seen, last_seen, count, evidence, suppressed, <shape>`.
+    init(_ row: SQLiteStatement) {
+        severity = row.int64(at: 0)
+        firstSeen = row.optionalDouble(at: 1)
+        lastSeen = row.optionalDouble(at: 2)
+        count = row.int64(at: 3)
+        evidence = row.text(at: 4) ?? ""
+        suppressed = row.int64(at: 5)
+        hasPassShape = row.int64(at: 6) != 0
+    }
+
+    static func sameBytes(_ key: FindingKey, _ ruleID: String, _ token: String, _ discriminator: String) -> Bool {
         ruleID.utf8.elementsEqual(key.ruleID.utf8) && token.utf8.elementsEqual(key.token.hex.utf8)
             && discriminator.utf8.elementsEqual(key.discriminator.utf8)
     }
 
-    /// Whether writing `finding` would leave this row exactly as it is (bytes of text, bits of numbers).
-    func matches(_ finding: StoredCrossRequestFinding) -> Bool {
+    /// Whether writing `finding` with `evidence` (canonical) over this row (looked up by the finding's key
+    /// bytes) would leave it exactly as it is (bytes of text, bits of numbers).
+    func matches(_ finding: StoredCrossRequestFinding, evidence newEvidence: String) -> Bool {
         func same(_ stored: Double?, _ new: Double?) -> Bool {
             switch (stored, new) {
             case (nil, nil): true
@@ -311,9 +324,9 @@ private struct StoredFindingRow {
             default: false
             }
         }
-        return hasPassShape && hasSameKeyBytes(as: finding.key) && severity == Int64(finding.severity.rawValue)
+        return hasPassShape && severity == Int64(finding.severity.rawValue)
             && same(firstSeen, finding.firstSeen) && same(lastSeen, finding.lastSeen) && count == finding.count
-            && evidence.utf8.elementsEqual(finding.evidenceJSON.utf8) && suppressed == (finding.suppressed ? 1 : 0)
+            && evidence.utf8.elementsEqual(newEvidence.utf8) && suppressed == (finding.suppressed ? 1 : 0)
     }
 }
 
