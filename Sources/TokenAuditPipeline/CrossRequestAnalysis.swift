@@ -67,7 +67,6 @@ struct RequestWindowRecorder {
 /// are written together at the end, and their stored content does not depend on the order they were found in
 /// (no two share a key). 10 M lines, 200 000 tokens: 1.9 → 0.4 CPU-s, 1.9 → 0.4 s wall on 2 cores.
 public enum CrossRequestAnalysis {
-
     /// Recomputes and stores the group-M findings. Returns the open findings this run found new, by severity.
     @discardableResult
     public static func run(store: AuditStore, policy: AuditPolicy) throws -> [Severity: UInt64] {
