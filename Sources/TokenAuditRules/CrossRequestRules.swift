@@ -156,8 +156,24 @@ public struct CrossRequestRules: Sendable {
     public func multipleNetworks(token: String, sightings: [TimedValue]) -> CrossRequestFinding? {
         guard policy.isEnabled("token-multi-ip") else { return nil }
         let nat = policy.list("nat_allowlist", of: "token-multi-ip", default: [])
-        let points = sightings.filter { !$0.value.isEmpty && !Self.isListed($0.value, in: nat) }
-            .map { TimedValue(time: $0.time, value: network(of: $0.value)) }
+        let v4 = Int(policy.number("ipv4_prefix", of: "token-multi-ip", default: 24))
+        let v6 = Int(policy.number("ipv6_prefix", of: "token-multi-ip", default: 48))
+        // Each address is parsed once per call (a bucket gives two points, a token few addresses); "" marks an
+        // allowlisted address (a network is never empty).
+        var networks: [String: String] = [:]
+        var points: [TimedValue] = []
+        points.reserveCapacity(sightings.count)
+        for sighting in sightings where !sighting.value.isEmpty {
+            let network: String
+            if let known = networks[sighting.value] {
+                network = known
+            } else {
+                network = Self.isListed(sighting.value, in: nat)
+                    ? "" : Self.network(of: sighting.value, ipv4Prefix: v4, ipv6Prefix: v6)
+                networks[sighting.value] = network
+            }
+            if !network.isEmpty { points.append(TimedValue(time: sighting.time, value: network)) }
+        }
         guard let hit = Self.firstWindow(exceeding: maxNetworks, within: networkWindow, points: points) else { return nil }
         return finding("token-multi-ip", token: token, hit: hit, evidence: evidence(
             ("networks", .strings(Array(hit.values.prefix(20)))), ("network_count", .number(hit.values.count)),
@@ -250,8 +266,20 @@ public struct CrossRequestRules: Sendable {
     ///   - followUps: that client's logged uses (any token), to find an accepted request after the burst.
     /// - Returns: one finding per token of the burst, discriminated by the client IP.
     public func probing(clientIP: String, failing: [TimedValue], followUps: [UsageObservation]) -> [CrossRequestFinding] {
-        guard policy.isEnabled("forged-token-probing"), probeThreshold >= 1 else { return [] }
-        guard let hit = Self.firstWindow(exceeding: probeThreshold - 1, within: probeWindow, points: failing) else { return [] }
+        guard let hit = probeBurst(failing: failing) else { return [] }
+        return probing(clientIP: clientIP, burst: hit, followUps: followUps)
+    }
+
+    /// The burst ``probing(clientIP:failing:followUps:)`` judges: the first `probe_window` holding at least
+    /// `probe_threshold` distinct failing tokens, or nil (then there is no finding, whatever the follow-ups, so
+    /// the caller need not read them). Only follow-ups last seen at or after `start` can matter.
+    public func probeBurst(failing: [TimedValue]) -> WindowHit? {
+        guard policy.isEnabled("forged-token-probing"), probeThreshold >= 1 else { return nil }
+        return Self.firstWindow(exceeding: probeThreshold - 1, within: probeWindow, points: failing)
+    }
+
+    /// The findings of a burst ``probeBurst(failing:)`` found, one per token of the burst.
+    public func probing(clientIP: String, burst hit: WindowHit, followUps: [UsageObservation]) -> [CrossRequestFinding] {
         let acceptedAfter = followUps.filter {
             policy.isAccepted(status: $0.status) && !policy.isPublic(path: $0.path) && ($0.lastSeen ?? -.infinity) >= hit.start
         }

@@ -110,198 +110,13 @@ public struct StoredCrossRequestFinding: Sendable, Hashable {
 }
 
 extension AuditStore {
-    /// Streams row groups: rows come sorted by `groupKey`; `body` gets each group once, in key order.
-    private func forEachGroup<Row>(
-        sql: String, values: [SQLValue] = [], row makeRow: (SQLiteStatement) -> (String, Row),
-        _ body: (String, [Row]) throws -> Void
-    ) throws {
-        try withConnection { connection in
-            var currentKey: String?
-            var rows: [Row] = []
-            try connection.prepare(sql).forEachRow(values) { statement in
-                let (key, row) = makeRow(statement)
-                if key != currentKey {
-                    if let currentKey, !rows.isEmpty { try body(currentKey, rows) }
-                    currentKey = key
-                    rows.removeAll(keepingCapacity: true)
-                }
-                rows.append(row)
-            }
-            if let currentKey, !rows.isEmpty { try body(currentKey, rows) }
-        }
-    }
-
-    /// Every token seen along `dimension` with more than `minimumValues - 1` distinct values, with its buckets.
-    /// Memory holds one token's buckets at a time.
-    public func forEachTokenWindow(
-        _ dimension: RequestWindowIncrement.Dimension, minimumValues: Int,
-        _ body: (_ token: String, _ points: [StoredWindowPoint]) throws -> Void
-    ) throws {
-        try forEachGroup(
-            sql: """
-                SELECT t.fingerprint, s.value, b.first_time, b.last_time
-                FROM request_buckets AS b JOIN tokens AS t ON t.id = b.token_id JOIN strings AS s ON s.id = b.value_id
-                WHERE b.dimension = ?1 AND b.token_id IN (
-                    SELECT token_id FROM request_buckets WHERE dimension = ?1
-                    GROUP BY token_id HAVING count(DISTINCT value_id) >= ?2)
-                ORDER BY t.fingerprint, b.first_time, s.value
-                """,
-            values: [.integer(dimension.code), .integer(Int64(minimumValues))],
-            row: { row in
-                let token = row.text(at: 0) ?? ""
-                return (token, StoredWindowPoint(token: token, value: row.text(at: 1) ?? "",
-                                                 firstTime: row.optionalDouble(at: 2) ?? 0, lastTime: row.optionalDouble(at: 3) ?? 0))
-            }, body)
-    }
-
-    /// The usage rows of every token logged at two or more distinct hosts with a status in `statuses`.
-    ///
-    /// Candidates are found on the integer table first (distinct host ids per token, in primary-key order, no
-    /// sort), and only those are checked by host text: grouping the whole `usage` view joined four strings per
-    /// row (5.3 s on a 10 M-line database, against 2.1 s).
-    public func forEachMultiHostUsage(
-        statuses: ClosedRange<Int>, _ body: (_ token: String, _ usage: [StoredUsage]) throws -> Void
-    ) throws {
-        try forEachGroup(
-            sql: """
-                SELECT token_fingerprint, client_ip, host, path, status, first_seen, last_seen, count FROM usage
-                WHERE status BETWEEN ?1 AND ?2 AND token_fingerprint IN (
-                    SELECT t.fingerprint
-                    FROM usage_groups AS g JOIN strings AS s ON s.id = g.host_id JOIN tokens AS t ON t.id = g.token_id
-                    WHERE g.token_id IN (
-                        SELECT token_id FROM usage_groups WHERE status BETWEEN ?1 AND ?2
-                        GROUP BY token_id HAVING count(DISTINCT host_id) >= 2)
-                        AND s.value != '' AND g.status BETWEEN ?1 AND ?2
-                    GROUP BY g.token_id HAVING count(DISTINCT lower(s.value)) >= 2)
-                ORDER BY token_fingerprint, host, path, client_ip, status
-                """,
-            values: [.integer(Int64(statuses.lowerBound)), .integer(Int64(statuses.upperBound))],
-            row: { row in
-                let usage = Self.storedUsage(row)
-                return (usage.token, usage)
-            }, body)
-    }
-
-    /// The usage rows of every client assertion (RFC 7523) presented more than once, with its `exp`.
-    /// Client assertions are picked from `tokens` before any usage is read (10 s → 0.06 s on a 10 M-line database).
-    public func forEachReusedAssertion(
-        _ body: (_ token: String, _ expiration: Double?, _ usage: [StoredUsage]) throws -> Void
-    ) throws {
-        var expirations: [String: Double] = [:]
-        try forEachGroup(
-            sql: """
-                SELECT u.token_fingerprint, u.client_ip, u.host, u.path, u.status, u.first_seen, u.last_seen, u.count,
-                    t.exp
-                FROM usage AS u JOIN tokens AS t ON t.fingerprint = u.token_fingerprint
-                WHERE t.kind = 'client-assertion' AND u.token_fingerprint IN (
-                    SELECT a.fingerprint FROM tokens AS a CROSS JOIN usage_groups AS g ON g.token_id = a.id
-                    WHERE a.kind = 'client-assertion' GROUP BY a.id HAVING sum(g.count) >= 2)
-                ORDER BY u.token_fingerprint, u.host, u.path, u.client_ip, u.status
-                """,
-            row: { row in
-                let usage = Self.storedUsage(row)
-                if let exp = row.optionalDouble(at: 8) { expirations[usage.token] = exp }
-                return (usage.token, usage)
-            },
-            { token, usage in try body(token, expirations[token], usage) })
-    }
-
-    static func storedUsage(_ row: SQLiteStatement) -> StoredUsage {
-        StoredUsage(
-            token: row.text(at: 0) ?? "", clientIP: row.text(at: 1) ?? "", host: row.text(at: 2) ?? "",
-            path: row.text(at: 3) ?? "", status: Int(row.int64(at: 4)), firstSeen: row.optionalDouble(at: 5),
-            lastSeen: row.optionalDouble(at: 6), count: row.int64(at: 7))
-    }
-
-    /// Every `nonce` carried by more than one ID token, with those tokens (fingerprint, first and last seen).
-    public func forEachSharedNonce(
-        _ body: (_ tokens: [(token: String, firstSeen: Double?, lastSeen: Double?)]) throws -> Void
-    ) throws {
-        try forEachGroup(
-            sql: """
-                SELECT json_extract(claims_json, '$.nonce'), fingerprint, first_seen, last_seen FROM tokens
-                WHERE kind = 'id-token' AND json_valid(claims_json) AND json_extract(claims_json, '$.nonce') IN (
-                    SELECT json_extract(claims_json, '$.nonce') FROM tokens
-                    WHERE kind = 'id-token' AND json_valid(claims_json)
-                        AND json_type(claims_json, '$.nonce') = 'text'
-                    GROUP BY 1 HAVING count(*) >= 2)
-                ORDER BY 1, fingerprint
-                """,
-            row: { row in
-                (row.text(at: 0) ?? "", (token: row.text(at: 1) ?? "", firstSeen: row.optionalDouble(at: 2),
-                                         lastSeen: row.optionalDouble(at: 3)))
-            },
-            { _, tokens in try body(tokens) })
-    }
-
-    /// Every (iss, jti) pair held by more than one token, with its tokens.
-    public func forEachSharedJTI(
-        _ body: (_ issuer: String?, _ jti: String, _ holders: [StoredJTIHolder]) throws -> Void
-    ) throws {
-        // The group key joins iss and jti with a NUL, which neither holds in practice (JSON strings may, but then
-        // both sides of the comparison carry it alike).
-        var issuers: [String: (String?, String)] = [:]
-        try forEachGroup(
-            sql: """
-                SELECT ifnull(iss, ''), jti, fingerprint, verification_status, first_seen, last_seen, iss IS NULL
-                FROM tokens WHERE jti IS NOT NULL AND (ifnull(iss, ''), jti) IN (
-                    SELECT ifnull(iss, ''), jti FROM tokens WHERE jti IS NOT NULL
-                    GROUP BY ifnull(iss, ''), jti HAVING count(*) >= 2)
-                ORDER BY ifnull(iss, ''), jti, fingerprint
-                """,
-            row: { row in
-                let issuer = row.text(at: 0) ?? ""
-                let jti = row.text(at: 1) ?? ""
-                let key = issuer + "\u{0}" + jti
-                issuers[key] = (row.int64(at: 6) != 0 ? nil : issuer, jti)
-                return (key, StoredJTIHolder(token: row.text(at: 2) ?? "", verificationStatus: row.text(at: 3) ?? "",
-                                             firstSeen: row.optionalDouble(at: 4), lastSeen: row.optionalDouble(at: 5)))
-            },
-            { key, holders in
-                let (issuer, jti) = issuers[key] ?? (nil, "")
-                try body(issuer, jti, holders)
-            })
-    }
-
-    /// Per client IP with at least `minimumTokens` distinct failing tokens: the request-time buckets of those
-    /// tokens from that IP. A token fails when it has a finding of one of `ruleIDs` (a `remote-key-url` finding
-    /// only when not allowlisted, i.e. above info).
-    public func forEachProbingClient(
-        ruleIDs: [String], minimumTokens: Int, _ body: (_ clientIP: String, _ points: [StoredWindowPoint]) throws -> Void
-    ) throws {
-        let placeholders = ruleIDs.indices.map { "?\($0 + 2)" }.joined(separator: ", ")
-        let failing = """
-            SELECT token_fingerprint FROM findings WHERE rule_id IN (\(placeholders))
-                AND (rule_id != 'remote-key-url' OR severity > 0)
-            """
-        try forEachGroup(
-            sql: """
-                SELECT w.value, w.token_fingerprint, w.first_time, w.last_time FROM request_windows w
-                WHERE w.dimension = 'ip' AND w.value != '' AND w.token_fingerprint IN (\(failing))
-                    AND w.value IN (
-                        SELECT value FROM request_windows WHERE dimension = 'ip' AND token_fingerprint IN (\(failing))
-                        GROUP BY value HAVING count(DISTINCT token_fingerprint) >= ?1)
-                ORDER BY w.value, w.first_time, w.token_fingerprint
-                """,
-            values: [.integer(Int64(minimumTokens))] + ruleIDs.map { .text($0) },
-            row: { row in
-                let address = row.text(at: 0) ?? ""
-                return (address, StoredWindowPoint(token: row.text(at: 1) ?? "", value: address,
-                                                   firstTime: row.optionalDouble(at: 2) ?? 0, lastTime: row.optionalDouble(at: 3) ?? 0))
-            }, body)
-    }
-
-    /// Every usage row of one client IP.
-    public func usage(clientIP: String) throws -> [StoredUsage] {
-        try withConnection { connection in
-            var rows: [StoredUsage] = []
-            try connection.prepare(
-                """
-                SELECT token_fingerprint, client_ip, host, path, status, first_seen, last_seen, count FROM usage
-                WHERE client_ip = ?1 ORDER BY token_fingerprint, host, path, status
-                """
-            ).forEachRow([.text(clientIP)]) { rows.append(Self.storedUsage($0)) }
-            return rows
+    /// A read-only connection for the cross-request post-pass (``CrossRequestReader``). Each runs its queries
+    /// on its own connection, so several can read side by side (WAL lets readers run concurrently).
+    public func crossRequestReader() throws -> CrossRequestReader {
+        do {
+            return try CrossRequestReader(path: path)
+        } catch let error as SQLiteError {
+            throw error.isBusy ? StoreError.lockedByAnotherScan(path: path) : StoreError.sqlite(error)
         }
     }
 
@@ -320,6 +135,11 @@ extension AuditStore {
     /// Replaces every stored finding of `ruleIDs` with `findings`, in one transaction, so a re-run or a resumed
     /// run converges to the findings its data proves. Returns the open findings whose key was not stored before
     /// (what this run newly found), by severity.
+    ///
+    /// Only the difference is written: stored rows no longer found are deleted, and a finding is written only
+    /// when its row is new or differs in any column (the table ends exactly as a delete-all and re-insert would
+    /// leave it, but a re-run that finds what it found before writes nothing). With several findings of one
+    /// key, the last one is stored, as before.
     @discardableResult
     public func replaceFindings(
         ofRules ruleIDs: [String], onlyDiscriminator discriminator: String? = nil,
@@ -330,10 +150,12 @@ extension AuditStore {
                 throw StoreError.rawTokenRejected(field: "findings.evidence")
             }
         }
-        var canonical: [(StoredCrossRequestFinding, String)] = []
+        // Canonical evidence beside the findings (not a second copy of them).
+        var evidences: [String] = []
+        evidences.reserveCapacity(findings.count)
         for finding in findings {
             do {
-                canonical.append((finding, try TextFormatting.canonicalJSONObject(finding.evidenceJSON)))
+                evidences.append(try TextFormatting.canonicalJSONObject(finding.evidenceJSON))
             } catch {
                 throw StoreError.invalidEvidence(rule: finding.key.ruleID, reason: error.reason)
             }
@@ -345,15 +167,44 @@ extension AuditStore {
                 // With a discriminator, only that slice of the rules' rows is owned (and replaced) here.
                 let scope = discriminator == nil ? "" : " AND discriminator = ?\(ruleIDs.count + 1)"
                 let values: [SQLValue] = ruleIDs.map { .text($0) } + (discriminator.map { [.text($0)] } ?? [])
-                var previous: Set<FindingKey> = []
-                try connection.prepare(
-                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))\(scope)"
-                ).forEachRow(values) { row in
+                // Pass 1: the stored keys (for the count of new findings, as before).
+                var previousKeys: Set<FindingKey> = []
+                let keys = try connection.prepare(
+                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))\(scope)")
+                try keys.forEachRow(values) { row in
                     if let token = TokenFingerprint(hex: row.text(at: 1) ?? "") {
-                        previous.insert(FindingKey(ruleID: row.text(at: 0) ?? "", token: token, discriminator: row.text(at: 2) ?? ""))
+                        previousKeys.insert(FindingKey(ruleID: row.text(at: 0) ?? "", token: token, discriminator: row.text(at: 2) ?? ""))
                     }
                 }
-                try connection.prepare("DELETE FROM findings WHERE rule_id IN (\(placeholders))\(scope)").run(values)
+                var last: [FindingKey: Int] = [:]
+                for (index, finding) in findings.enumerated() { last[finding.key] = index }
+
+                // Pass 2: stored rows whose key does not come back with the same bytes go (String equality is
+                // Unicode-canonical; SQLite compares bytes). Deleted after the scan of the table ends.
+                var stale: [[SQLValue]] = []
+                try keys.forEachRow(values) { row in
+                    let ruleID = row.text(at: 0) ?? "", hex = row.text(at: 1) ?? "", discriminator = row.text(at: 2) ?? ""
+                    if let token = TokenFingerprint(hex: hex),
+                       let index = last[FindingKey(ruleID: ruleID, token: token, discriminator: discriminator)],
+                       StoredFindingRow.sameBytes(findings[index].key, ruleID, hex, discriminator)
+                    {
+                        return
+                    }
+                    stale.append([.text(ruleID), .text(hex), .text(discriminator)])
+                }
+                let delete = try connection.prepare(
+                    "DELETE FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3")
+                for key in stale { try delete.run(key) }
+                stale = []
+
+                // Pass 3: each finding (the last of its key) is written unless its row is already exactly that.
+                let stored = try connection.prepare(
+                    """
+                    SELECT severity, first_seen, last_seen, count, evidence, suppressed,
+                        example_source IS NULL AND example_line IS NULL AND example_time IS first_seen
+                            AND status_codes = '[]'
+                    FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+                    """)
                 let insert = try connection.prepare(
                     """
                     INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,
@@ -361,13 +212,23 @@ extension AuditStore {
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9)
                     """)
                 var fresh: [Severity: UInt64] = [:]
-                for (finding, evidence) in canonical {
-                    try insert.run([
+                for (index, finding) in findings.enumerated() {
+                    if !finding.suppressed, !previousKeys.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
+                    guard last[finding.key] == index else { continue }
+                    let key: [SQLValue] = [
                         .text(finding.key.ruleID), .text(finding.key.token.hex), .text(finding.key.discriminator),
+                    ]
+                    if previousKeys.contains(finding.key) {
+                        var unchanged = false
+                        try stored.forEachRow(key) { row in
+                            unchanged = StoredFindingRow(row).matches(finding, evidence: evidences[index])
+                        }
+                        if unchanged { continue }
+                    }
+                    try insert.run(key + [
                         .integer(Int64(finding.severity.rawValue)), SQLValue(finding.firstSeen), SQLValue(finding.lastSeen),
-                        .integer(finding.count), .text(evidence), .integer(finding.suppressed ? 1 : 0),
+                        .integer(finding.count), .text(evidences[index]), .integer(finding.suppressed ? 1 : 0),
                     ])
-                    if !finding.suppressed, !previous.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
                 }
                 try connection.execute("COMMIT")
                 return fresh
@@ -376,5 +237,47 @@ extension AuditStore {
                 throw error
             }
         }
+    }
+}
+
+/// A stored row of a rule the post-pass owns, as `replaceFindings` compares it with a new finding.
+private struct StoredFindingRow {
+    var severity: Int64
+    var firstSeen, lastSeen: Double?
+    var count: Int64
+    var evidence: String
+    var suppressed: Int64
+    /// example_source and example_line NULL, example_time = first_seen, status_codes '[]' (what the pass writes).
+    var hasPassShape: Bool
+
+    /// From `severity, first_seen, last_seen, count, evidence, suppressed, <shape>`.
+    init(_ row: SQLiteStatement) {
+        severity = row.int64(at: 0)
+        firstSeen = row.optionalDouble(at: 1)
+        lastSeen = row.optionalDouble(at: 2)
+        count = row.int64(at: 3)
+        evidence = row.text(at: 4) ?? ""
+        suppressed = row.int64(at: 5)
+        hasPassShape = row.int64(at: 6) != 0
+    }
+
+    static func sameBytes(_ key: FindingKey, _ ruleID: String, _ token: String, _ discriminator: String) -> Bool {
+        ruleID.utf8.elementsEqual(key.ruleID.utf8) && token.utf8.elementsEqual(key.token.hex.utf8)
+            && discriminator.utf8.elementsEqual(key.discriminator.utf8)
+    }
+
+    /// Whether writing `finding` with `evidence` (canonical) over this row (looked up by the finding's key
+    /// bytes) would leave it exactly as it is (bytes of text, bits of numbers).
+    func matches(_ finding: StoredCrossRequestFinding, evidence newEvidence: String) -> Bool {
+        func same(_ stored: Double?, _ new: Double?) -> Bool {
+            switch (stored, new) {
+            case (nil, nil): true
+            case let (stored?, new?): new.isFinite && stored.bitPattern == new.bitPattern
+            default: false
+            }
+        }
+        return hasPassShape && severity == Int64(finding.severity.rawValue)
+            && same(firstSeen, finding.firstSeen) && same(lastSeen, finding.lastSeen) && count == finding.count
+            && evidence.utf8.elementsEqual(newEvidence.utf8) && suppressed == (finding.suppressed ? 1 : 0)
     }
 }

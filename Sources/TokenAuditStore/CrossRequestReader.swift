@@ -1,0 +1,361 @@
+import CTokenAuditSQLite
+import TokenAuditModel
+
+/// The reads of the cross-request post-pass (catalogue group M), on a read-only connection of its own: the
+/// post-pass opens two and runs independent queries side by side (WAL lets readers run concurrently; the
+/// final `replaceFindings` is one write transaction on the store).
+///
+/// Every query finds its candidates on the integer tables (`request_buckets`, `usage_groups`, the
+/// `tokens_by_jti` index) and resolves strings and fingerprints only for those candidates, one row at a time
+/// through small bounded caches. Results are handed out grouped (one token, one client or one (iss, jti) at a
+/// time), so memory holds one group plus the caches whatever the database size. The groups come in no
+/// particular order and the rows of a group in no particular order: the rules sort their input.
+///
+/// `@unchecked Sendable`: owns a sqlite3 connection (a C pointer) and its statements; the post-pass uses one
+/// reader from one thread at a time (each of its concurrent tasks opens its own).
+public final class CrossRequestReader: @unchecked Sendable {
+    let connection: SQLiteConnection
+    private let stringStatement: SQLiteStatement
+    private let fingerprintStatement: SQLiteStatement
+    private var strings: [Int64: String] = [:]
+    private var fingerprints: [Int64: String] = [:]
+    /// `strings.id` of the empty string, or -1 when no row holds it.
+    private let emptyStringID: Int64
+
+    /// Entries per cache before it is cleared (bounded memory; a miss costs one primary-key SELECT).
+    private static let cacheCapacity = 1 << 16
+
+    init(path: String) throws {
+        connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 5_000)
+        // Sorts spill to temporary files past a small page cache: two readers run at once, so each keeps its
+        // memory small and fixed (the tables are read in primary-key order, so the cache only needs to hold a
+        // path from the root).
+        try connection.execute("PRAGMA temp_store = FILE")
+        try connection.execute("PRAGMA cache_size = -4096")
+        stringStatement = try connection.prepare("SELECT value FROM strings WHERE id = ?1")
+        fingerprintStatement = try connection.prepare("SELECT fingerprint FROM tokens WHERE id = ?1")
+        emptyStringID = try connection.scalar("SELECT id FROM strings WHERE value = ''").int64 ?? -1
+    }
+
+    /// Runs `body`, translating SQLite failures into store errors.
+    private func reading<Result>(_ body: () throws -> Result) throws -> Result {
+        do {
+            return try body()
+        } catch let error as SQLiteError {
+            throw error.isBusy ? StoreError.lockedByAnotherScan(path: connection.path) : StoreError.sqlite(error)
+        }
+    }
+
+    /// The text of `strings.id`.
+    private func string(_ id: Int64) throws -> String {
+        if let cached = strings[id] { return cached }
+        var value = ""
+        try stringStatement.forEachRow([.integer(id)]) { value = $0.text(at: 0) ?? "" }
+        if strings.count >= Self.cacheCapacity { strings.removeAll(keepingCapacity: true) }
+        strings[id] = value
+        return value
+    }
+
+    /// The fingerprint of `tokens.id`, or nil when no token row holds that id (the old views joined `tokens`,
+    /// so rows of such an id were never read).
+    private func fingerprint(_ id: Int64) throws -> String? {
+        if let cached = fingerprints[id] { return cached }
+        var value: String?
+        try fingerprintStatement.forEachRow([.integer(id)]) { value = $0.text(at: 0) ?? "" }
+        guard let value else { return nil }
+        if fingerprints.count >= Self.cacheCapacity { fingerprints.removeAll(keepingCapacity: true) }
+        fingerprints[id] = value
+        return value
+    }
+
+    // MARK: token-multi-ip, token-multi-agent
+
+    /// Every token seen with at least `minimumClientIPs` distinct client IPs, or at least `minimumAgents`
+    /// distinct User-Agents, with its request-time buckets along that dimension (one call per token and
+    /// dimension).
+    ///
+    /// One pass over the keys of `request_buckets` in primary-key order (token, dimension, value, bucket): no
+    /// join, no sort, no temporary B-tree; distinct values are counted as value-id changes within a (token,
+    /// dimension) run. Only the runs that qualify have their times read (by primary key) and strings resolved.
+    public func forEachTokenWindow(
+        minimumClientIPs: Int, minimumAgents: Int,
+        _ body: (_ token: String, _ dimension: RequestWindowIncrement.Dimension, _ points: [StoredWindowPoint]) throws
+            -> Void
+    ) throws {
+        try reading {
+            let buckets = try connection.prepare(
+                "SELECT value_id, first_time, last_time FROM request_buckets WHERE token_id = ?1 AND dimension = ?2")
+            var runToken: Int64 = -1
+            var runDimension: Int64 = -1
+            var lastValue: Int64 = -1
+            var distinct = 0
+            var points: [StoredWindowPoint] = []
+
+            func flush() throws {
+                guard distinct > 0, runDimension == 0 || runDimension == 1 else { return }
+                guard distinct >= (runDimension == 0 ? minimumClientIPs : minimumAgents) else { return }
+                guard let token = try fingerprint(runToken) else { return }
+                points.removeAll(keepingCapacity: true)
+                try buckets.forEachRow([.integer(runToken), .integer(runDimension)]) { row in
+                    points.append(StoredWindowPoint(
+                        token: token, value: try string(row.int64(at: 0)), firstTime: row.optionalDouble(at: 1) ?? 0,
+                        lastTime: row.optionalDouble(at: 2) ?? 0))
+                }
+                try body(token, runDimension == 0 ? .clientIP : .userAgent, points)
+            }
+
+            try connection.prepare(
+                "SELECT token_id, dimension, value_id FROM request_buckets ORDER BY token_id, dimension, value_id, bucket"
+            ).forEachRow([]) { row in
+                let token = row.int64(at: 0)
+                let dimension = row.int64(at: 1)
+                let value = row.int64(at: 2)
+                if token != runToken || dimension != runDimension {
+                    try flush()
+                    runToken = token
+                    runDimension = dimension
+                    distinct = 0
+                    lastValue = value &- 1
+                }
+                if value != lastValue {
+                    distinct += 1
+                    lastValue = value
+                }
+            }
+            try flush()
+        }
+    }
+
+    // MARK: token-multi-audience-use
+
+    /// The usage rows (with a status in `statuses`) of every token logged at two or more distinct non-empty
+    /// hosts (compared as SQLite's `lower()` does, ASCII only) with a status in `statuses`.
+    ///
+    /// Candidates come from one ordered pass over `usage_groups` (two distinct host ids is `min < max`, no
+    /// temporary B-tree; the empty host, which every combined-format line has, is left out by id); each
+    /// candidate's rows are then read by primary key and resolved.
+    public func forEachMultiHostUsage(
+        statuses: ClosedRange<Int>, _ body: (_ token: String, _ usage: [StoredUsage]) throws -> Void
+    ) throws {
+        try reading {
+            let low = Int64(statuses.lowerBound), high = Int64(statuses.upperBound)
+            let rows = try connection.prepare(
+                """
+                SELECT client_ip_id, host_id, path_id, status, first_seen, last_seen, count FROM usage_groups
+                WHERE token_id = ?1 AND status BETWEEN ?2 AND ?3
+                """)
+            var usage: [StoredUsage] = []
+            try connection.prepare(
+                """
+                SELECT token_id FROM usage_groups WHERE status BETWEEN ?1 AND ?2 AND host_id != ?3
+                GROUP BY token_id HAVING min(host_id) < max(host_id)
+                """
+            ).forEachRow([.integer(low), .integer(high), .integer(emptyStringID)]) { candidate in
+                let id = candidate.int64(at: 0)
+                guard let token = try fingerprint(id) else { return }
+                usage.removeAll(keepingCapacity: true)
+                var hosts: Set<String> = []
+                try rows.forEachRow([.integer(id), .integer(low), .integer(high)]) { row in
+                    let host = try string(row.int64(at: 1))
+                    if !host.isEmpty { hosts.insert(Self.asciiLowercased(host)) }
+                    usage.append(StoredUsage(
+                        token: token, clientIP: try string(row.int64(at: 0)), host: host,
+                        path: try string(row.int64(at: 2)), status: Int(row.int64(at: 3)),
+                        firstSeen: row.optionalDouble(at: 4), lastSeen: row.optionalDouble(at: 5), count: row.int64(at: 6)))
+                }
+                if hosts.count >= 2 { try body(token, usage) }
+            }
+        }
+    }
+
+    /// SQLite's built-in `lower()`: ASCII letters only.
+    static func asciiLowercased(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return text }
+        return String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
+    // MARK: client-assertion-replay
+
+    /// The usage rows of every client assertion (RFC 7523) presented more than once, with its `exp`.
+    /// Client assertions are picked from `tokens` in one scan before any usage is read (by primary key).
+    public func forEachReusedAssertion(
+        _ body: (_ token: String, _ expiration: Double?, _ usage: [StoredUsage]) throws -> Void
+    ) throws {
+        try reading {
+            var currentToken: String?
+            var currentExpiration: Double?
+            var usage: [StoredUsage] = []
+            try connection.prepare(
+                """
+                WITH assertions AS MATERIALIZED (SELECT id, fingerprint, exp FROM tokens WHERE kind = 'client-assertion'),
+                reused(id) AS (
+                    SELECT a.id FROM assertions AS a CROSS JOIN usage_groups AS g ON g.token_id = a.id
+                    GROUP BY a.id HAVING sum(g.count) >= 2)
+                SELECT a.fingerprint, ip.value, h.value, p.value, g.status, g.first_seen, g.last_seen, g.count, a.exp
+                FROM assertions AS a CROSS JOIN usage_groups AS g ON g.token_id = a.id
+                    JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS h ON h.id = g.host_id
+                    JOIN strings AS p ON p.id = g.path_id
+                WHERE a.id IN reused ORDER BY a.id
+                """
+            ).forEachRow([]) { row in
+                let token = row.text(at: 0) ?? ""
+                if token != currentToken {
+                    if let currentToken, !usage.isEmpty { try body(currentToken, currentExpiration, usage) }
+                    currentToken = token
+                    currentExpiration = nil
+                    usage.removeAll(keepingCapacity: true)
+                }
+                if let exp = row.optionalDouble(at: 8) { currentExpiration = exp }
+                usage.append(StoredUsage(
+                    token: token, clientIP: row.text(at: 1) ?? "", host: row.text(at: 2) ?? "",
+                    path: row.text(at: 3) ?? "", status: Int(row.int64(at: 4)), firstSeen: row.optionalDouble(at: 5),
+                    lastSeen: row.optionalDouble(at: 6), count: row.int64(at: 7)))
+            }
+            if let currentToken, !usage.isEmpty { try body(currentToken, currentExpiration, usage) }
+        }
+    }
+
+    // MARK: id-token-nonce-invalid (reuse)
+
+    /// Every `nonce` carried by more than one ID token, with those tokens (fingerprint, first and last seen),
+    /// in fingerprint order. ID tokens are read from `tokens` in one scan (a `kind` has no index).
+    public func forEachSharedNonce(
+        _ body: (_ tokens: [(token: String, firstSeen: Double?, lastSeen: Double?)]) throws -> Void
+    ) throws {
+        try reading {
+            var currentNonce: String?
+            var holders: [(token: String, firstSeen: Double?, lastSeen: Double?)] = []
+            try connection.prepare(
+                """
+                WITH id_tokens AS MATERIALIZED (
+                    SELECT json_extract(claims_json, '$.nonce') AS nonce, json_type(claims_json, '$.nonce') AS type,
+                        fingerprint, first_seen, last_seen
+                    FROM tokens WHERE kind = 'id-token' AND json_valid(claims_json))
+                SELECT nonce, fingerprint, first_seen, last_seen FROM id_tokens WHERE nonce IN (
+                    SELECT nonce FROM id_tokens WHERE type = 'text' GROUP BY 1 HAVING count(*) >= 2)
+                ORDER BY 1, fingerprint
+                """
+            ).forEachRow([]) { row in
+                let nonce = row.text(at: 0) ?? ""
+                if nonce != currentNonce {
+                    if currentNonce != nil, !holders.isEmpty { try body(holders) }
+                    currentNonce = nonce
+                    holders.removeAll(keepingCapacity: true)
+                }
+                holders.append((token: row.text(at: 1) ?? "", firstSeen: row.optionalDouble(at: 2),
+                                lastSeen: row.optionalDouble(at: 3)))
+            }
+            if currentNonce != nil, !holders.isEmpty { try body(holders) }
+        }
+    }
+
+    // MARK: jti-reuse-different-token
+
+    /// Every (iss, jti) pair held by more than one token, with its tokens in fingerprint order.
+    ///
+    /// Candidate `jti` values come from the `tokens_by_jti` index alone (in order, no sort, no table row
+    /// read); only tokens holding one of them are read and grouped by (iss, jti).
+    public func forEachSharedJTI(
+        _ body: (_ issuer: String?, _ jti: String, _ holders: [StoredJTIHolder]) throws -> Void
+    ) throws {
+        try reading {
+            // The group key joins iss and jti with a NUL, which neither holds in practice (JSON strings may, but
+            // then both sides of the comparison carry it alike).
+            var currentKey: String?
+            var current: (issuer: String?, jti: String) = (nil, "")
+            var holders: [StoredJTIHolder] = []
+            try connection.prepare(
+                """
+                WITH shared(jti) AS (
+                    SELECT jti FROM tokens WHERE jti IS NOT NULL GROUP BY jti HAVING count(*) >= 2)
+                SELECT ifnull(iss, ''), jti, fingerprint, verification_status, first_seen, last_seen, iss IS NULL
+                FROM tokens WHERE jti IN shared AND (ifnull(iss, ''), jti) IN (
+                    SELECT ifnull(iss, ''), jti FROM tokens WHERE jti IN shared
+                    GROUP BY ifnull(iss, ''), jti HAVING count(*) >= 2)
+                ORDER BY ifnull(iss, ''), jti, fingerprint
+                """
+            ).forEachRow([]) { row in
+                let issuer = row.text(at: 0) ?? ""
+                let jti = row.text(at: 1) ?? ""
+                let key = issuer + "\u{0}" + jti
+                if key != currentKey {
+                    if currentKey != nil, !holders.isEmpty { try body(current.issuer, current.jti, holders) }
+                    currentKey = key
+                    holders.removeAll(keepingCapacity: true)
+                }
+                current = (row.int64(at: 6) != 0 ? nil : issuer, jti)
+                holders.append(StoredJTIHolder(
+                    token: row.text(at: 2) ?? "", verificationStatus: row.text(at: 3) ?? "",
+                    firstSeen: row.optionalDouble(at: 4), lastSeen: row.optionalDouble(at: 5)))
+            }
+            if currentKey != nil, !holders.isEmpty { try body(current.issuer, current.jti, holders) }
+        }
+    }
+
+    // MARK: forged-token-probing
+
+    /// Per non-empty client IP with at least `minimumTokens` distinct failing tokens: the request-time buckets
+    /// of those tokens from that IP. A token fails when it has a finding of one of `ruleIDs` (a
+    /// `remote-key-url` finding only when not allowlisted, i.e. above info).
+    ///
+    /// Failing tokens become ids once; their client-IP buckets are read by primary key (the failing tokens
+    /// drive the join: the other order probed every (token, client) pair) and grouped by client id.
+    public func forEachProbingClient(
+        ruleIDs: [String], minimumTokens: Int, _ body: (_ clientIP: String, _ points: [StoredWindowPoint]) throws -> Void
+    ) throws {
+        try reading {
+            let placeholders = ruleIDs.indices.map { "?\($0 + 3)" }.joined(separator: ", ")
+            var currentClient: Int64?
+            var points: [StoredWindowPoint] = []
+            var address = ""
+            try connection.prepare(
+                """
+                WITH failing(id) AS (
+                    SELECT DISTINCT t.id FROM findings AS f JOIN tokens AS t ON t.fingerprint = f.token_fingerprint
+                    WHERE f.rule_id IN (\(placeholders)) AND (f.rule_id != 'remote-key-url' OR f.severity > 0)),
+                buckets AS MATERIALIZED (
+                    SELECT b.value_id, b.token_id, b.first_time, b.last_time
+                    FROM failing CROSS JOIN request_buckets AS b ON b.token_id = failing.id AND b.dimension = 0
+                    WHERE b.value_id != ?2)
+                SELECT value_id, token_id, first_time, last_time FROM buckets WHERE value_id IN (
+                    SELECT value_id FROM buckets GROUP BY value_id HAVING count(DISTINCT token_id) >= ?1)
+                ORDER BY value_id
+                """
+            ).forEachRow([.integer(Int64(minimumTokens)), .integer(emptyStringID)] + ruleIDs.map { .text($0) }) { row in
+                let client = row.int64(at: 0)
+                if client != currentClient {
+                    if currentClient != nil, !points.isEmpty { try body(address, points) }
+                    currentClient = client
+                    address = try string(client)
+                    points.removeAll(keepingCapacity: true)
+                }
+                guard let token = try fingerprint(row.int64(at: 1)) else { return }
+                points.append(StoredWindowPoint(
+                    token: token, value: address, firstTime: row.optionalDouble(at: 2) ?? 0,
+                    lastTime: row.optionalDouble(at: 3) ?? 0))
+            }
+            if currentClient != nil, !points.isEmpty { try body(address, points) }
+        }
+    }
+
+    /// The usage rows of one client IP last seen at or after `lastSeen` (any token): the follow-ups of a
+    /// probing burst that started then. Read by `usage_groups_by_client_ip`, strings resolved per row.
+    public func usage(clientIP: String, lastSeenAtLeast lastSeen: Double) throws -> [StoredUsage] {
+        try reading {
+            var rows: [StoredUsage] = []
+            try connection.prepare(
+                """
+                SELECT token_id, host_id, path_id, status, first_seen, last_seen, count FROM usage_groups
+                WHERE client_ip_id = (SELECT id FROM strings WHERE value = ?1) AND last_seen >= ?2
+                """
+            ).forEachRow([.text(clientIP), .real(lastSeen)]) { row in
+                guard let token = try fingerprint(row.int64(at: 0)) else { return }
+                rows.append(StoredUsage(
+                    token: token, clientIP: clientIP, host: try string(row.int64(at: 1)), path: try string(row.int64(at: 2)),
+                    status: Int(row.int64(at: 3)), firstSeen: row.optionalDouble(at: 4), lastSeen: row.optionalDouble(at: 5),
+                    count: row.int64(at: 6)))
+            }
+            return rows
+        }
+    }
+}
