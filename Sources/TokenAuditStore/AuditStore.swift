@@ -313,30 +313,35 @@ public final class AuditStore: @unchecked Sendable {
             if textIDs[index] < 0 { textIDs[index] = try stringID(folded.texts[index], field: "usage") }
             return textIDs[index]
         }
-        try applyUsage(
-            folded.usage.map { row in
-                UsageRow(
-                    token: tokenIDs[Int(row.key.token)], clientIP: try usageText(row.key.clientIP),
-                    method: try usageText(row.key.method), host: try usageText(row.key.host),
-                    path: try usageText(row.key.path), status: row.key.status, count: row.count,
-                    firstSeen: row.firstSeen, lastSeen: row.lastSeen)
-            })
+        var usageRows: [UsageRow] = []
+        usageRows.reserveCapacity(folded.usage.count)
+        for row in folded.usage {
+            usageRows.append(UsageRow(
+                token: tokenIDs[Int(row.key.token)], clientIP: try usageText(row.key.clientIP),
+                method: try usageText(row.key.method), host: try usageText(row.key.host),
+                path: try usageText(row.key.path), status: row.key.status, count: row.count,
+                firstSeen: row.firstSeen, lastSeen: row.lastSeen))
+        }
+        try applyUsage(&usageRows)
+        usageRows = []
         for increment in findings { try mergeFinding(increment) }
         // A request-window value is redacted, not refused, when it looks like a token (a client-controlled
         // User-Agent); a value already in the dictionary was stored verbatim and needs no check.
         var valueIDs = [Int64](repeating: -1, count: folded.texts.count)
-        try applyRequestWindows(
-            folded.windows.map { row in
-                let index = Int(row.key.value)
-                if valueIDs[index] < 0 {
-                    let text = folded.texts[index]
-                    valueIDs[index] = try stringIDs[text] ?? stringID(
-                        RequestWindowIncrement.redactedValue(text), field: "request_windows.value")
-                }
-                return BucketRow(
-                    token: tokenIDs[Int(row.key.token)], dimension: Int64(row.key.dimension), value: valueIDs[index],
-                    bucket: row.key.bucket, first: row.firstTime, last: row.lastTime, count: row.count)
-            })
+        var bucketRows: [BucketRow] = []
+        bucketRows.reserveCapacity(folded.windows.count)
+        for row in folded.windows {
+            let index = Int(row.key.value)
+            if valueIDs[index] < 0 {
+                let text = folded.texts[index]
+                valueIDs[index] = try stringIDs[text] ?? stringID(
+                    RequestWindowIncrement.redactedValue(text), field: "request_windows.value")
+            }
+            bucketRows.append(BucketRow(
+                token: tokenIDs[Int(row.key.token)], dimension: Int64(row.key.dimension), value: valueIDs[index],
+                bucket: row.key.bucket, first: row.firstTime, last: row.lastTime, count: row.count))
+        }
+        try applyRequestWindows(&bucketRows)
         for progress in folded.progress {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
@@ -440,25 +445,24 @@ public final class AuditStore: @unchecked Sendable {
         return nil
     }
 
-    /// Sorts the resolved usage rows by key (neighbouring B-tree pages), folds equal keys and upserts each once.
-    private func applyUsage(_ rows: [UsageRow]) throws {
+    /// Sorts the resolved usage rows by key (neighbouring B-tree pages), folds equal keys in place and upserts
+    /// each once. In place: at a transaction's size, every copy of the rows was tens of megabytes.
+    private func applyUsage(_ rows: inout [UsageRow]) throws {
         guard !rows.isEmpty else { return }
-        var groups = rows
-        groups.sort()
-        var folded: [UsageRow] = []
-        folded.reserveCapacity(groups.count)
-        var position = 0
-        while position < groups.count {
-            var row = groups[position]
-            position += 1
-            while position < groups.count, groups[position] == row {
-                row.count += groups[position].count
-                row.firstSeen = Self.minimum(row.firstSeen, groups[position].firstSeen)
-                row.lastSeen = Self.maximum(row.lastSeen, groups[position].lastSeen)
-                position += 1
+        rows.sort()
+        var kept = 0
+        for position in rows.indices {
+            if kept > 0, rows[kept - 1] == rows[position] {
+                rows[kept - 1].count += rows[position].count
+                rows[kept - 1].firstSeen = Self.minimum(rows[kept - 1].firstSeen, rows[position].firstSeen)
+                rows[kept - 1].lastSeen = Self.maximum(rows[kept - 1].lastSeen, rows[position].lastSeen)
+            } else {
+                rows[kept] = rows[position]
+                kept += 1
             }
-            folded.append(row)
         }
+        rows.removeLast(rows.count - kept)
+        let folded = rows
         try Self.upsert(folded, single: statements.upsertUsage, many: statements.upsertUsageMany) { row, statement, base in
             try statement.bind(row.token, at: base + 1)
             try statement.bind(row.clientIP, at: base + 2)
@@ -472,25 +476,23 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
-    /// Sorts the resolved request-window rows by key, folds equal keys and upserts each once.
-    private func applyRequestWindows(_ rows: [BucketRow]) throws {
+    /// Sorts the resolved request-window rows by key, folds equal keys in place and upserts each once.
+    private func applyRequestWindows(_ rows: inout [BucketRow]) throws {
         guard !rows.isEmpty else { return }
-        var rows = rows
         rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
-        var folded: [BucketRow] = []
-        folded.reserveCapacity(rows.count)
-        var position = 0
-        while position < rows.count {
-            var row = rows[position]
-            position += 1
-            while position < rows.count, rows[position].hasKey(of: row) {
-                row.first = min(row.first, rows[position].first)
-                row.last = max(row.last, rows[position].last)
-                row.count += rows[position].count
-                position += 1
+        var kept = 0
+        for position in rows.indices {
+            if kept > 0, rows[kept - 1].hasKey(of: rows[position]) {
+                rows[kept - 1].first = min(rows[kept - 1].first, rows[position].first)
+                rows[kept - 1].last = max(rows[kept - 1].last, rows[position].last)
+                rows[kept - 1].count += rows[position].count
+            } else {
+                rows[kept] = rows[position]
+                kept += 1
             }
-            folded.append(row)
         }
+        rows.removeLast(rows.count - kept)
+        let folded = rows
         try Self.upsert(folded, single: statements.upsertWindow, many: statements.upsertWindowMany) { row, statement, base in
             try statement.bind(row.token, at: base + 1)
             try statement.bind(row.dimension, at: base + 2)

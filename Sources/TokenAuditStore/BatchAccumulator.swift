@@ -24,9 +24,9 @@ public struct BatchAccumulator: Sendable {
     private(set) var texts: [String] = []
     private var textIndex: [String: Int32] = [:]
     private(set) var usage: [UsageFold] = []
-    private var usageIndex: [UsageFold.Key: Int32] = [:]
+    private var usageIndex = RowIndex()
     private(set) var windows: [WindowFold] = []
-    private var windowIndex: [WindowFold.Key: Int32] = [:]
+    private var windowIndex = RowIndex()
     private(set) var findings: [FindingIncrement] = []
     private var findingIndex: [FindingKey: Int32] = [:]
     private(set) var progress: [SourceProgress] = []
@@ -66,10 +66,10 @@ public struct BatchAccumulator: Sendable {
                 token: tokenIndex(increment.key.token), clientIP: textIndex(increment.key.clientIP ?? ""),
                 method: textIndex(increment.key.method ?? ""), host: textIndex(increment.key.host ?? ""),
                 path: textIndex(increment.key.path ?? ""), status: Int64(increment.key.status ?? 0))
-            if let index = usageIndex[key] {
-                usage[Int(index)].merge(increment.count, increment.firstSeen, increment.lastSeen)
+            let row = usageIndex.row(hash: key.mixedHash, new: Int32(usage.count)) { usage[Int($0)].key == key }
+            if row < usage.count {
+                usage[Int(row)].merge(increment.count, increment.firstSeen, increment.lastSeen)
             } else {
-                usageIndex[key] = Int32(usage.count)
                 usage.append(UsageFold(
                     key: key, count: increment.count, firstSeen: increment.firstSeen, lastSeen: increment.lastSeen))
             }
@@ -78,10 +78,10 @@ public struct BatchAccumulator: Sendable {
             let key = WindowFold.Key(
                 token: tokenIndex(increment.token), dimension: increment.dimension == .clientIP ? 0 : 1,
                 value: textIndex(increment.value), bucket: increment.bucket)
-            if let index = windowIndex[key] {
-                windows[Int(index)].merge(increment.firstTime, increment.lastTime, increment.count)
+            let row = windowIndex.row(hash: key.mixedHash, new: Int32(windows.count)) { windows[Int($0)].key == key }
+            if row < windows.count {
+                windows[Int(row)].merge(increment.firstTime, increment.lastTime, increment.count)
             } else {
-                windowIndex[key] = Int32(windows.count)
                 windows.append(WindowFold(
                     key: key, firstTime: increment.firstTime, lastTime: increment.lastTime, count: increment.count))
             }
@@ -105,8 +105,15 @@ public struct BatchAccumulator: Sendable {
 
     /// Hands the folded contents over and leaves the accumulator empty.
     public mutating func take() -> BatchAccumulator {
-        let taken = self
+        var taken = self
         self = BatchAccumulator()
+        // The lookup tables are only needed while folding: the commit reads the rows. Dropped here, they do not
+        // sit in memory (about as much again as the rows) while the transaction is written.
+        taken.fingerprintIndex = [:]
+        taken.textIndex = [:]
+        taken.usageIndex = RowIndex()
+        taken.windowIndex = RowIndex()
+        taken.findingIndex = [:]
         return taken
     }
 
@@ -128,11 +135,73 @@ public struct BatchAccumulator: Sendable {
     }
 }
 
+/// An open-addressing index from a row's key to its position in the rows array, holding only positions and
+/// hash bits (8 bytes a slot, at most half full): a `Dictionary` keyed by the row key held every key twice and
+/// cost ~100 bytes a row, which at a transaction's 100 000s of rows was most of the writer's memory.
+struct RowIndex: Sendable {
+    private var slots: [UInt64]
+    private var count = 0
+
+    init() { slots = Array(repeating: 0, count: 256) }
+
+    /// The position of the row for which `matches` holds among those with `hash`, or `new` — recorded as that
+    /// key's position — when there is none (the caller then appends the row at `new`).
+    mutating func row(hash: UInt64, new: Int32, matches: (Int32) -> Bool) -> Int32 {
+        if (count + 1) * 2 > slots.count { grow() }
+        let mask = slots.count - 1
+        let tag = UInt32(truncatingIfNeeded: hash >> 32)
+        var slot = Self.home(tag: tag) & mask
+        while true {
+            let entry = slots[slot]
+            if entry == 0 {
+                slots[slot] = Self.entry(position: new, tag: tag)
+                count += 1
+                return new
+            }
+            let position = Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+            if UInt32(truncatingIfNeeded: entry >> 32) == tag, matches(position) { return position }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// Position + 1 in the low half (0 marks an empty slot), the hash's high half as a tag.
+    private static func entry(position: Int32, tag: UInt32) -> UInt64 {
+        UInt64(tag) << 32 | UInt64(UInt32(position) + 1)
+    }
+
+    /// Doubles the table, re-placing every entry by its stored tag (placement uses the tag alone, so no key
+    /// has to be hashed again).
+    private mutating func grow() {
+        let old = slots
+        slots = Array(repeating: 0, count: old.count * 2)
+        count = 0
+        let mask = slots.count - 1
+        for entry in old where entry != 0 {
+            var slot = Self.home(tag: UInt32(truncatingIfNeeded: entry >> 32)) & mask
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = entry
+            count += 1
+        }
+    }
+
+    /// The first slot tried for a tag (its bits spread again, so any table size takes well-mixed bits).
+    private static func home(tag: UInt32) -> Int { Int(truncatingIfNeeded: (UInt64(tag) &* 0x9E37_79B9_7F4A_7C15) >> 24) }
+}
+
 /// A folded usage row: token and strings as accumulator indexes.
 struct UsageFold: Sendable {
     struct Key: Hashable, Sendable {
         var token, clientIP, method, host, path: Int32
         var status: Int64
+
+        /// A well-mixed 64-bit hash (the fields are small sequential numbers; none comes from log text).
+        var mixedHash: UInt64 {
+            var hash = UInt64(UInt32(bitPattern: token)) &* 0x9E37_79B9_7F4A_7C15
+            hash = (hash ^ UInt64(UInt32(bitPattern: clientIP))) &* 0xBF58_476D_1CE4_E5B9
+            hash = (hash ^ UInt64(UInt32(bitPattern: method)) << 32 ^ UInt64(UInt32(bitPattern: host))) &* 0x94D0_49BB_1331_11EB
+            hash = (hash ^ UInt64(UInt32(bitPattern: path)) ^ UInt64(bitPattern: status) << 24) &* 0x9E37_79B9_7F4A_7C15
+            return hash ^ hash >> 29
+        }
     }
 
     var key: Key
@@ -153,6 +222,13 @@ struct WindowFold: Sendable {
         var dimension: Int32
         var value: Int32
         var bucket: Int64
+
+        var mixedHash: UInt64 {
+            var hash = UInt64(UInt32(bitPattern: token)) &* 0x9E37_79B9_7F4A_7C15
+            hash = (hash ^ UInt64(UInt32(bitPattern: value)) << 1 ^ UInt64(UInt32(bitPattern: dimension))) &* 0xBF58_476D_1CE4_E5B9
+            hash = (hash ^ UInt64(bitPattern: bucket)) &* 0x94D0_49BB_1331_11EB
+            return hash ^ hash >> 29
+        }
     }
 
     var key: Key

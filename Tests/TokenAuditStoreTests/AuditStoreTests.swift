@@ -411,3 +411,44 @@ struct GroupCommitTests {
         #expect(try store.dump() == before)
     }
 }
+
+@Suite("Row index: the accumulator's open-addressing key → row map")
+struct RowIndexTests {
+    /// Against a Dictionary over 200 000 random operations, with keys from a small range (many repeats) and
+    /// forced hash collisions (a hash function with few distinct values), across several growths.
+    @Test(arguments: [UInt64(0), 7, 0xFFFF_FFFF])
+    func agreesWithADictionary(collisionMask: UInt64) {
+        var generator = SeededGenerator(seed: 42 &+ collisionMask)
+        var index = RowIndex()
+        var keys: [Int] = []
+        var reference: [Int: Int32] = [:]
+        for _ in 0..<200_000 {
+            let key = Int.random(in: 0..<60_000, using: &generator)
+            var hash = UInt64(truncatingIfNeeded: key) &* 0x9E37_79B9_7F4A_7C15
+            hash ^= hash >> 31
+            if collisionMask != 0 { hash &= collisionMask << 32 | collisionMask }
+            let row = index.row(hash: hash, new: Int32(keys.count)) { keys[Int($0)] == key }
+            if let expected = reference[key] {
+                #expect(row == expected)
+            } else {
+                #expect(row == Int32(keys.count))
+                reference[key] = row
+                keys.append(key)
+            }
+        }
+        #expect(keys.count == reference.count && keys.count > 50_000)
+    }
+}
+
+/// SplitMix64: a small deterministic generator for the test.
+private struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
