@@ -112,14 +112,14 @@ struct BatchProcessor: Sendable {
                         recent.remember(bytes, found, slot: slot)
                         return (found, slot)
                     }
-                    let fingerprint = analysed.verdict.fingerprint
+                    let fingerprint = analysed.fingerprint
                     windows.record(slot: slot, fingerprint, context)
                     usage.record(slot: slot, fingerprint, context)
 
                     let observation = RequestObservation(
                         context: context, location: occurrence.location, parameterName: occurrence.parameterName,
                         locationsOnLine: locations)
-                    for draft in engine.evaluate(analysed.verdict, request: observation) {
+                    for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {
                         record(draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
                     }
                     if extracted.tokens.count > 1 {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
+import TokenAuditModel
 import TokenAuditRules
 import TokenAuditStore
 
@@ -14,10 +15,24 @@ import TokenAuditStore
 final class AnalysedToken: Sendable {
     let verdict: TokenVerdict
     let record: TokenRecord
+    /// The verdict's fingerprint, apart: read on every line.
+    let fingerprint: TokenFingerprint
+    /// The verdict at a fixed address, for ``RuleEngine/evaluate(verdictAt:request:)``: passing `verdict` (a
+    /// stored property of a class) as an argument made Swift copy the whole struct, retaining its two dozen
+    /// strings and arrays, on every line. Written once in `init`, freed in `deinit`, never mutated.
+    nonisolated(unsafe) let verdictAddress: UnsafeMutablePointer<TokenVerdict>
 
     init(verdict: TokenVerdict, record: TokenRecord) {
         self.verdict = verdict
         self.record = record
+        self.fingerprint = verdict.fingerprint
+        self.verdictAddress = .allocate(capacity: 1)
+        verdictAddress.initialize(to: verdict)
+    }
+
+    deinit {
+        verdictAddress.deinitialize(count: 1)
+        verdictAddress.deallocate()
     }
 }
 

@@ -35,6 +35,32 @@ struct RequestRuleContext {
     var time: Double? { request.context.time }
     var status: Int? { request.context.status }
 
+    /// The findings as the policy stores them: disabled rules dropped, severities overridden, suppressions and
+    /// the baseline applied. Here rather than in the engine so the policy is the context's (not copied again).
+    func drafts() -> [FindingDraft] {
+        var drafts: [FindingDraft] = []
+        drafts.reserveCapacity(findings.count)
+        for var draft in findings where policy.isEnabled(draft.ruleID) {
+            draft.severity = policy.severity(for: draft.ruleID, chosen: draft.severity)
+            if let suppression = policy.suppressions.first(where: {
+                $0.matches(
+                    ruleID: draft.ruleID, issuer: verdict.issuer, clientID: verdict.clientID,
+                    host: request.context.host, path: request.context.path, fingerprint: verdict.fingerprint.hex,
+                    at: request.context.time)
+            }) {
+                draft.isSuppressed = true
+                draft.suppressionReason = suppression.reason
+            } else if !policy.baseline.isEmpty,
+                policy.baseline.contains(BaselineEntry(ruleID: draft.ruleID, fingerprint: verdict.fingerprint.hex))
+            {
+                draft.isSuppressed = true
+                draft.suppressionReason = "baseline"
+            }
+            drafts.append(draft)
+        }
+        return drafts
+    }
+
     mutating func add(_ id: String, _ severity: Severity? = nil, _ evidence: JSONObject = JSONObject(members: [])) {
         let chosen = severity ?? RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .info
         findings.append(FindingDraft(ruleID: id, severity: chosen, evidence: evidence))

@@ -80,34 +80,19 @@ public final class RuleEngine: Sendable {
     /// Every finding for one log line that carried the token: the token-level findings as this request
     /// sees them, the request-level rules at the line's time, and the escalations its status proves.
     public func evaluate(_ verdict: TokenVerdict, request: RequestObservation) -> [FindingDraft] {
-        let findings = withUnsafePointer(to: verdict) { verdictAddress in
-            withUnsafePointer(to: request) { requestAddress in
-                var context = RequestRuleContext(verdict: verdictAddress, request: requestAddress, engine: self)
-                context.runAll()
-                return context.findings
-            }
+        withUnsafePointer(to: verdict) { evaluate(verdictAt: $0, request: request) }
+    }
+
+    /// ``evaluate(_:request:)`` for a verdict the caller keeps at a stable address (the scan's token cache),
+    /// so it is read in place rather than copied for every line. `verdict` must stay valid during the call.
+    public func evaluate(verdictAt verdictAddress: UnsafePointer<TokenVerdict>, request: RequestObservation)
+        -> [FindingDraft]
+    {
+        withUnsafePointer(to: request) { requestAddress in
+            var context = RequestRuleContext(verdict: verdictAddress, request: requestAddress, engine: self)
+            context.runAll()
+            return context.drafts()
         }
-        var drafts: [FindingDraft] = []
-        drafts.reserveCapacity(findings.count)
-        for var draft in findings where policy.isEnabled(draft.ruleID) {
-            draft.severity = policy.severity(for: draft.ruleID, chosen: draft.severity)
-            if let suppression = policy.suppressions.first(where: {
-                $0.matches(
-                    ruleID: draft.ruleID, issuer: verdict.issuer, clientID: verdict.clientID,
-                    host: request.context.host, path: request.context.path, fingerprint: verdict.fingerprint.hex,
-                    at: request.context.time)
-            }) {
-                draft.isSuppressed = true
-                draft.suppressionReason = suppression.reason
-            } else if !policy.baseline.isEmpty,
-                policy.baseline.contains(BaselineEntry(ruleID: draft.ruleID, fingerprint: verdict.fingerprint.hex))
-            {
-                draft.isSuppressed = true
-                draft.suppressionReason = "baseline"
-            }
-            drafts.append(draft)
-        }
-        return drafts
     }
 }
 

@@ -30,6 +30,11 @@ public struct BatchAccumulator: Sendable {
     private(set) var findings: [FindingIncrement] = []
     private var findingIndex: [FindingKey: Int32] = [:]
     private(set) var progress: [SourceProgress] = []
+    /// The last token and the last text looked up per usage field and window dimension: consecutive rows of
+    /// a batch mostly repeat them (one token's requests, one host, one method), and an equality test is far
+    /// cheaper than hashing a fingerprint or a string.
+    private var lastToken: (fingerprint: TokenFingerprint, index: Int32)?
+    private var lastTexts = [(text: String, index: Int32)?](repeating: nil, count: 6)
     /// Batches added since the accumulator was made (or last emptied).
     public private(set) var batches = 0
 
@@ -63,9 +68,9 @@ public struct BatchAccumulator: Sendable {
         }
         for increment in batch.usage {
             let key = UsageFold.Key(
-                token: tokenIndex(increment.key.token), clientIP: textIndex(increment.key.clientIP ?? ""),
-                method: textIndex(increment.key.method ?? ""), host: textIndex(increment.key.host ?? ""),
-                path: textIndex(increment.key.path ?? ""), status: Int64(increment.key.status ?? 0))
+                token: cachedTokenIndex(increment.key.token), clientIP: cachedTextIndex(increment.key.clientIP ?? "", 0),
+                method: cachedTextIndex(increment.key.method ?? "", 1), host: cachedTextIndex(increment.key.host ?? "", 2),
+                path: cachedTextIndex(increment.key.path ?? "", 3), status: Int64(increment.key.status ?? 0))
             let row = usageIndex.row(hash: key.mixedHash, new: Int32(usage.count)) { usage[Int($0)].key == key }
             if row < usage.count {
                 usage[Int(row)].merge(increment.count, increment.firstSeen, increment.lastSeen)
@@ -75,9 +80,10 @@ public struct BatchAccumulator: Sendable {
             }
         }
         for increment in batch.requestWindows {
+            let dimension: Int32 = increment.dimension == .clientIP ? 0 : 1
             let key = WindowFold.Key(
-                token: tokenIndex(increment.token), dimension: increment.dimension == .clientIP ? 0 : 1,
-                value: textIndex(increment.value), bucket: increment.bucket)
+                token: cachedTokenIndex(increment.token), dimension: dimension,
+                value: cachedTextIndex(increment.value, 4 + Int(dimension)), bucket: increment.bucket)
             let row = windowIndex.row(hash: key.mixedHash, new: Int32(windows.count)) { windows[Int($0)].key == key }
             if row < windows.count {
                 windows[Int(row)].merge(increment.firstTime, increment.lastTime, increment.count)
@@ -115,6 +121,20 @@ public struct BatchAccumulator: Sendable {
         taken.windowIndex = RowIndex()
         taken.findingIndex = [:]
         return taken
+    }
+
+    private mutating func cachedTokenIndex(_ fingerprint: TokenFingerprint) -> Int32 {
+        if let last = lastToken, last.fingerprint == fingerprint { return last.index }
+        let index = tokenIndex(fingerprint)
+        lastToken = (fingerprint, index)
+        return index
+    }
+
+    private mutating func cachedTextIndex(_ text: String, _ field: Int) -> Int32 {
+        if let last = lastTexts[field], last.text == text { return last.index }
+        let index = textIndex(text)
+        lastTexts[field] = (text, index)
+        return index
     }
 
     private mutating func tokenIndex(_ fingerprint: TokenFingerprint) -> Int32 {
