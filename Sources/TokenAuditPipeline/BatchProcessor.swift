@@ -215,13 +215,13 @@ struct TokenSlots {
             addSighting(slot: slot, at: time)
             return slot
         }
-        let fingerprint = analysed.record.fingerprint
+        let fingerprint = analysed.fingerprint
         if let slot = byFingerprint[fingerprint] {
             byObject[object] = slot
             return sighting(of: analysed, at: time)
         }
         let slot = sightings.count
-        sightings.append(TokenSighting(record: analysed.record, count: 1, firstSeen: time, lastSeen: time))
+        sightings.append(TokenSighting(shared: analysed.shared, count: 1, firstSeen: time, lastSeen: time))
         byObject[object] = slot
         byFingerprint[fingerprint] = slot
         return slot

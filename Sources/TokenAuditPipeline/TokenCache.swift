@@ -14,7 +14,9 @@ import TokenAuditStore
 /// each of its two dozen strings and arrays (~5 % of the scan). Immutable, so sharing it between workers is safe.
 final class AnalysedToken: Sendable {
     let verdict: TokenVerdict
-    let record: TokenRecord
+    /// The record the store keeps, boxed once: every batch's sighting of the token refers to this box.
+    let shared: SharedTokenRecord
+    var record: TokenRecord { shared.record }
     /// The verdict's fingerprint, apart: read on every line.
     let fingerprint: TokenFingerprint
     /// The verdict at a fixed address, for ``RuleEngine/evaluate(verdictAt:request:)``: passing `verdict` (a
@@ -24,7 +26,7 @@ final class AnalysedToken: Sendable {
 
     init(verdict: TokenVerdict, record: TokenRecord) {
         self.verdict = verdict
-        self.record = record
+        self.shared = SharedTokenRecord(record)
         self.fingerprint = verdict.fingerprint
         self.verdictAddress = .allocate(capacity: 1)
         verdictAddress.initialize(to: verdict)

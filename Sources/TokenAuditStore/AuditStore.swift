@@ -365,7 +365,7 @@ public final class AuditStore: @unchecked Sendable {
         // Field by field through the buffer: copying a whole sighting would retain every string of its record.
         sightings.withUnsafeBufferPointer { sightings in
             for index in sightings.indices {
-                if let id = tokenIDs[sightings[index].record.fingerprint] {
+                if let id = tokenIDs[sightings[index].fingerprint] {
                     touches.append(
                         TokenTouch(
                             id: id, count: sightings[index].count, firstSeen: sightings[index].firstSeen,
@@ -376,14 +376,14 @@ public final class AuditStore: @unchecked Sendable {
             }
         }
         if !misses.isEmpty {
-            misses.sort { sightings[$0].record.fingerprint < sightings[$1].record.fingerprint }
+            misses.sort { sightings[$0].fingerprint < sightings[$1].fingerprint }
             var position = 0
             while position < misses.count {
                 // Fold the sightings of one token (several batches committed together) into one.
                 var touch = TokenTouch(sightings[misses[position]])
-                let fingerprint = sightings[misses[position]].record.fingerprint
+                let fingerprint = sightings[misses[position]].fingerprint
                 var next = position + 1
-                while next < misses.count, sightings[misses[next]].record.fingerprint == fingerprint {
+                while next < misses.count, sightings[misses[next]].fingerprint == fingerprint {
                     touch.merge(TokenTouch(sightings[misses[next]]))
                     next += 1
                 }

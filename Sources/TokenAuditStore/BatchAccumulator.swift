@@ -54,7 +54,7 @@ public struct BatchAccumulator: Sendable {
     public mutating func add(_ batch: StoreBatch) {
         batches += 1
         for sighting in batch.tokens {
-            let token = Int(tokenIndex(sighting.record.fingerprint))
+            let token = Int(cachedTokenIndex(sighting.fingerprint))
             let index = sightingOfToken[token]
             if index < 0 {
                 sightingOfToken[token] = Int32(sightings.count)
