@@ -860,6 +860,13 @@ private struct Statements {
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
             """
         insertFinding = try db.prepare("INSERT INTO findings \(findingColumns)")
-        replaceFinding = try db.prepare("INSERT OR REPLACE INTO findings \(findingColumns)")
+        // An UPDATE, not INSERT OR REPLACE: a replace deletes and re-inserts the row, rewriting its entry in
+        // `findings_by_token` too, for every finding of every live token in every transaction.
+        replaceFinding = try db.prepare(
+            """
+            UPDATE findings SET severity = ?4, first_seen = ?5, last_seen = ?6, count = ?7, example_source = ?8,
+                example_line = ?9, example_time = ?10, status_codes = ?11, evidence = ?12, suppressed = ?13
+            WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+            """)
     }
 }
