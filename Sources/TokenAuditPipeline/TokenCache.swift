@@ -13,7 +13,7 @@ import TokenAuditStore
 /// A class, not a struct: every token-bearing line fetches it from the cache, and copying the struct retained
 /// each of its two dozen strings and arrays (~5 % of the scan). Immutable, so sharing it between workers is safe.
 final class AnalysedToken: Sendable {
-    let verdict: TokenVerdict
+    var verdict: TokenVerdict { verdictAddress.pointee }
     /// The record the store keeps, boxed once: every batch's sighting of the token refers to this box.
     let shared: SharedTokenRecord
     var record: TokenRecord { shared.record }
@@ -25,7 +25,6 @@ final class AnalysedToken: Sendable {
     nonisolated(unsafe) let verdictAddress: UnsafeMutablePointer<TokenVerdict>
 
     init(verdict: TokenVerdict, record: TokenRecord) {
-        self.verdict = verdict
         self.shared = SharedTokenRecord(record)
         self.fingerprint = verdict.fingerprint
         self.verdictAddress = .allocate(capacity: 1)

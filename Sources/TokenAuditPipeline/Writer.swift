@@ -29,6 +29,8 @@ final class Writer: Sendable {
         /// In-sequence results gathered for the next transaction: their rows folded, their counters kept.
         var accumulator = BatchAccumulator()
         var gathered: [Gathered] = []
+        /// Tokens already handed to the committer: later sightings of them carry no record (bounded).
+        var handedTokens = KnownTokens()
         var openOccurrences: [Severity: UInt64] = [:]
         var committedBatches = 0
         var failure: String?
@@ -133,6 +135,8 @@ final class Writer: Sendable {
     private func take(_ state: inout State) -> Transaction? {
         guard !state.gathered.isEmpty else { return nil }
         let transaction = Transaction(batch: state.accumulator.take(), results: state.gathered)
+        // Committed before any later transaction (the committer is serial), so later ones find these tokens.
+        state.handedTokens.insert(from: transaction.batch)
         state.gathered = []
         return transaction
     }
@@ -153,7 +157,7 @@ final class Writer: Sendable {
             guard var pending = state.sources[sourceID] else { continue }
             while let result = pending.waiting.removeValue(forKey: pending.nextSequence) {
                 pending.nextSequence += 1
-                state.accumulator.add(result.storeBatch)
+                state.accumulator.add(result.storeBatch, storedTokens: state.handedTokens)
                 state.gathered.append(Gathered(
                     sourceID: result.sourceID, lines: result.lines, tokenLines: result.tokenLines,
                     openOccurrences: result.openOccurrences))

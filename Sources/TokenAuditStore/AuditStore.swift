@@ -358,40 +358,38 @@ public final class AuditStore: @unchecked Sendable {
     /// only get their first/last seen and use count merged, one UPDATE per token in id order (neighbouring
     /// rows), sightings of one token from several batches folded first. Tokens not in the cache are looked up,
     /// and inserted (validating their record) in fingerprint order, as before, so ids do not change.
-    private func applySightings(_ sightings: [TokenSighting]) throws {
+    private func applySightings(_ sightings: [SightingFold]) throws {
         var touches: [TokenTouch] = []
         touches.reserveCapacity(sightings.count)
         var misses: [Int] = []
-        // Field by field through the buffer: copying a whole sighting would retain every string of its record.
-        sightings.withUnsafeBufferPointer { sightings in
-            for index in sightings.indices {
-                if let id = tokenIDs[sightings[index].fingerprint] {
-                    touches.append(
-                        TokenTouch(
-                            id: id, count: sightings[index].count, firstSeen: sightings[index].firstSeen,
-                            lastSeen: sightings[index].lastSeen))
-                } else {
-                    misses.append(index)
-                }
+        for index in sightings.indices {
+            if let id = tokenIDs[sightings[index].fingerprint] {
+                touches.append(
+                    TokenTouch(
+                        id: id, count: sightings[index].count, firstSeen: sightings[index].firstSeen,
+                        lastSeen: sightings[index].lastSeen))
+            } else {
+                misses.append(index)
             }
         }
-        if !misses.isEmpty {
-            misses.sort { sightings[$0].fingerprint < sightings[$1].fingerprint }
-            var position = 0
-            while position < misses.count {
-                // Fold the sightings of one token (several batches committed together) into one.
-                var touch = TokenTouch(sightings[misses[position]])
-                let fingerprint = sightings[misses[position]].fingerprint
-                var next = position + 1
-                while next < misses.count, sightings[misses[next]].fingerprint == fingerprint {
-                    touch.merge(TokenTouch(sightings[misses[next]]))
-                    next += 1
-                }
-                if let id = try storeUnknownToken(sightings[misses[position]].record, touch) {
+        // Tokens not in the cache, in fingerprint order (as before, so ids are assigned the same way). The
+        // accumulator folded each token's sightings into one.
+        misses.sort { sightings[$0].fingerprint < sightings[$1].fingerprint }
+        for index in misses {
+            let sighting = sightings[index]
+            var touch = TokenTouch(
+                id: 0, count: sighting.count, firstSeen: sighting.firstSeen, lastSeen: sighting.lastSeen)
+            if let shared = sighting.shared {
+                if let id = try storeUnknownToken(shared.record, touch) {
                     touch.id = id
                     touches.append(touch)
                 }
-                position = next
+            } else if let stored = try storedToken(sighting.fingerprint), !stored.placeholder {
+                tokenIDs.insert(sighting.fingerprint, stored.id)
+                touch.id = stored.id
+                touches.append(touch)
+            } else {
+                throw StoreError.missingTokenRecord(fingerprint: sighting.fingerprint.hex)
             }
         }
         touches.sort { $0.id < $1.id }
@@ -674,10 +672,6 @@ private struct TokenTouch {
         self.count = count
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
-    }
-
-    init(_ sighting: TokenSighting) {
-        self.init(id: 0, count: sighting.count, firstSeen: sighting.firstSeen, lastSeen: sighting.lastSeen)
     }
 
     mutating func merge(_ other: TokenTouch) {

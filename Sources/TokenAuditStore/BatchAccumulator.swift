@@ -18,7 +18,9 @@ public struct BatchAccumulator: Sendable {
     private(set) var fingerprints: [TokenFingerprint] = []
     private var fingerprintIndex: [TokenFingerprint: Int32] = [:]
     /// Sightings folded per token, in first-seen order; `sightingOfToken[token index]` or -1.
-    private(set) var sightings: [TokenSighting] = []
+    private(set) var sightings: [SightingFold] = []
+    /// Sightings that still carry their token's record (counted in `rowCount`).
+    private var sightingsWithRecords = 0
     private var sightingOfToken: [Int32] = []
     /// Usage strings and request-window values, by index; an absent usage string is `""` (stored as '').
     private(set) var texts: [String] = []
@@ -40,8 +42,16 @@ public struct BatchAccumulator: Sendable {
 
     public init() {}
 
-    /// Distinct rows held: what the accumulator costs in memory, and what its commit will write.
-    public var rowCount: Int { sightings.count + usage.count + findings.count + windows.count }
+    /// Distinct rows held, a sighting that carries its token's record counting `sightingWeight` more: what the
+    /// accumulator costs in memory. A record (~1 KB: masked header and claims) stays alive as long as a
+    /// sighting holds it, and with many new tokens those records, not the rows, dominated (3 M lines with 1 M
+    /// tokens: 294 MB peak when a sighting counted as one row). Records of tokens already handed to the store
+    /// are dropped (`add(_:storedTokens:)`), so on logs with few new tokens transactions stay large.
+    public var rowCount: Int {
+        Self.sightingWeight * sightingsWithRecords + sightings.count + usage.count + findings.count + windows.count
+    }
+
+    static let sightingWeight = 7
 
     public var isEmpty: Bool { batches == 0 }
 
@@ -52,13 +62,24 @@ public struct BatchAccumulator: Sendable {
 
     /// Folds `batch` in.
     public mutating func add(_ batch: StoreBatch) {
+        add(batch, storedTokens: nil)
+    }
+
+    /// Folds `batch` in, dropping the records of tokens `storedTokens` holds: the writer's set of tokens whose
+    /// sightings went to the store in an earlier transaction of this scan (committed before this one, so the
+    /// store finds them by fingerprint and needs no record).
+    public mutating func add(_ batch: StoreBatch, storedTokens: KnownTokens?) {
         batches += 1
         for sighting in batch.tokens {
             let token = Int(cachedTokenIndex(sighting.fingerprint))
             let index = sightingOfToken[token]
             if index < 0 {
                 sightingOfToken[token] = Int32(sightings.count)
-                sightings.append(sighting)
+                let known = storedTokens?.contains(sighting.fingerprint) ?? false
+                if !known { sightingsWithRecords += 1 }
+                sightings.append(SightingFold(
+                    fingerprint: sighting.fingerprint, shared: known ? nil : sighting.shared, count: sighting.count,
+                    firstSeen: sighting.firstSeen, lastSeen: sighting.lastSeen))
             } else {
                 let index = Int(index)
                 sightings[index].count += sighting.count
@@ -206,6 +227,39 @@ struct RowIndex: Sendable {
 
     /// The first slot tried for a tag (its bits spread again, so any table size takes well-mixed bits).
     private static func home(tag: UInt32) -> Int { Int(truncatingIfNeeded: (UInt64(tag) &* 0x9E37_79B9_7F4A_7C15) >> 24) }
+}
+
+/// A token's folded sighting; `shared` is nil when the writer knows the store already holds the token.
+struct SightingFold: Sendable {
+    var fingerprint: TokenFingerprint
+    var shared: SharedTokenRecord?
+    var count: Int64
+    var firstSeen, lastSeen: Double?
+}
+
+/// Tokens whose sightings the writer has handed to the store in this scan, by digest; bounded (forgets all
+/// when full: a forgotten token's record is simply kept and stored-or-found as usual).
+public struct KnownTokens: Sendable {
+    private var digests = Set<TokenDigest>()
+    private let capacity: Int
+
+    public init(capacity: Int = 1 << 16) { self.capacity = capacity }
+
+    public func contains(_ fingerprint: TokenFingerprint) -> Bool { digests.contains(TokenDigest(fingerprint)) }
+
+    /// Remembers every token of a transaction about to be handed to the store.
+    public mutating func insert(from accumulator: BatchAccumulator) {
+        if digests.count + accumulator.sightings.count > capacity { digests.removeAll(keepingCapacity: true) }
+        for sighting in accumulator.sightings { digests.insert(TokenDigest(sighting.fingerprint)) }
+    }
+
+    /// The digest words alone (32 bytes), not the fingerprint with its hex string.
+    private struct TokenDigest: Hashable, Sendable {
+        let a, b, c, d: UInt64
+        init(_ fingerprint: TokenFingerprint) {
+            (a, b, c, d) = fingerprint.digestWords
+        }
+    }
 }
 
 /// A folded usage row: token and strings as accumulator indexes.

@@ -15,6 +15,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidEvidence(rule: String, reason: String)
     /// A source id that the store does not know.
     case unknownSource(id: Int64)
+    /// A sighting without its record (the writer had already handed the token over) for a token the database
+    /// does not hold: an internal inconsistency; the transaction is refused whole.
+    case missingTokenRecord(fingerprint: String)
     /// Any other SQLite failure.
     case sqlite(SQLiteError)
 
@@ -30,6 +33,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             "refused to store a value that looks like a raw token in \(field) (tokens are stored only as fingerprints)"
         case .invalidEvidence(let rule, let reason): "evidence for rule \(rule) is not a JSON object: \(reason)"
         case .unknownSource(let id): "unknown source id \(id)"
+        case .missingTokenRecord(let fingerprint): "no stored record for token \(fingerprint)"
         case .sqlite(let error): error.description
         }
     }

@@ -367,7 +367,8 @@ struct GroupCommitTests {
             let rowsBefore = accumulator.rowCount
             let batch = accumulator.take()
             #expect(accumulator.isEmpty && accumulator.rowCount == 0)
-            #expect(batch.sightings.count + batch.usage.count + batch.findings.count + batch.windows.count == rowsBefore)
+            #expect(BatchAccumulator.sightingWeight * batch.sightings.count + batch.usage.count + batch.findings.count
+                + batch.windows.count == rowsBefore)
             // One progress row per source, whatever the number of batches folded.
             #expect(batch.progress.count == 1)
             try folded.commit(batch)
