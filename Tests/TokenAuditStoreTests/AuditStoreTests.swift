@@ -367,8 +367,9 @@ struct GroupCommitTests {
             let rowsBefore = accumulator.rowCount
             let batch = accumulator.take()
             #expect(accumulator.isEmpty && accumulator.rowCount == 0)
-            #expect(BatchAccumulator.sightingWeight * batch.sightings.count + batch.usage.count + batch.findings.count
-                + batch.windows.count == rowsBefore)
+            // Every sighting carries its record here (no stored tokens given): each weighs 1 + sightingWeight.
+            #expect((1 + BatchAccumulator.sightingWeight) * batch.sightings.count + batch.usage.count
+                + batch.findings.count + batch.windows.count == rowsBefore)
             // One progress row per source, whatever the number of batches folded.
             #expect(batch.progress.count == 1)
             try folded.commit(batch)
@@ -378,6 +379,40 @@ struct GroupCommitTests {
         }
         #expect(commits > 3)
         #expect(try folded.dump() == single.dump())
+    }
+
+    @Test func sightingsOfHandedTokensCarryNoRecordAndStillCommit() throws {
+        let directory = try TemporaryDirectory()
+        let (single, log) = try setUp(directory.file("single.db"))
+        let (handed, _) = try setUp(directory.file("handed.db"))
+        let batches = log.batches(size: 20)
+        for batch in batches { try single.commit(batch) }
+        // As the writer does it: the tokens of each transaction are known to later ones.
+        var known = KnownTokens()
+        var withRecords = 0, withoutRecords = 0
+        for pair in stride(from: 0, to: batches.count, by: 2) {
+            var accumulator = BatchAccumulator()
+            for batch in batches[pair..<min(batches.count, pair + 2)] { accumulator.add(batch, storedTokens: known) }
+            withRecords += accumulator.sightings.filter { $0.shared != nil }.count
+            withoutRecords += accumulator.sightings.filter { $0.shared == nil }.count
+            known.insert(from: accumulator)
+            try handed.commit(accumulator)
+        }
+        #expect(withRecords > 0 && withoutRecords > 0)
+        #expect(try handed.dump() == single.dump())
+    }
+
+    @Test func aSightingWithoutRecordOfAnUnstoredTokenIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        let (store, log) = try setUp(directory.file("audit.db"))
+        let batch = log.batches(size: 20)[0]
+        var known = KnownTokens()
+        known.insert(from: BatchAccumulator(batch))
+        var accumulator = BatchAccumulator()
+        accumulator.add(batch, storedTokens: known)
+        let before = try store.dump()
+        #expect(throws: StoreError.self) { try store.commit(accumulator) }
+        #expect(try store.dump() == before)
     }
 
     @Test func foldingMergesRepeatedKeys() throws {
