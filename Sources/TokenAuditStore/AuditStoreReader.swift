@@ -306,8 +306,9 @@ func querySummary(_ db: SQLiteConnection, runID: Int64?) throws -> StoreSummary 
         summary.linesWithTokens = row.int64(at: 1)
         summary.linesRejected = row.int64(at: 2)
     }
-    summary.distinctTokens = try db.scalar("SELECT count(*) FROM tokens").int64 ?? 0
-    try db.prepare("SELECT verification_status, count(*) FROM tokens GROUP BY verification_status").forEachRow([]) {
+    // `token_records`, not the `tokens` view: the counts need no sightings (the join doubled the time at 1 M tokens).
+    summary.distinctTokens = try db.scalar("SELECT count(*) FROM token_records").int64 ?? 0
+    try db.prepare("SELECT verification_status, count(*) FROM token_records GROUP BY verification_status").forEachRow([]) {
         summary.tokensByVerificationStatus[$0.text(at: 0) ?? ""] = $0.int64(at: 1)
     }
     try db.prepare("SELECT severity, suppressed, count(*) FROM findings GROUP BY severity, suppressed").forEachRow([])
