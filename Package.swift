@@ -80,23 +80,29 @@ let package = Package(
             ]
         ),
 
+        // Helpers shared by the test targets (a deterministic random generator); not part of the product.
+        .target(name: "TokenAuditTestSupport", path: "Tests/TokenAuditTestSupport"),
         .testTarget(name: "TokenAuditJSONTests", dependencies: ["TokenAuditJSON"]),
-        .testTarget(name: "TokenAuditJOSETests", dependencies: ["TokenAuditJOSE"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "TokenAuditJOSETests", dependencies: ["TokenAuditJOSE", "TokenAuditTestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(
             name: "TokenAuditVerificationTests",
-            dependencies: ["TokenAuditVerification", "TokenAuditCrypto"],
+            dependencies: ["TokenAuditVerification", "TokenAuditCrypto", "TokenAuditTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "TokenAuditLogReadingTests", dependencies: ["TokenAuditLogReading"], resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "TokenAuditExtractionTests", dependencies: ["TokenAuditExtraction"]),
+        .testTarget(name: "TokenAuditExtractionTests", dependencies: ["TokenAuditExtraction", "TokenAuditTestSupport"]),
         .testTarget(
             name: "TokenAuditRulesTests",
             dependencies: ["TokenAuditRules", "TokenAuditJOSE", "TokenAuditJSON", "TokenAuditVerification", "TokenAuditCrypto"], resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore"], resources: [.copy("Snapshots")]),
-        .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline"]),
+        .testTarget(
+            name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore", "TokenAuditTestSupport"],
+            resources: [.copy("Snapshots")]),
+        .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline", "TokenAuditTestSupport"]),
         .testTarget(
             name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit", "TokenAuditStore", "TokenAuditModel"],
             // Golden files, read through #filePath so RECORD_SNAPSHOTS=1 can rewrite them in place.

@@ -186,7 +186,7 @@ enum FlatJSONScanner {
                 var lo = range.lowerBound, hi = range.upperBound
                 while lo < hi, ASCII.isSpace(p[lo]) { lo += 1 }
                 while hi > lo, ASCII.isSpace(p[hi - 1]) { hi -= 1 }
-                state.record.status = integer(p, lo..<hi)
+                state.record.status = ByteText.integer(p, lo..<hi)
             }
         case .method:
             if state.record.method == nil, !isPlaceholder(p, range) { state.record.method = value() }
@@ -239,17 +239,6 @@ enum FlatJSONScanner {
     @inline(__always)
     private static func isPlaceholder(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
         range.isEmpty || (range.count == 1 && p[range.lowerBound] == ASCII.dash)
-    }
-
-    /// `ByteText.integer`.
-    private static func integer(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
-        guard !range.isEmpty, range.count <= 18 else { return nil }
-        var value = 0
-        for k in range {
-            guard ASCII.isDigit(p[k]) else { return nil }
-            value = value * 10 + Int(p[k] &- 0x30)
-        }
-        return value
     }
 
     // MARK: Lexing (the grammar of JSONReader)

@@ -448,18 +448,11 @@ public final class AuditStore: @unchecked Sendable {
     private func applyUsage(_ rows: inout [UsageRow]) throws {
         guard !rows.isEmpty else { return }
         rows.sort()
-        var kept = 0
-        for position in rows.indices {
-            if kept > 0, rows[kept - 1] == rows[position] {
-                rows[kept - 1].count += rows[position].count
-                rows[kept - 1].firstSeen = Self.minimum(rows[kept - 1].firstSeen, rows[position].firstSeen)
-                rows[kept - 1].lastSeen = Self.maximum(rows[kept - 1].lastSeen, rows[position].lastSeen)
-            } else {
-                rows[kept] = rows[position]
-                kept += 1
-            }
+        Self.foldAdjacent(&rows, sameKey: ==) { kept, next in
+            kept.count += next.count
+            kept.firstSeen = Self.minimum(kept.firstSeen, next.firstSeen)
+            kept.lastSeen = Self.maximum(kept.lastSeen, next.lastSeen)
         }
-        rows.removeLast(rows.count - kept)
         let folded = rows
         try Self.upsert(folded, single: statements.upsertUsage, many: statements.upsertUsageMany) { row, statement, base in
             try statement.bind(row.token, at: base + 1)
@@ -478,18 +471,11 @@ public final class AuditStore: @unchecked Sendable {
     private func applyRequestWindows(_ rows: inout [BucketRow]) throws {
         guard !rows.isEmpty else { return }
         rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
-        var kept = 0
-        for position in rows.indices {
-            if kept > 0, rows[kept - 1].hasKey(of: rows[position]) {
-                rows[kept - 1].first = min(rows[kept - 1].first, rows[position].first)
-                rows[kept - 1].last = max(rows[kept - 1].last, rows[position].last)
-                rows[kept - 1].count += rows[position].count
-            } else {
-                rows[kept] = rows[position]
-                kept += 1
-            }
+        Self.foldAdjacent(&rows, sameKey: { $0.hasKey(of: $1) }) { kept, next in
+            kept.first = min(kept.first, next.first)
+            kept.last = max(kept.last, next.last)
+            kept.count += next.count
         }
-        rows.removeLast(rows.count - kept)
         let folded = rows
         try Self.upsert(folded, single: statements.upsertWindow, many: statements.upsertWindowMany) { row, statement, base in
             try statement.bind(row.token, at: base + 1)
@@ -500,6 +486,22 @@ public final class AuditStore: @unchecked Sendable {
             try statement.bind(row.last, at: base + 6)
             try statement.bind(row.count, at: base + 7)
         }
+    }
+
+    /// Folds runs of adjacent rows with the same key (`rows` sorted by key) into their first row, in place.
+    static func foldAdjacent<Row>(
+        _ rows: inout [Row], sameKey: (Row, Row) -> Bool, merge: (inout Row, Row) -> Void
+    ) {
+        var kept = 0
+        for position in rows.indices {
+            if kept > 0, sameKey(rows[kept - 1], rows[position]) {
+                merge(&rows[kept - 1], rows[position])
+            } else {
+                rows[kept] = rows[position]
+                kept += 1
+            }
+        }
+        rows.removeLast(rows.count - kept)
     }
 
     /// Rows per execution of the multi-row upserts: one statement execution (VDBE start, reset, statement

@@ -1,3 +1,4 @@
+import TokenAuditTestSupport
 import Testing
 import TokenAuditJSON
 @testable import TokenAuditJOSE
@@ -8,18 +9,7 @@ import TokenAuditJSON
 /// the standard library's `split`.
 @Suite("Analysis fast paths agree with the general code")
 struct AnalysisFastPathTests {
-    /// A deterministic generator (SplitMix64), so every run tests the same inputs.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
+    typealias Generator = SplitMix64
 
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
     /// Bytes that make a segment deviate: standard alphabet, padding, whitespace, illegal, non-ASCII.

@@ -1,3 +1,4 @@
+import TokenAuditTestSupport
 import Foundation
 import Testing
 import TokenAuditJOSE
@@ -11,19 +12,7 @@ import TokenAuditRules
 /// fires: same stored findings, same count of new findings; and the same findings whatever the file order or
 /// the split into runs.
 @Suite struct CrossRequestEquivalenceTests {
-    /// A deterministic generator (SplitMix64), so a failure reproduces.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
+    typealias Generator = SplitMix64
 
     static let t0: Double = 1_795_860_000  // 2026-11-28T10:00:00Z
 

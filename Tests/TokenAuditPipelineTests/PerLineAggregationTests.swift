@@ -1,3 +1,4 @@
+import TokenAuditTestSupport
 import Testing
 import TokenAuditModel
 import TokenAuditStore
@@ -6,17 +7,7 @@ import TokenAuditStore
 /// The worker's per-line shortcuts (recent-token table, last-row memory, one-hash inserts) against plain
 /// dictionary folds of the same lines.
 @Suite struct PerLineAggregationTests {
-    /// A deterministic pseudo-random generator, so a failure reproduces.
-    private struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    private typealias SplitMix = SplitMix64
 
     private func token(_ number: Int) -> [UInt8] {
         // Short tokens (under eight bytes) take the table's byte-shift path; the rest its unaligned load.

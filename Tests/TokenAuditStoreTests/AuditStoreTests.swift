@@ -1,3 +1,4 @@
+import TokenAuditTestSupport
 import Foundation
 import Testing
 import TokenAuditModel
@@ -476,15 +477,4 @@ struct RowIndexTests {
     }
 }
 
-/// SplitMix64: a small deterministic generator for the test.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+private typealias SeededGenerator = SplitMix64

@@ -1,17 +1,8 @@
+import TokenAuditTestSupport
 import Testing
 @testable import TokenAuditCrypto
 
-/// A small deterministic generator (SplitMix64), so every run tests the same secrets and messages.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+
 
 /// The fast weak-secret path (precomputed key pads, pre-padded message, OpenSSL block functions) against the
 /// reference HMAC (`HMAC.authenticationCode`, the EVP digest API).
