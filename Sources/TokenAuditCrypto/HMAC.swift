@@ -190,14 +190,22 @@ public final class HMACSecretTester: Sendable {
                     ctokenaudit_sha256_schedule(message.baseAddress, blocks, $0.baseAddress)
                 }
             }
+            // AVX-512: the states after the first block come from the pads' cache (shared by tokens whose signing
+            // input starts with the same 64 bytes, usually the header).
+            let inner: [UInt32]? = path == .avx512
+                ? schedule.withUnsafeBufferPointer { pads.innerStates(afterFirstBlock: padded[0..<64], schedule: $0.baseAddress!) }
+                : nil
             let found = pads.words32.withUnsafeBufferPointer { words in
                 schedule.withUnsafeBufferPointer { wk in
                     tag32.withUnsafeBufferPointer { tag in
-                        path == .avx512
-                            ? ctokenaudit_hmac_sha256_search_avx512(words.baseAddress, count, wk.baseAddress, blocks,
-                                                                    tag.baseAddress)
-                            : ctokenaudit_hmac_sha256_search_ni(words.baseAddress, count, wk.baseAddress, blocks,
-                                                                tag.baseAddress)
+                        if path == .avx512, let inner {
+                            return inner.withUnsafeBufferPointer { states in
+                                ctokenaudit_hmac_sha256_search_avx512(words.baseAddress, count, wk.baseAddress, blocks,
+                                                                      tag.baseAddress, states.baseAddress, 1)
+                            }
+                        }
+                        return ctokenaudit_hmac_sha256_search_ni(words.baseAddress, count, wk.baseAddress, blocks,
+                                                                 tag.baseAddress)
                     }
                 }
             }
@@ -208,7 +216,8 @@ public final class HMACSecretTester: Sendable {
             if algorithm == .sha256 {
                 return pads.words32.withUnsafeBufferPointer { words in
                     tag32.withUnsafeBufferPointer { tag in
-                        ctokenaudit_hmac_sha256_search(words.baseAddress, count, message.baseAddress, blocks, tag.baseAddress)
+                        ctokenaudit_hmac_sha256_search_pads16(words.baseAddress, count, message.baseAddress, blocks,
+                                                              tag.baseAddress)
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import CTokenAuditOpenSSL
+import Synchronization
 
 /// The HMAC key pads of many secrets, hashed once, for ``HMACSecretTester/firstMatch(in:limit:)``.
 ///
@@ -12,7 +13,9 @@ public final class HMACKeyPads: Sendable {
     public let algorithm: HashAlgorithm
     /// How many secrets: indices returned by ``HMACSecretTester/firstMatch(in:limit:)`` are below this.
     public let count: Int
-    /// SHA-256: 16 words per secret (ipad midstate, opad midstate).
+    /// SHA-256: 16 words per secret (ipad midstate, opad midstate), in groups of sixteen secrets: secret i's word j
+    /// at `(i / 16) * 256 + j * 16 + i % 16` (each word of sixteen secrets is one 64-byte vector for the AVX-512
+    /// search); the last group is padded with zeros.
     let words32: [UInt32]
     /// SHA-384/512: 16 words per secret (ipad midstate, opad midstate).
     let words64: [UInt64]
@@ -29,11 +32,14 @@ public final class HMACKeyPads: Sendable {
         for secret in secrets {
             count += 1
             if algorithm == .sha256 {
-                words32.append(contentsOf: repeatElement(0, count: 16))
-                words32.withUnsafeMutableBufferPointer { out in
-                    HMACKeyPads.midstates(algorithm, key: secret, block: &block, into32: out.baseAddress! + (count - 1) * 16,
-                                          into64: nil)
+                let index = count - 1
+                if index % 16 == 0 { words32.append(contentsOf: repeatElement(0, count: 256)) }
+                var one = [UInt32](repeating: 0, count: 16)
+                one.withUnsafeMutableBufferPointer { out in
+                    HMACKeyPads.midstates(algorithm, key: secret, block: &block, into32: out.baseAddress!, into64: nil)
                 }
+                let group = (index / 16) * 256 + index % 16
+                for j in 0..<16 { words32[group + 16 * j] = one[j] }
             } else {
                 words64.append(contentsOf: repeatElement(0, count: 16))
                 words64.withUnsafeMutableBufferPointer { out in
@@ -45,6 +51,33 @@ public final class HMACKeyPads: Sendable {
         self.count = count
         self.words32 = words32
         self.words64 = words64
+    }
+
+    /// Inner-hash states after a message's first block, for every secret (SHA-256, AVX-512 search only), keyed by
+    /// that block as padded: tokens of one issuer usually share their header, and a header of 64 characters or
+    /// more fills the whole first block, so a second token with it skips one block per secret. At most
+    /// ``innerStateCacheSize`` blocks are kept (128 bytes a secret, ~3.3 MB each for the built-in list).
+    private let innerStates = Mutex<[(block: [UInt8], states: [UInt32])]>([])
+    static let innerStateCacheSize = 2
+
+    /// The inner states of every secret after `block` (64 bytes of padded message; `schedule` is its W + K).
+    func innerStates(afterFirstBlock block: ArraySlice<UInt8>, schedule: UnsafePointer<UInt32>) -> [UInt32] {
+        innerStates.withLock { cache in
+            if let index = cache.firstIndex(where: { $0.block.elementsEqual(block) }) {
+                let hit = cache.remove(at: index)
+                cache.append(hit)
+                return hit.states
+            }
+            var states = [UInt32](repeating: 0, count: (count + 15) / 16 * 128)
+            words32.withUnsafeBufferPointer { pads in
+                states.withUnsafeMutableBufferPointer { out in
+                    ctokenaudit_sha256_inner_states_avx512(pads.baseAddress, count, schedule, 1, out.baseAddress)
+                }
+            }
+            if cache.count >= Self.innerStateCacheSize { cache.removeFirst() }
+            cache.append((Array(block), states))
+            return states
+        }
     }
 
     /// Writes the ipad then the opad midstate of `key` (16 words) into the buffer of the algorithm's word size.
