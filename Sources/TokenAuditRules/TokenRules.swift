@@ -618,18 +618,67 @@ struct TokenRuleContext {
         let wildcardPrefix: Substring?
         /// Only letters: also matches one component of a namespaced grant.
         let isWord: Bool
+        /// `text`'s bytes when it is printable ASCII (0x20–0x7E), for ``printableASCIIMatches(_:loweredPatterns:)``.
+        let printableBytes: [UInt8]?
     }
 
     static func loweredPatterns(_ patterns: [String]) -> [LoweredPattern] {
         patterns.map { pattern in
             let text = pattern.lowercased()
+            let bytes = Array(text.utf8)
             return LoweredPattern(
                 text: text, wildcardPrefix: text.hasSuffix("*") && text != "*" ? text.dropLast() : nil,
-                isWord: text.allSatisfy(\.isLetter))
+                isWord: text.allSatisfy(\.isLetter),
+                printableBytes: bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7e } ? bytes : nil)
         }
     }
 
     static func matches(_ grant: String, loweredPatterns patterns: [LoweredPattern]) -> Bool {
+        if let answer = ASCIIText.withBytes(of: grant, { printableASCIIMatches($0, loweredPatterns: patterns) }),
+            let answer
+        {
+            return answer
+        }
+        return unicodeMatches(grant, loweredPatterns: patterns)
+    }
+
+    /// ``matches(_:loweredPatterns:)`` on the bytes of a grant: nil unless the grant and every pattern are printable
+    /// ASCII, where each byte is one character (no `\r\n` pair, no combining mark) and lowercasing is per byte, so
+    /// String equality, `hasPrefix` and the component split are byte operations with the same answers.
+    static func printableASCIIMatches(_ grant: UnsafeBufferPointer<UInt8>, loweredPatterns patterns: [LoweredPattern]) -> Bool? {
+        guard grant.count <= 256, grant.allSatisfy({ $0 >= 0x20 && $0 <= 0x7e }),
+            patterns.allSatisfy({ $0.printableBytes != nil })
+        else { return nil }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(grant.count, 1)) { lowered -> Bool in
+            for index in grant.indices { lowered[index] = ASCIIText.lower(grant[index]) }
+            let text = UnsafeBufferPointer(rebasing: lowered[0..<grant.count])
+            func isSeparator(_ byte: UInt8) -> Bool {
+                byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
+            for pattern in patterns {
+                let bytes = pattern.printableBytes!
+                if bytes.elementsEqual(text) { return true }
+                if pattern.wildcardPrefix != nil, text.starts(with: bytes.dropLast()) { return true }
+                if pattern.isWord {
+                    var start = 0
+                    for index in 0...text.count where index == text.count || isSeparator(text[index]) {
+                        if index > start, index - start == bytes.count,
+                            bytes.elementsEqual(UnsafeBufferPointer(rebasing: text[start..<index]))
+                        {
+                            return true
+                        }
+                        start = index + 1
+                    }
+                }
+            }
+            return false
+        }
+    }
+
+    /// The reference of ``matches(_:loweredPatterns:)`` on `String`s: any grant and pattern (the byte path's oracle in
+    /// the tests, and its fallback).
+    static func unicodeMatches(_ grant: String, loweredPatterns patterns: [LoweredPattern]) -> Bool {
         let grant = grant.lowercased()
         var components: [Substring]?
         for pattern in patterns {

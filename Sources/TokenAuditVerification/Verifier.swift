@@ -165,16 +165,19 @@ public struct Verifier: Sendable {
         if all.isEmpty {
             return VerificationResult(status: .unknownKey, detail: VerificationDetail.noKeys, algorithm: algorithm)
         }
-        let issuerKeys = all.filter { key in
-            !matchIssuer || key.issuer == nil || content.issuer == nil || key.issuer == content.issuer
+        // Candidates are kept as indices into `all` (a key is a struct of a dozen references: filtering copies of
+        // them cost more than the rest of the key choice). Same filters, same order as over the keys themselves.
+        let issuerKeys = all.indices.filter { index in
+            let key = all[index]
+            return !matchIssuer || key.issuer == nil || content.issuer == nil || key.issuer == content.issuer
         }
 
         if let kid = content.kid {
-            let byKid = issuerKeys.filter { $0.kid == kid }
+            let byKid = issuerKeys.filter { all[$0].kid == kid }
             if byKid.isEmpty {
-                let fallback = issuerKeys.filter { $0.kid == nil && $0.isValid(at: content.time) }
+                let fallback = issuerKeys.filter { all[$0].kid == nil && all[$0].isValid(at: content.time) }
                 if !fallback.isEmpty {
-                    let result = tryKeys(fallback, algorithm: algorithm, content: content)
+                    let result = tryKeys(fallback, of: all, algorithm: algorithm, content: content)
                     if result.status == .valid { return result }
                 }
                 let otherIssuer = all.contains { $0.kid == kid }
@@ -183,16 +186,16 @@ public struct Verifier: Sendable {
                     detail: otherIssuer ? VerificationDetail.kidOfOtherIssuer : VerificationDetail.kidNotFound,
                     algorithm: algorithm)
             }
-            let live = byKid.filter { $0.isValid(at: content.time) }
+            let live = byKid.filter { all[$0].isValid(at: content.time) }
             if live.isEmpty {
                 return VerificationResult(
                     status: .unknownKey, detail: VerificationDetail.keyNotValidAtRequestTime, algorithm: algorithm,
-                    key: byKid.first)
+                    key: all[byKid[0]])
             }
-            return tryKeys(live, algorithm: algorithm, content: content)
+            return tryKeys(live, of: all, algorithm: algorithm, content: content)
         }
 
-        let live = issuerKeys.filter { $0.isValid(at: content.time) }
+        let live = issuerKeys.filter { all[$0].isValid(at: content.time) }
         if live.isEmpty {
             let detail = issuerKeys.isEmpty ? VerificationDetail.noKeyForIssuer : VerificationDetail.keyNotValidAtRequestTime
             return VerificationResult(status: .unknownKey, detail: detail, algorithm: algorithm)
@@ -203,16 +206,16 @@ public struct Verifier: Sendable {
         func isIdentified(_ key: VerificationKey) -> Bool {
             (key.issuer != nil && key.issuer == content.issuer) || (key.kid == nil && key.issuer == nil)
         }
-        let fitting = live.filter { $0.family == algorithm.family }
+        let fitting = live.filter { all[$0].family == algorithm.family }
         // "The key decides" only when a key bound to this issuer exists; an anonymous key of another family
         // says nothing about a token from an issuer we hold no key for.
-        if fitting.isEmpty && !live.contains(where: { $0.issuer != nil && $0.issuer == content.issuer }) {
+        if fitting.isEmpty && !live.contains(where: { all[$0].issuer != nil && all[$0].issuer == content.issuer }) {
             return VerificationResult(
                 status: .unknownKey, detail: VerificationDetail.noKeyForAlgorithmFamily, algorithm: algorithm,
                 keysTried: 0)
         }
-        let result = tryKeys(fitting.isEmpty ? live : fitting, algorithm: algorithm, content: content)
-        if result.status == .invalidSignature && !fitting.contains(where: isIdentified) {
+        let result = tryKeys(fitting.isEmpty ? live : fitting, of: all, algorithm: algorithm, content: content)
+        if result.status == .invalidSignature && !fitting.contains(where: { isIdentified(all[$0]) }) {
             return VerificationResult(
                 status: .unknownKey, detail: VerificationDetail.noIdentifiedKey, algorithm: algorithm,
                 keysTried: result.keysTried)
@@ -220,49 +223,49 @@ public struct Verifier: Sendable {
         return result
     }
 
-    /// Tries each candidate that fits the alg; reports the best outcome.
-    private func tryKeys(_ candidates: [VerificationKey], algorithm: JWSAlgorithm, content: SignedContent)
+    /// Tries each candidate (indices into `keys`) that fits the alg; reports the best outcome.
+    private func tryKeys(_ candidates: [Int], of keys: [VerificationKey], algorithm: JWSAlgorithm, content: SignedContent)
         -> VerificationResult
     {
-        var firstMismatch: (VerificationKey, String)?
-        var firstUnusable: (VerificationKey, String)?
-        var firstInvalid: (VerificationKey, String)?
-        var firstTruncated: VerificationKey?
+        var firstMismatch: (index: Int, reason: String)?
+        var firstUnusable: (index: Int, reason: String)?
+        var firstInvalid: (index: Int, reason: String)?
+        var firstTruncated: Int?
         var tried = 0
-        for key in candidates {
-            if let reason = Self.mismatch(key: key, algorithm: algorithm) {
-                if firstMismatch == nil { firstMismatch = (key, reason) }
+        for index in candidates {
+            if let reason = Self.mismatch(key: keys[index], algorithm: algorithm) {
+                if firstMismatch == nil { firstMismatch = (index, reason) }
                 continue
             }
-            if let reason = Self.unusable(key) {
-                if firstUnusable == nil { firstUnusable = (key, reason) }
+            if let reason = Self.unusable(keys[index]) {
+                if firstUnusable == nil { firstUnusable = (index, reason) }
                 continue
             }
             tried += 1
-            let verdict = Self.check(key: key, algorithm: algorithm, content: content)
+            let verdict = Self.check(key: keys[index], algorithm: algorithm, content: content)
             switch verdict {
             case .valid:
-                return VerificationResult(status: .valid, algorithm: algorithm, key: key, keysTried: tried)
+                return VerificationResult(status: .valid, algorithm: algorithm, key: keys[index], keysTried: tried)
             case .truncated:
-                if firstTruncated == nil { firstTruncated = key }
+                if firstTruncated == nil { firstTruncated = index }
             case .invalid(let reason):
-                if firstInvalid == nil { firstInvalid = (key, reason) }
+                if firstInvalid == nil { firstInvalid = (index, reason) }
             }
         }
-        if let (key, reason) = firstInvalid {
+        if let (index, reason) = firstInvalid {
             return VerificationResult(
-                status: .invalidSignature, detail: reason, algorithm: algorithm, key: key, keysTried: tried)
+                status: .invalidSignature, detail: reason, algorithm: algorithm, key: keys[index], keysTried: tried)
         }
-        if let key = firstTruncated {
+        if let index = firstTruncated {
             return VerificationResult(
-                status: .truncated, detail: VerificationDetail.signatureTooShort, algorithm: algorithm, key: key,
+                status: .truncated, detail: VerificationDetail.signatureTooShort, algorithm: algorithm, key: keys[index],
                 keysTried: tried)
         }
-        if let (key, reason) = firstUnusable {
-            return VerificationResult(status: .unsupported, detail: reason, algorithm: algorithm, key: key)
+        if let (index, reason) = firstUnusable {
+            return VerificationResult(status: .unsupported, detail: reason, algorithm: algorithm, key: keys[index])
         }
-        if let (key, reason) = firstMismatch {
-            return VerificationResult(status: .algKeyMismatch, detail: reason, algorithm: algorithm, key: key)
+        if let (index, reason) = firstMismatch {
+            return VerificationResult(status: .algKeyMismatch, detail: reason, algorithm: algorithm, key: keys[index])
         }
         return VerificationResult(status: .unknownKey, detail: VerificationDetail.noKeyForIssuer, algorithm: algorithm)
     }
