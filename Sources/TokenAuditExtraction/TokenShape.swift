@@ -158,6 +158,7 @@ enum TokenShape {
             }
             var j = i + 1
             if wordAtATime, let base = bytes.baseAddress {
+                while j + 16 <= end, Wide.allJWTChars(Wide.load(bytes, j)) { j += 16 }
                 let raw = UnsafeRawPointer(base)
                 while j + 8 <= end, jwtCharMask8(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) == 0x8080_8080_8080_8080 {
                     j += 8
@@ -219,6 +220,7 @@ enum TokenShape {
                 }
             }
             var j = p + 2
+            while j + 16 <= end, Wide.allJWTChars(Wide.load(bytes, j)) { j += 16 }
             let raw = UnsafeRawPointer(base)
             while j + 8 <= end, jwtCharMask8(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) == 0x8080_8080_8080_8080 {
                 j += 8
@@ -253,6 +255,14 @@ enum TokenShape {
             // Eight bytes at a time: a token is hundreds of bytes and this runs on every one.
             let raw = UnsafeRawPointer(base)
             var all: UInt64 = 0x8080_8080_8080_8080
+            var wide = Wide.splat(Wide.high)
+            while k + 16 <= n {
+                let w = Wide.load(bytes, k)
+                wide &= Wide.jwtCharMask(w)
+                dots &+= Wide.dots(w)
+                k += 16
+            }
+            all &= wide[0] & wide[1]
             while k + 8 <= n {
                 let w = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
                 all &= jwtCharMask8(w)
@@ -323,6 +333,13 @@ enum TokenShape {
             // Eight bytes at a time while every byte is a JWT character (spaces and commas are not).
             let raw = UnsafeRawPointer(base)
             var dots = 0
+            // Sixteen bytes at a time (``Wide``), then eight, then one.
+            while j + 16 <= end {
+                let w = Wide.load(p, j)
+                if !Wide.allJWTChars(w) { break }
+                dots &+= Wide.dots(w)
+                j += 16
+            }
             while j + 8 <= end {
                 let w = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
                 if jwtCharMask8(w) != 0x8080_8080_8080_8080 { break }
@@ -361,6 +378,10 @@ enum TokenShape {
         var dots = 0
         var k = run.lowerBound
         if let base = bytes.baseAddress {
+            while k + 16 <= run.upperBound {
+                dots &+= Wide.dots(Wide.load(bytes, k))
+                k += 16
+            }
             let raw = UnsafeRawPointer(base)
             while k + 8 <= run.upperBound {
                 dots &+= dotMask8(raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)).nonzeroBitCount
