@@ -271,14 +271,17 @@ enum FlatJSONScanner {
 
     /// A string starting at the quote `p[i]`, validated like `JSONReader` (no raw control characters, valid
     /// escapes, paired surrogates, well-formed UTF-8). nil when invalid; `i` is then meaningless.
-    static func scanString(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> ScannedString? {
+    /// `wordAtATime: false` (tests) reads byte by byte, the plain definition the word steps must agree with.
+    static func scanString(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, wordAtATime: Bool = true) -> ScannedString? {
         let n = p.count
         var j = i + 1
         let start = j
         var hasEscape = false
         var hasHigh = false
         while j < n {
-            if j + 16 <= n {
+            if !wordAtATime {
+                // The plain definition: one byte at a time.
+            } else if j + 16 <= n {
                 // Skip plain ASCII sixteen bytes at a time: no quote, backslash, control or high byte; at one,
                 // straight to it.
                 let w = Wide.load(p, j)
