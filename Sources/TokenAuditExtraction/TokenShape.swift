@@ -19,6 +19,87 @@ enum TokenShape {
     /// False means the line certainly yields no occurrence, so the caller can skip parsing it.
     static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = p.count
+        // Most token lines say `Bearer`: glibc's vectorised search finds it far faster than the loop below
+        // reaches it. Only a shortcut to `true`; the loop decides every other line.
+        if let base = p.baseAddress {
+            var from = 0
+            while n - from >= 6, let hit = memchr(base + from, Int32(UInt8(ascii: "B")), n - from - 5) {
+                let k = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+                if base[k + 1] == UInt8(ascii: "e"), base[k + 2] == UInt8(ascii: "a"), base[k + 3] == UInt8(ascii: "r"),
+                    base[k + 4] == UInt8(ascii: "e"), base[k + 5] == UInt8(ascii: "r")
+                {
+                    return true
+                }
+                from = k + 1
+            }
+        }
+        // The reference loop acts only where a trigger byte is followed by the byte its rule needs next
+        // (`e` + `y`/`w`, or the first two letters of `bearer`, `dpop`, `token`, `jwt`, `assertion` in any
+        // case); everywhere else it just moves on. So sixteen positions at a time are tested for such a
+        // pair, and the loop's own step runs only at a hit.
+        var i = 0
+        let triggers = triggerTable
+        let jwtChars = jwtCharTable
+        let caseBit = Wide.splat(0x2020_2020_2020_2020)
+        while i < n {
+            if i + 17 <= n {
+                let v0 = Wide.load(p, i)
+                let v1 = Wide.load(p, i + 1)
+                let l0 = v0 | caseBit
+                let l1 = v1 | caseBit
+                var hits = Wide.equalMask(v0, UInt8(ascii: "e"))
+                    & (Wide.equalMask(v1, UInt8(ascii: "y")) | Wide.equalMask(v1, UInt8(ascii: "w")))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "b")) & Wide.equalMask(l1, UInt8(ascii: "e"))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "d")) & Wide.equalMask(l1, UInt8(ascii: "p"))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "t")) & Wide.equalMask(l1, UInt8(ascii: "o"))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "j")) & Wide.equalMask(l1, UInt8(ascii: "w"))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "a")) & Wide.equalMask(l1, UInt8(ascii: "s"))
+                if Wide.isZero(hits) {
+                    i &+= 16
+                    continue
+                }
+                i &+= Wide.firstByte(hits)
+            }
+            // The reference loop's step at `i`.
+            let b = p[i]
+            if !triggers[Int(b)] {
+                i &+= 1
+                continue
+            }
+            switch b | 0x20 {
+            case UInt8(ascii: "e"):
+                if b == UInt8(ascii: "e"), i + 1 < n, p[i + 1] == UInt8(ascii: "y") || p[i + 1] == UInt8(ascii: "w") {
+                    var j = i + 2
+                    while j + 16 <= n, Wide.isZero(Wide.equalMask(Wide.load(p, j), ASCII.dot)), Wide.allJWTChars(Wide.load(p, j)) {
+                        j += 16
+                    }
+                    while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
+                    if j < n, p[j] == ASCII.dot, j - i >= 8 { return true }
+                    // A header cut before its first dot at the very end of the line.
+                    if j == n, j - i >= 8 { return true }
+                    i = j
+                    continue
+                }
+            case UInt8(ascii: "b"):
+                if matches(p, i, "bearer") { return true }
+            case UInt8(ascii: "d"):
+                if matches(p, i, "dpop") { return true }
+            case UInt8(ascii: "t"):
+                if matches(p, i, "token") { return true }
+            case UInt8(ascii: "j"):
+                if matches(p, i, "jwt") { return true }
+            case UInt8(ascii: "a"):
+                if matches(p, i, "assertion") { return true }
+            default: break
+            }
+            i &+= 1
+        }
+        return false
+    }
+
+    /// The byte-by-byte prefilter ``mayContainToken(_:)`` must agree with (tests compare the two).
+    static func mayContainTokenReference(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = p.count
         // Most token lines say `Bearer`: glibc's vectorised search finds it far faster than the byte loop
         // below reaches it. Only a shortcut to `true`; the loop decides every other line.
         if let base = p.baseAddress {

@@ -157,4 +157,28 @@ import TokenAuditTestSupport
             }
         }
     }
+
+    @Test func prefilterAgreesWithTheByteLoop() {
+        var g = SplitMix64(seed: 23)
+        // Pieces rich in the prefilter's triggers: keywords whole and cut, in any case, `ey` runs with and
+        // without dots, glued to other JWT characters (the loop skips whole runs), and plain text.
+        let pieces = [
+            "bearer", "Bearer", "BEARER", "beare", "dpop", "DPoP", "dpo", "token", "TOKEN", "toke", "jwt", "JWT", "jw",
+            "assertion", "assertio", "eyJhbGciOi", "eyJhbGciOiJIUzI1NiJ9.e30", "ewogICJhbGci", "ey", "ew", "eyJ",
+            "monkeytoken", "keyjwt", "e", "y", "w", ".", " ", "\"", "/", "Mozilla/5.0 (X11; Linux x86_64)", "as", "to",
+            "\(Sample.jwt)", "a", "b", "d", "t", "j", "E", "Y",
+        ].map { Array($0.utf8) }
+        var positives = 0
+        for round in 0..<40_000 {
+            var line: [UInt8] = []
+            let count = round % 4 == 0 ? Int(g.next() % 40) : Int(g.next() % 8)
+            for _ in 0..<count { line += pieces[Int(g.next() % UInt64(pieces.count))] }
+            line.withUnsafeBufferPointer { p in
+                let fast = TokenShape.mayContainToken(p)
+                #expect(fast == TokenShape.mayContainTokenReference(p), "\(line.count)-byte line")
+                if fast { positives += 1 }
+            }
+        }
+        #expect(positives > 1_000 && positives < 39_000)
+    }
 }
