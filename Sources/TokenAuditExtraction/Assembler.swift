@@ -27,7 +27,7 @@ struct Assembler {
 
     /// nil when no token was found, unless `keepEmpty`.
     func assemble(_ record: RawRecord, keepEmpty: Bool = false) -> ExtractedLine? {
-        var knownRuns: [TokenShape.KnownRun] = []
+        var knownRuns = TokenShape.KnownRuns()
         return assemble(record, keepEmpty: keepEmpty, knownRuns: &knownRuns)
     }
 
@@ -36,7 +36,7 @@ struct Assembler {
     /// them again.
     /// `line` is the line the record was read from: fields left in it (``RawField/lineRange``) are read there.
     func assemble(
-        _ record: RawRecord, keepEmpty: Bool = false, knownRuns: inout [TokenShape.KnownRun],
+        _ record: RawRecord, keepEmpty: Bool = false, knownRuns: inout TokenShape.KnownRuns,
         line: UnsafeBufferPointer<UInt8>? = nil
     ) -> ExtractedLine? {
         var tokens: [TokenOccurrence] = []
@@ -64,7 +64,7 @@ struct Assembler {
                 }
             }
         }
-        if knownRuns.count > 1 { knownRuns.sort { $0.range.lowerBound < $1.range.lowerBound } }
+        knownRuns.sortByStart()
         for field in record.dpop {
             let b = field.bytes
             let r = b.trimmedRange(0..<b.count)
@@ -177,7 +177,7 @@ struct Assembler {
     /// JWT-character runs are then listed in `knownRuns`, in line coordinates).
     private func authorizationTokens(
         _ b: UnsafeBufferPointer<UInt8>, _ field: Range<Int>, isAtLimit: Bool, lineOffset: Int?, isLine: Bool,
-        into tokens: inout [TokenOccurrence], knownRuns: inout [TokenShape.KnownRun]
+        into tokens: inout [TokenOccurrence], knownRuns: inout TokenShape.KnownRuns
     ) {
         /// The token `b[range]`: borrowed (a range) when `b` is the line, else copied.
         func occurrence(_ range: Range<Int>, _ location: TokenLocation, cut: Bool) -> TokenOccurrence {

@@ -257,6 +257,34 @@ enum TokenShape {
     }
 
     /// A run of JWT characters already read at `range` of the line (a credential found whole), its dots counted.
+    /// The known runs of a line, the first held inline: a line has one credential almost always, and an
+    /// array would allocate for it on every token line.
+    struct KnownRuns: RandomAccessCollection {
+        private var first: KnownRun?
+        private var rest: [KnownRun] = []
+
+        init() {}
+
+        var startIndex: Int { 0 }
+        var endIndex: Int { first == nil ? 0 : 1 + rest.count }
+
+        subscript(index: Int) -> KnownRun { index == 0 ? first! : rest[index - 1] }
+
+        mutating func append(_ run: KnownRun) {
+            if first == nil { first = run } else { rest.append(run) }
+        }
+
+        /// Sorts the runs by start, as the array they replace was sorted (starts never tie: each run is another
+        /// credential's place in the line).
+        mutating func sortByStart() {
+            guard count > 1 else { return }
+            var all = Array(self)
+            all.sort { $0.range.lowerBound < $1.range.lowerBound }
+            first = all[0]
+            rest = Array(all[1...])
+        }
+    }
+
     struct KnownRun: Equatable {
         var range: Range<Int>
         var dots: Int
@@ -266,9 +294,9 @@ enum TokenShape {
     /// not free text), handing each candidate to `body` in line order instead of collecting them. A run that
     /// starts where one of `known` (sorted by start) starts and ends where it ends is not read again: its end
     /// and dots are taken from `known`. Same candidates as the plain scan.
-    static func forEachLineCandidate(
-        in bytes: UnsafeBufferPointer<UInt8>, known: [KnownRun], _ body: (Candidate) -> Void
-    ) {
+    static func forEachLineCandidate<Known: RandomAccessCollection<KnownRun>>(
+        in bytes: UnsafeBufferPointer<UInt8>, known: Known, _ body: (Candidate) -> Void
+    ) where Known.Index == Int {
         // Candidates are the runs that start `ey`/`ew`: found with memchr for 'e', kept when no JWT character
         // precedes (a run starts there). Inside a known run no run starts, so the search jumps over it.
         guard let base = bytes.baseAddress else { return }
