@@ -111,11 +111,6 @@ public final class LogReader {
     private var chunkStart = 0
     private var chunkEnd = 0
     private var isDecoderDone = false
-    /// No byte of the current chunk is a control character other than '\n' (nor DEL): no line made of its
-    /// bytes can look binary, so ``looksBinary(_:)`` need not read them again line by line.
-    private var chunkIsClean = false
-    /// The same for every chunk the line being assembled (`buffer[bounds.last!...]`) took bytes from.
-    private var pendingIsClean = true
 
     // The batch being filled. Lines are back to back in `buffer`; the line being assembled (if any) is
     // `buffer[bounds.last!...]`.
@@ -231,7 +226,7 @@ public final class LogReader {
                     if isBatchFull(adding: length) { return makeBatch() }
                     if buffer[buffer.count - 1] == 0x0D { buffer.removeLast() }
                     // Handed out, but the resume point stays before it (it may still be being written).
-                    acceptLine(start: start, isClean: pendingIsClean)
+                    acceptLine(start: start)
                 }
             } else if isDiscardingLine {
                 isDiscardingLine = false
@@ -269,7 +264,6 @@ public final class LogReader {
         lineCounters.decodedBytes += UInt64(produced)
         options.progress?.addDecodedBytes(UInt64(produced))
         chunkEnd = produced
-        chunkIsClean = !hasControlBytes(UnsafeRawBufferPointer(start: chunk, count: produced))
         if bytesToDiscard > 0 {
             let discarded = Int(min(UInt64(produced), bytesToDiscard))
             bytesToDiscard -= UInt64(discarded)
@@ -293,7 +287,6 @@ public final class LogReader {
                         buffer.removeLast(pending)
                         isDiscardingLine = true
                     } else {
-                        pendingIsClean = (pending == 0 || pendingIsClean) && chunkIsClean
                         buffer.append(contentsOf: UnsafeRawBufferPointer(start: base, count: available))
                     }
                 }
@@ -332,7 +325,7 @@ public final class LogReader {
             } else if endsWithCR {
                 buffer.removeLast()
             }
-            acceptLine(start: start, isClean: chunkIsClean && (pending == 0 || pendingIsClean))
+            acceptLine(start: start)
             advance(past: length)
         }
         return false
@@ -345,13 +338,8 @@ public final class LogReader {
         return lines >= options.maxLinesPerBatch || bounds[lines] + length > options.maxBytesPerBatch
     }
 
-    /// Checks the complete line in `buffer[start...]` for binary content, then keeps or drops it. `isClean`:
-    /// every chunk the line came from has no control byte but '\n', so it cannot look binary.
-    private func acceptLine(start: Int, isClean: Bool) {
-        if isClean {
-            finishLine(start: start)
-            return
-        }
+    /// Checks the complete line in `buffer[start...]` for binary content, then keeps or drops it.
+    private func acceptLine(start: Int) {
         let isBinary = buffer.withUnsafeBufferPointer { all in
             looksBinary(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(all)[start...]))
         }
@@ -416,20 +404,6 @@ public final class LogReader {
         jumps = []
         return batch
     }
-}
-
-/// Whether `bytes` hold a control character other than '\n' (below 0x20) or DEL: without one, no line cut
-/// from them can look binary (``looksBinary(_:)`` answers false at its first step). One vectorised pass per
-/// decoded chunk instead of one per line.
-func hasControlBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    guard let base = bytes.baseAddress else { return false }
-    let p = base.assumingMemoryBound(to: UInt8.self)
-    var suspicious: UInt8 = 0
-    for index in 0..<bytes.count {
-        let byte = p[index]
-        suspicious |= (byte < 0x20 && byte != 0x0A ? 1 : 0) | (byte == 0x7F ? 1 : 0)
-    }
-    return suspicious != 0
 }
 
 /// True for a line with a NUL byte, or where more than 1 byte in 8 is a control character other than the
