@@ -27,7 +27,7 @@ struct Assembler {
 
     /// nil when no token was found, unless `keepEmpty`.
     func assemble(_ record: RawRecord, keepEmpty: Bool = false) -> ExtractedLine? {
-        var knownRuns: [TokenShape.KnownRun] = []
+        var knownRuns = TokenShape.KnownRuns()
         return assemble(record, keepEmpty: keepEmpty, knownRuns: &knownRuns)
     }
 
@@ -36,11 +36,13 @@ struct Assembler {
     /// them again.
     /// `line` is the line the record was read from: fields left in it (``RawField/lineRange``) are read there.
     func assemble(
-        _ record: RawRecord, keepEmpty: Bool = false, knownRuns: inout [TokenShape.KnownRun],
+        _ record: RawRecord, keepEmpty: Bool = false, knownRuns: inout TokenShape.KnownRuns,
         line: UnsafeBufferPointer<UInt8>? = nil
     ) -> ExtractedLine? {
         var tokens: [TokenOccurrence] = []
         var sanitisedPath: [UInt8]? = nil
+        /// Set instead of `sanitisedPath` when the sanitised path is `record.target.bytes[verbatimPath]` as it is.
+        var verbatimPath: Range<Int>? = nil
         var scheme = record.scheme
         var host = record.host
 
@@ -62,7 +64,7 @@ struct Assembler {
                 }
             }
         }
-        if knownRuns.count > 1 { knownRuns.sort { $0.range.lowerBound < $1.range.lowerBound } }
+        knownRuns.sortByStart()
         for field in record.dpop {
             let b = field.bytes
             let r = b.trimmedRange(0..<b.count)
@@ -76,7 +78,15 @@ struct Assembler {
             let parts = URLParts(target.bytes)
             if scheme == nil, let s = parts.scheme { scheme = .copied(Array(target.bytes[s])) }
             if host == nil, let a = parts.authority, !a.isEmpty { host = .copied(Array(target.bytes[a])) }
-            sanitisedPath = uriTokens(target, parts: parts, location: nil, into: &tokens)
+            if !usesReferenceSteps, parts.query == nil, parts.fragment == nil,
+                !Assembler.mayHoldTokenOrEscape(target.bytes, parts.path)
+            {
+                // The usual target: a path with no escape and no `ey`/`ew`, so no token anywhere in it and
+                // nothing to redact: ``uriTokens`` would rebuild exactly these bytes, segment by segment.
+                verbatimPath = parts.path
+            } else {
+                sanitisedPath = uriTokens(target, parts: parts, location: nil, into: &tokens)
+            }
         }
         for field in record.cookies { cookieTokens(field, into: &tokens) }
         for (name, field) in record.namedCookies {
@@ -117,12 +127,34 @@ struct Assembler {
         }
         context.method = record.method?.withBytes(in: line) { $0.isMeaningful ? Assembler.methodString($0) : nil }
         context.host = host?.withBytes(in: line) { $0.isMeaningful ? ByteText.string($0) : nil }
-        context.path = sanitisedPath.map(ByteText.string)
+        if let verbatimPath, let target = record.target {
+            context.path = target.bytes.withUnsafeBufferPointer { ByteText.string(UnsafeBufferPointer(rebasing: $0[verbatimPath])) }
+        } else {
+            context.path = sanitisedPath.map(ByteText.string)
+        }
         context.scheme = scheme?.withBytes(in: line) { $0.isMeaningful ? ByteText.string($0.map(ASCII.lower)) : nil }
         context.status = record.status
         context.userAgent = record.userAgent?.withBytes(in: line) { $0.isMeaningful ? ByteText.string($0) : nil }
         return ExtractedLine(context: context, tokens: tokens, isLowConfidence: record.isLowConfidence,
                              problems: record.problems)
+    }
+
+    /// Whether `b[range]` holds a `%` (percent-decoding could make a token appear) or an `e` followed by `y` or
+    /// `w` (where every JWT-shaped run starts). False means ``uriTokens`` finds no token in that path and
+    /// returns its bytes unchanged.
+    static func mayHoldTokenOrEscape(_ b: [UInt8], _ range: Range<Int>) -> Bool {
+        guard range.count >= 2 else { return range.count == 1 && b[range.lowerBound] == ASCII.percent }
+        return b.withUnsafeBufferPointer { p in
+            var k = range.lowerBound
+            let last = range.upperBound - 1
+            while k < last {
+                let c = p[k]
+                if c == ASCII.percent { return true }
+                if c == UInt8(ascii: "e"), p[k + 1] == UInt8(ascii: "y") || p[k + 1] == UInt8(ascii: "w") { return true }
+                k += 1
+            }
+            return p[last] == ASCII.percent
+        }
     }
 
     /// The method uppercased. ASCII (every real method) is uppercased byte by byte; anything else goes
@@ -145,7 +177,7 @@ struct Assembler {
     /// JWT-character runs are then listed in `knownRuns`, in line coordinates).
     private func authorizationTokens(
         _ b: UnsafeBufferPointer<UInt8>, _ field: Range<Int>, isAtLimit: Bool, lineOffset: Int?, isLine: Bool,
-        into tokens: inout [TokenOccurrence], knownRuns: inout [TokenShape.KnownRun]
+        into tokens: inout [TokenOccurrence], knownRuns: inout TokenShape.KnownRuns
     ) {
         /// The token `b[range]`: borrowed (a range) when `b` is the line, else copied.
         func occurrence(_ range: Range<Int>, _ location: TokenLocation, cut: Bool) -> TokenOccurrence {

@@ -165,7 +165,7 @@ public struct LineExtractor: Sendable {
             fallback.problems.append(ExtractionProblem(kind, "line does not fit the \(format.name) format"))
             return assembler.assemble(fallback)
         }
-        var knownRuns: [TokenShape.KnownRun] = []
+        var knownRuns = TokenShape.KnownRuns()
         let assembled = assembler.assemble(structured, keepEmpty: true, knownRuns: &knownRuns, line: b)
         guard var line = assembled else { return nil }
         // The JSON walker already visits every string; what it skips (Kong's `querystring`, a second URL) it
@@ -183,7 +183,7 @@ public struct LineExtractor: Sendable {
     /// A JWT-shaped run in a part of the line the format reader ignores (an unknown field, the remote user…)
     /// is still an occurrence, location `.unknown`. Runs already claimed by a field are not counted twice.
     /// `knownRuns` (credentials the assembler read whole, in line coordinates) are not read again.
-    private func addUnclaimedJWTs(_ p: UnsafeBufferPointer<UInt8>, knownRuns: [TokenShape.KnownRun], to line: inout ExtractedLine) {
+    private func addUnclaimedJWTs(_ p: UnsafeBufferPointer<UInt8>, knownRuns: TokenShape.KnownRuns, to line: inout ExtractedLine) {
         do {
             // Same claiming as the reference below, without the candidate list or a flag array (a bit mask
             // while there are at most 64 occurrences).

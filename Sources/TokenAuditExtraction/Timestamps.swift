@@ -24,6 +24,7 @@ public enum LogTimestamp {
     }
 
     /// `Jan`…`Dec`, any letter case → 1…12.
+    @inline(__always)
     static func month<B: RandomAccessCollection<UInt8>>(_ b: B, at i: Int) -> Int? where B.Index == Int {
         guard i + 3 <= b.count else { return nil }
         let key = (UInt32(ASCII.lower(b[i])) << 16) | (UInt32(ASCII.lower(b[i + 1])) << 8) | UInt32(ASCII.lower(b[i + 2]))
@@ -44,6 +45,7 @@ public enum LogTimestamp {
         }
     }
 
+    @inline(__always)
     static func digits<B: RandomAccessCollection<UInt8>>(_ b: B, _ i: Int, _ n: Int) -> Int? where B.Index == Int {
         guard i >= 0, i + n <= b.count else { return nil }
         var v = 0

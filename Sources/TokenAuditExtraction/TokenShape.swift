@@ -19,6 +19,87 @@ enum TokenShape {
     /// False means the line certainly yields no occurrence, so the caller can skip parsing it.
     static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = p.count
+        // Most token lines say `Bearer`: glibc's vectorised search finds it far faster than the loop below
+        // reaches it. Only a shortcut to `true`; the loop decides every other line.
+        if let base = p.baseAddress {
+            var from = 0
+            while n - from >= 6, let hit = memchr(base + from, Int32(UInt8(ascii: "B")), n - from - 5) {
+                let k = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+                if base[k + 1] == UInt8(ascii: "e"), base[k + 2] == UInt8(ascii: "a"), base[k + 3] == UInt8(ascii: "r"),
+                    base[k + 4] == UInt8(ascii: "e"), base[k + 5] == UInt8(ascii: "r")
+                {
+                    return true
+                }
+                from = k + 1
+            }
+        }
+        // The reference loop acts only where a trigger byte is followed by the byte its rule needs next
+        // (`e` + `y`/`w`, or the first two letters of `bearer`, `dpop`, `token`, `jwt`, `assertion` in any
+        // case); everywhere else it just moves on. So sixteen positions at a time are tested for such a
+        // pair, and the loop's own step runs only at a hit.
+        var i = 0
+        let triggers = triggerTable
+        let jwtChars = jwtCharTable
+        let caseBit = Wide.splat(0x2020_2020_2020_2020)
+        while i < n {
+            if i + 17 <= n {
+                let v0 = Wide.load(p, i)
+                let v1 = Wide.load(p, i + 1)
+                let l0 = v0 | caseBit
+                let l1 = v1 | caseBit
+                var hits = Wide.equalMask(v0, UInt8(ascii: "e"))
+                    & (Wide.equalMask(v1, UInt8(ascii: "y")) | Wide.equalMask(v1, UInt8(ascii: "w")))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "b")) & Wide.equalMask(l1, UInt8(ascii: "e"))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "d")) & Wide.equalMask(l1, UInt8(ascii: "p"))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "t")) & Wide.equalMask(l1, UInt8(ascii: "o"))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "j")) & Wide.equalMask(l1, UInt8(ascii: "w"))
+                hits |= Wide.equalMask(l0, UInt8(ascii: "a")) & Wide.equalMask(l1, UInt8(ascii: "s"))
+                if Wide.isZero(hits) {
+                    i &+= 16
+                    continue
+                }
+                i &+= Wide.firstByte(hits)
+            }
+            // The reference loop's step at `i`.
+            let b = p[i]
+            if !triggers[Int(b)] {
+                i &+= 1
+                continue
+            }
+            switch b | 0x20 {
+            case UInt8(ascii: "e"):
+                if b == UInt8(ascii: "e"), i + 1 < n, p[i + 1] == UInt8(ascii: "y") || p[i + 1] == UInt8(ascii: "w") {
+                    var j = i + 2
+                    while j + 16 <= n, Wide.isZero(Wide.equalMask(Wide.load(p, j), ASCII.dot)), Wide.allJWTChars(Wide.load(p, j)) {
+                        j += 16
+                    }
+                    while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
+                    if j < n, p[j] == ASCII.dot, j - i >= 8 { return true }
+                    // A header cut before its first dot at the very end of the line.
+                    if j == n, j - i >= 8 { return true }
+                    i = j
+                    continue
+                }
+            case UInt8(ascii: "b"):
+                if matches(p, i, "bearer") { return true }
+            case UInt8(ascii: "d"):
+                if matches(p, i, "dpop") { return true }
+            case UInt8(ascii: "t"):
+                if matches(p, i, "token") { return true }
+            case UInt8(ascii: "j"):
+                if matches(p, i, "jwt") { return true }
+            case UInt8(ascii: "a"):
+                if matches(p, i, "assertion") { return true }
+            default: break
+            }
+            i &+= 1
+        }
+        return false
+    }
+
+    /// The byte-by-byte prefilter ``mayContainToken(_:)`` must agree with (tests compare the two).
+    static func mayContainTokenReference(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = p.count
         // Most token lines say `Bearer`: glibc's vectorised search finds it far faster than the byte loop
         // below reaches it. Only a shortcut to `true`; the loop decides every other line.
         if let base = p.baseAddress {
@@ -158,6 +239,7 @@ enum TokenShape {
             }
             var j = i + 1
             if wordAtATime, let base = bytes.baseAddress {
+                while j + 16 <= end, Wide.allJWTChars(Wide.load(bytes, j)) { j += 16 }
                 let raw = UnsafeRawPointer(base)
                 while j + 8 <= end, jwtCharMask8(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) == 0x8080_8080_8080_8080 {
                     j += 8
@@ -175,6 +257,34 @@ enum TokenShape {
     }
 
     /// A run of JWT characters already read at `range` of the line (a credential found whole), its dots counted.
+    /// The known runs of a line, the first held inline: a line has one credential almost always, and an
+    /// array would allocate for it on every token line.
+    struct KnownRuns: RandomAccessCollection {
+        private var first: KnownRun?
+        private var rest: [KnownRun] = []
+
+        init() {}
+
+        var startIndex: Int { 0 }
+        var endIndex: Int { first == nil ? 0 : 1 + rest.count }
+
+        subscript(index: Int) -> KnownRun { index == 0 ? first! : rest[index - 1] }
+
+        mutating func append(_ run: KnownRun) {
+            if first == nil { first = run } else { rest.append(run) }
+        }
+
+        /// Sorts the runs by start, as the array they replace was sorted (starts never tie: each run is another
+        /// credential's place in the line).
+        mutating func sortByStart() {
+            guard count > 1 else { return }
+            var all = Array(self)
+            all.sort { $0.range.lowerBound < $1.range.lowerBound }
+            first = all[0]
+            rest = Array(all[1...])
+        }
+    }
+
     struct KnownRun: Equatable {
         var range: Range<Int>
         var dots: Int
@@ -184,9 +294,9 @@ enum TokenShape {
     /// not free text), handing each candidate to `body` in line order instead of collecting them. A run that
     /// starts where one of `known` (sorted by start) starts and ends where it ends is not read again: its end
     /// and dots are taken from `known`. Same candidates as the plain scan.
-    static func forEachLineCandidate(
-        in bytes: UnsafeBufferPointer<UInt8>, known: [KnownRun], _ body: (Candidate) -> Void
-    ) {
+    static func forEachLineCandidate<Known: RandomAccessCollection<KnownRun>>(
+        in bytes: UnsafeBufferPointer<UInt8>, known: Known, _ body: (Candidate) -> Void
+    ) where Known.Index == Int {
         // Candidates are the runs that start `ey`/`ew`: found with memchr for 'e', kept when no JWT character
         // precedes (a run starts there). Inside a known run no run starts, so the search jumps over it.
         guard let base = bytes.baseAddress else { return }
@@ -219,6 +329,7 @@ enum TokenShape {
                 }
             }
             var j = p + 2
+            while j + 16 <= end, Wide.allJWTChars(Wide.load(bytes, j)) { j += 16 }
             let raw = UnsafeRawPointer(base)
             while j + 8 <= end, jwtCharMask8(raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) == 0x8080_8080_8080_8080 {
                 j += 8
@@ -253,6 +364,14 @@ enum TokenShape {
             // Eight bytes at a time: a token is hundreds of bytes and this runs on every one.
             let raw = UnsafeRawPointer(base)
             var all: UInt64 = 0x8080_8080_8080_8080
+            var wide = Wide.splat(Wide.high)
+            while k + 16 <= n {
+                let w = Wide.load(bytes, k)
+                wide &= Wide.jwtCharMask(w)
+                dots &+= Wide.dots(w)
+                k += 16
+            }
+            all &= wide[0] & wide[1]
             while k + 8 <= n {
                 let w = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
                 all &= jwtCharMask8(w)
@@ -323,6 +442,13 @@ enum TokenShape {
             // Eight bytes at a time while every byte is a JWT character (spaces and commas are not).
             let raw = UnsafeRawPointer(base)
             var dots = 0
+            // Sixteen bytes at a time (``Wide``), then eight, then one.
+            while j + 16 <= end {
+                let w = Wide.load(p, j)
+                if !Wide.allJWTChars(w) { break }
+                dots &+= Wide.dots(w)
+                j += 16
+            }
             while j + 8 <= end {
                 let w = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
                 if jwtCharMask8(w) != 0x8080_8080_8080_8080 { break }
@@ -361,6 +487,10 @@ enum TokenShape {
         var dots = 0
         var k = run.lowerBound
         if let base = bytes.baseAddress {
+            while k + 16 <= run.upperBound {
+                dots &+= Wide.dots(Wide.load(bytes, k))
+                k += 16
+            }
             let raw = UnsafeRawPointer(base)
             while k + 8 <= run.upperBound {
                 dots &+= dotMask8(raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)).nonzeroBitCount

@@ -31,6 +31,11 @@ import TokenAuditModel
     static let targets: [String] = [
         "/v1/orders/1", "/p/\(jwt)", "/p?access_token=\(jwt)", "/x?q=\(Sample.jwt2)&id_token=\(jwt)",
         "/p%2F\(jwt)?x=%65yJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+        // Paths the verbatim-path shortcut takes or must refuse: words with `ey`/`ew`, escapes, absolute form,
+        // fragments, a token at the very end, a bare `/`.
+        "/v1/monkey/eyes", "/news/ewok", "/", "/a%20b/c", "/a/b%", "https://h.example/a/b", "https://h.example",
+        "/a/b#frag", "/a/b?", "/x/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln.", "/x/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0",
+        "//double//slashes/", "/key/\(jwt)",
     ]
     /// What follows the Authorization field: placeholders, the same token again, another token unclaimed.
     static let tails: [String] = [
