@@ -34,6 +34,8 @@ struct BatchResult: Sendable {
     let newTokens: Int
     /// Open (unsuppressed) finding occurrences by severity, for `--fail-on`.
     let openOccurrences: [Severity: UInt64]
+    /// Token occurrences counted against remembered request-rule drafts instead of running the rules.
+    var rememberedOccurrences = 0
 }
 
 /// Turns a batch of lines into store increments: extraction, token analysis (cached), request-level rules.
@@ -43,43 +45,23 @@ struct BatchProcessor: Sendable {
     let masking: MaskingPolicy
     let progress: ScanProgress
 
+    /// Whether a token's request-rule drafts are remembered for its next occurrence of the same
+    /// ``RequestShape`` in the batch (the default). `false` runs the rules for every occurrence: the reference
+    /// the equivalence tests compare the remembered path with.
+    var remembersRequestRules = true
+
     func process(_ item: WorkItem) -> BatchResult {
         var slots = TokenSlots()
         var recent = RecentTokens<AnalysedToken>()
         var usage = UsageAggregate()
         var windows = RequestWindowRecorder()
-        var findings: [FindingKey: FindingIncrement] = [:]
-        var openOccurrences: [Severity: UInt64] = [:]
+        var findings = FindingTable(sourcePath: item.sourcePath)
+        var memos = RequestRuleMemos()
         var tokenLines = 0
         var newTokens = 0
         var firstTime: Double?
         var lastTime: Double?
         let batch = item.batch
-
-        /// Adds one finding occurrence to the batch's aggregate. Most occurrences of a finding in a batch come
-        /// after its first one, whose example (and evidence) the merge keeps: those are counted without
-        /// serialising evidence that would be dropped.
-        func record(_ draft: FindingDraft, token fingerprint: TokenFingerprint, time: Double?, status: Int?, line: Int64) {
-            let key = FindingKey(ruleID: draft.ruleID, token: fingerprint)
-            if !draft.isSuppressed { openOccurrences[draft.severity, default: 0] += 1 }
-            if var existing = findings[key],
-                existing.example.isStrictlyBefore(time: time, sourcePath: item.sourcePath, line: line)
-            {
-                existing.count += 1
-                existing.severity = Swift.max(existing.severity, draft.severity)
-                existing.firstSeen = minimum(existing.firstSeen, time)
-                existing.lastSeen = maximum(existing.lastSeen, time)
-                if let status { existing.statusCodes.insert(status) }
-                existing.suppressed = existing.suppressed && draft.isSuppressed
-                findings[key] = existing
-                return
-            }
-            let example = FindingExample(time: time, sourcePath: item.sourcePath, line: line, evidenceJSON: draft.evidenceJSON)
-            let increment = FindingIncrement(
-                key: key, severity: draft.severity, count: 1, firstSeen: time, lastSeen: time,
-                statusCodes: status.map { [$0] } ?? [], example: example, suppressed: draft.isSuppressed)
-            findings[key] = findings[key].map { $0.merged(with: increment) } ?? increment
-        }
 
         for index in batch.indices {
             // Tokens are borrowed from the line: bytes are copied only for a token the batch has not met yet.
@@ -93,9 +75,8 @@ struct BatchProcessor: Sendable {
                     firstTime = min(firstTime ?? time, time)
                     lastTime = max(lastTime ?? time, time)
                 }
-                let locations = extracted.tokens.count == 1
-                    ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
-                    : Set(extracted.tokens.map(\.location))
+                var locationBits: UInt16 = 0
+                for occurrence in extracted.tokens { locationBits |= RequestShape.bit(occurrence.location) }
                 var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
                 for occurrence in extracted.tokens {
                     let (analysed, slot): (AnalysedToken, Int) = occurrence.withBytes(in: line) { token in
@@ -116,11 +97,32 @@ struct BatchProcessor: Sendable {
                     windows.record(slot: slot, fingerprint, context)
                     usage.record(slot: slot, fingerprint, context)
 
-                    let observation = RequestObservation(
-                        context: context, location: occurrence.location, parameterName: occurrence.parameterName,
-                        locationsOnLine: locations)
-                    for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {
-                        record(draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
+                    // The token's last drafts, when this occurrence has the same shape: counted, not re-judged.
+                    let shape = remembersRequestRules
+                        ? engine.requestShape(
+                            analysed.verdictAddress, time: time, status: context.status, host: context.host,
+                            path: context.path, scheme: context.scheme, location: occurrence.location,
+                            parameterName: occurrence.parameterName, locationsOnLine: locationBits)
+                        : nil
+                    let repeated = shape.map {
+                        memos.repeatIfSame(slot: slot, shape: $0, findings: &findings, time: time, line: lineNumber)
+                    } ?? false
+                    if !repeated {
+                        let locations = extracted.tokens.count == 1
+                            ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
+                            : Set(extracted.tokens.map(\.location))
+                        let observation = RequestObservation(
+                            context: context, location: occurrence.location, parameterName: occurrence.parameterName,
+                            locationsOnLine: locations)
+                        var outcome: [RequestRuleMemos.Outcome] = []
+                        for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {
+                            let row = findings.record(
+                                draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
+                            if shape != nil {
+                                outcome.append(.init(row: row, severity: draft.severity, isSuppressed: draft.isSuppressed))
+                            }
+                        }
+                        if let shape { memos.remember(slot: slot, shape: shape, outcome: outcome) }
                     }
                     if extracted.tokens.count > 1 {
                         lineTokens.append((analysed.verdict, occurrence.withBytes(in: line) { Array($0) }, occurrence.parameterName))
@@ -128,8 +130,8 @@ struct BatchProcessor: Sendable {
                 }
                 if !lineTokens.isEmpty {
                     for (index, draft) in engine.evaluateLine(lineTokens) {
-                        record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
-                               line: lineNumber)
+                        findings.record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
+                                        line: lineNumber)
                     }
                 }
             }
@@ -145,12 +147,12 @@ struct BatchProcessor: Sendable {
             sourceID: item.sourceID, linesCommitted: linesCommitted, bytesCommitted: bytesCommitted,
             lines: Int64(batch.count), linesWithTokens: Int64(tokenLines), firstTime: firstTime, lastTime: lastTime)
         let storeBatch = StoreBatch(
-            tokens: slots.sightings, usage: usage.increments, findings: Array(findings.values),
+            tokens: slots.sightings, usage: usage.increments, findings: findings.rows,
             progress: [sourceProgress], requestWindows: windows.increments)
         return BatchResult(
             sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence,
             storeBatch: storeBatch, lines: batch.count, tokenLines: tokenLines, newTokens: newTokens,
-            openOccurrences: openOccurrences)
+            openOccurrences: findings.openOccurrences, rememberedOccurrences: memos.hits)
     }
 
     /// `[location]` for every location, built once: most lines carry one token, and a fresh one-element set
@@ -338,6 +340,80 @@ struct UsageAggregate {
     private static func matches(_ key: UsageKey, _ context: RequestContext) -> Bool {
         key.status == context.status && key.clientIP == context.clientIP && key.path == context.path
             && key.method == context.method && key.host == context.host
+    }
+}
+
+/// The batch's findings: one row per (rule, token), in the order first met, with an index by key, and the
+/// open (unsuppressed) occurrences counted by severity.
+struct FindingTable {
+    let sourcePath: String
+    private(set) var rows: [FindingIncrement] = []
+    private var index: [FindingKey: Int] = [:]
+    /// Open occurrences by `Severity.rawValue`.
+    private var open = [UInt64](repeating: 0, count: Severity.allCases.count)
+
+    init(sourcePath: String) { self.sourcePath = sourcePath }
+
+    /// ``open`` as the scan reports it: only severities that occurred.
+    var openOccurrences: [Severity: UInt64] {
+        var counts: [Severity: UInt64] = [:]
+        for severity in Severity.allCases where open[severity.rawValue] > 0 { counts[severity] = open[severity.rawValue] }
+        return counts
+    }
+
+    /// Adds one finding occurrence and returns its row. Most occurrences of a finding in a batch come after its
+    /// first one, whose example (and evidence) the merge keeps: those are counted without serialising evidence
+    /// that would be dropped.
+    @discardableResult
+    mutating func record(_ draft: FindingDraft, token fingerprint: TokenFingerprint, time: Double?, status: Int?, line: Int64)
+        -> Int
+    {
+        let key = FindingKey(ruleID: draft.ruleID, token: fingerprint)
+        if !draft.isSuppressed { open[draft.severity.rawValue] += 1 }
+        if let row = index[key] {
+            if rows[row].example.isStrictlyBefore(time: time, sourcePath: sourcePath, line: line) {
+                rows[row].count += 1
+                rows[row].severity = Swift.max(rows[row].severity, draft.severity)
+                rows[row].firstSeen = minimum(rows[row].firstSeen, time)
+                rows[row].lastSeen = maximum(rows[row].lastSeen, time)
+                if let status { rows[row].statusCodes.insert(status) }
+                rows[row].suppressed = rows[row].suppressed && draft.isSuppressed
+            } else {
+                rows[row] = rows[row].merged(with: increment(draft, key, time, status, line))
+            }
+            return row
+        }
+        let row = rows.count
+        rows.append(increment(draft, key, time, status, line))
+        index[key] = row
+        return row
+    }
+
+    private func increment(_ draft: FindingDraft, _ key: FindingKey, _ time: Double?, _ status: Int?, _ line: Int64)
+        -> FindingIncrement
+    {
+        let example = FindingExample(time: time, sourcePath: sourcePath, line: line, evidenceJSON: draft.evidenceJSON)
+        return FindingIncrement(
+            key: key, severity: draft.severity, count: 1, firstSeen: time, lastSeen: time,
+            statusCodes: status.map { [$0] } ?? [], example: example, suppressed: draft.isSuppressed)
+    }
+
+    /// Whether a new occurrence at (`time`, `line`) of row `row` would keep the row's example: then
+    /// ``repeatOccurrence(row:severity:isSuppressed:time:)`` is all ``record(_:token:time:status:line:)`` would do.
+    func keepsExample(row: Int, time: Double?, line: Int64) -> Bool {
+        rows[row].example.isStrictlyBefore(time: time, sourcePath: sourcePath, line: line)
+    }
+
+    /// One more occurrence of a draft that was recorded in `row` with the same severity, suppression and
+    /// status (``record(_:token:time:status:line:)`` returned `row` for it) and whose example stays
+    /// (``keepsExample(row:time:line:)``): severity (max), suppression (and) and statuses (union) already hold
+    /// it, so only the count and the time span change.
+    mutating func repeatOccurrence(row: Int, severity: Severity, isSuppressed: Bool, time: Double?) {
+        if !isSuppressed { open[severity.rawValue] += 1 }
+        rows[row].count += 1
+        guard let time else { return }
+        if rows[row].firstSeen.map({ time < $0 }) ?? true { rows[row].firstSeen = time }
+        if rows[row].lastSeen.map({ time > $0 }) ?? true { rows[row].lastSeen = time }
     }
 }
 

@@ -1,0 +1,124 @@
+import TokenAuditModel
+
+/// Everything the request-level rules read from one token occurrence, reduced to what can change their
+/// outcome: two occurrences of the same token with equal shapes get the same drafts from
+/// ``RuleEngine/evaluate(verdictAt:request:)`` — same rule ids, severities and suppression, in the same order —
+/// and differ only in their evidence (which quotes the request time and path).
+///
+/// The scan's workers remember each token's last shape and its drafts, and on a line with the same shape
+/// count the occurrence without running the rules or building evidence. Consecutive lines of one token differ
+/// mostly in their time and path; the shape keeps the time only as its class (which side of each threshold
+/// the rules compare it with) and the path only when a rule could read it.
+///
+/// What the rules read, and where it goes (keep in step with `RequestRuleContext` in RequestRules.swift):
+/// - `status` (rejection lowering, escalations, `rejected-valid-token`), `scheme` (cleartext), `host`
+///   (audience), `location`, `parameterName` and the line's locations: kept as they are;
+/// - `time`: ``RuleEngine/requestTimeClass(_:time:)``, the exact comparisons `checkTime`, `checkKeyWindow`,
+///   `checkExposure`, `checkAgeAndExposure` and `escalate` make;
+/// - `path`: kept only when a rule can read it — a `?` in it (client credentials in the URL), a token in the
+///   query (introspection via GET), or a policy with public paths or an audience map; any two paths without
+///   those give the same drafts;
+/// - `method`, client IP, user agent: only evidence, never the outcome.
+/// Rules that compare the time or the path in other ways (revocations, route policies, suppressions, DPoP
+/// proofs against their request) make the engine return no shape: those requests always run the rules.
+public struct RequestShape: Sendable, Equatable {
+    var status: Int?
+    var host: String?
+    var scheme: String?
+    var path: String?
+    var parameterName: String?
+    var location: TokenLocation
+    var locations: UInt16
+    var timeClass: UInt16
+
+    /// The bit of `location` in a line's location mask (see ``RuleEngine/requestShape(_:time:status:host:path:scheme:location:parameterName:locationsOnLine:)``).
+    @inline(__always)
+    public static func bit(_ location: TokenLocation) -> UInt16 {
+        switch location {
+        case .authorizationBearer: 1 << 0
+        case .authorizationDPoP: 1 << 1
+        case .authorizationOther: 1 << 2
+        case .dpopHeader: 1 << 3
+        case .query: 1 << 4
+        case .path: 1 << 5
+        case .cookie: 1 << 6
+        case .referer: 1 << 7
+        case .body: 1 << 8
+        case .unknown: 1 << 9
+        }
+    }
+}
+
+/// The policy values the request rules compare a request's time with, read once per engine (the policy is
+/// immutable) instead of looked up by rule id on every line.
+struct RequestTimeLimits: Sendable {
+    let leeway: Double
+    let iatAcceptFuture: Double
+    let iatRejectFuture: Double
+    let maxAge: Double
+    let maxAgeShort: Double
+    let isBearerTokenLoggedEnabled: Bool
+    let bearerTokenLoggedMinimum: Double
+    let escalateExpiredAfter: Double
+    /// No rule compares the request with the policy in a way a shape cannot capture.
+    let allowsShapes: Bool
+    /// The policy makes every path matter (public paths, audience map).
+    let pathMatters: Bool
+
+    /// The same lookups, with the same defaults, as the rules in RequestRules.swift make.
+    init(policy: AuditPolicy) {
+        leeway = policy.leeway
+        iatAcceptFuture = policy.number("accept_future_s", of: "iat-in-future", default: 10)
+        iatRejectFuture = policy.number("reject_future_s", of: "iat-in-future", default: 60)
+        maxAge = policy.number("max_age_s", of: "token-age-excessive", default: 86_400)
+        maxAgeShort = policy.number("max_age_s_short", of: "token-age-excessive", default: 300)
+        isBearerTokenLoggedEnabled = RequestRuleContext.isBearerTokenLoggedEnabled(policy)
+        bearerTokenLoggedMinimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
+        escalateExpiredAfter = policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600)
+        allowsShapes = policy.suppressions.isEmpty && policy.revocations.isEmpty && policy.routePolicies.isEmpty
+        pathMatters = !policy.publicPaths.isEmpty || !policy.audienceMap.isEmpty
+    }
+}
+
+extension RuleEngine {
+    /// The shape of one token occurrence (see ``RequestShape``), or `nil` when the request rules must run for
+    /// it (the policy has revocations, route policies or suppressions, or the token is a DPoP proof).
+    /// `locationsOnLine` is the OR of ``RequestShape/bit(_:)`` of every location on the line.
+    public func requestShape(
+        _ verdict: UnsafePointer<TokenVerdict>, time: Double?, status: Int?, host: String?, path: String?,
+        scheme: String?, location: TokenLocation, parameterName: String?, locationsOnLine: UInt16
+    ) -> RequestShape? {
+        let limits = requestTimeLimits
+        guard limits.allowsShapes, verdict.pointee.dpopProof == nil else { return nil }
+        let pathMatters = limits.pathMatters || location == .query
+            || (path.map { $0.utf8.contains(UInt8(ascii: "?")) } ?? false)
+        return RequestShape(
+            status: status, host: host, scheme: scheme, path: pathMatters ? path : nil, parameterName: parameterName,
+            location: location, locations: locationsOnLine, timeClass: requestTimeClass(verdict, time: time))
+    }
+
+    /// Which side of every threshold the request rules compare the request time with `time` is on: the very
+    /// comparisons (same expressions, same rounding) of `checkTime`, `checkKeyWindow`, `checkExposure`,
+    /// `checkAgeAndExposure` and `escalate`.
+    func requestTimeClass(_ verdictAddress: UnsafePointer<TokenVerdict>, time: Double?) -> UInt16 {
+        guard let time else { return 1 }
+        let limits = requestTimeLimits
+        var bits: UInt16 = 1 << 15
+        if let exp = verdictAddress.pointee.expiration {
+            if time > exp + limits.leeway { bits |= 1 << 1 }  // expired-at-request-time; token-in-url-query
+            if time <= exp + limits.leeway { bits |= 1 << 2 }  // live (token-age-excessive)
+            if time - exp > limits.escalateExpiredAfter { bits |= 1 << 3 }  // accepted-expired-token critical
+            if limits.isBearerTokenLoggedEnabled, exp - time > limits.bearerTokenLoggedMinimum { bits |= 1 << 4 }
+        }
+        if let nbf = verdictAddress.pointee.notBefore, time < nbf - limits.leeway { bits |= 1 << 5 }
+        if let iat = verdictAddress.pointee.issuedAt {
+            if iat > time + limits.iatAcceptFuture { bits |= 1 << 6 }
+            if iat > time + limits.iatRejectFuture { bits |= 1 << 7 }
+            let kind = verdictAddress.pointee.kind
+            let short = kind == .clientAssertion || kind == .dpopProof
+            if time - iat > (short ? limits.maxAgeShort : limits.maxAge) { bits |= 1 << 8 }
+        }
+        if let window = verdictAddress.pointee.keyWindow, !window.contains(time) { bits |= 1 << 9 }
+        return bits
+    }
+}
