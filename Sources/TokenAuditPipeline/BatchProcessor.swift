@@ -53,8 +53,8 @@ struct BatchProcessor: Sendable {
     func process(_ item: WorkItem) -> BatchResult {
         var slots = TokenSlots()
         var recent = RecentTokens<AnalysedToken>()
-        var usage = UsageAggregate()
-        var windows = RequestWindowRecorder()
+        var usage = UsageAggregate(expectedRows: item.batch.count)
+        var windows = RequestWindowRecorder(expectedRows: item.batch.count)
         var findings = FindingTable(sourcePath: item.sourcePath)
         var memos = RequestRuleMemos()
         var tokenLines = 0
@@ -99,9 +99,9 @@ struct BatchProcessor: Sendable {
 
                     // The token's last drafts, when this occurrence has the same shape: counted, not re-judged.
                     let shape = remembersRequestRules
-                        ? engine.requestShape(
-                            analysed.verdictAddress, time: time, status: context.status, host: context.host,
-                            path: context.path, scheme: context.scheme, location: occurrence.location,
+                        ? analysed.shapeBasis?.shape(
+                            time: time, status: context.status, host: context.host, path: context.path,
+                            scheme: context.scheme, location: occurrence.location,
                             parameterName: occurrence.parameterName, locationsOnLine: locationBits)
                         : nil
                     let repeated = shape.map {
@@ -164,7 +164,7 @@ struct BatchProcessor: Sendable {
     func analyse(_ bytes: [UInt8], isCutByLogger: Bool) -> AnalysedToken {
         let (verdict, record) = TokenAnalysis.analyse(bytes, isCutByLogger: isCutByLogger, engine: engine, masking: masking)
         progress.addAnalysedToken()
-        return AnalysedToken(verdict: verdict, record: record)
+        return AnalysedToken(verdict: verdict, record: record, shapeBasis: engine.requestShapeBasis(verdict))
     }
 }
 
@@ -290,19 +290,19 @@ struct RecentTokens<Value> {
 /// token usually repeat the previous row's key, so each slot remembers its last row and only a different key
 /// pays for a dictionary lookup.
 struct UsageAggregate {
-    private struct Key: Hashable {
-        let slot: Int
-        let status: Int?
-        let clientIP: String?
-        let method: String?
-        let host: String?
-        let path: String?
-    }
-
-    private var rows: [Key: Int] = [:]
+    private var rows: RowIndex
+    /// The slot of each row of ``increments``.
+    private var rowSlots: [Int] = []
     /// The last row per slot; -1 for none.
     private var lastRow: [Int] = []
     private(set) var increments: [UsageIncrement] = []
+
+    /// Rows for about `expectedRows` keys before the index grows (a batch's token lines are an upper bound).
+    init(expectedRows: Int = 64) {
+        rows = RowIndex(expected: expectedRows)
+        increments.reserveCapacity(expectedRows)
+        rowSlots.reserveCapacity(expectedRows)
+    }
 
     mutating func record(slot: Int, _ fingerprint: TokenFingerprint, _ context: RequestContext) {
         let time = context.time
@@ -312,23 +312,27 @@ struct UsageAggregate {
             merge(last, time)
             return
         }
-        let key = Key(
-            slot: slot, status: context.status, clientIP: context.clientIP, method: context.method,
-            host: context.host, path: context.path)
-        // One hash for both the lookup and the insertion of a new row.
-        let fresh = increments.count
-        let row = Self.valueOrInsert(&rows[key, default: fresh])
-        lastRow[slot] = row
-        if row != fresh {
+        var hash = RowHash()
+        hash.add(slot)
+        hash.add(context.status)
+        hash.add(context.clientIP)
+        hash.add(context.method)
+        hash.add(context.host)
+        hash.add(context.path)
+        let key = hash.value
+        if let row = rows.row(hash: key, matches: { rowSlots[$0] == slot && Self.matches(increments[$0].key, context) }) {
+            lastRow[slot] = row
             merge(row, time)
             return
         }
+        let fresh = increments.count
+        rows.insert(fresh, hash: key)
+        lastRow[slot] = fresh
+        rowSlots.append(slot)
         increments.append(UsageIncrement(
             key: UsageKey(token: fingerprint, request: context), count: 1, firstSeen: time, lastSeen: time))
     }
 
-    /// Reads through the `default:` subscript's modify accessor, which inserts the default when absent.
-    static func valueOrInsert(_ value: inout Int) -> Int { value }
 
     private mutating func merge(_ row: Int, _ time: Double?) {
         increments[row].count += 1

@@ -23,9 +23,13 @@ final class AnalysedToken: Sendable {
     /// stored property of a class) as an argument made Swift copy the whole struct, retaining its two dozen
     /// strings and arrays, on every line. Written once in `init`, freed in `deinit`, never mutated.
     nonisolated(unsafe) let verdictAddress: UnsafeMutablePointer<TokenVerdict>
+    /// What the token's request shapes are built from (``RuleEngine/requestShapeBasis(_:)``); `nil` when the
+    /// request rules run for every occurrence.
+    let shapeBasis: RequestShapeBasis?
 
-    init(verdict: TokenVerdict, record: TokenRecord) {
+    init(verdict: TokenVerdict, record: TokenRecord, shapeBasis: RequestShapeBasis? = nil) {
         self.shared = SharedTokenRecord(record)
+        self.shapeBasis = shapeBasis
         self.fingerprint = verdict.fingerprint
         self.verdictAddress = .allocate(capacity: 1)
         verdictAddress.initialize(to: verdict)

@@ -13,14 +13,15 @@ import TokenAuditModel
 /// What the rules read, and where it goes (keep in step with `RequestRuleContext` in RequestRules.swift):
 /// - `status` (rejection lowering, escalations, `rejected-valid-token`), `scheme` (cleartext), `host`
 ///   (audience), `location`, `parameterName` and the line's locations: kept as they are;
-/// - `time`: ``RuleEngine/requestTimeClass(_:time:)``, the exact comparisons `checkTime`, `checkKeyWindow`,
+/// - `time`: its class, `RequestShapeBasis.timeClass(_:)`, the exact comparisons `checkTime`, `checkKeyWindow`,
 ///   `checkExposure`, `checkAgeAndExposure` and `escalate` make;
 /// - `path`: kept only when a rule can read it — a `?` in it (client credentials in the URL), a token in the
 ///   query (introspection via GET), or a policy with public paths or an audience map; any two paths without
 ///   those give the same drafts;
 /// - `method`, client IP, user agent: only evidence, never the outcome.
 /// Rules that compare the time or the path in other ways (revocations, route policies, suppressions, DPoP
-/// proofs against their request) make the engine return no shape: those requests always run the rules.
+/// proofs against their request) make the engine return no ``RequestShapeBasis``: those requests always
+/// run the rules.
 public struct RequestShape: Sendable, Equatable {
     var status: Int?
     var host: String?
@@ -31,7 +32,7 @@ public struct RequestShape: Sendable, Equatable {
     var locations: UInt16
     var timeClass: UInt16
 
-    /// The bit of `location` in a line's location mask (see ``RuleEngine/requestShape(_:time:status:host:path:scheme:location:parameterName:locationsOnLine:)``).
+    /// The bit of `location` in a line's location mask (``RequestShapeBasis/shape(time:status:host:path:scheme:location:parameterName:locationsOnLine:)``).
     @inline(__always)
     public static func bit(_ location: TokenLocation) -> UInt16 {
         switch location {
@@ -80,45 +81,64 @@ struct RequestTimeLimits: Sendable {
     }
 }
 
-extension RuleEngine {
-    /// The shape of one token occurrence (see ``RequestShape``), or `nil` when the request rules must run for
-    /// it (the policy has revocations, route policies or suppressions, or the token is a DPoP proof).
-    /// `locationsOnLine` is the OR of ``RequestShape/bit(_:)`` of every location on the line.
-    public func requestShape(
-        _ verdict: UnsafePointer<TokenVerdict>, time: Double?, status: Int?, host: String?, path: String?,
-        scheme: String?, location: TokenLocation, parameterName: String?, locationsOnLine: UInt16
-    ) -> RequestShape? {
-        let limits = requestTimeLimits
-        guard limits.allowsShapes, verdict.pointee.dpopProof == nil else { return nil }
+/// What a token's ``RequestShape`` is built from: the policy's limits and the token's time claims, taken
+/// once per distinct token (``RuleEngine/requestShapeBasis(_:)``), so a line's shape reads no verdict.
+public struct RequestShapeBasis: Sendable {
+    let limits: RequestTimeLimits
+    let expiration: Double?
+    let notBefore: Double?
+    let issuedAt: Double?
+    let keyWindow: KeyWindow?
+    /// `token-age-excessive` uses the short maximum (client assertions and DPoP proofs).
+    let isShortLived: Bool
+
+    /// The shape of one occurrence of the token. `locationsOnLine` is the OR of ``RequestShape/bit(_:)`` of
+    /// every location on the line.
+    @inline(__always)
+    public func shape(
+        time: Double?, status: Int?, host: String?, path: String?, scheme: String?, location: TokenLocation,
+        parameterName: String?, locationsOnLine: UInt16
+    ) -> RequestShape {
         let pathMatters = limits.pathMatters || location == .query
-            || (path.map { $0.utf8.contains(UInt8(ascii: "?")) } ?? false)
+            || (path.map { $0.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
+                ?? $0.utf8.contains(UInt8(ascii: "?")) } ?? false)
         return RequestShape(
             status: status, host: host, scheme: scheme, path: pathMatters ? path : nil, parameterName: parameterName,
-            location: location, locations: locationsOnLine, timeClass: requestTimeClass(verdict, time: time))
+            location: location, locations: locationsOnLine, timeClass: timeClass(time))
     }
 
     /// Which side of every threshold the request rules compare the request time with `time` is on: the very
     /// comparisons (same expressions, same rounding) of `checkTime`, `checkKeyWindow`, `checkExposure`,
     /// `checkAgeAndExposure` and `escalate`.
-    func requestTimeClass(_ verdictAddress: UnsafePointer<TokenVerdict>, time: Double?) -> UInt16 {
+    @inline(__always)
+    func timeClass(_ time: Double?) -> UInt16 {
         guard let time else { return 1 }
-        let limits = requestTimeLimits
         var bits: UInt16 = 1 << 15
-        if let exp = verdictAddress.pointee.expiration {
+        if let exp = expiration {
             if time > exp + limits.leeway { bits |= 1 << 1 }  // expired-at-request-time; token-in-url-query
             if time <= exp + limits.leeway { bits |= 1 << 2 }  // live (token-age-excessive)
             if time - exp > limits.escalateExpiredAfter { bits |= 1 << 3 }  // accepted-expired-token critical
             if limits.isBearerTokenLoggedEnabled, exp - time > limits.bearerTokenLoggedMinimum { bits |= 1 << 4 }
         }
-        if let nbf = verdictAddress.pointee.notBefore, time < nbf - limits.leeway { bits |= 1 << 5 }
-        if let iat = verdictAddress.pointee.issuedAt {
+        if let nbf = notBefore, time < nbf - limits.leeway { bits |= 1 << 5 }
+        if let iat = issuedAt {
             if iat > time + limits.iatAcceptFuture { bits |= 1 << 6 }
             if iat > time + limits.iatRejectFuture { bits |= 1 << 7 }
-            let kind = verdictAddress.pointee.kind
-            let short = kind == .clientAssertion || kind == .dpopProof
-            if time - iat > (short ? limits.maxAgeShort : limits.maxAge) { bits |= 1 << 8 }
+            if time - iat > (isShortLived ? limits.maxAgeShort : limits.maxAge) { bits |= 1 << 8 }
         }
-        if let window = verdictAddress.pointee.keyWindow, !window.contains(time) { bits |= 1 << 9 }
+        if let keyWindow, !keyWindow.contains(time) { bits |= 1 << 9 }
         return bits
+    }
+}
+
+extension RuleEngine {
+    /// The basis of `verdict`'s request shapes, or `nil` when the request rules must run for every occurrence
+    /// of the token: the policy has revocations, route policies or suppressions, or the token is a DPoP proof.
+    public func requestShapeBasis(_ verdict: TokenVerdict) -> RequestShapeBasis? {
+        guard requestTimeLimits.allowsShapes, verdict.dpopProof == nil else { return nil }
+        return RequestShapeBasis(
+            limits: requestTimeLimits, expiration: verdict.expiration, notBefore: verdict.notBefore,
+            issuedAt: verdict.issuedAt, keyWindow: verdict.keyWindow,
+            isShortLived: verdict.kind == .clientAssertion || verdict.kind == .dpopProof)
     }
 }
