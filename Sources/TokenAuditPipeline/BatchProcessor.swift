@@ -36,6 +36,8 @@ struct BatchResult: Sendable {
     let openOccurrences: [Severity: UInt64]
     /// Token occurrences counted against remembered request-rule drafts instead of running the rules.
     var rememberedOccurrences = 0
+    /// Token occurrences whose shape the token's analysis knew to find nothing (no rules run).
+    var quietOccurrences = 0
 }
 
 /// Turns a batch of lines into store increments: extraction, token analysis (cached), request-level rules.
@@ -107,7 +109,10 @@ struct BatchProcessor: Sendable {
                     let repeated = shape.map {
                         memos.repeatIfSame(slot: slot, shape: $0, findings: &findings, time: time, line: lineNumber)
                     } ?? false
-                    if !repeated {
+                    if !repeated, let shape, analysed.isQuiet(shape) {
+                        // Known from an earlier batch (or the other worker): the rules find nothing here.
+                        memos.remember(slot: slot, shape: shape, outcome: [], isQuiet: true)
+                    } else if !repeated {
                         let locations = extracted.tokens.count == 1
                             ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
                             : Set(extracted.tokens.map(\.location))
@@ -122,7 +127,10 @@ struct BatchProcessor: Sendable {
                                 outcome.append(.init(row: row, severity: draft.severity, isSuppressed: draft.isSuppressed))
                             }
                         }
-                        if let shape { memos.remember(slot: slot, shape: shape, outcome: outcome) }
+                        if let shape {
+                            memos.remember(slot: slot, shape: shape, outcome: outcome, isQuiet: false)
+                            if outcome.isEmpty { analysed.rememberQuiet(shape) }
+                        }
                     }
                     if extracted.tokens.count > 1 {
                         lineTokens.append((analysed.verdict, occurrence.withBytes(in: line) { Array($0) }, occurrence.parameterName))
@@ -152,7 +160,8 @@ struct BatchProcessor: Sendable {
         return BatchResult(
             sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence,
             storeBatch: storeBatch, lines: batch.count, tokenLines: tokenLines, newTokens: newTokens,
-            openOccurrences: findings.openOccurrences, rememberedOccurrences: memos.hits)
+            openOccurrences: findings.openOccurrences, rememberedOccurrences: memos.hits,
+            quietOccurrences: memos.quiet)
     }
 
     /// `[location]` for every location, built once: most lines carry one token, and a fresh one-element set

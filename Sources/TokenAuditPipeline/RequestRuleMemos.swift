@@ -15,17 +15,21 @@ struct RequestRuleMemos {
         let isSuppressed: Bool
     }
 
-    private var shapes: [RequestShape?] = []
+    private var shapes: [RequestShape] = []
+    /// Whether `shapes[slot]` holds a shape (slots are numbered as the batch meets tokens; most get one).
+    private var isKnown: [Bool] = []
     private var outcomes: [[Outcome]] = []
-    /// Occurrences counted against remembered drafts.
+    /// Occurrences counted against remembered drafts of this batch.
     private(set) var hits = 0
+    /// Occurrences whose shape the token's analysis remembered as finding nothing (from an earlier batch).
+    private(set) var quiet = 0
 
     /// Counts the occurrence against the drafts remembered for `slot` when its shape is `shape`, and returns
     /// `true`; returns `false` (and changes nothing) when the rules must run.
     mutating func repeatIfSame(slot: Int, shape: RequestShape, findings: inout FindingTable, time: Double?, line: Int64)
         -> Bool
     {
-        guard slot < shapes.count, shapes[slot] == shape else { return false }
+        guard slot < shapes.count, isKnown[slot], shapes[slot] == shape else { return false }
         for outcome in outcomes[slot] where !findings.keepsExample(row: outcome.row, time: time, line: line) {
             return false
         }
@@ -36,13 +40,17 @@ struct RequestRuleMemos {
         return true
     }
 
-    /// Remembers what the rules made of `slot`'s occurrence of shape `shape`.
-    mutating func remember(slot: Int, shape: RequestShape, outcome: [Outcome]) {
+    /// Remembers what the rules made of `slot`'s occurrence of shape `shape` (`isQuiet`: nothing, known
+    /// without running them).
+    mutating func remember(slot: Int, shape: RequestShape, outcome: [Outcome], isQuiet: Bool) {
         if slot >= shapes.count {
-            shapes.append(contentsOf: repeatElement(nil, count: slot + 1 - shapes.count))
+            shapes.append(contentsOf: repeatElement(shape, count: slot + 1 - shapes.count))
+            isKnown.append(contentsOf: repeatElement(false, count: slot + 1 - isKnown.count))
             outcomes.append(contentsOf: repeatElement([], count: slot + 1 - outcomes.count))
         }
         shapes[slot] = shape
+        isKnown[slot] = true
         outcomes[slot] = outcome
+        if isQuiet { quiet += 1 }
     }
 }

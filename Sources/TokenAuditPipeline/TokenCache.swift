@@ -26,6 +26,15 @@ final class AnalysedToken: Sendable {
     /// What the token's request shapes are built from (``RuleEngine/requestShapeBasis(_:)``); `nil` when the
     /// request rules run for every occurrence.
     let shapeBasis: RequestShapeBasis?
+    /// The last request shape for which the request rules found nothing, whichever worker met it: a batch's
+    /// first occurrence of the token with that shape needs no rules either (no drafts, so no evidence to keep).
+    private let quietShape = Mutex<RequestShape?>(nil)
+
+    /// Whether the request rules are known to find nothing for `shape` (see ``rememberQuiet(_:)``).
+    func isQuiet(_ shape: RequestShape) -> Bool { quietShape.withLock { $0 == shape } }
+
+    /// Remembers that the request rules found nothing for an occurrence of shape `shape`.
+    func rememberQuiet(_ shape: RequestShape) { quietShape.withLock { $0 = shape } }
 
     init(verdict: TokenVerdict, record: TokenRecord, shapeBasis: RequestShapeBasis? = nil) {
         self.shared = SharedTokenRecord(record)
