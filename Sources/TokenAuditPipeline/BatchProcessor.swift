@@ -107,7 +107,8 @@ struct BatchProcessor: Sendable {
                             parameterName: occurrence.parameterName, locationsOnLine: locationBits)
                         : nil
                     let repeated = shape.map {
-                        memos.repeatIfSame(slot: slot, shape: $0, findings: &findings, time: time, line: lineNumber)
+                        memos.repeatIfSame(
+                            slot: slot, shape: $0, findings: &findings, time: time, status: context.status, line: lineNumber)
                     } ?? false
                     if !repeated, let shape, analysed.isQuiet(shape) {
                         // Known from an earlier batch (or the other worker): the rules find nothing here.
@@ -412,18 +413,20 @@ struct FindingTable {
     }
 
     /// Whether a new occurrence at (`time`, `line`) of row `row` would keep the row's example: then
-    /// ``repeatOccurrence(row:severity:isSuppressed:time:)`` is all ``record(_:token:time:status:line:)`` would do.
+    /// ``repeatOccurrence(row:severity:isSuppressed:time:status:)`` is all ``record(_:token:time:status:line:)``
+    /// would do.
     func keepsExample(row: Int, time: Double?, line: Int64) -> Bool {
         rows[row].example.isStrictlyBefore(time: time, sourcePath: sourcePath, line: line)
     }
 
-    /// One more occurrence of a draft that was recorded in `row` with the same severity, suppression and
-    /// status (``record(_:token:time:status:line:)`` returned `row` for it) and whose example stays
-    /// (``keepsExample(row:time:line:)``): severity (max), suppression (and) and statuses (union) already hold
-    /// it, so only the count and the time span change.
-    mutating func repeatOccurrence(row: Int, severity: Severity, isSuppressed: Bool, time: Double?) {
+    /// One more occurrence of a draft that was recorded in `row` with the same severity and suppression
+    /// (``record(_:token:time:status:line:)`` returned `row` for it) and whose example stays
+    /// (``keepsExample(row:time:line:)``): severity (max) and suppression (and) already hold it, so only the
+    /// count, the time span and the statuses change.
+    mutating func repeatOccurrence(row: Int, severity: Severity, isSuppressed: Bool, time: Double?, status: Int?) {
         if !isSuppressed { open[severity.rawValue] += 1 }
         rows[row].count += 1
+        if let status { rows[row].statusCodes.insert(status) }
         guard let time else { return }
         if rows[row].firstSeen.map({ time < $0 }) ?? true { rows[row].firstSeen = time }
         if rows[row].lastSeen.map({ time > $0 }) ?? true { rows[row].lastSeen = time }

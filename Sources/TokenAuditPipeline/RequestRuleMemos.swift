@@ -4,7 +4,7 @@ import TokenAuditRules
 /// Per token slot of a batch, the ``RequestShape`` of the token's last judged occurrence and what the request
 /// rules made of it (the finding rows its drafts went to, with their severity and suppression).
 ///
-/// Consecutive lines of one token mostly have the same shape (same status, host, location; time on the same
+/// Consecutive lines of one token mostly have the same shape (status class, host, location; time on the same
 /// side of every threshold); such an occurrence only adds to the counts and time spans of those rows, which is
 /// what recording the same drafts again would do as long as each row keeps its example (an occurrence that
 /// would become a row's earliest example needs its evidence: then the rules run).
@@ -26,15 +26,16 @@ struct RequestRuleMemos {
 
     /// Counts the occurrence against the drafts remembered for `slot` when its shape is `shape`, and returns
     /// `true`; returns `false` (and changes nothing) when the rules must run.
-    mutating func repeatIfSame(slot: Int, shape: RequestShape, findings: inout FindingTable, time: Double?, line: Int64)
-        -> Bool
-    {
+    mutating func repeatIfSame(
+        slot: Int, shape: RequestShape, findings: inout FindingTable, time: Double?, status: Int?, line: Int64
+    ) -> Bool {
         guard slot < shapes.count, isKnown[slot], shapes[slot] == shape else { return false }
         for outcome in outcomes[slot] where !findings.keepsExample(row: outcome.row, time: time, line: line) {
             return false
         }
         for outcome in outcomes[slot] {
-            findings.repeatOccurrence(row: outcome.row, severity: outcome.severity, isSuppressed: outcome.isSuppressed, time: time)
+            findings.repeatOccurrence(
+                row: outcome.row, severity: outcome.severity, isSuppressed: outcome.isSuppressed, time: time, status: status)
         }
         hits += 1
         return true

@@ -26,15 +26,33 @@ final class AnalysedToken: Sendable {
     /// What the token's request shapes are built from (``RuleEngine/requestShapeBasis(_:)``); `nil` when the
     /// request rules run for every occurrence.
     let shapeBasis: RequestShapeBasis?
-    /// The last request shape for which the request rules found nothing, whichever worker met it: a batch's
-    /// first occurrence of the token with that shape needs no rules either (no drafts, so no evidence to keep).
-    private let quietShape = Mutex<RequestShape?>(nil)
+    /// The last few request shapes for which the request rules found nothing, whichever worker met them: a
+    /// batch's first occurrence of the token with one of them needs no rules either (no drafts, so no evidence
+    /// to keep). A token's lines mostly take two or three shapes (accepted, not found, ...).
+    private let quietShapes = Mutex<QuietShapes>(QuietShapes())
+
+    struct QuietShapes {
+        var shapes: [RequestShape] = []
+        var next = 0
+    }
 
     /// Whether the request rules are known to find nothing for `shape` (see ``rememberQuiet(_:)``).
-    func isQuiet(_ shape: RequestShape) -> Bool { quietShape.withLock { $0 == shape } }
+    func isQuiet(_ shape: RequestShape) -> Bool {
+        quietShapes.withLock { quiet in quiet.shapes.contains { $0 == shape } }
+    }
 
-    /// Remembers that the request rules found nothing for an occurrence of shape `shape`.
-    func rememberQuiet(_ shape: RequestShape) { quietShape.withLock { $0 = shape } }
+    /// Remembers that the request rules found nothing for an occurrence of shape `shape` (the oldest of four
+    /// makes room).
+    func rememberQuiet(_ shape: RequestShape) {
+        quietShapes.withLock { quiet in
+            if quiet.shapes.count < 4 {
+                quiet.shapes.append(shape)
+            } else {
+                quiet.shapes[quiet.next] = shape
+                quiet.next = (quiet.next + 1) % 4
+            }
+        }
+    }
 
     init(verdict: TokenVerdict, record: TokenRecord, shapeBasis: RequestShapeBasis? = nil) {
         self.shared = SharedTokenRecord(record)

@@ -11,8 +11,10 @@ import TokenAuditModel
 /// the rules compare it with) and the path only when a rule could read it.
 ///
 /// What the rules read, and where it goes (keep in step with `RequestRuleContext` in RequestRules.swift):
-/// - `status` (rejection lowering, escalations, `rejected-valid-token`), `scheme` (cleartext), `host`
-///   (audience), `location`, `parameterName` and the line's locations: kept as they are;
+/// - `status`: whether the policy counts it as accepted or rejected (rejection lowering, escalations,
+///   `rejected-valid-token`); its value is only evidence;
+/// - `scheme` (cleartext), `host` (audience), `location`, `parameterName` and the line's locations: kept as
+///   they are;
 /// - `time`: its class, `RequestShapeBasis.timeClass(_:)`, the exact comparisons `checkTime`, `checkKeyWindow`,
 ///   `checkExposure`, `checkAgeAndExposure` and `escalate` make;
 /// - `path`: kept only when a rule can read it — a `?` in it (client credentials in the URL), a token in the
@@ -23,7 +25,9 @@ import TokenAuditModel
 /// proofs against their request) make the engine return no ``RequestShapeBasis``: those requests always
 /// run the rules.
 public struct RequestShape: Sendable, Equatable {
-    var status: Int?
+    /// The status as the rules use it: accepted (bit 0) and rejected (bit 1) by the policy. The status itself
+    /// is only evidence, and the statuses a finding saw, which the caller keeps per occurrence.
+    var statusClass: UInt8
     var host: String?
     var scheme: String?
     var path: String?
@@ -50,9 +54,10 @@ public struct RequestShape: Sendable, Equatable {
     }
 }
 
-/// The policy values the request rules compare a request's time with, read once per engine (the policy is
-/// immutable) instead of looked up by rule id on every line.
-struct RequestTimeLimits: Sendable {
+/// The policy values the request rules compare a request's time and status with, read once per engine (the
+/// policy is immutable) instead of looked up by rule id on every line. A class: every token's
+/// ``RequestShapeBasis`` refers to the engine's one instance.
+final class RequestTimeLimits: Sendable {
     let leeway: Double
     let iatAcceptFuture: Double
     let iatRejectFuture: Double
@@ -65,6 +70,9 @@ struct RequestTimeLimits: Sendable {
     let allowsShapes: Bool
     /// The policy makes every path matter (public paths, audience map).
     let pathMatters: Bool
+    /// ``RequestShape/statusClass`` of statuses 0..<1000 (others are classified on the spot).
+    let statusClasses: [UInt8]
+    let policy: AuditPolicy
 
     /// The same lookups, with the same defaults, as the rules in RequestRules.swift make.
     init(policy: AuditPolicy) {
@@ -78,6 +86,18 @@ struct RequestTimeLimits: Sendable {
         escalateExpiredAfter = policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600)
         allowsShapes = policy.suppressions.isEmpty && policy.revocations.isEmpty && policy.routePolicies.isEmpty
         pathMatters = !policy.publicPaths.isEmpty || !policy.audienceMap.isEmpty
+        statusClasses = (0..<1000).map { Self.statusClass($0, policy) }
+        self.policy = policy
+    }
+
+    static func statusClass(_ status: Int?, _ policy: AuditPolicy) -> UInt8 {
+        (policy.isAccepted(status: status) ? 1 : 0) | (policy.isRejected(status: status) ? 2 : 0)
+    }
+
+    @inline(__always)
+    func statusClass(_ status: Int?) -> UInt8 {
+        guard let status else { return 4 }
+        return status >= 0 && status < statusClasses.count ? statusClasses[status] : Self.statusClass(status, policy)
     }
 }
 
@@ -103,7 +123,7 @@ public struct RequestShapeBasis: Sendable {
             || (path.map { $0.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
                 ?? $0.utf8.contains(UInt8(ascii: "?")) } ?? false)
         return RequestShape(
-            status: status, host: host, scheme: scheme, path: pathMatters ? path : nil, parameterName: parameterName,
+            statusClass: limits.statusClass(status), host: host, scheme: scheme, path: pathMatters ? path : nil, parameterName: parameterName,
             location: location, locations: locationsOnLine, timeClass: timeClass(time))
     }
 
