@@ -51,10 +51,15 @@ struct BatchProcessor: Sendable {
     /// ``RequestShape`` in the batch (the default). `false` runs the rules for every occurrence: the reference
     /// the equivalence tests compare the remembered path with.
     var remembersRequestRules = true
+    /// Each worker's tokens of its recent batches, across batches (``WorkerTokens``).
+    let knownTokens = WorkerTokensPool()
 
     func process(_ item: WorkItem) -> BatchResult {
         var slots = TokenSlots()
         var recent = RecentTokens<AnalysedToken>()
+        var known = knownTokens.take()
+        known.startBatch()
+        defer { knownTokens.give(known) }
         var usage = UsageAggregate(expectedRows: item.batch.count)
         var windows = RequestWindowRecorder(expectedRows: item.batch.count)
         var findings = FindingTable(sourcePath: item.sourcePath)
@@ -86,6 +91,11 @@ struct BatchProcessor: Sendable {
                             slots.addSighting(slot: known.slot, at: time)
                             return (known.analysed, known.slot)
                         }
+                        if let earlier = known.lookup(token) {
+                            let slot = slots.sighting(of: earlier.analysed, at: time)
+                            recent.remember(earlier.bytes, earlier.analysed, slot: slot)
+                            return (earlier.analysed, slot)
+                        }
                         let bytes = Array(token)
                         let (found, isNew) = cache.analysis(for: bytes) {
                             analyse(bytes, isCutByLogger: occurrence.isCutByFieldLimit)
@@ -93,6 +103,7 @@ struct BatchProcessor: Sendable {
                         if isNew { newTokens += 1 }
                         let slot = slots.sighting(of: found, at: time)
                         recent.remember(bytes, found, slot: slot)
+                        known.remember(bytes, found)
                         return (found, slot)
                     }
                     let fingerprint = analysed.fingerprint

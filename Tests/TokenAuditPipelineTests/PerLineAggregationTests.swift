@@ -43,6 +43,34 @@ import TokenAuditStore
         #expect(table.lookup(Array("never-seen-token-bytes".utf8)) == nil)
     }
 
+    @Test func workerTokensReturnOnlyWhatWasRememberedForTheSameBytesInRecentBatches() {
+        var random = SplitMix(state: 11)
+        var table = WorkerTokens<Int>()
+        var reference: [[UInt8]: (value: Int, batch: Int)] = [:]
+        var hits = 0
+        for batch in 1...40 {
+            table.startBatch()
+            for step in 0..<500 {
+                let bytes = token(Int.random(in: 0..<6_000, using: &random))
+                let found = bytes.withUnsafeBufferPointer { table.lookup($0) }
+                if let found {
+                    hits += 1
+                    // A hit is these very bytes, remembered by the last few batches.
+                    let expected = try! #require(reference[bytes])
+                    #expect(found.analysed == expected.value)
+                    #expect(found.bytes == bytes)
+                    #expect(batch - expected.batch < WorkerTokens<Int>.maximumAge)
+                } else {
+                    let value = batch &* 10_000 &+ step
+                    reference[bytes] = (value, batch)
+                    table.remember(bytes, value)
+                }
+            }
+        }
+        #expect(hits > 1_000)
+        #expect([UInt8]().withUnsafeBufferPointer { table.lookup($0) } == nil)
+    }
+
     private func context(_ random: inout SplitMix) -> RequestContext {
         let pick = { (options: [String?], random: inout SplitMix) -> String? in options[Int.random(in: 0..<options.count, using: &random)] }
         return RequestContext(
