@@ -55,7 +55,7 @@ struct BatchProcessor: Sendable {
     let knownTokens = WorkerTokensPool()
 
     func process(_ item: WorkItem) -> BatchResult {
-        var slots = TokenSlots()
+        var slots = TokenSlots(expected: min(item.batch.count, 4096))
         var recent = RecentTokens<AnalysedToken>()
         var known = knownTokens.take()
         known.startBatch()
@@ -231,6 +231,15 @@ struct TokenSlots {
     private var byObject: [ObjectIdentifier: Int] = [:]
     private var byFingerprint: [TokenFingerprint: Int] = [:]
     private(set) var sightings: [TokenSighting] = []
+
+    init() {}
+
+    /// Room for `expected` distinct tokens without rehashing.
+    init(expected: Int) {
+        byObject.reserveCapacity(expected)
+        byFingerprint.reserveCapacity(expected)
+        sightings.reserveCapacity(expected)
+    }
 
     mutating func sighting(of analysed: AnalysedToken, at time: Double?) -> Int {
         let object = ObjectIdentifier(analysed)
