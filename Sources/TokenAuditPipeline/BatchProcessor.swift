@@ -48,8 +48,9 @@ struct BatchProcessor: Sendable {
     let progress: ScanProgress
 
     /// Whether a token's request-rule drafts are remembered for its next occurrence of the same
-    /// ``RequestShape`` in the batch (the default). `false` runs the rules for every occurrence: the reference
-    /// the equivalence tests compare the remembered path with.
+    /// ``RequestShape`` in the batch, and the shapes the rules found nothing for in the token's analysis (for
+    /// later batches and the other worker): the default. `false` runs the rules for every occurrence: the
+    /// reference the equivalence tests compare the remembered path with.
     var remembersRequestRules = true
     /// Each worker's tokens of its recent batches, across batches (``WorkerTokens``).
     let knownTokens = WorkerTokensPool()
