@@ -56,7 +56,7 @@ struct BatchProcessor: Sendable {
     let knownTokens = WorkerTokensPool()
 
     func process(_ item: WorkItem) -> BatchResult {
-        var slots = TokenSlots(expected: min(item.batch.count, 4096))
+        var slots = TokenSlots(expected: item.batch.count / 4)
         var recent = RecentTokens<AnalysedToken>()
         var known = knownTokens.take()
         known.startBatch()
