@@ -28,7 +28,16 @@ struct WorkerTokens<Value: Sendable>: Sendable {
     /// The number of the worker's current batch (``startBatch()``).
     private(set) var batch = 0
 
-    mutating func startBatch() { batch += 1 }
+    /// Starts the worker's next batch. Every ``maximumAge`` batches, entries too old to be used are dropped,
+    /// so the table does not keep analyses alive that the shared cache has evicted (memory stays bounded by
+    /// the cache, not by the cache plus one table per worker).
+    mutating func startBatch() {
+        batch += 1
+        guard batch % Self.maximumAge == 0 else { return }
+        for index in entries.indices {
+            if let entry = entries[index], batch - entry.batch >= Self.maximumAge { entries[index] = nil }
+        }
+    }
 
     private static func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var word = UInt64(truncatingIfNeeded: bytes.count)
