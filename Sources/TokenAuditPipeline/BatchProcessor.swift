@@ -34,6 +34,10 @@ struct BatchResult: Sendable {
     let newTokens: Int
     /// Open (unsuppressed) finding occurrences by severity, for `--fail-on`.
     let openOccurrences: [Severity: UInt64]
+    /// Token occurrences counted against remembered request-rule drafts instead of running the rules.
+    var rememberedOccurrences = 0
+    /// Token occurrences whose shape the token's analysis knew to find nothing (no rules run).
+    var quietOccurrences = 0
 }
 
 /// Turns a batch of lines into store increments: extraction, token analysis (cached), request-level rules.
@@ -43,43 +47,29 @@ struct BatchProcessor: Sendable {
     let masking: MaskingPolicy
     let progress: ScanProgress
 
+    /// Whether a token's request-rule drafts are remembered for its next occurrence of the same
+    /// ``RequestShape`` in the batch, and the shapes the rules found nothing for in the token's analysis (for
+    /// later batches and the other worker): the default. `false` runs the rules for every occurrence: the
+    /// reference the equivalence tests compare the remembered path with.
+    var remembersRequestRules = true
+    /// Each worker's tokens of its recent batches, across batches (``WorkerTokens``).
+    let knownTokens = WorkerTokensPool()
+
     func process(_ item: WorkItem) -> BatchResult {
-        var slots = TokenSlots()
+        var slots = TokenSlots(expected: item.batch.count / 4)
         var recent = RecentTokens<AnalysedToken>()
-        var usage = UsageAggregate()
-        var windows = RequestWindowRecorder()
-        var findings: [FindingKey: FindingIncrement] = [:]
-        var openOccurrences: [Severity: UInt64] = [:]
+        var known = knownTokens.take()
+        known.startBatch()
+        defer { knownTokens.give(known) }
+        var usage = UsageAggregate(expectedRows: item.batch.count)
+        var windows = RequestWindowRecorder(expectedRows: item.batch.count)
+        var findings = FindingTable(sourcePath: item.sourcePath)
+        var memos = RequestRuleMemos()
         var tokenLines = 0
         var newTokens = 0
         var firstTime: Double?
         var lastTime: Double?
         let batch = item.batch
-
-        /// Adds one finding occurrence to the batch's aggregate. Most occurrences of a finding in a batch come
-        /// after its first one, whose example (and evidence) the merge keeps: those are counted without
-        /// serialising evidence that would be dropped.
-        func record(_ draft: FindingDraft, token fingerprint: TokenFingerprint, time: Double?, status: Int?, line: Int64) {
-            let key = FindingKey(ruleID: draft.ruleID, token: fingerprint)
-            if !draft.isSuppressed { openOccurrences[draft.severity, default: 0] += 1 }
-            if var existing = findings[key],
-                existing.example.isStrictlyBefore(time: time, sourcePath: item.sourcePath, line: line)
-            {
-                existing.count += 1
-                existing.severity = Swift.max(existing.severity, draft.severity)
-                existing.firstSeen = minimum(existing.firstSeen, time)
-                existing.lastSeen = maximum(existing.lastSeen, time)
-                if let status { existing.statusCodes.insert(status) }
-                existing.suppressed = existing.suppressed && draft.isSuppressed
-                findings[key] = existing
-                return
-            }
-            let example = FindingExample(time: time, sourcePath: item.sourcePath, line: line, evidenceJSON: draft.evidenceJSON)
-            let increment = FindingIncrement(
-                key: key, severity: draft.severity, count: 1, firstSeen: time, lastSeen: time,
-                statusCodes: status.map { [$0] } ?? [], example: example, suppressed: draft.isSuppressed)
-            findings[key] = findings[key].map { $0.merged(with: increment) } ?? increment
-        }
 
         for index in batch.indices {
             // Tokens are borrowed from the line: bytes are copied only for a token the batch has not met yet.
@@ -93,15 +83,19 @@ struct BatchProcessor: Sendable {
                     firstTime = min(firstTime ?? time, time)
                     lastTime = max(lastTime ?? time, time)
                 }
-                let locations = extracted.tokens.count == 1
-                    ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
-                    : Set(extracted.tokens.map(\.location))
+                var locationBits: UInt16 = 0
+                for occurrence in extracted.tokens { locationBits |= RequestShape.bit(occurrence.location) }
                 var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
                 for occurrence in extracted.tokens {
                     let (analysed, slot): (AnalysedToken, Int) = occurrence.withBytes(in: line) { token in
                         if let known = recent.lookup(token) {
                             slots.addSighting(slot: known.slot, at: time)
                             return (known.analysed, known.slot)
+                        }
+                        if let earlier = known.lookup(token) {
+                            let slot = slots.sighting(of: earlier.analysed, at: time)
+                            recent.remember(earlier.bytes, earlier.analysed, slot: slot)
+                            return (earlier.analysed, slot)
                         }
                         let bytes = Array(token)
                         let (found, isNew) = cache.analysis(for: bytes) {
@@ -110,17 +104,46 @@ struct BatchProcessor: Sendable {
                         if isNew { newTokens += 1 }
                         let slot = slots.sighting(of: found, at: time)
                         recent.remember(bytes, found, slot: slot)
+                        known.remember(bytes, found)
                         return (found, slot)
                     }
                     let fingerprint = analysed.fingerprint
                     windows.record(slot: slot, fingerprint, context)
                     usage.record(slot: slot, fingerprint, context)
 
-                    let observation = RequestObservation(
-                        context: context, location: occurrence.location, parameterName: occurrence.parameterName,
-                        locationsOnLine: locations)
-                    for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {
-                        record(draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
+                    // The token's last drafts, when this occurrence has the same shape: counted, not re-judged.
+                    let shape = remembersRequestRules
+                        ? analysed.shapeBasis?.shape(
+                            time: time, status: context.status, host: context.host, path: context.path,
+                            scheme: context.scheme, location: occurrence.location,
+                            parameterName: occurrence.parameterName, locationsOnLine: locationBits)
+                        : nil
+                    let repeated = shape.map {
+                        memos.repeatIfSame(
+                            slot: slot, shape: $0, findings: &findings, time: time, status: context.status, line: lineNumber)
+                    } ?? false
+                    if !repeated, let shape, analysed.isQuiet(shape) {
+                        // Known from an earlier batch (or the other worker): the rules find nothing here.
+                        memos.remember(slot: slot, shape: shape, outcome: [], isQuiet: true)
+                    } else if !repeated {
+                        let locations = extracted.tokens.count == 1
+                            ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
+                            : Set(extracted.tokens.map(\.location))
+                        let observation = RequestObservation(
+                            context: context, location: occurrence.location, parameterName: occurrence.parameterName,
+                            locationsOnLine: locations)
+                        var outcome: [RequestRuleMemos.Outcome] = []
+                        for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {
+                            let row = findings.record(
+                                draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
+                            if shape != nil {
+                                outcome.append(.init(row: row, severity: draft.severity, isSuppressed: draft.isSuppressed))
+                            }
+                        }
+                        if let shape {
+                            memos.remember(slot: slot, shape: shape, outcome: outcome, isQuiet: false)
+                            if outcome.isEmpty { analysed.rememberQuiet(shape) }
+                        }
                     }
                     if extracted.tokens.count > 1 {
                         lineTokens.append((analysed.verdict, occurrence.withBytes(in: line) { Array($0) }, occurrence.parameterName))
@@ -128,8 +151,8 @@ struct BatchProcessor: Sendable {
                 }
                 if !lineTokens.isEmpty {
                     for (index, draft) in engine.evaluateLine(lineTokens) {
-                        record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
-                               line: lineNumber)
+                        findings.record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
+                                        line: lineNumber)
                     }
                 }
             }
@@ -145,12 +168,13 @@ struct BatchProcessor: Sendable {
             sourceID: item.sourceID, linesCommitted: linesCommitted, bytesCommitted: bytesCommitted,
             lines: Int64(batch.count), linesWithTokens: Int64(tokenLines), firstTime: firstTime, lastTime: lastTime)
         let storeBatch = StoreBatch(
-            tokens: slots.sightings, usage: usage.increments, findings: Array(findings.values),
+            tokens: slots.sightings, usage: usage.increments, findings: findings.rows,
             progress: [sourceProgress], requestWindows: windows.increments)
         return BatchResult(
             sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence,
             storeBatch: storeBatch, lines: batch.count, tokenLines: tokenLines, newTokens: newTokens,
-            openOccurrences: openOccurrences)
+            openOccurrences: findings.openOccurrences, rememberedOccurrences: memos.hits,
+            quietOccurrences: memos.quiet)
     }
 
     /// `[location]` for every location, built once: most lines carry one token, and a fresh one-element set
@@ -162,7 +186,7 @@ struct BatchProcessor: Sendable {
     func analyse(_ bytes: [UInt8], isCutByLogger: Bool) -> AnalysedToken {
         let (verdict, record) = TokenAnalysis.analyse(bytes, isCutByLogger: isCutByLogger, engine: engine, masking: masking)
         progress.addAnalysedToken()
-        return AnalysedToken(verdict: verdict, record: record)
+        return AnalysedToken(verdict: verdict, record: record, shapeBasis: engine.requestShapeBasis(verdict))
     }
 }
 
@@ -208,6 +232,15 @@ struct TokenSlots {
     private var byObject: [ObjectIdentifier: Int] = [:]
     private var byFingerprint: [TokenFingerprint: Int] = [:]
     private(set) var sightings: [TokenSighting] = []
+
+    init() {}
+
+    /// Room for `expected` distinct tokens without rehashing.
+    init(expected: Int) {
+        byObject.reserveCapacity(expected)
+        byFingerprint.reserveCapacity(expected)
+        sightings.reserveCapacity(expected)
+    }
 
     mutating func sighting(of analysed: AnalysedToken, at time: Double?) -> Int {
         let object = ObjectIdentifier(analysed)
@@ -288,19 +321,19 @@ struct RecentTokens<Value> {
 /// token usually repeat the previous row's key, so each slot remembers its last row and only a different key
 /// pays for a dictionary lookup.
 struct UsageAggregate {
-    private struct Key: Hashable {
-        let slot: Int
-        let status: Int?
-        let clientIP: String?
-        let method: String?
-        let host: String?
-        let path: String?
-    }
-
-    private var rows: [Key: Int] = [:]
+    private var rows: RowIndex
+    /// The slot of each row of ``increments``.
+    private var rowSlots: [Int] = []
     /// The last row per slot; -1 for none.
     private var lastRow: [Int] = []
     private(set) var increments: [UsageIncrement] = []
+
+    /// Rows for about `expectedRows` keys before the index grows (a batch's token lines are an upper bound).
+    init(expectedRows: Int = 64) {
+        rows = RowIndex(expected: expectedRows)
+        increments.reserveCapacity(expectedRows)
+        rowSlots.reserveCapacity(expectedRows)
+    }
 
     mutating func record(slot: Int, _ fingerprint: TokenFingerprint, _ context: RequestContext) {
         let time = context.time
@@ -310,23 +343,27 @@ struct UsageAggregate {
             merge(last, time)
             return
         }
-        let key = Key(
-            slot: slot, status: context.status, clientIP: context.clientIP, method: context.method,
-            host: context.host, path: context.path)
-        // One hash for both the lookup and the insertion of a new row.
-        let fresh = increments.count
-        let row = Self.valueOrInsert(&rows[key, default: fresh])
-        lastRow[slot] = row
-        if row != fresh {
+        var hash = RowHash()
+        hash.add(slot)
+        hash.add(context.status)
+        hash.add(context.clientIP)
+        hash.add(context.method)
+        hash.add(context.host)
+        hash.add(context.path)
+        let key = hash.value
+        if let row = rows.row(hash: key, matches: { rowSlots[$0] == slot && Self.matches(increments[$0].key, context) }) {
+            lastRow[slot] = row
             merge(row, time)
             return
         }
+        let fresh = increments.count
+        rows.insert(fresh, hash: key)
+        lastRow[slot] = fresh
+        rowSlots.append(slot)
         increments.append(UsageIncrement(
             key: UsageKey(token: fingerprint, request: context), count: 1, firstSeen: time, lastSeen: time))
     }
 
-    /// Reads through the `default:` subscript's modify accessor, which inserts the default when absent.
-    static func valueOrInsert(_ value: inout Int) -> Int { value }
 
     private mutating func merge(_ row: Int, _ time: Double?) {
         increments[row].count += 1
@@ -338,6 +375,82 @@ struct UsageAggregate {
     private static func matches(_ key: UsageKey, _ context: RequestContext) -> Bool {
         key.status == context.status && key.clientIP == context.clientIP && key.path == context.path
             && key.method == context.method && key.host == context.host
+    }
+}
+
+/// The batch's findings: one row per (rule, token), in the order first met, with an index by key, and the
+/// open (unsuppressed) occurrences counted by severity.
+struct FindingTable {
+    let sourcePath: String
+    private(set) var rows: [FindingIncrement] = []
+    private var index: [FindingKey: Int] = [:]
+    /// Open occurrences by `Severity.rawValue`.
+    private var open = [UInt64](repeating: 0, count: Severity.allCases.count)
+
+    init(sourcePath: String) { self.sourcePath = sourcePath }
+
+    /// ``open`` as the scan reports it: only severities that occurred.
+    var openOccurrences: [Severity: UInt64] {
+        var counts: [Severity: UInt64] = [:]
+        for severity in Severity.allCases where open[severity.rawValue] > 0 { counts[severity] = open[severity.rawValue] }
+        return counts
+    }
+
+    /// Adds one finding occurrence and returns its row. Most occurrences of a finding in a batch come after its
+    /// first one, whose example (and evidence) the merge keeps: those are counted without serialising evidence
+    /// that would be dropped.
+    @discardableResult
+    mutating func record(_ draft: FindingDraft, token fingerprint: TokenFingerprint, time: Double?, status: Int?, line: Int64)
+        -> Int
+    {
+        let key = FindingKey(ruleID: draft.ruleID, token: fingerprint)
+        if !draft.isSuppressed { open[draft.severity.rawValue] += 1 }
+        if let row = index[key] {
+            if rows[row].example.isStrictlyBefore(time: time, sourcePath: sourcePath, line: line) {
+                rows[row].count += 1
+                rows[row].severity = Swift.max(rows[row].severity, draft.severity)
+                rows[row].firstSeen = minimum(rows[row].firstSeen, time)
+                rows[row].lastSeen = maximum(rows[row].lastSeen, time)
+                if let status { rows[row].statusCodes.insert(status) }
+                rows[row].suppressed = rows[row].suppressed && draft.isSuppressed
+            } else {
+                rows[row] = rows[row].merged(with: increment(draft, key, time, status, line))
+            }
+            return row
+        }
+        let row = rows.count
+        rows.append(increment(draft, key, time, status, line))
+        index[key] = row
+        return row
+    }
+
+    private func increment(_ draft: FindingDraft, _ key: FindingKey, _ time: Double?, _ status: Int?, _ line: Int64)
+        -> FindingIncrement
+    {
+        let example = FindingExample(time: time, sourcePath: sourcePath, line: line, evidenceJSON: draft.evidenceJSON)
+        return FindingIncrement(
+            key: key, severity: draft.severity, count: 1, firstSeen: time, lastSeen: time,
+            statusCodes: status.map { [$0] } ?? [], example: example, suppressed: draft.isSuppressed)
+    }
+
+    /// Whether a new occurrence at (`time`, `line`) of row `row` would keep the row's example: then
+    /// ``repeatOccurrence(row:severity:isSuppressed:time:status:)`` is all ``record(_:token:time:status:line:)``
+    /// would do.
+    func keepsExample(row: Int, time: Double?, line: Int64) -> Bool {
+        rows[row].example.isStrictlyBefore(time: time, sourcePath: sourcePath, line: line)
+    }
+
+    /// One more occurrence of a draft that was recorded in `row` with the same severity and suppression
+    /// (``record(_:token:time:status:line:)`` returned `row` for it) and whose example stays
+    /// (``keepsExample(row:time:line:)``): severity (max) and suppression (and) already hold it, so only the
+    /// count, the time span and the statuses change.
+    mutating func repeatOccurrence(row: Int, severity: Severity, isSuppressed: Bool, time: Double?, status: Int?) {
+        if !isSuppressed { open[severity.rawValue] += 1 }
+        rows[row].count += 1
+        if let status { rows[row].statusCodes.insert(status) }
+        guard let time else { return }
+        if rows[row].firstSeen.map({ time < $0 }) ?? true { rows[row].firstSeen = time }
+        if rows[row].lastSeen.map({ time > $0 }) ?? true { rows[row].lastSeen = time }
     }
 }
 

@@ -9,17 +9,17 @@ import TokenAuditStore
 /// A token's requests in a batch mostly come from one client with one agent in one bucket, so each token slot
 /// remembers its last row per dimension and only a change pays for a dictionary lookup.
 struct RequestWindowRecorder {
-    private struct Key: Hashable {
-        let slot: Int
-        let dimension: RequestWindowIncrement.Dimension
-        let bucket: Int64
-        let value: String
-    }
-
-    private var rows: [Key: Int] = [:]
+    private var rows: RowIndex
+    /// The slot of each row of ``increments``.
+    private var rowSlots: [Int] = []
     /// The last row per slot and dimension, at `slot * 2 + dimension code`; -1 for none.
     private var lastRow: [Int] = []
     private(set) var increments: [RequestWindowIncrement] = []
+
+    /// Rows for about `expectedRows` keys before the index grows.
+    init(expectedRows: Int = 64) {
+        rows = RowIndex(expected: expectedRows * 2)
+    }
 
     mutating func record(slot: Int, _ token: TokenFingerprint, _ context: RequestContext) {
         guard let time = context.time, time.isFinite else { return }
@@ -45,15 +45,23 @@ struct RequestWindowRecorder {
             increments[last].add(time)
             return
         }
-        let key = Key(slot: slot, dimension: dimension, bucket: bucket, value: value)
-        // One hash for both the lookup and the insertion of a new row.
-        let fresh = increments.count
-        let row = UsageAggregate.valueOrInsert(&rows[key, default: fresh])
-        lastRow[lastKey] = row
-        if row != fresh {
+        var hash = RowHash()
+        hash.add(lastKey)
+        hash.add(Int(truncatingIfNeeded: bucket))
+        hash.add(value)
+        let key = hash.value
+        if let row = rows.row(hash: key, matches: {
+            rowSlots[$0] == slot && increments[$0].dimension == dimension && increments[$0].bucket == bucket
+                && increments[$0].value == value
+        }) {
+            lastRow[lastKey] = row
             increments[row].add(time)
             return
         }
+        let fresh = increments.count
+        rows.insert(fresh, hash: key)
+        lastRow[lastKey] = fresh
+        rowSlots.append(slot)
         increments.append(RequestWindowIncrement(token: token, dimension: dimension, value: value, time: time))
     }
 }

@@ -23,9 +23,40 @@ final class AnalysedToken: Sendable {
     /// stored property of a class) as an argument made Swift copy the whole struct, retaining its two dozen
     /// strings and arrays, on every line. Written once in `init`, freed in `deinit`, never mutated.
     nonisolated(unsafe) let verdictAddress: UnsafeMutablePointer<TokenVerdict>
+    /// What the token's request shapes are built from (``RuleEngine/requestShapeBasis(_:)``); `nil` when the
+    /// request rules run for every occurrence.
+    let shapeBasis: RequestShapeBasis?
+    /// The last few request shapes for which the request rules found nothing, whichever worker met them: a
+    /// batch's first occurrence of the token with one of them needs no rules either (no drafts, so no evidence
+    /// to keep). A token's lines mostly take two or three shapes (accepted, not found, ...).
+    private let quietShapes = Mutex<QuietShapes>(QuietShapes())
 
-    init(verdict: TokenVerdict, record: TokenRecord) {
+    struct QuietShapes {
+        var shapes: [RequestShape] = []
+        var next = 0
+    }
+
+    /// Whether the request rules are known to find nothing for `shape` (see ``rememberQuiet(_:)``).
+    func isQuiet(_ shape: RequestShape) -> Bool {
+        quietShapes.withLock { quiet in quiet.shapes.contains { $0 == shape } }
+    }
+
+    /// Remembers that the request rules found nothing for an occurrence of shape `shape` (the oldest of four
+    /// makes room).
+    func rememberQuiet(_ shape: RequestShape) {
+        quietShapes.withLock { quiet in
+            if quiet.shapes.count < 4 {
+                quiet.shapes.append(shape)
+            } else {
+                quiet.shapes[quiet.next] = shape
+                quiet.next = (quiet.next + 1) % 4
+            }
+        }
+    }
+
+    init(verdict: TokenVerdict, record: TokenRecord, shapeBasis: RequestShapeBasis? = nil) {
         self.shared = SharedTokenRecord(record)
+        self.shapeBasis = shapeBasis
         self.fingerprint = verdict.fingerprint
         self.verdictAddress = .allocate(capacity: 1)
         verdictAddress.initialize(to: verdict)

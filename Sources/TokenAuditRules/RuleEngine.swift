@@ -16,6 +16,8 @@ public final class RuleEngine: Sendable {
     /// Issuers whose tokens are expected: the policy's, plus every issuer a loaded key is bound to
     /// (`x-issuer`). Empty means "no opinion", and `unknown-issuer` stays silent.
     public let trustedIssuers: Set<String>
+    /// The policy's time limits for the request rules, read once (``RequestShape``).
+    let requestTimeLimits: RequestTimeLimits
 
     /// - Parameters:
     ///   - policy: the audit policy (profile, issuers, parameters, suppressions).
@@ -26,6 +28,7 @@ public final class RuleEngine: Sendable {
         self.verifier = Verifier(keySet: keySet)
         self.secrets = WeakSecretChecker(list: secrets)
         self.trustedIssuers = Set(policy.issuers.map(\.issuer)).union(keySet.keys.compactMap(\.issuer))
+        self.requestTimeLimits = RequestTimeLimits(policy: policy)
     }
 
     /// Token-level analysis: verification plus every rule that depends on the token alone.

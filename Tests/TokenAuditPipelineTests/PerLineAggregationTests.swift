@@ -43,6 +43,34 @@ import TokenAuditStore
         #expect(table.lookup(Array("never-seen-token-bytes".utf8)) == nil)
     }
 
+    @Test func workerTokensReturnOnlyWhatWasRememberedForTheSameBytesInRecentBatches() {
+        var random = SplitMix(state: 11)
+        var table = WorkerTokens<Int>()
+        var reference: [[UInt8]: (value: Int, batch: Int)] = [:]
+        var hits = 0
+        for batch in 1...40 {
+            table.startBatch()
+            for step in 0..<500 {
+                let bytes = token(Int.random(in: 0..<6_000, using: &random))
+                let found = bytes.withUnsafeBufferPointer { table.lookup($0) }
+                if let found {
+                    hits += 1
+                    // A hit is these very bytes, remembered by the last few batches.
+                    let expected = try! #require(reference[bytes])
+                    #expect(found.analysed == expected.value)
+                    #expect(found.bytes == bytes)
+                    #expect(batch - expected.batch < WorkerTokens<Int>.maximumAge)
+                } else {
+                    let value = batch &* 10_000 &+ step
+                    reference[bytes] = (value, batch)
+                    table.remember(bytes, value)
+                }
+            }
+        }
+        #expect(hits > 1_000)
+        #expect([UInt8]().withUnsafeBufferPointer { table.lookup($0) } == nil)
+    }
+
     private func context(_ random: inout SplitMix) -> RequestContext {
         let pick = { (options: [String?], random: inout SplitMix) -> String? in options[Int.random(in: 0..<options.count, using: &random)] }
         return RequestContext(
@@ -50,9 +78,13 @@ import TokenAuditStore
             clientIP: pick(["10.0.0.1", "10.0.0.2", nil, "", "2001:db8::1"], &random),
             method: pick(["GET", "POST", nil], &random),
             host: pick(["api.example.com", nil, "a-rather-long-host-name.example.com"], &random),
-            path: pick(["/v1/orders/1", "/v1/orders/2", "/v1/profile/with/a/longer/path", nil], &random),
+            // Canonically equivalent non-ASCII spellings (precomposed and combining é) are equal Strings with
+            // different bytes: one row, as a dictionary keyed by the Strings makes.
+            path: pick(["/v1/orders/1", "/v1/orders/2", "/v1/profile/with/a/longer/path", nil, "/caf\u{E9}/menu",
+                        "/cafe\u{301}/menu", ""], &random),
             status: [200, 401, nil][Int.random(in: 0..<3, using: &random)],
-            userAgent: pick(["okhttp/4.12.0", "-", "", nil, "Mozilla/5.0 (X11; Linux x86_64) long agent"], &random))
+            userAgent: pick(["okhttp/4.12.0", "-", "", nil, "Mozilla/5.0 (X11; Linux x86_64) long agent",
+                             "Agent/\u{C5}", "Agent/A\u{30A}"], &random))
     }
 
     @Test(arguments: [1, 2, 3])

@@ -1,0 +1,164 @@
+import TokenAuditModel
+
+/// Everything the request-level rules read from one token occurrence, reduced to what can change their
+/// outcome: two occurrences of the same token with equal shapes get the same drafts from
+/// ``RuleEngine/evaluate(verdictAt:request:)`` — same rule ids, severities and suppression, in the same order —
+/// and differ only in their evidence (which quotes the request time and path).
+///
+/// The scan's workers remember each token's last shape and its drafts, and on a line with the same shape
+/// count the occurrence without running the rules or building evidence. Consecutive lines of one token differ
+/// mostly in their time and path; the shape keeps the time only as its class (which side of each threshold
+/// the rules compare it with) and the path only when a rule could read it.
+///
+/// What the rules read, and where it goes (keep in step with `RequestRuleContext` in RequestRules.swift):
+/// - `status`: whether the policy counts it as accepted or rejected (rejection lowering, escalations,
+///   `rejected-valid-token`); its value is only evidence;
+/// - `scheme` (cleartext), `host` (audience), `location`, `parameterName` and the line's locations: kept as
+///   they are;
+/// - `time`: its class, `RequestShapeBasis.timeClass(_:)`, the exact comparisons `checkTime`, `checkKeyWindow`,
+///   `checkExposure`, `checkAgeAndExposure` and `escalate` make;
+/// - `path`: kept only when a rule can read it — a `?` in it (client credentials in the URL), a token in the
+///   query (introspection via GET), or a policy with public paths or an audience map; any two paths without
+///   those give the same drafts;
+/// - `method`, client IP, user agent: only evidence, never the outcome.
+/// Rules that compare the time or the path in other ways (revocations, route policies, suppressions, DPoP
+/// proofs against their request) make the engine return no ``RequestShapeBasis``: those requests always
+/// run the rules.
+public struct RequestShape: Sendable, Equatable {
+    /// The status as the rules use it: accepted (bit 0) and rejected (bit 1) by the policy. The status itself
+    /// is only evidence, and the statuses a finding saw, which the caller keeps per occurrence.
+    var statusClass: UInt8
+    var host: String?
+    var scheme: String?
+    var path: String?
+    var parameterName: String?
+    var location: TokenLocation
+    var locations: UInt16
+    var timeClass: UInt16
+
+    /// The bit of `location` in a line's location mask (``RequestShapeBasis/shape(time:status:host:path:scheme:location:parameterName:locationsOnLine:)``).
+    @inline(__always)
+    public static func bit(_ location: TokenLocation) -> UInt16 {
+        switch location {
+        case .authorizationBearer: 1 << 0
+        case .authorizationDPoP: 1 << 1
+        case .authorizationOther: 1 << 2
+        case .dpopHeader: 1 << 3
+        case .query: 1 << 4
+        case .path: 1 << 5
+        case .cookie: 1 << 6
+        case .referer: 1 << 7
+        case .body: 1 << 8
+        case .unknown: 1 << 9
+        }
+    }
+}
+
+/// The policy values the request rules compare a request's time and status with, read once per engine (the
+/// policy is immutable) instead of looked up by rule id on every line. A class: every token's
+/// ``RequestShapeBasis`` refers to the engine's one instance.
+final class RequestTimeLimits: Sendable {
+    let leeway: Double
+    let iatAcceptFuture: Double
+    let iatRejectFuture: Double
+    let maxAge: Double
+    let maxAgeShort: Double
+    let isBearerTokenLoggedEnabled: Bool
+    let bearerTokenLoggedMinimum: Double
+    let escalateExpiredAfter: Double
+    /// No rule compares the request with the policy in a way a shape cannot capture.
+    let allowsShapes: Bool
+    /// The policy makes every path matter (public paths, audience map).
+    let pathMatters: Bool
+    /// ``RequestShape/statusClass`` of statuses 0..<1000 (others are classified on the spot).
+    let statusClasses: [UInt8]
+    let policy: AuditPolicy
+
+    /// The same lookups, with the same defaults, as the rules in RequestRules.swift make.
+    init(policy: AuditPolicy) {
+        leeway = policy.leeway
+        iatAcceptFuture = policy.number("accept_future_s", of: "iat-in-future", default: 10)
+        iatRejectFuture = policy.number("reject_future_s", of: "iat-in-future", default: 60)
+        maxAge = policy.number("max_age_s", of: "token-age-excessive", default: 86_400)
+        maxAgeShort = policy.number("max_age_s_short", of: "token-age-excessive", default: 300)
+        isBearerTokenLoggedEnabled = RequestRuleContext.isBearerTokenLoggedEnabled(policy)
+        bearerTokenLoggedMinimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
+        escalateExpiredAfter = policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600)
+        allowsShapes = policy.suppressions.isEmpty && policy.revocations.isEmpty && policy.routePolicies.isEmpty
+        pathMatters = !policy.publicPaths.isEmpty || !policy.audienceMap.isEmpty
+        statusClasses = (0..<1000).map { Self.statusClass($0, policy) }
+        self.policy = policy
+    }
+
+    static func statusClass(_ status: Int?, _ policy: AuditPolicy) -> UInt8 {
+        (policy.isAccepted(status: status) ? 1 : 0) | (policy.isRejected(status: status) ? 2 : 0)
+    }
+
+    @inline(__always)
+    func statusClass(_ status: Int?) -> UInt8 {
+        guard let status else { return 4 }
+        return status >= 0 && status < statusClasses.count ? statusClasses[status] : Self.statusClass(status, policy)
+    }
+}
+
+/// What a token's ``RequestShape`` is built from: the policy's limits and the token's time claims, taken
+/// once per distinct token (``RuleEngine/requestShapeBasis(_:)``), so a line's shape reads no verdict.
+public struct RequestShapeBasis: Sendable {
+    let limits: RequestTimeLimits
+    let expiration: Double?
+    let notBefore: Double?
+    let issuedAt: Double?
+    let keyWindow: KeyWindow?
+    /// `token-age-excessive` uses the short maximum (client assertions and DPoP proofs).
+    let isShortLived: Bool
+
+    /// The shape of one occurrence of the token. `locationsOnLine` is the OR of ``RequestShape/bit(_:)`` of
+    /// every location on the line.
+    @inline(__always)
+    public func shape(
+        time: Double?, status: Int?, host: String?, path: String?, scheme: String?, location: TokenLocation,
+        parameterName: String?, locationsOnLine: UInt16
+    ) -> RequestShape {
+        let pathMatters = limits.pathMatters || location == .query
+            || (path.map { $0.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
+                ?? $0.utf8.contains(UInt8(ascii: "?")) } ?? false)
+        return RequestShape(
+            statusClass: limits.statusClass(status), host: host, scheme: scheme, path: pathMatters ? path : nil, parameterName: parameterName,
+            location: location, locations: locationsOnLine, timeClass: timeClass(time))
+    }
+
+    /// Which side of every threshold the request rules compare the request time with `time` is on: the very
+    /// comparisons (same expressions, same rounding) of `checkTime`, `checkKeyWindow`, `checkExposure`,
+    /// `checkAgeAndExposure` and `escalate`.
+    @inline(__always)
+    func timeClass(_ time: Double?) -> UInt16 {
+        guard let time else { return 1 }
+        var bits: UInt16 = 1 << 15
+        if let exp = expiration {
+            if time > exp + limits.leeway { bits |= 1 << 1 }  // expired-at-request-time; token-in-url-query
+            if time <= exp + limits.leeway { bits |= 1 << 2 }  // live (token-age-excessive)
+            if time - exp > limits.escalateExpiredAfter { bits |= 1 << 3 }  // accepted-expired-token critical
+            if limits.isBearerTokenLoggedEnabled, exp - time > limits.bearerTokenLoggedMinimum { bits |= 1 << 4 }
+        }
+        if let nbf = notBefore, time < nbf - limits.leeway { bits |= 1 << 5 }
+        if let iat = issuedAt {
+            if iat > time + limits.iatAcceptFuture { bits |= 1 << 6 }
+            if iat > time + limits.iatRejectFuture { bits |= 1 << 7 }
+            if time - iat > (isShortLived ? limits.maxAgeShort : limits.maxAge) { bits |= 1 << 8 }
+        }
+        if let keyWindow, !keyWindow.contains(time) { bits |= 1 << 9 }
+        return bits
+    }
+}
+
+extension RuleEngine {
+    /// The basis of `verdict`'s request shapes, or `nil` when the request rules must run for every occurrence
+    /// of the token: the policy has revocations, route policies or suppressions, or the token is a DPoP proof.
+    public func requestShapeBasis(_ verdict: TokenVerdict) -> RequestShapeBasis? {
+        guard requestTimeLimits.allowsShapes, verdict.dpopProof == nil else { return nil }
+        return RequestShapeBasis(
+            limits: requestTimeLimits, expiration: verdict.expiration, notBefore: verdict.notBefore,
+            issuedAt: verdict.issuedAt, keyWindow: verdict.keyWindow,
+            isShortLived: verdict.kind == .clientAssertion || verdict.kind == .dpopProof)
+    }
+}
