@@ -97,7 +97,10 @@ let package = Package(
         .testTarget(name: "TokenAuditExtractionTests", dependencies: ["TokenAuditExtraction", "TokenAuditTestSupport"]),
         .testTarget(
             name: "TokenAuditRulesTests",
-            dependencies: ["TokenAuditRules", "TokenAuditJOSE", "TokenAuditJSON", "TokenAuditVerification", "TokenAuditCrypto"], resources: [.copy("Fixtures")]
+            dependencies: [
+                "TokenAuditRules", "TokenAuditJOSE", "TokenAuditJSON", "TokenAuditVerification", "TokenAuditCrypto",
+                "TokenAuditTestSupport",
+            ], resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore", "TokenAuditTestSupport"],

@@ -1,4 +1,5 @@
 import Testing
+import TokenAuditTestSupport
 @testable import TokenAuditRules
 
 /// `scope-privileged`: the byte-level grant matcher (printable ASCII) answers exactly what the `String` matcher
@@ -20,11 +21,8 @@ struct PrivilegedGrantMatchTests {
     @Test(arguments: 0..<PrivilegedGrantMatchTests.patternSets.count)
     func bytePathAgreesWithStringPath(patternSet: Int) {
         let lowered = TokenRuleContext.loweredPatterns(Self.patternSets[patternSet])
-        var state = 0x6A_4E7 &+ UInt64(patternSet)
-        func next(_ bound: Int) -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var random = SplitMix64(seed: 0x6A_4E7 &+ UInt64(patternSet))
+        func next(_ bound: Int) -> Int { random.below(bound) }
         let alphabet = Array("aAdDmMiInNrRoOtTwWsSlL*:._/-x ".utf8)
         var grants = Self.handPicked
         for _ in 0..<3000 {
