@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import TokenAuditModel
 
 /// The findings database, opened for writing. One instance per scan; the pipeline calls it from one serial
@@ -47,6 +50,7 @@ public final class AuditStore: @unchecked Sendable {
             // disk only; 3 M lines: 7.9 → 6.7 s of system time).
             try connection.execute("PRAGMA cache_size = -\(Self.pageCacheKibibytes)")
             try connection.execute("PRAGMA wal_autocheckpoint = 16384")
+            if let extra = getenv("TA_PRAGMAS") { try connection.execute(String(cString: extra)) } // EXPERIMENT
             // Sorts and temporary B-trees (the cross-request post-pass orders whole tables) spill to temporary files
             // beyond the page cache. With temp_store = MEMORY they grew with the database: 278 MB for the post-pass
             // alone on a 10 M-line database, against 91 MB (and the same time) with FILE.
@@ -301,6 +305,9 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     private func apply(_ folded: BatchAccumulator, findings: [FindingIncrement]) throws {
+        if getenv("TA_STATS") != nil { // EXPERIMENT
+            print("tx batches \(folded.batches) sightings \(folded.sightings.count) fps \(folded.fingerprints.count) texts \(folded.texts.count) usage \(folded.usage.count) windows \(folded.windows.count) findings \(findings.count)")
+        }
         try applySightings(folded.sightings)
         // Each distinct token and text is resolved once; sightings first, so a token with a record is stored
         // with it rather than as a placeholder.
@@ -506,7 +513,7 @@ public final class AuditStore: @unchecked Sendable {
 
     /// Rows per execution of the multi-row upserts: one statement execution (VDBE start, reset, statement
     /// journal) for many rows. The keys in one execution are distinct (folded before), in key order.
-    static let rowsPerUpsert = 16
+    static let rowsPerUpsert = 1
 
     /// Upserts `rows` in key order: `rowsPerUpsert` at a time through `many`, the rest through `single`.
     /// `bind` binds one row's parameters after `base` (0 for the first row of a statement, then +width).
