@@ -50,12 +50,12 @@ final class Writer: Sendable {
     }
 
     /// Batches per transaction (~2 MiB of log lines each).
-    static let commitBatches = getenv("TA_BATCHES").map { Int(String(cString: $0))! } ?? 96 // EXPERIMENT
+    static let commitBatches = 96
     /// Distinct rows per transaction, whatever the number of batches: this bounds the memory the writer adds
     /// to the scan — two transactions at a time (one folded, one written), each ~150–250 bytes a row with its
     /// commit-time arrays. Measured at 10 M lines (docs/performance.md): 60 000 rows 220 MB peak, 100 000 rows
     /// 224 MB, 150 000 rows 252 MB, 250 000 rows 270 MB; CPU stopped improving past ~100 000.
-    static let commitRows = getenv("TA_ROWS").map { Int(String(cString: $0))! } ?? 100_000 // EXPERIMENT
+    static let commitRows = 100_000
 
     private let store: AuditStore
     private let permits: DispatchSemaphore

@@ -1,7 +1,4 @@
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 import TokenAuditModel
 
 /// The findings database, opened for writing. One instance per scan; the pipeline calls it from one serial
@@ -50,7 +47,6 @@ public final class AuditStore: @unchecked Sendable {
             // disk only; 3 M lines: 7.9 → 6.7 s of system time).
             try connection.execute("PRAGMA cache_size = -\(Self.pageCacheKibibytes)")
             try connection.execute("PRAGMA wal_autocheckpoint = 16384")
-            if let extra = getenv("TA_PRAGMAS") { try connection.execute(String(cString: extra)) } // EXPERIMENT
             // Sorts and temporary B-trees (the cross-request post-pass orders whole tables) spill to temporary files
             // beyond the page cache. With temp_store = MEMORY they grew with the database: 278 MB for the post-pass
             // alone on a 10 M-line database, against 91 MB (and the same time) with FILE.
@@ -305,9 +301,6 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     private func apply(_ folded: BatchAccumulator, findings: [FindingIncrement]) throws {
-        if getenv("TA_STATS") != nil { // EXPERIMENT
-            print("tx batches \(folded.batches) sightings \(folded.sightings.count) fps \(folded.fingerprints.count) texts \(folded.texts.count) usage \(folded.usage.count) windows \(folded.windows.count) findings \(findings.count)")
-        }
         try applySightings(folded.sightings)
         // Each distinct token and text is resolved once; sightings first, so a token with a record is stored
         // with it rather than as a placeholder.
@@ -461,7 +454,8 @@ public final class AuditStore: @unchecked Sendable {
             kept.lastSeen = Self.maximum(kept.lastSeen, next.lastSeen)
         }
         let folded = rows
-        try Self.upsert(folded, single: statements.upsertUsage, many: statements.upsertUsageMany) { row, statement, base in
+        try Self.upsert(folded, single: statements.upsertUsage) { row, statement in
+            let base: Int32 = 0
             try statement.bind(row.token, at: base + 1)
             try statement.bind(row.clientIP, at: base + 2)
             try statement.bind(row.method, at: base + 3)
@@ -484,7 +478,8 @@ public final class AuditStore: @unchecked Sendable {
             kept.count += next.count
         }
         let folded = rows
-        try Self.upsert(folded, single: statements.upsertWindow, many: statements.upsertWindowMany) { row, statement, base in
+        try Self.upsert(folded, single: statements.upsertWindow) { row, statement in
+            let base: Int32 = 0
             try statement.bind(row.token, at: base + 1)
             try statement.bind(row.dimension, at: base + 2)
             try statement.bind(row.value, at: base + 3)
@@ -511,29 +506,18 @@ public final class AuditStore: @unchecked Sendable {
         rows.removeLast(rows.count - kept)
     }
 
-    /// Rows per execution of the multi-row upserts: one statement execution (VDBE start, reset, statement
-    /// journal) for many rows. The keys in one execution are distinct (folded before), in key order.
-    static let rowsPerUpsert = 1
-
-    /// Upserts `rows` in key order: `rowsPerUpsert` at a time through `many`, the rest through `single`.
-    /// `bind` binds one row's parameters after `base` (0 for the first row of a statement, then +width).
+    /// Upserts `rows` in key order, one execution of the prepared single-row statement per row, reset and
+    /// rebound in place. Not multi-row `VALUES` lists: a statement that writes several rows can fail half-way,
+    /// so SQLite opens a statement journal for it and copies every page it touches there first (3 M lines:
+    /// 2.1 M extra `pwrite`s of 4 KiB into temporary files, a third of the committer's system time); a one-row
+    /// statement needs none. `bind` binds one row's parameters.
     static func upsert<Row>(
-        _ rows: [Row], single: SQLiteStatement, many: SQLiteStatement,
-        bind: (Row, SQLiteStatement, Int32) throws -> Void
+        _ rows: [Row], single: SQLiteStatement, bind: (Row, SQLiteStatement) throws -> Void
     ) throws {
-        let width = Int32(single.parameterCount)
-        var start = 0
-        while rows.count - start >= rowsPerUpsert {
-            many.reset()
-            for offset in 0..<rowsPerUpsert { try bind(rows[start + offset], many, Int32(offset) * width) }
-            try many.execute()
-            start += rowsPerUpsert
-        }
-        while start < rows.count {
+        for row in rows {
             single.reset()
-            try bind(rows[start], single, 0)
+            try bind(row, single)
             try single.execute()
-            start += 1
         }
     }
 
@@ -743,8 +727,6 @@ private struct Statements {
     let insertRun, finishRun: SQLiteStatement
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, insertSighting, touchToken, upsertUsage, upsertWindow: SQLiteStatement
-    /// The same upserts for `AuditStore.rowsPerUpsert` rows at once.
-    let upsertUsageMany, upsertWindowMany: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertString: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding: SQLiteStatement
 
@@ -848,9 +830,7 @@ private struct Statements {
             """
         }
         upsertUsage = try db.prepare(upsertUsageSQL(rows: 1))
-        upsertUsageMany = try db.prepare(upsertUsageSQL(rows: AuditStore.rowsPerUpsert))
         upsertWindow = try db.prepare(upsertWindowSQL(rows: 1))
-        upsertWindowMany = try db.prepare(upsertWindowSQL(rows: AuditStore.rowsPerUpsert))
         selectFinding = try db.prepare(
             """
             SELECT severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes,
