@@ -455,16 +455,15 @@ public final class AuditStore: @unchecked Sendable {
         }
         let folded = rows
         try Self.upsert(folded, single: statements.upsertUsage) { row, statement in
-            let base: Int32 = 0
-            try statement.bind(row.token, at: base + 1)
-            try statement.bind(row.clientIP, at: base + 2)
-            try statement.bind(row.method, at: base + 3)
-            try statement.bind(row.host, at: base + 4)
-            try statement.bind(row.path, at: base + 5)
-            try statement.bind(row.status, at: base + 6)
-            try statement.bind(row.count, at: base + 7)
-            try statement.bind(row.firstSeen, at: base + 8)
-            try statement.bind(row.lastSeen, at: base + 9)
+            try statement.bind(row.token, at: 1)
+            try statement.bind(row.clientIP, at: 2)
+            try statement.bind(row.method, at: 3)
+            try statement.bind(row.host, at: 4)
+            try statement.bind(row.path, at: 5)
+            try statement.bind(row.status, at: 6)
+            try statement.bind(row.count, at: 7)
+            try statement.bind(row.firstSeen, at: 8)
+            try statement.bind(row.lastSeen, at: 9)
         }
     }
 
@@ -479,14 +478,13 @@ public final class AuditStore: @unchecked Sendable {
         }
         let folded = rows
         try Self.upsert(folded, single: statements.upsertWindow) { row, statement in
-            let base: Int32 = 0
-            try statement.bind(row.token, at: base + 1)
-            try statement.bind(row.dimension, at: base + 2)
-            try statement.bind(row.value, at: base + 3)
-            try statement.bind(row.bucket, at: base + 4)
-            try statement.bind(row.first, at: base + 5)
-            try statement.bind(row.last, at: base + 6)
-            try statement.bind(row.count, at: base + 7)
+            try statement.bind(row.token, at: 1)
+            try statement.bind(row.dimension, at: 2)
+            try statement.bind(row.value, at: 3)
+            try statement.bind(row.bucket, at: 4)
+            try statement.bind(row.first, at: 5)
+            try statement.bind(row.last, at: 6)
+            try statement.bind(row.count, at: 7)
         }
     }
 
