@@ -106,6 +106,7 @@ public enum Scanner {
 
         // The writer: one serial queue, the only code that touches the store while the scan runs.
         DispatchQueue(label: "tokenaudit.writer").async(group: group) {
+            nameCurrentThread("ta-writer")
             while let ready = results.popAll() { writer.accept(ready) }
             writer.flush()
         }
@@ -115,6 +116,7 @@ public enum Scanner {
         let workersDone = DispatchGroup()
         for number in 0..<configuration.jobs {
             DispatchQueue(label: "tokenaudit.worker.\(number)").async(group: workersDone) {
+                nameCurrentThread("ta-worker-\(number)")
                 while let item = work.pop() {
                     let result = processor.process(item)
                     clock.advance(result.stream, to: result.lastTime)
@@ -138,6 +140,7 @@ public enum Scanner {
         let nextStream = Atomic<Int>(0)
         for number in 0..<min(configuration.concurrentReaders, streams.count) {
             DispatchQueue(label: "tokenaudit.reader.\(number)").async(group: readersDone) {
+                nameCurrentThread("ta-reader-\(number)")
                 while true {
                     let index = nextStream.add(1, ordering: .relaxed).oldValue
                     guard index < streams.count else { return }

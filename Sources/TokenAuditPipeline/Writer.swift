@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import TokenAuditModel
 import TokenAuditStore
@@ -148,6 +151,7 @@ final class Writer: Sendable {
     private func hand(_ transaction: Transaction) {
         committing.wait()
         committer.async { [self] in
+            nameCurrentThread("ta-committer")
             commit(transaction)
             committing.signal()
         }
@@ -213,4 +217,18 @@ final class Writer: Sendable {
             state.sources[sourceID] = nil
         }
     }
+}
+
+/// Names the calling thread (at most 15 bytes on Linux) so per-thread CPU can be read from
+/// `/proc/PID/task/*/stat` and `perf --sort comm`: Dispatch's pool threads all carry one generic name, whatever
+/// queue they serve. Best effort (a write to `/proc/thread-self/comm`; `pthread_setname_np` is not exported to
+/// Swift by Glibc); costs three system calls.
+func nameCurrentThread(_ name: String) {
+    #if os(Linux)
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    #endif
 }

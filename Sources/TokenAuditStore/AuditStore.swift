@@ -454,16 +454,16 @@ public final class AuditStore: @unchecked Sendable {
             kept.lastSeen = Self.maximum(kept.lastSeen, next.lastSeen)
         }
         let folded = rows
-        try Self.upsert(folded, single: statements.upsertUsage, many: statements.upsertUsageMany) { row, statement, base in
-            try statement.bind(row.token, at: base + 1)
-            try statement.bind(row.clientIP, at: base + 2)
-            try statement.bind(row.method, at: base + 3)
-            try statement.bind(row.host, at: base + 4)
-            try statement.bind(row.path, at: base + 5)
-            try statement.bind(row.status, at: base + 6)
-            try statement.bind(row.count, at: base + 7)
-            try statement.bind(row.firstSeen, at: base + 8)
-            try statement.bind(row.lastSeen, at: base + 9)
+        try Self.upsert(folded, single: statements.upsertUsage) { row, statement in
+            try statement.bind(row.token, at: 1)
+            try statement.bind(row.clientIP, at: 2)
+            try statement.bind(row.method, at: 3)
+            try statement.bind(row.host, at: 4)
+            try statement.bind(row.path, at: 5)
+            try statement.bind(row.status, at: 6)
+            try statement.bind(row.count, at: 7)
+            try statement.bind(row.firstSeen, at: 8)
+            try statement.bind(row.lastSeen, at: 9)
         }
     }
 
@@ -477,14 +477,14 @@ public final class AuditStore: @unchecked Sendable {
             kept.count += next.count
         }
         let folded = rows
-        try Self.upsert(folded, single: statements.upsertWindow, many: statements.upsertWindowMany) { row, statement, base in
-            try statement.bind(row.token, at: base + 1)
-            try statement.bind(row.dimension, at: base + 2)
-            try statement.bind(row.value, at: base + 3)
-            try statement.bind(row.bucket, at: base + 4)
-            try statement.bind(row.first, at: base + 5)
-            try statement.bind(row.last, at: base + 6)
-            try statement.bind(row.count, at: base + 7)
+        try Self.upsert(folded, single: statements.upsertWindow) { row, statement in
+            try statement.bind(row.token, at: 1)
+            try statement.bind(row.dimension, at: 2)
+            try statement.bind(row.value, at: 3)
+            try statement.bind(row.bucket, at: 4)
+            try statement.bind(row.first, at: 5)
+            try statement.bind(row.last, at: 6)
+            try statement.bind(row.count, at: 7)
         }
     }
 
@@ -504,29 +504,18 @@ public final class AuditStore: @unchecked Sendable {
         rows.removeLast(rows.count - kept)
     }
 
-    /// Rows per execution of the multi-row upserts: one statement execution (VDBE start, reset, statement
-    /// journal) for many rows. The keys in one execution are distinct (folded before), in key order.
-    static let rowsPerUpsert = 16
-
-    /// Upserts `rows` in key order: `rowsPerUpsert` at a time through `many`, the rest through `single`.
-    /// `bind` binds one row's parameters after `base` (0 for the first row of a statement, then +width).
+    /// Upserts `rows` in key order, one execution of the prepared single-row statement per row, reset and
+    /// rebound in place. Not multi-row `VALUES` lists: a statement that writes several rows can fail half-way,
+    /// so SQLite opens a statement journal for it and copies every page it touches there first (3 M lines:
+    /// 2.1 M extra `pwrite`s of 4 KiB into temporary files, a third of the committer's system time); a one-row
+    /// statement needs none. `bind` binds one row's parameters.
     static func upsert<Row>(
-        _ rows: [Row], single: SQLiteStatement, many: SQLiteStatement,
-        bind: (Row, SQLiteStatement, Int32) throws -> Void
+        _ rows: [Row], single: SQLiteStatement, bind: (Row, SQLiteStatement) throws -> Void
     ) throws {
-        let width = Int32(single.parameterCount)
-        var start = 0
-        while rows.count - start >= rowsPerUpsert {
-            many.reset()
-            for offset in 0..<rowsPerUpsert { try bind(rows[start + offset], many, Int32(offset) * width) }
-            try many.execute()
-            start += rowsPerUpsert
-        }
-        while start < rows.count {
+        for row in rows {
             single.reset()
-            try bind(rows[start], single, 0)
+            try bind(row, single)
             try single.execute()
-            start += 1
         }
     }
 
@@ -736,8 +725,6 @@ private struct Statements {
     let insertRun, finishRun: SQLiteStatement
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, insertSighting, touchToken, upsertUsage, upsertWindow: SQLiteStatement
-    /// The same upserts for `AuditStore.rowsPerUpsert` rows at once.
-    let upsertUsageMany, upsertWindowMany: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertString: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding: SQLiteStatement
 
@@ -841,9 +828,7 @@ private struct Statements {
             """
         }
         upsertUsage = try db.prepare(upsertUsageSQL(rows: 1))
-        upsertUsageMany = try db.prepare(upsertUsageSQL(rows: AuditStore.rowsPerUpsert))
         upsertWindow = try db.prepare(upsertWindowSQL(rows: 1))
-        upsertWindowMany = try db.prepare(upsertWindowSQL(rows: AuditStore.rowsPerUpsert))
         selectFinding = try db.prepare(
             """
             SELECT severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes,

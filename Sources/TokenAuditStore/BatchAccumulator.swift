@@ -16,7 +16,8 @@ import TokenAuditModel
 public struct BatchAccumulator: Sendable {
     /// Every token a row refers to, by index.
     private(set) var fingerprints: [TokenFingerprint] = []
-    private var fingerprintIndex: [TokenFingerprint: Int32] = [:]
+    /// Fingerprint → index into `fingerprints`, hashed by the digest's first word (SHA-256 bits are uniform).
+    private var fingerprintIndex = RowIndex()
     /// Sightings folded per token, in first-seen order; `sightingOfToken[token index]` or -1.
     private(set) var sightings: [SightingFold] = []
     /// Sightings that still carry their token's record (counted in `rowCount`).
@@ -24,7 +25,9 @@ public struct BatchAccumulator: Sendable {
     private var sightingOfToken: [Int32] = []
     /// Usage strings and request-window values, by index; an absent usage string is `""` (stored as '').
     private(set) var texts: [String] = []
-    private var textIndex: [String: Int32] = [:]
+    /// Text → index into `texts`, hashed over the UTF-8 bytes a word at a time (`TextHash`): Swift's
+    /// `String` hashing (SipHash, one call per text per row) was most of the fold's cost.
+    private var textIndex = RowIndex()
     private(set) var usage: [UsageFold] = []
     private var usageIndex = RowIndex()
     private(set) var windows: [WindowFold] = []
@@ -136,8 +139,8 @@ public struct BatchAccumulator: Sendable {
         self = BatchAccumulator()
         // The lookup tables are only needed while folding: the commit reads the rows. Dropped here, they do not
         // sit in memory (about as much again as the rows) while the transaction is written.
-        taken.fingerprintIndex = [:]
-        taken.textIndex = [:]
+        taken.fingerprintIndex = RowIndex()
+        taken.textIndex = RowIndex()
         taken.usageIndex = RowIndex()
         taken.windowIndex = RowIndex()
         taken.findingIndex = [:]
@@ -159,19 +162,21 @@ public struct BatchAccumulator: Sendable {
     }
 
     private mutating func tokenIndex(_ fingerprint: TokenFingerprint) -> Int32 {
-        if let index = fingerprintIndex[fingerprint] { return index }
-        let index = Int32(fingerprints.count)
-        fingerprints.append(fingerprint)
-        sightingOfToken.append(-1)
-        fingerprintIndex[fingerprint] = index
+        let new = Int32(fingerprints.count)
+        let index = fingerprintIndex.row(hash: TextHash.mix(fingerprint.digestWords.0), new: new) {
+            fingerprints[Int($0)] == fingerprint
+        }
+        if index == new {
+            fingerprints.append(fingerprint)
+            sightingOfToken.append(-1)
+        }
         return index
     }
 
     private mutating func textIndex(_ text: String) -> Int32 {
-        if let index = textIndex[text] { return index }
-        let index = Int32(texts.count)
-        texts.append(text)
-        textIndex[text] = index
+        let new = Int32(texts.count)
+        let index = textIndex.row(hash: TextHash.of(text), new: new) { texts[Int($0)] == text }
+        if index == new { texts.append(text) }
         return index
     }
 }
@@ -227,6 +232,42 @@ struct RowIndex: Sendable {
 
     /// The first slot tried for a tag (its bits spread again, so any table size takes well-mixed bits).
     private static func home(tag: UInt32) -> Int { Int(truncatingIfNeeded: (UInt64(tag) &* 0x9E37_79B9_7F4A_7C15) >> 24) }
+}
+
+/// A fast 64-bit hash of a text's UTF-8 bytes, eight bytes at a time, for the writer's in-memory tables (never
+/// stored, never exposed to input an attacker could tune against a fixed seed beyond slower probing: the
+/// tables are bounded by the transaction's row budget).
+enum TextHash {
+    static func of(_ text: String) -> UInt64 {
+        var text = text
+        return text.withUTF8 { bytes in
+            var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+            guard let base = bytes.baseAddress else { return mix(hash) }
+            let raw = UnsafeRawPointer(base)
+            var offset = 0
+            while offset + 8 <= bytes.count {
+                hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+                hash ^= hash >> 31
+                offset += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < bytes.count {
+                tail |= UInt64(bytes[offset]) << shift
+                shift += 8
+                offset += 1
+            }
+            return mix(hash ^ tail)
+        }
+    }
+
+    /// A 64-bit finaliser (splitmix64's).
+    @inline(__always)
+    static func mix(_ value: UInt64) -> UInt64 {
+        var hash = (value ^ value >> 30) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ hash >> 27) &* 0x94D0_49BB_1331_11EB
+        return hash ^ hash >> 31
+    }
 }
 
 /// A token's folded sighting; `shared` is nil when the writer knows the store already holds the token.

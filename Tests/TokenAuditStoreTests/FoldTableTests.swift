@@ -1,0 +1,87 @@
+import TokenAuditTestSupport
+import Testing
+import TokenAuditModel
+
+@testable import TokenAuditStore
+
+/// The accumulator's token and text tables (open-addressing `RowIndex` over `TextHash` and digest words) against
+/// a reference fold keyed by `Dictionary` (Swift's own hashing), on generated increments built to stress the
+/// hash: texts of every length from 0 to 40 bytes differing in a single byte at every position, small and
+/// heap-allocated strings, non-ASCII, and many tokens.
+@Suite("Fold tables: the accumulator's text and token interning")
+struct FoldTableTests {
+    /// Texts of length 0…40 that differ from a base text in exactly one byte, at each position.
+    static func texts() -> [String] {
+        var texts: [String] = ["", "é", "ü/ä", "日本語のパス"]
+        for length in 0...40 {
+            let base = Array(repeating: UInt8(ascii: "a"), count: length)
+            texts.append(String(decoding: base, as: UTF8.self))
+            for position in 0..<length {
+                var changed = base
+                changed[position] = UInt8(ascii: "b")
+                texts.append(String(decoding: changed, as: UTF8.self))
+            }
+        }
+        return texts
+    }
+
+    private struct ReferenceKey: Hashable {
+        let token: TokenFingerprint
+        let clientIP, method, host, path: String
+        let status: Int64
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3])
+    func foldedUsageEqualsADictionaryFold(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let texts = Self.texts()
+        var accumulator = BatchAccumulator()
+        var reference: [ReferenceKey: Int64] = [:]
+        var referenceTexts = Set<String>()
+        for _ in 0..<40 {
+            var usage: [UsageIncrement] = []
+            for _ in 0..<300 {
+                // Copies made through a fresh buffer, so equal texts are never the same string storage.
+                func pick() -> String { String(decoding: Array(texts[Int(random.next() % UInt64(texts.count))].utf8), as: UTF8.self) }
+                let key = UsageKey(
+                    token: fingerprint(Int(random.next() % 500)), clientIP: pick(), method: pick(), host: pick(),
+                    path: pick(), status: random.next() % 3 == 0 ? nil : 200 + Int(random.next() % 3))
+                let count = Int64(1 + random.next() % 5)
+                usage.append(UsageIncrement(key: key, count: count, firstSeen: nil, lastSeen: nil))
+                reference[ReferenceKey(
+                    token: key.token, clientIP: key.clientIP ?? "", method: key.method ?? "", host: key.host ?? "",
+                    path: key.path ?? "", status: Int64(key.status ?? 0)), default: 0] += count
+                for text in [key.clientIP, key.method, key.host, key.path] { referenceTexts.insert(text ?? "") }
+            }
+            accumulator.add(StoreBatch(usage: usage))
+        }
+        let folded = accumulator.take()
+        // Every distinct text and token held once.
+        #expect(folded.texts.count == referenceTexts.count)
+        #expect(Set(folded.texts) == referenceTexts)
+        #expect(Set(folded.fingerprints).count == folded.fingerprints.count)
+        // Every row resolves back to the same key and count as the reference fold.
+        var rows: [ReferenceKey: Int64] = [:]
+        for row in folded.usage {
+            let key = ReferenceKey(
+                token: folded.fingerprints[Int(row.key.token)], clientIP: folded.texts[Int(row.key.clientIP)],
+                method: folded.texts[Int(row.key.method)], host: folded.texts[Int(row.key.host)],
+                path: folded.texts[Int(row.key.path)], status: row.key.status)
+            #expect(rows[key] == nil)
+            rows[key] = row.count
+        }
+        #expect(rows == reference)
+    }
+
+    @Test func textHashDependsOnEveryByteAndTheLength() {
+        let texts = Self.texts()
+        let hashes = texts.map(TextHash.of)
+        // Distinct texts, distinct 64-bit hashes (a collision here would be a badly mixed hash, not bad luck).
+        #expect(Set(hashes).count == Set(texts).count)
+        // Equal bytes, equal hash, whatever the string's storage (small, native, built from an array).
+        for text in texts {
+            #expect(TextHash.of(String(decoding: Array(text.utf8), as: UTF8.self)) == TextHash.of(text))
+            #expect(TextHash.of(text + "") == TextHash.of(text))
+        }
+    }
+}
