@@ -52,14 +52,14 @@ struct Assembler {
                 if usesReferenceSteps {
                     authorizationTokensReference(RawField(Array(line[r]), isAtLimit: field.isAtLimit), into: &tokens)
                 } else {
-                    authorizationTokens(line, r, isAtLimit: field.isAtLimit, lineOffset: 0, isLine: true, into: &tokens,
+                    Assembler.authorizationTokens(line, r, isAtLimit: field.isAtLimit, lineOffset: 0, isLine: true, into: &tokens,
                                         knownRuns: &knownRuns)
                 }
             } else if usesReferenceSteps {
                 authorizationTokensReference(field, into: &tokens)
             } else {
                 field.bytes.withUnsafeBufferPointer {
-                    authorizationTokens($0, 0..<$0.count, isAtLimit: field.isAtLimit, lineOffset: field.origin,
+                    Assembler.authorizationTokens($0, 0..<$0.count, isAtLimit: field.isAtLimit, lineOffset: field.origin,
                                         isLine: false, into: &tokens, knownRuns: &knownRuns)
                 }
             }
@@ -143,18 +143,21 @@ struct Assembler {
     /// `w` (where every JWT-shaped run starts). False means ``uriTokens`` finds no token in that path and
     /// returns its bytes unchanged.
     static func mayHoldTokenOrEscape(_ b: [UInt8], _ range: Range<Int>) -> Bool {
-        guard range.count >= 2 else { return range.count == 1 && b[range.lowerBound] == ASCII.percent }
-        return b.withUnsafeBufferPointer { p in
-            var k = range.lowerBound
-            let last = range.upperBound - 1
-            while k < last {
-                let c = p[k]
-                if c == ASCII.percent { return true }
-                if c == UInt8(ascii: "e"), p[k + 1] == UInt8(ascii: "y") || p[k + 1] == UInt8(ascii: "w") { return true }
-                k += 1
-            }
-            return p[last] == ASCII.percent
+        b.withUnsafeBufferPointer { mayHoldTokenOrEscape($0, range) }
+    }
+
+    /// ``mayHoldTokenOrEscape(_:_:)-([UInt8],_)`` on a buffer.
+    static func mayHoldTokenOrEscape(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        guard range.count >= 2 else { return range.count == 1 && p[range.lowerBound] == ASCII.percent }
+        var k = range.lowerBound
+        let last = range.upperBound - 1
+        while k < last {
+            let c = p[k]
+            if c == ASCII.percent { return true }
+            if c == UInt8(ascii: "e"), p[k + 1] == UInt8(ascii: "y") || p[k + 1] == UInt8(ascii: "w") { return true }
+            k += 1
         }
+        return p[last] == ASCII.percent
     }
 
     /// The method uppercased. ASCII (every real method) is uppercased byte by byte; anything else goes
@@ -175,7 +178,7 @@ struct Assembler {
     /// ignored; a bare JWT, or a JWT under another scheme, is `.authorizationOther`. The value is `b[field]`;
     /// `lineOffset` is where `b[0]` sits in the line when `b` holds line bytes verbatim (credentials that are
     /// JWT-character runs are then listed in `knownRuns`, in line coordinates).
-    private func authorizationTokens(
+    static func authorizationTokens(
         _ b: UnsafeBufferPointer<UInt8>, _ field: Range<Int>, isAtLimit: Bool, lineOffset: Int?, isLine: Bool,
         into tokens: inout [TokenOccurrence], knownRuns: inout TokenShape.KnownRuns
     ) {

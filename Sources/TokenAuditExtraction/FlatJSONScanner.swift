@@ -226,7 +226,7 @@ enum FlatJSONScanner {
     }
 
     /// Whether `p[range]` has an `ey` or `ew`, without which `TokenShape.jwtCandidates` finds nothing.
-    private static func mayHoldJWT(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+    static func mayHoldJWT(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
         var k = range.lowerBound
         while k + 1 < range.upperBound {
             if p[k] == UInt8(ascii: "e"), p[k + 1] == UInt8(ascii: "y") || p[k + 1] == UInt8(ascii: "w") { return true }
@@ -237,14 +237,14 @@ enum FlatJSONScanner {
 
     /// `ByteText.meaningful(…) == nil`: empty or the loggers' `-`.
     @inline(__always)
-    private static func isPlaceholder(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+    static func isPlaceholder(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
         range.isEmpty || (range.count == 1 && p[range.lowerBound] == ASCII.dash)
     }
 
     // MARK: Lexing (the grammar of JSONReader)
 
     @inline(__always)
-    private static func skipWhitespace(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) {
+    static func skipWhitespace(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) {
         while i < p.count {
             switch p[i] {
             case 0x20, 0x09, 0x0A, 0x0D: i += 1
@@ -253,7 +253,7 @@ enum FlatJSONScanner {
         }
     }
 
-    private static func literal(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ word: StaticString) -> Bool {
+    static func literal(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ word: StaticString) -> Bool {
         let count = word.utf8CodeUnitCount
         guard i + count <= p.count else { return false }
         let w = word.utf8Start
@@ -418,7 +418,7 @@ enum FlatJSONScanner {
     }
 
     /// A number starting at `p[i]` in `JSONReader`'s strict grammar; its lexeme's range, or nil.
-    private static func scanNumber(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> Range<Int>? {
+    static func scanNumber(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int) -> Range<Int>? {
         let n = p.count
         let start = i
         var j = i

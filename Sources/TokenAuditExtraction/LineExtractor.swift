@@ -85,6 +85,9 @@ public struct LineExtractor: Sendable {
     /// Tests only: read lines with the reference readers (the JSON tree walk) instead of the fast scanners, to
     /// check that both give the same answer.
     var usesReferenceReaders = false
+    /// Tests only: false reads every line with the general path (format reader, record, assembler), the
+    /// reference the direct readers (``DirectReaders``) are compared with.
+    var usesDirectReaders = true
 
     public init(format: LogFormat, options: ExtractionOptions = ExtractionOptions()) {
         self.format = format
@@ -147,6 +150,25 @@ public struct LineExtractor: Sendable {
 
     /// `b` is the line without its line ending. Tokens may come back borrowed from it.
     private func extractParsed(_ b: UnsafeBufferPointer<UInt8>) -> ExtractedLine? {
+        if usesDirectReaders, !usesReferenceReaders, options.fieldLengthLimits.isEmpty {
+            let outcome: DirectReaders.Outcome
+            switch format {
+            case .combined: outcome = DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds)
+            case .jsonLines:
+                outcome = DirectReaders.json(b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint)
+            default: outcome = .unhandled
+            }
+            switch outcome {
+            case .line(let line): return line
+            case .noToken: return nil
+            case .unhandled: break
+            }
+        }
+        return extractGenerally(b)
+    }
+
+    /// The general path: the format's reader, a ``RawRecord``, the ``Assembler``, the rescan for unclaimed runs.
+    private func extractGenerally(_ b: UnsafeBufferPointer<UInt8>) -> ExtractedLine? {
         var record: RawRecord?
         switch format {
         case .combined: record = CombinedReader.read(b, options: options)
@@ -174,7 +196,7 @@ public struct LineExtractor: Sendable {
             if usesReferenceReaders {
                 addUnclaimedJWTsReference(b, to: &line)
             } else {
-                addUnclaimedJWTs(b, knownRuns: knownRuns, to: &line)
+                LineExtractor.addUnclaimedJWTs(b, knownRuns: knownRuns, to: &line.tokens)
             }
         }
         return line.tokens.isEmpty ? nil : line
@@ -183,11 +205,11 @@ public struct LineExtractor: Sendable {
     /// A JWT-shaped run in a part of the line the format reader ignores (an unknown field, the remote user…)
     /// is still an occurrence, location `.unknown`. Runs already claimed by a field are not counted twice.
     /// `knownRuns` (credentials the assembler read whole, in line coordinates) are not read again.
-    private func addUnclaimedJWTs(_ p: UnsafeBufferPointer<UInt8>, knownRuns: TokenShape.KnownRuns, to line: inout ExtractedLine) {
+    static func addUnclaimedJWTs(_ p: UnsafeBufferPointer<UInt8>, knownRuns: TokenShape.KnownRuns, to tokens: inout [TokenOccurrence]) {
         do {
             // Same claiming as the reference below, without the candidate list or a flag array (a bit mask
             // while there are at most 64 occurrences).
-            let found = line.tokens.count
+            let found = tokens.count
             var claimedBits: UInt64 = 0
             var claimedMore: [Bool] = found > 64 ? [Bool](repeating: false, count: found) : []
             var unclaimed: [TokenOccurrence] = []
@@ -196,7 +218,7 @@ public struct LineExtractor: Sendable {
                 for k in 0..<found {
                     let isClaimed = k < 64 ? claimedBits & (1 << UInt64(k)) != 0 : claimedMore[k]
                     if isClaimed { continue }
-                    let isMatch = line.tokens[k].withBytes(in: UnsafeRawBufferPointer(p)) { token in
+                    let isMatch = tokens[k].withBytes(in: UnsafeRawBufferPointer(p)) { token in
                         LineExtractor.equal(token, run) || LineExtractor.contains(token, run)
                             || LineExtractor.contains(run, token)
                     }
@@ -207,7 +229,7 @@ public struct LineExtractor: Sendable {
                 }
                 unclaimed.append(TokenOccurrence(lineRange: c.range, location: .unknown, isCutByFieldLimit: false))
             }
-            if !unclaimed.isEmpty { line.tokens += unclaimed }
+            if !unclaimed.isEmpty { tokens += unclaimed }
         }
     }
 

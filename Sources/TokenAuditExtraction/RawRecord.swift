@@ -93,51 +93,13 @@ struct RawRecord {
     /// ``setRequestLine(_:)`` for the request line at `b[range]`, read in place: only the method and the
     /// target are copied. When `isLine`, `b` is the line itself and the method is left in it.
     mutating func setRequestLine(in b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, isAtLimit: Bool, isLine: Bool) {
-        let n = range.upperBound
-        let start = range.lowerBound
-        func word(from start: Int) -> Range<Int>? {
-            var i = start
-            while i < n, b[i] == ASCII.space { i += 1 }
-            guard i < n else { return nil }
-            var j = i
-            while j < n, b[j] != ASCII.space { j += 1 }
-            return i..<j
+        let parts = RequestLineParts(b, range)
+        if let m = parts.method, parts.methodOverrides || method == nil {
+            method = isLine ? .line(m) : .copied(Array(b[m]))
         }
-        func isAlphabetic(_ r: Range<Int>) -> Bool {
-            for k in r where !ASCII.isAlpha(b[k]) { return false }
-            return true
+        if let t = parts.target {
+            target = RawField(Array(b[t]), isAtLimit: isAtLimit && !parts.hasProtocol)
         }
-        guard let first = word(from: start) else { return }
-        guard let second = word(from: first.upperBound) else {
-            // A bare target (cut request line or `$request_uri`-like field).
-            if b[first.lowerBound] == ASCII.slash {
-                target = RawField(Array(b[first]), isAtLimit: isAtLimit)
-            } else if method == nil, isAlphabetic(first) {
-                method = isLine ? .line(first) : .copied(Array(b[first]))
-            }
-            return
-        }
-        if isAlphabetic(first) { method = isLine ? .line(first) : .copied(Array(b[first])) }
-        // The last word, and whether there are three or more.
-        var hi = n
-        while hi > start, b[hi - 1] == ASCII.space { hi -= 1 }
-        var lo = hi
-        while lo > start, b[lo - 1] != ASCII.space { lo -= 1 }
-        let atLeastThree = lo > second.lowerBound
-        // Everything between the method and a trailing `HTTP/x` is the target (targets cannot hold spaces,
-        // but broken clients send them and loggers keep them).
-        var hasProtocol = false
-        if atLeastThree, lo + 5 <= n {
-            hasProtocol = ASCII.lower(b[lo]) == UInt8(ascii: "h") && ASCII.lower(b[lo + 1]) == UInt8(ascii: "t")
-                && ASCII.lower(b[lo + 2]) == UInt8(ascii: "t") && ASCII.lower(b[lo + 3]) == UInt8(ascii: "p")
-                && b[lo + 4] == ASCII.slash
-        }
-        var targetEnd = hi
-        if hasProtocol {
-            targetEnd = lo
-            while targetEnd > start, b[targetEnd - 1] == ASCII.space { targetEnd -= 1 }
-        }
-        target = RawField(Array(b[second.lowerBound..<targetEnd]), isAtLimit: isAtLimit && !hasProtocol)
     }
 
     /// Puts a header value into its slot by header name (lowercase, `-` or `_` separated).
@@ -180,5 +142,66 @@ enum HeaderSlot {
         case "x_forwarded_proto": self = .scheme
         default: self = .other
         }
+    }
+}
+
+/// The method and target of a request line `GET /p?q HTTP/1.1` at `b[range]`, as ranges of `b`. Words are
+/// separated by runs of spaces. What ``RawRecord/setRequestLine(in:_:isAtLimit:isLine:)`` files, and what the
+/// direct readers read in place.
+struct RequestLineParts {
+    /// The method word (alphabetic).
+    var method: Range<Int>?
+    /// False when the line is one bare word: it is the method only when no method was known before.
+    var methodOverrides = true
+    var target: Range<Int>?
+    /// The line ends in `HTTP/x` (the target is then not the field's cut end).
+    var hasProtocol = false
+
+    init(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+        let n = range.upperBound
+        let start = range.lowerBound
+        func word(from start: Int) -> Range<Int>? {
+            var i = start
+            while i < n, b[i] == ASCII.space { i += 1 }
+            guard i < n else { return nil }
+            var j = i
+            while j < n, b[j] != ASCII.space { j += 1 }
+            return i..<j
+        }
+        func isAlphabetic(_ r: Range<Int>) -> Bool {
+            for k in r where !ASCII.isAlpha(b[k]) { return false }
+            return true
+        }
+        guard let first = word(from: start) else { return }
+        guard let second = word(from: first.upperBound) else {
+            // A bare target (cut request line or `$request_uri`-like field).
+            if b[first.lowerBound] == ASCII.slash {
+                target = first
+            } else if isAlphabetic(first) {
+                method = first
+                methodOverrides = false
+            }
+            return
+        }
+        if isAlphabetic(first) { method = first }
+        // The last word, and whether there are three or more.
+        var hi = n
+        while hi > start, b[hi - 1] == ASCII.space { hi -= 1 }
+        var lo = hi
+        while lo > start, b[lo - 1] != ASCII.space { lo -= 1 }
+        let atLeastThree = lo > second.lowerBound
+        // Everything between the method and a trailing `HTTP/x` is the target (targets cannot hold spaces,
+        // but broken clients send them and loggers keep them).
+        if atLeastThree, lo + 5 <= n {
+            hasProtocol = ASCII.lower(b[lo]) == UInt8(ascii: "h") && ASCII.lower(b[lo + 1]) == UInt8(ascii: "t")
+                && ASCII.lower(b[lo + 2]) == UInt8(ascii: "t") && ASCII.lower(b[lo + 3]) == UInt8(ascii: "p")
+                && b[lo + 4] == ASCII.slash
+        }
+        var targetEnd = hi
+        if hasProtocol {
+            targetEnd = lo
+            while targetEnd > start, b[targetEnd - 1] == ASCII.space { targetEnd -= 1 }
+        }
+        target = second.lowerBound..<targetEnd
     }
 }

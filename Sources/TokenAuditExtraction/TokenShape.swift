@@ -439,26 +439,9 @@ enum TokenShape {
         if end - from >= 2, p[from] == UInt8(ascii: "e"), p[from + 1] == UInt8(ascii: "y") || p[from + 1] == UInt8(ascii: "w"),
             let base = p.baseAddress
         {
-            // Eight bytes at a time while every byte is a JWT character (spaces and commas are not).
-            let raw = UnsafeRawPointer(base)
-            var dots = 0
-            // Sixteen bytes at a time (``Wide``), then eight, then one.
-            while j + 16 <= end {
-                let w = Wide.load(p, j)
-                if !Wide.allJWTChars(w) { break }
-                dots &+= Wide.dots(w)
-                j += 16
-            }
-            while j + 8 <= end {
-                let w = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
-                if jwtCharMask8(w) != 0x8080_8080_8080_8080 { break }
-                dots &+= dotMask8(w).nonzeroBitCount
-                j += 8
-            }
-            while j < end, isJWTChar(p[j]) {
-                dots &+= p[j] == ASCII.dot ? 1 : 0
-                j += 1
-            }
+            let run = jwtRun(p, base: base, from: from, end: end)
+            j = run.end
+            let dots = run.dots
             if j == end || ASCII.isSpace(p[j]) || p[j] == ASCII.comma {
                 let shape = jwtCharRunShape(UnsafeBufferPointer(rebasing: p[from..<j]), dots: dots)
                 return (j, shape.isJWTShaped, shape.looksIncomplete, dots)
@@ -468,6 +451,34 @@ enum TokenShape {
         let m = SWAR.firstSpaceOrComma(p, from: j, end: end)
         let shape = wholeValueShape(UnsafeBufferPointer(rebasing: p[from..<m]))
         return (m, shape.isJWTShaped, shape.looksIncomplete, nil)
+    }
+
+    /// The run of JWT characters starting at `from` (before `end`) and its '.' count.
+    @inline(__always)
+    static func jwtRun(
+        _ p: UnsafeBufferPointer<UInt8>, base: UnsafePointer<UInt8>, from: Int, end: Int
+    ) -> (end: Int, dots: Int) {
+        var j = from
+        let raw = UnsafeRawPointer(base)
+        var dots = 0
+        // Sixteen bytes at a time (``Wide``), then eight, then one.
+        while j + 16 <= end {
+            let w = Wide.load(p, j)
+            if !Wide.allJWTChars(w) { break }
+            dots &+= Wide.dots(w)
+            j += 16
+        }
+        while j + 8 <= end {
+            let w = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+            if jwtCharMask8(w) != 0x8080_8080_8080_8080 { break }
+            dots &+= dotMask8(w).nonzeroBitCount
+            j += 8
+        }
+        while j < end, isJWTChar(p[j]) {
+            dots &+= p[j] == ASCII.dot ? 1 : 0
+            j += 1
+        }
+        return (j, dots)
     }
 
     /// Whether a whole value (already trimmed) is one JWT-shaped token.
