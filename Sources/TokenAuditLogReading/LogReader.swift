@@ -410,20 +410,23 @@ public final class LogReader {
 /// whitespace ones (tab, vertical tab, form feed, carriage return).
 ///
 /// Runs once per line over every byte of the input, so it first asks only "is any byte below 0x20 or equal
-/// to DEL?" in a loop without early exit, which the compiler vectorizes (16+ bytes per step; measured about
-/// 3 times faster than word-at-a-time bit tricks). Text lines (no such byte) stop there; the rare others
-/// are counted byte by byte.
+/// to DEL?" in a loop without early exit, which the compiler vectorizes: two running minimums, of the bytes
+/// and of the bytes XOR DEL (one `pminub` and one `pxor` + `pminub` per 16 bytes; about half the
+/// instructions of comparing each byte and OR-ing the flags). Text lines (no such byte) stop there; the rare
+/// others are counted byte by byte.
 @inline(__always)
 func looksBinary(_ line: UnsafeRawBufferPointer) -> Bool {
     guard let base = line.baseAddress else { return false }
     let bytes = base.assumingMemoryBound(to: UInt8.self)
     let count = line.count
-    var suspicious: UInt8 = 0
+    var lowest: UInt8 = 0xFF  // below 0x20 iff some control byte
+    var nearestDEL: UInt8 = 0xFF  // zero iff some DEL
     for index in 0..<count {
         let byte = bytes[index]
-        suspicious |= (byte < 0x20 ? 1 : 0) | (byte == 0x7F ? 1 : 0)
+        lowest = min(lowest, byte)
+        nearestDEL = min(nearestDEL, byte ^ 0x7F)
     }
-    if suspicious == 0 { return false }
+    if lowest >= 0x20, nearestDEL != 0 { return false }
     var controls = 0
     for index in 0..<count {
         let byte = bytes[index]
