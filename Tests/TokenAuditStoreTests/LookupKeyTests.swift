@@ -214,10 +214,8 @@ struct LookupKeyTests {
                 """)
         }
         let store = try AuditStore(path: path)
-        try store.withConnection { connection in
-            #expect(try connection.scalar("SELECT fingerprint_key FROM token_records WHERE id = 7")
-                == .integer(StoreKeys.fingerprintKey(known)))
-        }
+        let key = try store.withConnection { try $0.scalar("SELECT fingerprint_key FROM token_records WHERE id = 7") }
+        #expect(key == .integer(StoreKeys.fingerprintKey(known)))
         #expect(try indexNames(path).isSuperset(of: Self.deferredNames.union(["token_records_by_key"])))
         let run = try store.beginRun(toolVersion: "t", arguments: [], startedAt: 0)
         let source = try store.registerSource(descriptor("a.log"), runID: run)
