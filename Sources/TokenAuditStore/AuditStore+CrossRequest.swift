@@ -112,7 +112,10 @@ public struct StoredCrossRequestFinding: Sendable, Hashable {
 extension AuditStore {
     /// A read-only connection for the cross-request post-pass (``CrossRequestReader``). Each runs its queries
     /// on its own connection, so several can read side by side (WAL lets readers run concurrently).
+    /// Rebuilds the indexes a large scan dropped first (the post-pass reads `tokens_by_jti` and joins on
+    /// fingerprints).
     public func crossRequestReader() throws -> CrossRequestReader {
+        try restoreDeferredIndexes()
         do {
             return try CrossRequestReader(path: path)
         } catch let error as SQLiteError {

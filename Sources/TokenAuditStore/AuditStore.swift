@@ -21,6 +21,10 @@ public final class AuditStore: @unchecked Sendable {
     var tokenIDs = IDCache<TokenFingerprint>(capacity: 1 << 16)
     var stringIDs = IDCache<String>(capacity: 1 << 16)
 
+    /// Whether this store dropped the deferred indexes (under `lock`), and whether the open transaction did.
+    private var deferredIndexesDropped = false
+    private var droppedInThisTransaction = false
+
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
     var failBeforeCommitForTesting = false
 
@@ -56,6 +60,8 @@ public final class AuditStore: @unchecked Sendable {
             // I/O; nothing here is secret beyond what the rows themselves hold (no raw token is ever stored).
             try connection.execute("PRAGMA secure_delete = FAST")
             try Self.migrate(connection)
+            // A scan killed while the deferred indexes were dropped left the database without them.
+            try Self.createDeferredIndexes(connection)
             self.statements = try Statements(connection)
         } catch let error as SQLiteError {
             throw Self.translate(error)
@@ -90,6 +96,77 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    // MARK: Deferred indexes
+
+    /// Indexes only readers use, whose keys arrive in random order, so that a transaction of a large scan
+    /// rewrote nearly every one of their pages (3 M lines: 47 % of the pages written to the WAL). A scan that
+    /// inserts many new tokens drops them in its first such transaction and rebuilds them (one sort each)
+    /// before it ends: in `crossRequestReader()` (the post-pass reads them) and in `finishRun`. Every writable
+    /// open rebuilds any that are missing (a scan killed meanwhile), and so does a read-only open of a writable
+    /// file when no scan holds the write lock. The writer itself finds tokens through the integer key
+    /// (`token_records_by_key`), which is never dropped. `strings(value)` is the writer's own lookup and stays:
+    /// an integer key for it measured nearly as large (short texts), and rebuilding cost more than it saved.
+    static let deferredIndexes: [(name: String, columns: String)] = [
+        ("tokens_by_fingerprint", "token_records(fingerprint)"),
+        ("tokens_by_sub", "token_records(sub)"),
+        ("tokens_by_jti", "token_records(jti)"),
+        ("findings_by_token", "findings(token_fingerprint)"),
+    ]
+
+    /// A transaction drops the deferred indexes when it inserts at least this many tokens the writer does not
+    /// know, and at least 1/64 of the tokens already stored: below that, keeping them up to date costs less
+    /// than rebuilding them (a small scan into a large database keeps them).
+    static let deferIndexesMinimumNewTokens = 256
+
+    /// The names of the deferred indexes missing from the database at `connection`.
+    static func missingDeferredIndexes(_ connection: SQLiteConnection) throws -> [String] {
+        var present: Set<String> = []
+        try connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'index'").forEachRow([]) { row in
+            if let name = row.text(at: 0) { present.insert(name) }
+        }
+        return deferredIndexes.map(\.name).filter { !present.contains($0) }
+    }
+
+    /// Creates the missing deferred indexes in one transaction (nothing when none is missing).
+    private static func createDeferredIndexes(_ connection: SQLiteConnection) throws {
+        let missing = Set(try missingDeferredIndexes(connection))
+        guard !missing.isEmpty else { return }
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            for index in deferredIndexes where missing.contains(index.name) {
+                try connection.execute("CREATE INDEX IF NOT EXISTS \(index.name) ON \(index.columns)")
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Inside a commit's transaction: drops the deferred indexes if this transaction inserts enough new tokens
+    /// (`newTokens`: those the id cache does not know, an upper bound).
+    private func deferIndexesIfWorthIt(newTokens: Int) throws {
+        guard !deferredIndexesDropped, newTokens >= Self.deferIndexesMinimumNewTokens else { return }
+        let stored = try connection.scalar("SELECT ifnull(max(id), 0) FROM token_records").int64 ?? 0
+        guard Int64(newTokens) * 64 >= stored else { return }
+        for index in Self.deferredIndexes { try connection.execute("DROP INDEX IF EXISTS \(index.name)") }
+        deferredIndexesDropped = true
+        droppedInThisTransaction = true
+    }
+
+    /// Rebuilds the deferred indexes if this store dropped them. Called before the post-pass and by
+    /// `finishRun`; idempotent and cheap when nothing was dropped.
+    public func restoreDeferredIndexes() throws {
+        try locked {
+            guard deferredIndexesDropped else { return }
+            try Self.createDeferredIndexes(connection)
+            deferredIndexesDropped = false
+        }
+    }
+
+    /// Test support: whether this store has dropped the deferred indexes and not yet rebuilt them.
+    var deferredIndexesAreDropped: Bool { lock.withLock { _ in deferredIndexesDropped } }
+
     /// Runs `body` under the lock, translating SQLite failures.
     private func locked<Result: Sendable>(_ body: () throws -> Result) throws -> Result {
         try lock.withLock { _ in
@@ -109,6 +186,7 @@ public final class AuditStore: @unchecked Sendable {
     /// Runs `body` in a BEGIN IMMEDIATE transaction; rolls back if it throws.
     private func transaction(_ body: () throws -> Void) throws {
         try statements.begin.run([])
+        droppedInThisTransaction = false
         do {
             try body()
             if failBeforeCommitForTesting { throw SQLiteError(path: path, code: 4, message: "simulated kill", sql: nil) }
@@ -117,6 +195,7 @@ public final class AuditStore: @unchecked Sendable {
             try? statements.rollback.run([])
             tokenIDs.removeAll()
             stringIDs.removeAll()
+            if droppedInThisTransaction { deferredIndexesDropped = false }
             throw error
         }
     }
@@ -147,6 +226,11 @@ public final class AuditStore: @unchecked Sendable {
     public func finishRun(id: Int64, status: RunStatus, counters: [String: Int64], finishedAt: Double) throws {
         let json = TextFormatting.jsonObject(counters.mapValues { String($0) })
         try locked {
+            // A scan ends here whatever happened: readers must find the indexes it dropped.
+            if deferredIndexesDropped {
+                try Self.createDeferredIndexes(connection)
+                deferredIndexesDropped = false
+            }
             try transaction {
                 try statements.finishRun.run([.real(finishedAt), .text(status.rawValue), .text(json), .integer(id)])
             }
@@ -372,6 +456,7 @@ public final class AuditStore: @unchecked Sendable {
                 misses.append(index)
             }
         }
+        try deferIndexesIfWorthIt(newTokens: misses.count)
         // Tokens not in the cache, in fingerprint order (as before, so ids are assigned the same way). The
         // accumulator folded each token's sightings into one.
         misses.sort { sightings[$0].fingerprint < sightings[$1].fingerprint }
@@ -436,7 +521,8 @@ public final class AuditStore: @unchecked Sendable {
             tokenIDs.insert(record.fingerprint, stored.id)
             return stored.id
         }
-        try statements.insertToken.run([.text(record.fingerprint.hex)] + analysis)
+        try statements.insertToken.run(
+            [.text(record.fingerprint.hex), .integer(StoreKeys.fingerprintKey(record.fingerprint))] + analysis)
         let id = connection.lastInsertRowID
         try statements.insertSighting.run([.integer(id), SQLValue(touch.firstSeen), SQLValue(touch.lastSeen), .integer(touch.count)])
         tokenIDs.insert(record.fingerprint, id)
@@ -522,7 +608,8 @@ public final class AuditStore: @unchecked Sendable {
     private func storedToken(_ fingerprint: TokenFingerprint) throws -> (id: Int64, placeholder: Bool)? {
         let select = statements.selectToken
         select.reset()
-        try select.bind(fingerprint.hex, at: 1)
+        try select.bind(StoreKeys.fingerprintKey(fingerprint), at: 1)
+        try select.bind(fingerprint.hex, at: 2)
         defer { select.reset() }
         guard try select.step() else { return nil }
         return (select.int64(at: 0), select.int64(at: 1) != 0)
@@ -537,7 +624,8 @@ public final class AuditStore: @unchecked Sendable {
             if !stored.placeholder { tokenIDs.insert(fingerprint, stored.id) }
             return stored.id
         }
-        try statements.insertPlaceholderToken.run([.text(fingerprint.hex)])
+        try statements.insertPlaceholderToken.run(
+            [.text(fingerprint.hex), .integer(StoreKeys.fingerprintKey(fingerprint))])
         return connection.lastInsertRowID
     }
 
@@ -785,8 +873,8 @@ private struct Statements {
             """
         insertToken = try db.prepare(
             """
-            INSERT INTO token_records (fingerprint, \(analysisColumns))
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+            INSERT INTO token_records (fingerprint, fingerprint_key, \(analysisColumns))
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
             """)
         insertSighting = try db.prepare(
             "INSERT INTO token_sightings (token_id, first_seen, last_seen, use_count) VALUES (?1, ?2, ?3, ?4)")
@@ -796,9 +884,17 @@ private struct Statements {
                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
             WHERE id = ?19
             """)
-        selectToken = try db.prepare("SELECT id, verification_status = '' FROM token_records WHERE fingerprint = ?1")
+        // Through the integer key (migration 6): the text index may be dropped while a scan writes.
+        selectToken = try db.prepare(
+            """
+            SELECT id, verification_status = '' FROM token_records INDEXED BY token_records_by_key
+            WHERE fingerprint_key = ?1 AND fingerprint = ?2
+            """)
         insertPlaceholderToken = try db.prepare(
-            "INSERT INTO token_records (fingerprint, kind, verification_status) VALUES (?1, 'unknown', '')")
+            """
+            INSERT INTO token_records (fingerprint, fingerprint_key, kind, verification_status)
+            VALUES (?1, ?2, 'unknown', '')
+            """)
         touchToken = try db.prepare(
             """
             INSERT INTO token_sightings (token_id, first_seen, last_seen, use_count) VALUES (?4, ?1, ?2, ?3)
@@ -849,5 +945,14 @@ private struct Statements {
                 example_line = ?9, example_time = ?10, status_codes = ?11, evidence = ?12, suppressed = ?13
             WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
             """)
+    }
+}
+
+/// The integer lookup key of migration 6. Stored in the database: never change it.
+enum StoreKeys {
+    /// `token_records.fingerprint_key`: the first 8 digest bytes, big-endian, as a signed integer (what
+    /// `Schema.fingerprintKeySQL` computes from the hex).
+    static func fingerprintKey(_ fingerprint: TokenFingerprint) -> Int64 {
+        Int64(bitPattern: fingerprint.digestWords.0)
     }
 }

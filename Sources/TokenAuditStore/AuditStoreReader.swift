@@ -144,6 +144,14 @@ public final class AuditStoreReader: @unchecked Sendable {
                 opened = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
                 version = Int(try opened.scalar("PRAGMA user_version").int64 ?? 0)
             }
+            // A scan killed while it had the reader-only indexes dropped (AuditStore.deferredIndexes) left the
+            // file without them: rebuild them when we may write and no scan holds the write lock (a running
+            // scan rebuilds them itself before it ends). Without them every query still answers, only slower.
+            if version == Schema.currentVersion, access(path, W_OK) == 0,
+                !(try AuditStore.missingDeferredIndexes(opened)).isEmpty
+            {
+                _ = try? AuditStore(path: path, busyTimeoutMilliseconds: 0)
+            }
             connection = opened
             if version > Schema.currentVersion {
                 throw StoreError.schemaTooNew(path: path, found: version, supported: Schema.currentVersion)

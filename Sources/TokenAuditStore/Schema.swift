@@ -1,6 +1,16 @@
 /// The database schema as an ordered list of migrations. Migration `n` (1-based) moves `PRAGMA user_version`
 /// from `n - 1` to `n`. Never edit a released migration; append a new one. docs/schema.md describes the result.
 enum Schema {
+    /// SQL for a fingerprint column's `fingerprint_key`: its first 16 hex digits (8 digest bytes) as a signed
+    /// 64-bit integer, the same as `Int64(bitPattern: fingerprint.digestWords.0)`. Horner's rule from a signed
+    /// first digit, so no intermediate value overflows.
+    static func fingerprintKeySQL(_ column: String) -> String {
+        func digit(_ position: Int) -> String { "(instr('0123456789abcdef', substr(\(column), \(position), 1)) - 1)" }
+        var sql = "(\(digit(1)) - 16 * (\(digit(1)) >= 8))"
+        for position in 2...16 { sql = "(\(sql) * 16 + \(digit(position)))" }
+        return sql
+    }
+
     static let migrations: [String] = [
         // 1: initial schema.
         """
@@ -304,6 +314,99 @@ enum Schema {
         ALTER TABLE token_records DROP COLUMN first_seen;
         ALTER TABLE token_records DROP COLUMN last_seen;
         ALTER TABLE token_records DROP COLUMN use_count;
+
+        CREATE VIEW tokens AS
+        SELECT r.id, r.fingerprint, r.kind, r.alg, r.kid, r.typ, r.iss, r.sub, r.aud, r.client_id, r.jti, r.scope,
+            r.iat, r.nbf, r.exp, r.header_json, r.claims_json, r.verification_status, r.verification_detail,
+            r.key_id, s.first_seen, s.last_seen, ifnull(s.use_count, 0) AS use_count
+        FROM token_records AS r LEFT JOIN token_sightings AS s ON s.token_id = r.id;
+
+        CREATE VIEW usage AS
+        SELECT t.fingerprint AS token_fingerprint, ip.value AS client_ip, m.value AS method, h.value AS host,
+            p.value AS path, g.status, g.count, g.first_seen, g.last_seen
+        FROM usage_groups AS g JOIN token_records AS t ON t.id = g.token_id
+            JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS m ON m.id = g.method_id
+            JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id;
+
+        CREATE VIEW request_windows AS
+        SELECT t.fingerprint AS token_fingerprint, CASE b.dimension WHEN 0 THEN 'ip' ELSE 'ua' END AS dimension,
+            s.value, b.bucket, b.first_time, b.last_time, b.count
+        FROM request_buckets AS b JOIN token_records AS t ON t.id = b.token_id JOIN strings AS s ON s.id = b.value_id;
+
+        CREATE VIEW finding_details AS
+        SELECT f.rule_id, f.severity,
+            CASE f.severity WHEN 0 THEN 'info' WHEN 1 THEN 'low' WHEN 2 THEN 'medium' WHEN 3 THEN 'high'
+                ELSE 'critical' END AS severity_name,
+            f.token_fingerprint, f.discriminator, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid,
+            t.verification_status, f.count, f.first_seen, f.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.last_seen, 'unixepoch') AS last_seen_utc,
+            f.status_codes, f.evidence, f.suppressed, f.example_source, f.example_line
+        FROM findings AS f LEFT JOIN token_records AS t ON t.fingerprint = f.token_fingerprint;
+
+        CREATE VIEW token_requests AS
+        SELECT u.token_fingerprint, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid, t.verification_status,
+            NULLIF(u.client_ip, '') AS client_ip, NULLIF(u.method, '') AS method, NULLIF(u.host, '') AS host,
+            NULLIF(u.path, '') AS path, NULLIF(u.status, 0) AS status, u.count, u.first_seen, u.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.last_seen, 'unixepoch') AS last_seen_utc
+        FROM usage AS u LEFT JOIN token_records AS t ON t.fingerprint = u.token_fingerprint;
+
+        CREATE VIEW token_lifetimes AS
+        SELECT fingerprint, kind, iss, sub, client_id, iat, nbf, exp,
+            exp - coalesce(iat, nbf) AS lifetime_seconds, verification_status, first_seen, last_seen, use_count
+        FROM tokens;
+        """,
+        // 6: a compact token lookup key (issue 6). Indexes whose keys arrive in random order (the 64-character
+        // fingerprint, `sub`, `jti`, `findings(token_fingerprint)`) had nearly every page rewritten by every
+        // transaction of a large scan. The writer now finds a token by `fingerprint_key` (the first 8 digest
+        // bytes as a signed 64-bit integer) through a small non-unique integer index, comparing the full
+        // fingerprint in the row; the fingerprint index is no longer UNIQUE (uniqueness is the writer's: it
+        // probes before inserting, under the write lock). The text indexes stay for readers, but a large scan
+        // drops them while it writes and rebuilds them before it ends (`AuditStore.deferredIndexes`). Views are
+        // recreated unchanged.
+        """
+        DROP VIEW usage;
+        DROP VIEW request_windows;
+        DROP VIEW finding_details;
+        DROP VIEW token_requests;
+        DROP VIEW token_lifetimes;
+        DROP VIEW tokens;
+
+        CREATE TABLE token_records_v6 (
+            id                   INTEGER PRIMARY KEY,
+            fingerprint          TEXT NOT NULL,
+            kind                 TEXT NOT NULL,
+            alg                  TEXT,
+            kid                  TEXT,
+            typ                  TEXT,
+            iss                  TEXT,
+            sub                  TEXT,
+            aud                  TEXT,
+            client_id            TEXT,
+            jti                  TEXT,
+            scope                TEXT,
+            iat                  REAL,
+            nbf                  REAL,
+            exp                  REAL,
+            header_json          TEXT,
+            claims_json          TEXT,
+            verification_status  TEXT NOT NULL,
+            verification_detail  TEXT,
+            key_id               TEXT,
+            fingerprint_key      INTEGER NOT NULL
+        );
+        INSERT INTO token_records_v6 (id, fingerprint, kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope, iat,
+            nbf, exp, header_json, claims_json, verification_status, verification_detail, key_id, fingerprint_key)
+        SELECT id, fingerprint, kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope, iat, nbf, exp, header_json,
+            claims_json, verification_status, verification_detail, key_id, \(fingerprintKeySQL("fingerprint"))
+        FROM token_records ORDER BY id;
+        DROP TABLE token_records;
+        ALTER TABLE token_records_v6 RENAME TO token_records;
+        CREATE INDEX token_records_by_key ON token_records(fingerprint_key);
+        CREATE INDEX tokens_by_fingerprint ON token_records(fingerprint);
+        CREATE INDEX tokens_by_sub ON token_records(sub);
+        CREATE INDEX tokens_by_jti ON token_records(jti);
 
         CREATE VIEW tokens AS
         SELECT r.id, r.fingerprint, r.kind, r.alg, r.kid, r.typ, r.iss, r.sub, r.aud, r.client_id, r.jti, r.scope,
