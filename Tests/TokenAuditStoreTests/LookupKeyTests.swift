@@ -30,7 +30,9 @@ struct LookupKeyTests {
     ].map { TokenFingerprint(hex: $0 + String(repeating: "5", count: 48))! }
 
     @Test func fingerprintKeySQLAgreesWithTheWriter() throws {
-        let connection = try SQLiteConnection(path: ":memory:", readOnly: false, busyTimeoutMilliseconds: 100)
+        let directory = try TemporaryDirectory()
+        let connection = try SQLiteConnection(
+            path: directory.file("keys.sqlite"), readOnly: false, busyTimeoutMilliseconds: 100)
         let statement = try connection.prepare("SELECT \(Schema.fingerprintKeySQL("?1"))")
         for fingerprint in Self.edgeFingerprints + Self.fingerprints(200) {
             var found: SQLValue?
