@@ -87,11 +87,19 @@ import TokenAuditStore
                              "Agent/\u{C5}", "Agent/A\u{30A}"], &random))
     }
 
+    /// Sightings for `fingerprints`, numbered as slots: what the compact rows refer to.
+    private func sightings(_ fingerprints: [TokenFingerprint]) -> [TokenSighting] {
+        fingerprints.map {
+            TokenSighting(record: TokenRecord(fingerprint: $0, kind: "unknown", verificationStatus: "unsupported"),
+                          count: 1, firstSeen: nil, lastSeen: nil)
+        }
+    }
+
     @Test(arguments: [1, 2, 3])
     func usageRowsMatchAPlainFold(seed: UInt64) {
         var random = SplitMix(state: seed)
         let fingerprints = (0..<5).map { TokenFingerprint(token: token($0 + 1)) }
-        var aggregate = UsageAggregate()
+        var builder = BatchRowsBuilder(expectedRows: 4)
         var reference: [UsageKey: UsageIncrement] = [:]
         var order: [UsageKey] = []
         for _ in 0..<5_000 {
@@ -99,7 +107,7 @@ import TokenAuditStore
             let slot = Int.random(in: 0..<5, using: &random)
             for _ in 0..<Int.random(in: 1..<4, using: &random) {
                 let request = context(&random)
-                aggregate.record(slot: slot, fingerprints[slot], request)
+                builder.record(slot: slot, request)
                 let key = UsageKey(token: fingerprints[slot], request: request)
                 if var row = reference[key] {
                     row.count += 1
@@ -114,15 +122,19 @@ import TokenAuditStore
                 }
             }
         }
-        #expect(aggregate.increments.map(\.key) == order)
-        #expect(aggregate.increments == order.map { reference[$0]! })
+        let rows = builder.rows
+        let increments = rows.usageIncrements(tokens: sightings(fingerprints))
+        #expect(increments.map(\.key) == order)
+        #expect(increments == order.map { reference[$0]! })
+        // Each text held once (by String equality), whatever its spelling.
+        #expect(Set(rows.texts).count == rows.texts.count)
     }
 
     @Test(arguments: [4, 5, 6])
     func requestWindowRowsMatchAPlainFold(seed: UInt64) {
         var random = SplitMix(state: seed)
         let fingerprints = (0..<5).map { TokenFingerprint(token: token($0 + 1)) }
-        var recorder = RequestWindowRecorder()
+        var builder = BatchRowsBuilder()
         var reference: [RequestWindowIncrement.Key: RequestWindowIncrement] = [:]
         var order: [RequestWindowIncrement.Key] = []
         func fold(_ fresh: RequestWindowIncrement) {
@@ -137,7 +149,7 @@ import TokenAuditStore
             let slot = Int.random(in: 0..<5, using: &random)
             for _ in 0..<Int.random(in: 1..<4, using: &random) {
                 let request = context(&random)
-                recorder.record(slot: slot, fingerprints[slot], request)
+                builder.record(slot: slot, request)
                 guard let time = request.time else { continue }
                 if let ip = request.clientIP, !ip.isEmpty {
                     fold(RequestWindowIncrement(token: fingerprints[slot], dimension: .clientIP, value: ip, time: time))
@@ -147,7 +159,8 @@ import TokenAuditStore
                 }
             }
         }
-        #expect(recorder.increments.map(\.key) == order)
-        #expect(recorder.increments == order.map { reference[$0]! })
+        let increments = builder.rows.windowIncrements(tokens: sightings(fingerprints))
+        #expect(increments.map(\.key) == order)
+        #expect(increments == order.map { reference[$0]! })
     }
 }
