@@ -223,37 +223,36 @@ public enum TokenAnalysis {
 /// The batch's distinct tokens, each with its sighting (count, first and last time) and a small number the
 /// other aggregates key on instead of the 64-character fingerprint.
 ///
-/// A token is looked up by the identity of its cached analysis (one pointer hash); a token analysed twice
-/// (evicted from the cache and seen again) falls back to its fingerprint, so each token has one slot.
+/// Called for a token's first sighting in the batch (later ones come through ``RecentTokens`` with their
+/// slot). Tokens are found by fingerprint in an open-addressing ``RowIndex`` over the digest's first word
+/// (SHA-256 bits: already uniform) and compared on the four digest words: two `Dictionary` inserts (by the
+/// analysis object and by fingerprint, each hashing with SipHash) per new token were most of this cost. A
+/// token analysed twice (evicted from the cache and seen again) has one fingerprint, so one slot.
 struct TokenSlots {
-    private var byObject: [ObjectIdentifier: Int] = [:]
-    private var byFingerprint: [TokenFingerprint: Int] = [:]
+    private var index: RowIndex
+    private var digests: [(UInt64, UInt64, UInt64, UInt64)] = []
     private(set) var sightings: [TokenSighting] = []
 
-    init() {}
+    init() { index = RowIndex(expected: 16) }
 
     /// Room for `expected` distinct tokens without rehashing.
     init(expected: Int) {
-        byObject.reserveCapacity(expected)
-        byFingerprint.reserveCapacity(expected)
+        index = RowIndex(expected: expected)
+        digests.reserveCapacity(expected)
         sightings.reserveCapacity(expected)
     }
 
     mutating func sighting(of analysed: AnalysedToken, at time: Double?) -> Int {
-        let object = ObjectIdentifier(analysed)
-        if let slot = byObject[object] {
+        let words = analysed.fingerprint.digestWords
+        let hash = words.0
+        if let slot = index.row(hash: hash, matches: { digests[$0] == words }) {
             addSighting(slot: slot, at: time)
             return slot
         }
-        let fingerprint = analysed.fingerprint
-        if let slot = byFingerprint[fingerprint] {
-            byObject[object] = slot
-            return sighting(of: analysed, at: time)
-        }
         let slot = sightings.count
+        index.insert(slot, hash: hash)
+        digests.append(words)
         sightings.append(TokenSighting(shared: analysed.shared, count: 1, firstSeen: time, lastSeen: time))
-        byObject[object] = slot
-        byFingerprint[fingerprint] = slot
         return slot
     }
 

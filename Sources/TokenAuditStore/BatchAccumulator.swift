@@ -107,7 +107,9 @@ public struct BatchAccumulator: Sendable {
                     key: key, count: increment.count, firstSeen: increment.firstSeen, lastSeen: increment.lastSeen))
             }
         }
-        if !batch.rows.usage.isEmpty { addUsage(batch.rows, tokenOfSlot: tokenOfSlot) }
+        // The accumulator's index of each of the batch's texts, filled as rows first refer to them.
+        var textOf = [Int32](repeating: -1, count: batch.rows.texts.count)
+        if !batch.rows.usage.isEmpty { addUsage(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
         for increment in batch.requestWindows {
             let dimension: Int32 = increment.dimension == .clientIP ? 0 : 1
             let key = WindowFold.Key(
@@ -121,7 +123,7 @@ public struct BatchAccumulator: Sendable {
                     key: key, firstTime: increment.firstTime, lastTime: increment.lastTime, count: increment.count))
             }
         }
-        if !batch.rows.windows.isEmpty { addWindows(batch.rows, tokenOfSlot: tokenOfSlot) }
+        if !batch.rows.windows.isEmpty { addWindows(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
         for increment in batch.findings {
             if let index = findingIndex[increment.key] {
                 findings[Int(index)] = findings[Int(index)].merged(with: increment)
@@ -142,8 +144,7 @@ public struct BatchAccumulator: Sendable {
     /// Folds a batch's compact usage rows: each distinct text of the batch is looked up in the accumulator's
     /// table once (when a row first refers to it, in row order: the order, and so the spelling kept, of the
     /// increments' fold), and rows are keyed by integers alone.
-    private mutating func addUsage(_ rows: BatchRows, tokenOfSlot: [Int32]) {
-        var textOf = [Int32](repeating: -1, count: rows.texts.count)
+    private mutating func addUsage(_ rows: BatchRows, tokenOfSlot: [Int32], textOf: inout [Int32]) {
         var empty: Int32 = -1
         func text(_ index: Int32) -> Int32 {
             if index < 0 {
@@ -174,8 +175,7 @@ public struct BatchAccumulator: Sendable {
     }
 
     /// Folds a batch's compact request-window rows, each distinct value looked up once (as ``addUsage``).
-    private mutating func addWindows(_ rows: BatchRows, tokenOfSlot: [Int32]) {
-        var textOf = [Int32](repeating: -1, count: rows.texts.count)
+    private mutating func addWindows(_ rows: BatchRows, tokenOfSlot: [Int32], textOf: inout [Int32]) {
         rows.windows.withUnsafeBufferPointer { windowRows in
             for increment in windowRows {
                 var value = textOf[Int(increment.value)]

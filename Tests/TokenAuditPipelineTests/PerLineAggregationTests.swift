@@ -1,7 +1,9 @@
 import TokenAuditTestSupport
 import Testing
 import TokenAuditModel
+import TokenAuditRules
 import TokenAuditStore
+import TokenAuditVerification
 @testable import TokenAuditPipeline
 
 /// The worker's per-line shortcuts (recent-token table, last-row memory, one-hash inserts) against plain
@@ -162,5 +164,49 @@ import TokenAuditStore
         let increments = builder.rows.windowIncrements(tokens: sightings(fingerprints))
         #expect(increments.map(\.key) == order)
         #expect(increments == order.map { reference[$0]! })
+    }
+
+    /// Token slots (an open-addressing index on the digest) against a dictionary keyed by fingerprint: same
+    /// slot numbers in first-seen order, counts and time spans, including a token analysed twice (two
+    /// analysis objects, one fingerprint: one slot).
+    @Test(arguments: [7, 8] as [UInt64])
+    func tokenSlotsMatchADictionaryByFingerprint(seed: UInt64) {
+        var random = SplitMix(state: seed)
+        let processor = BatchProcessor(
+            engine: RuleEngine(policy: AuditPolicy(), keySet: KeySet(), secrets: .empty),
+            cache: TokenCache(capacity: 16), masking: .masked, progress: ScanProgress())
+        let bytes = (0..<400).map { token($0 + 1) }
+        // Every token analysed once, a fifth of them twice (as after an eviction from the shared cache).
+        let analyses: [[AnalysedToken]] = bytes.enumerated().map { number, token in
+            let first = processor.analyse(token, isCutByLogger: false)
+            return number % 5 == 0 ? [first, processor.analyse(token, isCutByLogger: false)] : [first]
+        }
+        var slots = TokenSlots(expected: 8)
+        var reference: [TokenFingerprint: Int] = [:]
+        var expected: [(fingerprint: TokenFingerprint, count: Int64, first: Double?, last: Double?)] = []
+        for _ in 0..<6_000 {
+            let number = Int.random(in: 0..<bytes.count, using: &random)
+            let choices = analyses[number]
+            let analysed = choices[Int.random(in: 0..<choices.count, using: &random)]
+            let time: Double? = Int.random(in: 0..<8, using: &random) == 0 ? nil : Double(Int.random(in: 0..<10_000, using: &random))
+            let slot = slots.sighting(of: analysed, at: time)
+            if let known = reference[analysed.fingerprint] {
+                #expect(slot == known)
+                expected[known].count += 1
+                if let time {
+                    expected[known].first = min(expected[known].first ?? time, time)
+                    expected[known].last = max(expected[known].last ?? time, time)
+                }
+            } else {
+                #expect(slot == expected.count)
+                reference[analysed.fingerprint] = expected.count
+                expected.append((analysed.fingerprint, 1, time, time))
+            }
+        }
+        #expect(slots.sightings.count == expected.count)
+        for (sighting, want) in zip(slots.sightings, expected) {
+            #expect(sighting.fingerprint == want.fingerprint)
+            #expect(sighting.count == want.count && sighting.firstSeen == want.first && sighting.lastSeen == want.last)
+        }
     }
 }
