@@ -201,12 +201,6 @@ public struct BatchAccumulator: Sendable {
     public mutating func take() -> BatchAccumulator {
         var taken = self
         self = BatchAccumulator()
-        // The next transaction is about as large as this one: its indexes start at this one's sizes instead
-        // of doubling up from the minimum (each doubling re-placed every entry).
-        fingerprintIndex = RowIndex(rows: taken.fingerprintIndex.rows)
-        textIndex = RowIndex(rows: taken.textIndex.rows)
-        usageIndex = RowIndex(rows: taken.usageIndex.rows)
-        windowIndex = RowIndex(rows: taken.windowIndex.rows)
         // The lookup tables are only needed while folding: the commit reads the rows. Dropped here, they do not
         // sit in memory (about as much again as the rows) while the transaction is written.
         taken.fingerprintIndex = RowIndex()
@@ -259,16 +253,6 @@ struct RowIndex: Sendable {
     private var count = 0
 
     init() { slots = Array(repeating: 0, count: 256) }
-
-    /// An index that holds `rows` rows without growing.
-    init(rows: Int) {
-        var size = 256
-        while size < rows * 2 { size <<= 1 }
-        slots = Array(repeating: 0, count: size)
-    }
-
-    /// Rows held.
-    var rows: Int { count }
 
     /// The position of the row for which `matches` holds among those with `hash`, or `new` — recorded as that
     /// key's position — when there is none (the caller then appends the row at `new`).
