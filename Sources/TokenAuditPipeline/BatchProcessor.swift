@@ -61,8 +61,7 @@ struct BatchProcessor: Sendable {
         var known = knownTokens.take()
         known.startBatch()
         defer { knownTokens.give(known) }
-        var usage = UsageAggregate(expectedRows: item.batch.count)
-        var windows = RequestWindowRecorder(expectedRows: item.batch.count)
+        var rows = BatchRowsBuilder(expectedRows: item.batch.count)
         var findings = FindingTable(sourcePath: item.sourcePath)
         var memos = RequestRuleMemos()
         var tokenLines = 0
@@ -108,8 +107,7 @@ struct BatchProcessor: Sendable {
                         return (found, slot)
                     }
                     let fingerprint = analysed.fingerprint
-                    windows.record(slot: slot, fingerprint, context)
-                    usage.record(slot: slot, fingerprint, context)
+                    rows.record(slot: slot, context)
 
                     // The token's last drafts, when this occurrence has the same shape: counted, not re-judged.
                     let shape = remembersRequestRules
@@ -168,8 +166,7 @@ struct BatchProcessor: Sendable {
             sourceID: item.sourceID, linesCommitted: linesCommitted, bytesCommitted: bytesCommitted,
             lines: Int64(batch.count), linesWithTokens: Int64(tokenLines), firstTime: firstTime, lastTime: lastTime)
         let storeBatch = StoreBatch(
-            tokens: slots.sightings, usage: usage.increments, findings: findings.rows,
-            progress: [sourceProgress], requestWindows: windows.increments)
+            tokens: slots.sightings, findings: findings.rows, progress: [sourceProgress], rows: rows.rows)
         return BatchResult(
             sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence,
             storeBatch: storeBatch, lines: batch.count, tokenLines: tokenLines, newTokens: newTokens,
@@ -226,37 +223,36 @@ public enum TokenAnalysis {
 /// The batch's distinct tokens, each with its sighting (count, first and last time) and a small number the
 /// other aggregates key on instead of the 64-character fingerprint.
 ///
-/// A token is looked up by the identity of its cached analysis (one pointer hash); a token analysed twice
-/// (evicted from the cache and seen again) falls back to its fingerprint, so each token has one slot.
+/// Called for a token's first sighting in the batch (later ones come through ``RecentTokens`` with their
+/// slot). Tokens are found by fingerprint in an open-addressing ``RowIndex`` over the digest's first word
+/// (SHA-256 bits: already uniform) and compared on the four digest words: two `Dictionary` inserts (by the
+/// analysis object and by fingerprint, each hashing with SipHash) per new token were most of this cost. A
+/// token analysed twice (evicted from the cache and seen again) has one fingerprint, so one slot.
 struct TokenSlots {
-    private var byObject: [ObjectIdentifier: Int] = [:]
-    private var byFingerprint: [TokenFingerprint: Int] = [:]
+    private var index: RowIndex
+    private var digests: [(UInt64, UInt64, UInt64, UInt64)] = []
     private(set) var sightings: [TokenSighting] = []
 
-    init() {}
+    init() { index = RowIndex(expected: 16) }
 
     /// Room for `expected` distinct tokens without rehashing.
     init(expected: Int) {
-        byObject.reserveCapacity(expected)
-        byFingerprint.reserveCapacity(expected)
+        index = RowIndex(expected: expected)
+        digests.reserveCapacity(expected)
         sightings.reserveCapacity(expected)
     }
 
     mutating func sighting(of analysed: AnalysedToken, at time: Double?) -> Int {
-        let object = ObjectIdentifier(analysed)
-        if let slot = byObject[object] {
+        let words = analysed.fingerprint.digestWords
+        let hash = words.0
+        if let slot = index.row(hash: hash, matches: { digests[$0] == words }) {
             addSighting(slot: slot, at: time)
             return slot
         }
-        let fingerprint = analysed.fingerprint
-        if let slot = byFingerprint[fingerprint] {
-            byObject[object] = slot
-            return sighting(of: analysed, at: time)
-        }
         let slot = sightings.count
+        index.insert(slot, hash: hash)
+        digests.append(words)
         sightings.append(TokenSighting(shared: analysed.shared, count: 1, firstSeen: time, lastSeen: time))
-        byObject[object] = slot
-        byFingerprint[fingerprint] = slot
         return slot
     }
 
@@ -314,67 +310,6 @@ struct RecentTokens<Value> {
     mutating func remember(_ bytes: [UInt8], _ analysed: Value, slot: Int) {
         let index = bytes.withUnsafeBufferPointer { Self.index(of: $0) }
         entries[index] = Entry(bytes: bytes, analysed: analysed, slot: slot)
-    }
-}
-
-/// The batch's usage rows (token × client IP × method × host × path × status). Consecutive requests of a
-/// token usually repeat the previous row's key, so each slot remembers its last row and only a different key
-/// pays for a dictionary lookup.
-struct UsageAggregate {
-    private var rows: RowIndex
-    /// The slot of each row of ``increments``.
-    private var rowSlots: [Int] = []
-    /// The last row per slot; -1 for none.
-    private var lastRow: [Int] = []
-    private(set) var increments: [UsageIncrement] = []
-
-    /// Rows for about `expectedRows` keys before the index grows (a batch's token lines are an upper bound).
-    init(expectedRows: Int = 64) {
-        rows = RowIndex(expected: expectedRows)
-        increments.reserveCapacity(expectedRows)
-        rowSlots.reserveCapacity(expectedRows)
-    }
-
-    mutating func record(slot: Int, _ fingerprint: TokenFingerprint, _ context: RequestContext) {
-        let time = context.time
-        if slot >= lastRow.count { lastRow.append(contentsOf: repeatElement(-1, count: slot + 1 - lastRow.count)) }
-        let last = lastRow[slot]
-        if last >= 0, Self.matches(increments[last].key, context) {
-            merge(last, time)
-            return
-        }
-        var hash = RowHash()
-        hash.add(slot)
-        hash.add(context.status)
-        hash.add(context.clientIP)
-        hash.add(context.method)
-        hash.add(context.host)
-        hash.add(context.path)
-        let key = hash.value
-        if let row = rows.row(hash: key, matches: { rowSlots[$0] == slot && Self.matches(increments[$0].key, context) }) {
-            lastRow[slot] = row
-            merge(row, time)
-            return
-        }
-        let fresh = increments.count
-        rows.insert(fresh, hash: key)
-        lastRow[slot] = fresh
-        rowSlots.append(slot)
-        increments.append(UsageIncrement(
-            key: UsageKey(token: fingerprint, request: context), count: 1, firstSeen: time, lastSeen: time))
-    }
-
-
-    private mutating func merge(_ row: Int, _ time: Double?) {
-        increments[row].count += 1
-        guard let time else { return }
-        if increments[row].firstSeen.map({ time < $0 }) ?? true { increments[row].firstSeen = time }
-        if increments[row].lastSeen.map({ time > $0 }) ?? true { increments[row].lastSeen = time }
-    }
-
-    private static func matches(_ key: UsageKey, _ context: RequestContext) -> Bool {
-        key.status == context.status && key.clientIP == context.clientIP && key.path == context.path
-            && key.method == context.method && key.host == context.host
     }
 }
 

@@ -1,3 +1,5 @@
+import TokenAuditStore
+
 /// An open-addressing index from a caller-computed 64-bit hash to row numbers of an array the caller owns,
 /// for the per-batch usage and request-window rows.
 ///
@@ -75,41 +77,14 @@ struct RowHash {
         if let value { mix(UInt64(bitPattern: Int64(value))) } else { mix(0xA5A5_5A5A_0F0F_F0F0) }
     }
 
-    /// Adds a string by its UTF-8 bytes when it is ASCII. Strings compare by canonical equivalence, so two
-    /// non-ASCII strings can be equal with different bytes: those all add the same marker, and the caller's
-    /// `==` tells them apart.
+    /// Adds a string by its `TextHash` (its UTF-8 bytes when it is ASCII, no copy). Strings compare by
+    /// canonical equivalence, so two strings can be equal with different bytes: `TextHash` is equal for
+    /// equal strings, and the caller's `==` tells apart the unequal ones that share a hash.
     mutating func add(_ text: String?) {
         guard let text else { return mix(0x5A5A_A5A5_F0F0_0F0F) }
-        let hashed: UInt64? = text.utf8.withContiguousStorageIfAvailable(Self.asciiHash)
-            ?? { var copy = text; return copy.withUTF8(Self.asciiHash) }()
-        mix(hashed ?? 0xC3C3_3C3C_9696_6969)
-    }
-
-    /// A hash of `bytes` when they are all ASCII, else `nil`.
-    @inline(__always)
-    private static func asciiHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        let count = bytes.count
-        var hash = RowHash()
-        guard let base = bytes.baseAddress, count > 0 else { return 0x1234_5678 }
-        let raw = UnsafeRawPointer(base)
-        var offset = 0
-        var seen: UInt64 = 0
-        while offset + 8 <= count {
-            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            seen |= word
-            hash.mix(word)
-            offset += 8
-        }
-        var tail = UInt64(truncatingIfNeeded: count) << 56
-        var shift: UInt64 = 0
-        while offset < count {
-            tail |= UInt64(base[offset]) << shift
-            seen |= UInt64(base[offset])
-            shift += 8
-            offset += 1
-        }
-        hash.mix(tail)
-        return seen & 0x8080_8080_8080_8080 == 0 ? hash.state : nil
+        let hashed: UInt64? = text.utf8.withContiguousStorageIfAvailable(TextHash.asciiHash)
+            ?? { var copy = text; return copy.withUTF8(TextHash.asciiHash) }()
+        mix(hashed ?? TextHash.nonASCII(text))
     }
 
     /// The hash, with a final avalanche (murmur3's fmix64) so that its upper half is well mixed.

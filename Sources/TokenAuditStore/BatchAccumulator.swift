@@ -73,8 +73,12 @@ public struct BatchAccumulator: Sendable {
     /// store finds them by fingerprint and needs no record).
     public mutating func add(_ batch: StoreBatch, storedTokens: KnownTokens?) {
         batches += 1
+        // The accumulator's index of each of the batch's tokens, for the compact rows.
+        var tokenOfSlot: [Int32] = []
+        if !batch.rows.isEmpty { tokenOfSlot.reserveCapacity(batch.tokens.count) }
         for sighting in batch.tokens {
             let token = Int(cachedTokenIndex(sighting.fingerprint))
+            if !batch.rows.isEmpty { tokenOfSlot.append(Int32(token)) }
             let index = sightingOfToken[token]
             if index < 0 {
                 sightingOfToken[token] = Int32(sightings.count)
@@ -103,6 +107,9 @@ public struct BatchAccumulator: Sendable {
                     key: key, count: increment.count, firstSeen: increment.firstSeen, lastSeen: increment.lastSeen))
             }
         }
+        // The accumulator's index of each of the batch's texts, filled as rows first refer to them.
+        var textOf = [Int32](repeating: -1, count: batch.rows.texts.count)
+        if !batch.rows.usage.isEmpty { addUsage(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
         for increment in batch.requestWindows {
             let dimension: Int32 = increment.dimension == .clientIP ? 0 : 1
             let key = WindowFold.Key(
@@ -116,6 +123,7 @@ public struct BatchAccumulator: Sendable {
                     key: key, firstTime: increment.firstTime, lastTime: increment.lastTime, count: increment.count))
             }
         }
+        if !batch.rows.windows.isEmpty { addWindows(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
         for increment in batch.findings {
             if let index = findingIndex[increment.key] {
                 findings[Int(index)] = findings[Int(index)].merged(with: increment)
@@ -129,6 +137,62 @@ public struct BatchAccumulator: Sendable {
                 progress[index].merge(step)
             } else {
                 progress.append(step)
+            }
+        }
+    }
+
+    /// Folds a batch's compact usage rows: each distinct text of the batch is looked up in the accumulator's
+    /// table once (when a row first refers to it, in row order: the order, and so the spelling kept, of the
+    /// increments' fold), and rows are keyed by integers alone.
+    private mutating func addUsage(_ rows: BatchRows, tokenOfSlot: [Int32], textOf: inout [Int32]) {
+        var empty: Int32 = -1
+        func text(_ index: Int32) -> Int32 {
+            if index < 0 {
+                if empty < 0 { empty = textIndex("") }
+                return empty
+            }
+            let mapped = textOf[Int(index)]
+            if mapped >= 0 { return mapped }
+            let found = textIndex(rows.texts[Int(index)])
+            textOf[Int(index)] = found
+            return found
+        }
+        rows.usage.withUnsafeBufferPointer { usageRows in
+            for increment in usageRows {
+                let key = UsageFold.Key(
+                    token: tokenOfSlot[Int(increment.token)], clientIP: text(increment.clientIP),
+                    method: text(increment.method), host: text(increment.host), path: text(increment.path),
+                    status: Int64(increment.status ?? 0))
+                let row = usageIndex.row(hash: key.mixedHash, new: Int32(usage.count)) { usage[Int($0)].key == key }
+                if row < usage.count {
+                    usage[Int(row)].merge(increment.count, increment.firstSeen, increment.lastSeen)
+                } else {
+                    usage.append(UsageFold(
+                        key: key, count: increment.count, firstSeen: increment.firstSeen, lastSeen: increment.lastSeen))
+                }
+            }
+        }
+    }
+
+    /// Folds a batch's compact request-window rows, each distinct value looked up once (as ``addUsage``).
+    private mutating func addWindows(_ rows: BatchRows, tokenOfSlot: [Int32], textOf: inout [Int32]) {
+        rows.windows.withUnsafeBufferPointer { windowRows in
+            for increment in windowRows {
+                var value = textOf[Int(increment.value)]
+                if value < 0 {
+                    value = textIndex(rows.texts[Int(increment.value)])
+                    textOf[Int(increment.value)] = value
+                }
+                let key = WindowFold.Key(
+                    token: tokenOfSlot[Int(increment.token)], dimension: increment.dimension == .clientIP ? 0 : 1,
+                    value: value, bucket: increment.bucket)
+                let row = windowIndex.row(hash: key.mixedHash, new: Int32(windows.count)) { windows[Int($0)].key == key }
+                if row < windows.count {
+                    windows[Int(row)].merge(increment.firstTime, increment.lastTime, increment.count)
+                } else {
+                    windows.append(WindowFold(
+                        key: key, firstTime: increment.firstTime, lastTime: increment.lastTime, count: increment.count))
+                }
             }
         }
     }
@@ -237,33 +301,65 @@ struct RowIndex: Sendable {
 /// A fast 64-bit hash of a text's UTF-8 bytes, eight bytes at a time, for the writer's in-memory tables (never
 /// stored, never exposed to input an attacker could tune against a fixed seed beyond slower probing: the
 /// tables are bounded by the transaction's row budget).
-enum TextHash {
-    static func of(_ text: String) -> UInt64 {
+///
+/// Equal texts hash equally under Swift's `String ==` (canonical equivalence), the equality the tables compare
+/// with: an ASCII text hashes by its bytes; a non-ASCII text whose canonical (NFC) form is ASCII — only the
+/// three code points whose canonical decomposition is one ASCII character can make one — by the bytes of that
+/// form; any other non-ASCII text by Swift's own canonical `String` hash (rare in logs, so its cost does not
+/// matter, and two spellings of one accented text meet in the table instead of becoming two texts).
+public enum TextHash {
+    public static func of(_ text: String) -> UInt64 {
         var text = text
-        return text.withUTF8 { bytes in
-            var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
-            guard let base = bytes.baseAddress else { return mix(hash) }
-            let raw = UnsafeRawPointer(base)
-            var offset = 0
-            while offset + 8 <= bytes.count {
-                hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-                hash ^= hash >> 31
-                offset += 8
-            }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < bytes.count {
-                tail |= UInt64(bytes[offset]) << shift
-                shift += 8
-                offset += 1
-            }
-            return mix(hash ^ tail)
+        return text.withUTF8 { asciiHash($0) } ?? nonASCII(text)
+    }
+
+    /// The hash of `bytes` when they are all ASCII, else nil.
+    @inline(__always)
+    public static func asciiHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+        guard let base = bytes.baseAddress else { return mix(hash) }
+        let raw = UnsafeRawPointer(base)
+        var offset = 0
+        var seen: UInt64 = 0
+        while offset + 8 <= bytes.count {
+            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            seen |= word
+            hash = (hash ^ word) &* 0xBF58_476D_1CE4_E5B9
+            hash ^= hash >> 31
+            offset += 8
         }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < bytes.count {
+            tail |= UInt64(bytes[offset]) << shift
+            seen |= UInt64(bytes[offset])
+            shift += 8
+            offset += 1
+        }
+        guard seen & 0x8080_8080_8080_8080 == 0 else { return nil }
+        return mix(hash ^ tail)
+    }
+
+    /// The hash of a text with a non-ASCII byte, equal to ``of(_:)`` of every text `==` to it.
+    public static func nonASCII(_ text: String) -> UInt64 {
+        var folded: [UInt8] = []
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0..<0x80: folded.append(UInt8(truncatingIfNeeded: scalar.value))
+            // The singletons whose canonical decomposition is ASCII: GREEK QUESTION MARK, GREEK VARIA,
+            // KELVIN SIGN. A combining mark never leaves an NFC form ASCII, and no ASCII character composes.
+            case 0x037E: folded.append(0x3B)
+            case 0x1FEF: folded.append(0x60)
+            case 0x212A: folded.append(0x4B)
+            default: return mix(UInt64(bitPattern: Int64(text.hashValue)) ^ 0x5851_F42D_4C95_7F2D)
+            }
+        }
+        return folded.withUnsafeBufferPointer { asciiHash($0) } ?? 0
     }
 
     /// A 64-bit finaliser (splitmix64's).
     @inline(__always)
-    static func mix(_ value: UInt64) -> UInt64 {
+    public static func mix(_ value: UInt64) -> UInt64 {
         var hash = (value ^ value >> 30) &* 0xBF58_476D_1CE4_E5B9
         hash = (hash ^ hash >> 27) &* 0x94D0_49BB_1331_11EB
         return hash ^ hash >> 31

@@ -364,6 +364,13 @@ public struct SourceProgress: Sendable, Hashable {
 }
 
 /// Everything one batch of lines contributes, committed in one transaction together with the watermark.
+///
+/// Usage and request-window rows come in either of two forms, both folded the same way: as increments
+/// (`usage`, `requestWindows`: each row carries its fingerprint and strings) or compact (`rows`: the batch's
+/// texts once, rows as integers referring to them and to `tokens`). The scan's workers make the compact form:
+/// most token lines make a new usage row (paths carry ids), and copying a fingerprint and four strings into
+/// each, then hashing and comparing those strings again in the writer's fold, cost more than the rows' own
+/// arithmetic.
 public struct StoreBatch: Sendable, Hashable {
     public var tokens: [TokenSighting]
     public var usage: [UsageIncrement]
@@ -371,15 +378,122 @@ public struct StoreBatch: Sendable, Hashable {
     public var progress: [SourceProgress]
     /// Request times per token × client IP / User-Agent × bucket, for the cross-request rules.
     public var requestWindows: [RequestWindowIncrement] = []
+    /// Usage and request-window rows in compact form (tokens by index into `tokens`), in addition to `usage`
+    /// and `requestWindows`.
+    public var rows: BatchRows = BatchRows()
 
     public init(
         tokens: [TokenSighting] = [], usage: [UsageIncrement] = [], findings: [FindingIncrement] = [],
-        progress: [SourceProgress] = [], requestWindows: [RequestWindowIncrement] = []
+        progress: [SourceProgress] = [], requestWindows: [RequestWindowIncrement] = [], rows: BatchRows = BatchRows()
     ) {
         self.tokens = tokens
         self.usage = usage
         self.findings = findings
         self.progress = progress
         self.requestWindows = requestWindows
+        self.rows = rows
+    }
+
+    /// Every usage row of the batch as increments: `usage`, then `rows.usage` expanded.
+    public var allUsage: [UsageIncrement] { usage + rows.usageIncrements(tokens: tokens) }
+
+    /// Every request-window row of the batch as increments: `requestWindows`, then `rows.windows` expanded.
+    public var allRequestWindows: [RequestWindowIncrement] { requestWindows + rows.windowIncrements(tokens: tokens) }
+}
+
+/// A batch's usage and request-window rows with each distinct text held once: rows refer to `texts` and to
+/// the batch's `tokens` by index, so a row is a few integers (no strings to copy, retain or hash again), and
+/// the writer's fold maps each distinct text of the batch to its own table once instead of once per row.
+///
+/// Texts are distinct by `String` equality (canonical equivalence: two spellings of one accented text are one
+/// text, held in the spelling met first), the equality the rows merge on.
+public struct BatchRows: Sendable, Hashable {
+    /// The texts rows refer to.
+    public var texts: [String]
+    public var usage: [BatchUsageRow]
+    public var windows: [BatchWindowRow]
+
+    public init(texts: [String] = [], usage: [BatchUsageRow] = [], windows: [BatchWindowRow] = []) {
+        self.texts = texts
+        self.usage = usage
+        self.windows = windows
+    }
+
+    public var isEmpty: Bool { usage.isEmpty && windows.isEmpty }
+
+    /// The usage rows as increments (`tokens`: the batch's sightings the rows refer to).
+    public func usageIncrements(tokens: [TokenSighting]) -> [UsageIncrement] {
+        usage.map { row in
+            UsageIncrement(
+                key: UsageKey(
+                    token: tokens[Int(row.token)].fingerprint, clientIP: text(row.clientIP), method: text(row.method),
+                    host: text(row.host), path: text(row.path), status: row.status),
+                count: row.count, firstSeen: row.firstSeen, lastSeen: row.lastSeen)
+        }
+    }
+
+    /// The request-window rows as increments.
+    public func windowIncrements(tokens: [TokenSighting]) -> [RequestWindowIncrement] {
+        windows.map { row in
+            var increment = RequestWindowIncrement(
+                token: tokens[Int(row.token)].fingerprint, dimension: row.dimension, value: texts[Int(row.value)],
+                time: row.firstTime, count: row.count)
+            increment.bucket = row.bucket
+            increment.lastTime = row.lastTime
+            return increment
+        }
+    }
+
+    private func text(_ index: Int32) -> String? { index < 0 ? nil : texts[Int(index)] }
+}
+
+/// A usage row of a ``BatchRows``: the `UsageKey` with the token and texts as indexes.
+public struct BatchUsageRow: Sendable, Hashable {
+    /// Index into the batch's `tokens`.
+    public var token: Int32
+    /// Indexes into ``BatchRows/texts``; -1 for an absent value.
+    public var clientIP, method, host, path: Int32
+    public var status: Int?
+    public var count: Int64
+    public var firstSeen, lastSeen: Double?
+
+    public init(
+        token: Int32, clientIP: Int32, method: Int32, host: Int32, path: Int32, status: Int?, count: Int64,
+        firstSeen: Double?, lastSeen: Double?
+    ) {
+        self.token = token
+        self.clientIP = clientIP
+        self.method = method
+        self.host = host
+        self.path = path
+        self.status = status
+        self.count = count
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+    }
+}
+
+/// A request-window row of a ``BatchRows``: the `RequestWindowIncrement` with the token and value as indexes.
+public struct BatchWindowRow: Sendable, Hashable {
+    /// Index into the batch's `tokens`.
+    public var token: Int32
+    public var dimension: RequestWindowIncrement.Dimension
+    /// Index into ``BatchRows/texts``.
+    public var value: Int32
+    public var bucket: Int64
+    public var firstTime, lastTime: Double
+    public var count: Int64
+
+    public init(
+        token: Int32, dimension: RequestWindowIncrement.Dimension, value: Int32, bucket: Int64, firstTime: Double,
+        lastTime: Double, count: Int64
+    ) {
+        self.token = token
+        self.dimension = dimension
+        self.value = value
+        self.bucket = bucket
+        self.firstTime = firstTime
+        self.lastTime = lastTime
+        self.count = count
     }
 }

@@ -1,7 +1,9 @@
 import TokenAuditTestSupport
 import Testing
 import TokenAuditModel
+import TokenAuditRules
 import TokenAuditStore
+import TokenAuditVerification
 @testable import TokenAuditPipeline
 
 /// The worker's per-line shortcuts (recent-token table, last-row memory, one-hash inserts) against plain
@@ -87,11 +89,19 @@ import TokenAuditStore
                              "Agent/\u{C5}", "Agent/A\u{30A}"], &random))
     }
 
+    /// Sightings for `fingerprints`, numbered as slots: what the compact rows refer to.
+    private func sightings(_ fingerprints: [TokenFingerprint]) -> [TokenSighting] {
+        fingerprints.map {
+            TokenSighting(record: TokenRecord(fingerprint: $0, kind: "unknown", verificationStatus: "unsupported"),
+                          count: 1, firstSeen: nil, lastSeen: nil)
+        }
+    }
+
     @Test(arguments: [1, 2, 3])
     func usageRowsMatchAPlainFold(seed: UInt64) {
         var random = SplitMix(state: seed)
         let fingerprints = (0..<5).map { TokenFingerprint(token: token($0 + 1)) }
-        var aggregate = UsageAggregate()
+        var builder = BatchRowsBuilder(expectedRows: 4)
         var reference: [UsageKey: UsageIncrement] = [:]
         var order: [UsageKey] = []
         for _ in 0..<5_000 {
@@ -99,7 +109,7 @@ import TokenAuditStore
             let slot = Int.random(in: 0..<5, using: &random)
             for _ in 0..<Int.random(in: 1..<4, using: &random) {
                 let request = context(&random)
-                aggregate.record(slot: slot, fingerprints[slot], request)
+                builder.record(slot: slot, request)
                 let key = UsageKey(token: fingerprints[slot], request: request)
                 if var row = reference[key] {
                     row.count += 1
@@ -114,15 +124,19 @@ import TokenAuditStore
                 }
             }
         }
-        #expect(aggregate.increments.map(\.key) == order)
-        #expect(aggregate.increments == order.map { reference[$0]! })
+        let rows = builder.rows
+        let increments = rows.usageIncrements(tokens: sightings(fingerprints))
+        #expect(increments.map(\.key) == order)
+        #expect(increments == order.map { reference[$0]! })
+        // Each text held once (by String equality), whatever its spelling.
+        #expect(Set(rows.texts).count == rows.texts.count)
     }
 
     @Test(arguments: [4, 5, 6])
     func requestWindowRowsMatchAPlainFold(seed: UInt64) {
         var random = SplitMix(state: seed)
         let fingerprints = (0..<5).map { TokenFingerprint(token: token($0 + 1)) }
-        var recorder = RequestWindowRecorder()
+        var builder = BatchRowsBuilder()
         var reference: [RequestWindowIncrement.Key: RequestWindowIncrement] = [:]
         var order: [RequestWindowIncrement.Key] = []
         func fold(_ fresh: RequestWindowIncrement) {
@@ -137,7 +151,7 @@ import TokenAuditStore
             let slot = Int.random(in: 0..<5, using: &random)
             for _ in 0..<Int.random(in: 1..<4, using: &random) {
                 let request = context(&random)
-                recorder.record(slot: slot, fingerprints[slot], request)
+                builder.record(slot: slot, request)
                 guard let time = request.time else { continue }
                 if let ip = request.clientIP, !ip.isEmpty {
                     fold(RequestWindowIncrement(token: fingerprints[slot], dimension: .clientIP, value: ip, time: time))
@@ -147,7 +161,52 @@ import TokenAuditStore
                 }
             }
         }
-        #expect(recorder.increments.map(\.key) == order)
-        #expect(recorder.increments == order.map { reference[$0]! })
+        let increments = builder.rows.windowIncrements(tokens: sightings(fingerprints))
+        #expect(increments.map(\.key) == order)
+        #expect(increments == order.map { reference[$0]! })
+    }
+
+    /// Token slots (an open-addressing index on the digest) against a dictionary keyed by fingerprint: same
+    /// slot numbers in first-seen order, counts and time spans, including a token analysed twice (two
+    /// analysis objects, one fingerprint: one slot).
+    @Test(arguments: [7, 8] as [UInt64])
+    func tokenSlotsMatchADictionaryByFingerprint(seed: UInt64) {
+        var random = SplitMix(state: seed)
+        let processor = BatchProcessor(
+            engine: RuleEngine(policy: AuditPolicy(), keySet: KeySet(), secrets: .empty),
+            cache: TokenCache(capacity: 16), masking: .masked, progress: ScanProgress())
+        let bytes = (0..<400).map { token($0 + 1) }
+        // Every token analysed once, a fifth of them twice (as after an eviction from the shared cache).
+        let analyses: [[AnalysedToken]] = bytes.enumerated().map { number, token in
+            let first = processor.analyse(token, isCutByLogger: false)
+            return number % 5 == 0 ? [first, processor.analyse(token, isCutByLogger: false)] : [first]
+        }
+        var slots = TokenSlots(expected: 8)
+        var reference: [TokenFingerprint: Int] = [:]
+        var expected: [(fingerprint: TokenFingerprint, count: Int64, first: Double?, last: Double?)] = []
+        for _ in 0..<6_000 {
+            let number = Int.random(in: 0..<bytes.count, using: &random)
+            let choices = analyses[number]
+            let analysed = choices[Int.random(in: 0..<choices.count, using: &random)]
+            let time: Double? = Int.random(in: 0..<8, using: &random) == 0 ? nil : Double(Int.random(in: 0..<10_000, using: &random))
+            let slot = slots.sighting(of: analysed, at: time)
+            if let known = reference[analysed.fingerprint] {
+                #expect(slot == known)
+                expected[known].count += 1
+                if let time {
+                    expected[known].first = min(expected[known].first ?? time, time)
+                    expected[known].last = max(expected[known].last ?? time, time)
+                }
+            } else {
+                #expect(slot == expected.count)
+                reference[analysed.fingerprint] = expected.count
+                expected.append((analysed.fingerprint, 1, time, time))
+            }
+        }
+        #expect(slots.sightings.count == expected.count)
+        for (sighting, want) in zip(slots.sightings, expected) {
+            #expect(sighting.fingerprint == want.fingerprint)
+            #expect(sighting.count == want.count && sighting.firstSeen == want.first && sighting.lastSeen == want.last)
+        }
     }
 }

@@ -179,7 +179,7 @@ import TokenAuditVerification
                 extractor: LineExtractor(format: .jsonLines)))
             let store = result.storeBatch
             outcomes.append(Outcome(
-                tokens: store.tokens, usage: store.usage, findings: Set(store.findings), windows: store.requestWindows,
+                tokens: store.tokens, usage: store.allUsage, findings: Set(store.findings), windows: store.allRequestWindows,
                 progress: store.progress, open: result.openOccurrences, findingRows: store.findings.count))
             remembered += result.rememberedOccurrences
             quiet += result.quietOccurrences

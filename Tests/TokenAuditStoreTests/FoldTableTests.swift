@@ -84,4 +84,42 @@ struct FoldTableTests {
             #expect(TextHash.of(text + "") == TextHash.of(text))
         }
     }
+
+    /// Texts Swift's `==` calls equal (canonical equivalence) hash equally, including non-ASCII texts equal to
+    /// ASCII ones (the three singletons whose decomposition is ASCII), and fold into one text.
+    @Test func canonicallyEqualTextsHashAndFoldAsOne() {
+        let pairs: [(String, String)] = [
+            ("caf\u{E9}", "cafe\u{301}"), ("\u{212A}elvin", "Kelvin"), ("a\u{037E}b", "a;b"), ("\u{1FEF}x", "`x"),
+            ("\u{2126}", "\u{3A9}"), ("/p/\u{C5}/\u{212A}", "/p/A\u{30A}/K"),
+            ("a-longer-ascii-prefix/\u{212A}", "a-longer-ascii-prefix/K"),
+        ]
+        for (left, right) in pairs {
+            #expect(left == right)
+            #expect(TextHash.of(left) == TextHash.of(right), "\(left) \(right)")
+        }
+        var accumulator = BatchAccumulator()
+        for (index, (left, right)) in pairs.enumerated() {
+            let token = fingerprint(index)
+            accumulator.add(StoreBatch(usage: [
+                UsageIncrement(key: UsageKey(token: token, clientIP: nil, method: nil, host: nil, path: left, status: 200),
+                               count: 1, firstSeen: nil, lastSeen: nil),
+            ]))
+            // Another field in between, so the per-field last-text shortcut does not decide it.
+            accumulator.add(StoreBatch(usage: [
+                UsageIncrement(key: UsageKey(token: token, clientIP: nil, method: nil, host: nil, path: "/other", status: 200),
+                               count: 1, firstSeen: nil, lastSeen: nil),
+            ]))
+            accumulator.add(StoreBatch(usage: [
+                UsageIncrement(key: UsageKey(token: token, clientIP: nil, method: nil, host: nil, path: right, status: 200),
+                               count: 1, firstSeen: nil, lastSeen: nil),
+            ]))
+        }
+        let folded = accumulator.take()
+        // Per pair one row counting both spellings (kept in the spelling met first), one "/other" row each.
+        #expect(folded.usage.count == 2 * pairs.count)
+        #expect(folded.usage.filter { $0.count == 2 }.count == pairs.count)
+        for (left, _) in pairs {
+            #expect(folded.texts.contains { Array($0.utf8) == Array(left.utf8) })
+        }
+    }
 }

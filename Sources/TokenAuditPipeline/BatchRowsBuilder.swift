@@ -1,0 +1,181 @@
+import TokenAuditModel
+import TokenAuditStore
+
+/// A batch's usage rows (token × client IP × method × host × path × status) and request-window rows (token ×
+/// client IP / User-Agent × 10-minute bucket), built in the compact form of ``BatchRows``: each distinct text of
+/// the batch is held once, and a row is a few integers.
+///
+/// Before, each new row copied the fingerprint and four strings into a `UsageIncrement` (paths carry ids, so
+/// most token lines made a new row), hashed those strings per row, and the writer's fold hashed and compared
+/// them again per row and retained them at every copy. Here a line's texts are resolved to numbers once per
+/// line — most against the same slot's previous line, by one `String` comparison each — and only a text the
+/// batch has not met is hashed; rows are then keyed, compared and hashed as integers.
+///
+/// Texts are equal when Swift's `String ==` says so (canonical equivalence), as when rows were keyed by
+/// strings: ASCII texts hash by their bytes; every non-ASCII text hashes to one marker and is told apart by
+/// `==`.
+struct BatchRowsBuilder {
+    /// The per-line text numbers of one token slot's last line, by field.
+    private struct LineTexts {
+        var clientIP: Int32 = -2
+        var method: Int32 = -2
+        var host: Int32 = -2
+        var path: Int32 = -2
+        var userAgent: Int32 = -2
+    }
+
+    private var texts: [String] = []
+    private var textIndex: RowIndex
+    private var lastTexts: [LineTexts] = []
+
+    private var usage: [BatchUsageRow] = []
+    private var usageIndex: RowIndex
+    /// The last usage row per slot; -1 for none.
+    private var lastUsage: [Int32] = []
+
+    private var windows: [BatchWindowRow] = []
+    private var windowIndex: RowIndex
+    /// The last window row per slot and dimension, at `slot * 2 + dimension code`; -1 for none.
+    private var lastWindow: [Int32] = []
+
+    /// Rows for about `expectedRows` keys before the indexes grow (a batch's token lines are an upper bound).
+    init(expectedRows: Int = 64) {
+        textIndex = RowIndex(expected: expectedRows)
+        usageIndex = RowIndex(expected: expectedRows)
+        windowIndex = RowIndex(expected: expectedRows * 2)
+        texts.reserveCapacity(expectedRows)
+        usage.reserveCapacity(expectedRows)
+    }
+
+    /// The rows built so far.
+    var rows: BatchRows { BatchRows(texts: texts, usage: usage, windows: windows) }
+
+    /// Counts one request of the token in `slot` (a ``TokenSlots`` slot: rows refer to the batch's sightings by
+    /// it) in its usage row and, when the request has a finite time, in its window rows.
+    mutating func record(slot: Int, _ context: RequestContext) {
+        if slot >= lastTexts.count {
+            let more = slot + 1 - lastTexts.count
+            lastTexts.append(contentsOf: repeatElement(LineTexts(), count: more))
+            lastUsage.append(contentsOf: repeatElement(-1, count: more))
+            lastWindow.append(contentsOf: repeatElement(-1, count: 2 * more))
+        }
+        var line = lastTexts[slot]
+        line.clientIP = number(context.clientIP, last: line.clientIP)
+        line.method = number(context.method, last: line.method)
+        line.host = number(context.host, last: line.host)
+        line.path = number(context.path, last: line.path)
+        line.userAgent = number(context.userAgent, last: line.userAgent)
+        lastTexts[slot] = line
+
+        let time = context.time
+        addUsage(slot: Int32(truncatingIfNeeded: slot), line, status: context.status, time: time)
+
+        guard let time, time.isFinite else { return }
+        let bucket = Int64((time / RequestWindowIncrement.bucketSeconds).rounded(.down))
+        if let address = context.clientIP, !address.isEmpty {
+            addWindow(slot: slot, dimension: .clientIP, value: line.clientIP, bucket: bucket, time: time)
+        }
+        if let agent = context.userAgent, !agent.isEmpty, agent != "-" {
+            addWindow(slot: slot, dimension: .userAgent, value: line.userAgent, bucket: bucket, time: time)
+        }
+    }
+
+    /// The number of `text`: `last` when `text` equals the text numbered `last` (the slot's previous line; -2
+    /// when there was none), else its number in the batch's table (a new number for a new text); -1 for nil.
+    @inline(__always)
+    private mutating func number(_ text: String?, last: Int32) -> Int32 {
+        guard let text else { return -1 }
+        if last >= 0, texts[Int(last)] == text { return last }
+        return intern(text)
+    }
+
+    private mutating func intern(_ text: String) -> Int32 {
+        var hash = RowHash()
+        hash.add(text)
+        let key = hash.value
+        if let row = textIndex.row(hash: key, matches: { texts[$0] == text }) { return Int32(truncatingIfNeeded: row) }
+        let fresh = texts.count
+        textIndex.insert(fresh, hash: key)
+        texts.append(text)
+        return Int32(truncatingIfNeeded: fresh)
+    }
+
+    private mutating func addUsage(slot: Int32, _ line: LineTexts, status: Int?, time: Double?) {
+        func same(_ row: BatchUsageRow) -> Bool {
+            row.token == slot && row.path == line.path && row.clientIP == line.clientIP && row.status == status
+                && row.method == line.method && row.host == line.host
+        }
+        let last = Int(lastUsage[Int(slot)])
+        if last >= 0, same(usage[last]) {
+            usage[last].add(time)
+            return
+        }
+        var hash = RowHash()
+        hash.mix(UInt64(UInt32(bitPattern: slot)) << 32 | UInt64(UInt32(bitPattern: line.clientIP)))
+        hash.mix(UInt64(UInt32(bitPattern: line.method)) << 32 | UInt64(UInt32(bitPattern: line.host)))
+        hash.mix(UInt64(UInt32(bitPattern: line.path)))
+        hash.add(status)
+        let key = hash.value
+        if let row = usageIndex.row(hash: key, matches: { same(usage[$0]) }) {
+            lastUsage[Int(slot)] = Int32(truncatingIfNeeded: row)
+            usage[row].add(time)
+            return
+        }
+        let fresh = usage.count
+        usageIndex.insert(fresh, hash: key)
+        lastUsage[Int(slot)] = Int32(truncatingIfNeeded: fresh)
+        usage.append(BatchUsageRow(
+            token: slot, clientIP: line.clientIP, method: line.method, host: line.host, path: line.path,
+            status: status, count: 1, firstSeen: time, lastSeen: time))
+    }
+
+    private mutating func addWindow(
+        slot: Int, dimension: RequestWindowIncrement.Dimension, value: Int32, bucket: Int64, time: Double
+    ) {
+        let token = Int32(truncatingIfNeeded: slot)
+        func same(_ row: BatchWindowRow) -> Bool {
+            row.token == token && row.value == value && row.bucket == bucket && row.dimension == dimension
+        }
+        let lastKey = slot &* 2 &+ (dimension == .clientIP ? 0 : 1)
+        let last = Int(lastWindow[lastKey])
+        if last >= 0, same(windows[last]) {
+            windows[last].add(time)
+            return
+        }
+        var hash = RowHash()
+        hash.mix(UInt64(UInt32(truncatingIfNeeded: lastKey)) << 32 | UInt64(UInt32(bitPattern: value)))
+        hash.mix(UInt64(bitPattern: bucket))
+        let key = hash.value
+        if let row = windowIndex.row(hash: key, matches: { same(windows[$0]) }) {
+            lastWindow[lastKey] = Int32(truncatingIfNeeded: row)
+            windows[row].add(time)
+            return
+        }
+        let fresh = windows.count
+        windowIndex.insert(fresh, hash: key)
+        lastWindow[lastKey] = Int32(truncatingIfNeeded: fresh)
+        windows.append(BatchWindowRow(
+            token: token, dimension: dimension, value: value, bucket: bucket, firstTime: time, lastTime: time, count: 1))
+    }
+}
+
+extension BatchUsageRow {
+    /// One more request at `time`.
+    @inline(__always)
+    fileprivate mutating func add(_ time: Double?) {
+        count += 1
+        guard let time else { return }
+        if firstSeen.map({ time < $0 }) ?? true { firstSeen = time }
+        if lastSeen.map({ time > $0 }) ?? true { lastSeen = time }
+    }
+}
+
+extension BatchWindowRow {
+    /// One more request at `time`.
+    @inline(__always)
+    fileprivate mutating func add(_ time: Double) {
+        firstTime = min(firstTime, time)
+        lastTime = max(lastTime, time)
+        count += 1
+    }
+}

@@ -1,0 +1,101 @@
+import TokenAuditTestSupport
+import Testing
+import TokenAuditModel
+
+@testable import TokenAuditStore
+
+/// The fold of compact batch rows (``BatchRows``: texts once, rows as integers) against the fold of the same
+/// rows as increments (each row carrying its fingerprint and strings), the path the compact form replaced for
+/// the scan: on generated batches, both must leave the accumulator with the same tokens, texts (same order,
+/// same spellings), usage and window rows.
+@Suite("Compact batch rows fold as their increments do")
+struct CompactRowsFoldTests {
+    /// Texts with canonically equivalent spellings (precomposed and combining), empty text, small and heap
+    /// strings; distinct by `String ==` within a batch's table, as the workers build it.
+    static let spellings: [[String]] = [
+        [""], ["GET"], ["POST"], ["10.0.0.1"], ["2001:db8::1"], ["api.example.com"],
+        ["/v1/orders/1"], ["/v1/orders/2"], ["/a/rather/long/path/with/segments/1234567890"],
+        ["/caf\u{E9}/menu", "/cafe\u{301}/menu"], ["Agent/\u{C5}", "Agent/A\u{30A}"], ["okhttp/4.12.0"],
+    ]
+
+    /// One batch: `tokenCount` sightings, a text table drawn from ``spellings`` (each text in a random
+    /// spelling, in random order), and rows referring to both.
+    static func batch(_ random: inout SplitMix64, tokenCount: Int, rowCount: Int) -> StoreBatch {
+        var tokens: [TokenSighting] = []
+        var chosen = Set<Int>()
+        for _ in 0..<tokenCount {
+            let number = Int(random.next() % 300)
+            guard chosen.insert(number).inserted else { continue }
+            tokens.append(TokenSighting(
+                record: TokenRecord(fingerprint: fingerprint(number), kind: "access-token", verificationStatus: "valid"),
+                count: Int64(1 + random.next() % 9), firstSeen: 100, lastSeen: 200))
+        }
+        var texts: [String] = []
+        for group in spellings.shuffled(using: &random) where random.next() % 5 != 0 {
+            // A fresh copy, so equal texts never share storage.
+            let spelling = group[Int(random.next() % UInt64(group.count))]
+            texts.append(String(decoding: Array(spelling.utf8), as: UTF8.self))
+        }
+        if texts.isEmpty { texts = ["only"] }
+        func text() -> Int32 { random.next() % 6 == 0 ? -1 : Int32(random.next() % UInt64(texts.count)) }
+        func time() -> Double? { random.next() % 7 == 0 ? nil : 1_795_824_000 + Double(random.next() % 7_200) }
+        var rows = BatchRows(texts: texts)
+        for _ in 0..<rowCount {
+            let token = Int32(random.next() % UInt64(tokens.count))
+            let first = time()
+            rows.usage.append(BatchUsageRow(
+                token: token, clientIP: text(), method: text(), host: text(), path: text(),
+                status: random.next() % 4 == 0 ? nil : [0, 200, 401][Int(random.next() % 3)],
+                count: Int64(1 + random.next() % 4), firstSeen: first, lastSeen: first.map { $0 + 5 }))
+            let start = 1_795_824_000 + Double(random.next() % 7_200)
+            rows.windows.append(BatchWindowRow(
+                token: token, dimension: random.next() % 2 == 0 ? .clientIP : .userAgent,
+                value: Int32(random.next() % UInt64(texts.count)),
+                bucket: Int64((start / RequestWindowIncrement.bucketSeconds).rounded(.down)), firstTime: start,
+                lastTime: start + Double(random.next() % 60), count: Int64(1 + random.next() % 3)))
+        }
+        return StoreBatch(tokens: tokens, progress: [], rows: rows)
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3, 4])
+    func compactRowsFoldLikeTheirIncrements(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var compact = BatchAccumulator()
+        var expanded = BatchAccumulator()
+        for _ in 0..<30 {
+            let batch = Self.batch(&random, tokenCount: 1 + Int(random.next() % 40), rowCount: Int(random.next() % 400))
+            compact.add(batch)
+            expanded.add(StoreBatch(
+                tokens: batch.tokens, usage: batch.allUsage, progress: batch.progress,
+                requestWindows: batch.allRequestWindows))
+        }
+        let left = compact.take(), right = expanded.take()
+        #expect(left.fingerprints == right.fingerprints)
+        // Same texts in the same order, and the same spellings (byte for byte).
+        #expect(left.texts.map { Array($0.utf8) } == right.texts.map { Array($0.utf8) })
+        #expect(left.usage.count == right.usage.count)
+        for (l, r) in zip(left.usage, right.usage) {
+            #expect(l.key == r.key && l.count == r.count && l.firstSeen == r.firstSeen && l.lastSeen == r.lastSeen, "\(l) \(r)")
+        }
+        #expect(left.windows.count == right.windows.count)
+        for (l, r) in zip(left.windows, right.windows) {
+            #expect(l.key == r.key && l.count == r.count && l.firstTime == r.firstTime && l.lastTime == r.lastTime)
+        }
+        #expect(left.sightings.map(\.count) == right.sightings.map(\.count))
+        #expect(left.rowCount == right.rowCount)
+    }
+
+    /// A batch with both forms folds both (nothing is lost when a caller mixes them).
+    @Test func bothFormsInOneBatchAreFolded() {
+        var random = SplitMix64(seed: 9)
+        let batch = Self.batch(&random, tokenCount: 10, rowCount: 50)
+        var both = batch
+        both.usage = batch.rows.usageIncrements(tokens: batch.tokens)
+        both.requestWindows = batch.rows.windowIncrements(tokens: batch.tokens)
+        var onceAccumulator = BatchAccumulator(batch), twiceAccumulator = BatchAccumulator(both)
+        let once = onceAccumulator.take(), twice = twiceAccumulator.take()
+        #expect(twice.usage.count == once.usage.count)
+        #expect(twice.usage.map(\.count) == once.usage.map { 2 * $0.count })
+        #expect(twice.windows.map(\.count) == once.windows.map { 2 * $0.count })
+    }
+}
