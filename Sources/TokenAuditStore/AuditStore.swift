@@ -111,6 +111,7 @@ public final class AuditStore: @unchecked Sendable {
         ("tokens_by_sub", "token_records(sub)"),
         ("tokens_by_jti", "token_records(jti)"),
         ("findings_by_token", "findings(token_fingerprint)"),
+        ("usage_groups_by_client_ip", "usage_groups(client_ip_id)"),
     ]
 
     /// A transaction drops the deferred indexes when it inserts at least this many tokens the writer does not
