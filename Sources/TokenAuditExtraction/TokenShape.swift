@@ -19,20 +19,7 @@ enum TokenShape {
     /// False means the line certainly yields no occurrence, so the caller can skip parsing it.
     static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = p.count
-        // Most token lines say `Bearer`: glibc's vectorised search finds it far faster than the loop below
-        // reaches it. Only a shortcut to `true`; the loop decides every other line.
-        if let base = p.baseAddress {
-            var from = 0
-            while n - from >= 6, let hit = memchr(base + from, Int32(UInt8(ascii: "B")), n - from - 5) {
-                let k = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
-                if base[k + 1] == UInt8(ascii: "e"), base[k + 2] == UInt8(ascii: "a"), base[k + 3] == UInt8(ascii: "r"),
-                    base[k + 4] == UInt8(ascii: "e"), base[k + 5] == UInt8(ascii: "r")
-                {
-                    return true
-                }
-                from = k + 1
-            }
-        }
+        if saysBearer(p) { return true }
         // The reference loop acts only where a trigger byte is followed by the byte its rule needs next
         // (`e` + `y`/`w`, or the first two letters of `bearer`, `dpop`, `token`, `jwt`, `assertion` in any
         // case); everywhere else it just moves on. So sixteen positions at a time are tested for such a
@@ -60,39 +47,13 @@ enum TokenShape {
                 }
                 i &+= Wide.firstByte(hits)
             }
-            // The reference loop's step at `i`.
-            let b = p[i]
-            if !triggers[Int(b)] {
+            if !triggers[Int(p[i])] {
                 i &+= 1
                 continue
             }
-            switch b | 0x20 {
-            case UInt8(ascii: "e"):
-                if b == UInt8(ascii: "e"), i + 1 < n, p[i + 1] == UInt8(ascii: "y") || p[i + 1] == UInt8(ascii: "w") {
-                    var j = i + 2
-                    while j + 16 <= n, Wide.isZero(Wide.equalMask(Wide.load(p, j), ASCII.dot)), Wide.allJWTChars(Wide.load(p, j)) {
-                        j += 16
-                    }
-                    while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
-                    if j < n, p[j] == ASCII.dot, j - i >= 8 { return true }
-                    // A header cut before its first dot at the very end of the line.
-                    if j == n, j - i >= 8 { return true }
-                    i = j
-                    continue
-                }
-            case UInt8(ascii: "b"):
-                if matches(p, i, "bearer") { return true }
-            case UInt8(ascii: "d"):
-                if matches(p, i, "dpop") { return true }
-            case UInt8(ascii: "t"):
-                if matches(p, i, "token") { return true }
-            case UInt8(ascii: "j"):
-                if matches(p, i, "jwt") { return true }
-            case UInt8(ascii: "a"):
-                if matches(p, i, "assertion") { return true }
-            default: break
-            }
-            i &+= 1
+            let (found, next) = triggerStep(p, at: i, jwtChars: jwtChars, wordAtATime: true)
+            if found { return true }
+            i = next
         }
         return false
     }
@@ -100,55 +61,81 @@ enum TokenShape {
     /// The byte-by-byte prefilter ``mayContainToken(_:)`` must agree with (tests compare the two).
     static func mayContainTokenReference(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = p.count
-        // Most token lines say `Bearer`: glibc's vectorised search finds it far faster than the byte loop
-        // below reaches it. Only a shortcut to `true`; the loop decides every other line.
-        if let base = p.baseAddress {
-            var from = 0
-            while n - from >= 6, let hit = memchr(base + from, Int32(UInt8(ascii: "B")), n - from - 5) {
-                let k = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
-                if base[k + 1] == UInt8(ascii: "e"), base[k + 2] == UInt8(ascii: "a"), base[k + 3] == UInt8(ascii: "r"),
-                    base[k + 4] == UInt8(ascii: "e"), base[k + 5] == UInt8(ascii: "r")
-                {
-                    return true
-                }
-                from = k + 1
-            }
-        }
+        if saysBearer(p) { return true }
         var i = 0
         let triggers = triggerTable  // one lazy-global access, not one per byte
         let jwtChars = jwtCharTable
         while i < n {
-            let b = p[i]
-            if !triggers[Int(b)] {
+            if !triggers[Int(p[i])] {
                 i &+= 1
                 continue
             }
-            switch b | 0x20 {
-            case UInt8(ascii: "e"):
-                if b == UInt8(ascii: "e"), i + 1 < n, p[i + 1] == UInt8(ascii: "y") || p[i + 1] == UInt8(ascii: "w") {
-                    var j = i + 2
-                    while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
-                    if j < n, p[j] == ASCII.dot, j - i >= 8 { return true }
-                    // A header cut before its first dot at the very end of the line.
-                    if j == n, j - i >= 8 { return true }
-                    i = j
-                    continue
-                }
-            case UInt8(ascii: "b"):
-                if matches(p, i, "bearer") { return true }
-            case UInt8(ascii: "d"):
-                if matches(p, i, "dpop") { return true }
-            case UInt8(ascii: "t"):
-                if matches(p, i, "token") { return true }
-            case UInt8(ascii: "j"):
-                if matches(p, i, "jwt") { return true }
-            case UInt8(ascii: "a"):
-                if matches(p, i, "assertion") { return true }
-            default: break
-            }
-            i &+= 1
+            let (found, next) = triggerStep(p, at: i, jwtChars: jwtChars, wordAtATime: false)
+            if found { return true }
+            i = next
         }
         return false
+    }
+
+    /// Whether the line says `Bearer`, as most token lines do: glibc's vectorised search finds it far faster
+    /// than the prefilter's loop reaches it. Only a shortcut to `true`; the loop decides every other line.
+    @inline(__always)
+    private static func saysBearer(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = p.baseAddress else { return false }
+        let n = p.count
+        var from = 0
+        while n - from >= 6, let hit = memchr(base + from, Int32(UInt8(ascii: "B")), n - from - 5) {
+            let k = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+            if base[k + 1] == UInt8(ascii: "e"), base[k + 2] == UInt8(ascii: "a"), base[k + 3] == UInt8(ascii: "r"),
+                base[k + 4] == UInt8(ascii: "e"), base[k + 5] == UInt8(ascii: "r")
+            {
+                return true
+            }
+            from = k + 1
+        }
+        return false
+    }
+
+    /// The prefilter's rule at the trigger byte `p[i]`, shared by the fast loop and the reference loop so the
+    /// two differ only in how they skip bytes: whether the line may hold a token from here, and where to go on
+    /// (past a JWT-character run that turned out not to be a token, else the next byte). `wordAtATime` skips
+    /// runs sixteen bytes at a time; the reference walks them byte by byte.
+    @inline(__always)
+    private static func triggerStep(
+        _ p: UnsafeBufferPointer<UInt8>, at i: Int, jwtChars: [Bool], wordAtATime: Bool
+    ) -> (found: Bool, next: Int) {
+        let n = p.count
+        let b = p[i]
+        switch b | 0x20 {
+        case UInt8(ascii: "e"):
+            if b == UInt8(ascii: "e"), i + 1 < n, p[i + 1] == UInt8(ascii: "y") || p[i + 1] == UInt8(ascii: "w") {
+                var j = i + 2
+                if wordAtATime {
+                    while j + 16 <= n, Wide.isZero(Wide.equalMask(Wide.load(p, j), ASCII.dot)),
+                        Wide.allJWTChars(Wide.load(p, j))
+                    {
+                        j += 16
+                    }
+                }
+                while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
+                if j < n, p[j] == ASCII.dot, j - i >= 8 { return (true, j) }
+                // A header cut before its first dot at the very end of the line.
+                if j == n, j - i >= 8 { return (true, j) }
+                return (false, j)
+            }
+        case UInt8(ascii: "b"):
+            if matches(p, i, "bearer") { return (true, i) }
+        case UInt8(ascii: "d"):
+            if matches(p, i, "dpop") { return (true, i) }
+        case UInt8(ascii: "t"):
+            if matches(p, i, "token") { return (true, i) }
+        case UInt8(ascii: "j"):
+            if matches(p, i, "jwt") { return (true, i) }
+        case UInt8(ascii: "a"):
+            if matches(p, i, "assertion") { return (true, i) }
+        default: break
+        }
+        return (false, i &+ 1)
     }
 
     @inline(__always)
