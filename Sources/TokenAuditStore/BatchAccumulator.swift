@@ -99,13 +99,7 @@ public struct BatchAccumulator: Sendable {
                 token: cachedTokenIndex(increment.key.token), clientIP: cachedTextIndex(increment.key.clientIP ?? "", 0),
                 method: cachedTextIndex(increment.key.method ?? "", 1), host: cachedTextIndex(increment.key.host ?? "", 2),
                 path: cachedTextIndex(increment.key.path ?? "", 3), status: Int64(increment.key.status ?? 0))
-            let row = usageIndex.row(hash: key.mixedHash, new: Int32(usage.count)) { usage[Int($0)].key == key }
-            if row < usage.count {
-                usage[Int(row)].merge(increment.count, increment.firstSeen, increment.lastSeen)
-            } else {
-                usage.append(UsageFold(
-                    key: key, count: increment.count, firstSeen: increment.firstSeen, lastSeen: increment.lastSeen))
-            }
+            foldUsage(key, increment.count, increment.firstSeen, increment.lastSeen)
         }
         // The accumulator's index of each of the batch's texts, filled as rows first refer to them.
         var textOf = [Int32](repeating: -1, count: batch.rows.texts.count)
@@ -115,13 +109,7 @@ public struct BatchAccumulator: Sendable {
             let key = WindowFold.Key(
                 token: cachedTokenIndex(increment.token), dimension: dimension,
                 value: cachedTextIndex(increment.value, 4 + Int(dimension)), bucket: increment.bucket)
-            let row = windowIndex.row(hash: key.mixedHash, new: Int32(windows.count)) { windows[Int($0)].key == key }
-            if row < windows.count {
-                windows[Int(row)].merge(increment.firstTime, increment.lastTime, increment.count)
-            } else {
-                windows.append(WindowFold(
-                    key: key, firstTime: increment.firstTime, lastTime: increment.lastTime, count: increment.count))
-            }
+            foldWindow(key, increment.firstTime, increment.lastTime, increment.count)
         }
         if !batch.rows.windows.isEmpty { addWindows(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
         for increment in batch.findings {
@@ -163,13 +151,7 @@ public struct BatchAccumulator: Sendable {
                     token: tokenOfSlot[Int(increment.token)], clientIP: text(increment.clientIP),
                     method: text(increment.method), host: text(increment.host), path: text(increment.path),
                     status: Int64(increment.status ?? 0))
-                let row = usageIndex.row(hash: key.mixedHash, new: Int32(usage.count)) { usage[Int($0)].key == key }
-                if row < usage.count {
-                    usage[Int(row)].merge(increment.count, increment.firstSeen, increment.lastSeen)
-                } else {
-                    usage.append(UsageFold(
-                        key: key, count: increment.count, firstSeen: increment.firstSeen, lastSeen: increment.lastSeen))
-                }
+                foldUsage(key, increment.count, increment.firstSeen, increment.lastSeen)
             }
         }
     }
@@ -186,14 +168,31 @@ public struct BatchAccumulator: Sendable {
                 let key = WindowFold.Key(
                     token: tokenOfSlot[Int(increment.token)], dimension: increment.dimension == .clientIP ? 0 : 1,
                     value: value, bucket: increment.bucket)
-                let row = windowIndex.row(hash: key.mixedHash, new: Int32(windows.count)) { windows[Int($0)].key == key }
-                if row < windows.count {
-                    windows[Int(row)].merge(increment.firstTime, increment.lastTime, increment.count)
-                } else {
-                    windows.append(WindowFold(
-                        key: key, firstTime: increment.firstTime, lastTime: increment.lastTime, count: increment.count))
-                }
+                foldWindow(key, increment.firstTime, increment.lastTime, increment.count)
             }
+        }
+    }
+
+    /// Merges one usage row into the row with its key, or appends it: the one fold step of both the
+    /// increments and the compact rows.
+    @inline(__always)
+    private mutating func foldUsage(_ key: UsageFold.Key, _ count: Int64, _ firstSeen: Double?, _ lastSeen: Double?) {
+        let row = usageIndex.row(hash: key.mixedHash, new: Int32(usage.count)) { usage[Int($0)].key == key }
+        if row < usage.count {
+            usage[Int(row)].merge(count, firstSeen, lastSeen)
+        } else {
+            usage.append(UsageFold(key: key, count: count, firstSeen: firstSeen, lastSeen: lastSeen))
+        }
+    }
+
+    /// ``foldUsage(_:_:_:_:)`` for request-window rows.
+    @inline(__always)
+    private mutating func foldWindow(_ key: WindowFold.Key, _ firstTime: Double, _ lastTime: Double, _ count: Int64) {
+        let row = windowIndex.row(hash: key.mixedHash, new: Int32(windows.count)) { windows[Int($0)].key == key }
+        if row < windows.count {
+            windows[Int(row)].merge(firstTime, lastTime, count)
+        } else {
+            windows.append(WindowFold(key: key, firstTime: firstTime, lastTime: lastTime, count: count))
         }
     }
 
