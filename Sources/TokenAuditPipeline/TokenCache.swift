@@ -26,31 +26,36 @@ final class AnalysedToken: Sendable {
     /// What the token's request shapes are built from (``RuleEngine/requestShapeBasis(_:)``); `nil` when the
     /// request rules run for every occurrence.
     let shapeBasis: RequestShapeBasis?
-    /// The last few request shapes for which the request rules found nothing, whichever worker met them: a
-    /// batch's first occurrence of the token with one of them needs no rules either (no drafts, so no evidence
-    /// to keep). A token's lines mostly take two or three shapes (accepted, not found, ...).
-    private let quietShapes = Mutex<QuietShapes>(QuietShapes())
-
-    struct QuietShapes {
-        var shapes: [RequestShape] = []
-        var next = 0
-    }
+    /// The first ``quietCapacity`` request shapes for which the request rules found nothing, whichever worker
+    /// met them: a batch's first occurrence of the token with one of them needs no rules either (no drafts, so
+    /// no evidence to keep). A token's lines mostly take two or three shapes (accepted, not found, ...).
+    ///
+    /// Append-only, so read without a lock: a shape is written once into its slot, then published by a
+    /// releasing store of ``quietCount``; a reader loads the count (acquiring) and compares only published,
+    /// never again written slots. Writers serialise on ``quietWriter``. The lock the read took before, on a
+    /// line shared by both workers, was most of the cost of a batch's first sighting of a token after the
+    /// lookup. A full table stops learning: that only makes the rules run where they could have been skipped
+    /// (they then find nothing again), never changes a result.
+    nonisolated(unsafe) private let quietShapes: UnsafeMutablePointer<RequestShape>
+    private let quietCount = Atomic<Int>(0)
+    private let quietWriter = Mutex<Void>(())
+    static var quietCapacity: Int { 8 }
 
     /// Whether the request rules are known to find nothing for `shape` (see ``rememberQuiet(_:)``).
     func isQuiet(_ shape: RequestShape) -> Bool {
-        quietShapes.withLock { quiet in quiet.shapes.contains { $0 == shape } }
+        let count = quietCount.load(ordering: .acquiring)
+        for index in 0..<count where quietShapes[index] == shape { return true }
+        return false
     }
 
-    /// Remembers that the request rules found nothing for an occurrence of shape `shape` (the oldest of four
-    /// makes room).
+    /// Remembers that the request rules found nothing for an occurrence of shape `shape` (while there is room).
     func rememberQuiet(_ shape: RequestShape) {
-        quietShapes.withLock { quiet in
-            if quiet.shapes.count < 4 {
-                quiet.shapes.append(shape)
-            } else {
-                quiet.shapes[quiet.next] = shape
-                quiet.next = (quiet.next + 1) % 4
-            }
+        quietWriter.withLock { _ in
+            let count = quietCount.load(ordering: .relaxed)
+            guard count < Self.quietCapacity else { return }
+            for index in 0..<count where quietShapes[index] == shape { return }
+            (quietShapes + count).initialize(to: shape)
+            quietCount.store(count + 1, ordering: .releasing)
         }
     }
 
@@ -60,11 +65,14 @@ final class AnalysedToken: Sendable {
         self.fingerprint = verdict.fingerprint
         self.verdictAddress = .allocate(capacity: 1)
         verdictAddress.initialize(to: verdict)
+        quietShapes = .allocate(capacity: Self.quietCapacity)
     }
 
     deinit {
         verdictAddress.deinitialize(count: 1)
         verdictAddress.deallocate()
+        quietShapes.deinitialize(count: quietCount.load(ordering: .acquiring))
+        quietShapes.deallocate()
     }
 }
 
