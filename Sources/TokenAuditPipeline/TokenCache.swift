@@ -35,11 +35,12 @@ final class AnalysedToken: Sendable {
     /// never again written slots. Writers serialise on ``quietWriter``. The lock the read took before, on a
     /// line shared by both workers, was most of the cost of a batch's first sighting of a token after the
     /// lookup. A full table stops learning: that only makes the rules run where they could have been skipped
-    /// (they then find nothing again), never changes a result.
+    /// (they then find nothing again), never changes a result. Four slots: as much memory per token as the
+    /// four-shape array the lock guarded before.
     nonisolated(unsafe) private let quietShapes: UnsafeMutablePointer<RequestShape>
     private let quietCount = Atomic<Int>(0)
     private let quietWriter = Mutex<Void>(())
-    static var quietCapacity: Int { 8 }
+    static var quietCapacity: Int { 4 }
 
     /// Whether the request rules are known to find nothing for `shape` (see ``rememberQuiet(_:)``).
     func isQuiet(_ shape: RequestShape) -> Bool {
@@ -155,12 +156,18 @@ final class TokenCache<Value: Sendable>: Sendable {
         return shards[Int(hash % UInt32(shards.count))]
     }
 
-    private func insert(_ key: Key, _ value: Value, into generations: inout Generations) {
+    /// Inserts into the current generation; when that is full, it becomes the previous one and the dropped
+    /// previous generation is returned, for the caller to free after releasing the lock (freeing thousands of
+    /// keys and analyses under the shard's lock made the other worker spin on it).
+    private func insert(_ key: Key, _ value: Value, into generations: inout Generations) -> [Key: Value]? {
+        var dropped: [Key: Value]?
         if generations.current.count >= generationCapacity {
+            dropped = generations.previous
             generations.previous = generations.current
             generations.current = Dictionary(minimumCapacity: generationCapacity)
         }
         generations.current[key] = value
+        return dropped
     }
 
     /// The cached analysis of `key`, or the result of `analyse()` (computed outside the lock and stored). Each
@@ -168,17 +175,17 @@ final class TokenCache<Value: Sendable>: Sendable {
     func analysis(for key: [UInt8], analyse: () -> Value) -> (Value, isNew: Bool) {
         let shard = shard(for: key)
         let key = Key(bytes: key)
-        let lookup: Lookup = shard.generations.withLock { generations in
-            if let found = generations.current[key] { return .hit(found) }
+        let (lookup, dropped): (Lookup, [Key: Value]?) = shard.generations.withLock { generations in
+            if let found = generations.current[key] { return (.hit(found), nil) }
             if let found = generations.previous.removeValue(forKey: key) {
-                insert(key, found, into: &generations)
-                return .hit(found)
+                return (.hit(found), insert(key, found, into: &generations))
             }
-            if let running = generations.inFlight[key] { return .wait(running) }
+            if let running = generations.inFlight[key] { return (.wait(running), nil) }
             let started = InFlight()
             generations.inFlight[key] = started
-            return .analyse(started)
+            return (.analyse(started), nil)
         }
+        _ = consume dropped  // freed here, outside the lock
         switch lookup {
         case .hit(let value):
             return (value, false)
@@ -190,10 +197,11 @@ final class TokenCache<Value: Sendable>: Sendable {
         case .analyse(let started):
             let fresh = analyse()
             started.value.withLock { $0 = fresh }
-            shard.generations.withLock { generations in
+            let dropped = shard.generations.withLock { generations -> [Key: Value]? in
                 generations.inFlight[key] = nil
-                if generations.current[key] == nil { insert(key, fresh, into: &generations) }
+                return generations.current[key] == nil ? insert(key, fresh, into: &generations) : nil
             }
+            _ = consume dropped  // freed here, outside the lock
             started.done.leave()
             return (fresh, true)
         }
