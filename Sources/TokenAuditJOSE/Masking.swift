@@ -185,7 +185,16 @@ public enum Masking {
 
     /// True for `local@domain.tld`-shaped strings (one `@`, a dot in the domain, no spaces).
     public static func looksLikeEmailAddress(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        // Native strings lend their UTF-8 without a copy (this runs on most claim strings of every token).
+        withUTF8(of: text, emailShaped)
+    }
+
+    /// `body` on `text`'s UTF-8 bytes, borrowed when the string is native, copied otherwise.
+    private static func withUTF8(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable(body) ?? Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    private static func emailShaped(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count >= 5, bytes.count <= 320, let at = bytes.firstIndex(of: UInt8(ascii: "@")),
             at > 0, bytes.lastIndex(of: UInt8(ascii: "@")) == at
         else { return false }
@@ -199,7 +208,10 @@ public enum Masking {
     /// True for phone-number-shaped strings: 7–15 digits with only `+ -()` and spaces around them, and either
     /// a leading `+` or a separator (so plain numbers such as `"1700000000"` and dates `2026-11-28` are kept).
     public static func looksLikePhoneNumber(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        withUTF8(of: text, phoneShaped)
+    }
+
+    private static func phoneShaped(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count >= 7, bytes.count <= 24 else { return false }
         var digits = 0
         var separators = 0
@@ -217,7 +229,7 @@ public enum Masking {
         return bytes[0] == UInt8(ascii: "+") || separators > 0
     }
 
-    private static func isISODate(_ bytes: [UInt8]) -> Bool {
+    private static func isISODate(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count >= 10 else { return false }
         let dash = UInt8(ascii: "-")
         return bytes[4] == dash && bytes[7] == dash
