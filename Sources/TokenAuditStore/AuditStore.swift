@@ -507,27 +507,56 @@ public final class AuditStore: @unchecked Sendable {
             return stored.id
         }
         try validateRecord(record)
-        let analysis: [SQLValue] = [
-            .text(record.kind), SQLValue(record.alg), SQLValue(record.kid),
-            SQLValue(record.typ), SQLValue(record.issuer), SQLValue(record.subject),
-            SQLValue(record.audience.map(TextFormatting.jsonArray)), SQLValue(record.clientID),
-            SQLValue(record.jwtID), SQLValue(record.scope), SQLValue(record.issuedAt.flatMap(finite)),
-            SQLValue(record.notBefore.flatMap(finite)), SQLValue(record.expiresAt.flatMap(finite)),
-            SQLValue(record.headerJSON), SQLValue(record.claimsJSON), .text(record.verificationStatus),
-            SQLValue(record.verificationDetail), SQLValue(record.keyID),
-        ]
         if let stored {
             // A placeholder (usage arrived before the token's record): fill in the analysis, then merge.
-            try statements.completeToken.run(analysis + [.integer(stored.id)])
+            let complete = statements.completeToken
+            complete.reset()
+            try bindAnalysis(record, to: complete, from: 1)
+            try complete.bind(stored.id, at: 19)
+            try complete.execute()
             tokenIDs.insert(record.fingerprint, stored.id)
             return stored.id
         }
-        try statements.insertToken.run(
-            [.text(record.fingerprint.hex), .integer(StoreKeys.fingerprintKey(record.fingerprint))] + analysis)
+        // Bound in place: an array of values per new token (and SQLite copying each text out of it) was a good
+        // part of storing the ~1 KB analysis rows.
+        let insert = statements.insertToken
+        insert.reset()
+        try insert.bind(cString: record.fingerprint.hex, at: 1)
+        try insert.bind(StoreKeys.fingerprintKey(record.fingerprint), at: 2)
+        try bindAnalysis(record, to: insert, from: 3)
+        try insert.execute()
         let id = connection.lastInsertRowID
-        try statements.insertSighting.run([.integer(id), SQLValue(touch.firstSeen), SQLValue(touch.lastSeen), .integer(touch.count)])
+        let sighting = statements.insertSighting
+        sighting.reset()
+        try sighting.bind(id, at: 1)
+        try sighting.bind(touch.firstSeen, at: 2)
+        try sighting.bind(touch.lastSeen, at: 3)
+        try sighting.bind(touch.count, at: 4)
+        try sighting.execute()
         tokenIDs.insert(record.fingerprint, id)
         return nil
+    }
+
+    /// Binds the 18 analysis columns (`kind` … `key_id`, in `Statements.analysisColumns` order) from `first`.
+    private func bindAnalysis(_ record: TokenRecord, to statement: SQLiteStatement, from first: Int32) throws {
+        try statement.bind(cString: record.kind, at: first)
+        try statement.bind(cString: record.alg, at: first + 1)
+        try statement.bind(cString: record.kid, at: first + 2)
+        try statement.bind(cString: record.typ, at: first + 3)
+        try statement.bind(cString: record.issuer, at: first + 4)
+        try statement.bind(cString: record.subject, at: first + 5)
+        try statement.bind(cString: record.audience.map(TextFormatting.jsonArray), at: first + 6)
+        try statement.bind(cString: record.clientID, at: first + 7)
+        try statement.bind(cString: record.jwtID, at: first + 8)
+        try statement.bind(cString: record.scope, at: first + 9)
+        try statement.bind(record.issuedAt.flatMap(finite), at: first + 10)
+        try statement.bind(record.notBefore.flatMap(finite), at: first + 11)
+        try statement.bind(record.expiresAt.flatMap(finite), at: first + 12)
+        try statement.bind(cString: record.headerJSON, at: first + 13)
+        try statement.bind(cString: record.claimsJSON, at: first + 14)
+        try statement.bind(cString: record.verificationStatus, at: first + 15)
+        try statement.bind(cString: record.verificationDetail, at: first + 16)
+        try statement.bind(cString: record.keyID, at: first + 17)
     }
 
     /// Sorts the resolved usage rows by key (neighbouring B-tree pages), folds equal keys in place and upserts
@@ -637,23 +666,32 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     /// The id of `text` in the `strings` dictionary, inserting it (after the raw-token guard) when new.
+    ///
+    /// A text the cache does not know is inserted first (`ON CONFLICT DO NOTHING`) and looked up only when it
+    /// was already stored: most such texts are new (paths), and the insert finds the index position the lookup
+    /// would have found. A text the guard refuses is still found when stored (as before: only new texts are
+    /// refused).
     func stringID(_ text: String, field: StaticString) throws -> Int64 {
         if let id = stringIDs[text] { return id }
-        let select = statements.selectString
-        select.reset()
-        try select.bind(text, at: 1)
-        var found: Int64? = try select.step() ? select.int64(at: 0) : nil
-        select.reset()
-        if found == nil {
-            try guardText(text, field: "\(field)")
-            let insert = statements.insertString
+        var found: Int64?
+        let refused = RawTokenGuard.containsToken(text)
+        if !refused {
+            let insert = statements.insertStringIfNew
             insert.reset()
             try insert.bind(text, at: 1)
             try insert.execute()
-            found = connection.lastInsertRowID
+            if connection.changes == 1 { found = connection.lastInsertRowID }
         }
-        stringIDs.insert(text, found!)
-        return found!
+        if found == nil {
+            let select = statements.selectString
+            select.reset()
+            try select.bind(text, at: 1)
+            found = try select.step() ? select.int64(at: 0) : nil
+            select.reset()
+        }
+        guard let found else { throw StoreError.rawTokenRejected(field: "\(field)") }
+        stringIDs.insert(text, found)
+        return found
     }
 
     /// Read-merge-write of one finding row; the merge is the order-independent one documented on
@@ -790,22 +828,73 @@ private struct BucketRow {
     }
 }
 
-/// A map to database ids that forgets everything when it reaches `capacity` (ids never change, so a cleared
-/// cache only costs lookups).
-struct IDCache<Key: Hashable> {
-    private var entries: [Key: Int64] = [:]
+/// A key of an ``IDCache``: a well-mixed 64-bit hash, equal for keys that are `==`.
+protocol IDCacheKey: Equatable {
+    var idCacheHash: UInt64 { get }
+}
+
+extension TokenFingerprint: IDCacheKey {
+    /// SHA-256 bits are uniform: the first digest word, mixed.
+    var idCacheHash: UInt64 { TextHash.mix(digestWords.0) }
+}
+
+extension String: IDCacheKey {
+    /// Equal under `==` (canonical equivalence), as `TextHash` promises.
+    var idCacheHash: UInt64 { TextHash.of(self) }
+}
+
+/// A bounded map to database ids, in two generations of `capacity / 2` keys: when the current one is full it
+/// becomes the previous one (the one before is forgotten), and a key found in the previous generation moves to
+/// the current one — so texts and tokens in steady use stay, where clearing the whole map when full dropped
+/// them all at once. Open addressing on the key's own hash (`RowIndex`): a `Dictionary` hashed each text
+/// with SipHash and each fingerprint through `Hasher`, most of the writer's lookup cost. Ids never change, so
+/// a forgotten key only costs a lookup in the database.
+struct IDCache<Key: IDCacheKey> {
+    private var index = RowIndex()
+    private var keys: [Key] = []
+    private var ids: [Int64] = []
+    private var previousIndex = RowIndex()
+    private var previousKeys: [Key] = []
+    private var previousIDs: [Int64] = []
     let capacity: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int) { self.capacity = max(2, capacity) }
 
-    subscript(key: Key) -> Int64? { entries[key] }
-
-    mutating func insert(_ key: Key, _ id: Int64) {
-        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-        entries[key] = id
+    subscript(key: Key) -> Int64? {
+        mutating get {
+            let hash = key.idCacheHash
+            if let position = index.find(hash: hash, matches: { keys[Int($0)] == key }) { return ids[Int(position)] }
+            guard let position = previousIndex.find(hash: hash, matches: { previousKeys[Int($0)] == key }) else {
+                return nil
+            }
+            let id = previousIDs[Int(position)]
+            insert(key, id, hash: hash)
+            return id
+        }
     }
 
-    mutating func removeAll() { entries.removeAll() }
+    mutating func insert(_ key: Key, _ id: Int64) { insert(key, id, hash: key.idCacheHash) }
+
+    private mutating func insert(_ key: Key, _ id: Int64, hash: UInt64) {
+        if keys.count >= capacity / 2 {
+            previousIndex = index
+            previousKeys = keys
+            previousIDs = ids
+            index = RowIndex()
+            keys = []
+            ids = []
+        }
+        let new = Int32(keys.count)
+        let position = index.row(hash: hash, new: new) { keys[Int($0)] == key }
+        if position == new {
+            keys.append(key)
+            ids.append(id)
+        } else {
+            ids[Int(position)] = id
+        }
+    }
+
+    mutating func removeAll() { self = IDCache(capacity: capacity) }
 }
 
 /// The writer's prepared statements, compiled once and reused for every batch.
@@ -814,7 +903,7 @@ private struct Statements {
     let insertRun, finishRun: SQLiteStatement
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, insertSighting, touchToken, upsertUsage, upsertWindow: SQLiteStatement
-    let selectToken, completeToken, insertPlaceholderToken, selectString, insertString: SQLiteStatement
+    let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding: SQLiteStatement
 
     /// `min`/`max` of two possibly-NULL values where NULL means "unknown" and loses to any known value.
@@ -903,7 +992,7 @@ private struct Statements {
                 last_seen = \(Self.greatest("last_seen", "?2")), use_count = use_count + ?3
             """)
         selectString = try db.prepare("SELECT id FROM strings WHERE value = ?1")
-        insertString = try db.prepare("INSERT INTO strings (value) VALUES (?1)")
+        insertStringIfNew = try db.prepare("INSERT INTO strings (value) VALUES (?1) ON CONFLICT (value) DO NOTHING")
         func upsertUsageSQL(rows: Int) -> String {
             """
             INSERT INTO usage_groups (token_id, client_ip_id, method_id, host_id, path_id, status, count, first_seen,

@@ -273,6 +273,20 @@ struct RowIndex: Sendable {
         }
     }
 
+    /// The position of the row for which `matches` holds among those with `hash`, or nil (nothing recorded).
+    func find(hash: UInt64, matches: (Int32) -> Bool) -> Int32? {
+        let mask = slots.count - 1
+        let tag = UInt32(truncatingIfNeeded: hash >> 32)
+        var slot = Self.home(tag: tag) & mask
+        while true {
+            let entry = slots[slot]
+            if entry == 0 { return nil }
+            let position = Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+            if UInt32(truncatingIfNeeded: entry >> 32) == tag, matches(position) { return position }
+            slot = (slot + 1) & mask
+        }
+    }
+
     /// Position + 1 in the low half (0 marks an empty slot), the hash's high half as a tag.
     private static func entry(position: Int32, tag: UInt32) -> UInt64 {
         UInt64(tag) << 32 | UInt64(UInt32(position) + 1)

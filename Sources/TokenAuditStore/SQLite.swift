@@ -189,6 +189,16 @@ final class SQLiteStatement {
         guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
     }
 
+    /// Binds `value` as a C string (up to its first NUL, copied by SQLite), NULL for `nil`: exactly what
+    /// `bind(_: [SQLValue])` binds for `SQLValue(value)`.
+    func bind(cString value: String?, at index: Int32) throws {
+        let rc =
+            if let value { sqlite3_bind_text(handle, index, value, -1, ctokenaudit_sqlite_transient()) } else {
+                sqlite3_bind_null(handle, index)
+            }
+        guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+    }
+
     /// Runs a statement bound in place to completion and resets it: for INSERT/UPDATE.
     func execute() throws {
         while try step() {}

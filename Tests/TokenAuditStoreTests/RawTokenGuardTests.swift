@@ -103,3 +103,93 @@ struct RawTokenGuardTests {
         }
     }
 }
+
+/// The guard as it was before it read the text in place (an array copy, a check at every byte): the oracle
+/// of the equivalence test below.
+private enum ReferenceRawTokenGuard {
+    static func containsToken(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        let count = bytes.count
+        guard count >= 8 else { return false }
+        var index = 0
+        while index + 3 <= count {
+            if bytes[index] == 0x65, bytes[index + 1] == 0x79, bytes[index + 2] == 0x4A,
+                index == 0 || !isBase64URL(bytes[index - 1])
+            {
+                if tokenEnds(bytes, from: index) { return true }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    private static func tokenEnds(_ bytes: [UInt8], from start: Int) -> Bool {
+        var index = start
+        var segments: [Int] = []
+        var length = 0
+        while index < bytes.count, segments.count < 3 {
+            let byte = bytes[index]
+            if isBase64URL(byte) {
+                length += 1
+            } else if byte == 0x2E {
+                segments.append(length)
+                length = 0
+            } else {
+                break
+            }
+            index += 1
+        }
+        if segments.count < 3 { segments.append(length) }
+        return segments.count == 3 && segments[0] >= 8 && segments[2] > 0
+    }
+
+    private static func isBase64URL(_ byte: UInt8) -> Bool {
+        (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+            || byte == 0x2D || byte == 0x5F
+    }
+}
+
+@Suite("The in-place raw-token guard answers as the original")
+struct RawTokenGuardEquivalenceTests {
+    /// Texts assembled from pieces that sit near every branch of the guard: header starts with and without a
+    /// boundary, dots, short and long segments, non-base64url bytes, multi-byte characters, text ends.
+    @Test func generatedTextsAgree() {
+        let pieces = [
+            "eyJ", "eyJhbGciOi", "eyJ0eXAiOiJKV1QiLA0K", ".", "..", "abc", "x", "-", "_", " ", "\"", "/", "=", "é",
+            "eeyJ", "eyeyJ", "AAAAAAAA", "keyJ", "{\"a\":\"", "\u{1F600}", "ey", "J",
+        ]
+        var generator = SplitMix(seed: 0x5EED)
+        var disagreements = 0
+        var positives = 0
+        for _ in 0..<40_000 {
+            let length = Int(generator.next() % 14)
+            var text = ""
+            for _ in 0..<length { text += pieces[Int(generator.next() % UInt64(pieces.count))] }
+            let expected = ReferenceRawTokenGuard.containsToken(text)
+            if expected { positives += 1 }
+            if RawTokenGuard.containsToken(text) != expected { disagreements += 1 }
+        }
+        #expect(disagreements == 0)
+        #expect(positives > 100, "the generator must reach the positive branch")
+    }
+
+    @Test(arguments: [
+        compactJWS, compactJWE, "Bearer " + compactJWS, compactJWS + ".", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+        "keyJabcdefghij.abc.def", "eyJ.a.b", "x" + compactJWS.dropFirst(), "é" + compactJWS, compactJWS + "é",
+    ])
+    func samplesAgree(_ text: String) {
+        #expect(RawTokenGuard.containsToken(text) == ReferenceRawTokenGuard.containsToken(text))
+    }
+}
+
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
