@@ -757,6 +757,23 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    /// Test support: the `strings` ids of `texts`, resolved as the writer does, in one transaction.
+    func stringIDsForTesting(_ texts: [String]) throws -> [Int64] {
+        try locked {
+            var ids: [Int64] = []
+            try transaction { for text in texts { ids.append(try stringID(text, field: "usage")) } }
+            return ids
+        }
+    }
+
+    /// Test support: empties the writer's id caches, as a full cache does over time.
+    func forgetCachedIDsForTesting() {
+        lock.withLock { _ in
+            tokenIDs.removeAll()
+            stringIDs.removeAll()
+        }
+    }
+
     /// Test support: every row of every table as text, sorted, leaving out the named columns.
     func dump(excludingColumns excluded: Set<String> = [], excludingTables tables: Set<String> = []) throws -> String {
         try locked { try dumpTables(connection, excludingColumns: excluded, excludingTables: tables) }

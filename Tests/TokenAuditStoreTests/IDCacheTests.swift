@@ -1,0 +1,59 @@
+import Testing
+import TokenAuditModel
+
+@testable import TokenAuditStore
+
+@Suite("The writer's bounded id caches")
+struct IDCacheTests {
+    /// Every key inserted is found with its id while it is in one of the two generations; the oldest keys are
+    /// forgotten (never answered wrongly) once two generations have filled after them.
+    @Test func keysAreFoundUntilTwoGenerationsPassAndNeverWrong() {
+        var cache = IDCache<String>(capacity: 64)
+        for number in 0..<1_000 {
+            cache.insert("/v1/items/\(number)", Int64(number) * 7)
+            // The last half-capacity keys are always in the cache.
+            for recent in max(0, number - 31)...number {
+                #expect(cache["/v1/items/\(recent)"] == Int64(recent) * 7)
+            }
+        }
+        var found = 0
+        for number in 0..<1_000 {
+            if let id = cache["/v1/items/\(number)"] {
+                #expect(id == Int64(number) * 7)
+                found += 1
+            }
+        }
+        #expect(found <= 64)
+    }
+
+    /// A key found in the previous generation moves to the current one, so a text in steady use survives.
+    @Test func aKeyInSteadyUseIsKept() {
+        var cache = IDCache<String>(capacity: 16)
+        cache.insert("GET", 1)
+        for number in 0..<500 {
+            cache.insert("/p/\(number)", Int64(number + 100))
+            #expect(cache["GET"] == 1)
+        }
+    }
+
+    /// Texts equal under Swift's `==` (canonically equivalent spellings) share one entry, as with a Dictionary.
+    @Test func canonicallyEquivalentTextsMeet() {
+        var cache = IDCache<String>(capacity: 16)
+        cache.insert("caf\u{E9}", 5)
+        #expect(cache["cafe\u{301}"] == 5)
+        #expect(cache["cafe"] == nil)
+    }
+
+    /// A stored text the cache has forgotten keeps its id (the insert-first path finds the conflict and reads
+    /// the stored id); a new text gets the next id.
+    @Test func aForgottenStoredTextKeepsItsID() throws {
+        let directory = try TemporaryDirectory()
+        let store = try AuditStore(path: directory.file("audit.db"))
+        let ids = try store.stringIDsForTesting(["/a", "/b", "/a"])
+        #expect(ids[0] == ids[2] && ids[0] != ids[1])
+        store.forgetCachedIDsForTesting()
+        let again = try store.stringIDsForTesting(["/b", "/a", "/c"])
+        #expect(again[0] == ids[1] && again[1] == ids[0])
+        #expect(again[2] > max(ids[0], ids[1]))
+    }
+}
