@@ -1,3 +1,4 @@
+internal import CTokenAuditSIMD
 #if canImport(Glibc)
 internal import Glibc
 #else
@@ -281,30 +282,9 @@ enum FlatJSONScanner {
         while j < n {
             if !wordAtATime {
                 // The plain definition: one byte at a time.
-            } else if j + 16 <= n {
-                // Skip plain ASCII sixteen bytes at a time: no quote, backslash, control or high byte; at one,
-                // straight to it.
-                let w = Wide.load(p, j)
-                let any = Wide.hasByte(w, ASCII.quote) | Wide.hasByte(w, ASCII.backslash) | Wide.hasLess(w, 0x20)
-                    | (w & Wide.splat(Wide.high))
-                if Wide.isZero(any) {
-                    j += 16
-                    continue
-                }
-                let stop = Wide.equalMask(w, ASCII.quote) | Wide.equalMask(w, ASCII.backslash) | Wide.lessMask(w, 0x20)
-                    | (w & Wide.splat(Wide.high))
-                j += Wide.firstByte(stop)
-            } else {
-                // Skip plain ASCII eight bytes at a time: no quote, backslash, control or high byte.
-                while j + 8 <= n {
-                    let w = SWAR.load(p, j)
-                    if SWAR.hasByte(w, ASCII.quote) | SWAR.hasByte(w, ASCII.backslash) | SWAR.hasLess(w, 0x20)
-                        | (w & SWAR.high) != 0
-                    {
-                        break
-                    }
-                    j += 8
-                }
+            } else if let base = p.baseAddress {
+                // Straight to the next quote, backslash, control or high byte (SSE2, sixteen bytes a step).
+                j = ctokenaudit_json_string_stop(base, j, n)
                 guard j < n else { break }
             }
             let c = p[j]

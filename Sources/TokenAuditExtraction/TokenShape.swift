@@ -3,6 +3,7 @@ internal import Glibc
 #else
 internal import Darwin
 #endif
+internal import CTokenAuditSIMD
 
 /// Recognising tokens by their bytes: the cheap prefilter that lets token-free lines go, and the JWS/JWE
 /// shape scanner used on fields.
@@ -18,6 +19,12 @@ enum TokenShape {
     /// words that introduce opaque tokens (`bearer`, `dpop`, `token`, `jwt`, `assertion`, any case).
     /// False means the line certainly yields no occurrence, so the caller can skip parsing it.
     static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        mayContainToken(p, wide: Wide.hasAVX2)
+    }
+
+    /// ``mayContainToken(_:)`` with the pair test 32 positions at a time in AVX2 (`wide`, only when
+    /// ``Wide/hasAVX2``) or sixteen at a time in ``Wide`` words; the tests run both against the reference.
+    static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>, wide: Bool) -> Bool {
         let n = p.count
         if saysBearer(p) { return true }
         // The reference loop acts only where a trigger byte is followed by the byte its rule needs next
@@ -29,7 +36,12 @@ enum TokenShape {
         let jwtChars = jwtCharTable
         let caseBit = Wide.splat(0x2020_2020_2020_2020)
         while i < n {
-            if i + 17 <= n {
+            var atPair = false
+            if wide, i + 33 <= n, let base = p.baseAddress {
+                i = ctokenaudit_trigger_pairs_avx2(base, i, n)
+                atPair = i + 33 <= n  // else no pair before the last 32 positions: the loop below goes on
+            }
+            if !atPair, i + 17 <= n {
                 let v0 = Wide.load(p, i)
                 let v1 = Wide.load(p, i + 1)
                 let l0 = v0 | caseBit
@@ -440,9 +452,28 @@ enum TokenShape {
         return (m, shape.isJWTShaped, shape.looksIncomplete, nil)
     }
 
-    /// The run of JWT characters starting at `from` (before `end`) and its '.' count.
+    /// The run of JWT characters starting at `from` (before `end`) and its '.' count. `base` is
+    /// `p.baseAddress` (the start of the line: the AVX2 scan may read from any byte of `p` before `end`).
     @inline(__always)
     static func jwtRun(
+        _ p: UnsafeBufferPointer<UInt8>, base: UnsafePointer<UInt8>, from: Int, end: Int
+    ) -> (end: Int, dots: Int) {
+        if Wide.hasAVX2 { return jwtRunAVX2(base: base, from: from, end: end) }
+        return jwtRunPortable(p, base: base, from: from, end: end)
+    }
+
+    /// ``jwtRun(_:base:from:end:)`` 32 bytes at a time (a nibble-table class check in AVX2). Only when
+    /// ``Wide/hasAVX2``.
+    @inline(__always)
+    static func jwtRunAVX2(base: UnsafePointer<UInt8>, from: Int, end: Int) -> (end: Int, dots: Int) {
+        var dots = 0
+        let stop = ctokenaudit_jwt_run_avx2(base, from, end, &dots)
+        return (stop, dots)
+    }
+
+    /// ``jwtRun(_:base:from:end:)`` without AVX2: sixteen bytes at a time in ``Wide`` words.
+    @inline(__always)
+    static func jwtRunPortable(
         _ p: UnsafeBufferPointer<UInt8>, base: UnsafePointer<UInt8>, from: Int, end: Int
     ) -> (end: Int, dots: Int) {
         var j = from
