@@ -120,6 +120,29 @@ CTOKENAUDIT_SIMD_AVX2 static inline size_t ctokenaudit_trigger_pairs_avx2(const 
     return i;
 }
 
+/* The first i in [from, n - 1) where p[i] is 'e' and p[i+1] is 'y' or 'w' (how a JWS/JWE header starts in
+ * base64url), or n when there is none. */
+CTOKENAUDIT_SIMD_AVX2 static inline size_t ctokenaudit_ey_pair_avx2(const uint8_t *p, size_t from, size_t n) {
+    const __m256i e = _mm256_set1_epi8('e');
+    const __m256i y = _mm256_set1_epi8('y');
+    const __m256i w = _mm256_set1_epi8('w');
+    size_t i = from;
+    while (i + 33 <= n) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(p + i));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(p + i + 1));
+        __m256i hits = _mm256_and_si256(_mm256_cmpeq_epi8(v0, e),
+                                        _mm256_or_si256(_mm256_cmpeq_epi8(v1, y), _mm256_cmpeq_epi8(v1, w)));
+        uint32_t m = (uint32_t)_mm256_movemask_epi8(hits);
+        if (m) return i + (size_t)__builtin_ctz(m);
+        i += 32;
+    }
+    while (i + 1 < n) {
+        if (p[i] == 'e' && (p[i + 1] == 'y' || p[i + 1] == 'w')) return i;
+        i++;
+    }
+    return n;
+}
+
 /* The first '\n' in p[0..<n) (n when none), and in *first_control the first byte before it that is a
  * control character (below 0x20) or DEL, or the newline's index when there is none: what the line splitter
  * needs to know before it copies a line (a line with no such byte is never binary). */
@@ -206,6 +229,15 @@ static inline size_t ctokenaudit_trigger_pairs_avx2(const uint8_t *p, size_t fro
     (void)p;
     (void)n;
     return from;
+}
+
+static inline size_t ctokenaudit_ey_pair_avx2(const uint8_t *p, size_t from, size_t n) {
+    size_t i = from;
+    while (i + 1 < n) {
+        if (p[i] == 'e' && (p[i + 1] == 'y' || p[i + 1] == 'w')) return i;
+        i++;
+    }
+    return n;
 }
 
 static inline size_t ctokenaudit_newline_avx2(const uint8_t *p, size_t n, size_t *first_control) {

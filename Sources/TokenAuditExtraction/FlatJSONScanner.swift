@@ -273,6 +273,13 @@ enum FlatJSONScanner {
     /// A string starting at the quote `p[i]`, validated like `JSONReader` (no raw control characters, valid
     /// escapes, paired surrogates, well-formed UTF-8). nil when invalid; `i` is then meaningless.
     /// `wordAtATime: false` (tests) reads byte by byte, the plain definition the word steps must agree with.
+    /// The first quote, backslash, control or high byte in `base[from..<end]`, else `end` (SSE2; `base` is the
+    /// start of the line: the last step may read the sixteen bytes before `end`).
+    @inline(__always)
+    static func stringStop(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+        ctokenaudit_json_string_stop(base, from, end)
+    }
+
     static func scanString(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, wordAtATime: Bool = true) -> ScannedString? {
         let n = p.count
         var j = i + 1
@@ -284,7 +291,7 @@ enum FlatJSONScanner {
                 // The plain definition: one byte at a time.
             } else if let base = p.baseAddress {
                 // Straight to the next quote, backslash, control or high byte (SSE2, sixteen bytes a step).
-                j = ctokenaudit_json_string_stop(base, j, n)
+                j = stringStop(base, j, n)
                 guard j < n else { break }
             }
             let c = p[j]

@@ -296,6 +296,14 @@ enum TokenShape {
     static func forEachLineCandidate<Known: RandomAccessCollection<KnownRun>>(
         in bytes: UnsafeBufferPointer<UInt8>, known: Known, _ body: (Candidate) -> Void
     ) where Known.Index == Int {
+        forEachLineCandidate(in: bytes, known: known, wide: Wide.hasAVX2, body)
+    }
+
+    /// ``forEachLineCandidate(in:known:_:)`` looking for `ey`/`ew` pairs 32 positions at a time in AVX2
+    /// (`wide`, only when ``Wide/hasAVX2``) instead of for each 'e' with memchr; the tests run both.
+    static func forEachLineCandidate<Known: RandomAccessCollection<KnownRun>>(
+        in bytes: UnsafeBufferPointer<UInt8>, known: Known, wide: Bool, _ body: (Candidate) -> Void
+    ) where Known.Index == Int {
         // Candidates are the runs that start `ey`/`ew`: found with memchr for 'e', kept when no JWT character
         // precedes (a run starts there). Inside a known run no run starts, so the search jumps over it.
         guard let base = bytes.baseAddress else { return }
@@ -303,8 +311,15 @@ enum TokenShape {
         var i = 0
         var nextKnown = 0
         while i + 1 < end {
-            guard let hit = memchr(base + i, Int32(UInt8(ascii: "e")), end - 1 - i) else { return }
-            let p = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+            let p: Int
+            if wide {
+                // Only an 'e' followed by 'y'/'w' gets past the checks below: go straight to such a pair.
+                p = ctokenaudit_ey_pair_avx2(base, i, end)
+                guard p + 1 < end else { return }
+            } else {
+                guard let hit = memchr(base + i, Int32(UInt8(ascii: "e")), end - 1 - i) else { return }
+                p = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+            }
             while nextKnown < known.count, known[nextKnown].range.upperBound <= p { nextKnown += 1 }
             if nextKnown < known.count, known[nextKnown].range.lowerBound < p {
                 i = known[nextKnown].range.upperBound  // inside a known run
