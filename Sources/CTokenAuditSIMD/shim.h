@@ -208,6 +208,24 @@ static inline size_t ctokenaudit_json_string_stop(const uint8_t *p, size_t j, si
     return n;
 }
 
+/* The first `c` in p[j..<n), or n (SSE2; the last step loads the sixteen bytes ending at n when n >= 16). */
+static inline size_t ctokenaudit_find_byte(const uint8_t *p, size_t j, size_t n, uint8_t c) {
+    const __m128i needle = _mm_set1_epi8((char)c);
+    while (j + 16 <= n) {
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + j)), needle));
+        if (m) return j + (size_t)__builtin_ctz(m);
+        j += 16;
+    }
+    if (j < n && n >= 16) {
+        size_t base = n - 16;
+        unsigned m = ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + base)), needle)))
+                     >> (j - base);
+        return m ? j + (size_t)__builtin_ctz(m) : n;
+    }
+    while (j < n && p[j] != c) j++;
+    return j;
+}
+
 #else /* not x86-64: no wide paths; the Swift callers keep their own loops (has_avx2 says 0). */
 
 static inline int ctokenaudit_simd_has_avx2(void) { return 0; }
@@ -257,6 +275,10 @@ static inline size_t ctokenaudit_json_string_stop(const uint8_t *p, size_t j, si
         j++;
     }
     return n;
+}
+static inline size_t ctokenaudit_find_byte(const uint8_t *p, size_t j, size_t n, uint8_t c) {
+    while (j < n && p[j] != c) j++;
+    return j;
 }
 #endif
 

@@ -533,7 +533,7 @@ enum FlatJSONScanner {
             return exactKeys.withUnsafeBufferPointer { stored in
                 exactLengths.withUnsafeBufferPointer { lengths in
                     while lengths[h] >= 0 {
-                        if lengths[h] == key.count, memcmp(stored.baseAddress! + h * KeyTable.width, base, key.count) == 0 {
+                        if lengths[h] == key.count, KeyTable.equalBytes(stored.baseAddress! + h * KeyTable.width, base, key.count) {
                             return exactActions[h]
                         }
                         h = (h + 1) & mask
@@ -541,6 +541,29 @@ enum FlatJSONScanner {
                     return nil
                 }
             }
+        }
+
+        /// `memcmp(a, b, n) == 0` for a key (n ≤ ``width``) without the call: eight bytes at a time, the last
+        /// eight overlapping; shorter keys byte by byte.
+        @inline(__always)
+        static func equalBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+            if n < 8 {
+                var k = 0
+                while k < n {
+                    if a[k] != b[k] { return false }
+                    k += 1
+                }
+                return true
+            }
+            let x = UnsafeRawPointer(a), y = UnsafeRawPointer(b)
+            var k = 0
+            while k + 8 < n {
+                if x.loadUnaligned(fromByteOffset: k, as: UInt64.self) != y.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+                    return false
+                }
+                k += 8
+            }
+            return x.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == y.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
         }
 
         @inline(__always)

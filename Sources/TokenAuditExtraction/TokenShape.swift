@@ -409,10 +409,8 @@ enum TokenShape {
     static func jwtCharRunShape(_ bytes: UnsafeBufferPointer<UInt8>, dots: Int) -> (isJWTShaped: Bool, looksIncomplete: Bool) {
         let n = bytes.count
         var firstSegment = n
-        if dots > 0 {
-            var k = 2
-            while bytes[k] != ASCII.dot { k += 1 }
-            firstSegment = k
+        if dots > 0, let base = bytes.baseAddress {
+            firstSegment = ctokenaudit_find_byte(base, 2, n, ASCII.dot)  // there is one: never n
         }
         guard firstSegment >= 8 else {
             // `classify` rejects both ways; only the cut-header rule (no dot at all) could still apply, and it
