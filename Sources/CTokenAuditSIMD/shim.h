@@ -7,6 +7,8 @@
  * AVX2 and as the oracle of the equivalence tests. Every function reads only inside [0, end) of the pointer
  * it is given (the "overlapping last load" tricks load 32 bytes ending exactly at `end`, which needs end >= 32
  * and memory valid from p[0]: callers pass the start of the line or buffer, never a pointer into its middle).
+ * SwiftPM does not track this header as a dependency of the Swift files that import it: after editing it,
+ * touch those files (TokenShape, FlatJSONScanner, Wide, LogReader) or the build keeps the old code.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -98,23 +100,35 @@ CTOKENAUDIT_SIMD_AVX2 static inline size_t ctokenaudit_jwt_run_avx2(const uint8_
  * `e` + `y`/`w`, or (any case) `be`, `dp`, `to`, `jw`, `as`; or the first position with fewer than 33 bytes
  * left from it (at or after `from`) when there is no such pair before it. */
 CTOKENAUDIT_SIMD_AVX2 static inline size_t ctokenaudit_trigger_pairs_avx2(const uint8_t *p, size_t from, size_t n) {
-    const __m256i case_bit = _mm256_set1_epi8(0x20);
+    /* Nibble tables ("shufti"): a byte's class is lo_table[c & 15] & hi_table[c >> 4], one bit per pair kind;
+     * a pair is a hit where the classes of its first and second byte share a bit.
+     *   bit 0: 'e' then 'y'/'w' (exact case)   bit 1: b/B then e/E   bit 2: d/D then p/P
+     *   bit 3: t/T then o/O                     bit 4: j/J then w/W   bit 5: a/A then s/S
+     * Each bit's byte set is a product (low nibbles x high nibbles), which is what makes two lookups exact. */
+    const __m256i first_lo = _mm256_setr_epi8(
+        0, 0x20, 0x02, 0, 0x0C, 0x01, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0,
+        0, 0x20, 0x02, 0, 0x0C, 0x01, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0);
+    const __m256i first_hi = _mm256_setr_epi8(
+        0, 0, 0, 0, 0x36, 0x08, 0x37, 0x08, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0x36, 0x08, 0x37, 0x08, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i second_lo = _mm256_setr_epi8(
+        0x04, 0, 0, 0x20, 0, 0x02, 0, 0x11, 0, 0x01, 0, 0, 0, 0, 0, 0x08,
+        0x04, 0, 0, 0x20, 0, 0x02, 0, 0x11, 0, 0x01, 0, 0, 0, 0, 0, 0x08);
+    const __m256i second_hi = _mm256_setr_epi8(
+        0, 0, 0, 0, 0x0A, 0x34, 0x0A, 0x35, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0x0A, 0x34, 0x0A, 0x35, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i zero = _mm256_setzero_si256();
     size_t i = from;
     while (i + 33 <= n) {
         __m256i v0 = _mm256_loadu_si256((const __m256i *)(p + i));
         __m256i v1 = _mm256_loadu_si256((const __m256i *)(p + i + 1));
-        __m256i l0 = _mm256_or_si256(v0, case_bit);
-        __m256i l1 = _mm256_or_si256(v1, case_bit);
-#define CTA_EQ(x, c) _mm256_cmpeq_epi8((x), _mm256_set1_epi8(c))
-        __m256i hits = _mm256_and_si256(CTA_EQ(v0, 'e'), _mm256_or_si256(CTA_EQ(v1, 'y'), CTA_EQ(v1, 'w')));
-        hits = _mm256_or_si256(hits, _mm256_and_si256(CTA_EQ(l0, 'b'), CTA_EQ(l1, 'e')));
-        hits = _mm256_or_si256(hits, _mm256_and_si256(CTA_EQ(l0, 'd'), CTA_EQ(l1, 'p')));
-        hits = _mm256_or_si256(hits, _mm256_and_si256(CTA_EQ(l0, 't'), CTA_EQ(l1, 'o')));
-        hits = _mm256_or_si256(hits, _mm256_and_si256(CTA_EQ(l0, 'j'), CTA_EQ(l1, 'w')));
-        hits = _mm256_or_si256(hits, _mm256_and_si256(CTA_EQ(l0, 'a'), CTA_EQ(l1, 's')));
-#undef CTA_EQ
-        uint32_t m = (uint32_t)_mm256_movemask_epi8(hits);
-        if (m) return i + (size_t)__builtin_ctz(m);
+        __m256i c0 = _mm256_and_si256(_mm256_shuffle_epi8(first_lo, _mm256_and_si256(v0, nibble)),
+                                      _mm256_shuffle_epi8(first_hi, _mm256_and_si256(_mm256_srli_epi16(v0, 4), nibble)));
+        __m256i c1 = _mm256_and_si256(_mm256_shuffle_epi8(second_lo, _mm256_and_si256(v1, nibble)),
+                                      _mm256_shuffle_epi8(second_hi, _mm256_and_si256(_mm256_srli_epi16(v1, 4), nibble)));
+        uint32_t none = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(c0, c1), zero));
+        if (none != 0xFFFFFFFFu) return i + (size_t)__builtin_ctz(~none);
         i += 32;
     }
     return i;
