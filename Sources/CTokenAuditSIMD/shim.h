@@ -24,6 +24,12 @@ static inline int ctokenaudit_simd_has_avx2(void) {
     return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) ? 1 : 0;
 }
 
+/* ctokenaudit_simd_has_avx2 for hot paths: no __builtin_cpu_init call (libgcc's constructor has filled the
+ * CPU-model word before main), so it inlines to a load and a bit test. */
+static inline int ctokenaudit_simd_avx2_ready(void) {
+    return (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) ? 1 : 0;
+}
+
 /* The high bit of each byte of the result set where that byte of `v` is a JWT character (base64url or '.'):
  * a nibble lookup. For a byte c, lo = c & 15, hi = c >> 4: the character is in the set iff bit `hi` of
  * lo_table[lo] is set (hi < 8: the set is ASCII).
@@ -243,6 +249,7 @@ static inline size_t ctokenaudit_find_byte(const uint8_t *p, size_t j, size_t n,
 #else /* not x86-64: no wide paths; the Swift callers keep their own loops (has_avx2 says 0). */
 
 static inline int ctokenaudit_simd_has_avx2(void) { return 0; }
+static inline int ctokenaudit_simd_avx2_ready(void) { return 0; }
 
 static inline size_t ctokenaudit_jwt_run_avx2(const uint8_t *p, size_t from, size_t end, size_t *dots) {
     size_t j = from;

@@ -15,6 +15,18 @@ enum TokenShape {
         return table
     }()
 
+    /// `triggerTable` as a 64-bit mask (no lazy global, no bounds check): `bdtjaBDTJA` and `e`.
+    @inline(__always)
+    static func isTriggerByte(_ c: UInt8) -> Bool {
+        // Bits c - 64: 'A' 1, 'B' 2, 'D' 4, 'J' 10, 'T' 20, 'a' 33, 'b' 34, 'd' 36, 'e' 37, 'j' 42, 't' 52.
+        let mask: UInt64 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 10 | 1 << 20 | 1 << 33 | 1 << 34 | 1 << 36 | 1 << 37
+            | 1 << 42 | 1 << 52
+        return c & 0xC0 == 0x40 && (mask >> UInt64(c & 63)) & 1 != 0
+    }
+
+    /// Tests: the table ``isTriggerByte(_:)`` encodes.
+    static func isTriggerByteReference(_ c: UInt8) -> Bool { triggerTable[Int(c)] }
+
     /// True when the line may carry a token: a JWT-looking run (`ey…`/`ew…` followed by a dot) or one of the
     /// words that introduce opaque tokens (`bearer`, `dpop`, `token`, `jwt`, `assertion`, any case).
     /// False means the line certainly yields no occurrence, so the caller can skip parsing it.
@@ -32,8 +44,6 @@ enum TokenShape {
         // case); everywhere else it just moves on. So sixteen positions at a time are tested for such a
         // pair, and the loop's own step runs only at a hit.
         var i = 0
-        let triggers = triggerTable
-        let jwtChars = jwtCharTable
         let caseBit = Wide.splat(0x2020_2020_2020_2020)
         while i < n {
             var atPair = false
@@ -59,11 +69,11 @@ enum TokenShape {
                 }
                 i &+= Wide.firstByte(hits)
             }
-            if !triggers[Int(p[i])] {
+            if !isTriggerByte(p[i]) {
                 i &+= 1
                 continue
             }
-            let (found, next) = triggerStep(p, at: i, jwtChars: jwtChars, wordAtATime: true)
+            let (found, next) = triggerStep(p, at: i, wordAtATime: true)
             if found { return true }
             i = next
         }
@@ -76,13 +86,12 @@ enum TokenShape {
         if saysBearer(p) { return true }
         var i = 0
         let triggers = triggerTable  // one lazy-global access, not one per byte
-        let jwtChars = jwtCharTable
         while i < n {
             if !triggers[Int(p[i])] {
                 i &+= 1
                 continue
             }
-            let (found, next) = triggerStep(p, at: i, jwtChars: jwtChars, wordAtATime: false)
+            let (found, next) = triggerStep(p, at: i, wordAtATime: false)
             if found { return true }
             i = next
         }
@@ -114,7 +123,7 @@ enum TokenShape {
     /// runs sixteen bytes at a time; the reference walks them byte by byte.
     @inline(__always)
     private static func triggerStep(
-        _ p: UnsafeBufferPointer<UInt8>, at i: Int, jwtChars: [Bool], wordAtATime: Bool
+        _ p: UnsafeBufferPointer<UInt8>, at i: Int, wordAtATime: Bool
     ) -> (found: Bool, next: Int) {
         let n = p.count
         let b = p[i]
@@ -129,7 +138,7 @@ enum TokenShape {
                         j += 16
                     }
                 }
-                while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
+                while j < n, isJWTChar(p[j]), p[j] != ASCII.dot { j += 1 }
                 if j < n, p[j] == ASCII.dot, j - i >= 8 { return (true, j) }
                 // A header cut before its first dot at the very end of the line.
                 if j == n, j - i >= 8 { return (true, j) }

@@ -99,5 +99,8 @@ extension Wide {
 extension Wide {
     /// Whether the AVX2 scanners of `CTokenAuditSIMD` may run on this CPU (checked once). When false, every
     /// caller keeps its portable Swift loop, which is also the oracle the tests compare the AVX2 paths with.
-    static let hasAVX2: Bool = ctokenaudit_simd_has_avx2() != 0
+    /// (Read from the CPU-model word libgcc fills before `main`: two inlined instructions, where a Swift
+    /// `static let` costs a `swift_once` call on every use.)
+    @inline(__always)
+    static var hasAVX2: Bool { ctokenaudit_simd_avx2_ready() != 0 }
 }

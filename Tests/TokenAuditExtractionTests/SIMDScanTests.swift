@@ -31,6 +31,10 @@ import TokenAuditTestSupport
         #endif
     }
 
+    @Test func triggerMaskMatchesTheTable() {
+        for c in 0...255 { #expect(TokenShape.isTriggerByte(UInt8(c)) == TokenShape.isTriggerByteReference(UInt8(c)), "byte \(c)") }
+    }
+
     /// Every byte value at every position of a run, from every start offset: the AVX2 class table is exact.
     @Test func jwtRunStopsExactlyAtEveryForeignByte() {
         for value in 0...255 {
