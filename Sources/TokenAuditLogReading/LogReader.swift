@@ -109,6 +109,10 @@ public final class LogReader {
     /// line (`swift_beginAccess` cost ~5 % of the reader's CPU).
     private var state: ReaderState
 
+    /// How readers split lines on this CPU, for benchmark reports: `"avx2"` (one pass finds the newline and
+    /// the line's first control byte) or `"memchr"` (memchr, then a separate binary check). Same output.
+    public static var splitterName: String { readerHasAVX2 ? "avx2" : "memchr" }
+
     /// Opens `source` and detects its compression.
     ///
     /// - Throws: ``LogReadError`` when the source cannot be opened or its first bytes cannot be read.
