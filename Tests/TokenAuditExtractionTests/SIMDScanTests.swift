@@ -154,6 +154,33 @@ import TokenAuditTestSupport
         }
     }
 
+    /// Request lines split with the SSE2 space search and byte by byte: same method, target and protocol.
+    @Test func requestLinePartsAgreeWithTheByteLoop() {
+        var g = SplitMix64(seed: 113)
+        let words = [
+            "GET", "POST", "get", "M-SEARCH", "", "/", "/v1/orders/57433", "/a?b=c&d=e", "*", "HTTP/1.1", "http/2",
+            "HTTP/", "HTTPS/1", "/\(String(repeating: "x", count: 40))", "ey", "\u{e9}t\u{e9}", "/p%20q", "x",
+        ]
+        for _ in 0..<30_000 {
+            var line: [UInt8] = []
+            for _ in 0..<Int(g.next() % 5) {
+                line += Array(repeating: ASCII.space, count: Int(g.next() % 3) + (line.isEmpty ? 0 : 1))
+                line += Array(words[Int(g.next() % UInt64(words.count))].utf8)
+            }
+            if g.next() % 3 == 0 { line += Array(repeating: ASCII.space, count: Int(g.next() % 3)) }
+            let prefix = Array("\"x\" \"".utf8)
+            let all = prefix + line + Array("\" 200".utf8)
+            let range = prefix.count..<(prefix.count + line.count)
+            all.withUnsafeBufferPointer { p in
+                let fast = RequestLineParts(p, range)
+                let plain = RequestLineParts(p, range, wordAtATime: false)
+                #expect(fast.method == plain.method && fast.target == plain.target
+                    && fast.hasProtocol == plain.hasProtocol && fast.methodOverrides == plain.methodOverrides,
+                    "\(String(decoding: line, as: UTF8.self))")
+            }
+        }
+    }
+
     /// The SSE2 stop search of JSON strings: the first quote, backslash, control or high byte, from any start.
     @Test func jsonStringStopIsTheFirstSpecialByte() {
         var g = SplitMix64(seed: 109)
