@@ -219,8 +219,9 @@ enum FlatJSONScanner {
                 state.peerPriority = priority
                 state.record.peer = value()
             }
-        case .header(let name):
-            state.record.addHeader(name: Array(name.utf8), value: field())
+        case .header(let slot):
+            let value = field()
+            if ByteText.meaningful(value.bytes) != nil { state.record.addHeader(slot: slot, value: value) }
         case .ignored:
             break
         }
