@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CTokenAuditISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CTokenAuditZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CTokenAuditSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Header-only byte scanners (AVX2 behind a CPU check, SSE2 otherwise) for extraction and line splitting.
+        .systemLibrary(name: "CTokenAuditSIMD"),
 
         // Shared value types.
         .target(name: "TokenAuditModel"),
@@ -39,10 +41,13 @@ let package = Package(
         // Bytes in: gzip, zstd, plain; line splitting with caps. The only module that sees zlib, ISA-L and zstd.
         .target(
             name: "TokenAuditLogReading",
-            dependencies: ["TokenAuditModel", "TokenAuditCrypto", "CTokenAuditZlib", "CTokenAuditISAL", "CTokenAuditZstd"]
+            dependencies: [
+                "TokenAuditModel", "TokenAuditCrypto", "CTokenAuditZlib", "CTokenAuditISAL", "CTokenAuditZstd",
+                "CTokenAuditSIMD",
+            ]
         ),
         // Log formats and token extraction from lines.
-        .target(name: "TokenAuditExtraction", dependencies: ["TokenAuditModel", "TokenAuditJSON"]),
+        .target(name: "TokenAuditExtraction", dependencies: ["TokenAuditModel", "TokenAuditJSON", "CTokenAuditSIMD"]),
         // The rule catalogue and policy files.
         .target(
             name: "TokenAuditRules",

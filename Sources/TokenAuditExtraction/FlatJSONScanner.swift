@@ -1,3 +1,4 @@
+internal import CTokenAuditSIMD
 #if canImport(Glibc)
 internal import Glibc
 #else
@@ -218,8 +219,9 @@ enum FlatJSONScanner {
                 state.peerPriority = priority
                 state.record.peer = value()
             }
-        case .header(let name):
-            state.record.addHeader(name: Array(name.utf8), value: field())
+        case .header(let slot):
+            let value = field()
+            if ByteText.meaningful(value.bytes) != nil { state.record.addHeader(slot: slot, value: value) }
         case .ignored:
             break
         }
@@ -272,6 +274,13 @@ enum FlatJSONScanner {
     /// A string starting at the quote `p[i]`, validated like `JSONReader` (no raw control characters, valid
     /// escapes, paired surrogates, well-formed UTF-8). nil when invalid; `i` is then meaningless.
     /// `wordAtATime: false` (tests) reads byte by byte, the plain definition the word steps must agree with.
+    /// The first quote, backslash, control or high byte in `base[from..<end]`, else `end` (SSE2; `base` is the
+    /// start of the line: the last step may read the sixteen bytes before `end`).
+    @inline(__always)
+    static func stringStop(_ base: UnsafePointer<UInt8>, _ from: Int, _ end: Int) -> Int {
+        ctokenaudit_json_string_stop(base, from, end)
+    }
+
     static func scanString(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, wordAtATime: Bool = true) -> ScannedString? {
         let n = p.count
         var j = i + 1
@@ -281,30 +290,9 @@ enum FlatJSONScanner {
         while j < n {
             if !wordAtATime {
                 // The plain definition: one byte at a time.
-            } else if j + 16 <= n {
-                // Skip plain ASCII sixteen bytes at a time: no quote, backslash, control or high byte; at one,
-                // straight to it.
-                let w = Wide.load(p, j)
-                let any = Wide.hasByte(w, ASCII.quote) | Wide.hasByte(w, ASCII.backslash) | Wide.hasLess(w, 0x20)
-                    | (w & Wide.splat(Wide.high))
-                if Wide.isZero(any) {
-                    j += 16
-                    continue
-                }
-                let stop = Wide.equalMask(w, ASCII.quote) | Wide.equalMask(w, ASCII.backslash) | Wide.lessMask(w, 0x20)
-                    | (w & Wide.splat(Wide.high))
-                j += Wide.firstByte(stop)
-            } else {
-                // Skip plain ASCII eight bytes at a time: no quote, backslash, control or high byte.
-                while j + 8 <= n {
-                    let w = SWAR.load(p, j)
-                    if SWAR.hasByte(w, ASCII.quote) | SWAR.hasByte(w, ASCII.backslash) | SWAR.hasLess(w, 0x20)
-                        | (w & SWAR.high) != 0
-                    {
-                        break
-                    }
-                    j += 8
-                }
+            } else if let base = p.baseAddress {
+                // Straight to the next quote, backslash, control or high byte (SSE2, sixteen bytes a step).
+                j = stringStop(base, j, n)
                 guard j < n else { break }
             }
             let c = p[j]
@@ -546,7 +534,7 @@ enum FlatJSONScanner {
             return exactKeys.withUnsafeBufferPointer { stored in
                 exactLengths.withUnsafeBufferPointer { lengths in
                     while lengths[h] >= 0 {
-                        if lengths[h] == key.count, memcmp(stored.baseAddress! + h * KeyTable.width, base, key.count) == 0 {
+                        if lengths[h] == key.count, KeyTable.equalBytes(stored.baseAddress! + h * KeyTable.width, base, key.count) {
                             return exactActions[h]
                         }
                         h = (h + 1) & mask
@@ -554,6 +542,29 @@ enum FlatJSONScanner {
                     return nil
                 }
             }
+        }
+
+        /// `memcmp(a, b, n) == 0` for a key (n ≤ ``width``) without the call: eight bytes at a time, the last
+        /// eight overlapping; shorter keys byte by byte.
+        @inline(__always)
+        static func equalBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+            if n < 8 {
+                var k = 0
+                while k < n {
+                    if a[k] != b[k] { return false }
+                    k += 1
+                }
+                return true
+            }
+            let x = UnsafeRawPointer(a), y = UnsafeRawPointer(b)
+            var k = 0
+            while k + 8 < n {
+                if x.loadUnaligned(fromByteOffset: k, as: UInt64.self) != y.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+                    return false
+                }
+                k += 8
+            }
+            return x.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == y.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
         }
 
         @inline(__always)

@@ -7,7 +7,10 @@ enum JSONLineReader {
     enum Role {
         case time, status, method, target, requestLine, host, scheme, userAgent, body, ignored
         case peer(priority: Int)
-        case header(String)
+        /// A header filed by slot. No listed key has this role today; the payload is a plain enum (not the
+        /// header's name as a String) so that roles, and the key table's actions, copy without reference
+        /// counting: the JSON readers copy one action per key of every line.
+        case header(HeaderSlot)
     }
 
     static let roles: [String: Role] = {
@@ -190,7 +193,7 @@ enum JSONLineReader {
                 state.peerPriority = priority
                 state.record.peer = .copied(v)
             }
-        case .header(let name): state.record.addHeader(name: Array(name.utf8), value: field)
+        case .header(let slot): if ByteText.meaningful(field.bytes) != nil { state.record.addHeader(slot: slot, value: field) }
         case .ignored: break
         }
     }

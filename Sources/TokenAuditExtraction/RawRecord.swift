@@ -1,4 +1,5 @@
 import TokenAuditModel
+internal import CTokenAuditSIMD
 
 /// One logged value as the format reader found it.
 struct RawField {
@@ -158,12 +159,21 @@ struct RequestLineParts {
     var hasProtocol = false
 
     init(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+        self.init(b, range, wordAtATime: true)
+    }
+
+    /// `wordAtATime: false` (tests) finds each word's end byte by byte, the plain definition; otherwise the
+    /// SSE2 byte search (sixteen bytes a step) finds the space after it.
+    init(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, wordAtATime: Bool) {
         let n = range.upperBound
         let start = range.lowerBound
         func word(from start: Int) -> Range<Int>? {
             var i = start
             while i < n, b[i] == ASCII.space { i += 1 }
             guard i < n else { return nil }
+            if wordAtATime, let base = b.baseAddress {
+                return i..<ctokenaudit_find_byte(base, i, n, ASCII.space)
+            }
             var j = i
             while j < n, b[j] != ASCII.space { j += 1 }
             return i..<j

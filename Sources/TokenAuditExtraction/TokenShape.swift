@@ -3,6 +3,7 @@ internal import Glibc
 #else
 internal import Darwin
 #endif
+internal import CTokenAuditSIMD
 
 /// Recognising tokens by their bytes: the cheap prefilter that lets token-free lines go, and the JWS/JWE
 /// shape scanner used on fields.
@@ -14,10 +15,28 @@ enum TokenShape {
         return table
     }()
 
+    /// `triggerTable` as a 64-bit mask (no lazy global, no bounds check): `bdtjaBDTJA` and `e`.
+    @inline(__always)
+    static func isTriggerByte(_ c: UInt8) -> Bool {
+        // Bits c - 64: 'A' 1, 'B' 2, 'D' 4, 'J' 10, 'T' 20, 'a' 33, 'b' 34, 'd' 36, 'e' 37, 'j' 42, 't' 52.
+        let mask: UInt64 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 10 | 1 << 20 | 1 << 33 | 1 << 34 | 1 << 36 | 1 << 37
+            | 1 << 42 | 1 << 52
+        return c & 0xC0 == 0x40 && (mask >> UInt64(c & 63)) & 1 != 0
+    }
+
+    /// Tests: the table ``isTriggerByte(_:)`` encodes.
+    static func isTriggerByteReference(_ c: UInt8) -> Bool { triggerTable[Int(c)] }
+
     /// True when the line may carry a token: a JWT-looking run (`ey…`/`ew…` followed by a dot) or one of the
     /// words that introduce opaque tokens (`bearer`, `dpop`, `token`, `jwt`, `assertion`, any case).
     /// False means the line certainly yields no occurrence, so the caller can skip parsing it.
     static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        mayContainToken(p, wide: Wide.hasAVX2)
+    }
+
+    /// ``mayContainToken(_:)`` with the pair test 32 positions at a time in AVX2 (`wide`, only when
+    /// ``Wide/hasAVX2``) or sixteen at a time in ``Wide`` words; the tests run both against the reference.
+    static func mayContainToken(_ p: UnsafeBufferPointer<UInt8>, wide: Bool) -> Bool {
         let n = p.count
         if saysBearer(p) { return true }
         // The reference loop acts only where a trigger byte is followed by the byte its rule needs next
@@ -25,11 +44,14 @@ enum TokenShape {
         // case); everywhere else it just moves on. So sixteen positions at a time are tested for such a
         // pair, and the loop's own step runs only at a hit.
         var i = 0
-        let triggers = triggerTable
-        let jwtChars = jwtCharTable
         let caseBit = Wide.splat(0x2020_2020_2020_2020)
         while i < n {
-            if i + 17 <= n {
+            var atPair = false
+            if wide, i + 33 <= n, let base = p.baseAddress {
+                i = ctokenaudit_trigger_pairs_avx2(base, i, n)
+                atPair = i + 33 <= n  // else no pair before the last 32 positions: the loop below goes on
+            }
+            if !atPair, i + 17 <= n {
                 let v0 = Wide.load(p, i)
                 let v1 = Wide.load(p, i + 1)
                 let l0 = v0 | caseBit
@@ -47,11 +69,11 @@ enum TokenShape {
                 }
                 i &+= Wide.firstByte(hits)
             }
-            if !triggers[Int(p[i])] {
+            if !isTriggerByte(p[i]) {
                 i &+= 1
                 continue
             }
-            let (found, next) = triggerStep(p, at: i, jwtChars: jwtChars, wordAtATime: true)
+            let (found, next) = triggerStep(p, at: i, wordAtATime: true)
             if found { return true }
             i = next
         }
@@ -64,13 +86,12 @@ enum TokenShape {
         if saysBearer(p) { return true }
         var i = 0
         let triggers = triggerTable  // one lazy-global access, not one per byte
-        let jwtChars = jwtCharTable
         while i < n {
             if !triggers[Int(p[i])] {
                 i &+= 1
                 continue
             }
-            let (found, next) = triggerStep(p, at: i, jwtChars: jwtChars, wordAtATime: false)
+            let (found, next) = triggerStep(p, at: i, wordAtATime: false)
             if found { return true }
             i = next
         }
@@ -102,7 +123,7 @@ enum TokenShape {
     /// runs sixteen bytes at a time; the reference walks them byte by byte.
     @inline(__always)
     private static func triggerStep(
-        _ p: UnsafeBufferPointer<UInt8>, at i: Int, jwtChars: [Bool], wordAtATime: Bool
+        _ p: UnsafeBufferPointer<UInt8>, at i: Int, wordAtATime: Bool
     ) -> (found: Bool, next: Int) {
         let n = p.count
         let b = p[i]
@@ -117,7 +138,7 @@ enum TokenShape {
                         j += 16
                     }
                 }
-                while j < n, jwtChars[Int(p[j])], p[j] != ASCII.dot { j += 1 }
+                while j < n, isJWTChar(p[j]), p[j] != ASCII.dot { j += 1 }
                 if j < n, p[j] == ASCII.dot, j - i >= 8 { return (true, j) }
                 // A header cut before its first dot at the very end of the line.
                 if j == n, j - i >= 8 { return (true, j) }
@@ -284,6 +305,14 @@ enum TokenShape {
     static func forEachLineCandidate<Known: RandomAccessCollection<KnownRun>>(
         in bytes: UnsafeBufferPointer<UInt8>, known: Known, _ body: (Candidate) -> Void
     ) where Known.Index == Int {
+        forEachLineCandidate(in: bytes, known: known, wide: Wide.hasAVX2, body)
+    }
+
+    /// ``forEachLineCandidate(in:known:_:)`` looking for `ey`/`ew` pairs 32 positions at a time in AVX2
+    /// (`wide`, only when ``Wide/hasAVX2``) instead of for each 'e' with memchr; the tests run both.
+    static func forEachLineCandidate<Known: RandomAccessCollection<KnownRun>>(
+        in bytes: UnsafeBufferPointer<UInt8>, known: Known, wide: Bool, _ body: (Candidate) -> Void
+    ) where Known.Index == Int {
         // Candidates are the runs that start `ey`/`ew`: found with memchr for 'e', kept when no JWT character
         // precedes (a run starts there). Inside a known run no run starts, so the search jumps over it.
         guard let base = bytes.baseAddress else { return }
@@ -291,8 +320,15 @@ enum TokenShape {
         var i = 0
         var nextKnown = 0
         while i + 1 < end {
-            guard let hit = memchr(base + i, Int32(UInt8(ascii: "e")), end - 1 - i) else { return }
-            let p = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+            let p: Int
+            if wide {
+                // Only an 'e' followed by 'y'/'w' gets past the checks below: go straight to such a pair.
+                p = ctokenaudit_ey_pair_avx2(base, i, end)
+                guard p + 1 < end else { return }
+            } else {
+                guard let hit = memchr(base + i, Int32(UInt8(ascii: "e")), end - 1 - i) else { return }
+                p = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+            }
             while nextKnown < known.count, known[nextKnown].range.upperBound <= p { nextKnown += 1 }
             if nextKnown < known.count, known[nextKnown].range.lowerBound < p {
                 i = known[nextKnown].range.upperBound  // inside a known run
@@ -382,10 +418,8 @@ enum TokenShape {
     static func jwtCharRunShape(_ bytes: UnsafeBufferPointer<UInt8>, dots: Int) -> (isJWTShaped: Bool, looksIncomplete: Bool) {
         let n = bytes.count
         var firstSegment = n
-        if dots > 0 {
-            var k = 2
-            while bytes[k] != ASCII.dot { k += 1 }
-            firstSegment = k
+        if dots > 0, let base = bytes.baseAddress {
+            firstSegment = ctokenaudit_find_byte(base, 2, n, ASCII.dot)  // there is one: never n
         }
         guard firstSegment >= 8 else {
             // `classify` rejects both ways; only the cut-header rule (no dot at all) could still apply, and it
@@ -440,9 +474,28 @@ enum TokenShape {
         return (m, shape.isJWTShaped, shape.looksIncomplete, nil)
     }
 
-    /// The run of JWT characters starting at `from` (before `end`) and its '.' count.
+    /// The run of JWT characters starting at `from` (before `end`) and its '.' count. `base` is
+    /// `p.baseAddress` (the start of the line: the AVX2 scan may read from any byte of `p` before `end`).
     @inline(__always)
     static func jwtRun(
+        _ p: UnsafeBufferPointer<UInt8>, base: UnsafePointer<UInt8>, from: Int, end: Int
+    ) -> (end: Int, dots: Int) {
+        if Wide.hasAVX2 { return jwtRunAVX2(base: base, from: from, end: end) }
+        return jwtRunPortable(p, base: base, from: from, end: end)
+    }
+
+    /// ``jwtRun(_:base:from:end:)`` 32 bytes at a time (a nibble-table class check in AVX2). Only when
+    /// ``Wide/hasAVX2``.
+    @inline(__always)
+    static func jwtRunAVX2(base: UnsafePointer<UInt8>, from: Int, end: Int) -> (end: Int, dots: Int) {
+        var dots = 0
+        let stop = ctokenaudit_jwt_run_avx2(base, from, end, &dots)
+        return (stop, dots)
+    }
+
+    /// ``jwtRun(_:base:from:end:)`` without AVX2: sixteen bytes at a time in ``Wide`` words.
+    @inline(__always)
+    static func jwtRunPortable(
         _ p: UnsafeBufferPointer<UInt8>, base: UnsafePointer<UInt8>, from: Int, end: Int
     ) -> (end: Int, dots: Int) {
         var j = from

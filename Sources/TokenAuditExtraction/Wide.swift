@@ -1,3 +1,5 @@
+internal import CTokenAuditSIMD
+
 /// The ``SWAR`` word tricks sixteen bytes at a time, on `SIMD2<UInt64>`: the compiler keeps them in one SSE
 /// register (add, and, or, xor only; no lane-by-lane comparisons, which Swift's SIMD comparisons still are), so
 /// each step classifies twice the bytes of a 64-bit word for about the same instructions. Used where a scanner
@@ -92,4 +94,13 @@ extension Wide {
     static func hasLess(_ w: Vector, _ n: UInt8) -> Vector {
         (w &- splat(0x0101_0101_0101_0101 &* UInt64(n))) & ~w & splat(high)
     }
+}
+
+extension Wide {
+    /// Whether the AVX2 scanners of `CTokenAuditSIMD` may run on this CPU (checked once). When false, every
+    /// caller keeps its portable Swift loop, which is also the oracle the tests compare the AVX2 paths with.
+    /// (Read from the CPU-model word libgcc fills before `main`: two inlined instructions, where a Swift
+    /// `static let` costs a `swift_once` call on every use.)
+    @inline(__always)
+    static var hasAVX2: Bool { ctokenaudit_simd_avx2_ready() != 0 }
 }

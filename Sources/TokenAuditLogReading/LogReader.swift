@@ -1,4 +1,5 @@
 internal import Glibc
+internal import CTokenAuditSIMD
 
 /// Limits and start position for one ``LogReader``.
 public struct LogReaderOptions: Sendable {
@@ -24,6 +25,9 @@ public struct LogReaderOptions: Sendable {
     public var progress: ReadProgress?
     /// Which library inflates gzip sources (``GzipInflater/isal`` by default; the output is the same).
     public var gzipInflater: GzipInflater = .isal
+    /// Tests only: false splits with memchr and the separate binary check (the fallback on CPUs without AVX2)
+    /// even where the one-pass AVX2 scan could run.
+    var usesWideSplitting = true
 
     /// Defaults: 16 384 lines or 4 MiB per batch, 64 KiB line cap, binary lines skipped, 1 MiB buffers.
     public init(
@@ -104,6 +108,10 @@ public final class LogReader {
     /// `inout` access per batch instead of a dynamically checked access to a class property per field per
     /// line (`swift_beginAccess` cost ~5 % of the reader's CPU).
     private var state: ReaderState
+
+    /// How readers split lines on this CPU, for benchmark reports: `"avx2"` (one pass finds the newline and
+    /// the line's first control byte) or `"memchr"` (memchr, then a separate binary check). Same output.
+    public static var splitterName: String { readerHasAVX2 ? "avx2" : "memchr" }
 
     /// Opens `source` and detects its compression.
     ///
@@ -189,6 +197,10 @@ private struct ReaderState {
     var failure: LogReadError?
     var isFinished = false
 
+    /// Split with the one-pass AVX2 scan (newline and first control byte together) rather than memchr and
+    /// a separate binary check of every line.
+    let isWide: Bool
+
     // Decoded bytes waiting to be split: chunk[chunkStart..<chunkEnd].
     let storage: ChunkStorage
     let chunk: UnsafeMutableRawPointer
@@ -223,6 +235,7 @@ private struct ReaderState {
         self.source = source
         self.decoder = decoder
         self.options = options
+        isWide = options.usesWideSplitting && readerHasAVX2
         chunkCapacity = max(options.decodeBufferSize, 64)
         storage = ChunkStorage(capacity: chunkCapacity)
         chunk = storage.pointer
@@ -315,7 +328,17 @@ private struct ReaderState {
         while chunkStart < chunkEnd {
             let base = chunk + chunkStart
             let available = chunkEnd - chunkStart
-            guard let newline = memchr(base, 0x0A, available) else {
+            // With AVX2 one pass finds the newline and the line's first control byte (a line without one is
+            // never binary); otherwise memchr, and the binary check reads the line again.
+            var firstControl = 0
+            let newline: UnsafeMutableRawPointer?
+            if isWide {
+                let at = ctokenaudit_newline_avx2(base.assumingMemoryBound(to: UInt8.self), available, &firstControl)
+                newline = at < available ? base + at : nil
+            } else {
+                newline = memchr(base, 0x0A, available)
+            }
+            guard let newline else {
                 // A line continues past this chunk.
                 if linesToSkip == 0, !isDiscardingLine {
                     let pending = buffer.count - bounds[bounds.count - 1]
@@ -359,7 +382,8 @@ private struct ReaderState {
                 // The whole line is in the chunk: check it there, before the copy. Checking the copy right
                 // after `memmove` wrote it stalled on the loads (the stores were still in flight), and a
                 // skipped line is then never copied.
-                let isBinary = looksBinary(UnsafeRawBufferPointer(start: base, count: contentLength))
+                let isBinary = isWide && firstControl >= contentLength
+                    ? false : looksBinary(UnsafeRawBufferPointer(start: base, count: contentLength))
                 if isBinary, options.skipsBinaryLines {
                     countSkipped(overLong: false)
                     advance(past: length)
@@ -457,6 +481,9 @@ private struct ReaderState {
         return batch
     }
 }
+
+/// Whether the one-pass AVX2 line scan of `CTokenAuditSIMD` may run on this CPU (checked once).
+private let readerHasAVX2 = ctokenaudit_simd_has_avx2() != 0
 
 /// True for a line with a NUL byte, or where more than 1 byte in 8 is a control character other than the
 /// whitespace ones (tab, vertical tab, form feed, carriage return).

@@ -104,10 +104,11 @@ func benchExtract(_ arguments: [String]) throws {
         ("wall_s", "\(rounded(total.wallSeconds, 3))"), ("us_per_line", "\(rounded(perLine, 3))"),
         ("lines_per_s", "\(total.cpuSeconds > 0 ? Int(Double(total.lines) / total.cpuSeconds) : 0)"),
         ("decompress_cpu_s", "\(rounded(decompressCPU, 3))"),
+        ("scanners", "\"\(ScanInstructions.name)\""),
     ]
     report(fields)
     let summary = "extract: \(total.lines) lines, \(total.tokenLines) with tokens, \(total.occurrences) occurrences, "
-        + "\(rounded(total.cpuSeconds, 2)) CPU-s, \(rounded(perLine, 2)) µs/line (decompression \(rounded(decompressCPU, 2)) CPU-s, not counted)\n  "
+        + "\(rounded(total.cpuSeconds, 2)) CPU-s, \(rounded(perLine, 2)) µs/line (decompression \(rounded(decompressCPU, 2)) CPU-s, not counted; \(ScanInstructions.name) scanners)\n  "
         + human.joined(separator: "\n  ") + "\n"
     FileHandle.standardError.write(Data(summary.utf8))
 }

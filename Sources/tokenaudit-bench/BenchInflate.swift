@@ -116,6 +116,7 @@ func benchInflate(_ arguments: [String]) throws {
         ("decoded_bytes", "\(total.decoded)"), ("wall_s", format(total.wall)), ("cpu_s", format(total.cpu)),
         ("decoded_mb_per_cpu_s", format(Double(total.decoded) / 1e6 / total.cpu)),
         ("lines_per_cpu_s", format(Double(total.lines) / total.cpu)),
+        ("splitter", "\"\(LogReader.splitterName)\""),
     ]
     if comparesWithGzip {
         fields.append(("gzip_cpu_s", format(total.gzipCPU)))
@@ -124,7 +125,7 @@ func benchInflate(_ arguments: [String]) throws {
     report(fields)
     FileHandle.standardError.write(Data((
         "TOTAL: \(total.lines) lines, \(format(total.cpu)) CPU-s, "
-            + "\(format(Double(total.decoded) / 1e6 / total.cpu)) MB/s decoded"
+            + "\(format(Double(total.decoded) / 1e6 / total.cpu)) MB/s decoded, \(LogReader.splitterName) splitter"
             + (comparesWithGzip ? "; gzip -dc \(format(total.gzipCPU)) CPU-s (ratio \(format(total.cpu / total.gzipCPU)))" : "")
             + "\n").utf8))
 }

@@ -129,7 +129,9 @@ struct SplittingEquivalenceTests {
         #expect(expected.binary > 10 && expected.overLong > 10, "the sample must exercise the skips")
         let directory = try TemporaryDirectory()
         let paths = [try directory.write("m.log", text), try directory.write("m.gz", gzip(text))]
-        for path in paths {
+        // Both splitting loops: the one-pass AVX2 scan (where the CPU has it) and memchr + the binary check.
+        for (path, wide) in paths.flatMap({ path in [(path, true), (path, false)] }) {
+            options.usesWideSplitting = wide
             let result = try readAll(path: path, options: options)
             let batches = result.batches.map { batch in
                 ModelBatch(
