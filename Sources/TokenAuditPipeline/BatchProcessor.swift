@@ -52,6 +52,10 @@ struct BatchProcessor: Sendable {
     /// later batches and the other worker): the default. `false` runs the rules for every occurrence: the
     /// reference the equivalence tests compare the remembered path with.
     var remembersRequestRules = true
+    /// Whether lines are read with ``LineExtractor/extractFields(_:)`` (texts as ranges of the line, interned on
+    /// their bytes; the default). `false` reads them with ``LineExtractor/extractBorrowing(_:)``, every text a
+    /// `String`: the reference the equivalence tests compare the byte path with.
+    var readsFields = true
     /// Each worker's tokens of its recent batches, across batches (``WorkerTokens``).
     let knownTokens = WorkerTokensPool()
 
@@ -73,19 +77,24 @@ struct BatchProcessor: Sendable {
         for index in batch.indices {
             // Tokens are borrowed from the line: bytes are copied only for a token the batch has not met yet.
             batch.withLine(at: index) { line in
-                guard let extracted = item.extractor.extractBorrowing(line), !extracted.tokens.isEmpty else { return }
+                let found = readsFields
+                    ? item.extractor.extractFields(line)
+                    : item.extractor.extractBorrowing(line).map(LineFields.init)
+                guard let fields = found, !fields.tokens.isEmpty else { return }
                 tokenLines += 1
                 let lineNumber = Int64(batch.lineNumber(at: index))
-                let context = extracted.context
-                let time = context.time
+                let time = fields.time
+                let status = fields.status
                 if let time {
                     firstTime = min(firstTime ?? time, time)
                     lastTime = max(lastTime ?? time, time)
                 }
                 var locationBits: UInt16 = 0
-                for occurrence in extracted.tokens { locationBits |= RequestShape.bit(occurrence.location) }
+                let tokenCount = fields.tokens.count
+                for k in 0..<tokenCount { locationBits |= RequestShape.bit(fields.tokens[k].location) }
                 var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
-                for occurrence in extracted.tokens {
+                for k in 0..<tokenCount {
+                    let occurrence = fields.tokens[k]
                     let (analysed, slot): (AnalysedToken, Int) = occurrence.withBytes(in: line) { token in
                         if let known = recent.lookup(token) {
                             slots.addSighting(slot: known.slot, at: time)
@@ -107,33 +116,47 @@ struct BatchProcessor: Sendable {
                         return (found, slot)
                     }
                     let fingerprint = analysed.fingerprint
-                    rows.record(slot: slot, context)
+                    // The line's texts become numbers on its bytes; Strings are taken from the batch's table.
+                    let texts = rows.record(slot: slot, fields, line: line)
 
                     // The token's last drafts, when this occurrence has the same shape: counted, not re-judged.
-                    let shape = remembersRequestRules
-                        ? analysed.shapeBasis?.shape(
-                            time: time, status: context.status, host: context.host, path: context.path,
-                            scheme: context.scheme, location: occurrence.location,
+                    var shape: RequestShape? = nil
+                    if remembersRequestRules, let basis = analysed.shapeBasis {
+                        let keptPath = basis.keepsPath(
+                            location: occurrence.location, pathContainsQuery: fields.pathContainsQuery(in: line))
+                            ? rows.string(fields.path, number: texts.path, line: line) : nil
+                        shape = basis.shape(
+                            time: time, status: status, host: rows.string(fields.host, number: texts.host, line: line),
+                            scheme: fields.scheme.string(in: line), keptPath: keptPath, location: occurrence.location,
                             parameterName: occurrence.parameterName, locationsOnLine: locationBits)
-                        : nil
+                    }
                     let repeated = shape.map {
                         memos.repeatIfSame(
-                            slot: slot, shape: $0, findings: &findings, time: time, status: context.status, line: lineNumber)
+                            slot: slot, shape: $0, findings: &findings, time: time, status: status, line: lineNumber)
                     } ?? false
                     if !repeated, let shape, analysed.isQuiet(shape) {
                         // Known from an earlier batch (or the other worker): the rules find nothing here.
                         memos.remember(slot: slot, shape: shape, outcome: [], isQuiet: true)
                     } else if !repeated {
-                        let locations = extracted.tokens.count == 1
-                            ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
-                            : Set(extracted.tokens.map(\.location))
+                        // The rules run: only now is the request context made (its Strings from the table).
+                        let context = RequestContext(
+                            time: time, isTimeLowConfidence: fields.isTimeLowConfidence,
+                            clientIP: rows.string(fields.clientIP, number: texts.clientIP, line: line),
+                            method: rows.string(fields.method, number: texts.method, line: line),
+                            host: rows.string(fields.host, number: texts.host, line: line),
+                            path: rows.string(fields.path, number: texts.path, line: line),
+                            scheme: fields.scheme.string(in: line), status: status,
+                            userAgent: rows.string(fields.userAgent, number: texts.userAgent, line: line))
+                        let locations = tokenCount == 1
+                            ? Self.singleLocation[fields.tokens[0].location] ?? [fields.tokens[0].location]
+                            : Set(fields.tokens.map(\.location))
                         let observation = RequestObservation(
                             context: context, location: occurrence.location, parameterName: occurrence.parameterName,
                             locationsOnLine: locations)
                         var outcome: [RequestRuleMemos.Outcome] = []
                         for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {
                             let row = findings.record(
-                                draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
+                                draft, token: fingerprint, time: time, status: status, line: lineNumber)
                             if shape != nil {
                                 outcome.append(.init(row: row, severity: draft.severity, isSuppressed: draft.isSuppressed))
                             }
@@ -143,13 +166,13 @@ struct BatchProcessor: Sendable {
                             if outcome.isEmpty { analysed.rememberQuiet(shape) }
                         }
                     }
-                    if extracted.tokens.count > 1 {
+                    if tokenCount > 1 {
                         lineTokens.append((analysed.verdict, occurrence.withBytes(in: line) { Array($0) }, occurrence.parameterName))
                     }
                 }
                 if !lineTokens.isEmpty {
                     for (index, draft) in engine.evaluateLine(lineTokens) {
-                        findings.record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
+                        findings.record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: status,
                                         line: lineNumber)
                     }
                 }

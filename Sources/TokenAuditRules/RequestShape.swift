@@ -127,6 +127,26 @@ public struct RequestShapeBasis: Sendable {
             location: location, locations: locationsOnLine, timeClass: timeClass(time))
     }
 
+    /// Whether an occurrence's shape keeps its path (a rule can read it): the policy makes paths matter, the
+    /// token is in the query, or the path holds a `?` (`pathContainsQuery`).
+    @inline(__always)
+    public func keepsPath(location: TokenLocation, pathContainsQuery: Bool) -> Bool {
+        limits.pathMatters || location == .query || pathContainsQuery
+    }
+
+    /// ``shape(time:status:host:path:scheme:location:parameterName:locationsOnLine:)`` when the caller has
+    /// asked ``keepsPath(location:pathContainsQuery:)``: `keptPath` is the path when it is kept, else nil.
+    /// The same shape.
+    @inline(__always)
+    public func shape(
+        time: Double?, status: Int?, host: String?, scheme: String?, keptPath: String?, location: TokenLocation,
+        parameterName: String?, locationsOnLine: UInt16
+    ) -> RequestShape {
+        RequestShape(
+            statusClass: limits.statusClass(status), host: host, scheme: scheme, path: keptPath,
+            parameterName: parameterName, location: location, locations: locationsOnLine, timeClass: timeClass(time))
+    }
+
     /// Which side of every threshold the request rules compare the request time with `time` is on: the very
     /// comparisons (same expressions, same rounding) of `checkTime`, `checkKeyWindow`, `checkExposure`,
     /// `checkAgeAndExposure` and `escalate`.
