@@ -16,9 +16,9 @@ import TokenAuditModel
 /// which stays the reference: the tests compare the two on every line the direct readers take.
 enum DirectReaders {
     enum Outcome {
-        /// The line as the general path would extract it (``LineFields/extractedLine(in:)`` is the general
-        /// path's `ExtractedLine`).
-        case line(LineFields)
+        /// The line as the general path would extract it, written to the caller's ``LineFields``
+        /// (``LineFields/extractedLine(in:)`` is the general path's `ExtractedLine`).
+        case line
         /// The general path would find no token in this line.
         case noToken
         /// Not a line these readers take: use the general path.
@@ -46,6 +46,13 @@ enum DirectReaders {
     /// and holds no backslash, and the target is a plain path (no query, fragment, escape or `ey`/`ew`).
     /// The caller has checked that no field length limits are configured.
     static func combined(_ b: UnsafeBufferPointer<UInt8>, defaultOffset: Int) -> Outcome {
+        var fields = LineFields()
+        return combined(b, defaultOffset: defaultOffset, into: &fields)
+    }
+
+    /// ``combined(_:defaultOffset:)`` writing the line to `fields` (replaced whole) when it answers ``Outcome/line``:
+    /// no copy of the result.
+    static func combined(_ b: UnsafeBufferPointer<UInt8>, defaultOffset: Int, into fields: inout LineFields) -> Outcome {
         let n = b.count
         let peer = FieldScanner.word(b, from: 0)
         guard !peer.isEmpty, let open = b.firstIndex(of: ASCII.leftBracket, in: peer.upperBound..<n),
@@ -103,7 +110,7 @@ enum DirectReaders {
         guard !tokens.isEmpty else { return .noToken }
 
         let peerBytes = UnsafeBufferPointer(rebasing: b[peer])
-        var fields = LineFields()
+        fields = LineFields()
         fields.time = time
         if peerBytes.isMeaningful { fields.clientIP = .bytes(address(in: peerBytes, at: peer.lowerBound)) }
         if let method = requestLine.method { fields.method = methodField(b, method) }
@@ -111,7 +118,7 @@ enum DirectReaders {
         fields.status = status
         if let userAgent { fields.userAgent = .bytes(userAgent) }
         fields.tokens = tokens
-        return .line(fields)
+        return .line
     }
 
     // MARK: JSON
@@ -121,6 +128,15 @@ enum DirectReaders {
     /// values, ignored fields, or placeholders (`""`, `"-"`) and numbers in any other field. Validated like
     /// ``FlatJSONScanner`` (the same lexing).
     static func json(_ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?) -> Outcome {
+        var fields = LineFields()
+        return json(p, defaultOffset: defaultOffset, yearHint: yearHint, into: &fields)
+    }
+
+    /// ``json(_:defaultOffset:yearHint:)`` writing the line to `fields` (replaced whole) when it answers
+    /// ``Outcome/line``.
+    static func json(
+        _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, into fields: inout LineFields
+    ) -> Outcome {
         let n = p.count
         var i = 0
         while i < n, p[i] != ASCII.leftBrace { i += 1 }
@@ -267,7 +283,7 @@ enum DirectReaders {
         if let target, !isPlainPath(p, target) { return .unhandled }
         guard !tokens.isEmpty else { return .noToken }
 
-        var fields = LineFields()
+        fields = LineFields()
         fields.time = time
         if let peer { fields.clientIP = .bytes(address(in: UnsafeBufferPointer(rebasing: p[peer]), at: peer.lowerBound)) }
         if let method { fields.method = methodField(p, method) }
@@ -281,7 +297,7 @@ enum DirectReaders {
         fields.status = status
         if let userAgent { fields.userAgent = .bytes(userAgent) }
         fields.tokens = tokens
-        return .line(fields)
+        return .line
     }
 
     // MARK: Shared steps

@@ -115,8 +115,9 @@ public struct LineExtractor: Sendable {
         var n = bytes.count
         while n > 0, bytes[n - 1] == 0x0D || bytes[n - 1] == 0x0A { n -= 1 }
         let b = UnsafeBufferPointer(rebasing: bytes[0..<n])
-        switch readDirectly(b) {
-        case .line(let fields): return fields.extractedLine(in: line)
+        var fields = LineFields()
+        switch readDirectly(b, into: &fields) {
+        case .line: return fields.extractedLine(in: line)
         case .noToken: return nil
         case .unhandled: return extractGenerally(b)
         }
@@ -129,26 +130,38 @@ public struct LineExtractor: Sendable {
     /// `fields.extractedLine(in: line)` is exactly `extractBorrowing(line)`. Ranges and borrowed tokens refer
     /// to `line`: read them while its memory is valid.
     public func extractFields(_ line: UnsafeRawBufferPointer) -> LineFields? {
+        var fields = LineFields()
+        return extractFields(line, into: &fields) ? fields : nil
+    }
+
+    /// ``extractFields(_:)`` into the caller's `fields` (replaced whole when a token is found; left as it was
+    /// otherwise): true when the line carries a token. The scan reuses one value for all its lines, so the
+    /// fields (a few hundred bytes) are written once and never copied.
+    public func extractFields(_ line: UnsafeRawBufferPointer, into fields: inout LineFields) -> Bool {
         let bytes = line.bindMemory(to: UInt8.self)
-        guard TokenShape.mayContainToken(bytes) else { return nil }
+        guard TokenShape.mayContainToken(bytes) else { return false }
         var n = bytes.count
         while n > 0, bytes[n - 1] == 0x0D || bytes[n - 1] == 0x0A { n -= 1 }
         let b = UnsafeBufferPointer(rebasing: bytes[0..<n])
-        switch readDirectly(b) {
-        case .line(let fields): return fields
-        case .noToken: return nil
-        case .unhandled: return extractGenerally(b).map(LineFields.init)
+        switch readDirectly(b, into: &fields) {
+        case .line: return true
+        case .noToken: return false
+        case .unhandled:
+            guard let extracted = extractGenerally(b) else { return false }
+            fields = LineFields(extracted)
+            return true
         }
     }
 
     /// The direct readers' answer for `b` (the line without its line ending), when they may be used.
     @inline(__always)
-    private func readDirectly(_ b: UnsafeBufferPointer<UInt8>) -> DirectReaders.Outcome {
+    private func readDirectly(_ b: UnsafeBufferPointer<UInt8>, into fields: inout LineFields) -> DirectReaders.Outcome {
         guard usesDirectReaders, !usesReferenceReaders, options.fieldLengthLimits.isEmpty else { return .unhandled }
         switch format {
-        case .combined: return DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds)
+        case .combined: return DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds, into: &fields)
         case .jsonLines:
-            return DirectReaders.json(b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint)
+            return DirectReaders.json(
+                b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint, into: &fields)
         default: return .unhandled
         }
     }

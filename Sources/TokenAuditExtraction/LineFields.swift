@@ -92,7 +92,8 @@ public struct LineFields: Sendable {
     public var isLowConfidence = false
     public var problems: [ExtractionProblem] = []
 
-    init() {}
+    /// No time, no text, no token: what ``LineExtractor/extractFields(_:into:)`` writes over.
+    public init() {}
 
     /// The fields of an extracted line, every text owned (``FieldText/text(_:)``).
     public init(_ extracted: ExtractedLine) {

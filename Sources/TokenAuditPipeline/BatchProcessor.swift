@@ -77,10 +77,16 @@ struct BatchProcessor: Sendable {
         for index in batch.indices {
             // Tokens are borrowed from the line: bytes are copied only for a token the batch has not met yet.
             batch.withLine(at: index) { line in
-                let found = readsFields
-                    ? item.extractor.extractFields(line)
-                    : item.extractor.extractBorrowing(line).map(LineFields.init)
-                guard let fields = found, !fields.tokens.isEmpty else { return }
+                // A local of the closure, written in place by the reader: a variable captured from outside was
+                // copied whole (a few hundred bytes and their references) at every method call on it.
+                var fields = LineFields()
+                if readsFields {
+                    guard item.extractor.extractFields(line, into: &fields) else { return }
+                } else {
+                    guard let extracted = item.extractor.extractBorrowing(line) else { return }
+                    fields = LineFields(extracted)
+                }
+                guard !fields.tokens.isEmpty else { return }
                 tokenLines += 1
                 let lineNumber = Int64(batch.lineNumber(at: index))
                 let time = fields.time
@@ -115,18 +121,17 @@ struct BatchProcessor: Sendable {
                         known.remember(bytes, found)
                         return (found, slot)
                     }
-                    let fingerprint = analysed.fingerprint
                     // The line's texts become numbers on its bytes; Strings are taken from the batch's table.
                     let texts = rows.record(slot: slot, fields, line: line)
 
                     // The token's last drafts, when this occurrence has the same shape: counted, not re-judged.
                     var shape: RequestShape? = nil
-                    if remembersRequestRules, let basis = analysed.shapeBasis {
-                        let keptPath = basis.keepsPath(
-                            location: occurrence.location, pathContainsQuery: fields.pathContainsQuery(in: line))
+                    if remembersRequestRules, let basis = analysed.shapeBasisAddress {
+                        let keptPath = RequestShapeBasis.keepsPath(
+                            at: basis, location: occurrence.location, pathContainsQuery: fields.pathContainsQuery(in: line))
                             ? rows.string(fields.path, number: texts.path, line: line) : nil
-                        shape = basis.shape(
-                            time: time, status: status, host: rows.string(fields.host, number: texts.host, line: line),
+                        shape = RequestShapeBasis.shape(
+                            at: basis, time: time, status: status, host: rows.string(fields.host, number: texts.host, line: line),
                             scheme: fields.scheme.string(in: line), keptPath: keptPath, location: occurrence.location,
                             parameterName: occurrence.parameterName, locationsOnLine: locationBits)
                     }
@@ -154,6 +159,7 @@ struct BatchProcessor: Sendable {
                             context: context, location: occurrence.location, parameterName: occurrence.parameterName,
                             locationsOnLine: locations)
                         var outcome: [RequestRuleMemos.Outcome] = []
+                        let fingerprint = analysed.fingerprint
                         for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {
                             let row = findings.record(
                                 draft, token: fingerprint, time: time, status: status, line: lineNumber)
@@ -266,7 +272,7 @@ struct TokenSlots {
     }
 
     mutating func sighting(of analysed: AnalysedToken, at time: Double?) -> Int {
-        let words = analysed.fingerprint.digestWords
+        let words = analysed.digestWords
         let hash = words.0
         if let slot = index.row(hash: hash, matches: { digests[$0] == words }) {
             addSighting(slot: slot, at: time)
@@ -317,12 +323,14 @@ struct RecentTokens<Value> {
         return Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> 54) & (size - 1)
     }
 
-    func lookup(_ bytes: [UInt8]) -> (analysed: Value, slot: Int)? {
+    mutating func lookup(_ bytes: [UInt8]) -> (analysed: Value, slot: Int)? {
         bytes.withUnsafeBufferPointer { lookup($0) }
     }
 
     /// ``lookup(_:)-([UInt8])`` of bytes borrowed from the line.
-    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> (analysed: Value, slot: Int)? {
+    /// `mutating` though it changes nothing: a non-mutating call on the worker's local table from inside the
+    /// line closure copied the table (a retain and release) per line.
+    mutating func lookup(_ key: UnsafeBufferPointer<UInt8>) -> (analysed: Value, slot: Int)? {
         guard let entry = entries[Self.index(of: key)], entry.bytes.count == key.count else { return nil }
         let same = entry.bytes.withUnsafeBufferPointer { stored in
             key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0

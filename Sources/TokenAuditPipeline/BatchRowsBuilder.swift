@@ -133,8 +133,10 @@ struct BatchRowsBuilder {
 
     /// The text of `field` exactly as ``FieldText/string(in:)`` makes it, taken from the batch's table when
     /// text `number` (what ``record(slot:_:line:)`` gave the field) has the same bytes: no new `String`.
+    /// `mutating` though it changes nothing: called on the worker's local builder from inside a closure, a
+    /// non-mutating call copied the whole builder (a retain and release of each of its arrays) per call.
     @inline(__always)
-    func string(_ field: FieldText, number: Int32, line: UnsafeRawBufferPointer) -> String? {
+    mutating func string(_ field: FieldText, number: Int32, line: UnsafeRawBufferPointer) -> String? {
         guard case .bytes(let range) = field else { return field.string(in: line) }
         if number >= 0, spanEquals(Int(number), line, range) { return texts[Int(number)] }
         return field.string(in: line)
