@@ -5,7 +5,7 @@ internal import Darwin
 #endif
 import TokenAuditModel
 
-/// The scan's usual lines read straight into an ``ExtractedLine``: a combined line whose extra fields are
+/// The scan's usual lines read straight into ``LineFields`` (ranges of the line): a combined line whose extra fields are
 /// placeholders or Authorization values, and a flat JSON object whose members are the usual access-log fields.
 /// No intermediate ``RawRecord``, no copied fields: every value is a range of the line until its `String` is
 /// made, and a `Bearer` credential is read in the same pass that finds the end of its field.
