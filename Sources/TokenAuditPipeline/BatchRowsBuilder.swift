@@ -58,7 +58,6 @@ struct BatchRowsBuilder {
         windowIndex = RowIndex(expected: expectedRows * 2)
         texts.reserveCapacity(expectedRows)
         textSpans.reserveCapacity(expectedRows)
-        textBytes.reserveCapacity(expectedRows * 32)
         usage.reserveCapacity(expectedRows)
     }
 

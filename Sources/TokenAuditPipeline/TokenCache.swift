@@ -28,9 +28,10 @@ final class AnalysedToken: Sendable {
     nonisolated(unsafe) let verdictAddress: UnsafeMutablePointer<TokenVerdict>
     /// What the token's request shapes are built from (``RuleEngine/requestShapeBasis(_:)``); `nil` when the
     /// request rules run for every occurrence.
-    let shapeBasis: RequestShapeBasis?
-    /// ``shapeBasis`` at a fixed address (nil when it is nil), read in place on every line: reading the stored
-    /// property copied the basis (retaining the engine's shared limits, a counter both workers write).
+    var shapeBasis: RequestShapeBasis? { shapeBasisAddress?.pointee }
+    /// The basis at a fixed address (nil when there is none), read in place on every line: reading a stored
+    /// property copied the basis (retaining the engine's shared limits, a counter both workers write). Written
+    /// once in `init`, freed in `deinit`, never mutated.
     nonisolated(unsafe) let shapeBasisAddress: UnsafeMutablePointer<RequestShapeBasis>?
     /// The first ``quietCapacity`` request shapes for which the request rules found nothing, whichever worker
     /// met them: a batch's first occurrence of the token with one of them needs no rules either (no drafts, so
@@ -68,7 +69,6 @@ final class AnalysedToken: Sendable {
 
     init(verdict: TokenVerdict, record: TokenRecord, shapeBasis: RequestShapeBasis? = nil) {
         self.shared = SharedTokenRecord(record)
-        self.shapeBasis = shapeBasis
         self.fingerprint = verdict.fingerprint
         self.digestWords = verdict.fingerprint.digestWords
         self.verdictAddress = .allocate(capacity: 1)

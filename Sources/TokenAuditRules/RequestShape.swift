@@ -77,6 +77,9 @@ final class RequestTimeLimits: Sendable {
     /// without touching this object (whose reference count both workers would otherwise write on every line).
     /// Written once in `init`, freed in `deinit`, never mutated: safe to read from any thread.
     nonisolated(unsafe) let statusTable: UnsafeMutablePointer<UInt8>
+    /// The values above as plain scalars at a fixed address, shared by every token's basis (one pointer per
+    /// token instead of a copy): read in place on every line. Written once in `init`, freed in `deinit`.
+    nonisolated(unsafe) let scalars: UnsafeMutablePointer<RequestShapeBasis.Scalars>
     let policy: AuditPolicy
 
     /// The same lookups, with the same defaults, as the rules in RequestRules.swift make.
@@ -94,12 +97,20 @@ final class RequestTimeLimits: Sendable {
         statusClasses = (0..<1000).map { Self.statusClass($0, policy) }
         statusTable = .allocate(capacity: statusClasses.count)
         statusTable.initialize(from: statusClasses, count: statusClasses.count)
+        scalars = .allocate(capacity: 1)
+        scalars.initialize(to: RequestShapeBasis.Scalars(
+            leeway: leeway, iatAcceptFuture: iatAcceptFuture, iatRejectFuture: iatRejectFuture, maxAge: maxAge,
+            maxAgeShort: maxAgeShort, isBearerTokenLoggedEnabled: isBearerTokenLoggedEnabled,
+            bearerTokenLoggedMinimum: bearerTokenLoggedMinimum, escalateExpiredAfter: escalateExpiredAfter,
+            pathMatters: pathMatters, statusTable: UnsafePointer(statusTable), statusTableCount: statusClasses.count))
         self.policy = policy
     }
 
     deinit {
         statusTable.deinitialize(count: statusClasses.count)
         statusTable.deallocate()
+        scalars.deinitialize(count: 1)
+        scalars.deallocate()
     }
 
     static func statusClass(_ status: Int?, _ policy: AuditPolicy) -> UInt8 {
@@ -123,17 +134,17 @@ public struct RequestShapeBasis: Sendable {
     let keyWindow: KeyWindow?
     /// `token-age-excessive` uses the short maximum (client assertions and DPoP proofs).
     let isShortLived: Bool
-    /// The limits' values a shape reads, copied in so that
-    /// ``shape(at:time:status:host:scheme:keptPath:location:parameterName:locationsOnLine:)`` reads only this
-    /// value's own scalars (and ``RequestTimeLimits/statusTable``, kept alive by ``limits``).
-    let scalars: Scalars
+    /// The limits' values a shape reads (``RequestTimeLimits/scalars``, kept alive by ``limits``), so that
+    /// ``shape(at:time:status:host:scheme:keptPath:location:parameterName:locationsOnLine:)`` reads scalars
+    /// only, never the limits object (whose reference count both workers would write on every line).
+    nonisolated(unsafe) let scalars: UnsafePointer<Scalars>
 
     struct Scalars {
         let leeway: Double
         let iatAcceptFuture: Double
         let iatRejectFuture: Double
-        /// The maximum age for this token (short or long).
         let maxAge: Double
+        let maxAgeShort: Double
         let isBearerTokenLoggedEnabled: Bool
         let bearerTokenLoggedMinimum: Double
         let escalateExpiredAfter: Double
@@ -153,13 +164,7 @@ public struct RequestShapeBasis: Sendable {
         self.issuedAt = issuedAt
         self.keyWindow = keyWindow
         self.isShortLived = isShortLived
-        scalars = Scalars(
-            leeway: limits.leeway, iatAcceptFuture: limits.iatAcceptFuture, iatRejectFuture: limits.iatRejectFuture,
-            maxAge: isShortLived ? limits.maxAgeShort : limits.maxAge,
-            isBearerTokenLoggedEnabled: limits.isBearerTokenLoggedEnabled,
-            bearerTokenLoggedMinimum: limits.bearerTokenLoggedMinimum, escalateExpiredAfter: limits.escalateExpiredAfter,
-            pathMatters: limits.pathMatters, statusTable: UnsafePointer(limits.statusTable),
-            statusTableCount: limits.statusClasses.count)
+        scalars = UnsafePointer(limits.scalars)
     }
 
     /// ``keepsPath(location:pathContainsQuery:)`` of the basis at `basis`, read in place: no copy of the basis
@@ -168,7 +173,7 @@ public struct RequestShapeBasis: Sendable {
     public static func keepsPath(at basis: UnsafePointer<RequestShapeBasis>, location: TokenLocation, pathContainsQuery: Bool)
         -> Bool
     {
-        basis.pointee.scalars.pathMatters || location == .query || pathContainsQuery
+        basis.pointee.scalars.pointee.pathMatters || location == .query || pathContainsQuery
     }
 
     /// ``shape(time:status:host:scheme:keptPath:location:parameterName:locationsOnLine:)`` of the basis at
@@ -182,14 +187,15 @@ public struct RequestShapeBasis: Sendable {
         // Stored properties read through the pointer, one by one: no copy of the basis.
         let statusClass: UInt8
         if let status {
-            statusClass = status >= 0 && status < basis.pointee.scalars.statusTableCount
-                ? basis.pointee.scalars.statusTable[status] : basis.pointee.limits.statusClass(status)
+            let scalars = basis.pointee.scalars
+            statusClass = status >= 0 && status < scalars.pointee.statusTableCount
+                ? scalars.pointee.statusTable[status] : basis.pointee.limits.statusClass(status)
         } else {
             statusClass = 4
         }
         let timeClass = Self.timeClass(
-            time, basis.pointee.scalars, expiration: basis.pointee.expiration, notBefore: basis.pointee.notBefore,
-            issuedAt: basis.pointee.issuedAt, keyWindow: basis.pointee.keyWindow)
+            time, basis.pointee.scalars, isShortLived: basis.pointee.isShortLived, expiration: basis.pointee.expiration,
+            notBefore: basis.pointee.notBefore, issuedAt: basis.pointee.issuedAt, keyWindow: basis.pointee.keyWindow)
         return RequestShape(
             statusClass: statusClass, host: host, scheme: scheme, path: keptPath, parameterName: parameterName,
             location: location, locations: locationsOnLine, timeClass: timeClass)
@@ -198,10 +204,11 @@ public struct RequestShapeBasis: Sendable {
     /// ``timeClass(_:)`` from the scalars: the same comparisons, the same expressions.
     @inline(__always)
     static func timeClass(
-        _ time: Double?, _ limits: Scalars, expiration: Double?, notBefore: Double?, issuedAt: Double?,
-        keyWindow: KeyWindow?
+        _ time: Double?, _ scalars: UnsafePointer<Scalars>, isShortLived: Bool, expiration: Double?, notBefore: Double?,
+        issuedAt: Double?, keyWindow: KeyWindow?
     ) -> UInt16 {
         guard let time else { return 1 }
+        let limits = scalars.pointee
         var bits: UInt16 = 1 << 15
         if let exp = expiration {
             if time > exp + limits.leeway { bits |= 1 << 1 }
@@ -213,7 +220,7 @@ public struct RequestShapeBasis: Sendable {
         if let iat = issuedAt {
             if iat > time + limits.iatAcceptFuture { bits |= 1 << 6 }
             if iat > time + limits.iatRejectFuture { bits |= 1 << 7 }
-            if time - iat > limits.maxAge { bits |= 1 << 8 }
+            if time - iat > (isShortLived ? limits.maxAgeShort : limits.maxAge) { bits |= 1 << 8 }
         }
         if let keyWindow, !keyWindow.contains(time) { bits |= 1 << 9 }
         return bits
