@@ -5,7 +5,7 @@ internal import Darwin
 #endif
 import TokenAuditModel
 
-/// The scan's usual lines read straight into an ``ExtractedLine``: a combined line whose extra fields are
+/// The scan's usual lines read straight into ``LineFields`` (ranges of the line): a combined line whose extra fields are
 /// placeholders or Authorization values, and a flat JSON object whose members are the usual access-log fields.
 /// No intermediate ``RawRecord``, no copied fields: every value is a range of the line until its `String` is
 /// made, and a `Bearer` credential is read in the same pass that finds the end of its field.
@@ -16,8 +16,9 @@ import TokenAuditModel
 /// which stays the reference: the tests compare the two on every line the direct readers take.
 enum DirectReaders {
     enum Outcome {
-        /// The line as the general path would extract it.
-        case line(ExtractedLine)
+        /// The line as the general path would extract it, written to the caller's ``LineFields``
+        /// (``LineFields/extractedLine(in:)`` is the general path's `ExtractedLine`).
+        case line
         /// The general path would find no token in this line.
         case noToken
         /// Not a line these readers take: use the general path.
@@ -45,6 +46,13 @@ enum DirectReaders {
     /// and holds no backslash, and the target is a plain path (no query, fragment, escape or `ey`/`ew`).
     /// The caller has checked that no field length limits are configured.
     static func combined(_ b: UnsafeBufferPointer<UInt8>, defaultOffset: Int) -> Outcome {
+        var fields = LineFields()
+        return combined(b, defaultOffset: defaultOffset, into: &fields)
+    }
+
+    /// ``combined(_:defaultOffset:)`` writing the line to `fields` (replaced whole) when it answers ``Outcome/line``:
+    /// no copy of the result.
+    static func combined(_ b: UnsafeBufferPointer<UInt8>, defaultOffset: Int, into fields: inout LineFields) -> Outcome {
         let n = b.count
         let peer = FieldScanner.word(b, from: 0)
         guard !peer.isEmpty, let open = b.firstIndex(of: ASCII.leftBracket, in: peer.upperBound..<n),
@@ -63,7 +71,7 @@ enum DirectReaders {
         FieldScanner.skipSpaces(b, &i)
         i = FieldScanner.word(b, from: i).upperBound  // bytes sent
 
-        var tokens: [TokenOccurrence] = []
+        var tokens = LineTokens()
         var knownRuns = TokenShape.KnownRuns()
         var userAgent: Range<Int>? = nil
         var quotedIndex = 0
@@ -93,8 +101,7 @@ enum DirectReaders {
                 continue
             }
             guard quotedIndex >= 2, FieldGuessing.isAuthorization(b, q.content) else { return .unhandled }
-            Assembler.authorizationTokens(
-                b, q.content, isAtLimit: false, lineOffset: 0, isLine: true, into: &tokens, knownRuns: &knownRuns)
+            authorizationTokens(b, q.content, into: &tokens, knownRuns: &knownRuns)
         }
         // The path: shown as it is when it is plain, else the general path sanitises it.
         if let target = requestLine.target, !isPlainPath(b, target) { return .unhandled }
@@ -103,15 +110,15 @@ enum DirectReaders {
         guard !tokens.isEmpty else { return .noToken }
 
         let peerBytes = UnsafeBufferPointer(rebasing: b[peer])
-        let context = RequestContext(
-            time: time,
-            clientIP: peerBytes.isMeaningful
-                ? ByteText.string(UnsafeBufferPointer(rebasing: peerBytes[IPNetwork.addressRange(peerBytes)])) : nil,
-            method: requestLine.method.map { Assembler.methodString(UnsafeBufferPointer(rebasing: b[$0])) },
-            path: requestLine.target.map { ByteText.string(UnsafeBufferPointer(rebasing: b[$0])) },
-            status: status,
-            userAgent: userAgent.map { ByteText.string(UnsafeBufferPointer(rebasing: b[$0])) })
-        return .line(ExtractedLine(context: context, tokens: tokens))
+        fields = LineFields()
+        fields.time = time
+        if peerBytes.isMeaningful { fields.clientIP = .bytes(address(in: peerBytes, at: peer.lowerBound)) }
+        if let method = requestLine.method { fields.method = methodField(b, method) }
+        if let target = requestLine.target { fields.path = .bytes(target) }
+        fields.status = status
+        if let userAgent { fields.userAgent = .bytes(userAgent) }
+        fields.tokens = tokens
+        return .line
     }
 
     // MARK: JSON
@@ -121,6 +128,15 @@ enum DirectReaders {
     /// values, ignored fields, or placeholders (`""`, `"-"`) and numbers in any other field. Validated like
     /// ``FlatJSONScanner`` (the same lexing).
     static func json(_ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?) -> Outcome {
+        var fields = LineFields()
+        return json(p, defaultOffset: defaultOffset, yearHint: yearHint, into: &fields)
+    }
+
+    /// ``json(_:defaultOffset:yearHint:)`` writing the line to `fields` (replaced whole) when it answers
+    /// ``Outcome/line``.
+    static func json(
+        _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, into fields: inout LineFields
+    ) -> Outcome {
         let n = p.count
         var i = 0
         while i < n, p[i] != ASCII.leftBrace { i += 1 }
@@ -139,7 +155,7 @@ enum DirectReaders {
         var peer: Range<Int>? = nil
         var peerPriority = Int.max
         var authorizations = AuthorizationRanges()
-        var tokens: [TokenOccurrence] = []
+        var tokens = LineTokens()
         var knownRuns = TokenShape.KnownRuns()  // filled by the Authorization reading; not used for JSON
 
         FlatJSONScanner.skipWhitespace(p, &i)
@@ -224,8 +240,7 @@ enum DirectReaders {
                     switch slot {
                     case .authorization:
                         guard authorizations.append(v) else { return .unhandled }
-                        Assembler.authorizationTokens(
-                            p, v, isAtLimit: false, lineOffset: 0, isLine: true, into: &tokens, knownRuns: &knownRuns)
+                        authorizationTokens(p, v, into: &tokens, knownRuns: &knownRuns)
                     case .userAgent: if userAgent == nil { userAgent = v }
                     case .host: if host == nil { host = v }
                     case .scheme: if scheme == nil { scheme = v }
@@ -233,8 +248,7 @@ enum DirectReaders {
                     }
                 case .authorization:
                     guard authorizations.append(v) else { return .unhandled }
-                    Assembler.authorizationTokens(
-                        p, v, isAtLimit: false, lineOffset: 0, isLine: true, into: &tokens, knownRuns: &knownRuns)
+                    authorizationTokens(p, v, into: &tokens, knownRuns: &knownRuns)
                 case .cookie, .referer, .dpop:
                     if !isPlaceholder { return .unhandled }
                 case .other:
@@ -269,22 +283,53 @@ enum DirectReaders {
         if let target, !isPlainPath(p, target) { return .unhandled }
         guard !tokens.isEmpty else { return .noToken }
 
-        func string(_ r: Range<Int>) -> String { ByteText.string(UnsafeBufferPointer(rebasing: p[r])) }
-        var clientIP: String? = nil
-        if let peer {
-            let bytes = UnsafeBufferPointer(rebasing: p[peer])
-            clientIP = ByteText.string(UnsafeBufferPointer(rebasing: bytes[IPNetwork.addressRange(bytes)]))
+        fields = LineFields()
+        fields.time = time
+        if let peer { fields.clientIP = .bytes(address(in: UnsafeBufferPointer(rebasing: p[peer]), at: peer.lowerBound)) }
+        if let method { fields.method = methodField(p, method) }
+        if let host { fields.host = .bytes(host) }
+        if let target { fields.path = .bytes(target) }
+        if let scheme {
+            // Lowercased, as the general path gives it: a String only when the log used capitals.
+            fields.scheme = p[scheme].contains(where: { $0 &- 0x41 < 26 })
+                ? .text(ByteText.string(p[scheme].map(ASCII.lower))) : .bytes(scheme)
         }
-        let context = RequestContext(
-            time: time, clientIP: clientIP,
-            method: method.map { Assembler.methodString(UnsafeBufferPointer(rebasing: p[$0])) },
-            host: host.map(string), path: target.map(string),
-            scheme: scheme.map { ByteText.string(p[$0].map(ASCII.lower)) }, status: status,
-            userAgent: userAgent.map(string))
-        return .line(ExtractedLine(context: context, tokens: tokens))
+        fields.status = status
+        if let userAgent { fields.userAgent = .bytes(userAgent) }
+        fields.tokens = tokens
+        return .line
     }
 
     // MARK: Shared steps
+
+    /// The address part of a peer field (`peer` is `b[offset...]`), in line coordinates.
+    @inline(__always)
+    static func address(in peer: UnsafeBufferPointer<UInt8>, at offset: Int) -> Range<Int> {
+        let range = IPNetwork.addressRange(peer)
+        return (offset + range.lowerBound)..<(offset + range.upperBound)
+    }
+
+    /// The method as the general path gives it (`Assembler.methodString`: uppercased): the range itself when
+    /// it is ASCII with no lowercase letter, else the uppercased String.
+    @inline(__always)
+    static func methodField(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> FieldText {
+        for k in range where b[k] >= 0x80 || b[k] &- 0x61 < 26 {
+            return .text(Assembler.methodString(UnsafeBufferPointer(rebasing: b[range])))
+        }
+        return .bytes(range)
+    }
+
+    /// The Authorization reading of `b[field]` (a value that is not a plain `Bearer <JWT>`), appended in line
+    /// order: the assembler's own, through a short array (rare).
+    static func authorizationTokens(
+        _ b: UnsafeBufferPointer<UInt8>, _ field: Range<Int>, into tokens: inout LineTokens,
+        knownRuns: inout TokenShape.KnownRuns
+    ) {
+        var found: [TokenOccurrence] = []
+        Assembler.authorizationTokens(
+            b, field, isAtLimit: false, lineOffset: 0, isLine: true, into: &found, knownRuns: &knownRuns)
+        tokens.append(contentsOf: found)
+    }
 
     /// A target the assembler keeps verbatim and finds no token in: origin-form (`/…`), no query or fragment,
     /// no `%`, no `ey`/`ew`.

@@ -114,7 +114,56 @@ public struct LineExtractor: Sendable {
         guard TokenShape.mayContainToken(bytes) else { return nil }
         var n = bytes.count
         while n > 0, bytes[n - 1] == 0x0D || bytes[n - 1] == 0x0A { n -= 1 }
-        return extractParsed(UnsafeBufferPointer(rebasing: bytes[0..<n]))
+        let b = UnsafeBufferPointer(rebasing: bytes[0..<n])
+        var fields = LineFields()
+        switch readDirectly(b, into: &fields) {
+        case .line: return fields.extractedLine(in: line)
+        case .noToken: return nil
+        case .unhandled: return extractGenerally(b)
+        }
+    }
+
+    /// The scan's hot path without strings: what ``extractBorrowing(_:)`` finds, with each text field a range
+    /// of the line where the line holds it verbatim (``FieldText``) and the first two tokens held inline
+    /// (``LineTokens``), so that a usual line (read by the direct readers) makes no `String` and allocates
+    /// nothing. Lines the direct readers do not take come from the general path with owned texts.
+    /// `fields.extractedLine(in: line)` is exactly `extractBorrowing(line)`. Ranges and borrowed tokens refer
+    /// to `line`: read them while its memory is valid.
+    public func extractFields(_ line: UnsafeRawBufferPointer) -> LineFields? {
+        var fields = LineFields()
+        return extractFields(line, into: &fields) ? fields : nil
+    }
+
+    /// ``extractFields(_:)`` into the caller's `fields` (replaced whole when a token is found; left as it was
+    /// otherwise): true when the line carries a token. The scan reuses one value for all its lines, so the
+    /// fields (a few hundred bytes) are written once and never copied.
+    public func extractFields(_ line: UnsafeRawBufferPointer, into fields: inout LineFields) -> Bool {
+        let bytes = line.bindMemory(to: UInt8.self)
+        guard TokenShape.mayContainToken(bytes) else { return false }
+        var n = bytes.count
+        while n > 0, bytes[n - 1] == 0x0D || bytes[n - 1] == 0x0A { n -= 1 }
+        let b = UnsafeBufferPointer(rebasing: bytes[0..<n])
+        switch readDirectly(b, into: &fields) {
+        case .line: return true
+        case .noToken: return false
+        case .unhandled:
+            guard let extracted = extractGenerally(b) else { return false }
+            fields = LineFields(extracted)
+            return true
+        }
+    }
+
+    /// The direct readers' answer for `b` (the line without its line ending), when they may be used.
+    @inline(__always)
+    private func readDirectly(_ b: UnsafeBufferPointer<UInt8>, into fields: inout LineFields) -> DirectReaders.Outcome {
+        guard usesDirectReaders, !usesReferenceReaders, options.fieldLengthLimits.isEmpty else { return .unhandled }
+        switch format {
+        case .combined: return DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds, into: &fields)
+        case .jsonLines:
+            return DirectReaders.json(
+                b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint, into: &fields)
+        default: return .unhandled
+        }
     }
 
     /// See ``extract(_:)-(UnsafeRawBufferPointer)``.
@@ -146,25 +195,6 @@ public struct LineExtractor: Sendable {
         for k in extracted.tokens.indices where extracted.tokens[k].isBorrowed {
             extracted.tokens[k] = extracted.tokens[k].owned(in: line)
         }
-    }
-
-    /// `b` is the line without its line ending. Tokens may come back borrowed from it.
-    private func extractParsed(_ b: UnsafeBufferPointer<UInt8>) -> ExtractedLine? {
-        if usesDirectReaders, !usesReferenceReaders, options.fieldLengthLimits.isEmpty {
-            let outcome: DirectReaders.Outcome
-            switch format {
-            case .combined: outcome = DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds)
-            case .jsonLines:
-                outcome = DirectReaders.json(b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint)
-            default: outcome = .unhandled
-            }
-            switch outcome {
-            case .line(let line): return line
-            case .noToken: return nil
-            case .unhandled: break
-            }
-        }
-        return extractGenerally(b)
     }
 
     /// The general path: the format's reader, a ``RawRecord``, the ``Assembler``, the rescan for unclaimed runs.
@@ -205,7 +235,9 @@ public struct LineExtractor: Sendable {
     /// A JWT-shaped run in a part of the line the format reader ignores (an unknown field, the remote user…)
     /// is still an occurrence, location `.unknown`. Runs already claimed by a field are not counted twice.
     /// `knownRuns` (credentials the assembler read whole, in line coordinates) are not read again.
-    static func addUnclaimedJWTs(_ p: UnsafeBufferPointer<UInt8>, knownRuns: TokenShape.KnownRuns, to tokens: inout [TokenOccurrence]) {
+    static func addUnclaimedJWTs<Tokens: TokenAppending>(
+        _ p: UnsafeBufferPointer<UInt8>, knownRuns: TokenShape.KnownRuns, to tokens: inout Tokens
+    ) {
         do {
             // Same claiming as the reference below, without the candidate list or a flag array (a bit mask
             // while there are at most 64 occurrences).
@@ -229,7 +261,7 @@ public struct LineExtractor: Sendable {
                 }
                 unclaimed.append(TokenOccurrence(lineRange: c.range, location: .unknown, isCutByFieldLimit: false))
             }
-            if !unclaimed.isEmpty { tokens += unclaimed }
+            if !unclaimed.isEmpty { tokens.append(contentsOf: unclaimed) }
         }
     }
 

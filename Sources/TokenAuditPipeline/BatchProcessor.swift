@@ -52,6 +52,10 @@ struct BatchProcessor: Sendable {
     /// later batches and the other worker): the default. `false` runs the rules for every occurrence: the
     /// reference the equivalence tests compare the remembered path with.
     var remembersRequestRules = true
+    /// Whether lines are read with ``LineExtractor/extractFields(_:)`` (texts as ranges of the line, interned on
+    /// their bytes; the default). `false` reads them with ``LineExtractor/extractBorrowing(_:)``, every text a
+    /// `String`: the reference the equivalence tests compare the byte path with.
+    var readsFields = true
     /// Each worker's tokens of its recent batches, across batches (``WorkerTokens``).
     let knownTokens = WorkerTokensPool()
 
@@ -73,19 +77,30 @@ struct BatchProcessor: Sendable {
         for index in batch.indices {
             // Tokens are borrowed from the line: bytes are copied only for a token the batch has not met yet.
             batch.withLine(at: index) { line in
-                guard let extracted = item.extractor.extractBorrowing(line), !extracted.tokens.isEmpty else { return }
+                // A local of the closure, written in place by the reader: a variable captured from outside was
+                // copied whole (a few hundred bytes and their references) at every method call on it.
+                var fields = LineFields()
+                if readsFields {
+                    guard item.extractor.extractFields(line, into: &fields) else { return }
+                } else {
+                    guard let extracted = item.extractor.extractBorrowing(line) else { return }
+                    fields = LineFields(extracted)
+                }
+                guard !fields.tokens.isEmpty else { return }
                 tokenLines += 1
                 let lineNumber = Int64(batch.lineNumber(at: index))
-                let context = extracted.context
-                let time = context.time
+                let time = fields.time
+                let status = fields.status
                 if let time {
                     firstTime = min(firstTime ?? time, time)
                     lastTime = max(lastTime ?? time, time)
                 }
                 var locationBits: UInt16 = 0
-                for occurrence in extracted.tokens { locationBits |= RequestShape.bit(occurrence.location) }
+                let tokenCount = fields.tokens.count
+                for k in 0..<tokenCount { locationBits |= RequestShape.bit(fields.tokens[k].location) }
                 var lineTokens: [(verdict: TokenVerdict, bytes: [UInt8], parameterName: String?)] = []
-                for occurrence in extracted.tokens {
+                for k in 0..<tokenCount {
+                    let occurrence = fields.tokens[k]
                     let (analysed, slot): (AnalysedToken, Int) = occurrence.withBytes(in: line) { token in
                         if let known = recent.lookup(token) {
                             slots.addSighting(slot: known.slot, at: time)
@@ -106,34 +121,48 @@ struct BatchProcessor: Sendable {
                         known.remember(bytes, found)
                         return (found, slot)
                     }
-                    let fingerprint = analysed.fingerprint
-                    rows.record(slot: slot, context)
+                    // The line's texts become numbers on its bytes; Strings are taken from the batch's table.
+                    let texts = rows.record(slot: slot, fields, line: line)
 
                     // The token's last drafts, when this occurrence has the same shape: counted, not re-judged.
-                    let shape = remembersRequestRules
-                        ? analysed.shapeBasis?.shape(
-                            time: time, status: context.status, host: context.host, path: context.path,
-                            scheme: context.scheme, location: occurrence.location,
+                    var shape: RequestShape? = nil
+                    if remembersRequestRules, let basis = analysed.shapeBasisAddress {
+                        let keptPath = RequestShapeBasis.keepsPath(
+                            at: basis, location: occurrence.location, pathContainsQuery: fields.pathContainsQuery(in: line))
+                            ? rows.string(fields.path, number: texts.path, line: line) : nil
+                        shape = RequestShapeBasis.shape(
+                            at: basis, time: time, status: status, host: rows.string(fields.host, number: texts.host, line: line),
+                            scheme: fields.scheme.string(in: line), keptPath: keptPath, location: occurrence.location,
                             parameterName: occurrence.parameterName, locationsOnLine: locationBits)
-                        : nil
+                    }
                     let repeated = shape.map {
                         memos.repeatIfSame(
-                            slot: slot, shape: $0, findings: &findings, time: time, status: context.status, line: lineNumber)
+                            slot: slot, shape: $0, findings: &findings, time: time, status: status, line: lineNumber)
                     } ?? false
                     if !repeated, let shape, analysed.isQuiet(shape) {
                         // Known from an earlier batch (or the other worker): the rules find nothing here.
                         memos.remember(slot: slot, shape: shape, outcome: [], isQuiet: true)
                     } else if !repeated {
-                        let locations = extracted.tokens.count == 1
-                            ? Self.singleLocation[extracted.tokens[0].location] ?? [extracted.tokens[0].location]
-                            : Set(extracted.tokens.map(\.location))
+                        // The rules run: only now is the request context made (its Strings from the table).
+                        let context = RequestContext(
+                            time: time, isTimeLowConfidence: fields.isTimeLowConfidence,
+                            clientIP: rows.string(fields.clientIP, number: texts.clientIP, line: line),
+                            method: rows.string(fields.method, number: texts.method, line: line),
+                            host: rows.string(fields.host, number: texts.host, line: line),
+                            path: rows.string(fields.path, number: texts.path, line: line),
+                            scheme: fields.scheme.string(in: line), status: status,
+                            userAgent: rows.string(fields.userAgent, number: texts.userAgent, line: line))
+                        let locations = tokenCount == 1
+                            ? Self.singleLocation[fields.tokens[0].location] ?? [fields.tokens[0].location]
+                            : Set(fields.tokens.map(\.location))
                         let observation = RequestObservation(
                             context: context, location: occurrence.location, parameterName: occurrence.parameterName,
                             locationsOnLine: locations)
                         var outcome: [RequestRuleMemos.Outcome] = []
+                        let fingerprint = analysed.fingerprint
                         for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {
                             let row = findings.record(
-                                draft, token: fingerprint, time: time, status: context.status, line: lineNumber)
+                                draft, token: fingerprint, time: time, status: status, line: lineNumber)
                             if shape != nil {
                                 outcome.append(.init(row: row, severity: draft.severity, isSuppressed: draft.isSuppressed))
                             }
@@ -143,13 +172,13 @@ struct BatchProcessor: Sendable {
                             if outcome.isEmpty { analysed.rememberQuiet(shape) }
                         }
                     }
-                    if extracted.tokens.count > 1 {
+                    if tokenCount > 1 {
                         lineTokens.append((analysed.verdict, occurrence.withBytes(in: line) { Array($0) }, occurrence.parameterName))
                     }
                 }
                 if !lineTokens.isEmpty {
                     for (index, draft) in engine.evaluateLine(lineTokens) {
-                        findings.record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: context.status,
+                        findings.record(draft, token: lineTokens[index].verdict.fingerprint, time: time, status: status,
                                         line: lineNumber)
                     }
                 }
@@ -243,7 +272,7 @@ struct TokenSlots {
     }
 
     mutating func sighting(of analysed: AnalysedToken, at time: Double?) -> Int {
-        let words = analysed.fingerprint.digestWords
+        let words = analysed.digestWords
         let hash = words.0
         if let slot = index.row(hash: hash, matches: { digests[$0] == words }) {
             addSighting(slot: slot, at: time)
@@ -294,12 +323,14 @@ struct RecentTokens<Value> {
         return Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> 54) & (size - 1)
     }
 
-    func lookup(_ bytes: [UInt8]) -> (analysed: Value, slot: Int)? {
+    mutating func lookup(_ bytes: [UInt8]) -> (analysed: Value, slot: Int)? {
         bytes.withUnsafeBufferPointer { lookup($0) }
     }
 
     /// ``lookup(_:)-([UInt8])`` of bytes borrowed from the line.
-    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> (analysed: Value, slot: Int)? {
+    /// `mutating` though it changes nothing: a non-mutating call on the worker's local table from inside the
+    /// line closure copied the table (a retain and release) per line.
+    mutating func lookup(_ key: UnsafeBufferPointer<UInt8>) -> (analysed: Value, slot: Int)? {
         guard let entry = entries[Self.index(of: key)], entry.bytes.count == key.count else { return nil }
         let same = entry.bytes.withUnsafeBufferPointer { stored in
             key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TokenAuditExtraction
 import TokenAuditModel
 import TokenAuditStore
 
@@ -14,9 +18,14 @@ import TokenAuditStore
 /// Texts are equal when Swift's `String ==` says so (canonical equivalence), as when rows were keyed by
 /// strings: ASCII texts hash by their bytes; every non-ASCII text hashes to one marker and is told apart by
 /// `==`.
+///
+/// Lines from ``LineExtractor/extractFields(_:)`` are recorded on the line's bytes
+/// (``record(slot:_:line:)``): an ASCII field is compared with the slot's previous text and hashed as bytes,
+/// against a copy of every ASCII text's bytes kept here, and becomes a `String` only when the batch has not met
+/// it; a non-ASCII field takes the `String` path, so texts are equal exactly when `String ==` says so either way.
 struct BatchRowsBuilder {
-    /// The per-line text numbers of one token slot's last line, by field.
-    private struct LineTexts {
+    /// The per-line text numbers of one token slot's last line, by field (-1: absent).
+    struct LineTexts {
         var clientIP: Int32 = -2
         var method: Int32 = -2
         var host: Int32 = -2
@@ -25,6 +34,10 @@ struct BatchRowsBuilder {
     }
 
     private var texts: [String] = []
+    /// The UTF-8 bytes of every ASCII text in ``texts``, one after the other; `textSpans[n]` is text `n`'s
+    /// (start, count), count -1 for a non-ASCII text (compared as a `String`).
+    private var textBytes: [UInt8] = []
+    private var textSpans: [(start: Int32, count: Int32)] = []
     private var textIndex: RowIndex
     private var lastTexts: [LineTexts] = []
 
@@ -44,6 +57,7 @@ struct BatchRowsBuilder {
         usageIndex = RowIndex(expected: expectedRows)
         windowIndex = RowIndex(expected: expectedRows * 2)
         texts.reserveCapacity(expectedRows)
+        textSpans.reserveCapacity(expectedRows)
         usage.reserveCapacity(expectedRows)
     }
 
@@ -53,12 +67,7 @@ struct BatchRowsBuilder {
     /// Counts one request of the token in `slot` (a ``TokenSlots`` slot: rows refer to the batch's sightings by
     /// it) in its usage row and, when the request has a finite time, in its window rows.
     mutating func record(slot: Int, _ context: RequestContext) {
-        if slot >= lastTexts.count {
-            let more = slot + 1 - lastTexts.count
-            lastTexts.append(contentsOf: repeatElement(LineTexts(), count: more))
-            lastUsage.append(contentsOf: repeatElement(-1, count: more))
-            lastWindow.append(contentsOf: repeatElement(-1, count: 2 * more))
-        }
+        growSlots(to: slot)
         var line = lastTexts[slot]
         line.clientIP = number(context.clientIP, last: line.clientIP)
         line.method = number(context.method, last: line.method)
@@ -80,6 +89,120 @@ struct BatchRowsBuilder {
         }
     }
 
+    /// ``record(slot:_:)-(_,RequestContext)`` of a line from ``LineExtractor/extractFields(_:)``, on the
+    /// line's bytes: the same rows and texts, in the same order. Returns the line's text numbers (for
+    /// ``string(_:number:line:)``).
+    @discardableResult
+    mutating func record(slot: Int, _ fields: LineFields, line bytes: UnsafeRawBufferPointer) -> LineTexts {
+        growSlots(to: slot)
+        var line = lastTexts[slot]
+        line.clientIP = number(fields.clientIP, last: line.clientIP, bytes)
+        line.method = number(fields.method, last: line.method, bytes)
+        line.host = number(fields.host, last: line.host, bytes)
+        line.path = number(fields.path, last: line.path, bytes)
+        line.userAgent = number(fields.userAgent, last: line.userAgent, bytes)
+        lastTexts[slot] = line
+
+        let time = fields.time
+        addUsage(slot: Int32(truncatingIfNeeded: slot), line, status: fields.status, time: time)
+
+        guard let time, time.isFinite else { return line }
+        let bucket = Int64((time / RequestWindowIncrement.bucketSeconds).rounded(.down))
+        let hasAddress: Bool
+        switch fields.clientIP {
+        case .absent: hasAddress = false
+        case .bytes(let range): hasAddress = !range.isEmpty
+        case .text(let text): hasAddress = !text.isEmpty
+        }
+        if hasAddress {
+            addWindow(slot: slot, dimension: .clientIP, value: line.clientIP, bucket: bucket, time: time)
+        }
+        let hasAgent: Bool
+        switch fields.userAgent {
+        case .absent: hasAgent = false
+        // Decoding never makes "-" or "" of other bytes (a repaired sequence is U+FFFD).
+        case .bytes(let range): hasAgent = !range.isEmpty && !(range.count == 1 && bytes[range.lowerBound] == 0x2D)
+        case .text(let agent): hasAgent = !agent.isEmpty && agent != "-"
+        }
+        if hasAgent {
+            addWindow(slot: slot, dimension: .userAgent, value: line.userAgent, bucket: bucket, time: time)
+        }
+        return line
+    }
+
+    /// The text of `field` exactly as ``FieldText/string(in:)`` makes it, taken from the batch's table when
+    /// text `number` (what ``record(slot:_:line:)`` gave the field) has the same bytes: no new `String`.
+    /// `mutating` though it changes nothing: called on the worker's local builder from inside a closure, a
+    /// non-mutating call copied the whole builder (a retain and release of each of its arrays) per call.
+    @inline(__always)
+    mutating func string(_ field: FieldText, number: Int32, line: UnsafeRawBufferPointer) -> String? {
+        guard case .bytes(let range) = field else { return field.string(in: line) }
+        if number >= 0, spanEquals(Int(number), line, range) { return texts[Int(number)] }
+        return field.string(in: line)
+    }
+
+    private mutating func growSlots(to slot: Int) {
+        guard slot >= lastTexts.count else { return }
+        let more = slot + 1 - lastTexts.count
+        lastTexts.append(contentsOf: repeatElement(LineTexts(), count: more))
+        lastUsage.append(contentsOf: repeatElement(-1, count: more))
+        lastWindow.append(contentsOf: repeatElement(-1, count: 2 * more))
+    }
+
+    /// Whether text `number` is ASCII with exactly the bytes `line[range]`.
+    @inline(__always)
+    private func spanEquals(_ number: Int, _ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        let span = textSpans[number]
+        guard Int(span.count) == range.count else { return false }
+        guard span.count > 0 else { return true }
+        return textBytes.withUnsafeBufferPointer { stored in
+            memcmp(stored.baseAddress! + Int(span.start), line.baseAddress! + range.lowerBound, range.count) == 0
+        }
+    }
+
+    /// ``number(_:last:)`` of a field of `line`.
+    @inline(__always)
+    private mutating func number(_ field: FieldText, last: Int32, _ line: UnsafeRawBufferPointer) -> Int32 {
+        switch field {
+        case .absent: return -1
+        case .text(let text): return number(text, last: last)
+        case .bytes(let range):
+            if last >= 0, spanEquals(Int(last), line, range) { return last }
+            let bytes = UnsafeBufferPointer(rebasing: line.bindMemory(to: UInt8.self)[range])
+            guard let textHash = TextHash.asciiHash(bytes) else {
+                // Not ASCII: compared as Strings (canonical equivalence), as before.
+                return number(String(decoding: bytes, as: UTF8.self), last: last)
+            }
+            // An ASCII text equals a non-ASCII one only canonically (KELVIN SIGN and the like): ask `==`.
+            if last >= 0, textSpans[Int(last)].count < 0, texts[Int(last)] == String(decoding: bytes, as: UTF8.self) {
+                return last
+            }
+            var hash = RowHash()
+            hash.mix(textHash)
+            let key = hash.value
+            let found = textIndex.row(hash: key) { row in
+                textSpans[row].count < 0
+                    ? texts[row] == String(decoding: bytes, as: UTF8.self) : spanEquals(row, line, range)
+            }
+            if let found { return Int32(truncatingIfNeeded: found) }
+            let fresh = texts.count
+            textIndex.insert(fresh, hash: key)
+            append(String(decoding: bytes, as: UTF8.self), ascii: bytes)
+            return Int32(truncatingIfNeeded: fresh)
+        }
+    }
+
+    /// Adds a text the batch has not met; `ascii` its bytes when it is ASCII.
+    private mutating func append(_ text: String, ascii: UnsafeBufferPointer<UInt8>?) {
+        texts.append(text)
+        if let ascii {
+            textSpans.append((Int32(truncatingIfNeeded: textBytes.count), Int32(truncatingIfNeeded: ascii.count)))
+            textBytes.append(contentsOf: ascii)
+        } else {
+            textSpans.append((0, -1))
+        }
+    }
+
     /// The number of `text`: `last` when `text` equals the text numbered `last` (the slot's previous line; -2
     /// when there was none), else its number in the batch's table (a new number for a new text); -1 for nil.
     @inline(__always)
@@ -96,7 +219,8 @@ struct BatchRowsBuilder {
         if let row = textIndex.row(hash: key, matches: { texts[$0] == text }) { return Int32(truncatingIfNeeded: row) }
         let fresh = texts.count
         textIndex.insert(fresh, hash: key)
-        texts.append(text)
+        var copy = text
+        copy.withUTF8 { utf8 in append(text, ascii: utf8.allSatisfy { $0 < 0x80 } ? utf8 : nil) }
         return Int32(truncatingIfNeeded: fresh)
     }
 

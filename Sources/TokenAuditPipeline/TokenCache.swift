@@ -17,15 +17,22 @@ final class AnalysedToken: Sendable {
     /// The record the store keeps, boxed once: every batch's sighting of the token refers to this box.
     let shared: SharedTokenRecord
     var record: TokenRecord { shared.record }
-    /// The verdict's fingerprint, apart: read on every line.
+    /// The verdict's fingerprint, apart.
     let fingerprint: TokenFingerprint
+    /// The fingerprint's digest words, apart: read on a batch's first sighting of the token (``TokenSlots``);
+    /// reading them through ``fingerprint`` copied it, retaining its hex String, a counter both workers write.
+    let digestWords: (UInt64, UInt64, UInt64, UInt64)
     /// The verdict at a fixed address, for ``RuleEngine/evaluate(verdictAt:request:)``: passing `verdict` (a
     /// stored property of a class) as an argument made Swift copy the whole struct, retaining its two dozen
     /// strings and arrays, on every line. Written once in `init`, freed in `deinit`, never mutated.
     nonisolated(unsafe) let verdictAddress: UnsafeMutablePointer<TokenVerdict>
     /// What the token's request shapes are built from (``RuleEngine/requestShapeBasis(_:)``); `nil` when the
     /// request rules run for every occurrence.
-    let shapeBasis: RequestShapeBasis?
+    var shapeBasis: RequestShapeBasis? { shapeBasisAddress?.pointee }
+    /// The basis at a fixed address (nil when there is none), read in place on every line: reading a stored
+    /// property copied the basis (retaining the engine's shared limits, a counter both workers write). Written
+    /// once in `init`, freed in `deinit`, never mutated.
+    nonisolated(unsafe) let shapeBasisAddress: UnsafeMutablePointer<RequestShapeBasis>?
     /// The first ``quietCapacity`` request shapes for which the request rules found nothing, whichever worker
     /// met them: a batch's first occurrence of the token with one of them needs no rules either (no drafts, so
     /// no evidence to keep). A token's lines mostly take two or three shapes (accepted, not found, ...).
@@ -62,11 +69,18 @@ final class AnalysedToken: Sendable {
 
     init(verdict: TokenVerdict, record: TokenRecord, shapeBasis: RequestShapeBasis? = nil) {
         self.shared = SharedTokenRecord(record)
-        self.shapeBasis = shapeBasis
         self.fingerprint = verdict.fingerprint
+        self.digestWords = verdict.fingerprint.digestWords
         self.verdictAddress = .allocate(capacity: 1)
         verdictAddress.initialize(to: verdict)
         quietShapes = .allocate(capacity: Self.quietCapacity)
+        if let shapeBasis {
+            let address = UnsafeMutablePointer<RequestShapeBasis>.allocate(capacity: 1)
+            address.initialize(to: shapeBasis)
+            shapeBasisAddress = address
+        } else {
+            shapeBasisAddress = nil
+        }
     }
 
     deinit {
@@ -74,6 +88,8 @@ final class AnalysedToken: Sendable {
         verdictAddress.deallocate()
         quietShapes.deinitialize(count: quietCount.load(ordering: .acquiring))
         quietShapes.deallocate()
+        shapeBasisAddress?.deinitialize(count: 1)
+        shapeBasisAddress?.deallocate()
     }
 }
 

@@ -50,7 +50,8 @@ struct WorkerTokens<Value: Sendable>: Sendable {
     }
 
     /// The analysis of `key` remembered in the last ``maximumAge`` batches, with the bytes it was stored under.
-    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> (bytes: [UInt8], analysed: Value)? {
+    /// `mutating` though it changes nothing, as ``RecentTokens/lookup(_:)-(UnsafeBufferPointer<UInt8>)``.
+    mutating func lookup(_ key: UnsafeBufferPointer<UInt8>) -> (bytes: [UInt8], analysed: Value)? {
         guard let entry = entries[Self.index(of: key)], batch - entry.batch < Self.maximumAge,
             entry.bytes.count == key.count
         else { return nil }

@@ -72,6 +72,14 @@ final class RequestTimeLimits: Sendable {
     let pathMatters: Bool
     /// ``RequestShape/statusClass`` of statuses 0..<1000 (others are classified on the spot).
     let statusClasses: [UInt8]
+    /// ``statusClasses`` at a fixed address for as long as this object lives, read by
+    /// ``RequestShapeBasis/shape(at:time:status:host:scheme:keptPath:location:parameterName:locationsOnLine:)``
+    /// without touching this object (whose reference count both workers would otherwise write on every line).
+    /// Written once in `init`, freed in `deinit`, never mutated: safe to read from any thread.
+    nonisolated(unsafe) let statusTable: UnsafeMutablePointer<UInt8>
+    /// The values above as plain scalars at a fixed address, shared by every token's basis (one pointer per
+    /// token instead of a copy): read in place on every line. Written once in `init`, freed in `deinit`.
+    nonisolated(unsafe) let scalars: UnsafeMutablePointer<RequestShapeBasis.Scalars>
     let policy: AuditPolicy
 
     /// The same lookups, with the same defaults, as the rules in RequestRules.swift make.
@@ -87,7 +95,22 @@ final class RequestTimeLimits: Sendable {
         allowsShapes = policy.suppressions.isEmpty && policy.revocations.isEmpty && policy.routePolicies.isEmpty
         pathMatters = !policy.publicPaths.isEmpty || !policy.audienceMap.isEmpty
         statusClasses = (0..<1000).map { Self.statusClass($0, policy) }
+        statusTable = .allocate(capacity: statusClasses.count)
+        statusTable.initialize(from: statusClasses, count: statusClasses.count)
+        scalars = .allocate(capacity: 1)
+        scalars.initialize(to: RequestShapeBasis.Scalars(
+            leeway: leeway, iatAcceptFuture: iatAcceptFuture, iatRejectFuture: iatRejectFuture, maxAge: maxAge,
+            maxAgeShort: maxAgeShort, isBearerTokenLoggedEnabled: isBearerTokenLoggedEnabled,
+            bearerTokenLoggedMinimum: bearerTokenLoggedMinimum, escalateExpiredAfter: escalateExpiredAfter,
+            pathMatters: pathMatters, statusTable: UnsafePointer(statusTable), statusTableCount: statusClasses.count))
         self.policy = policy
+    }
+
+    deinit {
+        statusTable.deinitialize(count: statusClasses.count)
+        statusTable.deallocate()
+        scalars.deinitialize(count: 1)
+        scalars.deallocate()
     }
 
     static func statusClass(_ status: Int?, _ policy: AuditPolicy) -> UInt8 {
@@ -111,6 +134,97 @@ public struct RequestShapeBasis: Sendable {
     let keyWindow: KeyWindow?
     /// `token-age-excessive` uses the short maximum (client assertions and DPoP proofs).
     let isShortLived: Bool
+    /// The limits' values a shape reads (``RequestTimeLimits/scalars``, kept alive by ``limits``), so that
+    /// ``shape(at:time:status:host:scheme:keptPath:location:parameterName:locationsOnLine:)`` reads scalars
+    /// only, never the limits object (whose reference count both workers would write on every line).
+    nonisolated(unsafe) let scalars: UnsafePointer<Scalars>
+
+    struct Scalars {
+        let leeway: Double
+        let iatAcceptFuture: Double
+        let iatRejectFuture: Double
+        let maxAge: Double
+        let maxAgeShort: Double
+        let isBearerTokenLoggedEnabled: Bool
+        let bearerTokenLoggedMinimum: Double
+        let escalateExpiredAfter: Double
+        let pathMatters: Bool
+        /// ``RequestTimeLimits/statusTable`` (immutable; alive while the basis's ``limits`` is).
+        nonisolated(unsafe) let statusTable: UnsafePointer<UInt8>
+        let statusTableCount: Int
+    }
+
+    init(
+        limits: RequestTimeLimits, expiration: Double?, notBefore: Double?, issuedAt: Double?, keyWindow: KeyWindow?,
+        isShortLived: Bool
+    ) {
+        self.limits = limits
+        self.expiration = expiration
+        self.notBefore = notBefore
+        self.issuedAt = issuedAt
+        self.keyWindow = keyWindow
+        self.isShortLived = isShortLived
+        scalars = UnsafePointer(limits.scalars)
+    }
+
+    /// ``keepsPath(location:pathContainsQuery:)`` of the basis at `basis`, read in place: no copy of the basis
+    /// (whose ``limits`` reference both workers would retain and release on every line).
+    @inline(__always)
+    public static func keepsPath(at basis: UnsafePointer<RequestShapeBasis>, location: TokenLocation, pathContainsQuery: Bool)
+        -> Bool
+    {
+        basis.pointee.scalars.pointee.pathMatters || location == .query || pathContainsQuery
+    }
+
+    /// ``shape(time:status:host:scheme:keptPath:location:parameterName:locationsOnLine:)`` of the basis at
+    /// `basis`, read in place (scalars only; the limits object only for a status outside 0..<1000). The same
+    /// shape.
+    @inline(__always)
+    public static func shape(
+        at basis: UnsafePointer<RequestShapeBasis>, time: Double?, status: Int?, host: String?, scheme: String?,
+        keptPath: String?, location: TokenLocation, parameterName: String?, locationsOnLine: UInt16
+    ) -> RequestShape {
+        // Stored properties read through the pointer, one by one: no copy of the basis.
+        let statusClass: UInt8
+        if let status {
+            let scalars = basis.pointee.scalars
+            statusClass = status >= 0 && status < scalars.pointee.statusTableCount
+                ? scalars.pointee.statusTable[status] : basis.pointee.limits.statusClass(status)
+        } else {
+            statusClass = 4
+        }
+        let timeClass = Self.timeClass(
+            time, basis.pointee.scalars, isShortLived: basis.pointee.isShortLived, expiration: basis.pointee.expiration,
+            notBefore: basis.pointee.notBefore, issuedAt: basis.pointee.issuedAt, keyWindow: basis.pointee.keyWindow)
+        return RequestShape(
+            statusClass: statusClass, host: host, scheme: scheme, path: keptPath, parameterName: parameterName,
+            location: location, locations: locationsOnLine, timeClass: timeClass)
+    }
+
+    /// ``timeClass(_:)`` from the scalars: the same comparisons, the same expressions.
+    @inline(__always)
+    static func timeClass(
+        _ time: Double?, _ scalars: UnsafePointer<Scalars>, isShortLived: Bool, expiration: Double?, notBefore: Double?,
+        issuedAt: Double?, keyWindow: KeyWindow?
+    ) -> UInt16 {
+        guard let time else { return 1 }
+        let limits = scalars.pointee
+        var bits: UInt16 = 1 << 15
+        if let exp = expiration {
+            if time > exp + limits.leeway { bits |= 1 << 1 }
+            if time <= exp + limits.leeway { bits |= 1 << 2 }
+            if time - exp > limits.escalateExpiredAfter { bits |= 1 << 3 }
+            if limits.isBearerTokenLoggedEnabled, exp - time > limits.bearerTokenLoggedMinimum { bits |= 1 << 4 }
+        }
+        if let nbf = notBefore, time < nbf - limits.leeway { bits |= 1 << 5 }
+        if let iat = issuedAt {
+            if iat > time + limits.iatAcceptFuture { bits |= 1 << 6 }
+            if iat > time + limits.iatRejectFuture { bits |= 1 << 7 }
+            if time - iat > (isShortLived ? limits.maxAgeShort : limits.maxAge) { bits |= 1 << 8 }
+        }
+        if let keyWindow, !keyWindow.contains(time) { bits |= 1 << 9 }
+        return bits
+    }
 
     /// The shape of one occurrence of the token. `locationsOnLine` is the OR of ``RequestShape/bit(_:)`` of
     /// every location on the line.
@@ -125,6 +239,26 @@ public struct RequestShapeBasis: Sendable {
         return RequestShape(
             statusClass: limits.statusClass(status), host: host, scheme: scheme, path: pathMatters ? path : nil, parameterName: parameterName,
             location: location, locations: locationsOnLine, timeClass: timeClass(time))
+    }
+
+    /// Whether an occurrence's shape keeps its path (a rule can read it): the policy makes paths matter, the
+    /// token is in the query, or the path holds a `?` (`pathContainsQuery`).
+    @inline(__always)
+    public func keepsPath(location: TokenLocation, pathContainsQuery: Bool) -> Bool {
+        limits.pathMatters || location == .query || pathContainsQuery
+    }
+
+    /// ``shape(time:status:host:path:scheme:location:parameterName:locationsOnLine:)`` when the caller has
+    /// asked ``keepsPath(location:pathContainsQuery:)``: `keptPath` is the path when it is kept, else nil.
+    /// The same shape.
+    @inline(__always)
+    public func shape(
+        time: Double?, status: Int?, host: String?, scheme: String?, keptPath: String?, location: TokenLocation,
+        parameterName: String?, locationsOnLine: UInt16
+    ) -> RequestShape {
+        RequestShape(
+            statusClass: limits.statusClass(status), host: host, scheme: scheme, path: keptPath,
+            parameterName: parameterName, location: location, locations: locationsOnLine, timeClass: timeClass(time))
     }
 
     /// Which side of every threshold the request rules compare the request time with `time` is on: the very

@@ -20,6 +20,9 @@ import TokenAuditTestSupport
         line.withUnsafeBytes { raw in
             #expect(direct.extractBorrowing(raw) == general.extractBorrowing(raw), "\(format) borrowed: \(text)")
             #expect(direct.extract(raw) == general.extract(raw), "\(format) owned: \(text)")
+            // The range-based fields describe the same lines (LineFieldsTests).
+            LineFieldsTests.check(raw, direct)
+            LineFieldsTests.check(raw, general)
         }
         // What the direct reader itself says, on the line without its line ending (as `extractParsed` gets it).
         var n = line.count

@@ -1,0 +1,148 @@
+import TokenAuditModel
+
+/// One text field of a line as ``LineExtractor/extractFields(_:)`` hands it out: a range of the line when the
+/// field's text is the line's bytes as they are (the direct readers' usual case), so that the caller can
+/// compare and hash bytes and make a `String` only for a text it has not met; an owned `String` when the
+/// general path or a rewrite (case folding, sanitising) produced it.
+public enum FieldText: Sendable, Hashable {
+    /// The line records no such field.
+    case absent
+    /// The field is `line[range]`; its text is those bytes decoded as UTF-8 (invalid sequences repaired, as
+    /// `String(decoding:as:)` does), exactly what ``ExtractedLine`` holds for it.
+    case bytes(Range<Int>)
+    /// The field's text, made by the extractor.
+    case text(String)
+
+    /// The field as ``RequestContext`` holds it. `line` must be the line the field was extracted from.
+    @inline(__always)
+    public func string(in line: UnsafeRawBufferPointer) -> String? {
+        switch self {
+        case .absent: return nil
+        case .bytes(let range):
+            precondition(range.upperBound <= line.count, "a field range needs the line it came from")
+            return String(decoding: UnsafeRawBufferPointer(rebasing: line[range]), as: UTF8.self)
+        case .text(let text): return text
+        }
+    }
+
+    /// The field's text from a `RequestContext` value.
+    init(_ text: String?) { self = text.map(FieldText.text) ?? .absent }
+}
+
+/// A line's token occurrences, the first two held inline: most token lines carry one token, and an array per
+/// line was a heap allocation per line.
+public struct LineTokens: RandomAccessCollection, Sendable, Hashable {
+    private var first: TokenOccurrence?
+    private var second: TokenOccurrence?
+    private var rest: [TokenOccurrence] = []
+    public private(set) var endIndex = 0
+
+    public init() {}
+
+    public init(_ tokens: [TokenOccurrence]) {
+        for token in tokens { append(token) }
+    }
+
+    public var startIndex: Int { 0 }
+
+    public subscript(position: Int) -> TokenOccurrence {
+        switch position {
+        case 0: return first!
+        case 1: return second!
+        default: return rest[position - 2]
+        }
+    }
+
+    public mutating func append(_ token: TokenOccurrence) {
+        switch endIndex {
+        case 0: first = token
+        case 1: second = token
+        default: rest.append(token)
+        }
+        endIndex += 1
+    }
+
+    public mutating func append(contentsOf tokens: [TokenOccurrence]) {
+        for token in tokens { append(token) }
+    }
+
+    /// The occurrences as an array (what ``ExtractedLine/tokens`` holds).
+    public var array: [TokenOccurrence] { Array(self) }
+}
+
+/// What ``LineExtractor/extractFields(_:)`` finds in one line: ``ExtractedLine`` without the strings. Tokens
+/// are borrowed from the line where they sit verbatim (as ``LineExtractor/extractBorrowing(_:)`` returns
+/// them), and each text field is a range of the line or an owned `String` (``FieldText``).
+/// ``extractedLine(in:)`` gives exactly what `extractBorrowing` returns for the same line.
+public struct LineFields: Sendable {
+    public var time: Double?
+    public var isTimeLowConfidence = false
+    public var status: Int?
+    public var clientIP = FieldText.absent
+    /// Uppercased, as ``RequestContext/method``.
+    public var method = FieldText.absent
+    public var host = FieldText.absent
+    /// Sanitised, as ``RequestContext/path``.
+    public var path = FieldText.absent
+    /// Lowercased when the log gave it in another case, as ``RequestContext/scheme``.
+    public var scheme = FieldText.absent
+    public var userAgent = FieldText.absent
+    /// Every token, in line order by field.
+    public var tokens = LineTokens()
+    public var isLowConfidence = false
+    public var problems: [ExtractionProblem] = []
+
+    /// No time, no text, no token: what ``LineExtractor/extractFields(_:into:)`` writes over.
+    public init() {}
+
+    /// The fields of an extracted line, every text owned (``FieldText/text(_:)``).
+    public init(_ extracted: ExtractedLine) {
+        let context = extracted.context
+        time = context.time
+        isTimeLowConfidence = context.isTimeLowConfidence
+        status = context.status
+        clientIP = FieldText(context.clientIP)
+        method = FieldText(context.method)
+        host = FieldText(context.host)
+        path = FieldText(context.path)
+        scheme = FieldText(context.scheme)
+        userAgent = FieldText(context.userAgent)
+        tokens = LineTokens(extracted.tokens)
+        isLowConfidence = extracted.isLowConfidence
+        problems = extracted.problems
+    }
+
+    /// Whether the path holds a `?` (``RequestShapeBasis`` keeps such paths), read on the bytes.
+    public func pathContainsQuery(in line: UnsafeRawBufferPointer) -> Bool {
+        switch path {
+        case .absent: return false
+        case .bytes(let range): return line[range].contains(UInt8(ascii: "?"))
+        case .text(let text): return text.utf8.contains(UInt8(ascii: "?"))
+        }
+    }
+
+    /// The request context, every field's `String` made. `line` must be the line the fields came from.
+    public func context(in line: UnsafeRawBufferPointer) -> RequestContext {
+        RequestContext(
+            time: time, isTimeLowConfidence: isTimeLowConfidence, clientIP: clientIP.string(in: line),
+            method: method.string(in: line), host: host.string(in: line), path: path.string(in: line),
+            scheme: scheme.string(in: line), status: status, userAgent: userAgent.string(in: line))
+    }
+
+    /// The line as ``LineExtractor/extractBorrowing(_:)`` returns it. `line` must be the line the fields came
+    /// from.
+    public func extractedLine(in line: UnsafeRawBufferPointer) -> ExtractedLine {
+        ExtractedLine(
+            context: context(in: line), tokens: tokens.array, isLowConfidence: isLowConfidence, problems: problems)
+    }
+}
+
+/// What ``LineExtractor/addUnclaimedJWTs(_:knownRuns:to:)`` appends to: an array or a ``LineTokens``.
+protocol TokenAppending {
+    var count: Int { get }
+    subscript(position: Int) -> TokenOccurrence { get }
+    mutating func append(contentsOf tokens: [TokenOccurrence])
+}
+
+extension Array: TokenAppending where Element == TokenOccurrence {}
+extension LineTokens: TokenAppending {}
