@@ -17,17 +17,99 @@ public struct JWTClaims: Sendable, Hashable {
         self.object = object
         self.duplicateMemberPaths = duplicateMemberPaths
         self.maximumDepth = maximumDepth
-        // The claims every analysis reads several times, read once here (the object never changes).
-        iss = object["iss"]?.stringValue
-        sub = object["sub"]?.stringValue
-        jti = object["jti"]?.stringValue
-        clientID = object["client_id"]?.stringValue
-        azp = object["azp"]?.stringValue
-        exp = NumericDate(object["exp"])
-        nbf = NumericDate(object["nbf"])
-        iat = NumericDate(object["iat"])
-        audience = Audience(object["aud"])
-        scopes = ScopeClaim(scope: object["scope"], scp: object["scp"])
+        // The claims every analysis reads several times, read once here (the object never changes), in one pass
+        // over the members: the last occurrence of each name wins, as `object[name]` answers.
+        var values = [JSONValue?](repeating: nil, count: ReadClaim.allCases.count)
+        for member in object.members {
+            if let claim = ReadClaim(key: member.key) { values[claim.rawValue] = member.value }
+        }
+        iss = values[ReadClaim.iss.rawValue]?.stringValue
+        sub = values[ReadClaim.sub.rawValue]?.stringValue
+        jti = values[ReadClaim.jti.rawValue]?.stringValue
+        clientID = values[ReadClaim.clientID.rawValue]?.stringValue
+        azp = values[ReadClaim.azp.rawValue]?.stringValue
+        exp = NumericDate(values[ReadClaim.exp.rawValue])
+        nbf = NumericDate(values[ReadClaim.nbf.rawValue])
+        iat = NumericDate(values[ReadClaim.iat.rawValue])
+        audience = Audience(values[ReadClaim.aud.rawValue])
+        scopes = ScopeClaim(scope: values[ReadClaim.scope.rawValue], scp: values[ReadClaim.scp.rawValue])
+    }
+
+    /// The reference reading of the claims read at init, one `object[name]` lookup each (the oracle of the
+    /// one-pass reading in the tests).
+    static func readClaimsByLookup(_ object: JSONObject) -> [JSONValue?] {
+        ReadClaim.allCases.map { object[$0.name] }
+    }
+
+    /// The one-pass reading of ``readClaimsByLookup(_:)``.
+    static func readClaimsInOnePass(_ object: JSONObject) -> [JSONValue?] {
+        var values = [JSONValue?](repeating: nil, count: ReadClaim.allCases.count)
+        for member in object.members {
+            if let claim = ReadClaim(key: member.key) { values[claim.rawValue] = member.value }
+        }
+        return values
+    }
+
+    /// The claims read once at init.
+    enum ReadClaim: Int, CaseIterable {
+        case iss, sub, jti, clientID, azp, exp, nbf, iat, aud, scope, scp
+
+        var name: String {
+            switch self {
+            case .iss: "iss"
+            case .sub: "sub"
+            case .jti: "jti"
+            case .clientID: "client_id"
+            case .azp: "azp"
+            case .exp: "exp"
+            case .nbf: "nbf"
+            case .iat: "iat"
+            case .aud: "aud"
+            case .scope: "scope"
+            case .scp: "scp"
+            }
+        }
+
+        /// The claim `key` names (String equality, as the subscript compares), or `nil`. An ASCII key is
+        /// equal to an (ASCII) name only byte for byte, so it is matched on its bytes; any other key is
+        /// compared as a `String` with every name.
+        init?(key: String) {
+            let match: ReadClaim?? = key.utf8.withContiguousStorageIfAvailable { bytes -> ReadClaim? in
+                var high: UInt8 = 0
+                for byte in bytes { high |= byte }
+                guard high < 0x80 else { return Self.byString(key) }
+                switch bytes.count {
+                case 3:
+                    let word = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16
+                    return Self.threeLetter(word)
+                case 5: return bytes.elementsEqual("scope".utf8) ? .scope : nil
+                case 9: return bytes.elementsEqual("client_id".utf8) ? .clientID : nil
+                default: return nil
+                }
+            }
+            guard let claim = match ?? Self.byString(key) else { return nil }
+            self = claim
+        }
+
+        private static func byString(_ key: String) -> ReadClaim? {
+            allCases.first { $0.name == key }
+        }
+
+        /// The three-letter names by their bytes as a little-endian word (`iss` is 0x737369).
+        private static func threeLetter(_ word: UInt32) -> ReadClaim? {
+            switch word {
+            case 0x73_7369: .iss
+            case 0x62_7573: .sub
+            case 0x69_746A: .jti
+            case 0x70_7A61: .azp
+            case 0x70_7865: .exp
+            case 0x66_626E: .nbf
+            case 0x74_6169: .iat
+            case 0x64_7561: .aud
+            case 0x70_6373: .scp
+            default: nil
+            }
+        }
     }
 
     /// The last value of claim `name`, or `nil` when absent.

@@ -69,15 +69,17 @@ public enum Masking {
 
     /// Masks and writes in one pass, without building the masked tree: the same decisions as
     /// `maskedValue(_:policy:isTopLevel:)` and the same output as `JSONWriter` with sorted keys (members
-    /// are sorted with the writer's own comparison, so duplicates keep the writer's order).
+    /// are sorted with the writer's own comparison, so duplicates keep the writer's order). The text is built
+    /// as UTF-8 bytes in one buffer and made a `String` once (appending to a `String` piece by piece was most
+    /// of the cost).
     static func maskedText(_ object: JSONObject, policy: MaskingPolicy) -> String {
-        var output = ""
-        output.reserveCapacity(256)
+        var output: [UInt8] = []
+        output.reserveCapacity(512)
         writeMasked(object, policy: policy, isTopLevel: true, into: &output)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
-    private static func writeMasked(_ value: JSONValue, policy: MaskingPolicy, into output: inout String) {
+    private static func writeMasked(_ value: JSONValue, policy: MaskingPolicy, into output: inout [UInt8]) {
         switch value {
         case .string(let text):
             if looksLikeCompactJWS(text) {
@@ -90,12 +92,12 @@ public enum Masking {
                 JSONWriter.writeString(text, into: &output)
             }
         case .array(let elements):
-            output += "["
+            output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 writeMasked(element, policy: policy, into: &output)
             }
-            output += "]"
+            output.append(UInt8(ascii: "]"))
         case .object(let object):
             writeMasked(object, policy: policy, isTopLevel: false, into: &output)
         default:
@@ -103,13 +105,13 @@ public enum Masking {
         }
     }
 
-    private static func writeMasked(_ object: JSONObject, policy: MaskingPolicy, isTopLevel: Bool, into output: inout String) {
+    private static func writeMasked(_ object: JSONObject, policy: MaskingPolicy, isTopLevel: Bool, into output: inout [UInt8]) {
         let isJWK = object["kty"] != nil
-        output += "{"
+        output.append(UInt8(ascii: "{"))
         for (index, member) in object.members.sorted(by: { $0.key < $1.key }).enumerated() {
-            if index > 0 { output += "," }
+            if index > 0 { output.append(UInt8(ascii: ",")) }
             JSONWriter.writeString(member.key, into: &output)
-            output += ":"
+            output.append(UInt8(ascii: ":"))
             if isJWK && MaskingPolicy.privateKeyMembers.contains(member.key) {
                 JSONWriter.writeString("<private-key-material>", into: &output)
             } else if isTopLevel && policy.exemptClaimNames.contains(member.key) {
@@ -124,7 +126,7 @@ public enum Masking {
                 writeMasked(member.value, policy: policy, into: &output)
             }
         }
-        output += "}"
+        output.append(UInt8(ascii: "}"))
     }
 
     /// The policy headers are masked with, built once (its sets are not free to build per token).

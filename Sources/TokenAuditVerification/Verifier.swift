@@ -147,7 +147,7 @@ public struct Verifier: Sendable {
         guard let algText = content.alg else {
             return VerificationResult(status: .unsigned, detail: VerificationDetail.missingAlg)
         }
-        if algText.lowercased() == "none" {
+        if Self.isNoneIgnoringCase(algText) {
             return VerificationResult(
                 status: .unsigned,
                 detail: algText == "none" ? VerificationDetail.algNone : VerificationDetail.algNoneCaseVariant)
@@ -221,6 +221,19 @@ public struct Verifier: Sendable {
                 keysTried: result.keysTried)
         }
         return result
+    }
+
+    /// `alg.lowercased() == "none"`, on the bytes for an ASCII `alg` (ASCII lowercasing maps only A–Z, byte for
+    /// byte), without making a lowercased copy for every token; any other `alg` takes the `String` comparison.
+    static func isNoneIgnoringCase(_ alg: String) -> Bool {
+        let ascii = alg.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+            for byte in bytes where byte >= 0x80 { return nil }
+            guard bytes.count == 4 else { return false }
+            return bytes[0] | 0x20 == UInt8(ascii: "n") && bytes[1] | 0x20 == UInt8(ascii: "o")
+                && bytes[2] | 0x20 == UInt8(ascii: "n") && bytes[3] | 0x20 == UInt8(ascii: "e")
+        }
+        if case .some(.some(let answer)) = ascii { return answer }
+        return alg.lowercased() == "none"
     }
 
     /// Tries each candidate (indices into `keys`) that fits the alg; reports the best outcome.
