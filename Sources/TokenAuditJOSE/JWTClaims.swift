@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import TokenAuditJSON
 
 /// A JWT claims set (RFC 7519 §4), read-only, with the claims the audit rules need typed.
@@ -19,35 +24,37 @@ public struct JWTClaims: Sendable, Hashable {
         self.maximumDepth = maximumDepth
         // The claims every analysis reads several times, read once here (the object never changes), in one pass
         // over the members: the last occurrence of each name wins, as `object[name]` answers.
-        var values = [JSONValue?](repeating: nil, count: ReadClaim.allCases.count)
-        for member in object.members {
-            if let claim = ReadClaim(key: member.key) { values[claim.rawValue] = member.value }
+        // Indices of the last member of each name (no array, no value copies until the end).
+        var last = (iss: -1, sub: -1, jti: -1, clientID: -1, azp: -1, exp: -1, nbf: -1, iat: -1, aud: -1, scope: -1, scp: -1)
+        let members = object.members
+        for index in members.indices {
+            switch ReadClaim(key: members[index].key) {
+            case .iss?: last.iss = index
+            case .sub?: last.sub = index
+            case .jti?: last.jti = index
+            case .clientID?: last.clientID = index
+            case .azp?: last.azp = index
+            case .exp?: last.exp = index
+            case .nbf?: last.nbf = index
+            case .iat?: last.iat = index
+            case .aud?: last.aud = index
+            case .scope?: last.scope = index
+            case .scp?: last.scp = index
+            case nil: break
+            }
         }
-        iss = values[ReadClaim.iss.rawValue]?.stringValue
-        sub = values[ReadClaim.sub.rawValue]?.stringValue
-        jti = values[ReadClaim.jti.rawValue]?.stringValue
-        clientID = values[ReadClaim.clientID.rawValue]?.stringValue
-        azp = values[ReadClaim.azp.rawValue]?.stringValue
-        exp = NumericDate(values[ReadClaim.exp.rawValue])
-        nbf = NumericDate(values[ReadClaim.nbf.rawValue])
-        iat = NumericDate(values[ReadClaim.iat.rawValue])
-        audience = Audience(values[ReadClaim.aud.rawValue])
-        scopes = ScopeClaim(scope: values[ReadClaim.scope.rawValue], scp: values[ReadClaim.scp.rawValue])
-    }
-
-    /// The reference reading of the claims read at init, one `object[name]` lookup each (the oracle of the
-    /// one-pass reading in the tests).
-    static func readClaimsByLookup(_ object: JSONObject) -> [JSONValue?] {
-        ReadClaim.allCases.map { object[$0.name] }
-    }
-
-    /// The one-pass reading of ``readClaimsByLookup(_:)``.
-    static func readClaimsInOnePass(_ object: JSONObject) -> [JSONValue?] {
-        var values = [JSONValue?](repeating: nil, count: ReadClaim.allCases.count)
-        for member in object.members {
-            if let claim = ReadClaim(key: member.key) { values[claim.rawValue] = member.value }
-        }
-        return values
+        // `Optional.none` spelled out: a bare `nil` here would be `JSONValue`'s nil literal, i.e. JSON `null`.
+        func value(_ index: Int) -> JSONValue? { index < 0 ? Optional<JSONValue>.none : Optional(members[index].value) }
+        iss = value(last.iss)?.stringValue
+        sub = value(last.sub)?.stringValue
+        jti = value(last.jti)?.stringValue
+        clientID = value(last.clientID)?.stringValue
+        azp = value(last.azp)?.stringValue
+        exp = NumericDate(value(last.exp))
+        nbf = NumericDate(value(last.nbf))
+        iat = NumericDate(value(last.iat))
+        audience = Audience(value(last.aud))
+        scopes = ScopeClaim(scope: value(last.scope), scp: value(last.scp))
     }
 
     /// The claims read once at init.
@@ -82,8 +89,12 @@ public struct JWTClaims: Sendable, Hashable {
                 case 3:
                     let word = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16
                     return Self.threeLetter(word)
-                case 5: return bytes.elementsEqual("scope".utf8) ? .scope : nil
-                case 9: return bytes.elementsEqual("client_id".utf8) ? .clientID : nil
+                case 5:
+                    return bytes[0] == 0x73 && bytes[1] == 0x63 && bytes[2] == 0x6F && bytes[3] == 0x70 && bytes[4] == 0x65
+                        ? .scope : nil  // "scope"
+                case 9:
+                    let name: StaticString = "client_id"
+                    return memcmp(bytes.baseAddress!, name.utf8Start, 9) == 0 ? .clientID : nil
                 default: return nil
                 }
             }
