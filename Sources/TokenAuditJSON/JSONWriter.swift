@@ -109,9 +109,12 @@ extension JSONWriter {
             output.append(UInt8(ascii: "]"))
         case .object(let object):
             output.append(UInt8(ascii: "{"))
-            let members = sortedKeys ? object.members.sorted { $0.key < $1.key } : object.members
-            for (index, member) in members.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
+            // Sorted as indices with the same comparison (the same order as sorting the members, no copies).
+            let members = object.members
+            let order = sortedKeys ? members.indices.sorted { members[$0].key < members[$1].key } : Array(members.indices)
+            for (position, index) in order.enumerated() {
+                let member = members[index]
+                if position > 0 { output.append(UInt8(ascii: ",")) }
                 writeString(member.key, into: &output)
                 output.append(UInt8(ascii: ":"))
                 write(member.value, sortedKeys: sortedKeys, into: &output)

@@ -130,7 +130,7 @@ struct TokenRuleContext {
         if policy.issuerPolicy(for: claims?.iss)?.isSymmetric == true { return true }
         if verification?.status == .valid, verification?.keyFamily == .hmac { return true }
         guard let issuer = claims?.iss else { return false }
-        return verifier.keySet.keys.contains { $0.family == .hmac && $0.issuer == issuer }
+        return verifier.keySet.hasHMACKey(issuer: issuer)
     }
 
     mutating func checkAlgorithm() {
@@ -586,13 +586,24 @@ struct TokenRuleContext {
 
     mutating func checkPersonalData(_ claims: JWTClaims) {
         let isAccessToken = classification.kind == .accessToken || classification.kind == .jwt
-        let keys = claims.object.keys
+        // `claims.object.keys.filter(test)` without building the list of distinct keys: the test is tried on each
+        // member, and a passing key is kept unless an earlier member had the same key (distinct keys, in order of
+        // first occurrence, as `keys` gives them). Most keys fail the test before any comparison.
+        let members = claims.object.members
+        func distinctKeys(where test: (String) -> Bool) -> [String] {
+            var found: [String] = []
+            for index in members.indices where test(members[index].key) {
+                let key = members[index].key
+                if !members[..<index].contains(where: { $0.key == key }) { found.append(key) }
+            }
+            return found
+        }
         if isAccessToken {
             let allowed = policy.list("allow_claims", of: "pii-in-token", default: [])
-            let present = keys.filter { Self.mayBePersonalClaim($0) && Self.personalClaims.contains($0) && !allowed.contains($0) }
+            let present = distinctKeys { Self.mayBePersonalClaim($0) && Self.personalClaims.contains($0) && !allowed.contains($0) }
             if !present.isEmpty { add("pii-in-token", nil, evidence(("claims", .strings(present)))) }
         }
-        let secretNames = keys.filter { key in
+        let secretNames = distinctKeys { key in
             if let found = ASCIIText.withBytes(of: key, { bytes in
                 // An ASCII key shorter than the shortest name cannot contain one (lowercasing keeps its length).
                 bytes.count >= Self.shortestSecretClaimName

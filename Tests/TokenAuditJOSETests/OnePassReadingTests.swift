@@ -62,3 +62,30 @@ struct OnePassReadingTests {
         }
     }
 }
+
+/// The masking name filter never hides a member of its set (it only spares the hashing of other names).
+@Suite("Masking name filter")
+struct MaskingNameFilterTests {
+    @Test("policy membership with the filter equals Set.contains")
+    func filterAgrees() {
+        let sets: [Set<String>] = [MaskingPolicy.standardProfileClaims, ["sub", "iss", "aud", "azp", "client_id"], [],
+                                   ["\u{212A}", "x"], ["é", "e\u{301}x"]]
+        var names = Array(MaskingPolicy.standardProfileClaims) + OnePassReadingTests.keys
+            + ["K", "k", "\u{212A}", "é", "e\u{301}", "x", "", "email ", "Email", "phone-number"]
+        var generator = SplitMix64(state: 3)
+        let letters = Array("abcdefghijklmnopqrstuvwxyz_".utf8)
+        for _ in 0..<2_000 {
+            names.append(String(decoding: (0..<(1 + generator.below(12))).map { _ in letters[generator.below(letters.count)] },
+                                as: UTF8.self))
+        }
+        for set in sets {
+            var policy = MaskingPolicy()
+            policy.maskedClaimNames = set
+            policy.exemptClaimNames = set
+            for name in names {
+                #expect(policy.masks(name) == set.contains(name), "\(name) in \(set)")
+                #expect(policy.exempts(name) == set.contains(name), "\(name) in \(set)")
+            }
+        }
+    }
+}
