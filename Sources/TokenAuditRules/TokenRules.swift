@@ -8,7 +8,9 @@ import TokenAuditVerification
 /// E and F (claims that need no request), G (authorization content) and H (token type, where the token alone
 /// decides). Each `check…` method is one rule of the catalogue and appends at most one finding.
 struct TokenRuleContext {
-    let subject: TokenSubject
+    /// The extraction saw the token cut by the log field's limit (`TokenSubject.isCutByLogger`). The subject
+    /// itself is not kept: its parsed token is `parsed` already, and each copy retained every part of it.
+    let isCutByLogger: Bool
     let classification: TokenClassification
     let verification: VerificationResult?
     let policy: AuditPolicy
@@ -29,7 +31,7 @@ struct TokenRuleContext {
         subject: TokenSubject, classification: TokenClassification, verification: VerificationResult?,
         policy: AuditPolicy, verifier: Verifier, secrets: WeakSecretChecker, trustedIssuers: Set<String>
     ) {
-        self.subject = subject
+        self.isCutByLogger = subject.isCutByLogger
         self.classification = classification
         self.verification = verification
         self.policy = policy
@@ -62,7 +64,7 @@ struct TokenRuleContext {
 
     mutating func checkStructure() {
         // A value the logger cut short is evidence of the logger's field limit, not of a malformed token.
-        if subject.isCutByLogger, jws == nil {
+        if isCutByLogger, jws == nil {
             add("token-truncated", nil, evidence(("length", .number(parsed.length)), ("reason", "cut by the log field limit")))
             add("unverifiable-token", nil, evidence(("reason", "truncated")))
             return
@@ -406,7 +408,7 @@ struct TokenRuleContext {
         case .unknownKey:
             // A key of another issuer that verifies the token: cross-tenant forgery (RFC 8725 §3.8).
             if let issuer = claims?.iss {
-                let crossed = verifier.verify(jws: jws, issuer: issuer, isCutByLogger: subject.isCutByLogger, matchIssuer: false)
+                let crossed = verifier.verify(jws: jws, issuer: issuer, isCutByLogger: isCutByLogger, matchIssuer: false)
                 if crossed.status == .valid, let keyIssuer = crossed.keyIssuer, keyIssuer != issuer {
                     add("issuer-key-mismatch", nil, evidence(("issuer", .string(issuer)), ("key_issuer", .string(keyIssuer)),
                                                               ("key_id", .optional(crossed.keyID))))

@@ -246,19 +246,21 @@ public struct Verifier: Sendable {
         var firstTruncated: Int?
         var tried = 0
         for index in candidates {
-            if let reason = Self.mismatch(key: keys[index], algorithm: algorithm) {
+            // One copy of the key per candidate (each `keys[index]` argument copied it, a dozen references).
+            let key = keys[index]
+            if let reason = Self.mismatch(key: key, algorithm: algorithm) {
                 if firstMismatch == nil { firstMismatch = (index, reason) }
                 continue
             }
-            if let reason = Self.unusable(keys[index]) {
+            if let reason = Self.unusable(key) {
                 if firstUnusable == nil { firstUnusable = (index, reason) }
                 continue
             }
             tried += 1
-            let verdict = Self.check(key: keys[index], algorithm: algorithm, content: content)
+            let verdict = Self.check(key: key, algorithm: algorithm, content: content)
             switch verdict {
             case .valid:
-                return VerificationResult(status: .valid, algorithm: algorithm, key: keys[index], keysTried: tried)
+                return VerificationResult(status: .valid, algorithm: algorithm, key: key, keysTried: tried)
             case .truncated:
                 if firstTruncated == nil { firstTruncated = index }
             case .invalid(let reason):
