@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import TokenAuditJSON
 
 /// A JWT claims set (RFC 7519 §4), read-only, with the claims the audit rules need typed.
@@ -6,28 +11,155 @@ import TokenAuditJSON
 /// not a string; use the subscript to see what is actually there. Like ``JOSEHeader``, readings take the
 /// last duplicate; check ``duplicateMemberPaths``.
 public struct JWTClaims: Sendable, Hashable {
+    /// The claims set and its readings behind one reference. A claims set is copied several times in each
+    /// token's analysis (the parsed token, the subject, the rule context, the JWS); as a struct of a dozen
+    /// strings and arrays each copy retained and released every one of them.
+    private final class Storage: Sendable {
+        let object: JSONObject
+        let duplicateMemberPaths: [String]
+        let maximumDepth: Int
+        let iss: String?
+        let sub: String?
+        let jti: String?
+        let clientID: String?
+        let azp: String?
+        let exp: NumericDate
+        let nbf: NumericDate
+        let iat: NumericDate
+        let audience: Audience
+        let scopes: ScopeClaim
+
+        init(object: JSONObject, duplicateMemberPaths: [String], maximumDepth: Int) {
+            self.object = object
+            self.duplicateMemberPaths = duplicateMemberPaths
+            self.maximumDepth = maximumDepth
+            // The claims every analysis reads several times, read once here (the object never changes), in one pass
+            // over the members: the last occurrence of each name wins, as `object[name]` answers.
+            // Indices of the last member of each name (no array, no value copies until the end).
+            var last = (iss: -1, sub: -1, jti: -1, clientID: -1, azp: -1, exp: -1, nbf: -1, iat: -1, aud: -1, scope: -1, scp: -1)
+            let members = object.members
+            for index in members.indices {
+                switch ReadClaim(key: members[index].key) {
+                case .iss?: last.iss = index
+                case .sub?: last.sub = index
+                case .jti?: last.jti = index
+                case .clientID?: last.clientID = index
+                case .azp?: last.azp = index
+                case .exp?: last.exp = index
+                case .nbf?: last.nbf = index
+                case .iat?: last.iat = index
+                case .aud?: last.aud = index
+                case .scope?: last.scope = index
+                case .scp?: last.scp = index
+                case nil: break
+                }
+            }
+            // `Optional.none` spelled out: a bare `nil` here would be `JSONValue`'s nil literal, i.e. JSON `null`.
+            func value(_ index: Int) -> JSONValue? { index < 0 ? Optional<JSONValue>.none : Optional(members[index].value) }
+            iss = value(last.iss)?.stringValue
+            sub = value(last.sub)?.stringValue
+            jti = value(last.jti)?.stringValue
+            clientID = value(last.clientID)?.stringValue
+            azp = value(last.azp)?.stringValue
+            exp = NumericDate(value(last.exp))
+            nbf = NumericDate(value(last.nbf))
+            iat = NumericDate(value(last.iat))
+            audience = Audience(value(last.aud))
+            scopes = ScopeClaim(scope: value(last.scope), scp: value(last.scp))
+        }
+    }
+
+    private let storage: Storage
+
     /// All claims in input order, duplicates included.
-    public let object: JSONObject
+    public var object: JSONObject { storage.object }
     /// JSON-pointer paths of every duplicated member anywhere in the claims set.
-    public let duplicateMemberPaths: [String]
+    public var duplicateMemberPaths: [String] { storage.duplicateMemberPaths }
     /// The deepest nesting seen in the claims set.
-    public let maximumDepth: Int
+    public var maximumDepth: Int { storage.maximumDepth }
 
     public init(object: JSONObject, duplicateMemberPaths: [String] = [], maximumDepth: Int = 1) {
-        self.object = object
-        self.duplicateMemberPaths = duplicateMemberPaths
-        self.maximumDepth = maximumDepth
-        // The claims every analysis reads several times, read once here (the object never changes).
-        iss = object["iss"]?.stringValue
-        sub = object["sub"]?.stringValue
-        jti = object["jti"]?.stringValue
-        clientID = object["client_id"]?.stringValue
-        azp = object["azp"]?.stringValue
-        exp = NumericDate(object["exp"])
-        nbf = NumericDate(object["nbf"])
-        iat = NumericDate(object["iat"])
-        audience = Audience(object["aud"])
-        scopes = ScopeClaim(scope: object["scope"], scp: object["scp"])
+        storage = Storage(object: object, duplicateMemberPaths: duplicateMemberPaths, maximumDepth: maximumDepth)
+    }
+
+    /// Equal claims sets: the same members, duplicate paths and depth (every other reading follows from those),
+    /// as the synthesized equality of the stored properties answered.
+    public static func == (lhs: JWTClaims, rhs: JWTClaims) -> Bool {
+        lhs.storage === rhs.storage
+            || (lhs.object == rhs.object && lhs.duplicateMemberPaths == rhs.duplicateMemberPaths
+                && lhs.maximumDepth == rhs.maximumDepth)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(object)
+        hasher.combine(duplicateMemberPaths)
+        hasher.combine(maximumDepth)
+    }
+
+    /// The claims read once at init.
+    enum ReadClaim: Int, CaseIterable {
+        case iss, sub, jti, clientID, azp, exp, nbf, iat, aud, scope, scp
+
+        var name: String {
+            switch self {
+            case .iss: "iss"
+            case .sub: "sub"
+            case .jti: "jti"
+            case .clientID: "client_id"
+            case .azp: "azp"
+            case .exp: "exp"
+            case .nbf: "nbf"
+            case .iat: "iat"
+            case .aud: "aud"
+            case .scope: "scope"
+            case .scp: "scp"
+            }
+        }
+
+        /// The claim `key` names (String equality, as the subscript compares), or `nil`. An ASCII key is
+        /// equal to an (ASCII) name only byte for byte, so it is matched on its bytes; any other key is
+        /// compared as a `String` with every name.
+        init?(key: String) {
+            let match: ReadClaim?? = key.utf8.withContiguousStorageIfAvailable { bytes -> ReadClaim? in
+                var high: UInt8 = 0
+                for byte in bytes { high |= byte }
+                guard high < 0x80 else { return Self.byString(key) }
+                switch bytes.count {
+                case 3:
+                    let word = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16
+                    return Self.threeLetter(word)
+                case 5:
+                    return bytes[0] == 0x73 && bytes[1] == 0x63 && bytes[2] == 0x6F && bytes[3] == 0x70 && bytes[4] == 0x65
+                        ? .scope : nil  // "scope"
+                case 9:
+                    let name: StaticString = "client_id"
+                    return memcmp(bytes.baseAddress!, name.utf8Start, 9) == 0 ? .clientID : nil
+                default: return nil
+                }
+            }
+            guard let claim = match ?? Self.byString(key) else { return nil }
+            self = claim
+        }
+
+        private static func byString(_ key: String) -> ReadClaim? {
+            allCases.first { $0.name == key }
+        }
+
+        /// The three-letter names by their bytes as a little-endian word (`iss` is 0x737369).
+        private static func threeLetter(_ word: UInt32) -> ReadClaim? {
+            switch word {
+            case 0x73_7369: .iss
+            case 0x62_7573: .sub
+            case 0x69_746A: .jti
+            case 0x70_7A61: .azp
+            case 0x70_7865: .exp
+            case 0x66_626E: .nbf
+            case 0x74_6169: .iat
+            case 0x64_7561: .aud
+            case 0x70_6373: .scp
+            default: nil
+            }
+        }
     }
 
     /// The last value of claim `name`, or `nil` when absent.
@@ -36,11 +168,11 @@ public struct JWTClaims: Sendable, Hashable {
     /// True when claim `name` is present (with any value, `null` included).
     public func has(_ name: String) -> Bool { object[name] != nil }
 
-    public let iss: String?
-    public let sub: String?
-    public let jti: String?
-    public let clientID: String?
-    public let azp: String?
+    public var iss: String? { storage.iss }
+    public var sub: String? { storage.sub }
+    public var jti: String? { storage.jti }
+    public var clientID: String? { storage.clientID }
+    public var azp: String? { storage.azp }
     public var nonce: String? { object["nonce"]?.stringValue }
     public var atHash: String? { object["at_hash"]?.stringValue }
     public var cHash: String? { object["c_hash"]?.stringValue }
@@ -59,19 +191,19 @@ public struct JWTClaims: Sendable, Hashable {
     public var htu: String? { object["htu"]?.stringValue }
     public var ath: String? { object["ath"]?.stringValue }
 
-    public let exp: NumericDate
-    public let nbf: NumericDate
-    public let iat: NumericDate
+    public var exp: NumericDate { storage.exp }
+    public var nbf: NumericDate { storage.nbf }
+    public var iat: NumericDate { storage.iat }
     public var authTime: NumericDate { NumericDate(object["auth_time"]) }
 
     /// The audience in both its permitted forms.
-    public let audience: Audience
+    public var audience: Audience { storage.audience }
 
     /// The confirmation (`cnf`, RFC 7800) when it is an object.
     public var confirmation: Confirmation? { object["cnf"]?.objectValue.map(Confirmation.init) }
 
     /// Scopes from `scope` or `scp`, whatever their shape; see ``ScopeClaim``.
-    public let scopes: ScopeClaim
+    public var scopes: ScopeClaim { storage.scopes }
 
     /// `roles` as strings (array of strings, or a single string as one element); `nil` when absent.
     public var roles: [String]? { Self.stringList(object["roles"]) }

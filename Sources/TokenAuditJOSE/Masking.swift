@@ -10,10 +10,10 @@ public struct MaskingPolicy: Sendable {
     /// False only for `decode` on a single token the user already holds.
     public var masksPersonalData: Bool
     /// Claim names masked at any depth (OIDC Core §5.1 standard profile claims by default).
-    public var maskedClaimNames: Set<String>
+    public var maskedClaimNames: Set<String> { didSet { maskedNameFilter = NameFilter(maskedClaimNames) } }
     /// Top-level claims never masked, even when they look like an e-mail address (`sub` is needed for
     /// incident review).
-    public var exemptClaimNames: Set<String>
+    public var exemptClaimNames: Set<String> { didSet { exemptNameFilter = NameFilter(exemptClaimNames) } }
     /// Also mask any string that looks like an e-mail address or a phone number.
     public var masksEmailAndPhoneLookingStrings: Bool
     /// Turns a masked string into a short label (e.g. a SHA-256 prefix computed by the caller), so equal values
@@ -30,6 +30,53 @@ public struct MaskingPolicy: Sendable {
         self.exemptClaimNames = exemptClaimNames
         self.masksEmailAndPhoneLookingStrings = masksEmailAndPhoneLookingStrings
         self.hasher = hasher
+        maskedNameFilter = NameFilter(maskedClaimNames)
+        exemptNameFilter = NameFilter(exemptClaimNames)
+    }
+
+    /// Filters in front of the two name sets (kept in step with them), so most claim names are rejected
+    /// without hashing; see ``NameFilter``.
+    private(set) var maskedNameFilter: NameFilter
+    private(set) var exemptNameFilter: NameFilter
+
+    /// Whether `name` is in ``maskedClaimNames`` (`Set.contains`, behind the filter).
+    func masks(_ name: String) -> Bool { maskedNameFilter.mayContain(name) && maskedClaimNames.contains(name) }
+    /// Whether `name` is in ``exemptClaimNames`` (`Set.contains`, behind the filter).
+    func exempts(_ name: String) -> Bool { exemptNameFilter.mayContain(name) && exemptClaimNames.contains(name) }
+
+    /// A 64-bit Bloom filter of a set of ASCII names, over each name's length and first and last bytes: an
+    /// ASCII name equals a set member (all ASCII) only byte for byte, so a name whose bits are missing is not
+    /// in the set (no false negatives). It answers "maybe" for non-ASCII names, and for every name when some
+    /// member is not ASCII (a non-ASCII string can equal an ASCII one, e.g. U+212A KELVIN SIGN and "K").
+    struct NameFilter: Sendable {
+        private var bits: UInt64 = 0
+        private var isExact = true
+
+        init(_ names: Set<String>) {
+            for name in names {
+                guard let signature = Self.signature(name) else { isExact = false; break }
+                bits |= signature
+            }
+        }
+
+        func mayContain(_ name: String) -> Bool {
+            guard isExact, let signature = Self.signature(name) else { return true }
+            return bits & signature == signature
+        }
+
+        /// Two bits chosen by the name's length and first and last bytes; `nil` for a non-ASCII name.
+        static func signature(_ name: String) -> UInt64? {
+            let outcome: UInt64?? = name.utf8.withContiguousStorageIfAvailable { bytes -> UInt64? in
+                var high: UInt8 = 0
+                for byte in bytes { high |= byte }
+                guard high < 0x80 else { return nil }
+                let first = UInt64(bytes.first ?? 0), last = UInt64(bytes.last ?? 0)
+                let mixed = (UInt64(bytes.count) << 16 | first << 8 | last) &* 0x9E37_79B9_7F4A_7C15
+                return 1 << (mixed >> 58) | 1 << (mixed >> 52 & 63)
+            }
+            // A name without contiguous UTF-8 (bridged) gets no signature: "maybe" as a name, inexact as a member.
+            return outcome ?? nil
+        }
     }
 
     /// The default: mask personal data.
@@ -69,15 +116,17 @@ public enum Masking {
 
     /// Masks and writes in one pass, without building the masked tree: the same decisions as
     /// `maskedValue(_:policy:isTopLevel:)` and the same output as `JSONWriter` with sorted keys (members
-    /// are sorted with the writer's own comparison, so duplicates keep the writer's order).
+    /// are sorted with the writer's own comparison, so duplicates keep the writer's order). The text is built
+    /// as UTF-8 bytes in one buffer and made a `String` once (appending to a `String` piece by piece was most
+    /// of the cost).
     static func maskedText(_ object: JSONObject, policy: MaskingPolicy) -> String {
-        var output = ""
-        output.reserveCapacity(256)
+        var output: [UInt8] = []
+        output.reserveCapacity(512)
         writeMasked(object, policy: policy, isTopLevel: true, into: &output)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
-    private static func writeMasked(_ value: JSONValue, policy: MaskingPolicy, into output: inout String) {
+    private static func writeMasked(_ value: JSONValue, policy: MaskingPolicy, into output: inout [UInt8]) {
         switch value {
         case .string(let text):
             if looksLikeCompactJWS(text) {
@@ -90,12 +139,12 @@ public enum Masking {
                 JSONWriter.writeString(text, into: &output)
             }
         case .array(let elements):
-            output += "["
+            output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 writeMasked(element, policy: policy, into: &output)
             }
-            output += "]"
+            output.append(UInt8(ascii: "]"))
         case .object(let object):
             writeMasked(object, policy: policy, isTopLevel: false, into: &output)
         default:
@@ -103,28 +152,32 @@ public enum Masking {
         }
     }
 
-    private static func writeMasked(_ object: JSONObject, policy: MaskingPolicy, isTopLevel: Bool, into output: inout String) {
+    private static func writeMasked(_ object: JSONObject, policy: MaskingPolicy, isTopLevel: Bool, into output: inout [UInt8]) {
         let isJWK = object["kty"] != nil
-        output += "{"
-        for (index, member) in object.members.sorted(by: { $0.key < $1.key }).enumerated() {
-            if index > 0 { output += "," }
+        output.append(UInt8(ascii: "{"))
+        // Member indices sorted with the writer's comparison: the same order as sorting the members (the sort
+        // sees the same comparisons), without copying them.
+        let members = object.members
+        for (position, index) in members.indices.sorted(by: { members[$0].key < members[$1].key }).enumerated() {
+            let member = members[index]
+            if position > 0 { output.append(UInt8(ascii: ",")) }
             JSONWriter.writeString(member.key, into: &output)
-            output += ":"
+            output.append(UInt8(ascii: ":"))
             if isJWK && MaskingPolicy.privateKeyMembers.contains(member.key) {
                 JSONWriter.writeString("<private-key-material>", into: &output)
-            } else if isTopLevel && policy.exemptClaimNames.contains(member.key) {
+            } else if isTopLevel && policy.exempts(member.key) {
                 if case .string(let text) = member.value, looksLikeCompactJWS(text) {
                     JSONWriter.writeString("<token len=\(text.utf8.count)>", into: &output)
                 } else {
                     JSONWriter.write(member.value, sortedKeys: true, into: &output)
                 }
-            } else if policy.masksPersonalData && policy.maskedClaimNames.contains(member.key) {
+            } else if policy.masksPersonalData && policy.masks(member.key) {
                 JSONWriter.write(maskWhole(member.value, policy: policy), sortedKeys: true, into: &output)
             } else {
                 writeMasked(member.value, policy: policy, into: &output)
             }
         }
-        output += "}"
+        output.append(UInt8(ascii: "}"))
     }
 
     /// The policy headers are masked with, built once (its sets are not free to build per token).

@@ -112,32 +112,115 @@ public enum PayloadKind: String, Sendable, Hashable {
 /// deviation is recorded per segment. A strict verifier must refuse a token with ``hasBase64Deviations``
 /// (RFC 7515 §7.1 allows no padding, whitespace or other characters).
 public struct CompactJWS: Sendable, Hashable {
+    /// The decoded token behind one reference: a JWS is copied several times in each token's analysis (the
+    /// parsed token, the subject, the rule context), and as a struct of a dozen arrays, strings and the claims
+    /// each copy retained and released all of them.
+    private final class Storage: Sendable {
+        let headerSegmentLength: Int
+        let payloadSegmentLength: Int
+        let signatureSegmentLength: Int
+        let header: JOSEHeader
+        let headerBytes: [UInt8]
+        let payloadBytes: [UInt8]
+        let payloadKind: PayloadKind
+        let claims: JWTClaims?
+        let payloadJSONError: JSONError?
+        let signingInput: [UInt8]
+        let signature: [UInt8]
+        let headerDeviations: [Base64URLDeviation]
+        let payloadDeviations: [Base64URLDeviation]
+        let signatureDeviations: [Base64URLDeviation]
+        let isPayloadUnencoded: Bool
+
+        init(headerSegmentLength: Int, payloadSegmentLength: Int, signatureSegmentLength: Int, header: JOSEHeader, headerBytes: [UInt8], payloadBytes: [UInt8], payloadKind: PayloadKind, claims: JWTClaims?, payloadJSONError: JSONError?, signingInput: [UInt8], signature: [UInt8], headerDeviations: [Base64URLDeviation], payloadDeviations: [Base64URLDeviation], signatureDeviations: [Base64URLDeviation], isPayloadUnencoded: Bool) {
+            self.headerSegmentLength = headerSegmentLength
+            self.payloadSegmentLength = payloadSegmentLength
+            self.signatureSegmentLength = signatureSegmentLength
+            self.header = header
+            self.headerBytes = headerBytes
+            self.payloadBytes = payloadBytes
+            self.payloadKind = payloadKind
+            self.claims = claims
+            self.payloadJSONError = payloadJSONError
+            self.signingInput = signingInput
+            self.signature = signature
+            self.headerDeviations = headerDeviations
+            self.payloadDeviations = payloadDeviations
+            self.signatureDeviations = signatureDeviations
+            self.isPayloadUnencoded = isPayloadUnencoded
+        }
+    }
+
+    private let storage: Storage
+
+    init(headerSegmentLength: Int, payloadSegmentLength: Int, signatureSegmentLength: Int, header: JOSEHeader, headerBytes: [UInt8], payloadBytes: [UInt8], payloadKind: PayloadKind, claims: JWTClaims?, payloadJSONError: JSONError?, signingInput: [UInt8], signature: [UInt8], headerDeviations: [Base64URLDeviation], payloadDeviations: [Base64URLDeviation], signatureDeviations: [Base64URLDeviation], isPayloadUnencoded: Bool) {
+        storage = Storage(headerSegmentLength: headerSegmentLength, payloadSegmentLength: payloadSegmentLength, signatureSegmentLength: signatureSegmentLength, header: header, headerBytes: headerBytes, payloadBytes: payloadBytes, payloadKind: payloadKind, claims: claims, payloadJSONError: payloadJSONError, signingInput: signingInput, signature: signature, headerDeviations: headerDeviations, payloadDeviations: payloadDeviations, signatureDeviations: signatureDeviations, isPayloadUnencoded: isPayloadUnencoded)
+    }
+
+    /// Field by field, as the synthesized equality of the stored properties answered.
+    public static func == (lhs: CompactJWS, rhs: CompactJWS) -> Bool {
+        if lhs.storage === rhs.storage { return true }
+        return lhs.headerSegmentLength == rhs.headerSegmentLength
+            && lhs.payloadSegmentLength == rhs.payloadSegmentLength
+            && lhs.signatureSegmentLength == rhs.signatureSegmentLength
+            && lhs.header == rhs.header
+            && lhs.headerBytes == rhs.headerBytes
+            && lhs.payloadBytes == rhs.payloadBytes
+            && lhs.payloadKind == rhs.payloadKind
+            && lhs.claims == rhs.claims
+            && lhs.payloadJSONError == rhs.payloadJSONError
+            && lhs.signingInput == rhs.signingInput
+            && lhs.signature == rhs.signature
+            && lhs.headerDeviations == rhs.headerDeviations
+            && lhs.payloadDeviations == rhs.payloadDeviations
+            && lhs.signatureDeviations == rhs.signatureDeviations
+            && lhs.isPayloadUnencoded == rhs.isPayloadUnencoded
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(headerSegmentLength)
+        hasher.combine(payloadSegmentLength)
+        hasher.combine(signatureSegmentLength)
+        hasher.combine(header)
+        hasher.combine(headerBytes)
+        hasher.combine(payloadBytes)
+        hasher.combine(payloadKind)
+        hasher.combine(claims)
+        hasher.combine(payloadJSONError)
+        hasher.combine(signingInput)
+        hasher.combine(signature)
+        hasher.combine(headerDeviations)
+        hasher.combine(payloadDeviations)
+        hasher.combine(signatureDeviations)
+        hasher.combine(isPayloadUnencoded)
+    }
+
     /// Segment lengths as they appeared (before decoding).
-    public let headerSegmentLength: Int
-    public let payloadSegmentLength: Int
-    public let signatureSegmentLength: Int
+    public var headerSegmentLength: Int { storage.headerSegmentLength }
+    public var payloadSegmentLength: Int { storage.payloadSegmentLength }
+    public var signatureSegmentLength: Int { storage.signatureSegmentLength }
     /// The decoded protected header.
-    public let header: JOSEHeader
+    public var header: JOSEHeader { storage.header }
     /// The decoded header bytes (the JSON text).
-    public let headerBytes: [UInt8]
+    public var headerBytes: [UInt8] { storage.headerBytes }
     /// The decoded payload bytes (for `b64: false`, the segment itself).
-    public let payloadBytes: [UInt8]
+    public var payloadBytes: [UInt8] { storage.payloadBytes }
     /// What the payload holds.
-    public let payloadKind: PayloadKind
+    public var payloadKind: PayloadKind { storage.payloadKind }
     /// The claims, when ``payloadKind`` is ``PayloadKind/jsonObject``.
-    public let claims: JWTClaims?
+    public var claims: JWTClaims? { storage.claims }
     /// Why the payload did not parse as JSON (``PayloadKind/notJSON``), e.g. `too-deep`.
-    public let payloadJSONError: JSONError?
+    public var payloadJSONError: JSONError? { storage.payloadJSONError }
     /// The JWS signing input: ASCII of `<header-segment>.<payload-segment>` exactly as they appeared.
-    public let signingInput: [UInt8]
+    public var signingInput: [UInt8] { storage.signingInput }
     /// The decoded signature bytes. Never store or print them.
-    public let signature: [UInt8]
+    public var signature: [UInt8] { storage.signature }
     /// Deviations from canonical base64url, per segment.
-    public let headerDeviations: [Base64URLDeviation]
-    public let payloadDeviations: [Base64URLDeviation]
-    public let signatureDeviations: [Base64URLDeviation]
+    public var headerDeviations: [Base64URLDeviation] { storage.headerDeviations }
+    public var payloadDeviations: [Base64URLDeviation] { storage.payloadDeviations }
+    public var signatureDeviations: [Base64URLDeviation] { storage.signatureDeviations }
     /// True when the header says `b64: false` (RFC 7797) and the payload segment was taken as is.
-    public let isPayloadUnencoded: Bool
+    public var isPayloadUnencoded: Bool { storage.isPayloadUnencoded }
 
     /// True when any segment is not canonical base64url.
     public var hasBase64Deviations: Bool {

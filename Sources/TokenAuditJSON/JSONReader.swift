@@ -181,6 +181,8 @@ private struct Parser {
         try enter(depth: depth)
         position += 1
         var members: [JSONObject.Member] = []
+        // Room for a usual JOSE header or claim set at once, instead of growing through 1, 2, 4 and 8.
+        members.reserveCapacity(8)
         // Duplicate keys: a linear scan of the members read so far while the object is small (JOSE headers and
         // claim sets have about a dozen members; hashing every key cost more than comparing), a set beyond.
         var seen: Set<String>? = nil
@@ -197,9 +199,16 @@ private struct Parser {
             guard try peek() == UInt8(ascii: ":") else { throw JSONError(.unexpectedByte, at: position) }
             position += 1
             skipWhitespace()
-            pathComponents.append(.key(key))
-            let value = try parseValue(depth: depth)
-            pathComponents.removeLast()
+            // Only a nested object or array can hold a duplicate whose path names this key: scalars (most
+            // members) skip the push and pop.
+            let value: JSONValue
+            if Self.opensContainer(try peek()) {
+                pathComponents.append(.key(key))
+                value = try parseValue(depth: depth)
+                pathComponents.removeLast()
+            } else {
+                value = try parseValue(depth: depth)
+            }
             if Self.isDuplicate(key, among: members, seen: &seen) { duplicates.append(currentPath(appending: key)) }
             members.append(JSONObject.Member(key: key, value: value))
             skipWhitespace()
@@ -210,6 +219,9 @@ private struct Parser {
         }
         return .object(JSONObject(members: members))
     }
+
+    @inline(__always)
+    static func opensContainer(_ byte: UInt8) -> Bool { byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") }
 
     /// Objects up to this many members find duplicates by comparing keys; larger ones switch to a set.
     static let linearDuplicateScanLimit = 16
@@ -237,9 +249,13 @@ private struct Parser {
         }
         while true {
             skipWhitespace()
-            pathComponents.append(.index(elements.count))
-            elements.append(try parseValue(depth: depth))
-            pathComponents.removeLast()
+            if Self.opensContainer(try peek()) {
+                pathComponents.append(.index(elements.count))
+                elements.append(try parseValue(depth: depth))
+                pathComponents.removeLast()
+            } else {
+                elements.append(try parseValue(depth: depth))
+            }
             skipWhitespace()
             let next = try peek()
             position += 1

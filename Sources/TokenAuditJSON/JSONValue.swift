@@ -67,8 +67,31 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
 
     /// The value as a `Double`; `nil` only if the lexeme overflows to infinity.
     public var doubleValue: Double? {
+        if let value = Self.smallIntegerValue(text) { return value }
+        return Self.parsedDoubleValue(text)
+    }
+
+    /// The reference of ``doubleValue``: the standard library's parse (the oracle of the fast path in the tests).
+    static func parsedDoubleValue(_ text: String) -> Double? {
         guard let value = Double(text), value.isFinite else { return nil }
         return value
+    }
+
+    /// The value of a lexeme of 1 to 15 ASCII digits (every NumericDate): below 2^53, so the `Double` is exact
+    /// and equals what `Double(text)` rounds to, without the C-string round trip of `strtod`. `nil` otherwise.
+    static func smallIntegerValue(_ text: String) -> Double? {
+        let value: UInt64?? = text.utf8.withContiguousStorageIfAvailable { bytes -> UInt64? in
+            guard !bytes.isEmpty, bytes.count <= 15 else { return nil }
+            var value: UInt64 = 0
+            for byte in bytes {
+                let digit = byte &- 0x30
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ UInt64(digit)
+            }
+            return value
+        }
+        guard case .some(.some(let integer)) = value else { return nil }
+        return Double(integer)
     }
 
     /// True when the lexeme has no fraction and no exponent.

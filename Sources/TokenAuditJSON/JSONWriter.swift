@@ -89,3 +89,69 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
     /// A number from an `Int`.
     public static func number(_ value: Int) -> JSONValue { .number(JSONNumber(Int64(value))) }
 }
+
+extension JSONWriter {
+    /// ``write(_:sortedKeys:into:)`` appending UTF-8 bytes: the same text, built in one growing byte buffer
+    /// instead of a `String` appended piece by piece (the stored header and claims of every distinct token are
+    /// written this way). The `String` writer stays the reference of this one in the tests.
+    public static func write(_ value: JSONValue, sortedKeys: Bool, into output: inout [UInt8]) {
+        switch value {
+        case .null: append("null", to: &output)
+        case .bool(let flag): append(flag ? "true" : "false", to: &output)
+        case .number(let number): appendUTF8(of: number.text, to: &output)
+        case .string(let text): writeString(text, into: &output)
+        case .array(let elements):
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                write(element, sortedKeys: sortedKeys, into: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let object):
+            output.append(UInt8(ascii: "{"))
+            // Sorted as indices with the same comparison (the same order as sorting the members, no copies).
+            let members = object.members
+            let order = sortedKeys ? members.indices.sorted { members[$0].key < members[$1].key } : Array(members.indices)
+            for (position, index) in order.enumerated() {
+                let member = members[index]
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                writeString(member.key, into: &output)
+                output.append(UInt8(ascii: ":"))
+                write(member.value, sortedKeys: sortedKeys, into: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// ``writeString(_:into:)`` appending UTF-8 bytes. A string with no byte that may need an escape is copied
+    /// whole; any other goes through the `String` writer (same escapes).
+    public static func writeString(_ text: String, into output: inout [UInt8]) {
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F || byte == 0xE2 {
+                return false
+            }
+            output.append(0x22)
+            output.append(contentsOf: bytes)
+            output.append(0x22)
+            return true
+        } ?? false
+        if plain { return }
+        var escaped = ""
+        writeString(text, into: &escaped)
+        appendUTF8(of: escaped, to: &output)
+    }
+
+    /// Appends a literal's bytes.
+    @inline(__always)
+    static func append(_ literal: StaticString, to output: inout [UInt8]) {
+        literal.withUTF8Buffer { output.append(contentsOf: $0) }
+    }
+
+    /// Appends a string's UTF-8 bytes.
+    @inline(__always)
+    public static func appendUTF8(of text: String, to output: inout [UInt8]) {
+        if text.utf8.withContiguousStorageIfAvailable({ output.append(contentsOf: $0) }) == nil {
+            output.append(contentsOf: Array(text.utf8))
+        }
+    }
+}

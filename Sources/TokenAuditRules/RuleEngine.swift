@@ -58,14 +58,16 @@ public final class RuleEngine: Sendable {
             issuedAt: claims?.iat.secondsValue, verification: verification, keyWindow: keyWindow,
             findings: context.findings.filter { policy.isEnabled($0.ruleID) }, jwtID: claims?.jti, sessionID: claims?.sid,
             scopes: claims?.scopes.scopes ?? [], authTime: claims?.authTime.secondsValue, acr: claims?.acr,
-            dpopKeyThumbprint: claims?.confirmation?.jkt, dpopProof: Self.dpopProofFacts(parsed, kind: classification.kind),
+            dpopKeyThumbprint: claims?.confirmation?.jkt, dpopProof: Self.dpopProofFacts(parsed, kind: classification.kind, explicitType: classification.explicitType),
             nonce: claims?.nonce, accessTokenHash: claims?.atHash, algorithm: parsed.header?.alg)
         verdict.audienceURLHosts = (verdict.audiences, verdict.audiences.compactMap(TokenRuleContext.host(of:)))
         return verdict
     }
 
-    static func dpopProofFacts(_ parsed: ParsedToken, kind: TokenKind) -> DPoPProofFacts? {
-        guard let jws = parsed.jws, kind == .dpopProof || jws.header.normalizedTyp == "dpop+jwt" else { return nil }
+    /// `explicitType`: the classification's, which for a JWS is its header's `normalizedTyp` (read once there
+    /// rather than lowercased again here for every token).
+    static func dpopProofFacts(_ parsed: ParsedToken, kind: TokenKind, explicitType: String?) -> DPoPProofFacts? {
+        guard kind == .dpopProof || explicitType == "dpop+jwt", let jws = parsed.jws else { return nil }
         let jwk = jws.header.jwk
         var verifies = false
         if let jwk {

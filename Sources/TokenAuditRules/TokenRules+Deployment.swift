@@ -24,7 +24,7 @@ extension TokenRuleContext {
     /// Problems of configured keys that this token's `kid` (or verifying key) points at: a weak RSA exponent,
     /// an unsupported or weak EC curve, a duplicate kid, private material in the key set.
     mutating func checkConfiguredKeys() {
-        guard let jws = parsed.jws else { return }
+        guard let jws = self.jws else { return }
         let kid = verification?.keyID ?? jws.header.kid
         guard let kid else { return }
         let problems = verifier.keySet.problems.filter { $0.kid == kid }
@@ -55,7 +55,7 @@ extension TokenRuleContext {
     /// Raises `embedded-jwk` to critical when the token verifies with its own embedded key, and `kid-injection`
     /// to critical when the HMAC verifies with the empty or NUL key (the /dev/null trick).
     mutating func checkForgedKeyConfirmation() {
-        guard let jws = parsed.jws, let alg = jws.header.alg else { return }
+        guard let jws = self.jws, let alg = jws.header.alg else { return }
         if let jwk = jws.header.jwk, let index = findings.firstIndex(where: { $0.ruleID == "embedded-jwk" }) {
             var embedded = KeySet()
             embedded.add(contents: Array(JSONWriter.string(.object(jwk), sortedKeys: true).utf8), source: "embedded jwk")
@@ -85,7 +85,7 @@ extension TokenRuleContext {
     /// `x5c-untrusted`: an `x5c` chain whose leaf key is not one of the issuer's configured keys, or a SHA-1
     /// `x5t` without `x5t#S256`.
     mutating func checkCertificateHeaders() {
-        guard let header, parsed.jws != nil else { return }
+        guard let header, jws != nil else { return }
         if let chain = header.x5c, let leaf = chain.first {
             var reason: String?
             if let der = Data(base64Encoded: leaf).map({ Array($0) }), let certificate = try? Certificate.certificate(der: der) {

@@ -8,7 +8,9 @@ import TokenAuditVerification
 /// E and F (claims that need no request), G (authorization content) and H (token type, where the token alone
 /// decides). Each `check…` method is one rule of the catalogue and appends at most one finding.
 struct TokenRuleContext {
-    let subject: TokenSubject
+    /// The extraction saw the token cut by the log field's limit (`TokenSubject.isCutByLogger`). The subject
+    /// itself is not kept: its parsed token is `parsed` already, and each copy retained every part of it.
+    let isCutByLogger: Bool
     let classification: TokenClassification
     let verification: VerificationResult?
     let policy: AuditPolicy
@@ -21,12 +23,15 @@ struct TokenRuleContext {
     let parsed: ParsedToken
     let header: JOSEHeader?
     let claims: JWTClaims?
+    /// The compact JWS, taken out of `parsed.form` once: each `parsed.jws` copied the whole struct (a dozen
+    /// references retained and released), and the rules asked for it a dozen times per token.
+    let jws: CompactJWS?
 
     init(
         subject: TokenSubject, classification: TokenClassification, verification: VerificationResult?,
         policy: AuditPolicy, verifier: Verifier, secrets: WeakSecretChecker, trustedIssuers: Set<String>
     ) {
-        self.subject = subject
+        self.isCutByLogger = subject.isCutByLogger
         self.classification = classification
         self.verification = verification
         self.policy = policy
@@ -36,6 +41,7 @@ struct TokenRuleContext {
         parsed = subject.parsed
         header = parsed.header
         claims = parsed.claims
+        jws = parsed.jws
     }
 
     mutating func add(_ id: String, _ severity: Severity? = nil, _ evidence: JSONObject = JSONObject(members: [])) {
@@ -58,7 +64,7 @@ struct TokenRuleContext {
 
     mutating func checkStructure() {
         // A value the logger cut short is evidence of the logger's field limit, not of a malformed token.
-        if subject.isCutByLogger, parsed.jws == nil {
+        if isCutByLogger, jws == nil {
             add("token-truncated", nil, evidence(("length", .number(parsed.length)), ("reason", "cut by the log field limit")))
             add("unverifiable-token", nil, evidence(("reason", "truncated")))
             return
@@ -126,11 +132,11 @@ struct TokenRuleContext {
         if policy.issuerPolicy(for: claims?.iss)?.isSymmetric == true { return true }
         if verification?.status == .valid, verification?.keyFamily == .hmac { return true }
         guard let issuer = claims?.iss else { return false }
-        return verifier.keySet.keys.contains { $0.family == .hmac && $0.issuer == issuer }
+        return verifier.keySet.hasHMACKey(issuer: issuer)
     }
 
     mutating func checkAlgorithm() {
-        guard let jws = parsed.jws else { return }
+        guard let jws = self.jws else { return }
         let header = jws.header
         guard let alg = header.alg, !alg.isEmpty else {
             add("alg-none", nil, evidence(
@@ -138,7 +144,7 @@ struct TokenRuleContext {
                 ("signature_present", .bool(jws.signatureSegmentLength > 0))))
             return
         }
-        if alg.lowercased() == "none" {
+        if Self.isNoneIgnoringCase(alg) {
             add("alg-none", nil, evidence(("alg", .string(alg)), ("signature_present", .bool(jws.signatureSegmentLength > 0))))
             return
         }
@@ -376,9 +382,8 @@ struct TokenRuleContext {
     // MARK: D. Signature and key material
 
     mutating func checkSignature() {
-        guard let jws = parsed.jws, let verification else { return }
+        guard let jws = self.jws, let verification else { return }
         let alg = jws.header.alg ?? ""
-        let base = evidence(("alg", .string(alg)), ("kid", .optional(jws.header.kid)), ("issuer", .optional(claims?.iss)))
         switch verification.status {
         case .valid:
             if verification.keyFamily == .rsa, let bits = verification.keyBits {
@@ -393,7 +398,8 @@ struct TokenRuleContext {
                                                           ("key_id", .optional(verification.keyID))))
             }
         case .invalidSignature:
-            var found = base
+            // Built here only: most tokens are valid, and this evidence object was made for every one of them.
+            var found = evidence(("alg", .string(alg)), ("kid", .optional(jws.header.kid)), ("issuer", .optional(claims?.iss)))
             found = JSONObject(members: found.members + [
                 JSONObject.Member(key: "reason", value: .optional(verification.detail) ?? "mismatch"),
                 JSONObject.Member(key: "key_id", value: .optional(verification.keyID) ?? .null),
@@ -402,7 +408,7 @@ struct TokenRuleContext {
         case .unknownKey:
             // A key of another issuer that verifies the token: cross-tenant forgery (RFC 8725 §3.8).
             if let issuer = claims?.iss {
-                let crossed = verifier.verify(jws: jws, issuer: issuer, isCutByLogger: subject.isCutByLogger, matchIssuer: false)
+                let crossed = verifier.verify(jws: jws, issuer: issuer, isCutByLogger: isCutByLogger, matchIssuer: false)
                 if crossed.status == .valid, let keyIssuer = crossed.keyIssuer, keyIssuer != issuer {
                     add("issuer-key-mismatch", nil, evidence(("issuer", .string(issuer)), ("key_issuer", .string(keyIssuer)),
                                                               ("key_id", .optional(crossed.keyID))))
@@ -526,7 +532,8 @@ struct TokenRuleContext {
             }
         }
         let audiences = claims.audience.values
-        let generic = Set(policy.list("generic_aud", of: "aud-overbroad", default: ["*", "all", "api", "https://*"]))
+        let genericList = policy.list("generic_aud", of: "aud-overbroad", default: Self.defaultGenericAudiences)
+        let generic = genericList == Self.defaultGenericAudiences ? Self.defaultGenericAudienceSet : Set(genericList)
         let maximumAudiences = Int(policy.number("max_aud", of: "aud-overbroad", default: 3))
         if audiences.count > maximumAudiences || audiences.contains(where: { generic.contains($0.lowercased()) }) {
             add("aud-overbroad", nil, evidence(("aud", .strings(audiences))))
@@ -538,6 +545,18 @@ struct TokenRuleContext {
             }
         }
         checkPersonalData(claims)
+    }
+
+    static let defaultGenericAudiences = ["*", "all", "api", "https://*"]
+    /// The default list as a set, built once rather than per token.
+    static let defaultGenericAudienceSet = Set(defaultGenericAudiences)
+
+    /// `alg.lowercased() == "none"`, on the bytes for an ASCII `alg` (no string is made).
+    static func isNoneIgnoringCase(_ alg: String) -> Bool {
+        ASCIIText.withBytes(of: alg) { bytes in
+            bytes.count == 4 && ASCIIText.lower(bytes[0]) == UInt8(ascii: "n") && ASCIIText.lower(bytes[1]) == UInt8(ascii: "o")
+                && ASCIIText.lower(bytes[2]) == UInt8(ascii: "n") && ASCIIText.lower(bytes[3]) == UInt8(ascii: "e")
+        } ?? (alg.lowercased() == "none")
     }
 
     /// `text.contains("?") || text.contains("#")`: on the bytes for an ASCII string, else as before.
@@ -556,18 +575,41 @@ struct TokenRuleContext {
     ]
     static let secretClaimNames = ["password", "passwd", "secret", "api_key", "apikey", "client_secret", "private_key"]
     static let secretClaimNameBytes = secretClaimNames.map { Array($0.utf8) }
+    static let shortestSecretClaimName = secretClaimNames.map(\.utf8.count).min()!
+    /// Lengths (in bytes) of the ``personalClaims`` names, all ASCII.
+    static let personalClaimLengths = personalClaims.map(\.utf8.count).min()!...personalClaims.map(\.utf8.count).max()!
+
+    /// False when `key` cannot be one of ``personalClaims``: an ASCII key equals an (ASCII) name only byte for
+    /// byte, so one of another length is none of them, and needs no hashing. Non-ASCII keys may still be
+    /// canonically equal to a name: they go to the set.
+    static func mayBePersonalClaim(_ key: String) -> Bool {
+        ASCIIText.withBytes(of: key) { personalClaimLengths.contains($0.count) } ?? true
+    }
 
     mutating func checkPersonalData(_ claims: JWTClaims) {
         let isAccessToken = classification.kind == .accessToken || classification.kind == .jwt
-        let keys = claims.object.keys
+        // `claims.object.keys.filter(test)` without building the list of distinct keys: the test is tried on each
+        // member, and a passing key is kept unless an earlier member had the same key (distinct keys, in order of
+        // first occurrence, as `keys` gives them). Most keys fail the test before any comparison.
+        let members = claims.object.members
+        func distinctKeys(where test: (String) -> Bool) -> [String] {
+            var found: [String] = []
+            for index in members.indices where test(members[index].key) {
+                let key = members[index].key
+                if !members[..<index].contains(where: { $0.key == key }) { found.append(key) }
+            }
+            return found
+        }
         if isAccessToken {
             let allowed = policy.list("allow_claims", of: "pii-in-token", default: [])
-            let present = keys.filter { Self.personalClaims.contains($0) && !allowed.contains($0) }
+            let present = distinctKeys { Self.mayBePersonalClaim($0) && Self.personalClaims.contains($0) && !allowed.contains($0) }
             if !present.isEmpty { add("pii-in-token", nil, evidence(("claims", .strings(present)))) }
         }
-        let secretNames = keys.filter { key in
+        let secretNames = distinctKeys { key in
             if let found = ASCIIText.withBytes(of: key, { bytes in
-                Self.secretClaimNameBytes.contains { ASCIIText.contains(bytes, $0, ignoringCase: true) }
+                // An ASCII key shorter than the shortest name cannot contain one (lowercasing keeps its length).
+                bytes.count >= Self.shortestSecretClaimName
+                    && Self.secretClaimNameBytes.contains { ASCIIText.contains(bytes, $0, ignoringCase: true) }
             }) {
                 return found
             }
@@ -699,7 +741,7 @@ struct TokenRuleContext {
 
     mutating func checkTokenType() {
         guard classification.kind == .accessToken else { return }
-        let typ = header?.normalizedTyp
+        let typ = classification.explicitType  // header?.normalizedTyp, computed once by the classifier
         if typ != "at+jwt" {
             let severity: Severity = policy.profile == .rfc9068Strict ? .high : .low
             add("at-typ-missing", severity, evidence(("typ", .optional(header?.typ))))

@@ -33,6 +33,13 @@ public struct KeySet: Sendable {
     /// Adds one key built by the caller.
     public mutating func add(_ key: VerificationKey) { keys.append(key) }
 
+    /// Whether an HMAC key is bound to `issuer`: `keys.contains { $0.family == .hmac && $0.issuer == issuer }`,
+    /// reading the two fields in place (the closure form copied every key, a dozen references, per token).
+    public func hasHMACKey(issuer: String) -> Bool {
+        for index in keys.indices where keys[index].family == .hmac && keys[index].issuer == issuer { return true }
+        return false
+    }
+
     /// Loads a file or (recursively) a directory.
     public mutating func load(path: String, metadata: KeyMetadata = KeyMetadata()) {
         var isDirectory: ObjCBool = false

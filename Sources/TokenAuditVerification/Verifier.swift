@@ -147,7 +147,7 @@ public struct Verifier: Sendable {
         guard let algText = content.alg else {
             return VerificationResult(status: .unsigned, detail: VerificationDetail.missingAlg)
         }
-        if algText.lowercased() == "none" {
+        if Self.isNoneIgnoringCase(algText) {
             return VerificationResult(
                 status: .unsigned,
                 detail: algText == "none" ? VerificationDetail.algNone : VerificationDetail.algNoneCaseVariant)
@@ -223,6 +223,19 @@ public struct Verifier: Sendable {
         return result
     }
 
+    /// `alg.lowercased() == "none"`, on the bytes for an ASCII `alg` (ASCII lowercasing maps only A–Z, byte for
+    /// byte), without making a lowercased copy for every token; any other `alg` takes the `String` comparison.
+    static func isNoneIgnoringCase(_ alg: String) -> Bool {
+        let ascii = alg.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+            for byte in bytes where byte >= 0x80 { return nil }
+            guard bytes.count == 4 else { return false }
+            return bytes[0] | 0x20 == UInt8(ascii: "n") && bytes[1] | 0x20 == UInt8(ascii: "o")
+                && bytes[2] | 0x20 == UInt8(ascii: "n") && bytes[3] | 0x20 == UInt8(ascii: "e")
+        }
+        if case .some(.some(let answer)) = ascii { return answer }
+        return alg.lowercased() == "none"
+    }
+
     /// Tries each candidate (indices into `keys`) that fits the alg; reports the best outcome.
     private func tryKeys(_ candidates: [Int], of keys: [VerificationKey], algorithm: JWSAlgorithm, content: SignedContent)
         -> VerificationResult
@@ -233,19 +246,21 @@ public struct Verifier: Sendable {
         var firstTruncated: Int?
         var tried = 0
         for index in candidates {
-            if let reason = Self.mismatch(key: keys[index], algorithm: algorithm) {
+            // One copy of the key per candidate (each `keys[index]` argument copied it, a dozen references).
+            let key = keys[index]
+            if let reason = Self.mismatch(key: key, algorithm: algorithm) {
                 if firstMismatch == nil { firstMismatch = (index, reason) }
                 continue
             }
-            if let reason = Self.unusable(keys[index]) {
+            if let reason = Self.unusable(key) {
                 if firstUnusable == nil { firstUnusable = (index, reason) }
                 continue
             }
             tried += 1
-            let verdict = Self.check(key: keys[index], algorithm: algorithm, content: content)
+            let verdict = Self.check(key: key, algorithm: algorithm, content: content)
             switch verdict {
             case .valid:
-                return VerificationResult(status: .valid, algorithm: algorithm, key: keys[index], keysTried: tried)
+                return VerificationResult(status: .valid, algorithm: algorithm, key: key, keysTried: tried)
             case .truncated:
                 if firstTruncated == nil { firstTruncated = index }
             case .invalid(let reason):

@@ -117,3 +117,24 @@ struct ASCIIFastPathTests {
         #expect(verdict.urlHostsOfAudiences == ["two.test"])
     }
 }
+
+/// The token rules' small fast paths: the `none` check, the personal-claim length filter, the default generic
+/// audience set.
+@Suite("Token rule fast paths agree with the String code")
+struct TokenRuleFastPathTests {
+    @Test(arguments: ["none", "None", "NONE", "nOnE", "non", "nonee", "", "RS256", "ńone", "\u{FF4E}one", "İnone"])
+    func noneCheckAgrees(alg: String) {
+        #expect(TokenRuleContext.isNoneIgnoringCase(alg) == (alg.lowercased() == "none"))
+    }
+
+    @Test("the length filter never hides a personal claim")
+    func personalFilterIsSafe() {
+        let keys = Array(TokenRuleContext.personalClaims) + ["iss", "sub", "aud", "scope", "client_id", "x", "",
+            "given_name_", "nam\u{0065}", "e\u{301}mail", "\u{212A}", "phone_number", "birthdate", "gender", "addresses"]
+        for key in keys where TokenRuleContext.personalClaims.contains(key) {
+            #expect(TokenRuleContext.mayBePersonalClaim(key), "key \(key)")
+        }
+        #expect(!TokenRuleContext.mayBePersonalClaim("iss") && TokenRuleContext.mayBePersonalClaim("e\u{301}mail"))
+        #expect(TokenRuleContext.defaultGenericAudienceSet == Set(TokenRuleContext.defaultGenericAudiences))
+    }
+}
