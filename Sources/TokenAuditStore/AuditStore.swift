@@ -393,28 +393,21 @@ public final class AuditStore: @unchecked Sendable {
         tokenIDs.reserveCapacity(folded.fingerprints.count)
         for fingerprint in folded.fingerprints { tokenIDs.append(try tokenID(fingerprint)) }
         var textIDs = [Int64](repeating: -1, count: folded.texts.count)
-        func usageText(_ index: Int32) throws -> Int64 {
-            let index = Int(index)
-            if textIDs[index] < 0 { textIDs[index] = try stringID(folded.texts[index], field: "usage") }
-            return textIDs[index]
+        // Texts are resolved in row order (new ones inserted in that order, as before).
+        func resolve(_ index: Int32) throws {
+            if textIDs[Int(index)] < 0 { textIDs[Int(index)] = try stringID(folded.texts[Int(index)], field: "usage") }
         }
-        var usageRows: [UsageRow] = []
-        usageRows.reserveCapacity(folded.usage.count)
         for row in folded.usage {
-            usageRows.append(UsageRow(
-                token: tokenIDs[Int(row.key.token)], clientIP: try usageText(row.key.clientIP),
-                method: try usageText(row.key.method), host: try usageText(row.key.host),
-                path: try usageText(row.key.path), status: row.key.status, count: row.count,
-                firstSeen: row.firstSeen, lastSeen: row.lastSeen))
+            try resolve(row.key.clientIP)
+            try resolve(row.key.method)
+            try resolve(row.key.host)
+            try resolve(row.key.path)
         }
-        try applyUsage(&usageRows)
-        usageRows = []
+        try applyUsage(folded, tokenIDs: tokenIDs, textIDs: textIDs)
         for increment in findings { try mergeFinding(increment) }
         // A request-window value is redacted, not refused, when it looks like a token (a client-controlled
         // User-Agent); a value already in the dictionary was stored verbatim and needs no check.
         var valueIDs = [Int64](repeating: -1, count: folded.texts.count)
-        var bucketRows: [BucketRow] = []
-        bucketRows.reserveCapacity(folded.windows.count)
         for row in folded.windows {
             let index = Int(row.key.value)
             if valueIDs[index] < 0 {
@@ -422,11 +415,8 @@ public final class AuditStore: @unchecked Sendable {
                 valueIDs[index] = try stringIDs[text] ?? stringID(
                     RequestWindowIncrement.redactedValue(text), field: "request_windows.value")
             }
-            bucketRows.append(BucketRow(
-                token: tokenIDs[Int(row.key.token)], dimension: Int64(row.key.dimension), value: valueIDs[index],
-                bucket: row.key.bucket, first: row.firstTime, last: row.lastTime, count: row.count))
         }
-        try applyRequestWindows(&bucketRows)
+        try applyRequestWindows(folded.windows, tokenIDs: tokenIDs, valueIDs: valueIDs)
         for progress in folded.progress {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
@@ -559,65 +549,125 @@ public final class AuditStore: @unchecked Sendable {
         try statement.bind(cString: record.keyID, at: first + 17)
     }
 
-    /// Sorts the resolved usage rows by key (neighbouring B-tree pages), folds equal keys in place and upserts
-    /// each once. In place: at a transaction's size, every copy of the rows was tens of megabytes.
-    private func applyUsage(_ rows: inout [UsageRow]) throws {
+    /// Upserts the folded usage rows in key order (neighbouring B-tree pages), rows whose resolved keys are
+    /// equal folded first. No array of resolved rows: the rows are ordered by token id as packed `UInt64`s
+    /// (token id, row position: a plain integer sort, 8 bytes a row), and each token's few rows are resolved
+    /// into a small reused buffer, sorted by their full key, folded and written. At a transaction's size, an
+    /// array of 88-byte resolved rows (and the stable sort that moved them) cost more memory than the folded
+    /// rows themselves.
+    private func applyUsage(_ folded: BatchAccumulator, tokenIDs: [Int64], textIDs: [Int64]) throws {
+        let rows = folded.usage
         guard !rows.isEmpty else { return }
-        rows.sort()
-        Self.foldAdjacent(&rows, sameKey: ==) { kept, next in
-            kept.count += next.count
-            kept.firstSeen = Self.minimum(kept.firstSeen, next.firstSeen)
-            kept.lastSeen = Self.maximum(kept.lastSeen, next.lastSeen)
-        }
-        let folded = rows
-        try Self.upsert(folded, single: statements.upsertUsage) { row, statement in
-            try statement.bind(row.token, at: 1)
-            try statement.bind(row.clientIP, at: 2)
-            try statement.bind(row.method, at: 3)
-            try statement.bind(row.host, at: 4)
-            try statement.bind(row.path, at: 5)
-            try statement.bind(row.status, at: 6)
-            try statement.bind(row.count, at: 7)
-            try statement.bind(row.firstSeen, at: 8)
-            try statement.bind(row.lastSeen, at: 9)
-        }
-    }
-
-    /// Sorts the resolved request-window rows by key, folds equal keys in place and upserts each once.
-    private func applyRequestWindows(_ rows: inout [BucketRow]) throws {
-        guard !rows.isEmpty else { return }
-        rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
-        Self.foldAdjacent(&rows, sameKey: { $0.hasKey(of: $1) }) { kept, next in
-            kept.first = min(kept.first, next.first)
-            kept.last = max(kept.last, next.last)
-            kept.count += next.count
-        }
-        let folded = rows
-        try Self.upsert(folded, single: statements.upsertWindow) { row, statement in
-            try statement.bind(row.token, at: 1)
-            try statement.bind(row.dimension, at: 2)
-            try statement.bind(row.value, at: 3)
-            try statement.bind(row.bucket, at: 4)
-            try statement.bind(row.first, at: 5)
-            try statement.bind(row.last, at: 6)
-            try statement.bind(row.count, at: 7)
-        }
-    }
-
-    /// Folds runs of adjacent rows with the same key (`rows` sorted by key) into their first row, in place.
-    static func foldAdjacent<Row>(
-        _ rows: inout [Row], sameKey: (Row, Row) -> Bool, merge: (inout Row, Row) -> Void
-    ) {
-        var kept = 0
-        for position in rows.indices {
-            if kept > 0, sameKey(rows[kept - 1], rows[position]) {
-                merge(&rows[kept - 1], rows[position])
-            } else {
-                rows[kept] = rows[position]
-                kept += 1
+        let order = Self.tokenOrder(count: rows.count) { tokenIDs[Int(rows[$0].key.token)] }
+        let statement = statements.upsertUsage
+        var group: [(key: UsageRowKey, position: UInt32)] = []
+        var start = 0
+        while start < order.count {
+            group.removeAll(keepingCapacity: true)
+            let token = tokenIDs[Int(rows[Int(order[start])].key.token)]
+            var end = start
+            while end < order.count {
+                let row = rows[Int(order[end])].key
+                let id = tokenIDs[Int(row.token)]
+                guard id == token else { break }
+                group.append((
+                    UsageRowKey(
+                        token: id, clientIP: textIDs[Int(row.clientIP)], method: textIDs[Int(row.method)],
+                        host: textIDs[Int(row.host)], path: textIDs[Int(row.path)], status: folded.status(row.status)),
+                    order[end]))
+                end += 1
+            }
+            start = end
+            if group.count > 1 { group.sort { $0.key < $1.key } }
+            var next = 0
+            while next < group.count {
+                let key = group[next].key
+                var row = rows[Int(group[next].position)]
+                next += 1
+                while next < group.count, group[next].key == key {
+                    let other = rows[Int(group[next].position)]
+                    row.merge(other.count, other.first, other.last)
+                    next += 1
+                }
+                statement.reset()
+                try statement.bind(key.token, at: 1)
+                try statement.bind(key.clientIP, at: 2)
+                try statement.bind(key.method, at: 3)
+                try statement.bind(key.host, at: 4)
+                try statement.bind(key.path, at: 5)
+                try statement.bind(key.status, at: 6)
+                try statement.bind(row.count, at: 7)
+                try statement.bind(row.firstSeen, at: 8)
+                try statement.bind(row.lastSeen, at: 9)
+                try statement.execute()
             }
         }
-        rows.removeLast(rows.count - kept)
+    }
+
+    /// ``applyUsage(_:tokenIDs:textIDs:)`` for the request-window rows (values resolved, possibly redacted:
+    /// two values may resolve to one id, and are folded).
+    private func applyRequestWindows(_ rows: [WindowFold], tokenIDs: [Int64], valueIDs: [Int64]) throws {
+        guard !rows.isEmpty else { return }
+        let order = Self.tokenOrder(count: rows.count) { tokenIDs[Int(rows[$0].key.token)] }
+        let statement = statements.upsertWindow
+        var group: [(key: BucketRowKey, position: UInt32)] = []
+        var start = 0
+        while start < order.count {
+            group.removeAll(keepingCapacity: true)
+            let token = tokenIDs[Int(rows[Int(order[start])].key.token)]
+            var end = start
+            while end < order.count {
+                let row = rows[Int(order[end])].key
+                let id = tokenIDs[Int(row.token)]
+                guard id == token else { break }
+                group.append((
+                    BucketRowKey(
+                        token: id, dimension: Int64(row.dimension), value: valueIDs[Int(row.value)], bucket: row.bucket),
+                    order[end]))
+                end += 1
+            }
+            start = end
+            if group.count > 1 { group.sort { $0.key < $1.key } }
+            var next = 0
+            while next < group.count {
+                let key = group[next].key
+                var row = rows[Int(group[next].position)]
+                next += 1
+                while next < group.count, group[next].key == key {
+                    let other = rows[Int(group[next].position)]
+                    row.merge(other.firstTime, other.lastTime, other.count)
+                    next += 1
+                }
+                statement.reset()
+                try statement.bind(key.token, at: 1)
+                try statement.bind(key.dimension, at: 2)
+                try statement.bind(key.value, at: 3)
+                try statement.bind(key.bucket, at: 4)
+                try statement.bind(row.firstTime, at: 5)
+                try statement.bind(row.lastTime, at: 6)
+                try statement.bind(row.count, at: 7)
+                try statement.execute()
+            }
+        }
+    }
+
+    /// The positions `0..<count` ordered by `token(position)`, positions ascending within a token: sorted as
+    /// packed `UInt64`s (id in the high half, position in the low half), or — if an id does not fit in 32
+    /// bits — by comparing (id, position).
+    static func tokenOrder(count: Int, token: (Int) -> Int64) -> [UInt32] {
+        var packed: [UInt64] = []
+        packed.reserveCapacity(count)
+        for position in 0..<count {
+            let id = token(position)
+            guard id >= 0, id <= Int64(UInt32.max) else {
+                var order = (0..<count).map { UInt32($0) }
+                order.sort { (token(Int($0)), $0) < (token(Int($1)), $1) }
+                return order
+            }
+            packed.append(UInt64(id) << 32 | UInt64(position))
+        }
+        packed.sort()
+        return packed.map { UInt32(truncatingIfNeeded: $0) }
     }
 
     /// Upserts `rows` in key order, one execution of the prepared single-row statement per row, reset and
@@ -816,32 +866,22 @@ private struct TokenTouch {
     }
 }
 
-/// A usage increment with its strings and token resolved to ids; sorted by key so consecutive upserts touch
-/// neighbouring B-tree pages.
-struct UsageRow: Comparable {
+/// A usage row's key with its strings and token resolved to ids, in the primary key's column order.
+struct UsageRowKey: Comparable {
     var token, clientIP, method, host, path, status: Int64
-    var count: Int64
-    var firstSeen, lastSeen: Double?
 
-    static func < (lhs: UsageRow, rhs: UsageRow) -> Bool {
+    static func < (lhs: UsageRowKey, rhs: UsageRowKey) -> Bool {
         (lhs.token, lhs.clientIP, lhs.method, lhs.host, lhs.path, lhs.status)
             < (rhs.token, rhs.clientIP, rhs.method, rhs.host, rhs.path, rhs.status)
     }
-
-    static func == (lhs: UsageRow, rhs: UsageRow) -> Bool {
-        (lhs.token, lhs.clientIP, lhs.method, lhs.host, lhs.path, lhs.status)
-            == (rhs.token, rhs.clientIP, rhs.method, rhs.host, rhs.path, rhs.status)
-    }
 }
 
-/// A request-window row resolved to ids.
-private struct BucketRow {
+/// A request-window row's key resolved to ids, in the primary key's column order.
+private struct BucketRowKey: Comparable {
     var token, dimension, value, bucket: Int64
-    var first, last: Double
-    var count: Int64
 
-    func hasKey(of other: BucketRow) -> Bool {
-        token == other.token && dimension == other.dimension && value == other.value && bucket == other.bucket
+    static func < (lhs: BucketRowKey, rhs: BucketRowKey) -> Bool {
+        (lhs.token, lhs.dimension, lhs.value, lhs.bucket) < (rhs.token, rhs.dimension, rhs.value, rhs.bucket)
     }
 }
 
