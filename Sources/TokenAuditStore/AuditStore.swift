@@ -745,33 +745,89 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     /// Read-merge-write of one finding row; the merge is the order-independent one documented on
-    /// `FindingIncrement`.
+    /// `FindingIncrement`. Bound in place. When the merge changes only the count and the times (nearly every
+    /// merge: a live token's finding seen again, with no earlier example, no new status, no higher severity),
+    /// only those three columns are written, and the stored example, evidence and status codes are neither read
+    /// into Swift strings nor bound again; the row written is the same.
     private func mergeFinding(_ increment: FindingIncrement) throws {
         let key = increment.key
-        let keyValues: [SQLValue] = [.text(key.ruleID), .text(key.token.hex), .text(key.discriminator)]
-        var merged = increment
-        var exists = false
-        try statements.selectFinding.forEachRow(keyValues) { row in
-            exists = true
-            merged.severity = max(merged.severity, Severity(rawValue: Int(row.int64(at: 0))) ?? .info)
-            merged.firstSeen = Self.minimum(merged.firstSeen, row.optionalDouble(at: 1))
-            merged.lastSeen = Self.maximum(merged.lastSeen, row.optionalDouble(at: 2))
-            merged.count += row.int64(at: 3)
-            let stored = FindingExample(
-                time: row.optionalDouble(at: 6), sourcePath: row.text(at: 4) ?? "", line: row.int64(at: 5),
-                evidenceJSON: row.text(at: 8) ?? "{}")
-            merged.example = min(merged.example, stored)
-            merged.statusCodes.formUnion(Self.parseStatusCodes(row.text(at: 7) ?? "[]"))
-            merged.suppressed = merged.suppressed && row.int64(at: 9) != 0
+        let select = statements.selectFinding
+        select.reset()
+        try select.bind(cString: key.ruleID, at: 1)
+        try select.bind(cString: key.token.hex, at: 2)
+        try select.bind(cString: key.discriminator, at: 3)
+        guard try select.step() else {
+            select.reset()
+            try writeFinding(increment, with: statements.insertFinding)
+            return
         }
-        let values: [SQLValue] =
-            keyValues + [
-                .integer(Int64(merged.severity.rawValue)), SQLValue(merged.firstSeen), SQLValue(merged.lastSeen),
-                .integer(merged.count), .text(merged.example.sourcePath), .integer(merged.example.line),
-                SQLValue(merged.example.time), .text(TextFormatting.jsonArray(merged.statusCodes.sorted())),
-                .text(merged.example.evidenceJSON), .integer(merged.suppressed ? 1 : 0),
-            ]
-        try (exists ? statements.replaceFinding : statements.insertFinding).run(values)
+        var merged = increment
+        let storedSeverity = Severity(rawValue: Int(select.int64(at: 0))) ?? .info
+        merged.severity = max(merged.severity, storedSeverity)
+        merged.firstSeen = Self.minimum(merged.firstSeen, select.optionalDouble(at: 1))
+        merged.lastSeen = Self.maximum(merged.lastSeen, select.optionalDouble(at: 2))
+        merged.count += select.int64(at: 3)
+        let storedSuppressed = select.int64(at: 9) != 0
+        merged.suppressed = merged.suppressed && storedSuppressed
+        let storedCodes = Self.parseStatusCodes(select.text(at: 7) ?? "[]")
+        let newCodes = !increment.statusCodes.isSubset(of: storedCodes)
+        // The stored example wins unless the increment's is smaller (equal examples are equal values).
+        let storedTime = select.optionalDouble(at: 6), storedLine = select.int64(at: 5)
+        let storedSource = select.text(at: 4) ?? ""
+        var incrementWins: Bool
+        switch (increment.example.time, storedTime) {
+        case let (left?, right?) where left != right: incrementWins = left < right
+        case (.some, .none): incrementWins = true
+        case (.none, .some): incrementWins = false
+        default:
+            if increment.example.sourcePath != storedSource {
+                incrementWins = increment.example.sourcePath < storedSource
+            } else if increment.example.line != storedLine {
+                incrementWins = increment.example.line < storedLine
+            } else {
+                incrementWins = increment.example.evidenceJSON < (select.text(at: 8) ?? "{}")
+            }
+        }
+        guard incrementWins || newCodes || merged.severity != storedSeverity || merged.suppressed != storedSuppressed
+        else {
+            select.reset()
+            let update = statements.updateFindingCounts
+            update.reset()
+            try update.bind(cString: key.ruleID, at: 1)
+            try update.bind(cString: key.token.hex, at: 2)
+            try update.bind(cString: key.discriminator, at: 3)
+            try update.bind(merged.firstSeen, at: 4)
+            try update.bind(merged.lastSeen, at: 5)
+            try update.bind(merged.count, at: 6)
+            try update.execute()
+            return
+        }
+        if !incrementWins {
+            merged.example = FindingExample(
+                time: storedTime, sourcePath: storedSource, line: storedLine, evidenceJSON: select.text(at: 8) ?? "{}")
+        }
+        merged.statusCodes.formUnion(storedCodes)
+        select.reset()
+        try writeFinding(merged, with: statements.replaceFinding)
+    }
+
+    /// Binds a whole finding row (parameters 1–13 of `insertFinding` / `replaceFinding`) and runs `statement`.
+    private func writeFinding(_ finding: FindingIncrement, with statement: SQLiteStatement) throws {
+        statement.reset()
+        try statement.bind(cString: finding.key.ruleID, at: 1)
+        try statement.bind(cString: finding.key.token.hex, at: 2)
+        try statement.bind(cString: finding.key.discriminator, at: 3)
+        try statement.bind(Int64(finding.severity.rawValue), at: 4)
+        try statement.bind(finding.firstSeen, at: 5)
+        try statement.bind(finding.lastSeen, at: 6)
+        try statement.bind(finding.count, at: 7)
+        try statement.bind(cString: finding.example.sourcePath, at: 8)
+        try statement.bind(finding.example.line, at: 9)
+        try statement.bind(finding.example.time, at: 10)
+        try statement.bind(cString: TextFormatting.jsonArray(finding.statusCodes.sorted()), at: 11)
+        try statement.bind(cString: finding.example.evidenceJSON, at: 12)
+        try statement.bind(Int64(finding.suppressed ? 1 : 0), at: 13)
+        try statement.execute()
     }
 
     static func minimum(_ lhs: Double?, _ rhs: Double?) -> Double? {
@@ -961,7 +1017,7 @@ private struct Statements {
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, insertSighting, touchToken, upsertUsage, upsertWindow: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
-    let selectFinding, insertFinding, replaceFinding: SQLiteStatement
+    let selectFinding, insertFinding, replaceFinding, updateFindingCounts: SQLiteStatement
 
     /// `min`/`max` of two possibly-NULL values where NULL means "unknown" and loses to any known value.
     private static func least(_ column: String, _ parameter: String) -> String {
@@ -1090,6 +1146,11 @@ private struct Statements {
             """
             UPDATE findings SET severity = ?4, first_seen = ?5, last_seen = ?6, count = ?7, example_source = ?8,
                 example_line = ?9, example_time = ?10, status_codes = ?11, evidence = ?12, suppressed = ?13
+            WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+            """)
+        updateFindingCounts = try db.prepare(
+            """
+            UPDATE findings SET first_seen = ?4, last_seen = ?5, count = ?6
             WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
             """)
     }
