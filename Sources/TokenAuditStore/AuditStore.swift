@@ -554,7 +554,10 @@ public final class AuditStore: @unchecked Sendable {
     /// (token id, row position: a plain integer sort, 8 bytes a row), and each token's few rows are resolved
     /// into a small reused buffer, sorted by their full key, folded and written. At a transaction's size, an
     /// array of 88-byte resolved rows (and the stable sort that moved them) cost more memory than the folded
-    /// rows themselves.
+    /// rows themselves. One execution of the prepared one-row statement per row, reset and rebound in place:
+    /// not multi-row `VALUES` lists, for which SQLite keeps a statement journal (a statement that writes
+    /// several rows can fail half-way) and copies every page it touches there first (3 M lines: 2.1 M extra
+    /// 4 KiB writes into temporary files); a one-row statement needs none.
     private func applyUsage(_ folded: BatchAccumulator, tokenIDs: [Int64], textIDs: [Int64]) throws {
         let rows = folded.usage
         guard !rows.isEmpty else { return }
@@ -668,21 +671,6 @@ public final class AuditStore: @unchecked Sendable {
         }
         packed.sort()
         return packed.map { UInt32(truncatingIfNeeded: $0) }
-    }
-
-    /// Upserts `rows` in key order, one execution of the prepared single-row statement per row, reset and
-    /// rebound in place. Not multi-row `VALUES` lists: a statement that writes several rows can fail half-way,
-    /// so SQLite opens a statement journal for it and copies every page it touches there first (3 M lines:
-    /// 2.1 M extra `pwrite`s of 4 KiB into temporary files, a third of the committer's system time); a one-row
-    /// statement needs none. `bind` binds one row's parameters.
-    static func upsert<Row>(
-        _ rows: [Row], single: SQLiteStatement, bind: (Row, SQLiteStatement) throws -> Void
-    ) throws {
-        for row in rows {
-            single.reset()
-            try bind(row, single)
-            try single.execute()
-        }
     }
 
     private func storedToken(_ fingerprint: TokenFingerprint) throws -> (id: Int64, placeholder: Bool)? {
