@@ -55,8 +55,10 @@ final class Writer: Sendable {
     /// to the scan — two transactions at a time (one folded, one written). Measured at 10 M lines
     /// (docs/performance.md) with ~150–250 bytes a row: 60 000 rows 220 MB peak, 100 000 rows 224 MB,
     /// 150 000 rows 252 MB. Rows are now ~70 bytes folded (48-byte usage rows, 40-byte window rows, their
-    /// index) and 8 at commit (no resolved copy), so 160 000 rows take about the memory 100 000 did (3 M
-    /// lines: peak 216–223 MB against 216–219 MB before), with ~1/3 fewer transactions.
+    /// index) and 8 at commit (no resolved copy), so 160 000 rows take about the memory 100 000 did (peak RSS,
+    /// 4 runs each: 3 M lines 217–228 MB against 216–226 MB before; 3 M lines with 1 M tokens 230.5 against
+    /// 229.8 MB, ``BatchAccumulator`` weighing a token's record as 11 rows instead of 7), with fewer, larger
+    /// transactions (3 M lines: committer 6.4 CPU-s against 7.1).
     static let commitRows = 160_000
     /// Distinct tokens per transaction: below the store's id-cache generation (32 768 fingerprints, and as
     /// many texts). A transaction with more tokens than a generation holds cycles its tokens through the cache
