@@ -52,10 +52,19 @@ final class Writer: Sendable {
     /// Batches per transaction (~2 MiB of log lines each).
     static let commitBatches = 96
     /// Distinct rows per transaction, whatever the number of batches: this bounds the memory the writer adds
-    /// to the scan — two transactions at a time (one folded, one written), each ~150–250 bytes a row with its
-    /// commit-time arrays. Measured at 10 M lines (docs/performance.md): 60 000 rows 220 MB peak, 100 000 rows
-    /// 224 MB, 150 000 rows 252 MB, 250 000 rows 270 MB; CPU stopped improving past ~100 000.
-    static let commitRows = 100_000
+    /// to the scan — two transactions at a time (one folded, one written). Measured at 10 M lines
+    /// (docs/performance.md) with ~150–250 bytes a row: 60 000 rows 220 MB peak, 100 000 rows 224 MB,
+    /// 150 000 rows 252 MB. Rows are now ~70 bytes folded (48-byte usage rows, 40-byte window rows, their
+    /// index) and 8 at commit (no resolved copy), so 160 000 rows take about the memory 100 000 did (peak RSS,
+    /// 4 runs each: 3 M lines 217–228 MB against 216–226 MB before; 3 M lines with 1 M tokens 230.5 against
+    /// 229.8 MB, ``BatchAccumulator`` weighing a token's record as 11 rows instead of 7), with fewer, larger
+    /// transactions (3 M lines: committer 6.4 CPU-s against 7.1).
+    static let commitRows = 160_000
+    /// Distinct tokens per transaction: below the store's id-cache generation (32 768 fingerprints, and as
+    /// many texts). A transaction with more tokens than a generation holds cycles its tokens through the cache
+    /// and looks nearly every one up in the database again (3 M lines at 220 000 rows: committer 16.7 CPU-s
+    /// against 6.0 with this bound).
+    static let commitTokens = 24_000
 
     private let store: AuditStore
     private let permits: DispatchSemaphore
@@ -106,6 +115,7 @@ final class Writer: Sendable {
             for result in results where !touched.contains(result.sourceID) { touched.append(result.sourceID) }
             gather(touched, &state)
             guard state.accumulator.batches >= Self.commitBatches || state.accumulator.rowCount >= Self.commitRows
+                || state.accumulator.tokenCount >= Self.commitTokens
             else { return nil }
             return take(&state)
         }

@@ -393,28 +393,21 @@ public final class AuditStore: @unchecked Sendable {
         tokenIDs.reserveCapacity(folded.fingerprints.count)
         for fingerprint in folded.fingerprints { tokenIDs.append(try tokenID(fingerprint)) }
         var textIDs = [Int64](repeating: -1, count: folded.texts.count)
-        func usageText(_ index: Int32) throws -> Int64 {
-            let index = Int(index)
-            if textIDs[index] < 0 { textIDs[index] = try stringID(folded.texts[index], field: "usage") }
-            return textIDs[index]
+        // Texts are resolved in row order (new ones inserted in that order, as before).
+        func resolve(_ index: Int32) throws {
+            if textIDs[Int(index)] < 0 { textIDs[Int(index)] = try stringID(folded.texts[Int(index)], field: "usage") }
         }
-        var usageRows: [UsageRow] = []
-        usageRows.reserveCapacity(folded.usage.count)
         for row in folded.usage {
-            usageRows.append(UsageRow(
-                token: tokenIDs[Int(row.key.token)], clientIP: try usageText(row.key.clientIP),
-                method: try usageText(row.key.method), host: try usageText(row.key.host),
-                path: try usageText(row.key.path), status: row.key.status, count: row.count,
-                firstSeen: row.firstSeen, lastSeen: row.lastSeen))
+            try resolve(row.key.clientIP)
+            try resolve(row.key.method)
+            try resolve(row.key.host)
+            try resolve(row.key.path)
         }
-        try applyUsage(&usageRows)
-        usageRows = []
+        try applyUsage(folded, tokenIDs: tokenIDs, textIDs: textIDs)
         for increment in findings { try mergeFinding(increment) }
         // A request-window value is redacted, not refused, when it looks like a token (a client-controlled
         // User-Agent); a value already in the dictionary was stored verbatim and needs no check.
         var valueIDs = [Int64](repeating: -1, count: folded.texts.count)
-        var bucketRows: [BucketRow] = []
-        bucketRows.reserveCapacity(folded.windows.count)
         for row in folded.windows {
             let index = Int(row.key.value)
             if valueIDs[index] < 0 {
@@ -422,11 +415,8 @@ public final class AuditStore: @unchecked Sendable {
                 valueIDs[index] = try stringIDs[text] ?? stringID(
                     RequestWindowIncrement.redactedValue(text), field: "request_windows.value")
             }
-            bucketRows.append(BucketRow(
-                token: tokenIDs[Int(row.key.token)], dimension: Int64(row.key.dimension), value: valueIDs[index],
-                bucket: row.key.bucket, first: row.firstTime, last: row.lastTime, count: row.count))
         }
-        try applyRequestWindows(&bucketRows)
+        try applyRequestWindows(folded.windows, tokenIDs: tokenIDs, valueIDs: valueIDs)
         for progress in folded.progress {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
@@ -559,80 +549,128 @@ public final class AuditStore: @unchecked Sendable {
         try statement.bind(cString: record.keyID, at: first + 17)
     }
 
-    /// Sorts the resolved usage rows by key (neighbouring B-tree pages), folds equal keys in place and upserts
-    /// each once. In place: at a transaction's size, every copy of the rows was tens of megabytes.
-    private func applyUsage(_ rows: inout [UsageRow]) throws {
+    /// Upserts the folded usage rows in key order (neighbouring B-tree pages), rows whose resolved keys are
+    /// equal folded first. No array of resolved rows: the rows are ordered by token id as packed `UInt64`s
+    /// (token id, row position: a plain integer sort, 8 bytes a row), and each token's few rows are resolved
+    /// into a small reused buffer, sorted by their full key, folded and written. At a transaction's size, an
+    /// array of 88-byte resolved rows (and the stable sort that moved them) cost more memory than the folded
+    /// rows themselves. One execution of the prepared one-row statement per row, reset and rebound in place:
+    /// not multi-row `VALUES` lists, for which SQLite keeps a statement journal (a statement that writes
+    /// several rows can fail half-way) and copies every page it touches there first (3 M lines: 2.1 M extra
+    /// 4 KiB writes into temporary files); a one-row statement needs none.
+    private func applyUsage(_ folded: BatchAccumulator, tokenIDs: [Int64], textIDs: [Int64]) throws {
+        let rows = folded.usage
         guard !rows.isEmpty else { return }
-        rows.sort()
-        Self.foldAdjacent(&rows, sameKey: ==) { kept, next in
-            kept.count += next.count
-            kept.firstSeen = Self.minimum(kept.firstSeen, next.firstSeen)
-            kept.lastSeen = Self.maximum(kept.lastSeen, next.lastSeen)
-        }
-        let folded = rows
-        try Self.upsert(folded, single: statements.upsertUsage) { row, statement in
-            try statement.bind(row.token, at: 1)
-            try statement.bind(row.clientIP, at: 2)
-            try statement.bind(row.method, at: 3)
-            try statement.bind(row.host, at: 4)
-            try statement.bind(row.path, at: 5)
-            try statement.bind(row.status, at: 6)
-            try statement.bind(row.count, at: 7)
-            try statement.bind(row.firstSeen, at: 8)
-            try statement.bind(row.lastSeen, at: 9)
-        }
-    }
-
-    /// Sorts the resolved request-window rows by key, folds equal keys in place and upserts each once.
-    private func applyRequestWindows(_ rows: inout [BucketRow]) throws {
-        guard !rows.isEmpty else { return }
-        rows.sort { ($0.token, $0.dimension, $0.value, $0.bucket) < ($1.token, $1.dimension, $1.value, $1.bucket) }
-        Self.foldAdjacent(&rows, sameKey: { $0.hasKey(of: $1) }) { kept, next in
-            kept.first = min(kept.first, next.first)
-            kept.last = max(kept.last, next.last)
-            kept.count += next.count
-        }
-        let folded = rows
-        try Self.upsert(folded, single: statements.upsertWindow) { row, statement in
-            try statement.bind(row.token, at: 1)
-            try statement.bind(row.dimension, at: 2)
-            try statement.bind(row.value, at: 3)
-            try statement.bind(row.bucket, at: 4)
-            try statement.bind(row.first, at: 5)
-            try statement.bind(row.last, at: 6)
-            try statement.bind(row.count, at: 7)
-        }
-    }
-
-    /// Folds runs of adjacent rows with the same key (`rows` sorted by key) into their first row, in place.
-    static func foldAdjacent<Row>(
-        _ rows: inout [Row], sameKey: (Row, Row) -> Bool, merge: (inout Row, Row) -> Void
-    ) {
-        var kept = 0
-        for position in rows.indices {
-            if kept > 0, sameKey(rows[kept - 1], rows[position]) {
-                merge(&rows[kept - 1], rows[position])
-            } else {
-                rows[kept] = rows[position]
-                kept += 1
+        let order = Self.tokenOrder(count: rows.count) { tokenIDs[Int(rows[$0].key.token)] }
+        let statement = statements.upsertUsage
+        var group: [(key: UsageRowKey, position: UInt32)] = []
+        var start = 0
+        while start < order.count {
+            group.removeAll(keepingCapacity: true)
+            let token = tokenIDs[Int(rows[Int(order[start])].key.token)]
+            var end = start
+            while end < order.count {
+                let row = rows[Int(order[end])].key
+                let id = tokenIDs[Int(row.token)]
+                guard id == token else { break }
+                group.append((
+                    UsageRowKey(
+                        token: id, clientIP: textIDs[Int(row.clientIP)], method: textIDs[Int(row.method)],
+                        host: textIDs[Int(row.host)], path: textIDs[Int(row.path)], status: folded.status(row.status)),
+                    order[end]))
+                end += 1
+            }
+            start = end
+            if group.count > 1 { group.sort { $0.key < $1.key } }
+            var next = 0
+            while next < group.count {
+                let key = group[next].key
+                var row = rows[Int(group[next].position)]
+                next += 1
+                while next < group.count, group[next].key == key {
+                    let other = rows[Int(group[next].position)]
+                    row.merge(other.count, other.first, other.last)
+                    next += 1
+                }
+                statement.reset()
+                try statement.bind(key.token, at: 1)
+                try statement.bind(key.clientIP, at: 2)
+                try statement.bind(key.method, at: 3)
+                try statement.bind(key.host, at: 4)
+                try statement.bind(key.path, at: 5)
+                try statement.bind(key.status, at: 6)
+                try statement.bind(row.count, at: 7)
+                try statement.bind(row.firstSeen, at: 8)
+                try statement.bind(row.lastSeen, at: 9)
+                try statement.execute()
             }
         }
-        rows.removeLast(rows.count - kept)
     }
 
-    /// Upserts `rows` in key order, one execution of the prepared single-row statement per row, reset and
-    /// rebound in place. Not multi-row `VALUES` lists: a statement that writes several rows can fail half-way,
-    /// so SQLite opens a statement journal for it and copies every page it touches there first (3 M lines:
-    /// 2.1 M extra `pwrite`s of 4 KiB into temporary files, a third of the committer's system time); a one-row
-    /// statement needs none. `bind` binds one row's parameters.
-    static func upsert<Row>(
-        _ rows: [Row], single: SQLiteStatement, bind: (Row, SQLiteStatement) throws -> Void
-    ) throws {
-        for row in rows {
-            single.reset()
-            try bind(row, single)
-            try single.execute()
+    /// ``applyUsage(_:tokenIDs:textIDs:)`` for the request-window rows (values resolved, possibly redacted:
+    /// two values may resolve to one id, and are folded).
+    private func applyRequestWindows(_ rows: [WindowFold], tokenIDs: [Int64], valueIDs: [Int64]) throws {
+        guard !rows.isEmpty else { return }
+        let order = Self.tokenOrder(count: rows.count) { tokenIDs[Int(rows[$0].key.token)] }
+        let statement = statements.upsertWindow
+        var group: [(key: BucketRowKey, position: UInt32)] = []
+        var start = 0
+        while start < order.count {
+            group.removeAll(keepingCapacity: true)
+            let token = tokenIDs[Int(rows[Int(order[start])].key.token)]
+            var end = start
+            while end < order.count {
+                let row = rows[Int(order[end])].key
+                let id = tokenIDs[Int(row.token)]
+                guard id == token else { break }
+                group.append((
+                    BucketRowKey(
+                        token: id, dimension: Int64(row.dimension), value: valueIDs[Int(row.value)], bucket: row.bucket),
+                    order[end]))
+                end += 1
+            }
+            start = end
+            if group.count > 1 { group.sort { $0.key < $1.key } }
+            var next = 0
+            while next < group.count {
+                let key = group[next].key
+                var row = rows[Int(group[next].position)]
+                next += 1
+                while next < group.count, group[next].key == key {
+                    let other = rows[Int(group[next].position)]
+                    row.merge(other.firstTime, other.lastTime, other.count)
+                    next += 1
+                }
+                statement.reset()
+                try statement.bind(key.token, at: 1)
+                try statement.bind(key.dimension, at: 2)
+                try statement.bind(key.value, at: 3)
+                try statement.bind(key.bucket, at: 4)
+                try statement.bind(row.firstTime, at: 5)
+                try statement.bind(row.lastTime, at: 6)
+                try statement.bind(row.count, at: 7)
+                try statement.execute()
+            }
         }
+    }
+
+    /// The positions `0..<count` ordered by `token(position)`, positions ascending within a token: sorted as
+    /// packed `UInt64`s (id in the high half, position in the low half), or — if an id does not fit in 32
+    /// bits — by comparing (id, position).
+    static func tokenOrder(count: Int, token: (Int) -> Int64) -> [UInt32] {
+        var packed: [UInt64] = []
+        packed.reserveCapacity(count)
+        for position in 0..<count {
+            let id = token(position)
+            guard id >= 0, id <= Int64(UInt32.max) else {
+                var order = (0..<count).map { UInt32($0) }
+                order.sort { (token(Int($0)), $0) < (token(Int($1)), $1) }
+                return order
+            }
+            packed.append(UInt64(id) << 32 | UInt64(position))
+        }
+        packed.sort()
+        return packed.map { UInt32(truncatingIfNeeded: $0) }
     }
 
     private func storedToken(_ fingerprint: TokenFingerprint) throws -> (id: Int64, placeholder: Bool)? {
@@ -695,33 +733,89 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     /// Read-merge-write of one finding row; the merge is the order-independent one documented on
-    /// `FindingIncrement`.
+    /// `FindingIncrement`. Bound in place. When the merge changes only the count and the times (nearly every
+    /// merge: a live token's finding seen again, with no earlier example, no new status, no higher severity),
+    /// only those three columns are written, and the stored example, evidence and status codes are neither read
+    /// into Swift strings nor bound again; the row written is the same.
     private func mergeFinding(_ increment: FindingIncrement) throws {
         let key = increment.key
-        let keyValues: [SQLValue] = [.text(key.ruleID), .text(key.token.hex), .text(key.discriminator)]
-        var merged = increment
-        var exists = false
-        try statements.selectFinding.forEachRow(keyValues) { row in
-            exists = true
-            merged.severity = max(merged.severity, Severity(rawValue: Int(row.int64(at: 0))) ?? .info)
-            merged.firstSeen = Self.minimum(merged.firstSeen, row.optionalDouble(at: 1))
-            merged.lastSeen = Self.maximum(merged.lastSeen, row.optionalDouble(at: 2))
-            merged.count += row.int64(at: 3)
-            let stored = FindingExample(
-                time: row.optionalDouble(at: 6), sourcePath: row.text(at: 4) ?? "", line: row.int64(at: 5),
-                evidenceJSON: row.text(at: 8) ?? "{}")
-            merged.example = min(merged.example, stored)
-            merged.statusCodes.formUnion(Self.parseStatusCodes(row.text(at: 7) ?? "[]"))
-            merged.suppressed = merged.suppressed && row.int64(at: 9) != 0
+        let select = statements.selectFinding
+        select.reset()
+        try select.bind(cString: key.ruleID, at: 1)
+        try select.bind(cString: key.token.hex, at: 2)
+        try select.bind(cString: key.discriminator, at: 3)
+        guard try select.step() else {
+            select.reset()
+            try writeFinding(increment, with: statements.insertFinding)
+            return
         }
-        let values: [SQLValue] =
-            keyValues + [
-                .integer(Int64(merged.severity.rawValue)), SQLValue(merged.firstSeen), SQLValue(merged.lastSeen),
-                .integer(merged.count), .text(merged.example.sourcePath), .integer(merged.example.line),
-                SQLValue(merged.example.time), .text(TextFormatting.jsonArray(merged.statusCodes.sorted())),
-                .text(merged.example.evidenceJSON), .integer(merged.suppressed ? 1 : 0),
-            ]
-        try (exists ? statements.replaceFinding : statements.insertFinding).run(values)
+        var merged = increment
+        let storedSeverity = Severity(rawValue: Int(select.int64(at: 0))) ?? .info
+        merged.severity = max(merged.severity, storedSeverity)
+        merged.firstSeen = Self.minimum(merged.firstSeen, select.optionalDouble(at: 1))
+        merged.lastSeen = Self.maximum(merged.lastSeen, select.optionalDouble(at: 2))
+        merged.count += select.int64(at: 3)
+        let storedSuppressed = select.int64(at: 9) != 0
+        merged.suppressed = merged.suppressed && storedSuppressed
+        let storedCodes = Self.parseStatusCodes(select.text(at: 7) ?? "[]")
+        let newCodes = !increment.statusCodes.isSubset(of: storedCodes)
+        // The stored example wins unless the increment's is smaller (equal examples are equal values).
+        let storedTime = select.optionalDouble(at: 6), storedLine = select.int64(at: 5)
+        let storedSource = select.text(at: 4) ?? ""
+        var incrementWins: Bool
+        switch (increment.example.time, storedTime) {
+        case let (left?, right?) where left != right: incrementWins = left < right
+        case (.some, .none): incrementWins = true
+        case (.none, .some): incrementWins = false
+        default:
+            if increment.example.sourcePath != storedSource {
+                incrementWins = increment.example.sourcePath < storedSource
+            } else if increment.example.line != storedLine {
+                incrementWins = increment.example.line < storedLine
+            } else {
+                incrementWins = increment.example.evidenceJSON < (select.text(at: 8) ?? "{}")
+            }
+        }
+        guard incrementWins || newCodes || merged.severity != storedSeverity || merged.suppressed != storedSuppressed
+        else {
+            select.reset()
+            let update = statements.updateFindingCounts
+            update.reset()
+            try update.bind(cString: key.ruleID, at: 1)
+            try update.bind(cString: key.token.hex, at: 2)
+            try update.bind(cString: key.discriminator, at: 3)
+            try update.bind(merged.firstSeen, at: 4)
+            try update.bind(merged.lastSeen, at: 5)
+            try update.bind(merged.count, at: 6)
+            try update.execute()
+            return
+        }
+        if !incrementWins {
+            merged.example = FindingExample(
+                time: storedTime, sourcePath: storedSource, line: storedLine, evidenceJSON: select.text(at: 8) ?? "{}")
+        }
+        merged.statusCodes.formUnion(storedCodes)
+        select.reset()
+        try writeFinding(merged, with: statements.replaceFinding)
+    }
+
+    /// Binds a whole finding row (parameters 1–13 of `insertFinding` / `replaceFinding`) and runs `statement`.
+    private func writeFinding(_ finding: FindingIncrement, with statement: SQLiteStatement) throws {
+        statement.reset()
+        try statement.bind(cString: finding.key.ruleID, at: 1)
+        try statement.bind(cString: finding.key.token.hex, at: 2)
+        try statement.bind(cString: finding.key.discriminator, at: 3)
+        try statement.bind(Int64(finding.severity.rawValue), at: 4)
+        try statement.bind(finding.firstSeen, at: 5)
+        try statement.bind(finding.lastSeen, at: 6)
+        try statement.bind(finding.count, at: 7)
+        try statement.bind(cString: finding.example.sourcePath, at: 8)
+        try statement.bind(finding.example.line, at: 9)
+        try statement.bind(finding.example.time, at: 10)
+        try statement.bind(cString: TextFormatting.jsonArray(finding.statusCodes.sorted()), at: 11)
+        try statement.bind(cString: finding.example.evidenceJSON, at: 12)
+        try statement.bind(Int64(finding.suppressed ? 1 : 0), at: 13)
+        try statement.execute()
     }
 
     static func minimum(_ lhs: Double?, _ rhs: Double?) -> Double? {
@@ -816,32 +910,22 @@ private struct TokenTouch {
     }
 }
 
-/// A usage increment with its strings and token resolved to ids; sorted by key so consecutive upserts touch
-/// neighbouring B-tree pages.
-struct UsageRow: Comparable {
+/// A usage row's key with its strings and token resolved to ids, in the primary key's column order.
+struct UsageRowKey: Comparable {
     var token, clientIP, method, host, path, status: Int64
-    var count: Int64
-    var firstSeen, lastSeen: Double?
 
-    static func < (lhs: UsageRow, rhs: UsageRow) -> Bool {
+    static func < (lhs: UsageRowKey, rhs: UsageRowKey) -> Bool {
         (lhs.token, lhs.clientIP, lhs.method, lhs.host, lhs.path, lhs.status)
             < (rhs.token, rhs.clientIP, rhs.method, rhs.host, rhs.path, rhs.status)
     }
-
-    static func == (lhs: UsageRow, rhs: UsageRow) -> Bool {
-        (lhs.token, lhs.clientIP, lhs.method, lhs.host, lhs.path, lhs.status)
-            == (rhs.token, rhs.clientIP, rhs.method, rhs.host, rhs.path, rhs.status)
-    }
 }
 
-/// A request-window row resolved to ids.
-private struct BucketRow {
+/// A request-window row's key resolved to ids, in the primary key's column order.
+private struct BucketRowKey: Comparable {
     var token, dimension, value, bucket: Int64
-    var first, last: Double
-    var count: Int64
 
-    func hasKey(of other: BucketRow) -> Bool {
-        token == other.token && dimension == other.dimension && value == other.value && bucket == other.bucket
+    static func < (lhs: BucketRowKey, rhs: BucketRowKey) -> Bool {
+        (lhs.token, lhs.dimension, lhs.value, lhs.bucket) < (rhs.token, rhs.dimension, rhs.value, rhs.bucket)
     }
 }
 
@@ -921,7 +1005,7 @@ private struct Statements {
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, insertSighting, touchToken, upsertUsage, upsertWindow: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
-    let selectFinding, insertFinding, replaceFinding: SQLiteStatement
+    let selectFinding, insertFinding, replaceFinding, updateFindingCounts: SQLiteStatement
 
     /// `min`/`max` of two possibly-NULL values where NULL means "unknown" and loses to any known value.
     private static func least(_ column: String, _ parameter: String) -> String {
@@ -1050,6 +1134,11 @@ private struct Statements {
             """
             UPDATE findings SET severity = ?4, first_seen = ?5, last_seen = ?6, count = ?7, example_source = ?8,
                 example_line = ?9, example_time = ?10, status_codes = ?11, evidence = ?12, suppressed = ?13
+            WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+            """)
+        updateFindingCounts = try db.prepare(
+            """
+            UPDATE findings SET first_seen = ?4, last_seen = ?5, count = ?6
             WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
             """)
     }

@@ -35,6 +35,10 @@ public struct BatchAccumulator: Sendable {
     private(set) var findings: [FindingIncrement] = []
     private var findingIndex: [FindingKey: Int32] = [:]
     private(set) var progress: [SourceProgress] = []
+    /// HTTP statuses outside `0...Int32.max` (never in real logs, possible in hostile ones), by index: a usage
+    /// key holds a status as a 32-bit code, the status itself or `-1 - index` into this table.
+    private(set) var wideStatuses: [Int64] = []
+    private var wideStatusCodes: [Int64: Int32] = [:]
     /// The last token and the last text looked up per usage field and window dimension: consecutive rows of
     /// a batch mostly repeat them (one token's requests, one host, one method), and an equality test is far
     /// cheaper than hashing a fingerprint or a string.
@@ -54,7 +58,13 @@ public struct BatchAccumulator: Sendable {
         Self.sightingWeight * sightingsWithRecords + sightings.count + usage.count + findings.count + windows.count
     }
 
-    static let sightingWeight = 7
+    /// 11 since the usage and window rows shrank (48 and 40 bytes folded, 8 at commit, against 72/48 folded and
+    /// 88/56 more at commit): a record's ~1 KB is now worth more rows, and a transaction of new tokens (3 M
+    /// lines with 1 M tokens) must not grow when the row budget does.
+    static let sightingWeight = 11
+
+    /// Distinct tokens held (sightings).
+    public var tokenCount: Int { sightings.count }
 
     public var isEmpty: Bool { batches == 0 }
 
@@ -98,7 +108,7 @@ public struct BatchAccumulator: Sendable {
             let key = UsageFold.Key(
                 token: cachedTokenIndex(increment.key.token), clientIP: cachedTextIndex(increment.key.clientIP ?? "", 0),
                 method: cachedTextIndex(increment.key.method ?? "", 1), host: cachedTextIndex(increment.key.host ?? "", 2),
-                path: cachedTextIndex(increment.key.path ?? "", 3), status: Int64(increment.key.status ?? 0))
+                path: cachedTextIndex(increment.key.path ?? "", 3), status: statusCode(increment.key.status))
             foldUsage(key, increment.count, increment.firstSeen, increment.lastSeen)
         }
         // The accumulator's index of each of the batch's texts, filled as rows first refer to them.
@@ -150,7 +160,7 @@ public struct BatchAccumulator: Sendable {
                 let key = UsageFold.Key(
                     token: tokenOfSlot[Int(increment.token)], clientIP: text(increment.clientIP),
                     method: text(increment.method), host: text(increment.host), path: text(increment.path),
-                    status: Int64(increment.status ?? 0))
+                    status: statusCode(increment.status))
                 foldUsage(key, increment.count, increment.firstSeen, increment.lastSeen)
             }
         }
@@ -179,10 +189,32 @@ public struct BatchAccumulator: Sendable {
     private mutating func foldUsage(_ key: UsageFold.Key, _ count: Int64, _ firstSeen: Double?, _ lastSeen: Double?) {
         let row = usageIndex.row(hash: key.mixedHash, new: Int32(usage.count)) { usage[Int($0)].key == key }
         if row < usage.count {
-            usage[Int(row)].merge(count, firstSeen, lastSeen)
+            usage[Int(row)].merge(count, firstSeen ?? .nan, lastSeen ?? .nan)
         } else {
             usage.append(UsageFold(key: key, count: count, firstSeen: firstSeen, lastSeen: lastSeen))
         }
+    }
+
+    /// The 32-bit code of an HTTP status in a usage key (absent is 0, as stored).
+    @inline(__always)
+    private mutating func statusCode(_ status: Int?) -> Int32 {
+        let status = status ?? 0
+        if status >= 0, status <= Int(Int32.max) { return Int32(truncatingIfNeeded: status) }
+        return wideStatusCode(Int64(status))
+    }
+
+    private mutating func wideStatusCode(_ status: Int64) -> Int32 {
+        if let code = wideStatusCodes[status] { return code }
+        wideStatuses.append(status)
+        let code = -Int32(wideStatuses.count)
+        wideStatusCodes[status] = code
+        return code
+    }
+
+    /// The HTTP status a usage key's status code stands for (0: absent).
+    @inline(__always)
+    func status(_ code: Int32) -> Int64 {
+        code >= 0 ? Int64(code) : wideStatuses[Int(-1 - code)]
     }
 
     /// ``foldUsage(_:_:_:_:)`` for request-window rows.
@@ -207,6 +239,7 @@ public struct BatchAccumulator: Sendable {
         taken.usageIndex = RowIndex()
         taken.windowIndex = RowIndex()
         taken.findingIndex = [:]
+        taken.wideStatusCodes = [:]
         return taken
     }
 
@@ -412,40 +445,74 @@ public struct KnownTokens: Sendable {
     }
 }
 
-/// A folded usage row: token and strings as accumulator indexes.
+/// A folded usage row: token and strings as accumulator indexes, the status as a 32-bit code
+/// (``BatchAccumulator/status(_:)``), unknown times as NaN — 48 bytes a row (it was 72 with `Int64` status and
+/// `Double?` times): rows are what a transaction's memory is made of, and smaller rows let a transaction hold
+/// more of them.
 struct UsageFold: Sendable {
     struct Key: Hashable, Sendable {
         var token, clientIP, method, host, path: Int32
-        var status: Int64
+        var status: Int32
 
         /// A well-mixed 64-bit hash (the fields are small sequential numbers; none comes from log text).
         var mixedHash: UInt64 {
             var hash = UInt64(UInt32(bitPattern: token)) &* 0x9E37_79B9_7F4A_7C15
             hash = (hash ^ UInt64(UInt32(bitPattern: clientIP))) &* 0xBF58_476D_1CE4_E5B9
             hash = (hash ^ UInt64(UInt32(bitPattern: method)) << 32 ^ UInt64(UInt32(bitPattern: host))) &* 0x94D0_49BB_1331_11EB
-            hash = (hash ^ UInt64(UInt32(bitPattern: path)) ^ UInt64(bitPattern: status) << 24) &* 0x9E37_79B9_7F4A_7C15
+            hash = (hash ^ UInt64(UInt32(bitPattern: path)) ^ UInt64(UInt32(bitPattern: status)) << 24) &* 0x9E37_79B9_7F4A_7C15
             return hash ^ hash >> 29
         }
     }
 
     var key: Key
     var count: Int64
-    var firstSeen, lastSeen: Double?
+    /// First and last request time; NaN when unknown (merged as `AuditStore.minimum`/`maximum` merge nil).
+    var first, last: Double
 
-    mutating func merge(_ count: Int64, _ firstSeen: Double?, _ lastSeen: Double?) {
-        self.count += count
-        self.firstSeen = AuditStore.minimum(self.firstSeen, firstSeen)
-        self.lastSeen = AuditStore.maximum(self.lastSeen, lastSeen)
+    init(key: Key, count: Int64, firstSeen: Double?, lastSeen: Double?) {
+        self.key = key
+        self.count = count
+        first = firstSeen ?? .nan
+        last = lastSeen ?? .nan
     }
+
+    var firstSeen: Double? { first.isNaN ? nil : first }
+    var lastSeen: Double? { last.isNaN ? nil : last }
+
+    @inline(__always)
+    mutating func merge(_ count: Int64, _ first: Double, _ last: Double) {
+        self.count += count
+        self.first = Self.least(self.first, first)
+        self.last = Self.greatest(self.last, last)
+    }
+
+    /// `min` where NaN means unknown and loses to any known time.
+    @inline(__always)
+    static func least(_ lhs: Double, _ rhs: Double) -> Double { lhs.isNaN || rhs < lhs ? rhs : lhs }
+
+    /// `max` where NaN means unknown and loses to any known time.
+    @inline(__always)
+    static func greatest(_ lhs: Double, _ rhs: Double) -> Double { lhs.isNaN || rhs > lhs ? rhs : lhs }
 }
 
-/// A folded request-window row: token and value as accumulator indexes; dimension as its stored code.
+/// A folded request-window row: token and value as accumulator indexes; dimension as its stored code, kept in
+/// the value's top bit (40 bytes a row).
 struct WindowFold: Sendable {
     struct Key: Hashable, Sendable {
         var token: Int32
-        var dimension: Int32
-        var value: Int32
+        private var valueAndDimension: UInt32
         var bucket: Int64
+
+        init(token: Int32, dimension: Int32, value: Int32, bucket: Int64) {
+            self.token = token
+            valueAndDimension = UInt32(bitPattern: value) & 0x7FFF_FFFF | UInt32(dimension & 1) << 31
+            self.bucket = bucket
+        }
+
+        /// 0 (client IP) or 1 (User-Agent).
+        var dimension: Int32 { Int32(valueAndDimension >> 31) }
+        /// Index into the accumulator's texts.
+        var value: Int32 { Int32(bitPattern: valueAndDimension & 0x7FFF_FFFF) }
 
         var mixedHash: UInt64 {
             var hash = UInt64(UInt32(bitPattern: token)) &* 0x9E37_79B9_7F4A_7C15

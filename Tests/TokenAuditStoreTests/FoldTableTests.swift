@@ -66,7 +66,7 @@ struct FoldTableTests {
             let key = ReferenceKey(
                 token: folded.fingerprints[Int(row.key.token)], clientIP: folded.texts[Int(row.key.clientIP)],
                 method: folded.texts[Int(row.key.method)], host: folded.texts[Int(row.key.host)],
-                path: folded.texts[Int(row.key.path)], status: row.key.status)
+                path: folded.texts[Int(row.key.path)], status: folded.status(row.key.status))
             #expect(rows[key] == nil)
             rows[key] = row.count
         }
