@@ -21,6 +21,15 @@ public struct ScanError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension Error {
+    /// Whether this is a storage failure (full disk, I/O error) rather than a configuration problem.
+    fileprivate var isStorageFailure: Bool {
+        if let error = self as? SQLiteError { return error.isStorageFailure }
+        if case .sqlite(let error)? = self as? StoreError { return error.isStorageFailure }
+        return false
+    }
+}
+
 /// The scan: discovered files → readers (one per rotated set) → a bounded queue of line batches → Dispatch
 /// workers (extraction, token analysis once per distinct token, request rules) → one writer that commits each
 /// source's batches in order, in large SQLite transactions, together with the source's resume watermark.
@@ -66,8 +75,9 @@ public enum Scanner {
         do {
             store = try AuditStore(path: configuration.databasePath, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
         } catch {
-            // Nothing was scanned: the run cannot start (another scan holds the database, a bad path, …).
-            throw ScanError("\(configuration.databasePath): \(error)")
+            // Nothing was scanned: the run cannot start (another scan holds the database, a bad path, …). A full
+            // disk or an I/O error is the environment's failure, reported as one in mid-scan would be.
+            throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: !error.isStorageFailure)
         }
         let runID: Int64
         do {
@@ -75,7 +85,7 @@ public enum Scanner {
                 toolVersion: configuration.toolVersion, arguments: configuration.arguments,
                 startedAt: Date().timeIntervalSince1970)
         } catch {
-            throw ScanError("\(configuration.databasePath): \(error)")
+            throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: !error.isStorageFailure)
         }
         summary.runID = runID
 

@@ -25,6 +25,10 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// True for SQLITE_BUSY and SQLITE_LOCKED (any extended variant): another connection holds the lock.
     var isBusy: Bool { (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED }
+
+    /// True for SQLITE_FULL and SQLITE_IOERR (any extended variant): the disk or the file system failed, not
+    /// the caller's configuration. A scan reports these like a failure in mid-scan (exit 3), wherever they hit.
+    public var isStorageFailure: Bool { (code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR }
 }
 
 /// One value bound to or read from a statement.

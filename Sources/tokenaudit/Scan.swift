@@ -26,7 +26,8 @@ extension TokenAuditCommand {
                 resumes exactly where its committed data ends, so the database equals one clean run.
 
                 Exit codes: 0 no new finding at or above --fail-on; 1 new findings at or above it; 2 usage or \
-                configuration error; 3 some inputs could not be read (the rest was scanned and stored).
+                configuration error; 3 some inputs could not be read (the rest was scanned and stored), or the \
+                database could not be written (full disk, I/O error).
 
                 Examples:
                   tokenaudit scan /var/log/nginx --db audit.sqlite --keys /etc/tokenaudit/jwks.json

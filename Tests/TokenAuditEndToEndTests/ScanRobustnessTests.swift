@@ -145,6 +145,31 @@ func makeLargeLog(at url: URL, copies: Int) throws {
             "SELECT status FROM sources WHERE path LIKE '%caddy/access.json'") == ["complete"])
         #expect(try Harness.column(database: database, "SELECT COUNT(*) FROM tokens") != ["0"])
     }
+
+    /// A disk that is already full when the scan records its run is the environment's failure (exit 3, as in
+    /// mid-scan), not a configuration error (exit 2): cron scripts page on it differently.
+    @Test func fullDiskAtStartIsAStorageFailure() throws {
+        let directory = try Harness.temporaryDirectory()
+        let database = directory.appendingPathComponent("start.sqlite").path
+        try Harness.run(["scan", "samples/logs/caddy", "--db", database, "--keys", "samples/keys", "--quiet"])
+        let before = try Harness.dump(database: database)
+        // One block: the first write-ahead-log frame of the run's row is already too large.
+        let script = "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, Harness.binary.path, "scan", "samples/logs/nginx", "--db", database,
+                             "--keys", "samples/keys"]
+        process.currentDirectoryURL = Harness.repository
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 3, "\(message)")
+        #expect(message.contains("start.sqlite"), "the error names the database: \(message)")
+        #expect(try Harness.dump(database: database) == before, "nothing was half-written")
+    }
 }
 
 @Suite struct ScanInputFormTests {
