@@ -318,7 +318,7 @@ struct TokenRuleContext {
     }
 
     static func injectionPattern(in kid: String, maximumLength: Int) -> String? {
-        if let pattern = ASCIIText.withBytes(of: kid, { asciiInjectionPattern(in: $0, maximumLength: maximumLength) }) {
+        if let pattern = ASCIIText.withBytes(of: kid, { plainOrASCIIInjectionPattern(in: $0, maximumLength: maximumLength) }) {
             return pattern
         }
         if kid.count > maximumLength { return "longer than \(maximumLength)" }
@@ -334,6 +334,30 @@ struct TokenRuleContext {
         if kid.contains("$(") || kid.contains("`") || kid.contains("|") { return "shell metacharacters" }
         if kid.contains("*") || kid.contains("(") || kid.contains(")") { return "LDAP metacharacters" }
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("file:") { return "URL" }
+        return nil
+    }
+
+    /// ``asciiInjectionPattern(in:maximumLength:)`` with one pass first: a `kid` of letters, digits, `_`, `-` and
+    /// `.` only (nearly every one) can fire just three of its tests — the length, `..` and `--` — in that order;
+    /// the other dozen scans of the kid are skipped. Any other byte takes the full test list (its oracle in the
+    /// tests).
+    static func plainOrASCIIInjectionPattern(in kid: UnsafeBufferPointer<UInt8>, maximumLength: Int) -> String? {
+        var isPlain = true
+        for byte in kid {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."):
+                continue
+            default:
+                isPlain = false
+            }
+            if !isPlain { break }
+        }
+        guard isPlain else { return asciiInjectionPattern(in: kid, maximumLength: maximumLength) }
+        // No CR LF here, so the character count is the byte count.
+        if kid.count > maximumLength { return "longer than \(maximumLength)" }
+        if ASCIIText.contains(kid, "..") { return "path traversal" }
+        if ASCIIText.contains(kid, "--") { return "SQL metacharacters" }
         return nil
     }
 
