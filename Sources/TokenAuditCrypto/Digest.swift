@@ -67,8 +67,36 @@ public enum Digest {
         return Array(bytes).withUnsafeBytes { hash(algorithm, $0) }
     }
 
-    /// The digest of raw bytes; the lowest-overhead entry point (the one-shot `SHA256()` family).
+    /// The digest of raw bytes: `EVP_Digest` with the digest fetched once per process. The one-shot
+    /// `SHA256()` family fetched the implementation by name on every call (0.55 µs against 0.32 µs for 600
+    /// bytes); it stays as ``oneShotHash(_:_:)``, the oracle of the tests.
     public static func hash(_ algorithm: HashAlgorithm, _ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        let count = algorithm.outputByteCount
+        return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            digest(algorithm, bytes, into: UnsafeMutableRawPointer(out.baseAddress!))
+            initialized = count
+        }
+    }
+
+    /// Writes the digest of `bytes` (``HashAlgorithm/outputByteCount`` bytes) to `out`.
+    @inline(__always)
+    static func digest(_ algorithm: HashAlgorithm, _ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) {
+        var size: UInt32 = 0
+        // A one-byte stand-in for an empty buffer without an address: EVP_Digest reads nothing for count 0.
+        var empty: UInt8 = 0
+        let ok = withUnsafeMutablePointer(to: &empty) { emptyPointer in
+            EVP_Digest(
+                bytes.baseAddress ?? UnsafeRawPointer(emptyPointer), bytes.count,
+                out.assumingMemoryBound(to: UInt8.self), &size, algorithm.fetched.md, nil)
+        }
+        guard ok == 1, Int(size) == algorithm.outputByteCount else {
+            fatalError("OpenSSL EVP_Digest(\(algorithm.rawValue)) failed: the crypto library is unusable")
+        }
+    }
+
+    /// The former path: the one-shot `SHA256()` family (an implicit fetch per call). Kept as the oracle of
+    /// ``hash(_:_:)-swift.type.method`` in the tests.
+    static func oneShotHash(_ algorithm: HashAlgorithm, _ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         let count = algorithm.outputByteCount
         return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
             let input = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
@@ -85,14 +113,13 @@ public enum Digest {
 extension TokenFingerprint {
     /// The fingerprint of a token: lowercase hex SHA-256 of its bytes exactly as they appeared in the log.
     ///
-    /// Cheap enough for the hot path: one `SHA256()` call into a stack buffer, then the hex string.
+    /// Cheap enough for the hot path: one `EVP_Digest` with the prefetched SHA-256 into a stack buffer, then
+    /// the hex string.
     public init(token: some Collection<UInt8>) {
         var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &digest) { out in
             let run: (UnsafeRawBufferPointer) -> Void = { input in
-                _ = SHA256(
-                    input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
-                    out.baseAddress?.assumingMemoryBound(to: UInt8.self))
+                Digest.digest(.sha256, input, into: out.baseAddress!)
             }
             if token.withContiguousStorageIfAvailable({ run(UnsafeRawBufferPointer($0)) }) == nil {
                 Array(token).withUnsafeBytes(run)

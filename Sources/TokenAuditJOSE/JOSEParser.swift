@@ -44,7 +44,7 @@ public enum JOSEParser {
         if let first = bytes.first(where: { !isJSONWhitespace($0) }), first == UInt8(ascii: "{") {
             return .jsonSerialization
         }
-        if let firstTilde = bytes.firstIndex(of: tilde), startsLikeEncodedObject(bytes[..<firstTilde]) {
+        if let firstTilde = firstTilde(in: bytes), startsLikeEncodedObject(bytes[..<firstTilde]) {
             return .sdJWT(parseSDJWT(bytes, limits: limits))
         }
         let segments = splitOnDots(bytes)
@@ -211,6 +211,15 @@ public enum JOSEParser {
         }
         segments.append(bytes[start..<end])
         return segments
+    }
+
+    /// `bytes.firstIndex(of: tilde)` by `memchr`: every token is searched whole for the SD-JWT separator, and the
+    /// generic search, a byte loop, was a tenth of the parse. The standard search stays its oracle in the tests.
+    static func firstTilde(in bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8>.Index? {
+        bytes.withUnsafeBytes { raw -> Int? in
+            guard let pointer = raw.baseAddress, let hit = memchr(pointer, Int32(tilde), raw.count) else { return nil }
+            return bytes.startIndex + pointer.distance(to: UnsafeRawPointer(hit))
+        }
     }
 
     /// `String(validating: bytes, as: UTF8.self) != nil` without making the string: all-ASCII bytes (nearly

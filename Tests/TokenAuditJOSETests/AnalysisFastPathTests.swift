@@ -89,6 +89,19 @@ struct AnalysisFastPathTests {
         }
     }
 
+    @Test("the memchr tilde search equals firstIndex(of:)")
+    func tildeSearchAgrees() {
+        var generator = Generator(state: 11)
+        let pieces = Array("a~.e".utf8)
+        for _ in 0..<2_000 {
+            let bytes = (0..<generator.below(16)).map { _ in pieces[generator.below(pieces.count)] }
+            let offset = bytes.isEmpty ? 0 : generator.below(bytes.count)
+            for slice in [bytes[...], bytes[offset...], bytes[offset..<bytes.count].prefix(generator.below(8) + 1)] {
+                #expect(JOSEParser.firstTilde(in: slice) == slice.firstIndex(of: UInt8(ascii: "~")))
+            }
+        }
+    }
+
     @Test("claims read at init equal the object's readings, duplicates last-wins")
     func claimsReadOnce() throws {
         let text = #"{"iss":"a","iss":"b","sub":7,"aud":["x",1,"y"],"exp":1700000000,"exp":"1","nbf":1e3,"#

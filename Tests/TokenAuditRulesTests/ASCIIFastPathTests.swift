@@ -138,3 +138,39 @@ struct TokenRuleFastPathTests {
         #expect(TokenRuleContext.defaultGenericAudienceSet == Set(TokenRuleContext.defaultGenericAudiences))
     }
 }
+
+/// The one-pass `kid` test for plain kids against the full ASCII test list it skips (its oracle).
+@Suite("plain kid injection fast path")
+struct PlainKidInjectionTests {
+    @Test func plainPathEqualsTheFullASCIIPath() {
+        let alphabet = Array("aZ09_-.-.x/\\'\";*()|`$%:@ \r\nUNIONor".utf8)
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        var kids: [[UInt8]] = TokenRuleContextKids.fixed
+        for _ in 0..<20_000 {
+            let plainOnly = next(2) == 0
+            let length = next(12)
+            kids.append((0..<length).map { _ in plainOnly ? alphabet[next(10)] : alphabet[next(alphabet.count)] })
+        }
+        for kid in kids {
+            for maximum in [3, 8, 256] {
+                kid.withUnsafeBufferPointer { bytes in
+                    #expect(TokenRuleContext.plainOrASCIIInjectionPattern(in: bytes, maximumLength: maximum)
+                        == TokenRuleContext.asciiInjectionPattern(in: bytes, maximumLength: maximum),
+                        "\(String(decoding: kid, as: UTF8.self).debugDescription) max \(maximum)")
+                }
+            }
+        }
+    }
+}
+
+private enum TokenRuleContextKids {
+    static let fixed: [[UInt8]] = ["", "key-1", "a..b", "a--b", "..", "--", "-.-", "k_2026.rsa-1", "abcdefghi"].map {
+        Array($0.utf8)
+    }
+}
