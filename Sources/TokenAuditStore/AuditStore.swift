@@ -560,38 +560,17 @@ public final class AuditStore: @unchecked Sendable {
     /// 4 KiB writes into temporary files); a one-row statement needs none.
     private func applyUsage(_ folded: BatchAccumulator, tokenIDs: [Int64], textIDs: [Int64]) throws {
         let rows = folded.usage
-        guard !rows.isEmpty else { return }
-        let order = Self.tokenOrder(count: rows.count) { tokenIDs[Int(rows[$0].key.token)] }
         let statement = statements.upsertUsage
-        var group: [(key: UsageRowKey, position: UInt32)] = []
-        var start = 0
-        while start < order.count {
-            group.removeAll(keepingCapacity: true)
-            let token = tokenIDs[Int(rows[Int(order[start])].key.token)]
-            var end = start
-            while end < order.count {
-                let row = rows[Int(order[end])].key
-                let id = tokenIDs[Int(row.token)]
-                guard id == token else { break }
-                group.append((
-                    UsageRowKey(
-                        token: id, clientIP: textIDs[Int(row.clientIP)], method: textIDs[Int(row.method)],
-                        host: textIDs[Int(row.host)], path: textIDs[Int(row.path)], status: folded.status(row.status)),
-                    order[end]))
-                end += 1
-            }
-            start = end
-            if group.count > 1 { group.sort { $0.key < $1.key } }
-            var next = 0
-            while next < group.count {
-                let key = group[next].key
-                var row = rows[Int(group[next].position)]
-                next += 1
-                while next < group.count, group[next].key == key {
-                    let other = rows[Int(group[next].position)]
-                    row.merge(other.count, other.first, other.last)
-                    next += 1
-                }
+        try Self.writeFolded(
+            rows, tokenID: { tokenIDs[Int($0.key.token)] },
+            key: { row, id in
+                UsageRowKey(
+                    token: id, clientIP: textIDs[Int(row.key.clientIP)], method: textIDs[Int(row.key.method)],
+                    host: textIDs[Int(row.key.host)], path: textIDs[Int(row.key.path)],
+                    status: folded.status(row.key.status))
+            },
+            merge: { row, other in row.merge(other.count, other.first, other.last) },
+            write: { key, row in
                 statement.reset()
                 try statement.bind(key.token, at: 1)
                 try statement.bind(key.clientIP, at: 2)
@@ -603,30 +582,55 @@ public final class AuditStore: @unchecked Sendable {
                 try statement.bind(row.firstSeen, at: 8)
                 try statement.bind(row.lastSeen, at: 9)
                 try statement.execute()
-            }
-        }
+            })
     }
 
     /// ``applyUsage(_:tokenIDs:textIDs:)`` for the request-window rows (values resolved, possibly redacted:
     /// two values may resolve to one id, and are folded).
     private func applyRequestWindows(_ rows: [WindowFold], tokenIDs: [Int64], valueIDs: [Int64]) throws {
-        guard !rows.isEmpty else { return }
-        let order = Self.tokenOrder(count: rows.count) { tokenIDs[Int(rows[$0].key.token)] }
         let statement = statements.upsertWindow
-        var group: [(key: BucketRowKey, position: UInt32)] = []
+        try Self.writeFolded(
+            rows, tokenID: { tokenIDs[Int($0.key.token)] },
+            key: { row, id in
+                BucketRowKey(
+                    token: id, dimension: Int64(row.key.dimension), value: valueIDs[Int(row.key.value)],
+                    bucket: row.key.bucket)
+            },
+            merge: { row, other in row.merge(other.firstTime, other.lastTime, other.count) },
+            write: { key, row in
+                statement.reset()
+                try statement.bind(key.token, at: 1)
+                try statement.bind(key.dimension, at: 2)
+                try statement.bind(key.value, at: 3)
+                try statement.bind(key.bucket, at: 4)
+                try statement.bind(row.firstTime, at: 5)
+                try statement.bind(row.lastTime, at: 6)
+                try statement.bind(row.count, at: 7)
+                try statement.execute()
+            })
+    }
+
+    /// The walk both row kinds share: positions ordered by token id (``tokenOrder(count:token:)``), each token's
+    /// rows resolved to their database `key` in a small reused buffer, sorted, rows with equal keys folded by
+    /// `merge`, and each distinct key written once, in key order.
+    @inline(__always)
+    private static func writeFolded<Row, Key: Comparable>(
+        _ rows: [Row], tokenID: (Row) -> Int64, key: (Row, Int64) -> Key, merge: (inout Row, Row) -> Void,
+        write: (Key, Row) throws -> Void
+    ) throws {
+        guard !rows.isEmpty else { return }
+        let order = tokenOrder(count: rows.count) { tokenID(rows[$0]) }
+        var group: [(key: Key, position: UInt32)] = []
         var start = 0
         while start < order.count {
             group.removeAll(keepingCapacity: true)
-            let token = tokenIDs[Int(rows[Int(order[start])].key.token)]
+            let token = tokenID(rows[Int(order[start])])
             var end = start
             while end < order.count {
-                let row = rows[Int(order[end])].key
-                let id = tokenIDs[Int(row.token)]
+                let row = rows[Int(order[end])]
+                let id = tokenID(row)
                 guard id == token else { break }
-                group.append((
-                    BucketRowKey(
-                        token: id, dimension: Int64(row.dimension), value: valueIDs[Int(row.value)], bucket: row.bucket),
-                    order[end]))
+                group.append((key(row, id), order[end]))
                 end += 1
             }
             start = end
@@ -637,19 +641,10 @@ public final class AuditStore: @unchecked Sendable {
                 var row = rows[Int(group[next].position)]
                 next += 1
                 while next < group.count, group[next].key == key {
-                    let other = rows[Int(group[next].position)]
-                    row.merge(other.firstTime, other.lastTime, other.count)
+                    merge(&row, rows[Int(group[next].position)])
                     next += 1
                 }
-                statement.reset()
-                try statement.bind(key.token, at: 1)
-                try statement.bind(key.dimension, at: 2)
-                try statement.bind(key.value, at: 3)
-                try statement.bind(key.bucket, at: 4)
-                try statement.bind(row.firstTime, at: 5)
-                try statement.bind(row.lastTime, at: 6)
-                try statement.bind(row.count, at: 7)
-                try statement.execute()
+                try write(key, row)
             }
         }
     }
