@@ -201,7 +201,7 @@ public struct RequestShapeBasis: Sendable {
             location: location, locations: locationsOnLine, timeClass: timeClass)
     }
 
-    /// ``timeClass(_:)`` from the scalars: the same comparisons, the same expressions.
+    /// ``timeClass(_:)`` from the scalars (the one copy of the comparisons).
     @inline(__always)
     static func timeClass(
         _ time: Double?, _ scalars: UnsafePointer<Scalars>, isShortLived: Bool, expiration: Double?, notBefore: Double?,
@@ -211,9 +211,9 @@ public struct RequestShapeBasis: Sendable {
         let limits = scalars.pointee
         var bits: UInt16 = 1 << 15
         if let exp = expiration {
-            if time > exp + limits.leeway { bits |= 1 << 1 }
-            if time <= exp + limits.leeway { bits |= 1 << 2 }
-            if time - exp > limits.escalateExpiredAfter { bits |= 1 << 3 }
+            if time > exp + limits.leeway { bits |= 1 << 1 }  // expired-at-request-time; token-in-url-query
+            if time <= exp + limits.leeway { bits |= 1 << 2 }  // live (token-age-excessive)
+            if time - exp > limits.escalateExpiredAfter { bits |= 1 << 3 }  // accepted-expired-token critical
             if limits.isBearerTokenLoggedEnabled, exp - time > limits.bearerTokenLoggedMinimum { bits |= 1 << 4 }
         }
         if let nbf = notBefore, time < nbf - limits.leeway { bits |= 1 << 5 }
@@ -266,22 +266,9 @@ public struct RequestShapeBasis: Sendable {
     /// `checkAgeAndExposure` and `escalate`.
     @inline(__always)
     func timeClass(_ time: Double?) -> UInt16 {
-        guard let time else { return 1 }
-        var bits: UInt16 = 1 << 15
-        if let exp = expiration {
-            if time > exp + limits.leeway { bits |= 1 << 1 }  // expired-at-request-time; token-in-url-query
-            if time <= exp + limits.leeway { bits |= 1 << 2 }  // live (token-age-excessive)
-            if time - exp > limits.escalateExpiredAfter { bits |= 1 << 3 }  // accepted-expired-token critical
-            if limits.isBearerTokenLoggedEnabled, exp - time > limits.bearerTokenLoggedMinimum { bits |= 1 << 4 }
-        }
-        if let nbf = notBefore, time < nbf - limits.leeway { bits |= 1 << 5 }
-        if let iat = issuedAt {
-            if iat > time + limits.iatAcceptFuture { bits |= 1 << 6 }
-            if iat > time + limits.iatRejectFuture { bits |= 1 << 7 }
-            if time - iat > (isShortLived ? limits.maxAgeShort : limits.maxAge) { bits |= 1 << 8 }
-        }
-        if let keyWindow, !keyWindow.contains(time) { bits |= 1 << 9 }
-        return bits
+        Self.timeClass(
+            time, scalars, isShortLived: isShortLived, expiration: expiration, notBefore: notBefore,
+            issuedAt: issuedAt, keyWindow: keyWindow)
     }
 }
 

@@ -121,20 +121,11 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         let size = (try FileManager.default.attributesOfItem(atPath: database)[.size] as? NSNumber)?.intValue ?? 0
         // A file-size limit just above the current database makes further growth fail as a full disk would
         // (EFBIG); SIGXFSZ is ignored so the write error reaches SQLite instead of killing the process.
-        let limitBlocks = size / 1024 + 64
-        let script = "trap '' XFSZ; ulimit -f \(limitBlocks); exec \"$0\" \"$@\""
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script, Harness.binary.path, "scan", directory.appendingPathComponent("big.log").path,
-                             "--db", database, "--keys", "samples/keys", "--batch-lines", "500"]
-        process.currentDirectoryURL = Harness.repository
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 3, "\(message)")
+        let (status, message) = try runWithFileSizeLimit(
+            kibibytes: size / 1024 + 64,
+            ["scan", directory.appendingPathComponent("big.log").path, "--db", database, "--keys", "samples/keys",
+             "--batch-lines", "500"])
+        #expect(status == 3, "\(message)")
         #expect(message.contains("full.sqlite"), "the error names the database: \(message)")
         // What was committed before the failure is intact and readable.
         let after = try Harness.dump(database: database)
@@ -146,6 +137,24 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try Harness.column(database: database, "SELECT COUNT(*) FROM tokens") != ["0"])
     }
 
+    /// Runs the binary with `arguments` under a file-size limit (`ulimit -f`, in KiB blocks): growth past it
+    /// fails as on a full disk (EFBIG); SIGXFSZ is ignored so the write error reaches SQLite instead of killing
+    /// the process. Returns the exit status and standard error.
+    private func runWithFileSizeLimit(kibibytes: Int, _ arguments: [String]) throws -> (Int32, String) {
+        let script = "trap '' XFSZ; ulimit -f \(kibibytes); exec \"$0\" \"$@\""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, Harness.binary.path] + arguments
+        process.currentDirectoryURL = Harness.repository
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, message)
+    }
+
     /// A disk that is already full when the scan records its run is the environment's failure (exit 3, as in
     /// mid-scan), not a configuration error (exit 2): cron scripts page on it differently.
     @Test func fullDiskAtStartIsAStorageFailure() throws {
@@ -154,19 +163,9 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try Harness.run(["scan", "samples/logs/caddy", "--db", database, "--keys", "samples/keys", "--quiet"])
         let before = try Harness.dump(database: database)
         // One block: the first write-ahead-log frame of the run's row is already too large.
-        let script = "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\""
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script, Harness.binary.path, "scan", "samples/logs/nginx", "--db", database,
-                             "--keys", "samples/keys"]
-        process.currentDirectoryURL = Harness.repository
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 3, "\(message)")
+        let (status, message) = try runWithFileSizeLimit(
+            kibibytes: 1, ["scan", "samples/logs/nginx", "--db", database, "--keys", "samples/keys"])
+        #expect(status == 3, "\(message)")
         #expect(message.contains("start.sqlite"), "the error names the database: \(message)")
         #expect(try Harness.dump(database: database) == before, "nothing was half-written")
     }
