@@ -58,18 +58,8 @@ public struct RequestShape: Sendable, Equatable {
 /// policy is immutable) instead of looked up by rule id on every line. A class: every token's
 /// ``RequestShapeBasis`` refers to the engine's one instance.
 final class RequestTimeLimits: Sendable {
-    let leeway: Double
-    let iatAcceptFuture: Double
-    let iatRejectFuture: Double
-    let maxAge: Double
-    let maxAgeShort: Double
-    let isBearerTokenLoggedEnabled: Bool
-    let bearerTokenLoggedMinimum: Double
-    let escalateExpiredAfter: Double
     /// No rule compares the request with the policy in a way a shape cannot capture.
     let allowsShapes: Bool
-    /// The policy makes every path matter (public paths, audience map).
-    let pathMatters: Bool
     /// ``RequestShape/statusClass`` of statuses 0..<1000 (others are classified on the spot).
     let statusClasses: [UInt8]
     /// ``statusClasses`` at a fixed address for as long as this object lives, read by
@@ -77,32 +67,30 @@ final class RequestTimeLimits: Sendable {
     /// without touching this object (whose reference count both workers would otherwise write on every line).
     /// Written once in `init`, freed in `deinit`, never mutated: safe to read from any thread.
     nonisolated(unsafe) let statusTable: UnsafeMutablePointer<UInt8>
-    /// The values above as plain scalars at a fixed address, shared by every token's basis (one pointer per
-    /// token instead of a copy): read in place on every line. Written once in `init`, freed in `deinit`.
+    /// The policy's limits (leeway, `iat`, age, exposure and escalation thresholds, whether every path matters)
+    /// as plain scalars at a fixed address, shared by every token's basis (one pointer per token instead of a
+    /// copy): read in place on every line. Written once in `init`, freed in `deinit`.
     nonisolated(unsafe) let scalars: UnsafeMutablePointer<RequestShapeBasis.Scalars>
     let policy: AuditPolicy
 
     /// The same lookups, with the same defaults, as the rules in RequestRules.swift make.
     init(policy: AuditPolicy) {
-        leeway = policy.leeway
-        iatAcceptFuture = policy.number("accept_future_s", of: "iat-in-future", default: 10)
-        iatRejectFuture = policy.number("reject_future_s", of: "iat-in-future", default: 60)
-        maxAge = policy.number("max_age_s", of: "token-age-excessive", default: 86_400)
-        maxAgeShort = policy.number("max_age_s_short", of: "token-age-excessive", default: 300)
-        isBearerTokenLoggedEnabled = RequestRuleContext.isBearerTokenLoggedEnabled(policy)
-        bearerTokenLoggedMinimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
-        escalateExpiredAfter = policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600)
         allowsShapes = policy.suppressions.isEmpty && policy.revocations.isEmpty && policy.routePolicies.isEmpty
-        pathMatters = !policy.publicPaths.isEmpty || !policy.audienceMap.isEmpty
         statusClasses = (0..<1000).map { Self.statusClass($0, policy) }
         statusTable = .allocate(capacity: statusClasses.count)
         statusTable.initialize(from: statusClasses, count: statusClasses.count)
         scalars = .allocate(capacity: 1)
         scalars.initialize(to: RequestShapeBasis.Scalars(
-            leeway: leeway, iatAcceptFuture: iatAcceptFuture, iatRejectFuture: iatRejectFuture, maxAge: maxAge,
-            maxAgeShort: maxAgeShort, isBearerTokenLoggedEnabled: isBearerTokenLoggedEnabled,
-            bearerTokenLoggedMinimum: bearerTokenLoggedMinimum, escalateExpiredAfter: escalateExpiredAfter,
-            pathMatters: pathMatters, statusTable: UnsafePointer(statusTable), statusTableCount: statusClasses.count))
+            leeway: policy.leeway,
+            iatAcceptFuture: policy.number("accept_future_s", of: "iat-in-future", default: 10),
+            iatRejectFuture: policy.number("reject_future_s", of: "iat-in-future", default: 60),
+            maxAge: policy.number("max_age_s", of: "token-age-excessive", default: 86_400),
+            maxAgeShort: policy.number("max_age_s_short", of: "token-age-excessive", default: 300),
+            isBearerTokenLoggedEnabled: RequestRuleContext.isBearerTokenLoggedEnabled(policy),
+            bearerTokenLoggedMinimum: policy.number("min_remaining_s", of: "bearer-token-logged", default: 0),
+            escalateExpiredAfter: policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600),
+            pathMatters: !policy.publicPaths.isEmpty || !policy.audienceMap.isEmpty,
+            statusTable: UnsafePointer(statusTable), statusTableCount: statusClasses.count))
         self.policy = policy
     }
 
@@ -233,7 +221,7 @@ public struct RequestShapeBasis: Sendable {
         time: Double?, status: Int?, host: String?, path: String?, scheme: String?, location: TokenLocation,
         parameterName: String?, locationsOnLine: UInt16
     ) -> RequestShape {
-        let pathMatters = limits.pathMatters || location == .query
+        let pathMatters = scalars.pointee.pathMatters || location == .query
             || (path.map { $0.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "?")) }
                 ?? $0.utf8.contains(UInt8(ascii: "?")) } ?? false)
         return RequestShape(
@@ -245,7 +233,7 @@ public struct RequestShapeBasis: Sendable {
     /// token is in the query, or the path holds a `?` (`pathContainsQuery`).
     @inline(__always)
     public func keepsPath(location: TokenLocation, pathContainsQuery: Bool) -> Bool {
-        limits.pathMatters || location == .query || pathContainsQuery
+        scalars.pointee.pathMatters || location == .query || pathContainsQuery
     }
 
     /// ``shape(time:status:host:path:scheme:location:parameterName:locationsOnLine:)`` when the caller has
