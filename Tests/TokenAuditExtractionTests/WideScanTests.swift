@@ -6,6 +6,16 @@ import TokenAuditTestSupport
 /// definitions they speed up: per byte for the masks, per result for the scanners, on generated values long
 /// enough to cross many 16-byte steps with the interesting bytes at every offset.
 @Suite struct WideScanTests {
+    /// Pieces rich in the prefilter's triggers: keywords whole and cut, in any case, `ey` runs with and without
+    /// dots, glued to other JWT characters (the loop skips whole runs), and plain text. Shared with
+    /// `SIMDScanTests`, which adds whole lines.
+    static let prefilterPieces = [
+        "bearer", "Bearer", "BEARER", "beare", "dpop", "DPoP", "dpo", "token", "TOKEN", "toke", "jwt", "JWT", "jw",
+        "assertion", "assertio", "eyJhbGciOi", "eyJhbGciOiJIUzI1NiJ9.e30", "ewogICJhbGci", "ey", "ew", "eyJ",
+        "monkeytoken", "keyjwt", "e", "y", "w", ".", " ", "\"", "/", "Mozilla/5.0 (X11; Linux x86_64)", "as", "to",
+        Sample.jwt, "a", "b", "d", "t", "j", "E", "Y",
+    ]
+
     static func vector(_ bytes: [UInt8]) -> Wide.Vector {
         bytes.withUnsafeBufferPointer { Wide.load($0, 0) }
     }
@@ -160,14 +170,7 @@ import TokenAuditTestSupport
 
     @Test func prefilterAgreesWithTheByteLoop() {
         var g = SplitMix64(seed: 23)
-        // Pieces rich in the prefilter's triggers: keywords whole and cut, in any case, `ey` runs with and
-        // without dots, glued to other JWT characters (the loop skips whole runs), and plain text.
-        let pieces = [
-            "bearer", "Bearer", "BEARER", "beare", "dpop", "DPoP", "dpo", "token", "TOKEN", "toke", "jwt", "JWT", "jw",
-            "assertion", "assertio", "eyJhbGciOi", "eyJhbGciOiJIUzI1NiJ9.e30", "ewogICJhbGci", "ey", "ew", "eyJ",
-            "monkeytoken", "keyjwt", "e", "y", "w", ".", " ", "\"", "/", "Mozilla/5.0 (X11; Linux x86_64)", "as", "to",
-            "\(Sample.jwt)", "a", "b", "d", "t", "j", "E", "Y",
-        ].map { Array($0.utf8) }
+        let pieces = Self.prefilterPieces.map { Array($0.utf8) }
         var positives = 0
         for round in 0..<40_000 {
             var line: [UInt8] = []
