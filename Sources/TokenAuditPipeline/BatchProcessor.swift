@@ -111,9 +111,9 @@ struct BatchProcessor: Sendable {
                             recent.remember(earlier.bytes, earlier.analysed, slot: slot)
                             return (earlier.analysed, slot)
                         }
-                        let bytes = Array(token)
-                        let (found, isNew) = cache.analysis(for: bytes) {
-                            analyse(bytes, isCutByLogger: occurrence.isCutByFieldLimit)
+                        // Copied only when the cache lacks the token; otherwise the cache's bytes are shared.
+                        let (bytes, found, isNew) = cache.analysis(borrowing: token) {
+                            analyse($0, isCutByLogger: occurrence.isCutByFieldLimit)
                         }
                         if isNew { newTokens += 1 }
                         let slot = slots.sighting(of: found, at: time)
