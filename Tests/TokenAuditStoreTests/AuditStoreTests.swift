@@ -182,8 +182,15 @@ struct BatchTests {
         func increment(_ severity: Severity, _ time: Double?, _ source: String, _ line: Int64, _ statuses: Set<Int>, suppressed: Bool)
             -> StoreBatch
         {
+            // The sighting's one request is also its usage row, as a scan makes them (schema 7 derives the
+            // token's count and times from the usage rows).
             StoreBatch(
                 tokens: [TokenSighting(record: record, count: 1, firstSeen: time, lastSeen: time)],
+                usage: [
+                    UsageIncrement(
+                        key: UsageKey(token: fingerprint(1), clientIP: nil, method: nil, host: nil, path: nil, status: nil),
+                        count: 1, firstSeen: time, lastSeen: time)
+                ],
                 findings: [
                     FindingIncrement(
                         key: key, severity: severity, count: 2, firstSeen: time, lastSeen: time, statusCodes: statuses,

@@ -118,8 +118,8 @@ struct SightingsMigrationTests {
                                       linesWithTokens: 4, firstTime: 10, lastTime: 800)]))
         var seen: [String] = []
         try store.withConnection { connection in
-            try connection.prepare("SELECT id, first_seen, last_seen, use_count FROM tokens ORDER BY id").forEachRow([]) {
-                seen.append((0..<4).map { index in "\($0.value(at: index))" }.joined(separator: "|"))
+            try connection.prepare("SELECT id, first_seen, last_seen, use_count FROM tokens ORDER BY id").forEachRow([]) { row in
+                seen.append((0..<4).map { "\(row.value(at: $0))" }.joined(separator: "|"))
             }
         }
         let real = { (value: Double) in "\(SQLValue.real(value))" }
