@@ -133,6 +133,32 @@ struct SightingsMigrationTests {
         ])
     }
 
+    /// The report's period filter and time span, stated on `usage_groups` and `token_sightings_legacy`, select
+    /// the same tokens and times as the same conditions through `tokens` (the oracle), legacy rows included.
+    @Test(arguments: [(0.0, 1e12), (0.0, 55.0), (65.0, 1e12), (71.0, 119.0), (130.0, 140.0), (250.0, 450.0),
+                      (601.0, 650.0), (701.0, 1e12), (-1e12, 49.0)])
+    func reportFiltersOnUsageEqualTheViewOracle(since: Double, until: Double) throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("v6.db")
+        try makeVersion6(path)
+        let store = try AuditStore(path: path, busyTimeoutMilliseconds: 1_000)
+        try store.withConnection { connection in
+            func ids(_ sql: String) throws -> [Int64] {
+                var out: [Int64] = []
+                try connection.prepare(sql).forEachRow([.real(since), .real(until)]) { out.append($0.int64(at: 0)) }
+                return out
+            }
+            let oracle = try ids("SELECT id FROM tokens WHERE last_seen >= ?1 AND first_seen <= ?2 ORDER BY id")
+            let rewritten = try ids(
+                "SELECT id FROM token_records AS t WHERE \(AuditStoreReader.seenWithinSQL("t")) ORDER BY id")
+            #expect(rewritten == oracle)
+            let span = try connection.scalar(
+                "SELECT min(first) || '/' || max(last) FROM (\(AuditStoreReader.tokenTimeSpanSQL))")
+            let spanOracle = try connection.scalar("SELECT min(first_seen) || '/' || max(last_seen) FROM tokens")
+            #expect(span == spanOracle && span == .text("50.0/700.0"))
+        }
+    }
+
     /// What a scan writes: for every token, its count and times equal its usage rows' aggregates, so
     /// `token_sightings_legacy` stays empty and `tokens` reads them from `usage`.
     @Test func syntheticScanKeepsNoLegacyRowsAndTokensEqualUsageAggregates() throws {
