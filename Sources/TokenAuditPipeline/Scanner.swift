@@ -163,6 +163,8 @@ public enum Scanner {
         workersDone.wait()
         results.close()
         group.wait()
+        walPathForTail = configuration.databasePath + "-wal"
+        tailMark("committed")
 
         let finished = state.snapshot()
         summary.filesScanned = finished.scanned
@@ -182,13 +184,25 @@ public enum Scanner {
             try? store.finishRun(id: runID, status: .failed, counters: [:], finishedAt: Date().timeIntervalSince1970)
             throw ScanError("\(configuration.databasePath): \(failure)", isConfigurationError: false)
         }
+        // The store's totals for the summary: token counts read beside the post-pass (and the index rebuild it
+        // waits for), findings counted once the post-pass has written its own.
+        let totals = Mutex<StoreSummary?>(nil)
         do {
             // Group M: cross-request rules over everything committed so far (this run and earlier ones). They are a
             // function of the database, so a run that committed nothing (every input already ingested) has
             // nothing to recompute: skipping keeps a no-op nightly re-run cheap. A changed group-M policy takes
             // effect with the next run that reads new lines.
             let analysis: [Severity: UInt64] = writer.committedBatches > 0
-                ? try CrossRequestAnalysis.run(store: store, policy: configuration.policy) : [:]
+                ? try CrossRequestAnalysis.run(store: store, policy: configuration.policy, alongside: {
+                    // The WAL frames the scan left, copied to the database file while the main thread rebuilds
+                    // the indexes (else its next commit or the close copies them).
+                    if store.hasDeferredIndexesToRestore { try? store.checkpointBeside() }
+                    // Best effort: on failure the summary is read again below, on the writer's connection.
+                    let read = try? store.crossRequestReader(restoringIndexes: false).summary()
+                    totals.withLock { $0 = read }
+                })
+                : [:]
+            tailMark("postpass")
             for (severity, count) in analysis {
                 summary.newFindingOccurrences[severity, default: 0] += count
             }
@@ -197,7 +211,14 @@ public enum Scanner {
             throw ScanError("\(configuration.databasePath): cross-request analysis: \(error)", isConfigurationError: false)
         }
         do {
-            let stored = try store.summary()
+            var stored: StoreSummary
+            if let early = totals.withLock({ $0 }) {
+                stored = early
+                stored.findingsBySeverity = try store.findingCounts()
+            } else {
+                stored = try store.summary()
+            }
+            tailMark("summary")
             summary.tokensInDatabase = stored.distinctTokens
             summary.tokensByVerification = stored.tokensByVerificationStatus
             summary.openFindings = stored.findingsBySeverity.mapValues(\.open).filter { $0.value > 0 }
@@ -213,6 +234,7 @@ public enum Scanner {
         } catch {
             throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
         }
+        tailMark("finishRun")
         summary.elapsedSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         return summary
     }
@@ -258,4 +280,18 @@ final class SharedScanState: Sendable {
 
     func update(_ body: (inout Counts) -> Void) { counts.withLock { body(&$0) } }
     func snapshot() -> Counts { counts.withLock { $0 } }
+}
+
+nonisolated(unsafe) var walPathForTail = ""
+func tailMark(_ what: String) {
+    guard ProcessInfo.processInfo.environment["TA_TAIL"] != nil else { return }
+    var usage = rusage()
+    getrusage(__rusage_who_t(1), &usage)
+    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    let sched = (try? String(contentsOfFile: "/proc/thread-self/schedstat", encoding: .utf8)) ?? "0 0"
+    let waited = Double(sched.split(separator: " ")[1]) ?? 0
+    let walSize = (try? FileManager.default.attributesOfItem(atPath: walPathForTail)[.size] as? Int) ?? -1
+    FileHandle.standardError.write("TAILWAL \(what) \(walSize)\n".data(using: .utf8)!)
+    FileHandle.standardError.write("TAILWAIT \(what) \(waited / 1e9)\n".data(using: .utf8)!)
+    FileHandle.standardError.write("TAIL \(what) \(Double(DispatchTime.now().uptimeNanoseconds) / 1e9) main-cpu \(cpu)\n".data(using: .utf8)!)
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import TokenAuditModel
 
@@ -150,7 +151,10 @@ public final class AuditStore: @unchecked Sendable {
         guard !deferredIndexesDropped, newTokens >= Self.deferIndexesMinimumNewTokens else { return }
         let stored = try connection.scalar("SELECT ifnull(max(id), 0) FROM token_records").int64 ?? 0
         guard Int64(newTokens) * 64 >= stored else { return }
-        for index in Self.deferredIndexes { try connection.execute("DROP INDEX IF EXISTS \(index.name)") }
+        for index in Self.deferredIndexes {
+            if index.name == "usage_groups_by_client_ip", getenv("TA_KEEP_IP") != nil { continue }
+            try connection.execute("DROP INDEX IF EXISTS \(index.name)")
+        }
         deferredIndexesDropped = true
         droppedInThisTransaction = true
     }
