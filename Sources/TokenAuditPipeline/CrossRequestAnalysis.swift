@@ -64,7 +64,6 @@ public enum CrossRequestAnalysis {
             let reading = DispatchGroup()
             DispatchQueue.global().async(group: reading) { for task in [3, 0, 1, 2] { read(task) } }
             let restored = Result { try store.restoreDeferredIndexes() }
-            tailMark("indexes")
             reading.wait()
             try restored.get()
         } else {

@@ -163,8 +163,6 @@ public enum Scanner {
         workersDone.wait()
         results.close()
         group.wait()
-        walPathForTail = configuration.databasePath + "-wal"
-        tailMark("committed")
 
         let finished = state.snapshot()
         summary.filesScanned = finished.scanned
@@ -187,6 +185,13 @@ public enum Scanner {
         // The store's totals for the summary: token counts read beside the post-pass (and the index rebuild it
         // waits for), findings counted once the post-pass has written its own.
         let totals = Mutex<StoreSummary?>(nil)
+        // The WAL frames the scan left, copied to the database file on a thread of their own (mostly waiting for
+        // the disk) while the main thread rebuilds the indexes: else the commit after the rebuild copies them.
+        // Waited for before the run ends (the close checkpoints only when it is the last connection).
+        let checkpoint = DispatchGroup()
+        if writer.committedBatches > 0, store.hasDeferredIndexesToRestore {
+            DispatchQueue.global().async(group: checkpoint) { try? store.checkpointBeside() }
+        }
         do {
             // Group M: cross-request rules over everything committed so far (this run and earlier ones). They are a
             // function of the database, so a run that committed nothing (every input already ingested) has
@@ -194,22 +199,20 @@ public enum Scanner {
             // effect with the next run that reads new lines.
             let analysis: [Severity: UInt64] = writer.committedBatches > 0
                 ? try CrossRequestAnalysis.run(store: store, policy: configuration.policy, alongside: {
-                    // The WAL frames the scan left, copied to the database file while the main thread rebuilds
-                    // the indexes (else its next commit or the close copies them).
-                    if store.hasDeferredIndexesToRestore { try? store.checkpointBeside() }
                     // Best effort: on failure the summary is read again below, on the writer's connection.
                     let read = try? store.crossRequestReader(restoringIndexes: false).summary()
                     totals.withLock { $0 = read }
                 })
                 : [:]
-            tailMark("postpass")
             for (severity, count) in analysis {
                 summary.newFindingOccurrences[severity, default: 0] += count
             }
         } catch {
+            checkpoint.wait()
             try? store.finishRun(id: runID, status: .failed, counters: [:], finishedAt: Date().timeIntervalSince1970)
             throw ScanError("\(configuration.databasePath): cross-request analysis: \(error)", isConfigurationError: false)
         }
+        checkpoint.wait()
         do {
             var stored: StoreSummary
             if let early = totals.withLock({ $0 }) {
@@ -218,7 +221,6 @@ public enum Scanner {
             } else {
                 stored = try store.summary()
             }
-            tailMark("summary")
             summary.tokensInDatabase = stored.distinctTokens
             summary.tokensByVerification = stored.tokensByVerificationStatus
             summary.openFindings = stored.findingsBySeverity.mapValues(\.open).filter { $0.value > 0 }
@@ -234,7 +236,6 @@ public enum Scanner {
         } catch {
             throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
         }
-        tailMark("finishRun")
         summary.elapsedSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         return summary
     }
@@ -280,18 +281,4 @@ final class SharedScanState: Sendable {
 
     func update(_ body: (inout Counts) -> Void) { counts.withLock { body(&$0) } }
     func snapshot() -> Counts { counts.withLock { $0 } }
-}
-
-nonisolated(unsafe) var walPathForTail = ""
-func tailMark(_ what: String) {
-    guard ProcessInfo.processInfo.environment["TA_TAIL"] != nil else { return }
-    var usage = rusage()
-    getrusage(__rusage_who_t(1), &usage)
-    let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    let sched = (try? String(contentsOfFile: "/proc/thread-self/schedstat", encoding: .utf8)) ?? "0 0"
-    let waited = Double(sched.split(separator: " ")[1]) ?? 0
-    let walSize = (try? FileManager.default.attributesOfItem(atPath: walPathForTail)[.size] as? Int) ?? -1
-    FileHandle.standardError.write("TAILWAL \(what) \(walSize)\n".data(using: .utf8)!)
-    FileHandle.standardError.write("TAILWAIT \(what) \(waited / 1e9)\n".data(using: .utf8)!)
-    FileHandle.standardError.write("TAIL \(what) \(Double(DispatchTime.now().uptimeNanoseconds) / 1e9) main-cpu \(cpu)\n".data(using: .utf8)!)
 }

@@ -1,4 +1,3 @@
-import Glibc
 import Synchronization
 import TokenAuditModel
 
@@ -102,7 +101,8 @@ public final class AuditStore: @unchecked Sendable {
     /// Indexes only readers use, whose keys arrive in random order, so that a transaction of a large scan
     /// rewrote nearly every one of their pages (3 M lines: 47 % of the pages written to the WAL). A scan that
     /// inserts many new tokens drops them in its first such transaction and rebuilds them (one sort each)
-    /// before it ends: in `crossRequestReader()` (the post-pass reads them) and in `finishRun`. Every writable
+    /// before it ends: in the post-pass (`CrossRequestAnalysis` rebuilds them while its reads, which need none of
+    /// them, run on other connections; `crossRequestReader()` rebuilds them first) and in `finishRun`. Every writable
     /// open rebuilds any that are missing (a scan killed meanwhile), and so does a read-only open of a writable
     /// file when no scan holds the write lock. The writer itself finds tokens through the integer key
     /// (`token_records_by_key`), which is never dropped. `strings(value)` is the writer's own lookup and stays:
@@ -151,10 +151,7 @@ public final class AuditStore: @unchecked Sendable {
         guard !deferredIndexesDropped, newTokens >= Self.deferIndexesMinimumNewTokens else { return }
         let stored = try connection.scalar("SELECT ifnull(max(id), 0) FROM token_records").int64 ?? 0
         guard Int64(newTokens) * 64 >= stored else { return }
-        for index in Self.deferredIndexes {
-            if index.name == "usage_groups_by_client_ip", getenv("TA_KEEP_IP") != nil { continue }
-            try connection.execute("DROP INDEX IF EXISTS \(index.name)")
-        }
+        for index in Self.deferredIndexes { try connection.execute("DROP INDEX IF EXISTS \(index.name)") }
         deferredIndexesDropped = true
         droppedInThisTransaction = true
     }
