@@ -101,7 +101,8 @@ public final class AuditStore: @unchecked Sendable {
     /// Indexes only readers use, whose keys arrive in random order, so that a transaction of a large scan
     /// rewrote nearly every one of their pages (3 M lines: 47 % of the pages written to the WAL). A scan that
     /// inserts many new tokens drops them in its first such transaction and rebuilds them (one sort each)
-    /// before it ends: in `crossRequestReader()` (the post-pass reads them) and in `finishRun`. Every writable
+    /// before it ends: in the post-pass (`CrossRequestAnalysis` rebuilds them while its reads, which need none of
+    /// them, run on other connections; `crossRequestReader()` rebuilds them first) and in `finishRun`. Every writable
     /// open rebuilds any that are missing (a scan killed meanwhile), and so does a read-only open of a writable
     /// file when no scan holds the write lock. The writer itself finds tokens through the integer key
     /// (`token_records_by_key`), which is never dropped. `strings(value)` is the writer's own lookup and stays:
