@@ -15,43 +15,79 @@ import TokenAuditStore
 /// the request-time windows (one ordered pass over `request_buckets`), the usage (multi-host, probing) and
 /// the token claims (`jti`, client assertions, nonces). Which task finishes first does not matter: the findings
 /// are written together at the end, and their stored content does not depend on the order they were found in
-/// (no two share a key). 10 M lines, 200 000 tokens: 1.9 → 0.4 CPU-s, 1.9 → 0.4 s wall on 2 cores.
+/// (no two share a key). 10 M lines, 200 000 tokens: 1.9 → 0.4 CPU-s, 1.9 → 0.4 s wall on 2 cores. After a
+/// large scan they run on one thread beside the rebuild of the indexes the scan dropped (see `run`).
 public enum CrossRequestAnalysis {
     /// Recomputes and stores the group-M findings. Returns the open findings this run found new, by severity.
+    ///
+    /// When the store has dropped its reader-only indexes (a large scan), the calling thread rebuilds them
+    /// while the reads run on another thread (they need none of them, and WAL lets them read beside the
+    /// writer): the rebuild is one long single-threaded SQLite statement per index, and the post-pass's reads
+    /// used to wait for it with the other core idle. Only the probing follow-ups (by client IP) and the writes
+    /// come after it. `alongside`, if given, runs on the reading thread too, before the reads.
     @discardableResult
-    public static func run(store: AuditStore, policy: AuditPolicy) throws -> [Severity: UInt64] {
+    public static func run(
+        store: AuditStore, policy: AuditPolicy, alongside: (@Sendable () throws -> Void)? = nil
+    ) throws -> [Severity: UInt64] {
         let rules = CrossRequestRules(policy: policy)
-        let results = Mutex<(found: [[CrossRequestFinding]], nonceRows: [StoredCrossRequestFinding], error: (any Error)?)>(
-            ([[], [], []], [], nil))
-        DispatchQueue.concurrentPerform(iterations: 3) { task in
+        let results = Mutex<(found: [[CrossRequestFinding]], bursts: [(String, WindowHit)], nonceRows: [StoredCrossRequestFinding], error: (any Error)?)>(
+            ([[], [], []], [], [], nil))
+        let read: @Sendable (Int) -> Void = { task in
             do {
-                let reader = try store.crossRequestReader()
+                let reader = try store.crossRequestReader(restoringIndexes: false)
                 switch task {
                 case 0:
                     let found = try windowFindings(reader, rules: rules, policy: policy)
                     results.withLock { $0.found[0] = found }
                 case 1:
-                    let found = try usageFindings(reader, rules: rules, policy: policy)
-                    results.withLock { $0.found[1] = found }
-                default:
+                    let (found, bursts) = try usageFindings(reader, rules: rules, policy: policy)
+                    results.withLock {
+                        $0.found[1] = found
+                        $0.bursts = bursts
+                    }
+                case 2:
                     let found = try tokenFindings(reader, rules: rules)
                     let nonceRows = try nonceReuseRows(reader, policy: policy)
                     results.withLock {
                         $0.found[2] = found
                         $0.nonceRows = nonceRows
                     }
+                default:
+                    try alongside?()
                 }
             } catch {
                 results.withLock { if $0.error == nil { $0.error = error } }
             }
         }
+        if store.hasDeferredIndexesToRestore {
+            // One reading thread: the rebuild keeps the other core, and is the longer of the two.
+            let reading = DispatchGroup()
+            DispatchQueue.global().async(group: reading) { for task in [3, 0, 1, 2] { read(task) } }
+            let restored = Result { try store.restoreDeferredIndexes() }
+            reading.wait()
+            try restored.get()
+        } else {
+            DispatchQueue.concurrentPerform(iterations: 4, execute: read)
+        }
+        // The follow-ups of probing bursts are read by client IP, which needs the rebuilt index.
+        var (bursts, failure) = results.withLock { ($0.bursts, $0.error) }
+        if let failure { throw failure }
+        if !bursts.isEmpty {
+            let reader = try store.crossRequestReader()
+            var probing: [CrossRequestFinding] = []
+            for (address, burst) in bursts {
+                let followUps = try reader.usage(clientIP: address, lastSeenAtLeast: burst.start)
+                probing += rules.probing(clientIP: address, burst: burst, followUps: observations(followUps))
+            }
+            bursts = []
+            results.withLock { $0.found[1] += probing }
+        }
         // Taken out of the lock (not copied), and each task's findings released as they become rows: with many
         // findings, memory holds them about once.
-        var (foundByTask, nonceRows, failure) = results.withLock { state in
-            defer { state = ([], [], nil) }
-            return state
+        var (foundByTask, nonceRows) = results.withLock { state in
+            defer { state = ([], [], [], nil) }
+            return (state.found, state.nonceRows)
         }
-        if let failure { throw failure }
 
         let identities = try store.tokenIdentities(Set(foundByTask.joined().map(\.token)))
         var rows: [StoredCrossRequestFinding] = []
@@ -134,9 +170,10 @@ public enum CrossRequestAnalysis {
         return found
     }
 
-    /// token-multi-audience-use and forged-token-probing, from the usage and the failing tokens' buckets.
+    /// token-multi-audience-use, from the usage, and the bursts of forged-token-probing from the failing
+    /// tokens' buckets (their follow-ups are read once the client-IP index is back: see `run`).
     static func usageFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
-        -> [CrossRequestFinding]
+        -> (found: [CrossRequestFinding], bursts: [(String, WindowHit)])
     {
         var found: [CrossRequestFinding] = []
         try reader.forEachMultiHostUsage(statuses: 100...599) { token, usage in
@@ -150,11 +187,7 @@ public enum CrossRequestAnalysis {
             address, stored in
             if let burst = rules.probeBurst(failing: points(stored) { $0.token }) { bursts.append((address, burst)) }
         }
-        for (address, burst) in bursts {
-            let followUps = try reader.usage(clientIP: address, lastSeenAtLeast: burst.start)
-            found += rules.probing(clientIP: address, burst: burst, followUps: observations(followUps))
-        }
-        return found
+        return (found, bursts)
     }
 
     /// id-token-nonce-invalid, reuse part: one nonce on different ID tokens (OIDC Core §15.5.2). The

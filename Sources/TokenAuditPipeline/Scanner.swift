@@ -182,22 +182,45 @@ public enum Scanner {
             try? store.finishRun(id: runID, status: .failed, counters: [:], finishedAt: Date().timeIntervalSince1970)
             throw ScanError("\(configuration.databasePath): \(failure)", isConfigurationError: false)
         }
+        // The store's totals for the summary: token counts read beside the post-pass (and the index rebuild it
+        // waits for), findings counted once the post-pass has written its own.
+        let totals = Mutex<StoreSummary?>(nil)
+        // The WAL frames the scan left, copied to the database file on a thread of their own (mostly waiting for
+        // the disk) while the main thread rebuilds the indexes: else the commit after the rebuild copies them.
+        // Waited for before the run ends (the close checkpoints only when it is the last connection).
+        let checkpoint = DispatchGroup()
+        if writer.committedBatches > 0, store.hasDeferredIndexesToRestore {
+            DispatchQueue.global().async(group: checkpoint) { try? store.checkpointBeside() }
+        }
         do {
             // Group M: cross-request rules over everything committed so far (this run and earlier ones). They are a
             // function of the database, so a run that committed nothing (every input already ingested) has
             // nothing to recompute: skipping keeps a no-op nightly re-run cheap. A changed group-M policy takes
             // effect with the next run that reads new lines.
             let analysis: [Severity: UInt64] = writer.committedBatches > 0
-                ? try CrossRequestAnalysis.run(store: store, policy: configuration.policy) : [:]
+                ? try CrossRequestAnalysis.run(store: store, policy: configuration.policy, alongside: {
+                    // Best effort: on failure the summary is read again below, on the writer's connection.
+                    let read = try? store.crossRequestReader(restoringIndexes: false).summary()
+                    totals.withLock { $0 = read }
+                })
+                : [:]
             for (severity, count) in analysis {
                 summary.newFindingOccurrences[severity, default: 0] += count
             }
         } catch {
+            checkpoint.wait()
             try? store.finishRun(id: runID, status: .failed, counters: [:], finishedAt: Date().timeIntervalSince1970)
             throw ScanError("\(configuration.databasePath): cross-request analysis: \(error)", isConfigurationError: false)
         }
+        checkpoint.wait()
         do {
-            let stored = try store.summary()
+            var stored: StoreSummary
+            if let early = totals.withLock({ $0 }) {
+                stored = early
+                stored.findingsBySeverity = try store.findingCounts()
+            } else {
+                stored = try store.summary()
+            }
             summary.tokensInDatabase = stored.distinctTokens
             summary.tokensByVerification = stored.tokensByVerificationStatus
             summary.openFindings = stored.findingsBySeverity.mapValues(\.open).filter { $0.value > 0 }

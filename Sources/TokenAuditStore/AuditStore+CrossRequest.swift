@@ -115,11 +115,56 @@ extension AuditStore {
     /// Rebuilds the indexes a large scan dropped first (the post-pass reads `tokens_by_jti` and joins on
     /// fingerprints).
     public func crossRequestReader() throws -> CrossRequestReader {
-        try restoreDeferredIndexes()
+        try crossRequestReader(restoringIndexes: true)
+    }
+
+    /// A read-only connection for the post-pass, opened with or without rebuilding the dropped indexes first.
+    /// Without (`restoringIndexes: false`), it can be opened and read on other threads while this store rebuilds
+    /// them (`restoreDeferredIndexes`): every query of ``CrossRequestReader`` except
+    /// ``CrossRequestReader/usage(clientIP:lastSeenAtLeast:)`` finds its rows through keys that are never
+    /// dropped, and WAL lets it read the committed data beside the writer.
+    public func crossRequestReader(restoringIndexes: Bool) throws -> CrossRequestReader {
+        if restoringIndexes { try restoreDeferredIndexes() }
         do {
             return try CrossRequestReader(path: path)
         } catch let error as SQLiteError {
             throw error.isBusy ? StoreError.lockedByAnotherScan(path: path) : StoreError.sqlite(error)
+        }
+    }
+
+    /// Whether this store dropped the reader-only indexes and has not rebuilt them yet: the end of the scan
+    /// then has a long single-threaded rebuild (`restoreDeferredIndexes`) that other reads can run beside.
+    public var hasDeferredIndexesToRestore: Bool { deferredIndexesAreDropped }
+
+    /// Copies the committed WAL frames into the database file (a passive checkpoint: it waits for nobody and
+    /// stops at frames a reader still needs) on a connection of its own, so it can run on another thread while
+    /// this store writes. At the end of a large scan the WAL holds up to `wal_autocheckpoint` pages (64 MiB) that
+    /// the commit after the index rebuild, or the close, would otherwise copy (and fsync) on the scan's main
+    /// thread. Best effort: the data is committed either way.
+    public func checkpointBeside() throws {
+        do {
+            let side = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: 0)
+            try side.execute("PRAGMA synchronous = NORMAL")
+            _ = try side.scalar("PRAGMA wal_checkpoint(PASSIVE)")
+        } catch let error as SQLiteError {
+            throw error.isBusy ? StoreError.lockedByAnotherScan(path: path) : StoreError.sqlite(error)
+        }
+    }
+
+    /// Findings by severity, open and suppressed (what `summary().findingsBySeverity` holds), from the writer's
+    /// connection: the end of a scan reads the rest of its summary beside the index rebuild
+    /// (``CrossRequestReader/summary()``) and only this after the post-pass has written its findings.
+    public func findingCounts() throws -> [Severity: FindingCounts] {
+        try withConnection { connection in
+            var counts: [Severity: FindingCounts] = [:]
+            try connection.prepare("SELECT severity, suppressed, count(*) FROM findings GROUP BY severity, suppressed")
+                .forEachRow([]) { row in
+                    guard let severity = Severity(rawValue: Int(row.int64(at: 0))) else { return }
+                    var count = counts[severity] ?? FindingCounts()
+                    if row.int64(at: 1) != 0 { count.suppressed += row.int64(at: 2) } else { count.open += row.int64(at: 2) }
+                    counts[severity] = count
+                }
+            return counts
         }
     }
 

@@ -101,7 +101,8 @@ public final class AuditStore: @unchecked Sendable {
     /// Indexes only readers use, whose keys arrive in random order, so that a transaction of a large scan
     /// rewrote nearly every one of their pages (3 M lines: 47 % of the pages written to the WAL). A scan that
     /// inserts many new tokens drops them in its first such transaction and rebuilds them (one sort each)
-    /// before it ends: in `crossRequestReader()` (the post-pass reads them) and in `finishRun`. Every writable
+    /// before it ends: in the post-pass (`CrossRequestAnalysis` rebuilds them while its reads, which need none of
+    /// them, run on other connections; `crossRequestReader()` rebuilds them first) and in `finishRun`. Every writable
     /// open rebuilds any that are missing (a scan killed meanwhile), and so does a read-only open of a writable
     /// file when no scan holds the write lock. The writer itself finds tokens through the integer key
     /// (`token_records_by_key`), which is never dropped. `strings(value)` is the writer's own lookup and stays:
@@ -386,7 +387,7 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     private func apply(_ folded: BatchAccumulator, findings: [FindingIncrement]) throws {
-        try applySightings(folded.sightings)
+        try applySightings(folded)
         // Each distinct token and text is resolved once; sightings first, so a token with a record is stored
         // with it rather than as a placeholder.
         var tokenIDs: [Int64] = []
@@ -429,83 +430,51 @@ public final class AuditStore: @unchecked Sendable {
 
     private func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
 
-    /// Merges the batch's token sightings: tokens already stored (nearly all of them, found in the id cache)
-    /// only get their first/last seen and use count merged, one UPDATE per token in id order (neighbouring
-    /// rows), sightings of one token from several batches folded first. Tokens not in the cache are looked up,
-    /// and inserted (validating their record) in fingerprint order, as before, so ids do not change.
-    private func applySightings(_ sightings: [SightingFold]) throws {
-        var touches: [TokenTouch] = []
-        touches.reserveCapacity(sightings.count)
+    /// Stores the batch's new tokens. A token's first/last seen and use count are not stored (schema 7: the
+    /// `tokens` view derives them from its usage rows), so a token already stored (nearly all of them, found in
+    /// the id cache) costs nothing here. Tokens not in the cache are looked up, and inserted (validating their
+    /// record) in fingerprint order, as before, so ids do not change.
+    private func applySightings(_ folded: BatchAccumulator) throws {
+        let sightings = folded.sightings
+        let fingerprints = folded.fingerprints
         var misses: [Int] = []
-        for index in sightings.indices {
-            if let id = tokenIDs[sightings[index].fingerprint] {
-                touches.append(
-                    TokenTouch(
-                        id: id, count: sightings[index].count, firstSeen: sightings[index].firstSeen,
-                        lastSeen: sightings[index].lastSeen))
-            } else {
-                misses.append(index)
-            }
+        for index in sightings.indices where tokenIDs[fingerprints[Int(sightings[index].token)]] == nil {
+            misses.append(index)
         }
         try deferIndexesIfWorthIt(newTokens: misses.count)
         // Tokens not in the cache, in fingerprint order (as before, so ids are assigned the same way). The
-        // accumulator folded each token's sightings into one.
-        misses.sort { sightings[$0].fingerprint < sightings[$1].fingerprint }
+        // accumulator holds each token once.
+        misses.sort { fingerprints[Int(sightings[$0].token)] < fingerprints[Int(sightings[$1].token)] }
         for index in misses {
-            let sighting = sightings[index]
-            var touch = TokenTouch(
-                id: 0, count: sighting.count, firstSeen: sighting.firstSeen, lastSeen: sighting.lastSeen)
-            if let shared = sighting.shared {
-                if let id = try storeUnknownToken(shared.record, touch) {
-                    touch.id = id
-                    touches.append(touch)
-                }
-            } else if let stored = try storedToken(sighting.fingerprint), !stored.placeholder {
-                tokenIDs.insert(sighting.fingerprint, stored.id)
-                touch.id = stored.id
-                touches.append(touch)
+            let fingerprint = fingerprints[Int(sightings[index].token)]
+            if let shared = sightings[index].shared {
+                try storeUnknownToken(shared.record)
+            } else if let stored = try storedToken(fingerprint), !stored.placeholder {
+                tokenIDs.insert(fingerprint, stored.id)
             } else {
-                throw StoreError.missingTokenRecord(fingerprint: sighting.fingerprint.hex)
+                throw StoreError.missingTokenRecord(fingerprint: fingerprint.hex)
             }
-        }
-        touches.sort { $0.id < $1.id }
-        let touch = statements.touchToken
-        var position = 0
-        while position < touches.count {
-            var merged = touches[position]
-            position += 1
-            while position < touches.count, touches[position].id == merged.id {
-                merged.merge(touches[position])
-                position += 1
-            }
-            touch.reset()
-            try touch.bind(merged.firstSeen, at: 1)
-            try touch.bind(merged.lastSeen, at: 2)
-            try touch.bind(merged.count, at: 3)
-            try touch.bind(merged.id, at: 4)
-            try touch.execute()
         }
     }
 
-    /// A token the id cache does not know: inserts it with `touch` as its first sighting (returning nil: nothing
-    /// left to merge), or caches the stored id and returns it for the caller to merge `touch` into (completing
-    /// a placeholder's analysis first).
-    private func storeUnknownToken(_ record: TokenRecord, _ touch: TokenTouch) throws -> Int64? {
+    /// A token the id cache does not know: inserts it, completes its placeholder's analysis, or finds it
+    /// stored; caches its id.
+    private func storeUnknownToken(_ record: TokenRecord) throws {
         let stored = try storedToken(record.fingerprint)
         if let stored, !stored.placeholder {
             tokenIDs.insert(record.fingerprint, stored.id)
-            return stored.id
+            return
         }
         try validateRecord(record)
         if let stored {
-            // A placeholder (usage arrived before the token's record): fill in the analysis, then merge.
+            // A placeholder (usage arrived before the token's record): fill in the analysis.
             let complete = statements.completeToken
             complete.reset()
             try bindAnalysis(record, to: complete, from: 1)
             try complete.bind(stored.id, at: 19)
             try complete.execute()
             tokenIDs.insert(record.fingerprint, stored.id)
-            return stored.id
+            return
         }
         // Bound in place: an array of values per new token (and SQLite copying each text out of it) was a good
         // part of storing the ~1 KB analysis rows.
@@ -515,16 +484,7 @@ public final class AuditStore: @unchecked Sendable {
         try insert.bind(StoreKeys.fingerprintKey(record.fingerprint), at: 2)
         try bindAnalysis(record, to: insert, from: 3)
         try insert.execute()
-        let id = connection.lastInsertRowID
-        let sighting = statements.insertSighting
-        sighting.reset()
-        try sighting.bind(id, at: 1)
-        try sighting.bind(touch.firstSeen, at: 2)
-        try sighting.bind(touch.lastSeen, at: 3)
-        try sighting.bind(touch.count, at: 4)
-        try sighting.execute()
-        tokenIDs.insert(record.fingerprint, id)
-        return nil
+        tokenIDs.insert(record.fingerprint, connection.lastInsertRowID)
     }
 
     /// Binds the 18 analysis columns (`kind` … `key_id`, in `Statements.analysisColumns` order) from `first`.
@@ -885,26 +845,6 @@ private func validateRecord(_ record: TokenRecord) throws {
     for value in record.audience ?? [] { try guardText(value, field: "tokens.aud") }
 }
 
-/// One token's first/last seen and use count to merge into its row.
-private struct TokenTouch {
-    var id: Int64 = 0
-    var count: Int64
-    var firstSeen, lastSeen: Double?
-
-    init(id: Int64, count: Int64, firstSeen: Double?, lastSeen: Double?) {
-        self.id = id
-        self.count = count
-        self.firstSeen = firstSeen
-        self.lastSeen = lastSeen
-    }
-
-    mutating func merge(_ other: TokenTouch) {
-        count += other.count
-        firstSeen = AuditStore.minimum(firstSeen, other.firstSeen)
-        lastSeen = AuditStore.maximum(lastSeen, other.lastSeen)
-    }
-}
-
 /// A usage row's key with its strings and token resolved to ids, in the primary key's column order.
 struct UsageRowKey: Comparable {
     var token, clientIP, method, host, path, status: Int64
@@ -998,7 +938,7 @@ private struct Statements {
     let begin, commit, rollback: SQLiteStatement
     let insertRun, finishRun: SQLiteStatement
     let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
-    let insertToken, insertSighting, touchToken, upsertUsage, upsertWindow: SQLiteStatement
+    let insertToken, upsertUsage, upsertWindow: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding, updateFindingCounts: SQLiteStatement
 
@@ -1062,8 +1002,6 @@ private struct Statements {
             INSERT INTO token_records (fingerprint, fingerprint_key, \(analysisColumns))
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
             """)
-        insertSighting = try db.prepare(
-            "INSERT INTO token_sightings (token_id, first_seen, last_seen, use_count) VALUES (?1, ?2, ?3, ?4)")
         completeToken = try db.prepare(
             """
             UPDATE token_records SET (\(analysisColumns)) =
@@ -1080,12 +1018,6 @@ private struct Statements {
             """
             INSERT INTO token_records (fingerprint, fingerprint_key, kind, verification_status)
             VALUES (?1, ?2, 'unknown', '')
-            """)
-        touchToken = try db.prepare(
-            """
-            INSERT INTO token_sightings (token_id, first_seen, last_seen, use_count) VALUES (?4, ?1, ?2, ?3)
-            ON CONFLICT (token_id) DO UPDATE SET first_seen = \(Self.least("first_seen", "?1")),
-                last_seen = \(Self.greatest("last_seen", "?2")), use_count = use_count + ?3
             """)
         selectString = try db.prepare("SELECT id FROM strings WHERE value = ?1")
         insertStringIfNew = try db.prepare("INSERT INTO strings (value) VALUES (?1) ON CONFLICT (value) DO NOTHING")

@@ -18,7 +18,7 @@ public struct BatchAccumulator: Sendable {
     private(set) var fingerprints: [TokenFingerprint] = []
     /// Fingerprint → index into `fingerprints`, hashed by the digest's first word (SHA-256 bits are uniform).
     private var fingerprintIndex = RowIndex()
-    /// Sightings folded per token, in first-seen order; `sightingOfToken[token index]` or -1.
+    /// The tokens the batches' sightings name, once each, in first-seen order; `sightingOfToken[token index]` or -1.
     private(set) var sightings: [SightingFold] = []
     /// Sightings that still carry their token's record (counted in `rowCount`).
     private var sightingsWithRecords = 0
@@ -89,19 +89,12 @@ public struct BatchAccumulator: Sendable {
         for sighting in batch.tokens {
             let token = Int(cachedTokenIndex(sighting.fingerprint))
             if !batch.rows.isEmpty { tokenOfSlot.append(Int32(token)) }
-            let index = sightingOfToken[token]
-            if index < 0 {
+            // A sighting's count and times are not folded: the store derives them from the usage rows.
+            if sightingOfToken[token] < 0 {
                 sightingOfToken[token] = Int32(sightings.count)
                 let known = storedTokens?.contains(sighting.fingerprint) ?? false
                 if !known { sightingsWithRecords += 1 }
-                sightings.append(SightingFold(
-                    fingerprint: sighting.fingerprint, shared: known ? nil : sighting.shared, count: sighting.count,
-                    firstSeen: sighting.firstSeen, lastSeen: sighting.lastSeen))
-            } else {
-                let index = Int(index)
-                sightings[index].count += sighting.count
-                sightings[index].firstSeen = AuditStore.minimum(sightings[index].firstSeen, sighting.firstSeen)
-                sightings[index].lastSeen = AuditStore.maximum(sightings[index].lastSeen, sighting.lastSeen)
+                sightings.append(SightingFold(token: Int32(token), shared: known ? nil : sighting.shared))
             }
         }
         for increment in batch.usage {
@@ -412,12 +405,12 @@ public enum TextHash {
     }
 }
 
-/// A token's folded sighting; `shared` is nil when the writer knows the store already holds the token.
+/// A token the folded batches saw (once per token): its index into ``BatchAccumulator/fingerprints`` and its
+/// record, nil when the writer knows the store already holds the token. 16 bytes (it was 96 with the
+/// fingerprint, count and times, which schema 7 derives from the usage rows).
 struct SightingFold: Sendable {
-    var fingerprint: TokenFingerprint
+    var token: Int32
     var shared: SharedTokenRecord?
-    var count: Int64
-    var firstSeen, lastSeen: Double?
 }
 
 /// Tokens whose sightings the writer has handed to the store in this scan, by digest; bounded (forgets all
@@ -433,7 +426,9 @@ public struct KnownTokens: Sendable {
     /// Remembers every token of a transaction about to be handed to the store.
     public mutating func insert(from accumulator: BatchAccumulator) {
         if digests.count + accumulator.sightings.count > capacity { digests.removeAll(keepingCapacity: true) }
-        for sighting in accumulator.sightings { digests.insert(TokenDigest(sighting.fingerprint)) }
+        for sighting in accumulator.sightings {
+            digests.insert(TokenDigest(accumulator.fingerprints[Int(sighting.token)]))
+        }
     }
 
     /// The digest words alone (32 bytes), not the fingerprint with its hex string.

@@ -68,6 +68,12 @@ public final class CrossRequestReader: @unchecked Sendable {
         return value
     }
 
+    /// The store's totals (``AuditStore/summary(runID:)``) on this connection, so that the end of a scan reads
+    /// them beside the index rebuild. Its `findingsBySeverity` are those committed when it runs.
+    public func summary(runID: Int64? = nil) throws -> StoreSummary {
+        try reading { try querySummary(connection, runID: runID) }
+    }
+
     // MARK: token-multi-ip, token-multi-agent
 
     /// Every token seen with at least `minimumClientIPs` distinct client IPs, or at least `minimumAgents`
@@ -298,7 +304,9 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// of those tokens from that IP. A token fails when it has a finding of one of `ruleIDs` (a
     /// `remote-key-url` finding only when not allowlisted, i.e. above info).
     ///
-    /// Failing tokens become ids once; their client-IP buckets are read by primary key (the failing tokens
+    /// Failing tokens become ids once, found through `token_records_by_key` (the integer key computed from the
+    /// finding's fingerprint, then the full fingerprint compared): that index is never dropped, so this runs
+    /// beside the end-of-scan index rebuild. Their client-IP buckets are read by primary key (the failing tokens
     /// drive the join: the other order probed every (token, client) pair) and grouped by client id.
     public func forEachProbingClient(
         ruleIDs: [String], minimumTokens: Int, _ body: (_ clientIP: String, _ points: [StoredWindowPoint]) throws -> Void
@@ -311,7 +319,9 @@ public final class CrossRequestReader: @unchecked Sendable {
             try connection.prepare(
                 """
                 WITH failing(id) AS (
-                    SELECT DISTINCT t.id FROM findings AS f JOIN tokens AS t ON t.fingerprint = f.token_fingerprint
+                    SELECT DISTINCT t.id FROM findings AS f JOIN token_records AS t
+                        ON t.fingerprint_key = \(Schema.fingerprintKeySQL("f.token_fingerprint"))
+                            AND t.fingerprint = f.token_fingerprint
                     WHERE f.rule_id IN (\(placeholders)) AND (f.rule_id != 'remote-key-url' OR f.severity > 0)),
                 buckets AS MATERIALIZED (
                     SELECT b.value_id, b.token_id, b.first_time, b.last_time
@@ -339,7 +349,8 @@ public final class CrossRequestReader: @unchecked Sendable {
     }
 
     /// The usage rows of one client IP last seen at or after `lastSeen` (any token): the follow-ups of a
-    /// probing burst that started then. Read by `usage_groups_by_client_ip`, strings resolved per row.
+    /// probing burst that started then. Read by `usage_groups_by_client_ip`, strings resolved per row: call it
+    /// once the store has rebuilt that index (a full scan of `usage_groups` per call otherwise).
     public func usage(clientIP: String, lastSeenAtLeast lastSeen: Double) throws -> [StoredUsage] {
         try reading {
             var rows: [StoredUsage] = []

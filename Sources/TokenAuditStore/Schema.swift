@@ -450,7 +450,100 @@ enum Schema {
             exp - coalesce(iat, nbf) AS lifetime_seconds, verification_status, first_seen, last_seen, use_count
         FROM tokens;
         """,
+        // 7: no more sightings table (issue 6). A token's first/last seen and use count are exactly its usage
+        // rows' min(first_seen), max(last_seen) and sum(count) (every sighting a scan counts is one usage
+        // count, with the same time), so the writer no longer keeps a copy up to date in every transaction
+        // (one upsert per live token per transaction). `tokens` computes them per token (correlated
+        // subqueries on the `usage_groups` primary-key prefix) with the same columns in the same order.
+        // Sightings the usage rows do not reproduce (never written by `tokenaudit scan`, possible through the
+        // library API or older data) keep their difference in `token_sightings_legacy`: the count as an offset
+        // (exact), the times as extra values merged in (min/max). Other views are recreated unchanged.
+        """
+        DROP VIEW usage;
+        DROP VIEW request_windows;
+        DROP VIEW finding_details;
+        DROP VIEW token_requests;
+        DROP VIEW token_lifetimes;
+        DROP VIEW tokens;
+
+        CREATE TABLE token_sightings_legacy (
+            token_id          INTEGER PRIMARY KEY,
+            first_seen        REAL,
+            last_seen         REAL,
+            use_count_offset  INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO token_sightings_legacy (token_id, first_seen, last_seen, use_count_offset)
+        SELECT r.id, s.first_seen, s.last_seen, ifnull(s.use_count, 0) - ifnull(u.use_count, 0)
+        FROM token_records AS r LEFT JOIN token_sightings AS s ON s.token_id = r.id
+            LEFT JOIN (
+                SELECT token_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen, sum(count) AS use_count
+                FROM usage_groups GROUP BY token_id) AS u ON u.token_id = r.id
+        WHERE s.first_seen IS NOT u.first_seen OR s.last_seen IS NOT u.last_seen
+            OR ifnull(s.use_count, 0) <> ifnull(u.use_count, 0)
+        ORDER BY r.id;
+        DROP TABLE token_sightings;
+
+        \(tokensViewV7)
+
+        CREATE VIEW usage AS
+        SELECT t.fingerprint AS token_fingerprint, ip.value AS client_ip, m.value AS method, h.value AS host,
+            p.value AS path, g.status, g.count, g.first_seen, g.last_seen
+        FROM usage_groups AS g JOIN token_records AS t ON t.id = g.token_id
+            JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS m ON m.id = g.method_id
+            JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id;
+
+        CREATE VIEW request_windows AS
+        SELECT t.fingerprint AS token_fingerprint, CASE b.dimension WHEN 0 THEN 'ip' ELSE 'ua' END AS dimension,
+            s.value, b.bucket, b.first_time, b.last_time, b.count
+        FROM request_buckets AS b JOIN token_records AS t ON t.id = b.token_id JOIN strings AS s ON s.id = b.value_id;
+
+        CREATE VIEW finding_details AS
+        SELECT f.rule_id, f.severity,
+            CASE f.severity WHEN 0 THEN 'info' WHEN 1 THEN 'low' WHEN 2 THEN 'medium' WHEN 3 THEN 'high'
+                ELSE 'critical' END AS severity_name,
+            f.token_fingerprint, f.discriminator, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid,
+            t.verification_status, f.count, f.first_seen, f.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.last_seen, 'unixepoch') AS last_seen_utc,
+            f.status_codes, f.evidence, f.suppressed, f.example_source, f.example_line
+        FROM findings AS f LEFT JOIN token_records AS t ON t.fingerprint = f.token_fingerprint;
+
+        CREATE VIEW token_requests AS
+        SELECT u.token_fingerprint, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid, t.verification_status,
+            NULLIF(u.client_ip, '') AS client_ip, NULLIF(u.method, '') AS method, NULLIF(u.host, '') AS host,
+            NULLIF(u.path, '') AS path, NULLIF(u.status, 0) AS status, u.count, u.first_seen, u.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', u.last_seen, 'unixepoch') AS last_seen_utc
+        FROM usage AS u LEFT JOIN token_records AS t ON t.fingerprint = u.token_fingerprint;
+
+        CREATE VIEW token_lifetimes AS
+        SELECT fingerprint, kind, iss, sub, client_id, iat, nbf, exp,
+            exp - coalesce(iat, nbf) AS lifetime_seconds, verification_status, first_seen, last_seen, use_count
+        FROM tokens;
+        """,
     ]
+
+    /// The `tokens` view of migration 7: one table in its FROM clause, so SQLite flattens it into every query
+    /// (a column a query does not read is never computed; a LEFT JOIN in the view stopped that where `tokens`
+    /// is itself the right side of a LEFT JOIN). Each time or count is a correlated subquery on the
+    /// `usage_groups` primary-key prefix (a point lookup reads only the token's rows: ~10 on average), merged
+    /// with the token's `token_sightings_legacy` row if it has one. A GROUP BY subquery joined in instead was
+    /// materialised whole (all usage rows) for every query, point lookups included (measured, SQLite 3.40).
+    /// Released: never change it; a later migration recreates it.
+    static let tokensViewV7 = """
+        CREATE VIEW tokens AS
+        SELECT r.id, r.fingerprint, r.kind, r.alg, r.kid, r.typ, r.iss, r.sub, r.aud, r.client_id, r.jti, r.scope,
+            r.iat, r.nbf, r.exp, r.header_json, r.claims_json, r.verification_status, r.verification_detail,
+            r.key_id,
+            (SELECT min(v) FROM (SELECT min(g.first_seen) AS v FROM usage_groups AS g WHERE g.token_id = r.id
+                UNION ALL SELECT l.first_seen FROM token_sightings_legacy AS l WHERE l.token_id = r.id)) AS first_seen,
+            (SELECT max(v) FROM (SELECT max(g.last_seen) AS v FROM usage_groups AS g WHERE g.token_id = r.id
+                UNION ALL SELECT l.last_seen FROM token_sightings_legacy AS l WHERE l.token_id = r.id)) AS last_seen,
+            (SELECT ifnull(sum(g.count), 0) FROM usage_groups AS g WHERE g.token_id = r.id)
+                + ifnull((SELECT l.use_count_offset FROM token_sightings_legacy AS l WHERE l.token_id = r.id), 0)
+                AS use_count
+        FROM token_records AS r;
+        """
 
     /// The version a database has once every migration ran.
     static var currentVersion: Int { migrations.count }

@@ -190,6 +190,10 @@ public final class SharedTokenRecord: Sendable, Hashable {
 
 /// A token seen `count` times within one batch, with the analysis to insert if the token is new.
 /// Carrying the record with every sighting makes batches self-contained, so they can commit in any order.
+///
+/// Since schema 7 the store does not keep `count`, `firstSeen` and `lastSeen`: `tokens.use_count`, `first_seen`
+/// and `last_seen` are derived from the token's usage rows, so every counted use must come with its usage row
+/// (the scan makes both from each occurrence). They stay for callers that build batches.
 public struct TokenSighting: Sendable, Hashable {
     public var shared: SharedTokenRecord
     public var record: TokenRecord {

@@ -81,7 +81,7 @@ struct CompactRowsFoldTests {
         for (l, r) in zip(left.windows, right.windows) {
             #expect(l.key == r.key && l.count == r.count && l.firstTime == r.firstTime && l.lastTime == r.lastTime)
         }
-        #expect(left.sightings.map(\.count) == right.sightings.map(\.count))
+        #expect(left.sightings.map { left.fingerprints[Int($0.token)] } == right.sightings.map { right.fingerprints[Int($0.token)] })
         #expect(left.rowCount == right.rowCount)
     }
 

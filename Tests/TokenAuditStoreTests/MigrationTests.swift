@@ -89,7 +89,9 @@ struct MigrationTests {
         let record = TokenRecord(fingerprint: fingerprint(1), kind: "ignored-kind", verificationStatus: "ignored")
         try store.commit(
             StoreBatch(
-                tokens: [TokenSighting(record: record, count: 2, firstSeen: 100, lastSeen: 300)],
+                // As a scan makes them: the sighting counts the same requests as the usage rows (schema 7 derives
+                // the token's count and times from those).
+                tokens: [TokenSighting(record: record, count: 5, firstSeen: 120, lastSeen: 130)],
                 usage: [
                     UsageIncrement(
                         key: UsageKey(token: fingerprint(1), clientIP: "10.0.0.1", method: "GET", host: "api.example",
@@ -101,7 +103,7 @@ struct MigrationTests {
         let token = try store.withConnection {
             try $0.scalar("SELECT kind || ' ' || first_seen || ' ' || last_seen || ' ' || use_count FROM tokens WHERE fingerprint = '\(fingerprint(1).hex)'")
         }
-        #expect(token == .text("access-token 100.0 300.0 5"), "the stored analysis wins; times and count merge")
+        #expect(token == .text("access-token 120.0 250.0 8"), "the stored analysis wins; times and count merge")
         let usage = try store.withConnection {
             try $0.scalar("SELECT count || ' ' || first_seen || ' ' || last_seen FROM usage WHERE path = '/v1/x'")
         }
@@ -120,7 +122,8 @@ struct MigrationTests {
         let placeholder = try store.withConnection {
             try $0.scalar("SELECT kind || '|' || verification_status || '|' || use_count FROM tokens")
         }
-        #expect(placeholder == .text("unknown||0"))
+        // Its use is counted (schema 7: from the usage rows; before, 0 until the record arrived).
+        #expect(placeholder == .text("unknown||1"))
         let record = TokenRecord(fingerprint: fingerprint(5), kind: "access-token", subject: "carol", verificationStatus: "valid")
         try store.commit(StoreBatch(tokens: [TokenSighting(record: record, count: 1, firstSeen: 10, lastSeen: 10)]))
         let completed = try store.withConnection {
