@@ -19,7 +19,7 @@ public final class AuditStore: @unchecked Sendable {
     /// one indexed SELECT. A token in the cache is known to be stored with a validated record, so a later
     /// sighting only touches its row. Cleared on rollback (ids of rolled-back rows are invalid).
     var tokenIDs = IDCache<TokenFingerprint>(capacity: 1 << 16)
-    var stringIDs = IDCache<String>(capacity: 1 << 17)
+    var stringIDs = IDCache<String>(capacity: 1 << 16)
 
     /// Whether this store dropped the deferred indexes (under `lock`), and whether the open transaction did.
     private var deferredIndexesDropped = false
