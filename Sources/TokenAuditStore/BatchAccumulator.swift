@@ -86,15 +86,19 @@ public struct BatchAccumulator: Sendable {
         // The accumulator's index of each of the batch's tokens, for the compact rows.
         var tokenOfSlot: [Int32] = []
         if !batch.rows.isEmpty { tokenOfSlot.reserveCapacity(batch.tokens.count) }
-        for sighting in batch.tokens {
-            let token = Int(cachedTokenIndex(sighting.fingerprint))
+        // By the digest words read in place: copying each sighting's fingerprint retained its hex string, whose
+        // counter lives on a line the workers share (the writer's largest single cost after the row folds).
+        for slot in batch.tokens.indices {
+            let shared = batch.tokens[slot].shared
+            let words = shared.record.fingerprint.digestWords
+            let token = Int(tokenIndex(words: words, of: shared))
             if !batch.rows.isEmpty { tokenOfSlot.append(Int32(token)) }
             // A sighting's count and times are not folded: the store derives them from the usage rows.
             if sightingOfToken[token] < 0 {
                 sightingOfToken[token] = Int32(sightings.count)
-                let known = storedTokens?.contains(sighting.fingerprint) ?? false
+                let known = storedTokens?.contains(words: words) ?? false
                 if !known { sightingsWithRecords += 1 }
-                sightings.append(SightingFold(token: Int32(token), shared: known ? nil : sighting.shared))
+                sightings.append(SightingFold(token: Int32(token), shared: known ? nil : shared))
             }
         }
         for increment in batch.usage {
@@ -115,12 +119,13 @@ public struct BatchAccumulator: Sendable {
             foldWindow(key, increment.firstTime, increment.lastTime, increment.count)
         }
         if !batch.rows.windows.isEmpty { addWindows(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
-        for increment in batch.findings {
-            if let index = findingIndex[increment.key] {
-                findings[Int(index)] = findings[Int(index)].merged(with: increment)
+        // Merged in place (a merged copy of the whole increment retained all its strings twice).
+        for position in batch.findings.indices {
+            if let index = findingIndex[batch.findings[position].key] {
+                findings[Int(index)].merge(batch.findings[position])
             } else {
-                findingIndex[increment.key] = Int32(findings.count)
-                findings.append(increment)
+                findingIndex[batch.findings[position].key] = Int32(findings.count)
+                findings.append(batch.findings[position])
             }
         }
         for step in batch.progress {
@@ -247,6 +252,20 @@ public struct BatchAccumulator: Sendable {
         if let last = lastTexts[field], last.text == text { return last.index }
         let index = textIndex(text)
         lastTexts[field] = (text, index)
+        return index
+    }
+
+    /// ``tokenIndex(_:)`` for a sighting's token, compared by digest words; the fingerprint is copied only for
+    /// a token the accumulator has not met.
+    private mutating func tokenIndex(words: (UInt64, UInt64, UInt64, UInt64), of shared: SharedTokenRecord) -> Int32 {
+        let new = Int32(fingerprints.count)
+        let index = fingerprintIndex.row(hash: TextHash.mix(words.0), new: new) {
+            fingerprints[Int($0)].digestWords == words
+        }
+        if index == new {
+            fingerprints.append(shared.record.fingerprint)
+            sightingOfToken.append(-1)
+        }
         return index
     }
 
@@ -415,27 +434,42 @@ struct SightingFold: Sendable {
 
 /// Tokens whose sightings the writer has handed to the store in this scan, by digest; bounded (forgets all
 /// when full: a forgotten token's record is simply kept and stored-or-found as usual).
+/// Open addressing on the first digest word (`RowIndex`): a `Set` hashed the 32 digest bytes with SipHash for
+/// every sighting the writer folded.
 public struct KnownTokens: Sendable {
-    private var digests = Set<TokenDigest>()
+    private var index = RowIndex()
+    private var digests: [TokenDigest] = []
     private let capacity: Int
 
     public init(capacity: Int = 1 << 16) { self.capacity = capacity }
 
-    public func contains(_ fingerprint: TokenFingerprint) -> Bool { digests.contains(TokenDigest(fingerprint)) }
+    public func contains(_ fingerprint: TokenFingerprint) -> Bool { contains(words: fingerprint.digestWords) }
+
+    func contains(words: (UInt64, UInt64, UInt64, UInt64)) -> Bool {
+        let digest = TokenDigest(words)
+        return index.find(hash: TextHash.mix(digest.a)) { digests[Int($0)] == digest } != nil
+    }
 
     /// Remembers every token of a transaction about to be handed to the store.
     public mutating func insert(from accumulator: BatchAccumulator) {
-        if digests.count + accumulator.sightings.count > capacity { digests.removeAll(keepingCapacity: true) }
+        if digests.count + accumulator.sightings.count > capacity {
+            index = RowIndex()
+            digests.removeAll(keepingCapacity: true)
+        }
         for sighting in accumulator.sightings {
-            digests.insert(TokenDigest(accumulator.fingerprints[Int(sighting.token)]))
+            let digest = TokenDigest(accumulator.fingerprints[Int(sighting.token)].digestWords)
+            let new = Int32(digests.count)
+            if index.row(hash: TextHash.mix(digest.a), new: new, matches: { digests[Int($0)] == digest }) == new {
+                digests.append(digest)
+            }
         }
     }
 
     /// The digest words alone (32 bytes), not the fingerprint with its hex string.
-    private struct TokenDigest: Hashable, Sendable {
+    private struct TokenDigest: Equatable, Sendable {
         let a, b, c, d: UInt64
-        init(_ fingerprint: TokenFingerprint) {
-            (a, b, c, d) = fingerprint.digestWords
+        init(_ words: (UInt64, UInt64, UInt64, UInt64)) {
+            (a, b, c, d) = words
         }
     }
 }
@@ -555,5 +589,16 @@ extension FindingIncrement {
         result.example = Swift.min(example, other.example)
         result.suppressed = suppressed && other.suppressed
         return result
+    }
+
+    /// ``merged(with:)`` in place (the fold's path; `merged(with:)` stays as its oracle).
+    public mutating func merge(_ other: FindingIncrement) {
+        count += other.count
+        if other.severity > severity { severity = other.severity }
+        firstSeen = AuditStore.minimum(firstSeen, other.firstSeen)
+        lastSeen = AuditStore.maximum(lastSeen, other.lastSeen)
+        if !other.statusCodes.isSubset(of: statusCodes) { statusCodes.formUnion(other.statusCodes) }
+        if other.example < example { example = other.example }
+        suppressed = suppressed && other.suppressed
     }
 }
