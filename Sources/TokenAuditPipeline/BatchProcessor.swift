@@ -56,6 +56,10 @@ struct BatchProcessor: Sendable {
     /// their bytes; the default). `false` reads them with ``LineExtractor/extractBorrowing(_:)``, every text a
     /// `String`: the reference the equivalence tests compare the byte path with.
     var readsFields = true
+    /// Whether the worker's ``WorkerTokens`` table also serves a token's later sightings in the batch (with
+    /// its slot; the default). `false` puts a batch-local ``RecentTokens`` in front of it, as before: the
+    /// reference the equivalence tests compare the one-table path with.
+    var usesOneTokenTable = true
     /// Each worker's tokens of its recent batches, across batches (``WorkerTokens``).
     let knownTokens = WorkerTokensPool()
 
@@ -102,6 +106,25 @@ struct BatchProcessor: Sendable {
                 for k in 0..<tokenCount {
                     let occurrence = fields.tokens[k]
                     let (analysed, slot): (AnalysedToken, Int) = occurrence.withBytes(in: line) { token in
+                        if usesOneTokenTable {
+                            switch known.sighting(token) {
+                            case .inBatch(let analysed, let slot)?:
+                                slots.addSighting(slot: slot, at: time)
+                                return (analysed, slot)
+                            case .earlier(let analysed, let position)?:
+                                let slot = slots.sighting(of: analysed, at: time)
+                                known.setSlot(slot, at: position)
+                                return (analysed, slot)
+                            case nil:
+                                let (bytes, found, isNew) = cache.analysis(borrowing: token) {
+                                    analyse($0, isCutByLogger: occurrence.isCutByFieldLimit)
+                                }
+                                if isNew { newTokens += 1 }
+                                let slot = slots.sighting(of: found, at: time)
+                                known.remember(bytes, found, slot: slot)
+                                return (found, slot)
+                            }
+                        }
                         if let known = recent.lookup(token) {
                             slots.addSighting(slot: known.slot, at: time)
                             return (known.analysed, known.slot)
@@ -111,9 +134,9 @@ struct BatchProcessor: Sendable {
                             recent.remember(earlier.bytes, earlier.analysed, slot: slot)
                             return (earlier.analysed, slot)
                         }
-                        let bytes = Array(token)
-                        let (found, isNew) = cache.analysis(for: bytes) {
-                            analyse(bytes, isCutByLogger: occurrence.isCutByFieldLimit)
+                        // Copied only when the cache lacks the token; otherwise the cache's bytes are shared.
+                        let (bytes, found, isNew) = cache.analysis(borrowing: token) {
+                            analyse($0, isCutByLogger: occurrence.isCutByFieldLimit)
                         }
                         if isNew { newTokens += 1 }
                         let slot = slots.sighting(of: found, at: time)

@@ -66,7 +66,18 @@ struct RequestRuleMemos {
     /// without running them). The slot's latest shape becomes its previous one, unless it is `shape` itself
     /// (its example moved: the rules ran again for the same shape).
     mutating func remember(slot: Int, shape: RequestShape, outcome: [Outcome], isQuiet: Bool) {
-        if slot >= known.count {
+        if isQuiet { quiet += 1 }
+        if slot == known.count {
+            // The usual first shape of a slot (slots are numbered as the batch meets tokens): appended as the
+            // latest, no previous; no swap, no comparison. The previous's place holds a copy, never read.
+            shapes.append(shape)
+            shapes.append(shape)
+            outcomes.append(outcome)
+            outcomes.append([])
+            known.append(1)
+            return
+        }
+        if slot > known.count {
             let more = slot + 1 - known.count
             shapes.append(contentsOf: repeatElement(shape, count: 2 * more))
             outcomes.append(contentsOf: repeatElement([], count: 2 * more))
@@ -74,7 +85,13 @@ struct RequestRuleMemos {
         }
         let latest = 2 * slot
         let count = known[slot]
-        if count == 0 || shapes[latest] != shape {
+        if count == 0 {
+            shapes[latest] = shape
+            outcomes[latest] = outcome
+            known[slot] = 1
+            return
+        }
+        if shapes[latest] != shape {
             // The latest becomes the previous (a previous of shape `shape` moves up, to be replaced below).
             shapes.swapAt(latest, latest + 1)
             outcomes.swapAt(latest, latest + 1)
@@ -82,6 +99,5 @@ struct RequestRuleMemos {
         }
         shapes[latest] = shape
         outcomes[latest] = outcome
-        if isQuiet { quiet += 1 }
     }
 }

@@ -95,47 +95,74 @@ final class AnalysedToken: Sendable {
 
 /// A bounded, sharded map from a token's bytes to its analysis, shared by the workers.
 ///
-/// Bounded so memory does not grow with the number of distinct tokens: when a shard is full an arbitrary entry
-/// is evicted, and that token is analysed again if it comes back (analysis is deterministic, so the database
-/// is the same either way). Sharded so workers rarely wait on each other's locks. Keys hold raw token bytes in
-/// memory only; they are never written anywhere.
+/// Bounded so memory does not grow with the number of distinct tokens: each shard keeps two generations (an
+/// O(1) approximation of LRU: hits in `previous` move to `current`; when `current` is full it becomes
+/// `previous` and the old `previous` is dropped whole), and a token evicted is analysed again if it comes back
+/// (analysis is deterministic, so the database is the same either way). Sharded so workers rarely wait on each
+/// other's locks. Keys hold raw token bytes in memory only; they are never written anywhere.
+///
+/// Each generation is an open-addressing table of 8-byte slots (a 32-bit tag of the key's hash and the entry's
+/// number, as ``RowIndex``) over two arrays of entries: a probe compares tags and touches a stored key only when
+/// its tag matches. The `Dictionary` generations before (``DictionaryTokenCache``, the oracle of the
+/// equivalence tests) hashed 32 bytes with SipHash and loaded the key array of every occupied bucket they
+/// probed (a cache miss each); a lookup also needed the token copied into an array first. Here a lookup borrows
+/// the line's bytes, and a hit hands back the bytes the cache stores, for the worker's own tables to share.
 final class TokenCache<Value: Sendable>: Sendable {
-    /// A token's bytes as a dictionary key. `[UInt8]`'s own `Hashable` feeds the hasher one byte at a time
-    /// (hundreds of calls for a JWS, for every occurrence); this hashes the length and the last 32 bytes —
-    /// signature bytes for a JWS, well spread — in one call. Equality still compares every byte.
-    struct Key: Hashable, Sendable {
-        let bytes: [UInt8]
+    /// One generation: entries in insertion order, `nil` values for entries moved to the current generation
+    /// (tombstones: their slots stay, so probes for other keys still pass them).
+    private struct Generation {
+        var keys: [[UInt8]] = []
+        var values: [Value?] = []
+        /// `tag << 32 | (entry + 1)`; 0 is an empty slot. At most half full: a generation takes at most its
+        /// capacity of entries.
+        var slots: [UInt64]
+        var mask: Int
 
-        /// `memcmp` of the bytes: `[UInt8]`'s own `==` compares element by element, hundreds of iterations per
-        /// probe of a JWS-sized key.
-        static func == (lhs: Key, rhs: Key) -> Bool {
-            guard lhs.bytes.count == rhs.bytes.count else { return false }
-            return lhs.bytes.withUnsafeBytes { left in
-                rhs.bytes.withUnsafeBytes { right in
-                    left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0
+        init(capacity: Int) {
+            var size = 16
+            while size < capacity * 2 { size <<= 1 }
+            slots = [UInt64](repeating: 0, count: size)
+            mask = size - 1
+            keys.reserveCapacity(capacity)
+            values.reserveCapacity(capacity)
+        }
+
+        var count: Int { keys.count }
+
+        /// The entry holding `key` (with its value still here), if any.
+        func find(_ key: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Int? {
+            let tag = hash >> 32
+            var position = Int(truncatingIfNeeded: tag) & mask
+            while true {
+                let slot = slots[position]
+                if slot == 0 { return nil }
+                if slot >> 32 == tag {
+                    let entry = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                    if TokenCache.same(keys[entry], key) { return values[entry] == nil ? nil : entry }
                 }
+                position = (position + 1) & mask
             }
         }
 
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(bytes.count)
-            bytes.withUnsafeBytes { raw in
-                hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: raw.suffix(32)))
-            }
+        /// Adds a key the generation does not hold.
+        mutating func append(_ key: [UInt8], _ value: Value, hash: UInt64) {
+            let tag = hash >> 32
+            var position = Int(truncatingIfNeeded: tag) & mask
+            while slots[position] != 0 { position = (position + 1) & mask }
+            slots[position] = tag << 32 | UInt64(keys.count + 1)
+            keys.append(key)
+            values.append(value)
         }
     }
 
-    /// Two generations per shard, an O(1) approximation of LRU: hits in `previous` move to `current`; when
-    /// `current` is full it becomes `previous` and the old `previous` is dropped whole. A token in use stays
-    /// cached however many others pass through; the old eviction (the dictionary's first key, i.e. arbitrary)
-    /// threw hot tokens out and had them analysed again — three times per distinct token on the benchmark.
     private struct Generations {
-        var current: [Key: Value] = [:]
-        var previous: [Key: Value] = [:]
-        /// Tokens a worker is analysing right now. Logs of several servers are read side by side, so a new
-        /// token tends to reach both workers at once; without this both analysed it (1.9 analyses per distinct
-        /// token on the benchmark). The second waits for the first's result instead.
-        var inFlight: [Key: InFlight] = [:]
+        var current: Generation
+        var previous: Generation
+        /// Tokens a worker is analysing right now (at most one per worker, so a short list). Logs of several
+        /// servers are read side by side, so a new token tends to reach both workers at once; without this both
+        /// analysed it (1.9 analyses per distinct token on the benchmark). The second waits for the first's
+        /// result instead.
+        var inFlight: [(key: [UInt8], running: InFlight)] = []
     }
 
     /// One analysis in progress: waiters block on `done` until the analysing worker publishes `value`.
@@ -147,13 +174,17 @@ final class TokenCache<Value: Sendable>: Sendable {
     }
 
     private enum Lookup {
-        case hit(Value)
+        case hit([UInt8], Value)
         case wait(InFlight)
-        case analyse(InFlight)
+        case analyse(InFlight, [UInt8])
     }
 
     private final class Shard: Sendable {
-        let generations = Mutex(Generations())
+        let generations: Mutex<Generations>
+
+        init(capacity: Int) {
+            generations = Mutex(Generations(current: Generation(capacity: capacity), previous: Generation(capacity: 0)))
+        }
     }
 
     private let shards: [Shard]
@@ -161,65 +192,107 @@ final class TokenCache<Value: Sendable>: Sendable {
     private let generationCapacity: Int
 
     init(capacity: Int, shardCount: Int = 16) {
-        self.shards = (0..<shardCount).map { _ in Shard() }
-        self.generationCapacity = max(1, capacity / shardCount / 2)
+        let generationCapacity = max(1, capacity / shardCount / 2)
+        self.shards = (0..<shardCount).map { _ in Shard(capacity: generationCapacity) }
+        self.generationCapacity = generationCapacity
     }
 
-    private func shard(for key: [UInt8]) -> Shard {
-        // The last bytes of a JWS are signature bytes: well spread, cheap to read.
-        var hash: UInt32 = 2_166_136_261
-        for byte in key.suffix(8) { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return shards[Int(hash % UInt32(shards.count))]
+    /// `memcmp` equality of a stored key and borrowed bytes.
+    @inline(__always)
+    fileprivate static func same(_ stored: [UInt8], _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard stored.count == key.count else { return false }
+        return stored.withUnsafeBufferPointer { stored in
+            key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0
+        }
+    }
+
+    /// The key's hash: its length and its last 16 bytes (signature bytes for a JWS, well spread), mixed by
+    /// multiplies and murmur3's final avalanche. Not seeded (as the dictionary's key hash was not either in
+    /// effect: one process, keys nobody chooses to collide); a collision costs one more comparison.
+    @inline(__always)
+    static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = UInt64(truncatingIfNeeded: key.count) &* 0x9E37_79B9_7F4A_7C15
+        if key.count >= 16, let base = key.baseAddress {
+            let raw = UnsafeRawPointer(base + (key.count - 16))
+            h = (h ^ raw.loadUnaligned(as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            h = (h ^ raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) &* 0xC4CE_B9FE_1A85_EC53
+        } else {
+            for byte in key { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        }
+        h ^= h >> 33
+        h = h &* 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        h = h &* 0xC4CE_B9FE_1A85_EC53
+        h ^= h >> 33
+        return h
     }
 
     /// Inserts into the current generation; when that is full, it becomes the previous one and the dropped
-    /// previous generation is returned, for the caller to free after releasing the lock (freeing thousands of
+    /// previous generation is returned, for the caller to free after releasing the lock (freeing hundreds of
     /// keys and analyses under the shard's lock made the other worker spin on it).
-    private func insert(_ key: Key, _ value: Value, into generations: inout Generations) -> [Key: Value]? {
-        var dropped: [Key: Value]?
+    private func insert(_ key: [UInt8], _ value: Value, hash: UInt64, into generations: inout Generations) -> Generation? {
+        var dropped: Generation?
         if generations.current.count >= generationCapacity {
             dropped = generations.previous
             generations.previous = generations.current
-            generations.current = Dictionary(minimumCapacity: generationCapacity)
+            generations.current = Generation(capacity: generationCapacity)
         }
-        generations.current[key] = value
+        generations.current.append(key, value, hash: hash)
         return dropped
     }
 
     /// The cached analysis of `key`, or the result of `analyse()` (computed outside the lock and stored). Each
     /// key is analysed by one worker at a time: a concurrent request for the same key waits for that result.
     func analysis(for key: [UInt8], analyse: () -> Value) -> (Value, isNew: Bool) {
-        let shard = shard(for: key)
-        let key = Key(bytes: key)
-        let (lookup, dropped): (Lookup, [Key: Value]?) = shard.generations.withLock { generations in
-            if let found = generations.current[key] { return (.hit(found), nil) }
-            if let found = generations.previous.removeValue(forKey: key) {
-                return (.hit(found), insert(key, found, into: &generations))
+        let found = key.withUnsafeBufferPointer { bytes in analysis(borrowing: bytes) { _ in analyse() } }
+        return (found.value, found.isNew)
+    }
+
+    /// ``analysis(for:analyse:)`` of bytes borrowed from the line: they are copied only when the cache does not
+    /// hold them (and `analyse` gets that copy). Returns the bytes the cache keeps the analysis under (equal to
+    /// `key`), to be shared by the caller's own tables instead of copied again.
+    func analysis(borrowing key: UnsafeBufferPointer<UInt8>, analyse: ([UInt8]) -> Value)
+        -> (bytes: [UInt8], value: Value, isNew: Bool)
+    {
+        let hash = Self.hash(key)
+        let shard = shards[Int(truncatingIfNeeded: hash & 0xFFFF_FFFF) % shards.count]
+        let (lookup, dropped): (Lookup, Generation?) = shard.generations.withLock { generations in
+            if let entry = generations.current.find(key, hash: hash) {
+                return (.hit(generations.current.keys[entry], generations.current.values[entry]!), nil)
             }
-            if let running = generations.inFlight[key] { return (.wait(running), nil) }
+            if let entry = generations.previous.find(key, hash: hash) {
+                let bytes = generations.previous.keys[entry]
+                let value = generations.previous.values[entry]!
+                generations.previous.values[entry] = nil
+                return (.hit(bytes, value), insert(bytes, value, hash: hash, into: &generations))
+            }
+            for flight in generations.inFlight where Self.same(flight.key, key) { return (.wait(flight.running), nil) }
             let started = InFlight()
-            generations.inFlight[key] = started
-            return (.analyse(started), nil)
+            let bytes = Array(key)
+            generations.inFlight.append((bytes, started))
+            return (.analyse(started, bytes), nil)
         }
         _ = consume dropped  // freed here, outside the lock
         switch lookup {
-        case .hit(let value):
-            return (value, false)
+        case .hit(let bytes, let value):
+            return (bytes, value, false)
         case .wait(let running):
             running.done.wait()
-            if let value = running.value.withLock({ $0 }) { return (value, false) }
+            if let value = running.value.withLock({ $0 }) { return (Array(key), value, false) }
             // Unreachable in practice (the analysing worker always publishes); analyse rather than trap.
-            return (analyse(), true)
-        case .analyse(let started):
-            let fresh = analyse()
+            let bytes = Array(key)
+            return (bytes, analyse(bytes), true)
+        case .analyse(let started, let bytes):
+            let fresh = analyse(bytes)
             started.value.withLock { $0 = fresh }
-            let dropped = shard.generations.withLock { generations -> [Key: Value]? in
-                generations.inFlight[key] = nil
-                return generations.current[key] == nil ? insert(key, fresh, into: &generations) : nil
+            let dropped = shard.generations.withLock { generations -> Generation? in
+                generations.inFlight.removeAll { $0.running === started }
+                return generations.current.find(key, hash: hash) == nil
+                    ? insert(bytes, fresh, hash: hash, into: &generations) : nil
             }
             _ = consume dropped  // freed here, outside the lock
             started.done.leave()
-            return (fresh, true)
+            return (bytes, fresh, true)
         }
     }
 }

@@ -19,6 +19,9 @@ struct WorkerTokens<Value: Sendable>: Sendable {
         let bytes: [UInt8]
         let analysed: Value
         let batch: Int
+        /// The token's ``TokenSlots`` slot in batch ``slotBatch`` (``sighting(_:)``); -1 for none.
+        var slot: Int = -1
+        var slotBatch: Int = 0
     }
 
     static var size: Int { 4096 }
@@ -65,6 +68,46 @@ struct WorkerTokens<Value: Sendable>: Sendable {
     mutating func remember(_ bytes: [UInt8], _ analysed: Value) {
         let index = bytes.withUnsafeBufferPointer { Self.index(of: $0) }
         entries[index] = Entry(bytes: bytes, analysed: analysed, batch: batch)
+    }
+
+    /// What the table knows of `key` for the current batch (``sighting(_:)``).
+    enum Sighting {
+        /// Met before in this batch: its analysis and slot.
+        case inBatch(Value, slot: Int)
+        /// Met in one of the last ``maximumAge`` batches, not yet in this one: its analysis, and the table
+        /// position to give the slot to (``setSlot(_:at:)``).
+        case earlier(Value, position: Int)
+    }
+
+    /// The table as the batch's one token table (in place of ``RecentTokens`` in front of it): a token met
+    /// before in this batch comes back with its slot, one met in the last ``maximumAge`` batches with its
+    /// analysis. One lookup for both, and no second table to refill (the retains and releases of a
+    /// ``RecentTokens`` entry's bytes and analysis on every first sighting in a batch).
+    /// `mutating` though it changes nothing, as ``lookup(_:)``.
+    @inline(__always)
+    mutating func sighting(_ key: UnsafeBufferPointer<UInt8>) -> Sighting? {
+        let index = Self.index(of: key)
+        guard let entry = entries[index], batch - entry.batch < Self.maximumAge, entry.bytes.count == key.count
+        else { return nil }
+        let same = entry.bytes.withUnsafeBufferPointer { stored in
+            key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0
+        }
+        guard same else { return nil }
+        if entry.slotBatch == batch, entry.slot >= 0 { return .inBatch(entry.analysed, slot: entry.slot) }
+        return .earlier(entry.analysed, position: index)
+    }
+
+    /// Gives the entry at `position` (a ``Sighting/earlier(_:position:)``) its slot in the current batch.
+    @inline(__always)
+    mutating func setSlot(_ slot: Int, at position: Int) {
+        entries[position]?.slot = slot
+        entries[position]?.slotBatch = batch
+    }
+
+    /// ``remember(_:_:)`` with the token's slot in the current batch.
+    mutating func remember(_ bytes: [UInt8], _ analysed: Value, slot: Int) {
+        let index = bytes.withUnsafeBufferPointer { Self.index(of: $0) }
+        entries[index] = Entry(bytes: bytes, analysed: analysed, batch: batch, slot: slot, slotBatch: batch)
     }
 }
 
