@@ -88,13 +88,18 @@ struct RowHash {
     }
 
     /// The hash, with a final avalanche (murmur3's fmix64) so that its upper half is well mixed.
-    var value: UInt64 {
-        var h = state
-        h ^= h >> 33
-        h = h &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 33
-        h = h &* 0xC4CE_B9FE_1A85_EC53
-        h ^= h >> 33
-        return h
-    }
+    var value: UInt64 { finalMix(state) }
+}
+
+/// murmur3's 64-bit finaliser (`fmix64`): every input bit reaches every output bit, so the upper half the
+/// open-addressing tables take their tags from is as well mixed as the lower half they index with.
+@inline(__always)
+func finalMix(_ value: UInt64) -> UInt64 {
+    var h = value
+    h ^= h >> 33
+    h = h &* 0xFF51_AFD7_ED55_8CCD
+    h ^= h >> 33
+    h = h &* 0xC4CE_B9FE_1A85_EC53
+    h ^= h >> 33
+    return h
 }

@@ -219,12 +219,7 @@ final class TokenCache<Value: Sendable>: Sendable {
         } else {
             for byte in key { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         }
-        h ^= h >> 33
-        h = h &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 33
-        h = h &* 0xC4CE_B9FE_1A85_EC53
-        h ^= h >> 33
-        return h
+        return finalMix(h)
     }
 
     /// Inserts into the current generation; when that is full, it becomes the previous one and the dropped

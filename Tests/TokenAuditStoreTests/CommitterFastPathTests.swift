@@ -69,14 +69,18 @@ struct CommitterFastPathTests {
     }
 
     /// Known tokens: found after insertion, by fingerprint and by digest words; forgotten all at once when full.
-    @Test func knownTokensByDigestWords() {
-        var folded = BatchAccumulator()
-        var batch = StoreBatch()
-        batch.tokens = (0..<40).map {
+    private func sightings(_ indices: Range<Int>) -> [TokenSighting] {
+        indices.map {
             TokenSighting(
                 record: TokenRecord(fingerprint: fingerprint($0), kind: "access-token", verificationStatus: "valid"),
                 count: 1, firstSeen: nil, lastSeen: nil)
         }
+    }
+
+    @Test func knownTokensByDigestWords() {
+        var folded = BatchAccumulator()
+        var batch = StoreBatch()
+        batch.tokens = sightings(0..<40)
         folded.add(batch)
         var known = KnownTokens(capacity: 64)
         known.insert(from: folded)
@@ -89,11 +93,7 @@ struct CommitterFastPathTests {
         #expect(known.contains(fingerprint(39)))
         var other = BatchAccumulator()
         var more = StoreBatch()
-        more.tokens = (100..<130).map {
-            TokenSighting(
-                record: TokenRecord(fingerprint: fingerprint($0), kind: "access-token", verificationStatus: "valid"),
-                count: 1, firstSeen: nil, lastSeen: nil)
-        }
+        more.tokens = sightings(100..<130)
         other.add(more)
         known.insert(from: other)  // 40 + 30 > 64: the earlier tokens are forgotten
         #expect(known.contains(fingerprint(0)) == false)

@@ -44,13 +44,7 @@ struct MigrationTests {
     ]
 
     private func rows(_ connection: SQLiteConnection) throws -> [String] {
-        var out: [String] = []
-        for sql in Self.readBack {
-            try connection.prepare(sql).forEachRow([]) { row in
-                out.append((0..<row.columnCount).map { "\(row.value(at: $0))" }.joined(separator: "|"))
-            }
-        }
-        return out
+        try readBackRows(connection, Self.readBack)
     }
 
     @Test func version3RowsReadBackUnchangedThroughTheViews() throws {
@@ -133,4 +127,15 @@ struct MigrationTests {
         let count = try store.withConnection { try $0.scalar("SELECT count(*) FROM tokens") }
         #expect(count == .integer(1))
     }
+}
+
+/// The rows of `queries`, each row's values joined by `|`: what a migration test compares before and after.
+func readBackRows(_ connection: SQLiteConnection, _ queries: [String]) throws -> [String] {
+    var out: [String] = []
+    for sql in queries {
+        try connection.prepare(sql).forEachRow([]) { row in
+            out.append((0..<row.columnCount).map { "\(row.value(at: $0))" }.joined(separator: "|"))
+        }
+    }
+    return out
 }

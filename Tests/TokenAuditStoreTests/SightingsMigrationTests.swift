@@ -46,13 +46,7 @@ struct SightingsMigrationTests {
     ]
 
     private func rows(_ connection: SQLiteConnection) throws -> [String] {
-        var out: [String] = []
-        for sql in Self.readBack {
-            try connection.prepare(sql).forEachRow([]) { row in
-                out.append((0..<row.columnCount).map { "\(row.value(at: $0))" }.joined(separator: "|"))
-            }
-        }
-        return out
+        try readBackRows(connection, Self.readBack)
     }
 
     private func columns(_ connection: SQLiteConnection, _ view: String) throws -> [String] {
