@@ -127,16 +127,22 @@ enum DirectReaders {
     /// are times, statuses, methods, hosts, schemes, user agents, peers, targets or request lines, Authorization
     /// values, ignored fields, or placeholders (`""`, `"-"`) and numbers in any other field. Validated like
     /// ``FlatJSONScanner`` (the same lexing).
-    static func json(_ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?) -> Outcome {
+    static func json(
+        _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, options: ExtractionOptions = ExtractionOptions()
+    ) -> Outcome {
         var fields = LineFields()
-        return json(p, defaultOffset: defaultOffset, yearHint: yearHint, into: &fields)
+        return json(p, defaultOffset: defaultOffset, yearHint: yearHint, options: options, into: &fields)
     }
 
     /// ``json(_:defaultOffset:yearHint:)`` writing the line to `fields` (replaced whole) when it answers
     /// ``Outcome/line``.
+    /// `options` only for its `cert_field` keys (``ExtractionOptions/clientCertificateFields``): a line with
+    /// one of them, like a line with a built-in certificate key, is left to the general path.
     static func json(
-        _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, into fields: inout LineFields
+        _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, options: ExtractionOptions,
+        into fields: inout LineFields
     ) -> Outcome {
+        let hasCertificateFields = !options.certificateFieldKeys.isEmpty
         let n = p.count
         var i = 0
         while i < n, p[i] != ASCII.leftBrace { i += 1 }
@@ -234,6 +240,8 @@ enum DirectReaders {
                         }
                     case .ignored: break
                     case .body, .header: if !isPlaceholder { return .unhandled }
+                    // A client-certificate field: the general path files it (even `-`: it says "none").
+                    case .clientCertificate: return .unhandled
                     }
                 case .header(let slot):
                     guard !isPlaceholder else { break }
@@ -253,6 +261,11 @@ enum DirectReaders {
                     if !isPlaceholder { return .unhandled }
                 case .other:
                     if FlatJSONScanner.mayHoldJWT(p, v) { return .unhandled }
+                    if hasCertificateFields,
+                        options.isClientCertificateField(UnsafeBufferPointer(rebasing: p[key.content]), normalise: true)
+                    {
+                        return .unhandled
+                    }
                 }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 guard let number = FlatJSONScanner.scanNumber(p, &i) else { return .unhandled }
@@ -268,6 +281,12 @@ enum DirectReaders {
                 guard FlatJSONScanner.literal(p, &i, "false") else { return .unhandled }
             case UInt8(ascii: "n"):
                 guard FlatJSONScanner.literal(p, &i, "null") else { return .unhandled }
+                if case .role(.clientCertificate) = action { return .unhandled }
+                if hasCertificateFields,
+                    options.isClientCertificateField(UnsafeBufferPointer(rebasing: p[key.content]), normalise: true)
+                {
+                    return .unhandled
+                }
             default:
                 return .unhandled
             }

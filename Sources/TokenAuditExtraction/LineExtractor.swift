@@ -89,6 +89,19 @@ public struct LineExtractor: Sendable {
     /// reference the direct readers (``DirectReaders``) are compared with.
     var usesDirectReaders = true
 
+    /// JSON keys (normalised: lowercase, `_` for `-`) read as the TLS client certificate or its thumbprint
+    /// (RFC 8705) with no configuration: the names nginx (`ssl_client_fingerprint` — SHA-1 —,
+    /// `ssl_client_escaped_cert`, `ssl_client_cert`, `ssl_client_raw_cert`), Envoy
+    /// (`downstream_peer_fingerprint_256`, `downstream_peer_fingerprint_1`, `downstream_peer_cert`), Apache
+    /// (`SSL_CLIENT_CERT`), Traefik (`X-Forwarded-Tls-Client-Cert`, kept as `request_…`) and RFC 9440
+    /// (`Client-Cert`) give them. The policy adds more (``ExtractionOptions/clientCertificateFields``).
+    public static let defaultClientCertificateKeys: [String] = [
+        "ssl_client_fingerprint", "ssl_client_escaped_cert", "ssl_client_cert", "ssl_client_raw_cert",
+        "downstream_peer_fingerprint_256", "downstream_peer_fingerprint_1", "downstream_peer_cert",
+        "x_forwarded_tls_client_cert", "request_x_forwarded_tls_client_cert", "client_cert", "request_client_cert",
+        "http_client_cert", "client_cert_sha256", "tls_client_cert_sha256",
+    ]
+
     public init(format: LogFormat, options: ExtractionOptions = ExtractionOptions()) {
         self.format = format
         self.options = options
@@ -161,7 +174,8 @@ public struct LineExtractor: Sendable {
         case .combined: return DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds, into: &fields)
         case .jsonLines:
             return DirectReaders.json(
-                b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint, into: &fields)
+                b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint, options: options,
+                into: &fields)
         default: return .unhandled
         }
     }

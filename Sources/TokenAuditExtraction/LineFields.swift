@@ -91,6 +91,8 @@ public struct LineFields: Sendable {
     public var tokens = LineTokens()
     public var isLowConfidence = false
     public var problems: [ExtractionProblem] = []
+    /// The client-certificate fields, as ``ExtractedLine/clientCertificate``.
+    public var clientCertificate: LoggedClientCertificate? = nil
 
     /// No time, no text, no token: what ``LineExtractor/extractFields(_:into:)`` writes over.
     public init() {}
@@ -110,6 +112,7 @@ public struct LineFields: Sendable {
         tokens = LineTokens(extracted.tokens)
         isLowConfidence = extracted.isLowConfidence
         problems = extracted.problems
+        clientCertificate = extracted.clientCertificate
     }
 
     /// Whether the path holds a `?` (``RequestShapeBasis`` keeps such paths), read on the bytes.
@@ -133,7 +136,8 @@ public struct LineFields: Sendable {
     /// from.
     public func extractedLine(in line: UnsafeRawBufferPointer) -> ExtractedLine {
         ExtractedLine(
-            context: context(in: line), tokens: tokens.array, isLowConfidence: isLowConfidence, problems: problems)
+            context: context(in: line), tokens: tokens.array, isLowConfidence: isLowConfidence, problems: problems,
+            clientCertificate: clientCertificate)
     }
 }
 
