@@ -93,12 +93,14 @@ public struct LineExtractor: Sendable {
     /// (RFC 8705) with no configuration: the names nginx (`ssl_client_fingerprint` — SHA-1 —,
     /// `ssl_client_escaped_cert`, `ssl_client_cert`, `ssl_client_raw_cert`), Envoy
     /// (`downstream_peer_fingerprint_256`, `downstream_peer_fingerprint_1`, `downstream_peer_cert`), Apache
-    /// (`SSL_CLIENT_CERT`), Traefik (`X-Forwarded-Tls-Client-Cert`, kept as `request_…`) and RFC 9440
-    /// (`Client-Cert`) give them. The policy adds more (``ExtractionOptions/clientCertificateFields``).
+    /// (`SSL_CLIENT_CERT`), Traefik's forwarded header (`X-Forwarded-Tls-Client-Cert`) and RFC 9440
+    /// (`Client-Cert`) give them. Every key fits the JSON key table (32 bytes at most): longer ones, such as
+    /// Traefik's `request_X-Forwarded-Tls-Client-Cert`, are named by the policy
+    /// (``ExtractionOptions/clientCertificateFields``), which adds any key.
     public static let defaultClientCertificateKeys: [String] = [
         "ssl_client_fingerprint", "ssl_client_escaped_cert", "ssl_client_cert", "ssl_client_raw_cert",
         "downstream_peer_fingerprint_256", "downstream_peer_fingerprint_1", "downstream_peer_cert",
-        "x_forwarded_tls_client_cert", "request_x_forwarded_tls_client_cert", "client_cert", "request_client_cert",
+        "x_forwarded_tls_client_cert", "client_cert", "request_client_cert",
         "http_client_cert", "client_cert_sha256", "tls_client_cert_sha256",
     ]
 
