@@ -227,3 +227,29 @@ enum CertificateFixture {
         #expect(policy.clientCertificateFields == ["a", "b"])
     }
 }
+
+@Suite struct CertFieldPolicyTests {
+    func load(_ yaml: String) throws -> AuditPolicy {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cert-field-\(UUID().uuidString).yml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try PolicyLoader.load(path: path)
+    }
+
+    @Test func stringAndListLoad() throws {
+        #expect(try load("rules:\n  mtls-binding-mismatch:\n    cert_field: tls_peer\n").clientCertificateFields == ["tls_peer"])
+        #expect(try load("rules:\n  mtls-binding-mismatch:\n    cert_field: [a, request_X-Forwarded-Tls-Client-Cert]\n")
+            .clientCertificateFields == ["a", "request_X-Forwarded-Tls-Client-Cert"])
+        // A key that looks like a duration stays a key name.
+        #expect(try load("rules:\n  mtls-binding-mismatch:\n    cert_field: 5m\n").clientCertificateFields == ["5m"])
+    }
+
+    @Test func aMappingIsAnError() throws {
+        #expect(throws: PolicyError.self) {
+            try load("rules:\n  mtls-binding-mismatch:\n    cert_field: {a: 1}\n")
+        }
+        #expect(throws: PolicyError.self) {
+            try load("rules:\n  mtls-binding-mismatch:\n    cert_field: \"\"\n")
+        }
+    }
+}
