@@ -172,6 +172,12 @@ enum DirectReaders {
                 !key.hasHigh
             else { return .unhandled }
             let action = keys.action(forRawKey: UnsafeBufferPointer(rebasing: p[key.content]))
+            // A `cert_field` key of the policy (asked only when it names one): the general path files it.
+            if hasCertificateFields, !action.isRole,
+                options.isClientCertificateField(UnsafeBufferPointer(rebasing: p[key.content]), normalise: true)
+            {
+                return .unhandled
+            }
             FlatJSONScanner.skipWhitespace(p, &i)
             guard i < n, p[i] == ASCII.colon else { return .unhandled }
             i += 1
@@ -261,11 +267,6 @@ enum DirectReaders {
                     if !isPlaceholder { return .unhandled }
                 case .other:
                     if FlatJSONScanner.mayHoldJWT(p, v) { return .unhandled }
-                    if hasCertificateFields,
-                        options.isClientCertificateField(UnsafeBufferPointer(rebasing: p[key.content]), normalise: true)
-                    {
-                        return .unhandled
-                    }
                 }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 guard let number = FlatJSONScanner.scanNumber(p, &i) else { return .unhandled }
@@ -282,11 +283,6 @@ enum DirectReaders {
             case UInt8(ascii: "n"):
                 guard FlatJSONScanner.literal(p, &i, "null") else { return .unhandled }
                 if case .role(.clientCertificate) = action { return .unhandled }
-                if hasCertificateFields,
-                    options.isClientCertificateField(UnsafeBufferPointer(rebasing: p[key.content]), normalise: true)
-                {
-                    return .unhandled
-                }
             default:
                 return .unhandled
             }

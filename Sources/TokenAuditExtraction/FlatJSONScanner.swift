@@ -34,6 +34,12 @@ enum FlatJSONScanner {
         /// `headerLike`: a key that only contains a carrier's name.
         case authorization, cookie, referer, dpop
         case other
+
+        /// The key has a role (`JSONLineReader.roles`), which `leaf` applies before anything else.
+        var isRole: Bool {
+            if case .role = self { return true }
+            return false
+        }
     }
 
     /// `JSONReadingLimits(maximumBytes:)` used by the tree reader.
@@ -72,15 +78,16 @@ enum FlatJSONScanner {
                 decode(p, key.content, into: &keyBuffer)
                 for k in keyBuffer.indices { keyBuffer[k] = normalised(keyBuffer[k]) }
                 action = keyBuffer.withUnsafeBufferPointer { keys.action(forNormalisedKey: $0) }
-                if case .other = action, !options.certificateFieldKeys.isEmpty,
+                if !action.isRole, !options.certificateFieldKeys.isEmpty,
                     keyBuffer.withUnsafeBufferPointer({ options.isClientCertificateField($0, normalise: false) })
                 {
                     action = .role(.clientCertificate)
                 }
             } else {
                 action = keys.action(forRawKey: UnsafeBufferPointer(rebasing: p[key.content]))
-                // A `cert_field` key of the policy (asked only when the policy names one).
-                if case .other = action, !options.certificateFieldKeys.isEmpty,
+                // A `cert_field` key of the policy (asked only when the policy names one). Like `leaf`, a role
+                // wins over it and it wins over header names and carrier-like keys.
+                if !action.isRole, !options.certificateFieldKeys.isEmpty,
                     options.isClientCertificateField(UnsafeBufferPointer(rebasing: p[key.content]), normalise: true)
                 {
                     action = .role(.clientCertificate)

@@ -211,7 +211,7 @@ public enum ClientCertificateReading: Sendable, Hashable {
         guard needle.count <= b.count else { return nil }
         var i = start
         while i + needle.count <= b.count {
-            if b[i] == needle[0], Array(b[i..<(i + needle.count)]) == needle { return i }
+            if b[i] == needle[0], b[i..<(i + needle.count)].elementsEqual(needle) { return i }
             i += 1
         }
         return nil

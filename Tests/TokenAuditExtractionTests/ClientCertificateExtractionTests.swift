@@ -83,6 +83,20 @@ import TokenAuditTestSupport
         #expect(Self.values(Self.extract(nested, .jsonLines, options)) == [Self.sha256Hex])
     }
 
+    /// A `cert_field` key that is also a header name or carrier-like key is the certificate (as in the tree
+    /// reader); a key with a role keeps its role.
+    @Test func certFieldOrderMatchesTheTreeReader() throws {
+        let options = ExtractionOptions(clientCertificateFields: ["x_dpop_cert", "http_cookie", "status", "x-client"])
+        let dpopLike = Self.json(#","x_dpop_cert":"\#(Self.sha256Hex)""#)
+        #expect(Self.values(Self.extract(dpopLike, .jsonLines, options)) == [Self.sha256Hex])
+        let cookie = Self.json(#","http_cookie":"-""#)
+        #expect(Self.extract(cookie, .jsonLines, options)?.clientCertificate == LoggedClientCertificate(values: [[]]))
+        let status = Self.json(#","x-client":"abc""#)
+        let line = try #require(Self.extract(status, .jsonLines, options))
+        #expect(line.context.status == 200)
+        #expect(Self.values(line) == ["abc"])
+    }
+
     @Test func nestedAndHeaderPlacesFollowTheTreeReader() throws {
         // Inside a headers object a member is a header, never the certificate field.
         let inHeaders = Self.json(#","request_headers":{"ssl_client_cert":"x"}"#)
@@ -116,11 +130,13 @@ import TokenAuditTestSupport
     @Test(arguments: [false, true])
     func mutatedCertificateLinesMatchEveryPath(withCertField: Bool) {
         var g = SplitMix64(seed: withCertField ? 91 : 92)
-        let options = withCertField ? ExtractionOptions(clientCertificateFields: ["tls_peer"]) : ExtractionOptions()
+        let options = withCertField
+            ? ExtractionOptions(clientCertificateFields: ["tls_peer", "http_cookie", "referer_cert"]) : ExtractionOptions()
         let extras = [
             #","ssl_client_escaped_cert":"\#(Self.escapedPEM)""#, #","ssl_client_fingerprint":"-""#,
             #","downstream_peer_fingerprint_256":null"#, #","tls_peer":"\#(Self.sha256Hex)""#, #","tls_peer":null"#,
-            #","ssl_client_cert":"a\nb""#, #","client_cert":12"#,
+            #","ssl_client_cert":"a\nb""#, #","client_cert":12"#, #","http_cookie":"s=1""#,
+            #","referer_cert":null"#,
         ]
         var withCertificate = 0
         for k in 0..<3000 {
