@@ -127,22 +127,18 @@ enum DirectReaders {
     /// are times, statuses, methods, hosts, schemes, user agents, peers, targets or request lines, Authorization
     /// values, ignored fields, or placeholders (`""`, `"-"`) and numbers in any other field. Validated like
     /// ``FlatJSONScanner`` (the same lexing).
-    static func json(
-        _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, options: ExtractionOptions = ExtractionOptions()
-    ) -> Outcome {
+    static func json(_ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?) -> Outcome {
         var fields = LineFields()
-        return json(p, defaultOffset: defaultOffset, yearHint: yearHint, options: options, into: &fields)
+        return json(p, defaultOffset: defaultOffset, yearHint: yearHint, into: &fields)
     }
 
     /// ``json(_:defaultOffset:yearHint:)`` writing the line to `fields` (replaced whole) when it answers
     /// ``Outcome/line``.
-    /// `options` only for its `cert_field` keys (``ExtractionOptions/clientCertificateFields``): a line with
-    /// one of them, like a line with a built-in certificate key, is left to the general path.
+    /// A line with a client-certificate key (``JSONLineReader/Role/clientCertificate``) is left to the general
+    /// path; so is every line when the policy names `cert_field` keys (``LineExtractor``'s `readDirectly`).
     static func json(
-        _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, options: ExtractionOptions,
-        into fields: inout LineFields
+        _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, into fields: inout LineFields
     ) -> Outcome {
-        let hasCertificateFields = !options.certificateFieldKeys.isEmpty
         let n = p.count
         var i = 0
         while i < n, p[i] != ASCII.leftBrace { i += 1 }
@@ -172,12 +168,6 @@ enum DirectReaders {
                 !key.hasHigh
             else { return .unhandled }
             let action = keys.action(forRawKey: UnsafeBufferPointer(rebasing: p[key.content]))
-            // A `cert_field` key of the policy (asked only when it names one): the general path files it.
-            if hasCertificateFields, !action.isRole,
-                options.isClientCertificateField(UnsafeBufferPointer(rebasing: p[key.content]), normalise: true)
-            {
-                return .unhandled
-            }
             FlatJSONScanner.skipWhitespace(p, &i)
             guard i < n, p[i] == ASCII.colon else { return .unhandled }
             i += 1

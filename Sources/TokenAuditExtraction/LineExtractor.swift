@@ -175,9 +175,11 @@ public struct LineExtractor: Sendable {
         switch format {
         case .combined: return DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds, into: &fields)
         case .jsonLines:
+            // The policy's `cert_field` keys are read by the general path only: a log that has them has them on
+            // (nearly) every line, which would be handed over anyway.
+            guard options.certificateFieldKeys.isEmpty else { return .unhandled }
             return DirectReaders.json(
-                b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint, options: options,
-                into: &fields)
+                b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint, into: &fields)
         default: return .unhandled
         }
     }
