@@ -136,7 +136,16 @@ struct Assembler {
         context.status = record.status
         context.userAgent = record.userAgent?.withBytes(in: line) { $0.isMeaningful ? ByteText.string($0) : nil }
         return ExtractedLine(context: context, tokens: tokens, isLowConfidence: record.isLowConfidence,
-                             problems: record.problems)
+                             problems: record.problems, clientCertificate: Assembler.clientCertificate(record))
+    }
+
+    /// The record's client-certificate fields, each trimmed, a placeholder (`-`) as empty; nil when it has none.
+    static func clientCertificate(_ record: RawRecord) -> LoggedClientCertificate? {
+        guard !record.clientCertificates.isEmpty else { return nil }
+        return LoggedClientCertificate(values: record.clientCertificates.map { value in
+            let r = value.trimmedRange(0..<value.count)
+            return r.isEmpty || value[r] == [ASCII.dash] ? [] : Array(value[r])
+        })
     }
 
     /// Whether `b[range]` holds a `%` (percent-decoding could make a token appear) or an `e` followed by `y` or

@@ -134,6 +134,8 @@ enum DirectReaders {
 
     /// ``json(_:defaultOffset:yearHint:)`` writing the line to `fields` (replaced whole) when it answers
     /// ``Outcome/line``.
+    /// A line with a client-certificate key (``JSONLineReader/Role/clientCertificate``) is left to the general
+    /// path; so is every line when the policy names `cert_field` keys (``LineExtractor``'s `readDirectly`).
     static func json(
         _ p: UnsafeBufferPointer<UInt8>, defaultOffset: Int, yearHint: Int?, into fields: inout LineFields
     ) -> Outcome {
@@ -234,6 +236,8 @@ enum DirectReaders {
                         }
                     case .ignored: break
                     case .body, .header: if !isPlaceholder { return .unhandled }
+                    // A client-certificate field: the general path files it (even `-`: it says "none").
+                    case .clientCertificate: return .unhandled
                     }
                 case .header(let slot):
                     guard !isPlaceholder else { break }
@@ -268,6 +272,7 @@ enum DirectReaders {
                 guard FlatJSONScanner.literal(p, &i, "false") else { return .unhandled }
             case UInt8(ascii: "n"):
                 guard FlatJSONScanner.literal(p, &i, "null") else { return .unhandled }
+                if case .role(.clientCertificate) = action { return .unhandled }
             default:
                 return .unhandled
             }

@@ -107,16 +107,62 @@ public struct ExtractedLine: Sendable, Hashable {
     /// True when the line was not understood by its format and the fallback scanner produced this.
     public var isLowConfidence: Bool
     /// Non-fatal problems met while reading the line.
-    public var problems: [ExtractionProblem]
+    public var problems: [ExtractionProblem] {
+        get { extras?.problems ?? [] }
+        set { extras = LineExtras.make(problems: newValue, clientCertificate: clientCertificate) }
+    }
+    /// The client-certificate fields of the line (RFC 8705 mutual TLS), as logged; nil when the line has none
+    /// (its format cannot say anything about the certificate). Never print or store the values.
+    public var clientCertificate: LoggedClientCertificate? {
+        get { extras?.clientCertificate }
+        set { extras = LineExtras.make(problems: problems, clientCertificate: newValue) }
+    }
+    /// ``problems`` and ``clientCertificate``, which few lines have, behind one reference (nil for the usual
+    /// line): a stored field each cost the hot path a release per line.
+    var extras: LineExtras?
 
     public init(
         context: RequestContext, tokens: [TokenOccurrence], isLowConfidence: Bool = false,
-        problems: [ExtractionProblem] = []
+        problems: [ExtractionProblem] = [], clientCertificate: LoggedClientCertificate? = nil
     ) {
         self.context = context
         self.tokens = tokens
         self.isLowConfidence = isLowConfidence
+        self.extras = LineExtras.make(problems: problems, clientCertificate: clientCertificate)
+    }
+
+    init(context: RequestContext, tokens: [TokenOccurrence], isLowConfidence: Bool, extras: LineExtras?) {
+        self.context = context
+        self.tokens = tokens
+        self.isLowConfidence = isLowConfidence
+        self.extras = extras
+    }
+}
+
+/// What few lines carry besides their context and tokens: problems met while reading them and the
+/// client-certificate fields. Immutable and shared by the values that hold it; absent (nil) when both are empty.
+final class LineExtras: Sendable, Hashable {
+    let problems: [ExtractionProblem]
+    let clientCertificate: LoggedClientCertificate?
+
+    private init(problems: [ExtractionProblem], clientCertificate: LoggedClientCertificate?) {
         self.problems = problems
+        self.clientCertificate = clientCertificate
+    }
+
+    /// nil when there is nothing to hold.
+    static func make(problems: [ExtractionProblem], clientCertificate: LoggedClientCertificate?) -> LineExtras? {
+        problems.isEmpty && clientCertificate == nil
+            ? nil : LineExtras(problems: problems, clientCertificate: clientCertificate)
+    }
+
+    static func == (a: LineExtras, b: LineExtras) -> Bool {
+        a.problems == b.problems && a.clientCertificate == b.clientCertificate
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(problems)
+        hasher.combine(clientCertificate)
     }
 }
 
@@ -132,14 +178,40 @@ public struct ExtractionOptions: Sendable, Hashable {
     /// Field lengths at which the logger cuts values (HAProxy `capture … len N`, custom truncation). A token that
     /// runs to the end of a field of exactly one of these lengths is marked `isCutByFieldLimit`.
     public var fieldLengthLimits: Set<Int>
+    /// JSON keys, besides the built-in ones (``LineExtractor/defaultClientCertificateKeys``), whose value is
+    /// the TLS client certificate or its thumbprint (the `cert_field` parameter of `mtls-binding-mismatch`).
+    /// Stored normalised as JSON keys are compared: ASCII lowercase, `-` as `_`.
+    public var clientCertificateFields: [String] {
+        get { certificateFieldKeys.map { String(decoding: $0, as: UTF8.self) } }
+        set { certificateFieldKeys = newValue.map { Array(JSONLineReader.normalise($0).utf8) }.filter { !$0.isEmpty } }
+    }
+    /// ``clientCertificateFields`` as bytes, for comparing keys without a String.
+    private(set) var certificateFieldKeys: [[UInt8]] = []
 
     public init(
         defaultZoneOffsetSeconds: Int = 0, yearHint: Int? = nil, trustedProxies: [IPNetwork] = [],
-        fieldLengthLimits: Set<Int> = []
+        fieldLengthLimits: Set<Int> = [], clientCertificateFields: [String] = []
     ) {
         self.defaultZoneOffsetSeconds = defaultZoneOffsetSeconds
         self.yearHint = yearHint
         self.trustedProxies = trustedProxies
         self.fieldLengthLimits = fieldLengthLimits
+        self.clientCertificateFields = clientCertificateFields
+    }
+
+    /// Whether the JSON key `key` (normalised on the fly when `normalise`) is one of ``clientCertificateFields``.
+    /// Asked only when that list is not empty.
+    func isClientCertificateField(_ key: UnsafeBufferPointer<UInt8>, normalise: Bool) -> Bool {
+        Self.isClientCertificateField(key, normalise: normalise, among: certificateFieldKeys)
+    }
+
+    /// ``isClientCertificateField(_:normalise:)`` against normalised `keys`.
+    static func isClientCertificateField(_ key: UnsafeBufferPointer<UInt8>, normalise: Bool, among keys: [[UInt8]]) -> Bool {
+        for candidate in keys where candidate.count == key.count {
+            var k = 0
+            while k < key.count, candidate[k] == (normalise ? FlatJSONScanner.normalised(key[k]) : key[k]) { k += 1 }
+            if k == key.count { return true }
+        }
+        return false
     }
 }

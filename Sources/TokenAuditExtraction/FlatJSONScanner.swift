@@ -34,6 +34,12 @@ enum FlatJSONScanner {
         /// `headerLike`: a key that only contains a carrier's name.
         case authorization, cookie, referer, dpop
         case other
+
+        /// The key has a role (`JSONLineReader.roles`), which `leaf` applies before anything else.
+        var isRole: Bool {
+            if case .role = self { return true }
+            return false
+        }
     }
 
     /// `JSONReadingLimits(maximumBytes:)` used by the tree reader.
@@ -66,14 +72,26 @@ enum FlatJSONScanner {
             guard i < n, p[i] == ASCII.quote else { return .invalid }
             // The key.
             guard let key = scanString(p, &i) else { return .invalid }
-            let action: Action
+            var action: Action
             if key.hasEscape || key.hasHigh {
                 keyBuffer.removeAll(keepingCapacity: true)
                 decode(p, key.content, into: &keyBuffer)
                 for k in keyBuffer.indices { keyBuffer[k] = normalised(keyBuffer[k]) }
                 action = keyBuffer.withUnsafeBufferPointer { keys.action(forNormalisedKey: $0) }
+                if !action.isRole, !options.certificateFieldKeys.isEmpty,
+                    keyBuffer.withUnsafeBufferPointer({ options.isClientCertificateField($0, normalise: false) })
+                {
+                    action = .role(.clientCertificate)
+                }
             } else {
                 action = keys.action(forRawKey: UnsafeBufferPointer(rebasing: p[key.content]))
+                // A `cert_field` key of the policy (asked only when the policy names one). Like `leaf`, a role
+                // wins over it and it wins over header names and carrier-like keys.
+                if !action.isRole, !options.certificateFieldKeys.isEmpty,
+                    options.isClientCertificateField(UnsafeBufferPointer(rebasing: p[key.content]), normalise: true)
+                {
+                    action = .role(.clientCertificate)
+                }
             }
             skipWhitespace(p, &i)
             guard i < n, p[i] == ASCII.colon else { return .invalid }
@@ -103,6 +121,8 @@ enum FlatJSONScanner {
                 guard literal(p, &i, "false") else { return .invalid }
             case UInt8(ascii: "n"):
                 guard literal(p, &i, "null") else { return .invalid }
+                // A client-certificate field logged as `null`: no certificate (as the tree reader files it).
+                if case .role(.clientCertificate) = action { state.record.clientCertificates.append([]) }
             case ASCII.leftBrace, ASCII.leftBracket:
                 return .needsTreeReader
             default:
@@ -222,6 +242,8 @@ enum FlatJSONScanner {
         case .header(let slot):
             let value = field()
             if ByteText.meaningful(value.bytes) != nil { state.record.addHeader(slot: slot, value: value) }
+        case .clientCertificate:
+            state.record.clientCertificates.append(Array(p[range]))
         case .ignored:
             break
         }

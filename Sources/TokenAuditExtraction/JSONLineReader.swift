@@ -6,6 +6,8 @@ import TokenAuditModel
 enum JSONLineReader {
     enum Role {
         case time, status, method, target, requestLine, host, scheme, userAgent, body, ignored
+        /// The TLS client certificate or its thumbprint (RFC 8705): filed as logged, `null` as "none".
+        case clientCertificate
         case peer(priority: Int)
         /// A header filed by slot. No listed key has this role today; the payload is a plain enum (not the
         /// header's name as a String) so that roles, and the key table's actions, copy without reference
@@ -32,6 +34,7 @@ enum JSONLineReader {
         for (p, k) in peers.enumerated() { map[k] = .peer(priority: p) }
         for k in ["request_time", "duration", "size", "bytes_sent", "body_bytes_sent", "proto", "protocol",
                   "upstream_uri", "level", "logger", "msg"] { map[k] = .ignored }
+        for k in LineExtractor.defaultClientCertificateKeys { map[k] = .clientCertificate }
         return map
     }()
 
@@ -96,8 +99,33 @@ enum JSONLineReader {
         case .array(let items): for item in items { visit(item, key: key, parentKeys: parentKeys, state: &state) }
         case .string(let s): leaf(Array(s.utf8), number: nil, key: key, parentKeys: parentKeys, state: &state)
         case .number(let n): leaf(Array(n.text.utf8), number: n.doubleValue, key: key, parentKeys: parentKeys, state: &state)
-        case .null, .bool: break
+        case .null:
+            // A client-certificate field logged as `null`: the format has the field, the request had no
+            // certificate (Envoy writes `null` for an unavailable value).
+            if isClientCertificateLeaf(key: key, parentKeys: parentKeys, options: state.options) {
+                state.record.clientCertificates.append([])
+            }
+        case .bool: break
         }
+    }
+
+    /// Whether `leaf` would file a value under `key` as a client certificate: a built-in or configured
+    /// certificate key outside a headers object, a Kong `querystring` and the ignored parents.
+    static func isClientCertificateLeaf(key: String, parentKeys: [String], options: ExtractionOptions) -> Bool {
+        if let parent = parentKeys.last, parent.hasSuffix("headers") || parent == "querystring" { return false }
+        if parentKeys.contains(where: { ignoredParents.contains($0) }) { return false }
+        if let role = roles[key] {
+            guard case .clientCertificate = role else { return false }
+            return parentKeys.last != "response"
+        }
+        return isConfiguredCertificateKey(key, options)
+    }
+
+    /// `key` (normalised) is one of the policy's `cert_field` keys.
+    static func isConfiguredCertificateKey(_ key: String, _ options: ExtractionOptions) -> Bool {
+        guard !options.certificateFieldKeys.isEmpty else { return false }
+        var key = key
+        return key.withUTF8 { options.isClientCertificateField($0, normalise: false) }
     }
 
     static func leaf(_ v: [UInt8], number: Double?, key: String, parentKeys: [String], state: inout State) {
@@ -122,6 +150,10 @@ enum JSONLineReader {
         }
         if let role = roles[key], !(parent == "response" && key != "status") {
             apply(role, field, number: number, state: &state)
+            return
+        }
+        if isConfiguredCertificateKey(key, state.options) {
+            apply(.clientCertificate, field, number: number, state: &state)
             return
         }
         // Traefik `request_Authorization`, nginx `http_cookie`, `req_header_x`.
@@ -194,6 +226,7 @@ enum JSONLineReader {
                 state.record.peer = .copied(v)
             }
         case .header(let slot): if ByteText.meaningful(field.bytes) != nil { state.record.addHeader(slot: slot, value: field) }
+        case .clientCertificate: state.record.clientCertificates.append(v)
         case .ignored: break
         }
     }

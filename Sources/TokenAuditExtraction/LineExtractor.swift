@@ -89,6 +89,21 @@ public struct LineExtractor: Sendable {
     /// reference the direct readers (``DirectReaders``) are compared with.
     var usesDirectReaders = true
 
+    /// JSON keys (normalised: lowercase, `_` for `-`) read as the TLS client certificate or its thumbprint
+    /// (RFC 8705) with no configuration: the names nginx (`ssl_client_fingerprint` — SHA-1 —,
+    /// `ssl_client_escaped_cert`, `ssl_client_cert`, `ssl_client_raw_cert`), Envoy
+    /// (`downstream_peer_fingerprint_256`, `downstream_peer_fingerprint_1`, `downstream_peer_cert`), Apache
+    /// (`SSL_CLIENT_CERT`), Traefik's forwarded header (`X-Forwarded-Tls-Client-Cert`) and RFC 9440
+    /// (`Client-Cert`) give them. Every key fits the JSON key table (32 bytes at most): longer ones, such as
+    /// Traefik's `request_X-Forwarded-Tls-Client-Cert`, are named by the policy
+    /// (``ExtractionOptions/clientCertificateFields``), which adds any key.
+    public static let defaultClientCertificateKeys: [String] = [
+        "ssl_client_fingerprint", "ssl_client_escaped_cert", "ssl_client_cert", "ssl_client_raw_cert",
+        "downstream_peer_fingerprint_256", "downstream_peer_fingerprint_1", "downstream_peer_cert",
+        "x_forwarded_tls_client_cert", "client_cert", "request_client_cert",
+        "http_client_cert", "client_cert_sha256", "tls_client_cert_sha256",
+    ]
+
     public init(format: LogFormat, options: ExtractionOptions = ExtractionOptions()) {
         self.format = format
         self.options = options
@@ -160,6 +175,9 @@ public struct LineExtractor: Sendable {
         switch format {
         case .combined: return DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds, into: &fields)
         case .jsonLines:
+            // The policy's `cert_field` keys are read by the general path only: a log that has them has them on
+            // (nearly) every line, which would be handed over anyway.
+            guard options.certificateFieldKeys.isEmpty else { return .unhandled }
             return DirectReaders.json(
                 b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: options.yearHint, into: &fields)
         default: return .unhandled

@@ -90,7 +90,17 @@ public struct LineFields: Sendable {
     /// Every token, in line order by field.
     public var tokens = LineTokens()
     public var isLowConfidence = false
-    public var problems: [ExtractionProblem] = []
+    public var problems: [ExtractionProblem] {
+        get { extras?.problems ?? [] }
+        set { extras = LineExtras.make(problems: newValue, clientCertificate: clientCertificate) }
+    }
+    /// The client-certificate fields, as ``ExtractedLine/clientCertificate``.
+    public var clientCertificate: LoggedClientCertificate? {
+        get { extras?.clientCertificate }
+        set { extras = LineExtras.make(problems: problems, clientCertificate: newValue) }
+    }
+    /// Both of the above behind one reference, nil for the usual line (``ExtractedLine/extras``).
+    var extras: LineExtras? = nil
 
     /// No time, no text, no token: what ``LineExtractor/extractFields(_:into:)`` writes over.
     public init() {}
@@ -109,7 +119,7 @@ public struct LineFields: Sendable {
         userAgent = FieldText(context.userAgent)
         tokens = LineTokens(extracted.tokens)
         isLowConfidence = extracted.isLowConfidence
-        problems = extracted.problems
+        extras = extracted.extras
     }
 
     /// Whether the path holds a `?` (``RequestShapeBasis`` keeps such paths), read on the bytes.
@@ -132,8 +142,7 @@ public struct LineFields: Sendable {
     /// The line as ``LineExtractor/extractBorrowing(_:)`` returns it. `line` must be the line the fields came
     /// from.
     public func extractedLine(in line: UnsafeRawBufferPointer) -> ExtractedLine {
-        ExtractedLine(
-            context: context(in: line), tokens: tokens.array, isLowConfidence: isLowConfidence, problems: problems)
+        ExtractedLine(context: context(in: line), tokens: tokens.array, isLowConfidence: isLowConfidence, extras: extras)
     }
 }
 

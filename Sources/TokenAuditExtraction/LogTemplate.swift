@@ -20,6 +20,9 @@ public struct LogTemplate: Sendable, Hashable {
     enum Field: Sendable, Hashable {
         case peer, time(TimeStyle), requestLine, method, host, target, path, query(hasQuestionMark: Bool)
         case status, header([UInt8]), namedCookie(String), body, scheme, ignored, opaque
+        /// The TLS client certificate or its thumbprint (RFC 8705): nginx `$ssl_client_*`, Apache
+        /// `%{SSL_CLIENT_CERT}x`.
+        case clientCertificate
     }
 
     enum Segment: Sendable, Hashable {
@@ -140,6 +143,8 @@ public struct LogTemplate: Sendable, Hashable {
         case "status": return .status
         case "request_body": return .body
         case "scheme": return .scheme
+        case "ssl_client_fingerprint", "ssl_client_escaped_cert", "ssl_client_cert", "ssl_client_raw_cert":
+            return .clientCertificate
         case "remote_user", "body_bytes_sent", "bytes_sent", "request_time", "server_port", "server_protocol",
              "request_length", "connection", "connection_requests", "pipe", "remote_port":
             return .ignored
@@ -169,6 +174,9 @@ public struct LogTemplate: Sendable, Hashable {
         case UInt8(ascii: "C"):
             guard let argument else { throw CompileError(message: "%C needs a cookie name: %{Name}C") }
             return .namedCookie(argument)
+        case UInt8(ascii: "x"), UInt8(ascii: "e"), UInt8(ascii: "c"):
+            // mod_ssl's `%{SSL_CLIENT_CERT}x` (also as an environment variable with `SSLOptions +ExportCertData`).
+            return argument?.uppercased() == "SSL_CLIENT_CERT" ? .clientCertificate : .opaque
         case UInt8(ascii: "l"), UInt8(ascii: "u"), UInt8(ascii: "b"), UInt8(ascii: "B"), UInt8(ascii: "D"),
              UInt8(ascii: "T"), UInt8(ascii: "H"), UInt8(ascii: "p"), UInt8(ascii: "P"), UInt8(ascii: "O"),
              UInt8(ascii: "I"), UInt8(ascii: "S"), UInt8(ascii: "k"), UInt8(ascii: "X"), UInt8(ascii: "L"),
@@ -287,6 +295,7 @@ public struct LogTemplate: Sendable, Hashable {
         case .namedCookie(let name): if ByteText.meaningful(value) != nil { record.namedCookies.append((name, field)) }
         case .body: if ByteText.meaningful(value) != nil { record.bodies.append(field) }
         case .scheme: record.scheme = ByteText.meaningful(value).map(RawBytes.copied)
+        case .clientCertificate: record.clientCertificates.append(value)
         case .ignored: break
         case .opaque: if !value.isEmpty { record.others.append((field, .unknown)) }
         }

@@ -76,6 +76,8 @@ struct RawRecord {
     var namedCookies: [(name: String, field: RawField)] = []
     var referers: [RawField] = []
     var bodies: [RawField] = []
+    /// Client-certificate fields (RFC 8705), as logged; an empty value for a field that logged none.
+    var clientCertificates: [[UInt8]] = []
     /// Fields of unknown meaning: only JWT-shaped runs are taken, location `.unknown` (or `hint`).
     var others: [(field: RawField, hint: TokenLocation)] = []
     var problems: [ExtractionProblem] = []

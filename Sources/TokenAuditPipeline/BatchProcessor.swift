@@ -180,7 +180,7 @@ struct BatchProcessor: Sendable {
                             : Set(fields.tokens.map(\.location))
                         let observation = RequestObservation(
                             context: context, location: occurrence.location, parameterName: occurrence.parameterName,
-                            locationsOnLine: locations)
+                            locationsOnLine: locations, clientCertificate: fields.clientCertificate)
                         var outcome: [RequestRuleMemos.Outcome] = []
                         let fingerprint = analysed.fingerprint
                         for draft in engine.evaluate(verdictAt: analysed.verdictAddress, request: observation) {

@@ -251,6 +251,7 @@ public enum Scanner {
         var options = ExtractionOptions()
         options.trustedProxies = networks
         options.fieldLengthLimits = configuration.fieldLengthLimits
+        options.clientCertificateFields = configuration.policy.clientCertificateFields  // mtls-binding-mismatch
         return options
     }
 

@@ -96,6 +96,11 @@ public struct AuditPolicy: Sendable {
         return fallback
     }
 
+    /// The `cert_field` parameter of `mtls-binding-mismatch`: JSON keys, besides the built-in ones, whose
+    /// value is the TLS client certificate or its thumbprint. The scan hands them to extraction
+    /// (`ExtractionOptions.clientCertificateFields`).
+    public var clientCertificateFields: [String] { list("cert_field", of: "mtls-binding-mismatch", default: []) }
+
     /// A list parameter of rule `id`, or `fallback`.
     public func list(_ name: String, of id: String, default fallback: [String]) -> [String] {
         switch ruleSettings[id]?.parameters[name] {

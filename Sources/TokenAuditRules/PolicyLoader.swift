@@ -300,6 +300,15 @@ private struct NodeReader {
                         throw error(entry, "unknown severity `\(name)` (info, low, medium, high, critical)", rule: id)
                     }
                     setting.severity = severity
+                case "cert_field" where id == "mtls-binding-mismatch":
+                    // JSON key names: a string or a list of strings, never a number or a flag.
+                    switch entry {
+                    case .sequence: setting.parameters[key] = .list(try strings(entry, key: key, rule: id))
+                    default:
+                        let name = try string(entry, key: key, rule: id)
+                        guard !name.isEmpty else { throw error(entry, "`cert_field` must name a JSON key", rule: id) }
+                        setting.parameters[key] = .string(name)
+                    }
                 default:
                     switch entry {
                     case .scalar:

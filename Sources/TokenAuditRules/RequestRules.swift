@@ -69,7 +69,7 @@ struct RequestRuleContext {
     /// Rules whose findings a rejected status lowers to info: the API did its job (catalogue §0, escalation).
     static let loweredWhenRejected: Set<String> = [
         "expired-at-request-time", "not-yet-valid", "iat-in-future", "invalid-signature", "unknown-kid",
-        "key-not-valid-at-request-time",
+        "key-not-valid-at-request-time", "mtls-binding-mismatch",
     ]
 
     mutating func runAll() {
@@ -83,6 +83,7 @@ struct RequestRuleContext {
         checkRoute()
         checkSenderConstraint()
         checkDPoPProof()
+        checkCertificateBinding()
         checkAgeAndExposure()
         checkClientAssertionParameter()
         let isRejected = policy.isRejected(status: status)
@@ -330,6 +331,31 @@ struct RequestRuleContext {
         guard verdict.dpopKeyThumbprint != nil, request.location == .authorizationBearer else { return }
         add("dpop-token-as-bearer", nil, evidence(
             ("scheme", "Bearer"), ("dpop_header_logged", .bool(request.locationsOnLine.contains(.dpopHeader)))))
+    }
+
+    /// `mtls-binding-mismatch`: a token bound to a client certificate (`cnf["x5t#S256"]`, RFC 8705 §3.1) sent
+    /// on a request whose logged certificate has another SHA-256 thumbprint, or with no certificate where the
+    /// log format records one. A format without a certificate field, a SHA-1-only field (nginx
+    /// `$ssl_client_fingerprint`) or a value in no known form cannot be judged: no finding. Evidence holds
+    /// thumbprints (public hashes), never the logged certificate.
+    mutating func checkCertificateBinding() {
+        guard let bound = verdict.certificateThumbprint, let logged = request.clientCertificate else { return }
+        switch request.location {
+        case .authorizationBearer, .authorizationDPoP, .authorizationOther, .query, .cookie, .body: break
+        case .dpopHeader, .path, .referer, .unknown: return
+        }
+        switch ClientCertificateReading.read(logged) {
+        case .sha256(let thumbprint, let form):
+            guard thumbprint != bound else { return }
+            add("mtls-binding-mismatch", nil, evidence(
+                ("reason", "thumbprint mismatch"), ("cnf_x5t#S256", .string(Base64URL.encode(bound))),
+                ("logged_x5t#S256", .string(Base64URL.encode(thumbprint))), ("logged_form", .string(form.rawValue))))
+        case .noCertificate:
+            add("mtls-binding-mismatch", nil, evidence(
+                ("reason", "no certificate"), ("cnf_x5t#S256", .string(Base64URL.encode(bound)))))
+        case .sha1Only, .unreadable:
+            return
+        }
     }
 
     /// `dpop-proof-invalid`: a DPoP proof (logged DPoP header) that does not fit its request (RFC 9449 §4.3).

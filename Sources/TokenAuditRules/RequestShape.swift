@@ -22,8 +22,8 @@ import TokenAuditModel
 ///   those give the same drafts;
 /// - `method`, client IP, user agent: only evidence, never the outcome.
 /// Rules that compare the time or the path in other ways (revocations, route policies, suppressions, DPoP
-/// proofs against their request) make the engine return no ``RequestShapeBasis``: those requests always
-/// run the rules.
+/// proofs against their request) or read the line's client certificate (tokens with `cnf["x5t#S256"]`) make
+/// the engine return no ``RequestShapeBasis``: those requests always run the rules.
 public struct RequestShape: Sendable, Equatable {
     /// The status as the rules use it: accepted (bit 0) and rejected (bit 1) by the policy. The status itself
     /// is only evidence, and the statuses a finding saw, which the caller keeps per occurrence.
@@ -262,9 +262,13 @@ public struct RequestShapeBasis: Sendable {
 
 extension RuleEngine {
     /// The basis of `verdict`'s request shapes, or `nil` when the request rules must run for every occurrence
-    /// of the token: the policy has revocations, route policies or suppressions, or the token is a DPoP proof.
+    /// of the token: the policy has revocations, route policies or suppressions, the token is a DPoP proof, or
+    /// it is bound to a client certificate (`mtls-binding-mismatch` compares each line's logged certificate,
+    /// which no shape holds).
     public func requestShapeBasis(_ verdict: TokenVerdict) -> RequestShapeBasis? {
-        guard requestTimeLimits.allowsShapes, verdict.dpopProof == nil else { return nil }
+        guard requestTimeLimits.allowsShapes, verdict.dpopProof == nil, verdict.certificateThumbprint == nil else {
+            return nil
+        }
         return RequestShapeBasis(
             limits: requestTimeLimits, expiration: verdict.expiration, notBefore: verdict.notBefore,
             issuedAt: verdict.issuedAt, keyWindow: verdict.keyWindow,

@@ -102,6 +102,7 @@ extension RuleCatalogue {
         "x5c-untrusted",
         "not-sender-constrained",
         "dpop-proof-invalid",
+        "mtls-binding-mismatch",
         "id-token-aud-invalid",
         "id-token-azp-invalid",
         "client-assertion-aud-invalid",

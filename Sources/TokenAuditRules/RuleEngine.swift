@@ -60,6 +60,7 @@ public final class RuleEngine: Sendable {
             scopes: claims?.scopes.scopes ?? [], authTime: claims?.authTime.secondsValue, acr: claims?.acr,
             dpopKeyThumbprint: claims?.confirmation?.jkt, dpopProof: Self.dpopProofFacts(parsed, kind: classification.kind, explicitType: classification.explicitType),
             nonce: claims?.nonce, accessTokenHash: claims?.atHash, algorithm: parsed.header?.alg)
+        verdict.certificateThumbprint = claims?.confirmation?.x5tS256.flatMap(ClientCertificateReading.confirmationThumbprint)
         verdict.audienceURLHosts = (verdict.audiences, verdict.audiences.compactMap(TokenRuleContext.host(of:)))
         return verdict
     }
@@ -156,14 +157,18 @@ public struct RequestObservation: Sendable {
     public var parameterName: String?
     /// Every location on this line that carried a token (this one included), for `multiple-token-methods`.
     public var locationsOnLine: Set<TokenLocation>
+    /// The line's client-certificate fields (`ExtractedLine.clientCertificate`), for `mtls-binding-mismatch`;
+    /// nil when the log format records no certificate (the rule then cannot judge and stays silent).
+    public var clientCertificate: LoggedClientCertificate?
 
     public init(
         context: RequestContext, location: TokenLocation, parameterName: String? = nil,
-        locationsOnLine: Set<TokenLocation> = []
+        locationsOnLine: Set<TokenLocation> = [], clientCertificate: LoggedClientCertificate? = nil
     ) {
         self.context = context
         self.location = location
         self.parameterName = parameterName
         self.locationsOnLine = locationsOnLine.isEmpty ? [location] : locationsOnLine
+        self.clientCertificate = clientCertificate
     }
 }

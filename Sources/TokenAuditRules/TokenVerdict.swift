@@ -59,6 +59,10 @@ public struct TokenVerdict: Sendable {
     public var dpopKeyThumbprint: String? = nil
     /// What a DPoP proof says, when the token is one (for `dpop-proof-invalid` against its request).
     public var dpopProof: DPoPProofFacts? = nil
+    /// `cnf["x5t#S256"]` decoded (32 bytes, RFC 8705 §3.1): the token is bound to a client certificate, which
+    /// `mtls-binding-mismatch` compares with the certificate each request's log line records. nil when the
+    /// claim is absent or not base64url of 32 bytes.
+    public var certificateThumbprint: [UInt8]? = nil
     /// OpenID Connect ID-token facts for the nonce and hash rules (group I).
     public var nonce: String? = nil
     public var accessTokenHash: String? = nil

@@ -32,7 +32,9 @@ import TokenAuditTestSupport
             guard LineExtractor.mayContainToken(UnsafeRawBufferPointer(b)) else { return nil }
             switch format {
             case .combined: return DirectReaders.combined(b, defaultOffset: options.defaultZoneOffsetSeconds)
-            case .jsonLines: return DirectReaders.json(b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: nil)
+            case .jsonLines:
+                guard options.clientCertificateFields.isEmpty else { return .unhandled }
+                return DirectReaders.json(b, defaultOffset: options.defaultZoneOffsetSeconds, yearHint: nil)
             default: return nil
             }
         }

@@ -22,6 +22,8 @@ struct Scenario: @unchecked Sendable {
     var scheme = "https"
     var locationsOnLine: Set<TokenLocation> = []
     var cutByLogger = false
+    /// The line's client-certificate fields (nil: the format records none).
+    var clientCertificate: LoggedClientCertificate?
 
     init(_ token: String, _ configure: (inout Scenario) -> Void = { _ in }) {
         self.token = token
@@ -36,7 +38,8 @@ struct Scenario: @unchecked Sendable {
         let request = RequestObservation(
             context: RequestContext(time: time, clientIP: "192.0.2.1", method: method, host: host, path: path,
                                     scheme: scheme, status: status, userAgent: "test"),
-            location: location, parameterName: parameter, locationsOnLine: locationsOnLine)
+            location: location, parameterName: parameter, locationsOnLine: locationsOnLine,
+            clientCertificate: clientCertificate)
         return engine.evaluate(verdict, request: request)
     }
 }
@@ -123,6 +126,11 @@ enum Build {
     }
 
     static let dpopBound = hs(["cnf": ["jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"]])
+    /// Bound to the certificate whose SHA-256 thumbprint is 32 bytes of 0x11 (RFC 8705 `cnf["x5t#S256"]`).
+    static let certificateBound = hs(["cnf": ["x5t#S256": "ERERERERERERERERERERERERERERERERERERERERERE"]])
+    static func loggedThumbprint(_ byte: String) -> LoggedClientCertificate {
+        LoggedClientCertificate(values: [Array(String(repeating: byte, count: 32).utf8)])
+    }
 
     /// Findings of the line-level rules for an implicit-flow response carrying both tokens.
     static func lineFindings(idToken: String, accessToken: String) -> [FindingDraft] {
@@ -346,6 +354,9 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
                      $0.policy.ruleSettings["not-sender-constrained"] = RuleSetting(isEnabled: true)
                  }),
         RuleCase("dpop-token-as-bearer", .high, Scenario(Build.dpopBound), Scenario(Build.dpopBound) { $0.location = .authorizationDPoP }),
+        RuleCase("mtls-binding-mismatch", .high,
+                 Scenario(Build.certificateBound) { $0.clientCertificate = Build.loggedThumbprint("22") },
+                 Scenario(Build.certificateBound) { $0.clientCertificate = Build.loggedThumbprint("11") }),
         RuleCase("dpop-proof-invalid", .high, Scenario(Build.fixtures["dpop_proof_get_orders"]!) { $0.location = .dpopHeader; $0.method = "POST" },
                  Scenario(Build.fixtures["dpop_proof_get_orders"]!) { $0.location = .dpopHeader }),
 
