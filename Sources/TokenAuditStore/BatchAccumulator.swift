@@ -381,6 +381,10 @@ struct RowIndex: Sendable {
 /// matter, and two spellings of one accented text meet in the table instead of becoming two texts).
 public enum TextHash {
     public static func of(_ text: String) -> UInt64 {
+        // Borrowed where the text is contiguous UTF-8 (every native String): `withUTF8` needs a mutable copy,
+        // a retain and release of the text's storage per call (the committer's and the fold's most frequent
+        // retain: every id-cache and fold-table lookup of a text hashes it).
+        if let hash = text.utf8.withContiguousStorageIfAvailable({ asciiHash($0) }) { return hash ?? nonASCII(text) }
         var text = text
         return text.withUTF8 { asciiHash($0) } ?? nonASCII(text)
     }
@@ -479,9 +483,9 @@ public struct KnownTokens: Sendable {
             index = RowIndex()
             digests.removeAll(keepingCapacity: true)
         }
-        let fingerprints = accumulator.fingerprints
-        for sighting in accumulator.sightings {
-            let digest = TokenDigest(fingerprints.withUnsafeBufferPointer { $0[Int(sighting.token)].digestWords })
+        // By index, not `for sighting in`: a copied sighting retained its record's box.
+        for position in accumulator.sightings.indices {
+            let digest = TokenDigest(accumulator.fingerprints[Int(accumulator.sightings[position].token)].digestWords)
             let new = Int32(digests.count)
             if index.row(hash: TextHash.mix(digest.a), new: new, matches: { digests[Int($0)] == digest }) == new {
                 digests.append(digest)
