@@ -424,24 +424,20 @@ public final class AuditStore: @unchecked Sendable {
         // of random ones (ids are then assigned in that order; no reader depends on string ids' order).
         var textIDs = [Int64](repeating: -1, count: folded.texts.count)
         var misses: [Int32] = []
-        // The texts are read in place (through the buffer's addressor): a copy out of the array retained each
-        // one, on a counter the fold's thread wrote last.
-        folded.texts.withUnsafeBufferPointer { texts in
-            func resolve(_ index: Int32) {
-                guard textIDs[Int(index)] == -1 else { return }
-                if let id = stringIDs[texts[Int(index)]] {
-                    textIDs[Int(index)] = id
-                } else {
-                    textIDs[Int(index)] = -2
-                    misses.append(index)
-                }
+        func resolve(_ index: Int32) {
+            guard textIDs[Int(index)] == -1 else { return }
+            if let id = stringIDs[folded.texts[Int(index)]] {
+                textIDs[Int(index)] = id
+            } else {
+                textIDs[Int(index)] = -2
+                misses.append(index)
             }
-            for row in folded.usage {
-                resolve(row.key.clientIP)
-                resolve(row.key.method)
-                resolve(row.key.host)
-                resolve(row.key.path)
-            }
+        }
+        for row in folded.usage {
+            resolve(row.key.clientIP)
+            resolve(row.key.method)
+            resolve(row.key.host)
+            resolve(row.key.path)
         }
         misses.sort { TextOrder.utf8Precedes(folded.texts[Int($0)], folded.texts[Int($1)]) }
         for index in misses { textIDs[Int(index)] = try storedStringID(folded.texts[Int(index)], field: "usage") }
@@ -450,13 +446,12 @@ public final class AuditStore: @unchecked Sendable {
         // A request-window value is redacted, not refused, when it looks like a token (a client-controlled
         // User-Agent); a value already in the dictionary was stored verbatim and needs no check.
         var valueIDs = [Int64](repeating: -1, count: folded.texts.count)
-        try folded.texts.withUnsafeBufferPointer { texts in
-            for row in folded.windows {
-                let index = Int(row.key.value)
-                if valueIDs[index] < 0 {
-                    valueIDs[index] = try stringIDs[texts[index]] ?? stringID(
-                        RequestWindowIncrement.redactedValue(texts[index]), field: "request_windows.value")
-                }
+        for row in folded.windows {
+            let index = Int(row.key.value)
+            if valueIDs[index] < 0 {
+                let text = folded.texts[index]
+                valueIDs[index] = try stringIDs[text] ?? stringID(
+                    RequestWindowIncrement.redactedValue(text), field: "request_windows.value")
             }
         }
         try applyRequestWindows(folded.windows, tokenIDs: tokenIDs, valueIDs: valueIDs)
@@ -483,12 +478,9 @@ public final class AuditStore: @unchecked Sendable {
         let fingerprints = folded.fingerprints
         var ids = [Int64](repeating: -1, count: fingerprints.count)
         var misses: [Int] = []
-        // Fingerprints read in place, as the texts in `apply`.
-        fingerprints.withUnsafeBufferPointer { fingerprints in
-            for index in sightings.indices {
-                let token = Int(sightings[index].token)
-                if let id = tokenIDs[fingerprints[token]] { ids[token] = id } else { misses.append(index) }
-            }
+        for index in sightings.indices {
+            let token = Int(sightings[index].token)
+            if let id = tokenIDs[fingerprints[token]] { ids[token] = id } else { misses.append(index) }
         }
         try deferIndexesIfWorthIt(newTokens: misses.count)
         // Tokens not in the cache, in fingerprint order (as before, so ids are assigned the same way). The

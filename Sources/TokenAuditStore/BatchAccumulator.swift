@@ -91,7 +91,7 @@ public struct BatchAccumulator: Sendable {
         if !batch.rows.isEmpty { tokenOfSlot.reserveCapacity(batch.tokens.count) }
         // By the digest words read in place: copying each sighting's fingerprint retained its hex string, whose
         // counter lives on a line the workers share (the writer's largest single cost after the row folds).
-        // The sightings are read in place too: the record's box is retained only when it is kept (a token new
+        // The sightings are read in place too: the record's box is copied out only when it is kept (a token new
         // to the accumulator), not for every sighting of a token an earlier batch already brought.
         batch.tokens.withUnsafeBufferPointer { tokens in
             for slot in tokens.indices {
@@ -160,8 +160,7 @@ public struct BatchAccumulator: Sendable {
             }
             let mapped = textOf[Int(index)]
             if mapped >= 0 { return mapped }
-            // Read in place: a copy out of the array retained the text (its counter last written by a worker).
-            let found = rows.texts.withUnsafeBufferPointer { textIndex($0[Int(index)]) }
+            let found = textIndex(rows.texts[Int(index)])
             textOf[Int(index)] = found
             return found
         }
@@ -182,7 +181,7 @@ public struct BatchAccumulator: Sendable {
             for increment in windowRows {
                 var value = textOf[Int(increment.value)]
                 if value < 0 {
-                    value = rows.texts.withUnsafeBufferPointer { textIndex($0[Int(increment.value)]) }
+                    value = textIndex(rows.texts[Int(increment.value)])
                     textOf[Int(increment.value)] = value
                 }
                 let key = WindowFold.Key(
