@@ -33,7 +33,10 @@ public struct BatchAccumulator: Sendable {
     private(set) var windows: [WindowFold] = []
     private var windowIndex = RowIndex()
     private(set) var findings: [FindingIncrement] = []
-    private var findingIndex: [FindingKey: Int32] = [:]
+    /// Finding key → index into `findings`, hashed by ``FindingKey/foldHash`` (the rule id's and discriminator's
+    /// `TextHash` and the digest's first word): a `Dictionary` hashed both texts and the 32 digest bytes with
+    /// SipHash for every finding of every batch.
+    private var findingIndex = RowIndex()
     private(set) var progress: [SourceProgress] = []
     /// HTTP statuses outside `0...Int32.max` (never in real logs, possible in hostile ones), by index: a usage
     /// key holds a status as a 32-bit code, the status itself or `-1 - index` into this table.
@@ -88,17 +91,20 @@ public struct BatchAccumulator: Sendable {
         if !batch.rows.isEmpty { tokenOfSlot.reserveCapacity(batch.tokens.count) }
         // By the digest words read in place: copying each sighting's fingerprint retained its hex string, whose
         // counter lives on a line the workers share (the writer's largest single cost after the row folds).
-        for slot in batch.tokens.indices {
-            let shared = batch.tokens[slot].shared
-            let words = shared.record.fingerprint.digestWords
-            let token = Int(tokenIndex(words: words, of: shared))
-            if !batch.rows.isEmpty { tokenOfSlot.append(Int32(token)) }
-            // A sighting's count and times are not folded: the store derives them from the usage rows.
-            if sightingOfToken[token] < 0 {
-                sightingOfToken[token] = Int32(sightings.count)
-                let known = storedTokens?.contains(words: words) ?? false
-                if !known { sightingsWithRecords += 1 }
-                sightings.append(SightingFold(token: Int32(token), shared: known ? nil : shared))
+        // The sightings are read in place too: the record's box is copied out only when it is kept (a token new
+        // to the accumulator), not for every sighting of a token an earlier batch already brought.
+        batch.tokens.withUnsafeBufferPointer { tokens in
+            for slot in tokens.indices {
+                let words = tokens[slot].shared.record.fingerprint.digestWords
+                let token = Int(tokenIndex(words: words) { tokens[slot].shared.record.fingerprint })
+                if !batch.rows.isEmpty { tokenOfSlot.append(Int32(token)) }
+                // A sighting's count and times are not folded: the store derives them from the usage rows.
+                if sightingOfToken[token] < 0 {
+                    sightingOfToken[token] = Int32(sightings.count)
+                    let known = storedTokens?.contains(words: words) ?? false
+                    if !known { sightingsWithRecords += 1 }
+                    sightings.append(SightingFold(token: Int32(token), shared: known ? nil : tokens[slot].shared))
+                }
             }
         }
         for increment in batch.usage {
@@ -120,12 +126,17 @@ public struct BatchAccumulator: Sendable {
         }
         if !batch.rows.windows.isEmpty { addWindows(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
         // Merged in place (a merged copy of the whole increment retained all its strings twice).
-        for position in batch.findings.indices {
-            if let index = findingIndex[batch.findings[position].key] {
-                findings[Int(index)].merge(batch.findings[position])
-            } else {
-                findingIndex[batch.findings[position].key] = Int32(findings.count)
-                findings.append(batch.findings[position])
+        batch.findings.withUnsafeBufferPointer { incoming in
+            for position in incoming.indices {
+                let new = Int32(findings.count)
+                let index = findingIndex.row(hash: incoming[position].key.foldHash, new: new) {
+                    findings[Int($0)].key == incoming[position].key
+                }
+                if index == new {
+                    findings.append(incoming[position])
+                } else {
+                    findings[Int(index)].merge(incoming[position])
+                }
             }
         }
         for step in batch.progress {
@@ -236,7 +247,7 @@ public struct BatchAccumulator: Sendable {
         taken.textIndex = RowIndex()
         taken.usageIndex = RowIndex()
         taken.windowIndex = RowIndex()
-        taken.findingIndex = [:]
+        taken.findingIndex = RowIndex()
         taken.wideStatusCodes = [:]
         return taken
     }
@@ -257,13 +268,15 @@ public struct BatchAccumulator: Sendable {
 
     /// ``tokenIndex(_:)`` for a sighting's token, compared by digest words; the fingerprint is copied only for
     /// a token the accumulator has not met.
-    private mutating func tokenIndex(words: (UInt64, UInt64, UInt64, UInt64), of shared: SharedTokenRecord) -> Int32 {
+    private mutating func tokenIndex(
+        words: (UInt64, UInt64, UInt64, UInt64), fingerprint: () -> TokenFingerprint
+    ) -> Int32 {
         let new = Int32(fingerprints.count)
         let index = fingerprintIndex.row(hash: TextHash.mix(words.0), new: new) {
             fingerprints[Int($0)].digestWords == words
         }
         if index == new {
-            fingerprints.append(shared.record.fingerprint)
+            fingerprints.append(fingerprint())
             sightingOfToken.append(-1)
         }
         return index
@@ -367,6 +380,10 @@ struct RowIndex: Sendable {
 /// matter, and two spellings of one accented text meet in the table instead of becoming two texts).
 public enum TextHash {
     public static func of(_ text: String) -> UInt64 {
+        // Borrowed where the text is contiguous UTF-8 (every native String): `withUTF8` needs a mutable copy,
+        // a retain and release of the text's storage per call (the committer's and the fold's most frequent
+        // retain: every id-cache and fold-table lookup of a text hashes it).
+        if let hash = text.utf8.withContiguousStorageIfAvailable({ asciiHash($0) }) { return hash ?? nonASCII(text) }
         var text = text
         return text.withUTF8 { asciiHash($0) } ?? nonASCII(text)
     }
@@ -424,6 +441,15 @@ public enum TextHash {
     }
 }
 
+extension FindingKey {
+    /// The fold's hash of a finding key: equal for keys that are `==` (`TextHash` is equal for texts Swift's
+    /// `==` calls equal; fingerprints are equal by digest), well mixed, no SipHash.
+    var foldHash: UInt64 {
+        let texts = TextHash.of(ruleID) ^ (TextHash.of(discriminator) &* 0xBF58_476D_1CE4_E5B9)
+        return TextHash.mix(texts &+ (token.digestWords.0 &* 0x9E37_79B9_7F4A_7C15))
+    }
+}
+
 /// A token the folded batches saw (once per token): its index into ``BatchAccumulator/fingerprints`` and its
 /// record, nil when the writer knows the store already holds the token. 16 bytes (it was 96 with the
 /// fingerprint, count and times, which schema 7 derives from the usage rows).
@@ -456,8 +482,9 @@ public struct KnownTokens: Sendable {
             index = RowIndex()
             digests.removeAll(keepingCapacity: true)
         }
-        for sighting in accumulator.sightings {
-            let digest = TokenDigest(accumulator.fingerprints[Int(sighting.token)].digestWords)
+        // By index, not `for sighting in`: a copied sighting retained its record's box.
+        for position in accumulator.sightings.indices {
+            let digest = TokenDigest(accumulator.fingerprints[Int(accumulator.sightings[position].token)].digestWords)
             let new = Int32(digests.count)
             if index.row(hash: TextHash.mix(digest.a), new: new, matches: { digests[Int($0)] == digest }) == new {
                 digests.append(digest)

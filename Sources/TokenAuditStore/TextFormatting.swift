@@ -68,6 +68,8 @@ enum RawTokenGuard {
     /// those. `RawTokenGuardTests` compares it with the byte-by-byte original on generated texts.
     static func containsToken(_ text: String) -> Bool {
         guard text.utf8.count >= 8 else { return false }
+        // Borrowed: `withUTF8` needs a mutable copy (a retain and release of the text's storage per call).
+        if let found = text.utf8.withContiguousStorageIfAvailable({ containsToken(in: $0) }) { return found }
         var text = text
         return text.withUTF8 { containsToken(in: $0) }
     }
