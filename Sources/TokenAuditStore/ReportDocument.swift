@@ -6,28 +6,21 @@ import TokenAuditModel
 enum ReportBlock {
     /// A section heading; level 1 is the document title.
     case heading(level: Int, String)
-    case paragraph([ReportInline])
+    case paragraph([ReportSpan])
     /// A quiet remark, such as why a section is empty: italic in Markdown, muted in HTML.
     case note(String)
     /// A few headline counts: one bold-labelled sentence in Markdown, a row of cards in HTML.
     case figures([(label: String, value: Int64)])
-    case list([ReportCell])
+    case list([ReportSpan])
     case table(ReportTable)
 }
 
-/// A run of text inside a paragraph.
-enum ReportInline {
+/// A run of text in a paragraph, a list item or a table cell, saying what it holds rather than how it looks, so
+/// each format can mark it up.
+enum ReportSpan {
     case text(String)
     case emphasis(String)
     case strong(String)
-    /// Wording that differs by format. Kept only where the published reports (and their golden files) already
-    /// word a sentence differently; new text should be said once.
-    case perFormat(markdown: String, html: String)
-}
-
-/// A table cell, saying what it holds rather than how it looks, so each format can mark it up.
-enum ReportCell {
-    case text(String)
     /// A name from the tool's own vocabulary (a rule id, a fingerprint): a code span everywhere. The note (a
     /// rule's title) goes under it in HTML; a Markdown table cell has no room for a second line.
     case code(String, note: String? = nil)
@@ -35,11 +28,14 @@ enum ReportCell {
     /// Markdown escapes it as plain text, because a Markdown code span can neither escape `|` nor a backtick.
     case literal(String)
     case severity(Severity)
+    /// Wording that differs by format. Kept only where the published reports (and their golden files) already
+    /// word a sentence differently; new text should be said once.
+    case perFormat(markdown: String, html: String)
 
-    static func number(_ value: Int64) -> ReportCell { .text(String(value)) }
+    static func number(_ value: Int64) -> ReportSpan { .text(String(value)) }
 
     /// A group's worst severity, or a dash when it has no open finding (its `worst` is then meaningless).
-    static func worst(of group: FindingGroup) -> ReportCell { group.findings > 0 ? .severity(group.worst) : .text("—") }
+    static func worst(of group: FindingGroup) -> ReportSpan { group.findings > 0 ? .severity(group.worst) : .text("—") }
 }
 
 /// A table: its columns and rows of cells. Built with `init(_:columns:)`, where each column names its header,
@@ -60,7 +56,7 @@ struct ReportTable {
     }
 
     var columns: [Column]
-    var rows: [[ReportCell]]
+    var rows: [[ReportSpan]]
 
     init<Row>(_ rows: [Row], columns: [ReportColumn<Row>]) {
         self.columns = columns.map { Column(header: $0.header, alignment: $0.alignment) }
@@ -72,11 +68,21 @@ struct ReportTable {
 struct ReportColumn<Row> {
     var header: String
     var alignment: ReportTable.Alignment
-    var cell: (Row) -> ReportCell
+    var cell: (Row) -> ReportSpan
 
-    init(_ header: String, _ alignment: ReportTable.Alignment = .leading, cell: @escaping (Row) -> ReportCell) {
+    init(_ header: String, _ alignment: ReportTable.Alignment = .leading, cell: @escaping (Row) -> ReportSpan) {
         self.header = header
         self.alignment = alignment
         self.cell = cell
+    }
+
+    /// A right-aligned count.
+    static func count(_ header: String, _ value: KeyPath<Row, Int64>) -> ReportColumn {
+        ReportColumn(header, .numeric) { .number($0[keyPath: value]) }
+    }
+
+    /// Plain text, escaped by each format.
+    static func text(_ header: String, _ value: KeyPath<Row, String>) -> ReportColumn {
+        ReportColumn(header) { .text($0[keyPath: value]) }
     }
 }

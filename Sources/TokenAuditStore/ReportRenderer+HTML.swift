@@ -88,23 +88,17 @@ extension ReportRenderer {
         }
     }
 
-    static func html(_ run: ReportInline) -> String {
-        switch run {
+    static func html(_ span: ReportSpan) -> String {
+        switch span {
         case .text(let text): h(text)
         case .emphasis(let text): "<i>\(h(text))</i>"
         case .strong(let text): "<b>\(h(text))</b>"
-        case .perFormat(_, let html): h(html)
-        }
-    }
-
-    static func html(_ cell: ReportCell) -> String {
-        switch cell {
-        case .text(let text): h(text)
         case .literal(let text): "<code>\(h(text))</code>"
         case .code(let code, let note):
             "<code>\(h(code))</code>" + (note.map { "<br/><span class=\"muted\">\(h($0))</span>" } ?? "")
         case .severity(let severity):
             "<span class=\"sev\" style=\"background:\(severityColours[severity]!)\">\(severity.name)</span>"
+        case .perFormat(_, let html): h(html)
         }
     }
 

@@ -20,7 +20,7 @@ extension ReportRenderer {
                 ReportTable(
                     report.lifetimes,
                     columns: [
-                        ReportColumn("lifetime") { .text($0.label) }, ReportColumn("tokens", .numeric) { .number($0.tokens) },
+                        .text("lifetime", \.label), .count("tokens", \.tokens),
                     ])),
             .heading(level: 2, "Open findings per day (active on the day)"),
             .table(
@@ -49,15 +49,15 @@ extension ReportRenderer {
             .table(
                 ReportTable(
                     measures,
-                    columns: [ReportColumn("measure") { .text($0.measure) }, ReportColumn("value", .figures) { .text($0.value) }]
+                    columns: [.text("measure", \.measure), ReportColumn("value", .figures) { .text($0.value) }]
                 )),
             .heading(level: 3, "Verification"),
             .table(
                 ReportTable(
                     coverage.verification,
                     columns: [
-                        ReportColumn("status") { .text($0.status) },
-                        ReportColumn("tokens", .numeric) { .number($0.tokens) },
+                        .text("status", \.status),
+                        .count("tokens", \.tokens),
                         ReportColumn("share", .numeric) { .text(percent($0.tokens, of: coverage.distinctTokens)) },
                         ReportColumn("why") { .text(explanation(of: $0.status)) },
                         ReportColumn("example detail") { .text($0.exampleDetail ?? "—") },
@@ -68,12 +68,12 @@ extension ReportRenderer {
                     coverage.sources,
                     columns: [
                         ReportColumn("path") { .literal($0.path) },
-                        ReportColumn("format") { .text($0.format) },
-                        ReportColumn("compression") { .text($0.compression) },
+                        .text("format", \.format),
+                        .text("compression", \.compression),
                         ReportColumn("status") { .text($0.status.rawValue + ($0.error.map { ": " + $0 } ?? "")) },
-                        ReportColumn("lines", .numeric) { .number($0.lines) },
-                        ReportColumn("token lines", .numeric) { .number($0.linesWithTokens) },
-                        ReportColumn("rejected", .numeric) { .number($0.linesRejected) },
+                        .count("lines", \.lines),
+                        .count("token lines", \.linesWithTokens),
+                        .count("rejected", \.linesRejected),
                         ReportColumn("first") { .text(time($0.firstTime)) },
                         ReportColumn("last") { .text(time($0.lastTime)) },
                     ])),
@@ -100,42 +100,39 @@ extension ReportRenderer {
                     report.severities,
                     columns: [
                         ReportColumn("severity") { .severity($0.severity) },
-                        ReportColumn("open", .numeric) { .number($0.open) },
-                        ReportColumn("occurrences", .numeric) { .number($0.occurrences) },
-                        ReportColumn("suppressed", .numeric) { .number($0.suppressed) },
+                        .count("open", \.open),
+                        .count("occurrences", \.occurrences),
+                        .count("suppressed", \.suppressed),
                     ])),
             .heading(level: 2, "Findings by rule, with the standard each enforces"),
             .table(
                 ReportTable(
                     report.rules,
                     columns: [
-                        ReportColumn("rule") { .code($0.name ?? "", note: standards[$0.name ?? ""]?.title) },
-                        ReportColumn("worst") { .worst(of: $0) },
-                        ReportColumn("open", .numeric) { .number($0.findings) },
-                        ReportColumn("tokens", .numeric) { .number($0.tokens) },
-                        ReportColumn("occurrences", .numeric) { .number($0.occurrences ?? 0) },
-                        ReportColumn("suppressed", .numeric) { .number($0.suppressed) },
-                        ReportColumn("standard") { .text(standards[$0.name ?? ""]?.expandedCitation ?? "—") },
+                        ReportColumn("rule") { .code($0.name ?? "", note: standards[$0.name ?? ""]?.title) }
+                    ] + groupColumns(withOccurrences: true) + [
+                        ReportColumn("standard") { .text(standards[$0.name ?? ""]?.expandedCitation ?? "—") }
                     ])),
         ]
         // Routes have no occurrences column: a token-level finding is not tied to one route (`occurrences` is nil).
         for (heading, groups) in [("issuer", report.issuers), ("client", report.clients), ("route", report.routes)] {
-            let occurrences: [ReportColumn<FindingGroup>] =
-                heading == "route" ? [] : [ReportColumn("occurrences", .numeric) { .number($0.occurrences ?? 0) }]
             blocks += [
                 .heading(level: 2, "Findings by \(heading)"),
                 .table(
                     ReportTable(
                         groups,
-                        columns: [
-                            ReportColumn(heading) { .text(groupName($0.name)) },
-                            ReportColumn("worst") { .worst(of: $0) },
-                            ReportColumn("open", .numeric) { .number($0.findings) },
-                            ReportColumn("tokens", .numeric) { .number($0.tokens) },
-                        ] + occurrences + [ReportColumn("suppressed", .numeric) { .number($0.suppressed) }])),
+                        columns: [ReportColumn(heading) { .text(groupName($0.name)) }]
+                            + groupColumns(withOccurrences: heading != "route"))),
             ]
         }
         return blocks
+    }
+
+    /// The counts every grouping of findings shows, after its name column.
+    private static func groupColumns(withOccurrences: Bool) -> [ReportColumn<FindingGroup>] {
+        [ReportColumn("worst") { .worst(of: $0) }, .count("open", \.findings), .count("tokens", \.tokens)]
+            + (withOccurrences ? [ReportColumn("occurrences", .numeric) { .number($0.occurrences ?? 0) }] : [])
+            + [.count("suppressed", \.suppressed)]
     }
 
     private static func comparisonSection(_ comparison: PeriodComparison?) -> [ReportBlock] {
@@ -158,9 +155,9 @@ extension ReportRenderer {
                     comparison.byRule,
                     columns: [
                         ReportColumn("rule") { .code($0.ruleID) },
-                        ReportColumn("new", .numeric) { .number($0.new) },
-                        ReportColumn("recurring", .numeric) { .number($0.recurring) },
-                        ReportColumn("resolved", .numeric) { .number($0.resolved) },
+                        .count("new", \.new),
+                        .count("recurring", \.recurring),
+                        .count("resolved", \.resolved),
                     ])),
         ]
     }
@@ -174,13 +171,13 @@ extension ReportRenderer {
                     report.topTokens,
                     columns: [
                         ReportColumn("token") { .code($0.token.fingerprint.shortForm) },
-                        ReportColumn("kind") { .text($0.token.kind) },
+                        .text("kind", \.token.kind),
                         ReportColumn("issuer") { .text($0.token.issuer ?? "—") },
                         ReportColumn("subject") { .text($0.token.subject ?? "—") },
                         ReportColumn("client") { .text($0.token.clientID ?? "—") },
                         ReportColumn("worst") { .severity($0.worst) },
-                        ReportColumn("findings", .numeric) { .number($0.findings) },
-                        ReportColumn("occurrences", .numeric) { .number($0.occurrences) },
+                        .count("findings", \.findings),
+                        .count("occurrences", \.occurrences),
                     ])),
             .heading(level: 3, "Client addresses"),
             .table(
@@ -189,8 +186,8 @@ extension ReportRenderer {
                     columns: [
                         ReportColumn("client IP") { .literal($0.clientIP) },
                         ReportColumn("worst") { .severity($0.worst) },
-                        ReportColumn("tokens with findings", .numeric) { .number($0.tokens) },
-                        ReportColumn("requests", .numeric) { .number($0.requests) },
+                        .count("tokens with findings", \.tokens),
+                        .count("requests", \.requests),
                     ])),
         ]
     }

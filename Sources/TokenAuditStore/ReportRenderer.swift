@@ -131,21 +131,15 @@ public enum ReportRenderer {
         }
     }
 
-    static func markdown(_ run: ReportInline) -> String {
-        switch run {
-        case .text(let text): md(text)
+    static func markdown(_ span: ReportSpan) -> String {
+        switch span {
+        case .text(let text), .literal(let text): md(text)
         case .emphasis(let text): "*\(md(text))*"
         case .strong(let text): "**\(md(text))**"
-        case .perFormat(let markdown, _): md(markdown)
-        }
-    }
-
-    static func markdown(_ cell: ReportCell) -> String {
-        switch cell {
-        case .text(let text), .literal(let text): md(text)
         // A code span cannot escape a backtick, so backticks are dropped (rule ids and fingerprints have none).
         case .code(let code, _): "`\(code.replacingOccurrences(of: "`", with: ""))`"
         case .severity(let severity): severity.name
+        case .perFormat(let markdown, _): md(markdown)
         }
     }
 
