@@ -13,6 +13,11 @@ enum ReportBlock {
     case figures([(label: String, value: Int64)])
     case list([ReportSpan])
     case table(ReportTable)
+
+    /// A table of `rows`, one cell per column.
+    static func table<Row>(_ rows: [Row], _ columns: [ReportColumn<Row>]) -> ReportBlock {
+        .table(ReportTable(rows, columns: columns))
+    }
 }
 
 /// A run of text in a paragraph, a list item or a table cell, saying what it holds rather than how it looks, so

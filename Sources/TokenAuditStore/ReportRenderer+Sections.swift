@@ -13,23 +13,15 @@ extension ReportRenderer {
     /// Token lifetimes and open findings per day as tables. Markdown prints them; HTML draws the same data as
     /// charts at the top instead.
     static func trendSections(_ report: AuditReport) -> [ReportBlock] {
-        let severities = Array(Severity.allCases.reversed())
+        let dayColumn = ReportColumn<DailyFindings>("day") { .text(String(time($0.day).prefix(10))) }
+        let severityColumns = Severity.allCases.reversed().map { severity in
+            ReportColumn<DailyFindings>(severity.name, .numeric) { .number($0.bySeverity[severity] ?? 0) }
+        }
         return [
             .heading(level: 2, "Token lifetimes (exp − iat)"),
-            .table(
-                ReportTable(
-                    report.lifetimes,
-                    columns: [
-                        .text("lifetime", \.label), .count("tokens", \.tokens),
-                    ])),
+            .table(report.lifetimes, [.text("lifetime", \.label), .count("tokens", \.tokens)]),
             .heading(level: 2, "Open findings per day (active on the day)"),
-            .table(
-                ReportTable(
-                    report.daily,
-                    columns: [ReportColumn("day") { .text(String(time($0.day).prefix(10))) }]
-                        + severities.map { severity in
-                            ReportColumn(severity.name, .numeric) { .number($0.bySeverity[severity] ?? 0) }
-                        })),
+            .table(report.daily, [dayColumn] + severityColumns),
         ]
     }
 
@@ -46,37 +38,27 @@ extension ReportRenderer {
         ]
         var blocks: [ReportBlock] = [
             .heading(level: 2, "Coverage"),
-            .table(
-                ReportTable(
-                    measures,
-                    columns: [.text("measure", \.measure), ReportColumn("value", .figures) { .text($0.value) }]
-                )),
+            .table(measures, [.text("measure", \.measure), ReportColumn("value", .figures) { .text($0.value) }]),
             .heading(level: 3, "Verification"),
-            .table(
-                ReportTable(
-                    coverage.verification,
-                    columns: [
-                        .text("status", \.status),
-                        .count("tokens", \.tokens),
-                        ReportColumn("share", .numeric) { .text(percent($0.tokens, of: coverage.distinctTokens)) },
-                        ReportColumn("why") { .text(explanation(of: $0.status)) },
-                        ReportColumn("example detail") { .text($0.exampleDetail ?? "—") },
-                    ])),
+            .table(coverage.verification, [
+                .text("status", \.status),
+                .count("tokens", \.tokens),
+                ReportColumn("share", .numeric) { .text(percent($0.tokens, of: coverage.distinctTokens)) },
+                ReportColumn("why") { .text(explanation(of: $0.status)) },
+                ReportColumn("example detail") { .text($0.exampleDetail ?? "—") },
+            ]),
             .heading(level: 3, "Sources"),
-            .table(
-                ReportTable(
-                    coverage.sources,
-                    columns: [
-                        ReportColumn("path") { .literal($0.path) },
-                        .text("format", \.format),
-                        .text("compression", \.compression),
-                        ReportColumn("status") { .text($0.status.rawValue + ($0.error.map { ": " + $0 } ?? "")) },
-                        .count("lines", \.lines),
-                        .count("token lines", \.linesWithTokens),
-                        .count("rejected", \.linesRejected),
-                        ReportColumn("first") { .text(time($0.firstTime)) },
-                        ReportColumn("last") { .text(time($0.lastTime)) },
-                    ])),
+            .table(coverage.sources, [
+                ReportColumn("path") { .literal($0.path) },
+                .text("format", \.format),
+                .text("compression", \.compression),
+                ReportColumn("status") { .text($0.status.rawValue + ($0.error.map { ": " + $0 } ?? "")) },
+                .count("lines", \.lines),
+                .count("token lines", \.linesWithTokens),
+                .count("rejected", \.linesRejected),
+                ReportColumn("first") { .text(time($0.firstTime)) },
+                ReportColumn("last") { .text(time($0.lastTime)) },
+            ]),
         ]
         if !coverage.sourcesWithoutTokens.isEmpty {
             blocks += [
@@ -93,36 +75,27 @@ extension ReportRenderer {
     }
 
     private static func findingSections(_ report: AuditReport, standards: [String: RuleStandard]) -> [ReportBlock] {
+        let ruleColumn = ReportColumn<FindingGroup>("rule") { .code($0.name ?? "", note: standards[$0.name ?? ""]?.title) }
+        let standardColumn = ReportColumn<FindingGroup>("standard") {
+            .text(standards[$0.name ?? ""]?.expandedCitation ?? "—")
+        }
         var blocks: [ReportBlock] = [
             .heading(level: 2, "Findings by severity"),
-            .table(
-                ReportTable(
-                    report.severities,
-                    columns: [
-                        ReportColumn("severity") { .severity($0.severity) },
-                        .count("open", \.open),
-                        .count("occurrences", \.occurrences),
-                        .count("suppressed", \.suppressed),
-                    ])),
+            .table(report.severities, [
+                ReportColumn("severity") { .severity($0.severity) },
+                .count("open", \.open),
+                .count("occurrences", \.occurrences),
+                .count("suppressed", \.suppressed),
+            ]),
             .heading(level: 2, "Findings by rule, with the standard each enforces"),
-            .table(
-                ReportTable(
-                    report.rules,
-                    columns: [
-                        ReportColumn("rule") { .code($0.name ?? "", note: standards[$0.name ?? ""]?.title) }
-                    ] + groupColumns(withOccurrences: true) + [
-                        ReportColumn("standard") { .text(standards[$0.name ?? ""]?.expandedCitation ?? "—") }
-                    ])),
+            .table(report.rules, [ruleColumn] + groupColumns(withOccurrences: true) + [standardColumn]),
         ]
         // Routes have no occurrences column: a token-level finding is not tied to one route (`occurrences` is nil).
         for (heading, groups) in [("issuer", report.issuers), ("client", report.clients), ("route", report.routes)] {
+            let nameColumn = ReportColumn<FindingGroup>(heading) { .text(groupName($0.name)) }
             blocks += [
                 .heading(level: 2, "Findings by \(heading)"),
-                .table(
-                    ReportTable(
-                        groups,
-                        columns: [ReportColumn(heading) { .text(groupName($0.name)) }]
-                            + groupColumns(withOccurrences: heading != "route"))),
+                .table(groups, [nameColumn] + groupColumns(withOccurrences: heading != "route")),
             ]
         }
         return blocks
@@ -150,15 +123,12 @@ extension ReportRenderer {
                 .emphasis("resolved"), .text(" when seen in the previous period and not since."),
             ]),
             .figures([("new", comparison.new), ("recurring", comparison.recurring), ("resolved", comparison.resolved)]),
-            .table(
-                ReportTable(
-                    comparison.byRule,
-                    columns: [
-                        ReportColumn("rule") { .code($0.ruleID) },
-                        .count("new", \.new),
-                        .count("recurring", \.recurring),
-                        .count("resolved", \.resolved),
-                    ])),
+            .table(comparison.byRule, [
+                ReportColumn("rule") { .code($0.ruleID) },
+                .count("new", \.new),
+                .count("recurring", \.recurring),
+                .count("resolved", \.resolved),
+            ]),
         ]
     }
 
@@ -166,29 +136,23 @@ extension ReportRenderer {
         [
             .heading(level: 2, "Top offenders"),
             .heading(level: 3, "Tokens"),
-            .table(
-                ReportTable(
-                    report.topTokens,
-                    columns: [
-                        ReportColumn("token") { .code($0.token.fingerprint.shortForm) },
-                        .text("kind", \.token.kind),
-                        ReportColumn("issuer") { .text($0.token.issuer ?? "—") },
-                        ReportColumn("subject") { .text($0.token.subject ?? "—") },
-                        ReportColumn("client") { .text($0.token.clientID ?? "—") },
-                        ReportColumn("worst") { .severity($0.worst) },
-                        .count("findings", \.findings),
-                        .count("occurrences", \.occurrences),
-                    ])),
+            .table(report.topTokens, [
+                ReportColumn("token") { .code($0.token.fingerprint.shortForm) },
+                .text("kind", \.token.kind),
+                ReportColumn("issuer") { .text($0.token.issuer ?? "—") },
+                ReportColumn("subject") { .text($0.token.subject ?? "—") },
+                ReportColumn("client") { .text($0.token.clientID ?? "—") },
+                ReportColumn("worst") { .severity($0.worst) },
+                .count("findings", \.findings),
+                .count("occurrences", \.occurrences),
+            ]),
             .heading(level: 3, "Client addresses"),
-            .table(
-                ReportTable(
-                    report.topAddresses,
-                    columns: [
-                        ReportColumn("client IP") { .literal($0.clientIP) },
-                        ReportColumn("worst") { .severity($0.worst) },
-                        .count("tokens with findings", \.tokens),
-                        .count("requests", \.requests),
-                    ])),
+            .table(report.topAddresses, [
+                ReportColumn("client IP") { .literal($0.clientIP) },
+                ReportColumn("worst") { .severity($0.worst) },
+                .count("tokens with findings", \.tokens),
+                .count("requests", \.requests),
+            ]),
         ]
     }
 }
