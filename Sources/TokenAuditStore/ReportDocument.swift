@@ -1,10 +1,10 @@
 import TokenAuditModel
 
-/// One block of a compliance report, said once and drawn by each output format (`ReportRenderer+Markdown`,
-/// `ReportRenderer+HTML`), so that a section, a column or a sentence is added in one place and reads the same
+/// One block of a compliance report, said once (`ReportRenderer+Sections.swift`) and drawn by each output format
+/// (`markdown(_:)` in `ReportRenderer.swift`, `html(_:)` in `ReportRenderer+HTML.swift`), so that a section, a column or a sentence is added in one place and reads the same
 /// in every format. Blocks hold plain text: each format escapes it for itself.
 enum ReportBlock {
-    /// A section heading; level 1 is the document title.
+    /// A section heading (level 2 or 3: the title and document head stay with each format).
     case heading(level: Int, String)
     case paragraph([ReportSpan])
     /// A quiet remark, such as why a section is empty: italic in Markdown, muted in HTML.

@@ -79,7 +79,7 @@ public enum ReportRenderer {
 
     static func groupName(_ name: String?) -> String { name ?? "(none)" }
 
-    // MARK: Markdown
+    // MARK: Markdown backend
 
     /// Escapes text for a Markdown table cell: `|`, backslash, backticks, angle brackets, emphasis and line
     /// breaks cannot change the table's structure or inject HTML.
