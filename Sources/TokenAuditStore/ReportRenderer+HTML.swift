@@ -35,17 +35,6 @@ extension ReportRenderer {
 
     static func html(_ report: AuditReport, title: String, standards: [String: RuleStandard]) -> String {
         let coverage = report.coverage
-        func badge(_ severity: Severity) -> String {
-            "<span class=\"sev\" style=\"background:\(severityColours[severity]!)\">\(severity.name)</span>"
-        }
-        func table(_ headers: [String], _ rows: [[String]], numeric: Set<Int> = []) -> String {
-            guard !rows.isEmpty else { return "<p class=\"muted\">None.</p>\n" }
-            var out = "<table>\n<thead><tr>" + headers.map { "<th>\(h($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
-            for row in rows {
-                out += "<tr>" + row.enumerated().map { numeric.contains($0.offset) ? "<td class=\"n\">\($0.element)</td>" : "<td>\($0.element)</td>" }.joined() + "</tr>\n"
-            }
-            return out + "</tbody>\n</table>\n"
-        }
         var out = """
             <!DOCTYPE html>
             <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
@@ -60,7 +49,6 @@ extension ReportRenderer {
             <p class="muted">Period \(h(periodText(report))) (UTC). Tokens appear only as fingerprints (SHA-256 of the token as logged).</p>
 
             """
-        let unverified = coverage.distinctTokens - coverage.verifiedTokens
         out += "<div class=\"summary\">\n"
         for (label, value) in [
             ("open findings", String(report.openFindings)), ("suppressed (apart)", String(report.suppressedFindings)),
@@ -72,101 +60,59 @@ extension ReportRenderer {
         }
         out += "</div>\n"
 
+        // The trend sections Markdown prints as tables are drawn here as charts.
         out += "<h2>Charts</h2>\n<div class=\"charts\">\n"
         out += dailyChart(report.daily) + rulesChart(report.rules) + lifetimeChart(report.lifetimes)
         out += "</div>\n"
 
-        out += "<h2>Coverage</h2>\n"
-        out += table(
-            ["measure", "value"],
-            [
-                ["sources", String(coverage.sources.count)], ["lines read", String(coverage.lines)],
-                ["token-bearing lines", "\(coverage.linesWithTokens) (\(percent(coverage.linesWithTokens, of: coverage.lines)))"],
-                ["lines rejected (broken, skipped)", String(coverage.linesRejected)],
-                ["time span of the logs", "\(time(coverage.firstTime)) to \(time(coverage.lastTime))"],
-                ["distinct tokens", String(coverage.distinctTokens)],
-                ["verified", "\(coverage.verifiedTokens) (\(percent(coverage.verifiedTokens, of: coverage.distinctTokens)))"],
-                ["not verified", String(unverified)],
-            ].map { [h($0[0]), h($0[1])] })
-        out += "<h3>Verification</h3>\n"
-        out += table(
-            ["status", "tokens", "share", "why", "example detail"],
-            coverage.verification.map {
-                [h($0.status), String($0.tokens), percent($0.tokens, of: coverage.distinctTokens), h(explanation(of: $0.status)), h($0.exampleDetail ?? "—")]
-            }, numeric: [1, 2])
-        out += "<h3>Sources</h3>\n"
-        out += table(
-            ["path", "format", "compression", "status", "lines", "token lines", "rejected", "first", "last"],
-            coverage.sources.map {
-                [
-                    "<code>\(h($0.path))</code>", h($0.format), h($0.compression), h($0.status.rawValue + ($0.error.map { ": " + $0 } ?? "")),
-                    String($0.lines), String($0.linesWithTokens), String($0.linesRejected), time($0.firstTime), time($0.lastTime),
-                ]
-            }, numeric: [4, 5, 6])
-        if !coverage.sourcesWithoutTokens.isEmpty {
-            out += "<p><b>Sources with no token on any line</b> (their format may not log the Authorization header or any token field; see docs/logging-recipes.md):</p>\n<ul>\n"
-            out += coverage.sourcesWithoutTokens.map { "<li><code>\(h($0))</code></li>\n" }.joined() + "</ul>\n"
-        }
-
-        out += "<h2>Findings by severity</h2>\n"
-        out += table(
-            ["severity", "open", "occurrences", "suppressed"],
-            report.severities.map { [badge($0.severity), String($0.open), String($0.occurrences), String($0.suppressed)] },
-            numeric: [1, 2, 3])
-        out += "<h2>Findings by rule, with the standard each enforces</h2>\n"
-        out += table(
-            ["rule", "worst", "open", "tokens", "occurrences", "suppressed", "standard"],
-            report.rules.map { group in
-                let rule = group.name ?? ""
-                let title = standards[rule].map { "<br/><span class=\"muted\">\(h($0.title))</span>" } ?? ""
-                return [
-                    "<code>\(h(rule))</code>\(title)", group.findings > 0 ? badge(group.worst) : "—", String(group.findings),
-                    String(group.tokens), String(group.occurrences ?? 0), String(group.suppressed),
-                    h(standards[rule]?.expandedCitation ?? "—"),
-                ]
-            }, numeric: [2, 3, 4, 5])
-        for (heading, groups) in [("issuer", report.issuers), ("client", report.clients), ("route", report.routes)] {
-            out += "<h2>Findings by \(heading)</h2>\n"
-            out += table(
-                [heading, "worst", "open", "tokens"] + (heading == "route" ? [] : ["occurrences"]) + ["suppressed"],
-                groups.map { group in
-                    [h(groupName(group.name)), group.findings > 0 ? badge(group.worst) : "—", String(group.findings), String(group.tokens)]
-                        + (heading == "route" ? [] : [String(group.occurrences ?? 0)]) + [String(group.suppressed)]
-                }, numeric: heading == "route" ? [2, 3, 4] : [2, 3, 4, 5])
-        }
-
-        out += "<h2>Changes since the previous period</h2>\n"
-        if let comparison = report.comparison {
-            out += "<p>Previous period \(time(comparison.previous.since)) to \(time(comparison.previous.until)) (\(comparison.previousTotal) open findings). "
-                + "A finding is <i>new</i> when first seen in this period, <i>recurring</i> when seen in this period and before it, "
-                + "<i>resolved</i> when seen in the previous period and not since.</p>\n"
-            out += "<div class=\"summary\"><div class=\"card\"><b>\(comparison.new)</b>new</div><div class=\"card\"><b>\(comparison.recurring)</b>recurring</div>"
-                + "<div class=\"card\"><b>\(comparison.resolved)</b>resolved</div></div>\n"
-            out += table(
-                ["rule", "new", "recurring", "resolved"],
-                comparison.byRule.map { ["<code>\(h($0.ruleID))</code>", String($0.new), String($0.recurring), String($0.resolved)] },
-                numeric: [1, 2, 3])
-        } else {
-            out += "<p class=\"muted\">No period: the database holds no timed data.</p>\n"
-        }
-
-        out += "<h2>Top offenders</h2>\n<h3>Tokens</h3>\n"
-        out += table(
-            ["token", "kind", "issuer", "subject", "client", "worst", "findings", "occurrences"],
-            report.topTokens.map {
-                [
-                    "<code>\($0.token.fingerprint.shortForm)</code>", h($0.token.kind), h($0.token.issuer ?? "—"),
-                    h($0.token.subject ?? "—"), h($0.token.clientID ?? "—"), badge($0.worst), String($0.findings),
-                    String($0.occurrences),
-                ]
-            }, numeric: [6, 7])
-        out += "<h3>Client addresses</h3>\n"
-        out += table(
-            ["client IP", "worst", "tokens with findings", "requests"],
-            report.topAddresses.map { ["<code>\(h($0.clientIP))</code>", badge($0.worst), String($0.tokens), String($0.requests)] },
-            numeric: [2, 3])
+        out += sharedSections(report, standards: standards).map(html).joined()
         out += "</body>\n</html>\n"
         return out
+    }
+
+    static func html(_ block: ReportBlock) -> String {
+        switch block {
+        case .heading(let level, let text):
+            return "<h\(level)>\(h(text))</h\(level)>\n"
+        case .paragraph(let runs):
+            return "<p>" + runs.map(html).joined() + "</p>\n"
+        case .note(let text):
+            return "<p class=\"muted\">\(h(text))</p>\n"
+        case .figures(let figures):
+            return "<div class=\"summary\">"
+                + figures.map { "<div class=\"card\"><b>\($0.value)</b>\(h($0.label))</div>" }.joined() + "</div>\n"
+        case .list(let items):
+            return "<ul>\n" + items.map { "<li>\(html($0))</li>\n" }.joined() + "</ul>\n"
+        case .table(let table):
+            return html(table)
+        }
+    }
+
+    static func html(_ span: ReportSpan) -> String {
+        switch span {
+        case .text(let text): h(text)
+        case .emphasis(let text): "<i>\(h(text))</i>"
+        case .strong(let text): "<b>\(h(text))</b>"
+        case .literal(let text): "<code>\(h(text))</code>"
+        case .code(let code, let note):
+            "<code>\(h(code))</code>" + (note.map { "<br/><span class=\"muted\">\(h($0))</span>" } ?? "")
+        case .severity(let severity):
+            "<span class=\"sev\" style=\"background:\(severityColours[severity]!)\">\(severity.name)</span>"
+        case .perFormat(_, let html): h(html)
+        }
+    }
+
+    static func html(_ table: ReportTable) -> String {
+        guard !table.rows.isEmpty else { return "<p class=\"muted\">None.</p>\n" }
+        var out = "<table>\n<thead><tr>" + table.columns.map { "<th>\(h($0.header))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for row in table.rows {
+            out += "<tr>"
+            for (column, cell) in zip(table.columns, row) {
+                out += column.alignment == .numeric ? "<td class=\"n\">\(html(cell))</td>" : "<td>\(html(cell))</td>"
+            }
+            out += "</tr>\n"
+        }
+        return out + "</tbody>\n</table>\n"
     }
 
     // MARK: SVG charts

@@ -79,7 +79,7 @@ public enum ReportRenderer {
 
     static func groupName(_ name: String?) -> String { name ?? "(none)" }
 
-    // MARK: Markdown
+    // MARK: Markdown backend
 
     /// Escapes text for a Markdown table cell: `|`, backslash, backticks, angle brackets, emphasis and line
     /// breaks cannot change the table's structure or inject HTML.
@@ -96,129 +96,58 @@ public enum ReportRenderer {
         return out
     }
 
-    static func mdTable(_ headers: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
-        guard !rows.isEmpty else { return "_None._\n" }
-        var out = "| " + headers.joined(separator: " | ") + " |\n"
-        out += "|" + headers.indices.map { rightAligned.contains($0) ? "---:|" : "---|" }.joined() + "\n"
-        for row in rows { out += "| " + row.joined(separator: " | ") + " |\n" }
+    static func markdown(_ report: AuditReport, title: String, standards: [String: RuleStandard]) -> String {
+        var out = "# \(md(title))\n\n"
+        out += "**Period:** \(periodText(report)) (UTC)  \n"
+        out += "**Open findings:** \(report.openFindings) · **suppressed (counted apart):** \(report.suppressedFindings)\n"
+        let footer = ReportBlock.paragraph([
+            .text("Tokens appear only as fingerprints (SHA-256 of the token as logged); no token or signature is stored.")
+        ])
+        // Every block ends its last line; one empty line separates blocks.
+        for block in sharedSections(report, standards: standards) + trendSections(report) + [footer] {
+            out += "\n" + markdown(block)
+        }
         return out
     }
 
-    static func markdown(_ report: AuditReport, title: String, standards: [String: RuleStandard]) -> String {
-        let coverage = report.coverage
-        var out = "# \(md(title))\n\n"
-        out += "**Period:** \(periodText(report)) (UTC)  \n"
-        out += "**Open findings:** \(report.openFindings) · **suppressed (counted apart):** \(report.suppressedFindings)\n\n"
-
-        out += "## Coverage\n\n"
-        let unverified = coverage.distinctTokens - coverage.verifiedTokens
-        out += mdTable(
-            ["measure", "value"],
-            [
-                ["sources", String(coverage.sources.count)],
-                ["lines read", String(coverage.lines)],
-                ["token-bearing lines", "\(coverage.linesWithTokens) (\(percent(coverage.linesWithTokens, of: coverage.lines)))"],
-                ["lines rejected (broken, skipped)", String(coverage.linesRejected)],
-                ["time span of the logs", "\(time(coverage.firstTime)) to \(time(coverage.lastTime))"],
-                ["distinct tokens", String(coverage.distinctTokens)],
-                ["verified", "\(coverage.verifiedTokens) (\(percent(coverage.verifiedTokens, of: coverage.distinctTokens)))"],
-                ["not verified", String(unverified)],
-            ], rightAligned: [1])
-        out += "\n### Verification\n\n"
-        out += mdTable(
-            ["status", "tokens", "share", "why", "example detail"],
-            coverage.verification.map {
-                [
-                    md($0.status), String($0.tokens), percent($0.tokens, of: coverage.distinctTokens),
-                    md(explanation(of: $0.status)), md($0.exampleDetail ?? "—"),
-                ]
-            }, rightAligned: [1, 2])
-        out += "\n### Sources\n\n"
-        out += mdTable(
-            ["path", "format", "compression", "status", "lines", "token lines", "rejected", "first", "last"],
-            coverage.sources.map {
-                [
-                    md($0.path), md($0.format), md($0.compression),
-                    md($0.status.rawValue + ($0.error.map { ": " + $0 } ?? "")), String($0.lines),
-                    String($0.linesWithTokens), String($0.linesRejected), time($0.firstTime), time($0.lastTime),
-                ]
-            }, rightAligned: [4, 5, 6])
-        if !coverage.sourcesWithoutTokens.isEmpty {
-            out += "\n**Sources with no token on any line** (their format may not log the Authorization header or any "
-                + "token field; see docs/logging-recipes.md):\n\n"
-            out += coverage.sourcesWithoutTokens.map { "- \(md($0))\n" }.joined()
+    static func markdown(_ block: ReportBlock) -> String {
+        switch block {
+        case .heading(let level, let text):
+            return String(repeating: "#", count: level) + " " + md(text) + "\n"
+        case .paragraph(let runs):
+            return runs.map(markdown).joined() + "\n"
+        case .note(let text):
+            return "_\(md(text))_\n"
+        case .figures(let figures):
+            // A sentence: only its first label is capitalised.
+            return figures.enumerated().map { index, figure in
+                let label = index == 0 ? figure.label.prefix(1).uppercased() + figure.label.dropFirst() : figure.label
+                return "**\(md(label)):** \(figure.value)"
+            }.joined(separator: " · ") + "\n"
+        case .list(let items):
+            return items.map { "- \(markdown($0))\n" }.joined()
+        case .table(let table):
+            return markdown(table)
         }
+    }
 
-        out += "\n## Findings by severity\n\n"
-        out += mdTable(
-            ["severity", "open", "occurrences", "suppressed"],
-            report.severities.map { [$0.severity.name, String($0.open), String($0.occurrences), String($0.suppressed)] },
-            rightAligned: [1, 2, 3])
-
-        out += "\n## Findings by rule, with the standard each enforces\n\n"
-        out += mdTable(
-            ["rule", "worst", "open", "tokens", "occurrences", "suppressed", "standard"],
-            report.rules.map { group in
-                let rule = group.name ?? ""
-                return [
-                    "`\(rule.replacingOccurrences(of: "`", with: ""))`", group.findings > 0 ? group.worst.name : "—",
-                    String(group.findings), String(group.tokens), String(group.occurrences ?? 0), String(group.suppressed),
-                    md(standards[rule]?.expandedCitation ?? "—"),
-                ]
-            }, rightAligned: [2, 3, 4, 5])
-
-        for (heading, groups) in [("issuer", report.issuers), ("client", report.clients), ("route", report.routes)] {
-            out += "\n## Findings by \(heading)\n\n"
-            out += mdTable(
-                [heading, "worst", "open", "tokens"] + (heading == "route" ? [] : ["occurrences"]) + ["suppressed"],
-                groups.map { group in
-                    [md(groupName(group.name)), group.findings > 0 ? group.worst.name : "—", String(group.findings), String(group.tokens)]
-                        + (heading == "route" ? [] : [String(group.occurrences ?? 0)]) + [String(group.suppressed)]
-                }, rightAligned: heading == "route" ? [2, 3, 4] : [2, 3, 4, 5])
+    static func markdown(_ span: ReportSpan) -> String {
+        switch span {
+        case .text(let text), .literal(let text): md(text)
+        case .emphasis(let text): "*\(md(text))*"
+        case .strong(let text): "**\(md(text))**"
+        // A code span cannot escape a backtick, so backticks are dropped (rule ids and fingerprints have none).
+        case .code(let code, _): "`\(code.replacingOccurrences(of: "`", with: ""))`"
+        case .severity(let severity): severity.name
+        case .perFormat(let markdown, _): md(markdown)
         }
+    }
 
-        out += "\n## Changes since the previous period\n\n"
-        if let comparison = report.comparison {
-            out += "Previous period: \(time(comparison.previous.since)) to \(time(comparison.previous.until)) "
-                + "(\(comparison.previousTotal) open findings). A finding is *new* when first seen in this period, "
-                + "*recurring* when seen in this period and before it, *resolved* when seen in the previous period "
-                + "and not since.\n\n"
-            out += "**New:** \(comparison.new) · **recurring:** \(comparison.recurring) · **resolved:** \(comparison.resolved)\n\n"
-            out += mdTable(
-                ["rule", "new", "recurring", "resolved"],
-                comparison.byRule.map { ["`\($0.ruleID)`", String($0.new), String($0.recurring), String($0.resolved)] },
-                rightAligned: [1, 2, 3])
-        } else {
-            out += "_No period: the database holds no timed data._\n"
-        }
-
-        out += "\n## Top offenders\n\n### Tokens\n\n"
-        out += mdTable(
-            ["token", "kind", "issuer", "subject", "client", "worst", "findings", "occurrences"],
-            report.topTokens.map {
-                [
-                    "`\($0.token.fingerprint.shortForm)`", md($0.token.kind), md($0.token.issuer ?? "—"),
-                    md($0.token.subject ?? "—"), md($0.token.clientID ?? "—"), $0.worst.name, String($0.findings),
-                    String($0.occurrences),
-                ]
-            }, rightAligned: [6, 7])
-        out += "\n### Client addresses\n\n"
-        out += mdTable(
-            ["client IP", "worst", "tokens with findings", "requests"],
-            report.topAddresses.map { [md($0.clientIP), $0.worst.name, String($0.tokens), String($0.requests)] },
-            rightAligned: [2, 3])
-
-        out += "\n## Token lifetimes (exp − iat)\n\n"
-        out += mdTable(
-            ["lifetime", "tokens"], report.lifetimes.map { [md($0.label), String($0.tokens)] }, rightAligned: [1])
-
-        out += "\n## Open findings per day (active on the day)\n\n"
-        out += mdTable(
-            ["day"] + Severity.allCases.reversed().map(\.name),
-            report.daily.map { day in
-                [String(time(day.day).prefix(10))] + Severity.allCases.reversed().map { String(day.bySeverity[$0] ?? 0) }
-            }, rightAligned: Set(1...5))
-        out += "\nTokens appear only as fingerprints (SHA-256 of the token as logged); no token or signature is stored.\n"
+    static func markdown(_ table: ReportTable) -> String {
+        guard !table.rows.isEmpty else { return "_None._\n" }
+        var out = "| " + table.columns.map { md($0.header) }.joined(separator: " | ") + " |\n"
+        out += "|" + table.columns.map { $0.alignment == .leading ? "---|" : "---:|" }.joined() + "\n"
+        for row in table.rows { out += "| " + row.map(markdown).joined(separator: " | ") + " |\n" }
         return out
     }
 
