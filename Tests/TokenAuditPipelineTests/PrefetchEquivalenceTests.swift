@@ -64,7 +64,7 @@ import TokenAuditRules
         for (want, got) in zip(reference, prefetched) { #expect(want == got) }
     }
 
-    /// ``WorkerTokens/prefetch(_:)`` is a hint and ``WorkerTokens/sighting(_:)``'s tail check a shortcut:
+    /// ``WorkerTokens/prefetch(_:)`` is a hint and ``WorkerTokens/sighting(_:)``'s tail words a shortcut:
     /// interleaved with every lookup and remember, the table answers as ``WorkerTokens/lookup(_:)`` of a table
     /// without hints, for keys that share their last 40 bytes (the tail check must not decide alone) and keys
     /// shorter than the eight-byte tail.
@@ -87,7 +87,7 @@ import TokenAuditRules
                 let number = Int.random(in: 0..<150, using: &random)
                 let bytes = key(number)
                 let want = bytes.withUnsafeBufferPointer { plain.lookup($0) }
-                // `sighting` compares the eight-byte tail first, `lookup` only with memcmp.
+                // `sighting` passes over entries by their tail word first, `lookup` only compares bytes.
                 let got: Int? = bytes.withUnsafeBufferPointer {
                     hinted.prefetch($0)
                     switch hinted.sighting($0) {
@@ -103,5 +103,45 @@ import TokenAuditRules
             }
         }
         #expect(hits > 1_000)
+    }
+}
+
+/// A slot's first line compares its texts with the previous line's (``BatchRowsBuilder/comparesWithPreviousLine``,
+/// the default) before hashing them, against hashing them straight away (the path before): the same texts,
+/// numbers and rows, for texts that are equal only canonically, non-ASCII and invalid UTF-8.
+@Suite struct PreviousLineTextsTests {
+    @Test(arguments: [(21, true), (22, false), (23, true)] as [(UInt64, Bool)])
+    func previousLineGuessGivesTheSameRows(seed: UInt64, json: Bool) {
+        var random = SplitMix64(state: seed)
+        let extractor = LineExtractor(format: json ? .jsonLines : .combined)
+        let lines: [[UInt8]] = (0..<3_000).map { index in
+            let time = LineFieldsProcessingTests.t0 + Double(index * 7)
+            return json
+                ? LineFieldsProcessingTests.jsonLine(&random, time: time)
+                : LineFieldsProcessingTests.combinedLine(&random, time: time)
+        }
+        var guessing = BatchRowsBuilder(expectedRows: 8)
+        var plain = BatchRowsBuilder(expectedRows: 8)
+        plain.comparesWithPreviousLine = false
+        var nextSlot = 0
+        var recorded = 0
+        for line in lines {
+            // Mostly new slots (first lines, as a batch's first sightings), sometimes an earlier one.
+            let slot = Int.random(in: 0..<3, using: &random) == 0 && nextSlot > 0
+                ? Int.random(in: 0..<nextSlot, using: &random) : { nextSlot += 1; return nextSlot - 1 }()
+            line.withUnsafeBytes { bytes in
+                var fields = LineFields()
+                guard extractor.extractFields(bytes, into: &fields) else { return }
+                let want = plain.record(slot: slot, fields, line: bytes)
+                let got = guessing.record(slot: slot, fields, line: bytes)
+                #expect(
+                    [want.clientIP, want.method, want.host, want.path, want.userAgent]
+                        == [got.clientIP, got.method, got.host, got.path, got.userAgent])
+                recorded += 1
+            }
+        }
+        #expect(recorded > 2_500)
+        #expect(guessing.rows == plain.rows)
+        #expect(guessing.rows.texts.count >= 15)
     }
 }
