@@ -66,27 +66,6 @@ final class AnalysedToken: Sendable {
         ctokenaudit_prefetch_for_write(Unmanaged.passUnretained(shared).toOpaque())
     }
 
-    /// Starts loading what releasing this analysis reads first: the verdict and the shapes it owns, the
-    /// shared record's reference count (``TokenCache``'s ``Generation/release(hint:)``). Changes nothing.
-    @inline(__always)
-    func prefetchForRelease() {
-        let verdict = UnsafeRawPointer(verdictAddress)
-        var offset = 0
-        while offset < MemoryLayout<TokenVerdict>.size {
-            ctokenaudit_prefetch(verdict + offset)
-            offset += 64
-        }
-        if let basis = shapeBasisAddress { ctokenaudit_prefetch(basis) }
-        ctokenaudit_prefetch(quietShapes)
-        ctokenaudit_prefetch_for_write(Unmanaged.passUnretained(shared).toOpaque())
-    }
-
-    /// ``prefetchForRelease()`` of the analysis at `address` (a reference the caller holds), read without
-    /// retaining it.
-    static func prefetchForRelease(at address: UnsafeRawPointer) {
-        Unmanaged<AnalysedToken>.fromOpaque(address)._withUnsafeGuaranteedRef { $0.prefetchForRelease() }
-    }
-
     /// Whether the request rules are known to find nothing for `shape` (see ``rememberQuiet(_:)``).
     func isQuiet(_ shape: RequestShape) -> Bool {
         let count = quietCount.load(ordering: .acquiring)
@@ -182,47 +161,6 @@ final class TokenCache<Value: Sendable>: Sendable {
             }
         }
 
-        /// Frees the entries of a dropped generation (outside the lock) in order, each a few lines ahead of
-        /// its objects' first reads: `hint` (``TokenCache/releaseHint``) is given the object of entry `i + 4`
-        /// (loaded by the prefetch at `i + 8`), to start loading what its release reads. Freeing ~500 analyses
-        /// whose memory had long left the processor caches waited for one miss after another (reference counts,
-        /// then the verdict, record and shapes each analysis owns). The same objects are freed; only the order
-        /// of memory reads changes. Only for a `Value` that is one class reference.
-        mutating func release(hint: (UnsafeRawPointer) -> Void) {
-            let count = values.count
-            guard count > 0 else { return }
-            values.withUnsafeMutableBufferPointer { values in
-                keys.withUnsafeMutableBufferPointer { keys in
-                    let objects = UnsafeRawPointer(values.baseAddress!)
-                    let keyWords = UnsafeRawPointer(keys.baseAddress!)
-                    for index in 0..<count {
-                        if index + 8 < count {
-                            // The references as plain words: reading an element would retain it (a write to the
-                            // very line being prefetched).
-                            if let object = UnsafeRawPointer(bitPattern: objects.load(
-                                fromByteOffset: (index + 8) * MemoryLayout<UInt>.stride, as: UInt.self))
-                            {
-                                ctokenaudit_prefetch_for_write(object)
-                                ctokenaudit_prefetch(object + 64)
-                            }
-                            if let key = UnsafeRawPointer(bitPattern: keyWords.load(
-                                fromByteOffset: (index + 8) * MemoryLayout<UInt>.stride, as: UInt.self))
-                            {
-                                ctokenaudit_prefetch_for_write(key)
-                            }
-                        }
-                        if index + 4 < count, let object = UnsafeRawPointer(bitPattern: objects.load(
-                            fromByteOffset: (index + 4) * MemoryLayout<UInt>.stride, as: UInt.self))
-                        {
-                            hint(object)
-                        }
-                        values[index] = nil
-                        keys[index] = []
-                    }
-                }
-            }
-        }
-
         /// Adds a key the generation does not hold.
         mutating func append(_ key: [UInt8], _ value: Value, hash: UInt64) {
             let tag = hash >> 32
@@ -269,32 +207,11 @@ final class TokenCache<Value: Sendable>: Sendable {
     private let shards: [Shard]
     /// Entries per generation per shard: a shard holds at most twice this.
     private let generationCapacity: Int
-    /// For values that are ``AnalysedToken``s: starts loading what releasing the analysis at an address reads
-    /// (``AnalysedToken/prefetchForRelease()``), for ``Generation/release(hint:)``; nil for other values (their
-    /// dropped generations are freed whole, as before).
-    private let releaseHint: (@Sendable (UnsafeRawPointer) -> Void)?
-    /// Whether dropped generations are freed with ``Generation/release(hint:)`` (the default, when there is a
-    /// ``releaseHint``); `false` frees them whole, as before: the reference of the tests.
-    let prefetchesReleases: Bool
 
-    init(capacity: Int, shardCount: Int = 16, prefetchesReleases: Bool = true) {
-        self.prefetchesReleases = prefetchesReleases
-        if ObjectIdentifier(Value.self) == ObjectIdentifier(AnalysedToken.self),
-            MemoryLayout<Value?>.size == MemoryLayout<UInt>.size
-        {
-            releaseHint = { AnalysedToken.prefetchForRelease(at: $0) }
-        } else {
-            releaseHint = nil
-        }
+    init(capacity: Int, shardCount: Int = 16) {
         let generationCapacity = max(1, capacity / shardCount / 2)
         self.shards = (0..<shardCount).map { _ in Shard(capacity: generationCapacity) }
         self.generationCapacity = generationCapacity
-    }
-
-    /// Frees a dropped generation (outside the shard's lock).
-    private func free(_ dropped: consuming Generation?) {
-        guard var generation = dropped else { return }
-        if prefetchesReleases, let releaseHint { generation.release(hint: releaseHint) }
     }
 
     /// `memcmp` equality of a stored key and borrowed bytes.
@@ -367,7 +284,7 @@ final class TokenCache<Value: Sendable>: Sendable {
             generations.inFlight.append((bytes, started))
             return (.analyse(started, bytes), nil)
         }
-        free(dropped)  // outside the lock
+        _ = consume dropped  // freed here, outside the lock
         switch lookup {
         case .hit(let bytes, let value):
             return (bytes, value, false)
@@ -385,7 +302,7 @@ final class TokenCache<Value: Sendable>: Sendable {
                 return generations.current.find(key, hash: hash) == nil
                     ? insert(bytes, fresh, hash: hash, into: &generations) : nil
             }
-            free(dropped)  // outside the lock
+            _ = consume dropped  // freed here, outside the lock
             started.done.leave()
             return (bytes, fresh, true)
         }

@@ -2,7 +2,6 @@ import TokenAuditTestSupport
 import Testing
 import TokenAuditExtraction
 import TokenAuditLogReading
-import TokenAuditVerification
 import TokenAuditModel
 import TokenAuditRules
 @testable import TokenAuditPipeline
@@ -144,40 +143,5 @@ import TokenAuditRules
         #expect(recorded > 2_500)
         #expect(guessing.rows == plain.rows)
         #expect(guessing.rows.texts.count >= 15)
-    }
-}
-
-/// A dropped cache generation of analyses is freed entry by entry with prefetches ahead
-/// (``TokenCache/prefetchesReleases``, the default) instead of whole: every evicted analysis is freed, at the
-/// same moment as before, and the cache answers the same.
-@Suite struct ReleasePrefetchTests {
-    @Test(arguments: [true, false])
-    func droppedGenerationsFreeTheSameAnalyses(prefetches: Bool) {
-        let processor = BatchProcessor(
-            engine: RuleEngine(policy: AuditPolicy(), keySet: KeySet(), secrets: .empty),
-            cache: TokenCache(capacity: 16), masking: .masked, progress: ScanProgress())
-        let cache = TokenCache<AnalysedToken>(capacity: 64, shardCount: 1, prefetchesReleases: prefetches)
-        let reference = TokenCache<AnalysedToken>(capacity: 64, shardCount: 1, prefetchesReleases: false)
-        final class Weak { weak var value: AnalysedToken? }
-        var watched: [Weak] = []
-        var random = SplitMix64(state: 5)
-        for step in 0..<3_000 {
-            // Tokens come back now and then (moved to the current generation: tombstones in the dropped one).
-            let number = Int.random(in: 0..<4, using: &random) == 0 ? Int.random(in: 0..<max(1, step), using: &random) : step
-            let bytes = Array("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.sig-\(number)".utf8)
-            let (got, isNew) = cache.analysis(for: bytes) { processor.analyse(bytes, isCutByLogger: false) }
-            let (_, referenceIsNew) = reference.analysis(for: bytes) { processor.analyse(bytes, isCutByLogger: false) }
-            #expect(isNew == referenceIsNew)
-            #expect(got.fingerprint == TokenFingerprint(token: bytes))
-            if isNew {
-                let weak = Weak()
-                weak.value = got
-                watched.append(weak)
-            }
-        }
-        // At most two generations of 32 entries are alive; everything else was freed.
-        let alive = watched.filter { $0.value != nil }.count
-        #expect(alive <= 64)
-        #expect(watched.count > 2_000)
     }
 }
