@@ -40,11 +40,6 @@ struct BatchRowsBuilder {
     private var textSpans: [(start: Int32, count: Int32)] = []
     private var textIndex: RowIndex
     private var lastTexts: [LineTexts] = []
-    /// The text numbers of the last line recorded by ``record(slot:_:line:)``, whatever its slot.
-    private var previousLine = LineTexts()
-    /// Whether a slot's first line compares its texts with the previous line's (the default); `false`: straight
-    /// to the hash lookup, as before (the reference of the equivalence tests).
-    var comparesWithPreviousLine = true
 
     private var usage: [BatchUsageRow] = []
     private var usageIndex: RowIndex
@@ -101,18 +96,12 @@ struct BatchRowsBuilder {
     mutating func record(slot: Int, _ fields: LineFields, line bytes: UnsafeRawBufferPointer) -> LineTexts {
         growSlots(to: slot)
         var line = lastTexts[slot]
-        // A slot's first line (a batch's first sighting of its token) has no texts of its own to compare with:
-        // those of the batch's previous token line are the next best guess (method and host mostly repeat from
-        // line to line whatever the token), each tried by one comparison before its hash lookup. A guess is
-        // only ever taken for a text equal to it, and equal texts have one number, so the numbers are the same.
-        if line.clientIP == -2, comparesWithPreviousLine { line = previousLine }
         line.clientIP = number(fields.clientIP, last: line.clientIP, bytes)
         line.method = number(fields.method, last: line.method, bytes)
         line.host = number(fields.host, last: line.host, bytes)
         line.path = number(fields.path, last: line.path, bytes)
         line.userAgent = number(fields.userAgent, last: line.userAgent, bytes)
         lastTexts[slot] = line
-        previousLine = line
 
         let time = fields.time
         addUsage(slot: Int32(truncatingIfNeeded: slot), line, status: fields.status, time: time)
