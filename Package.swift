@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "TokenAuditModel", "TokenAuditJSON", "TokenAuditJOSE", "TokenAuditCrypto", "TokenAuditVerification",
                 "TokenAuditLogReading", "TokenAuditExtraction", "TokenAuditRules", "TokenAuditStore",
+                "CTokenAuditSIMD",
             ]
         ),
         // The executable only parses flags, builds a configuration and maps errors to exit codes.

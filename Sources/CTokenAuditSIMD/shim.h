@@ -303,4 +303,20 @@ static inline size_t ctokenaudit_find_byte(const uint8_t *p, size_t j, size_t n,
 }
 #endif
 
+/*
+ * Prefetch hints for the workers' per-line path (TokenAuditPipeline): a batch's first sighting of a token reads
+ * the worker table's entry, the stored key (~700 bytes), the analysis object and its shape basis and quiet
+ * shapes, each a cache miss that waited for the one before. These start the loads early (for the next line's
+ * token while this line is processed). A hint only: never faults, even on a stale or unmapped address, and
+ * changes no result.
+ */
+static inline void ctokenaudit_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+static inline void ctokenaudit_prefetch_for_write(const void *p) { __builtin_prefetch(p, 1, 3); }
+/* Every cache line of [p, p + n) (n > 0), for a key about to be compared whole. */
+static inline void ctokenaudit_prefetch_range(const void *p, size_t n) {
+    const char *c = (const char *)((uintptr_t)p & ~(uintptr_t)63);
+    const char *end = (const char *)p + n;
+    for (; c < end; c += 64) __builtin_prefetch(c, 0, 3);
+}
+
 #endif

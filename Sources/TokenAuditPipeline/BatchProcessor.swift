@@ -60,6 +60,13 @@ struct BatchProcessor: Sendable {
     /// its slot; the default). `false` puts a batch-local ``RecentTokens`` in front of it, as before: the
     /// reference the equivalence tests compare the one-table path with.
     var usesOneTokenTable = true
+    /// Whether each line's fields are read one line ahead, so that the next line's token's worker-table entry,
+    /// stored key and analysis object (``WorkerTokens/prefetch(_:)``), and a found token's shape basis, quiet
+    /// shapes and record (``AnalysedToken/prefetchLineState()``) start loading before they are needed: the
+    /// default. A batch's first sighting of a token read those one cache miss after another. `false` reads each
+    /// line just before processing it and prefetches nothing: the reference the equivalence tests compare
+    /// with (prefetches are hints; the results are the same).
+    var prefetchesNextToken = true
     /// Each worker's tokens of its recent batches, across batches (``WorkerTokens``).
     let knownTokens = WorkerTokensPool()
 
@@ -78,19 +85,43 @@ struct BatchProcessor: Sendable {
         var lastTime: Double?
         let batch = item.batch
 
-        for index in batch.indices {
-            // Tokens are borrowed from the line: bytes are copied only for a token the batch has not met yet.
-            batch.withLine(at: index) { line in
-                // A local of the closure, written in place by the reader: a variable captured from outside was
-                // copied whole (a few hundred bytes and their references) at every method call on it.
-                var fields = LineFields()
-                if readsFields {
-                    guard item.extractor.extractFields(line, into: &fields) else { return }
+        /// Whether `line` carries a token, its fields then written into `fields` (replaced whole; left as they
+        /// were, and not read, when it carries none).
+        func extract(_ line: UnsafeRawBufferPointer, into fields: inout LineFields) -> Bool {
+            if readsFields { return item.extractor.extractFields(line, into: &fields) }
+            guard let extracted = item.extractor.extractBorrowing(line) else { return false }
+            fields = LineFields(extracted)
+            return true
+        }
+
+        // Tokens are borrowed from the line: bytes are copied only for a token the batch has not met yet.
+        batch.bytes.withUnsafeBytes { all in
+            // Locals of the closure, written in place by the reader: a variable captured from outside was copied
+            // whole (a few hundred bytes and their references) at every method call on it.
+            var fields = LineFields()
+            // The next line, extracted one line ahead (``prefetchesNextToken``): its first token's worker-table
+            // entry, stored key and analysis start loading while this line is processed.
+            var ahead = LineFields()
+            var aheadIndex = -1
+            var aheadCarriesToken = false
+            for index in batch.indices {
+                let line = UnsafeRawBufferPointer(rebasing: all[batch.lineRange(at: index)])
+                let carriesToken: Bool
+                if aheadIndex == index {
+                    swap(&fields, &ahead)
+                    carriesToken = aheadCarriesToken
                 } else {
-                    guard let extracted = item.extractor.extractBorrowing(line) else { return }
-                    fields = LineFields(extracted)
+                    carriesToken = extract(line, into: &fields)
                 }
-                guard !fields.tokens.isEmpty else { return }
+                if prefetchesNextToken, usesOneTokenTable, index + 1 < batch.endIndex {
+                    let next = UnsafeRawBufferPointer(rebasing: all[batch.lineRange(at: index + 1)])
+                    aheadCarriesToken = extract(next, into: &ahead)
+                    aheadIndex = index + 1
+                    if aheadCarriesToken, !ahead.tokens.isEmpty {
+                        ahead.tokens[0].withBytes(in: next) { known.prefetch($0) }
+                    }
+                }
+                guard carriesToken, !fields.tokens.isEmpty else { continue }
                 tokenLines += 1
                 let lineNumber = Int64(batch.lineNumber(at: index))
                 let time = fields.time
@@ -112,6 +143,7 @@ struct BatchProcessor: Sendable {
                                 slots.addSighting(slot: slot, at: time)
                                 return (analysed, slot)
                             case .earlier(let analysed, let position)?:
+                                if prefetchesNextToken { analysed.prefetchLineState() }
                                 let slot = slots.sighting(of: analysed, at: time)
                                 known.setSlot(slot, at: position)
                                 return (analysed, slot)
@@ -120,8 +152,11 @@ struct BatchProcessor: Sendable {
                                     analyse($0, isCutByLogger: occurrence.isCutByFieldLimit)
                                 }
                                 if isNew { newTokens += 1 }
+                                if prefetchesNextToken { found.prefetchLineState() }
                                 let slot = slots.sighting(of: found, at: time)
-                                known.remember(bytes, found, slot: slot)
+                                known.remember(
+                                    bytes, found, slot: slot,
+                                    object: UnsafeRawPointer(Unmanaged.passUnretained(found).toOpaque()))
                                 return (found, slot)
                             }
                         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import CTokenAuditSIMD
 import Synchronization
 
 /// A worker's tokens from its recent batches: a direct-mapped table from token bytes to the cached analysis,
@@ -28,6 +29,15 @@ struct WorkerTokens<Value: Sendable>: Sendable {
     /// Batches of this worker an entry is used for before the shared cache is asked again.
     static var maximumAge: Int { 4 }
     private var entries = [Entry?](repeating: nil, count: WorkerTokens.size)
+    /// Per entry, where its stored key's bytes and its analysis object live (0 for none), as plain words for
+    /// ``prefetch(_:)``: reading them touches no reference count. A hint only, never dereferenced: an address
+    /// left stale by a replaced entry only makes a prefetch useless.
+    private var keyAddresses = [UInt](repeating: 0, count: WorkerTokens.size)
+    /// Per entry, its key's ``tailWord(of:)`` (0 for none; a key's word may be 0 too: then the entry decides):
+    /// ``sighting(_:)`` passes over an entry holding another token (the usual case for a batch's new token, in a
+    /// table this full) without loading its stored key, a cache miss.
+    private var tailWords = [UInt64](repeating: 0, count: WorkerTokens.size)
+    private var objectAddresses = [UInt](repeating: 0, count: WorkerTokens.size)
     /// The number of the worker's current batch (``startBatch()``).
     private(set) var batch = 0
 
@@ -38,18 +48,64 @@ struct WorkerTokens<Value: Sendable>: Sendable {
         batch += 1
         guard batch % Self.maximumAge == 0 else { return }
         for index in entries.indices {
-            if let entry = entries[index], batch - entry.batch >= Self.maximumAge { entries[index] = nil }
+            if let entry = entries[index], batch - entry.batch >= Self.maximumAge {
+                entries[index] = nil
+                keyAddresses[index] = 0
+                objectAddresses[index] = 0
+                tailWords[index] = 0
+            }
         }
     }
 
-    private static func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int {
+    /// The length and the last eight bytes of `bytes` (signature bytes for a JWS) in one word: equal keys have
+    /// equal words, so a different word tells a different key without reading the stored one.
+    @inline(__always)
+    private static func tailWord(of bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var word = UInt64(truncatingIfNeeded: bytes.count)
         if bytes.count >= 8, let base = bytes.baseAddress {
             word ^= UnsafeRawPointer(base + (bytes.count - 8)).loadUnaligned(as: UInt64.self)
         } else {
             for byte in bytes { word = word &<< 8 | UInt64(byte) }
         }
-        return Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> 52) & (size - 1)
+        return word
+    }
+
+    /// The table index of a key with tail word `word`, mixed by one multiply.
+    @inline(__always)
+    private static func index(ofTail word: UInt64) -> Int {
+        Int(truncatingIfNeeded: (word &* 0x9E37_79B9_7F4A_7C15) >> 52) & (size - 1)
+    }
+
+    private static func index(of bytes: UnsafeBufferPointer<UInt8>) -> Int { index(ofTail: tailWord(of: bytes)) }
+
+    /// Starts loading what ``sighting(_:)`` of `key` will read — the entry, the stored key's bytes and the
+    /// analysis object — without waiting for them: called for the next line's token while this line is
+    /// processed, so that a batch's first sighting of a token no longer waits for three cache misses one after
+    /// another. Changes nothing.
+    @inline(__always)
+    func prefetch(_ key: UnsafeBufferPointer<UInt8>) {
+        let word = Self.tailWord(of: key)
+        let index = Self.index(ofTail: word)
+        // Another token's entry: the sighting will not read it (see tailWords).
+        guard tailWords[index] == word else { return }
+        entries.withUnsafeBufferPointer { ctokenaudit_prefetch($0.baseAddress! + index) }
+        if let stored = UnsafeRawPointer(bitPattern: keyAddresses[index]), key.count > 0 {
+            // The array's header (count) sits just before its elements.
+            ctokenaudit_prefetch_range(stored - 32, key.count + 32)
+        }
+        if let object = UnsafeRawPointer(bitPattern: objectAddresses[index]) {
+            ctokenaudit_prefetch(object)
+            ctokenaudit_prefetch(object + 64)
+        }
+    }
+
+    /// Whether `stored` holds exactly the bytes of `key`.
+    @inline(__always)
+    private static func same(_ stored: [UInt8], _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard stored.count == key.count else { return false }
+        return stored.withUnsafeBufferPointer { stored in
+            key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0
+        }
     }
 
     /// The analysis of `key` remembered in the last ``maximumAge`` batches, with the bytes it was stored under.
@@ -65,9 +121,12 @@ struct WorkerTokens<Value: Sendable>: Sendable {
     }
 
     /// Remembers `analysed` (as the shared cache returned it) for `bytes` in the current batch.
-    mutating func remember(_ bytes: [UInt8], _ analysed: Value) {
+    mutating func remember(_ bytes: [UInt8], _ analysed: Value, object: UnsafeRawPointer? = nil) {
         let index = bytes.withUnsafeBufferPointer { Self.index(of: $0) }
         entries[index] = Entry(bytes: bytes, analysed: analysed, batch: batch)
+        tailWords[index] = bytes.withUnsafeBufferPointer { Self.tailWord(of: $0) }
+        keyAddresses[index] = bytes.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+        objectAddresses[index] = UInt(bitPattern: object)
     }
 
     /// What the table knows of `key` for the current batch (``sighting(_:)``).
@@ -86,13 +145,11 @@ struct WorkerTokens<Value: Sendable>: Sendable {
     /// `mutating` though it changes nothing, as ``lookup(_:)``.
     @inline(__always)
     mutating func sighting(_ key: UnsafeBufferPointer<UInt8>) -> Sighting? {
-        let index = Self.index(of: key)
-        guard let entry = entries[index], batch - entry.batch < Self.maximumAge, entry.bytes.count == key.count
+        let word = Self.tailWord(of: key)
+        let index = Self.index(ofTail: word)
+        guard tailWords[index] == word, let entry = entries[index], batch - entry.batch < Self.maximumAge,
+            Self.same(entry.bytes, key)
         else { return nil }
-        let same = entry.bytes.withUnsafeBufferPointer { stored in
-            key.count == 0 || memcmp(stored.baseAddress!, key.baseAddress!, key.count) == 0
-        }
-        guard same else { return nil }
         if entry.slotBatch == batch, entry.slot >= 0 { return .inBatch(entry.analysed, slot: entry.slot) }
         return .earlier(entry.analysed, position: index)
     }
@@ -104,10 +161,14 @@ struct WorkerTokens<Value: Sendable>: Sendable {
         entries[position]?.slotBatch = batch
     }
 
-    /// ``remember(_:_:)`` with the token's slot in the current batch.
-    mutating func remember(_ bytes: [UInt8], _ analysed: Value, slot: Int) {
+    /// ``remember(_:_:object:)`` with the token's slot in the current batch. `object`: the analysis object's
+    /// address, for ``prefetch(_:)`` (nil: not prefetched).
+    mutating func remember(_ bytes: [UInt8], _ analysed: Value, slot: Int, object: UnsafeRawPointer? = nil) {
         let index = bytes.withUnsafeBufferPointer { Self.index(of: $0) }
         entries[index] = Entry(bytes: bytes, analysed: analysed, batch: batch, slot: slot, slotBatch: batch)
+        tailWords[index] = bytes.withUnsafeBufferPointer { Self.tailWord(of: $0) }
+        keyAddresses[index] = bytes.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+        objectAddresses[index] = UInt(bitPattern: object)
     }
 }
 
