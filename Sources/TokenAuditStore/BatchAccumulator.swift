@@ -26,7 +26,8 @@ public struct BatchAccumulator: Sendable {
     /// Usage strings and request-window values, by index; an absent usage string is `""` (stored as '').
     private(set) var texts: [String] = []
     /// Text → index into `texts`, hashed over the UTF-8 bytes a word at a time (`TextHash`): Swift's
-    /// `String` hashing (SipHash, one call per text per row) was most of the fold's cost.
+    /// `String` hashing (SipHash, one call per text per row) was most of the fold's cost. A compact batch's
+    /// texts come with that hash already computed by the worker (``BatchRows/textHashes``).
     private var textIndex = RowIndex()
     private(set) var usage: [UsageFold] = []
     private var usageIndex = RowIndex()
