@@ -34,6 +34,9 @@ struct BatchRowsBuilder {
     }
 
     private var texts: [String] = []
+    /// `TextHash.of` of each of ``texts`` (computed here to intern the text anyway), handed to the writer's
+    /// fold with the texts so that it does not hash them again.
+    private var textHashes: [UInt64] = []
     /// The UTF-8 bytes of every ASCII text in ``texts``, one after the other; `textSpans[n]` is text `n`'s
     /// (start, count), count -1 for a non-ASCII text (compared as a `String`).
     private var textBytes: [UInt8] = []
@@ -57,12 +60,13 @@ struct BatchRowsBuilder {
         usageIndex = RowIndex(expected: expectedRows)
         windowIndex = RowIndex(expected: expectedRows * 2)
         texts.reserveCapacity(expectedRows)
+        textHashes.reserveCapacity(expectedRows)
         textSpans.reserveCapacity(expectedRows)
         usage.reserveCapacity(expectedRows)
     }
 
     /// The rows built so far.
-    var rows: BatchRows { BatchRows(texts: texts, usage: usage, windows: windows) }
+    var rows: BatchRows { BatchRows(texts: texts, textHashes: textHashes, usage: usage, windows: windows) }
 
     /// Counts one request of the token in `slot` (a ``TokenSlots`` slot: rows refer to the batch's sightings by
     /// it) in its usage row and, when the request has a finite time, in its window rows.
@@ -187,14 +191,16 @@ struct BatchRowsBuilder {
             if let found { return Int32(truncatingIfNeeded: found) }
             let fresh = texts.count
             textIndex.insert(fresh, hash: key)
-            append(String(decoding: bytes, as: UTF8.self), ascii: bytes)
+            // `asciiHash` of ASCII bytes is `TextHash.of` of the String they make (the same UTF-8 bytes).
+            append(String(decoding: bytes, as: UTF8.self), ascii: bytes, hash: textHash)
             return Int32(truncatingIfNeeded: fresh)
         }
     }
 
-    /// Adds a text the batch has not met; `ascii` its bytes when it is ASCII.
-    private mutating func append(_ text: String, ascii: UnsafeBufferPointer<UInt8>?) {
+    /// Adds a text the batch has not met; `ascii` its bytes when it is ASCII; `hash` its `TextHash.of`.
+    private mutating func append(_ text: String, ascii: UnsafeBufferPointer<UInt8>?, hash: UInt64) {
         texts.append(text)
+        textHashes.append(hash)
         if let ascii {
             textSpans.append((Int32(truncatingIfNeeded: textBytes.count), Int32(truncatingIfNeeded: ascii.count)))
             textBytes.append(contentsOf: ascii)
@@ -213,14 +219,16 @@ struct BatchRowsBuilder {
     }
 
     private mutating func intern(_ text: String) -> Int32 {
+        // Of the String (a repaired or non-ASCII text too): `RowHash.add(text)` mixes this very value.
+        let textHash = TextHash.of(text)
         var hash = RowHash()
-        hash.add(text)
+        hash.mix(textHash)
         let key = hash.value
         if let row = textIndex.row(hash: key, matches: { texts[$0] == text }) { return Int32(truncatingIfNeeded: row) }
         let fresh = texts.count
         textIndex.insert(fresh, hash: key)
         var copy = text
-        copy.withUTF8 { utf8 in append(text, ascii: utf8.allSatisfy { $0 < 0x80 } ? utf8 : nil) }
+        copy.withUTF8 { utf8 in append(text, ascii: utf8.allSatisfy { $0 < 0x80 } ? utf8 : nil, hash: textHash) }
         return Int32(truncatingIfNeeded: fresh)
     }
 

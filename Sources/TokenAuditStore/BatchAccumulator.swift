@@ -26,7 +26,8 @@ public struct BatchAccumulator: Sendable {
     /// Usage strings and request-window values, by index; an absent usage string is `""` (stored as '').
     private(set) var texts: [String] = []
     /// Text → index into `texts`, hashed over the UTF-8 bytes a word at a time (`TextHash`): Swift's
-    /// `String` hashing (SipHash, one call per text per row) was most of the fold's cost.
+    /// `String` hashing (SipHash, one call per text per row) was most of the fold's cost. A compact batch's
+    /// texts come with that hash already computed by the worker (``BatchRows/textHashes``).
     private var textIndex = RowIndex()
     private(set) var usage: [UsageFold] = []
     private var usageIndex = RowIndex()
@@ -150,44 +151,56 @@ public struct BatchAccumulator: Sendable {
 
     /// Folds a batch's compact usage rows: each distinct text of the batch is looked up in the accumulator's
     /// table once (when a row first refers to it, in row order: the order, and so the spelling kept, of the
-    /// increments' fold), and rows are keyed by integers alone.
+    /// increments' fold), and rows are keyed by integers alone. The lookup probes with the hash the worker
+    /// carried (``BatchRows/textHashes``; hashed here only when the batch has none) and reads the batch's text
+    /// in place: the text is copied (retained) only when it is new to the accumulator.
     private mutating func addUsage(_ rows: BatchRows, tokenOfSlot: [Int32], textOf: inout [Int32]) {
         var empty: Int32 = -1
-        func text(_ index: Int32) -> Int32 {
-            if index < 0 {
-                if empty < 0 { empty = textIndex("") }
-                return empty
-            }
-            let mapped = textOf[Int(index)]
-            if mapped >= 0 { return mapped }
-            let found = textIndex(rows.texts[Int(index)])
-            textOf[Int(index)] = found
-            return found
-        }
-        rows.usage.withUnsafeBufferPointer { usageRows in
-            for increment in usageRows {
-                let key = UsageFold.Key(
-                    token: tokenOfSlot[Int(increment.token)], clientIP: text(increment.clientIP),
-                    method: text(increment.method), host: text(increment.host), path: text(increment.path),
-                    status: statusCode(increment.status))
-                foldUsage(key, increment.count, increment.firstSeen, increment.lastSeen)
+        rows.texts.withUnsafeBufferPointer { batchTexts in
+            rows.textHashes.withUnsafeBufferPointer { carried in
+                let hashes = carried.count == batchTexts.count ? carried : nil
+                func text(_ index: Int32) -> Int32 {
+                    if index < 0 {
+                        if empty < 0 { empty = textIndex("") }
+                        return empty
+                    }
+                    let mapped = textOf[Int(index)]
+                    if mapped >= 0 { return mapped }
+                    let found = textIndex(of: Int(index), in: batchTexts, hashes: hashes)
+                    textOf[Int(index)] = found
+                    return found
+                }
+                rows.usage.withUnsafeBufferPointer { usageRows in
+                    for increment in usageRows {
+                        let key = UsageFold.Key(
+                            token: tokenOfSlot[Int(increment.token)], clientIP: text(increment.clientIP),
+                            method: text(increment.method), host: text(increment.host), path: text(increment.path),
+                            status: statusCode(increment.status))
+                        foldUsage(key, increment.count, increment.firstSeen, increment.lastSeen)
+                    }
+                }
             }
         }
     }
 
     /// Folds a batch's compact request-window rows, each distinct value looked up once (as ``addUsage``).
     private mutating func addWindows(_ rows: BatchRows, tokenOfSlot: [Int32], textOf: inout [Int32]) {
-        rows.windows.withUnsafeBufferPointer { windowRows in
-            for increment in windowRows {
-                var value = textOf[Int(increment.value)]
-                if value < 0 {
-                    value = textIndex(rows.texts[Int(increment.value)])
-                    textOf[Int(increment.value)] = value
+        rows.texts.withUnsafeBufferPointer { batchTexts in
+            rows.textHashes.withUnsafeBufferPointer { carried in
+                let hashes = carried.count == batchTexts.count ? carried : nil
+                rows.windows.withUnsafeBufferPointer { windowRows in
+                    for increment in windowRows {
+                        var value = textOf[Int(increment.value)]
+                        if value < 0 {
+                            value = textIndex(of: Int(increment.value), in: batchTexts, hashes: hashes)
+                            textOf[Int(increment.value)] = value
+                        }
+                        let key = WindowFold.Key(
+                            token: tokenOfSlot[Int(increment.token)], dimension: increment.dimension == .clientIP ? 0 : 1,
+                            value: value, bucket: increment.bucket)
+                        foldWindow(key, increment.firstTime, increment.lastTime, increment.count)
+                    }
                 }
-                let key = WindowFold.Key(
-                    token: tokenOfSlot[Int(increment.token)], dimension: increment.dimension == .clientIP ? 0 : 1,
-                    value: value, bucket: increment.bucket)
-                foldWindow(key, increment.firstTime, increment.lastTime, increment.count)
             }
         }
     }
@@ -299,6 +312,21 @@ public struct BatchAccumulator: Sendable {
         let index = textIndex.row(hash: TextHash.of(text), new: new) { texts[Int($0)] == text }
         if index == new { texts.append(text) }
         return index
+    }
+
+    /// ``textIndex(_:)`` of `batchTexts[index]`, probed with `hashes[index]` (its `TextHash.of`, carried by the
+    /// batch) or, without `hashes`, its hash computed here (the path before the hashes were carried, kept for
+    /// batches made without them and as the oracle of the equivalence test). The text is compared in place and
+    /// copied only when the accumulator has not met it.
+    @inline(__always)
+    private mutating func textIndex(
+        of index: Int, in batchTexts: UnsafeBufferPointer<String>, hashes: UnsafeBufferPointer<UInt64>?
+    ) -> Int32 {
+        let hash = hashes.map { $0[index] } ?? TextHash.of(batchTexts[index])
+        let new = Int32(texts.count)
+        let found = textIndex.row(hash: hash, new: new) { texts[Int($0)] == batchTexts[index] }
+        if found == new { texts.append(batchTexts[index]) }
+        return found
     }
 }
 

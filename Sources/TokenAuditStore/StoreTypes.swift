@@ -411,9 +411,17 @@ public struct StoreBatch: Sendable, Hashable {
 ///
 /// Texts are distinct by `String` equality (canonical equivalence: two spellings of one accented text are one
 /// text, held in the spelling met first), the equality the rows merge on.
+///
+/// `textHashes`, when the maker carries them, are ``TextHash/of(_:)`` of each text (the workers hash every
+/// text once to intern it): the fold then probes its own table with them instead of hashing each text again.
+/// Empty when not carried (the fold hashes); cleared whenever `texts` is changed. Not part of equality.
 public struct BatchRows: Sendable, Hashable {
     /// The texts rows refer to.
-    public var texts: [String]
+    public var texts: [String] {
+        didSet { textHashes = [] }
+    }
+    /// ``TextHash/of(_:)`` of each of `texts`, in order, or empty (not carried).
+    public private(set) var textHashes: [UInt64] = []
     public var usage: [BatchUsageRow]
     public var windows: [BatchWindowRow]
 
@@ -421,6 +429,31 @@ public struct BatchRows: Sendable, Hashable {
         self.texts = texts
         self.usage = usage
         self.windows = windows
+    }
+
+    /// Rows whose texts come with their hashes: `textHashes[n]` must be `TextHash.of(texts[n])` (checked in
+    /// debug builds), the value the fold would compute.
+    public init(texts: [String], textHashes: [UInt64], usage: [BatchUsageRow] = [], windows: [BatchWindowRow] = []) {
+        precondition(textHashes.count == texts.count, "one hash per text")
+        assert(zip(texts, textHashes).allSatisfy { TextHash.of($0) == $1 }, "a carried hash is TextHash.of(text)")
+        self.texts = texts
+        self.textHashes = textHashes
+        self.usage = usage
+        self.windows = windows
+    }
+
+    /// Whether the texts' hashes are carried.
+    public var carriesTextHashes: Bool { !texts.isEmpty && textHashes.count == texts.count }
+
+    /// Equal rows and texts; the carried hashes (derived from the texts) do not count.
+    public static func == (lhs: BatchRows, rhs: BatchRows) -> Bool {
+        lhs.texts == rhs.texts && lhs.usage == rhs.usage && lhs.windows == rhs.windows
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(texts)
+        hasher.combine(usage)
+        hasher.combine(windows)
     }
 
     public var isEmpty: Bool { usage.isEmpty && windows.isEmpty }

@@ -16,6 +16,10 @@ struct CompactRowsFoldTests {
         [""], ["GET"], ["POST"], ["10.0.0.1"], ["2001:db8::1"], ["api.example.com"],
         ["/v1/orders/1"], ["/v1/orders/2"], ["/a/rather/long/path/with/segments/1234567890"],
         ["/caf\u{E9}/menu", "/cafe\u{301}/menu"], ["Agent/\u{C5}", "Agent/A\u{30A}"], ["okhttp/4.12.0"],
+        // KELVIN SIGN is canonically "K": an ASCII text and a non-ASCII one that are `==`.
+        ["Kelvin", "\u{212A}elvin"],
+        // What `String(decoding:as:)` makes of a line's invalid UTF-8 (repaired to U+FFFD).
+        [String(decoding: [0x2F, 0x61, 0xFF, 0xC3], as: UTF8.self)],
     ]
 
     /// One batch: `tokenCount` sightings, a text table drawn from ``spellings`` (each text in a random
@@ -83,6 +87,55 @@ struct CompactRowsFoldTests {
         }
         #expect(left.sightings.map { left.fingerprints[Int($0.token)] } == right.sightings.map { right.fingerprints[Int($0.token)] })
         #expect(left.rowCount == right.rowCount)
+    }
+
+    /// The batch with its texts' hashes carried (as the workers' ``BatchRows`` come).
+    static func carryingHashes(_ batch: StoreBatch) -> StoreBatch {
+        var carried = batch
+        carried.rows = BatchRows(
+            texts: batch.rows.texts, textHashes: batch.rows.texts.map(TextHash.of), usage: batch.rows.usage,
+            windows: batch.rows.windows)
+        return carried
+    }
+
+    /// The fold probing with the carried hashes against the fold hashing each batch text itself (the path
+    /// before the hashes were carried, the oracle): same tokens, texts (order and spelling), rows.
+    @Test(arguments: [UInt64(11), 12, 13, 14])
+    func carriedHashesFoldLikeRehashing(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var carried = BatchAccumulator()
+        var rehashed = BatchAccumulator()
+        for _ in 0..<30 {
+            let batch = Self.batch(&random, tokenCount: 1 + Int(random.next() % 40), rowCount: Int(random.next() % 400))
+            #expect(!batch.rows.carriesTextHashes)
+            let withHashes = Self.carryingHashes(batch)
+            #expect(withHashes.rows.carriesTextHashes)
+            #expect(withHashes.rows == batch.rows)
+            carried.add(withHashes)
+            rehashed.add(batch)
+        }
+        let left = carried.take(), right = rehashed.take()
+        #expect(left.fingerprints == right.fingerprints)
+        #expect(left.texts.map { Array($0.utf8) } == right.texts.map { Array($0.utf8) })
+        #expect(left.usage.map(\.key) == right.usage.map(\.key))
+        #expect(left.usage.map(\.count) == right.usage.map(\.count))
+        #expect(left.usage.map(\.firstSeen) == right.usage.map(\.firstSeen))
+        #expect(left.usage.map(\.lastSeen) == right.usage.map(\.lastSeen))
+        #expect(left.windows.map(\.key) == right.windows.map(\.key))
+        #expect(left.windows.map(\.count) == right.windows.map(\.count))
+        #expect(left.windows.map(\.firstTime) == right.windows.map(\.firstTime))
+        #expect(left.rowCount == right.rowCount)
+        // Each canonical text once, whichever spelling came first.
+        #expect(Set(left.texts).count == left.texts.count)
+    }
+
+    /// Changing the texts drops the carried hashes (they could no longer be trusted).
+    @Test func changingTheTextsDropsTheirHashes() {
+        var rows = BatchRows(texts: ["a", "b"], textHashes: ["a", "b"].map(TextHash.of))
+        #expect(rows.carriesTextHashes)
+        rows.texts[1] = "c"
+        #expect(!rows.carriesTextHashes)
+        #expect(rows.textHashes.isEmpty)
     }
 
     /// A batch with both forms folds both (nothing is lost when a caller mixes them).
