@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TokenAuditJOSE
 import TokenAuditJSON
 import TokenAuditModel
@@ -67,8 +70,8 @@ struct RequestRuleContext {
     /// opt-in rules are dropped, and the policy is not read at all.
     func drafts() -> [FindingDraft] {
         if !limits.hasRuleSettings, !limits.hasSuppressions, !limits.hasBaseline {
-            guard findings.contains(where: { AuditPolicy.optInRuleIDs.contains($0.ruleID) }) else { return findings }
-            return findings.filter { !AuditPolicy.optInRuleIDs.contains($0.ruleID) }
+            guard findings.contains(where: { Self.isOptIn($0.ruleID) }) else { return findings }
+            return findings.filter { !Self.isOptIn($0.ruleID) }
         }
         return Self.drafts(findings, policy: UnsafePointer(rules.pointee.policyAddress), verdict: verdictAddress, request: requestAddress)
     }
@@ -102,6 +105,21 @@ struct RequestRuleContext {
             drafts.append(draft)
         }
         return drafts
+    }
+
+    /// `AuditPolicy.optInRuleIDs.contains(id)` by two comparisons instead of hashing `id` (a test holds the
+    /// two in step).
+    @inline(__always)
+    static func isOptIn(_ id: String) -> Bool { id == "bearer-token-logged" || id == "not-sender-constrained" }
+
+    /// Whether the UTF-8 of `text` contains `byte`: `memchr` on its contiguous bytes (a native String's), where
+    /// `text.utf8.contains` went byte by byte through the generic `Sequence` path.
+    @inline(__always)
+    static func utf8(_ text: String, contains byte: UInt8) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+            return memchr(base, Int32(byte), bytes.count) != nil
+        } ?? text.utf8.contains(byte)
     }
 
     mutating func add(_ id: String, _ severity: Severity? = nil, _ evidence: JSONObject = JSONObject(members: [])) {
@@ -252,7 +270,7 @@ struct RequestRuleContext {
 
     mutating func checkClientCredentialInURL() {
         // No `?` byte means no `?` character: skip the grapheme walk of firstIndex(of:) for most paths.
-        guard let path = request.context.path, path.utf8.contains(UInt8(ascii: "?")),
+        guard let path = request.context.path, Self.utf8(path, contains: UInt8(ascii: "?")),
             let question = path.firstIndex(of: "?")
         else { return }
         let bare = String(path[..<question])
@@ -285,7 +303,7 @@ struct RequestRuleContext {
         } else if let host {
             // Without a map, compare the hosts of URL-shaped audiences (medium confidence).
             // A host without `:` (the usual case) is its own first piece; split only when there is a port.
-            let bareHost = host.utf8.contains(UInt8(ascii: ":"))
+            let bareHost = Self.utf8(host, contains: UInt8(ascii: ":"))
                 ? host.split(separator: ":").first.map(String.init) : (host.isEmpty ? nil : host)
             if TokenVerdict.audienceHostsMismatch(at: verdictAddress, host: bareHost) {
                 add("aud-host-mismatch", .medium, evidence(

@@ -114,6 +114,19 @@ import TokenAuditModel
         }
     }
 
+    @Test func optInTestIsThePolicysSet() {
+        for id in RuleCatalogue.entries.map(\.id) + Array(AuditPolicy.optInRuleIDs) + ["", "bearer-token-logge"] {
+            #expect(RequestRuleContext.isOptIn(id) == AuditPolicy.optInRuleIDs.contains(id))
+        }
+    }
+
+    @Test(arguments: ["", "a", "api.test", "api.test:8443", ":", "/v1/x?y=1", "/ünïcode?", "/ünïcode", String(repeating: "x", count: 40) + ":"])
+    func byteSearchIsUTF8Contains(text: String) {
+        for byte in [UInt8(ascii: ":"), UInt8(ascii: "?")] {
+            #expect(RequestRuleContext.utf8(text, contains: byte) == text.utf8.contains(byte))
+        }
+    }
+
     @Test func defaultSeveritiesAreTheCatalogues() {
         for entry in RuleCatalogue.entries {
             #expect(RequestRuleContext.defaultSeverity(of: entry.id) == RuleCatalogue.metadata(for: entry.id)?.defaultSeverity)
