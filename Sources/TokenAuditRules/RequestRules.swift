@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TokenAuditJOSE
 import TokenAuditJSON
 import TokenAuditModel
@@ -11,33 +14,76 @@ struct RequestRuleContext {
     /// The verdict, request and policy are borrowed, not copied: the context lives only inside
     /// ``RuleEngine/evaluate(_:request:)``, which keeps all three alive, and copying the verdict (two dozen
     /// strings and arrays) and the policy retained every one of their references on every log line.
+    ///
+    /// Read only stored properties through ``verdict``, ``request`` and ``policy`` (a field is loaded in
+    /// place): calling a method or a computed property on one of them makes Swift copy the whole struct
+    /// first — retaining each of its references, counters both workers write — because it cannot prove the
+    /// memory unchanged during the call. Per-line policy values are scalars in ``RequestRulePolicy``; the
+    /// policy's methods are called only behind a scalar that says they can matter.
     private let verdictAddress: UnsafePointer<TokenVerdict>
     private let requestAddress: UnsafePointer<RequestObservation>
-    private unowned(unsafe) let engine: RuleEngine
-    /// One copy of the policy per context (per token on a line). Read through the engine or an unsafe address
-    /// instead, Swift copied the whole struct — retaining every dictionary and array in it — before each method
-    /// call on it (it cannot prove the memory unchanged during the call): a dozen copies per line, ~4 % of a
-    /// scan. A stored `let` of the context is borrowed in place.
-    let policy: AuditPolicy
+    /// The engine's per-line policy values (``RuleEngine/requestRulePolicy``), alive as long as the engine.
+    private let rules: UnsafePointer<RequestRulePolicy>
     var findings: [FindingDraft] = []
 
     var verdict: TokenVerdict { unsafeAddress { verdictAddress } }
     var request: RequestObservation { unsafeAddress { requestAddress } }
+    /// The engine's policy, in place: stored properties only (see above).
+    var policy: AuditPolicy { unsafeAddress { UnsafePointer(rules.pointee.policyAddress) } }
+    /// The per-line policy values, in place.
+    var limits: RequestRulePolicy { unsafeAddress { rules } }
 
     /// Valid only while `verdict`, `request` and `engine` are: build it inside `withUnsafePointer` scopes.
     init(verdict: UnsafePointer<TokenVerdict>, request: UnsafePointer<RequestObservation>, engine: RuleEngine) {
         self.verdictAddress = verdict
         self.requestAddress = request
-        self.engine = engine
-        self.policy = engine.policy
+        self.rules = UnsafePointer(engine.requestRulePolicy)
     }
 
     var time: Double? { request.context.time }
     var status: Int? { request.context.status }
 
+    /// Whether the policy counts `status` as accepted (`isAccepted`), by the engine's table for 0..<1000.
+    func isAccepted(status: Int?) -> Bool {
+        guard let status else { return false }
+        if status >= 0, status < limits.statusTableCount { return limits.statusTable[status] & 1 != 0 }
+        return Self.isAccepted(status: status, UnsafePointer(rules.pointee.policyAddress))
+    }
+
+    /// Whether the policy counts `status` as rejected (`isRejected`), by the engine's table for 0..<1000.
+    func isRejected(status: Int?) -> Bool {
+        guard let status else { return false }
+        if status >= 0, status < limits.statusTableCount { return limits.statusTable[status] & 2 != 0 }
+        return Self.isRejected(status: status, UnsafePointer(rules.pointee.policyAddress))
+    }
+
+    static func isAccepted(status: Int, _ policy: UnsafePointer<AuditPolicy>) -> Bool {
+        policy.pointee.isAccepted(status: status)
+    }
+
+    static func isRejected(status: Int, _ policy: UnsafePointer<AuditPolicy>) -> Bool {
+        policy.pointee.isRejected(status: status)
+    }
+
     /// The findings as the policy stores them: disabled rules dropped, severities overridden, suppressions and
-    /// the baseline applied. Here rather than in the engine so the policy is the context's (not copied again).
+    /// the baseline applied. Without rule settings, suppressions and a baseline (the usual policy) only the
+    /// opt-in rules are dropped, and the policy is not read at all.
     func drafts() -> [FindingDraft] {
+        if !limits.hasRuleSettings, !limits.hasSuppressions, !limits.hasBaseline {
+            guard findings.contains(where: { Self.isOptIn($0.ruleID) }) else { return findings }
+            return findings.filter { !Self.isOptIn($0.ruleID) }
+        }
+        return Self.drafts(findings, policy: UnsafePointer(rules.pointee.policyAddress), verdict: verdictAddress, request: requestAddress)
+    }
+
+    /// ``drafts()`` by the policy's methods: the general case, and the oracle of the fast path's tests.
+    static func drafts(
+        _ findings: [FindingDraft], policy: UnsafePointer<AuditPolicy>, verdict: UnsafePointer<TokenVerdict>,
+        request: UnsafePointer<RequestObservation>
+    ) -> [FindingDraft] {
+        let policy = policy.pointee
+        let verdict = verdict.pointee
+        let context = request.pointee.context
         var drafts: [FindingDraft] = []
         drafts.reserveCapacity(findings.count)
         for var draft in findings where policy.isEnabled(draft.ruleID) {
@@ -45,8 +91,8 @@ struct RequestRuleContext {
             if let suppression = policy.suppressions.first(where: {
                 $0.matches(
                     ruleID: draft.ruleID, issuer: verdict.issuer, clientID: verdict.clientID,
-                    host: request.context.host, path: request.context.path, fingerprint: verdict.fingerprint.hex,
-                    at: request.context.time)
+                    host: context.host, path: context.path, fingerprint: verdict.fingerprint.hex,
+                    at: context.time)
             }) {
                 draft.isSuppressed = true
                 draft.suppressionReason = suppression.reason
@@ -61,10 +107,33 @@ struct RequestRuleContext {
         return drafts
     }
 
+    /// `AuditPolicy.optInRuleIDs.contains(id)` by two comparisons instead of hashing `id` (a test holds the
+    /// two in step).
+    @inline(__always)
+    static func isOptIn(_ id: String) -> Bool { id == "bearer-token-logged" || id == "not-sender-constrained" }
+
+    /// Whether the UTF-8 of `text` contains `byte`: `memchr` on its contiguous bytes (a native String's), where
+    /// `text.utf8.contains` went byte by byte through the generic `Sequence` path.
+    @inline(__always)
+    static func utf8(_ text: String, contains byte: UInt8) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return false }
+            return memchr(base, Int32(byte), bytes.count) != nil
+        } ?? text.utf8.contains(byte)
+    }
+
     mutating func add(_ id: String, _ severity: Severity? = nil, _ evidence: JSONObject = JSONObject(members: [])) {
-        let chosen = severity ?? RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .info
+        let chosen = severity ?? Self.defaultSeverity(of: id)
         findings.append(FindingDraft(ruleID: id, severity: chosen, evidence: evidence))
     }
+
+    /// Every catalogue rule's default severity, apart: `RuleCatalogue.metadata(for:)` returned (and copied)
+    /// the whole metadata, a dozen strings, for every finding a request rule added.
+    static let defaultSeverities: [String: Severity] = Dictionary(
+        RuleCatalogue.entries.map { ($0.id, $0.defaultSeverity) }, uniquingKeysWith: { first, _ in first })
+
+    /// `RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .info`.
+    static func defaultSeverity(of id: String) -> Severity { defaultSeverities[id] ?? .info }
 
     /// Rules whose findings a rejected status lowers to info: the API did its job (catalogue §0, escalation).
     static let loweredWhenRejected: Set<String> = [
@@ -86,7 +155,7 @@ struct RequestRuleContext {
         checkCertificateBinding()
         checkAgeAndExposure()
         checkClientAssertionParameter()
-        let isRejected = policy.isRejected(status: status)
+        let isRejected = isRejected(status: status)
         if isRejected {
             for index in findings.indices where Self.loweredWhenRejected.contains(findings[index].ruleID) {
                 findings[index].severity = .info
@@ -94,11 +163,9 @@ struct RequestRuleContext {
         }
         escalate(isRejected: isRejected)
         let statusValue: JSONValue = status.map { .number($0) } ?? .null
-        for index in findings.indices {
+        for index in findings.indices where !findings[index].evidence.members.contains(where: { $0.key == "status" }) {
             var members = findings[index].evidence.members
-            if !members.contains(where: { $0.key == "status" }) {
-                members.append(JSONObject.Member(key: "status", value: statusValue))
-            }
+            members.append(JSONObject.Member(key: "status", value: statusValue))
             findings[index].evidence = JSONObject(members: members)
         }
     }
@@ -107,7 +174,7 @@ struct RequestRuleContext {
 
     mutating func checkTime() {
         guard let time else { return }
-        let leeway = policy.leeway
+        let leeway = limits.leeway
         if let exp = verdict.expiration, time > exp + leeway {
             add("expired-at-request-time", nil, evidence(
                 ("exp", .number(exp)), ("request_time", .number(time)), ("expired_by_s", .number(time - exp)),
@@ -118,8 +185,8 @@ struct RequestRuleContext {
                                                ("early_by_s", .number(nbf - time)), ("leeway_s", .number(leeway))))
         }
         if let iat = verdict.issuedAt {
-            let accept = policy.number("accept_future_s", of: "iat-in-future", default: 10)
-            let reject = policy.number("reject_future_s", of: "iat-in-future", default: 60)
+            let accept = limits.iatAcceptFuture
+            let reject = limits.iatRejectFuture
             if iat > time + accept {
                 add("iat-in-future", iat > time + reject ? .high : .medium, evidence(
                     ("iat", .number(iat)), ("request_time", .number(time)), ("ahead_by_s", .number(iat - time))))
@@ -138,9 +205,9 @@ struct RequestRuleContext {
 
     mutating func checkExposure() {
         let location = request.location
-        let expired = time.flatMap { time in verdict.expiration.map { time > $0 + policy.leeway } } ?? false
+        let expired = time.flatMap { time in verdict.expiration.map { time > $0 + limits.leeway } } ?? false
         if location.isInRequestURI {
-            let downgrade = policy.number("downgrade_if_expired", of: "token-in-url-query", default: 1) != 0
+            let downgrade = limits.downgradesExpiredTokenInURL
             let parameter = request.parameterName
             let isHint = parameter == "id_token_hint" || parameter == "request" || parameter == "response"
             let severity: Severity = isHint ? .info : (expired && downgrade ? .low : .high)
@@ -151,10 +218,7 @@ struct RequestRuleContext {
         if location == .query, request.parameterName == "token", let path = request.context.path {
             // RFC 7662 §2.1: the token goes in a POST body; in a URL it lands in every log on the way.
             let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
-            let introspection = policy.list(
-                "introspection_paths", of: "introspection-via-get",
-                default: ["/introspect", "/oauth2/introspect", "/oauth/introspect", "/token/introspect",
-                          "/protocol/openid-connect/token/introspect"])
+            let introspection = limits.introspectionPaths
             if introspection.contains(where: { bare == $0 || bare.hasSuffix($0) }) {
                 add("introspection-via-get", nil, evidence(
                     ("method", .optional(request.context.method)), ("path", .string(bare))))
@@ -206,14 +270,11 @@ struct RequestRuleContext {
 
     mutating func checkClientCredentialInURL() {
         // No `?` byte means no `?` character: skip the grapheme walk of firstIndex(of:) for most paths.
-        guard let path = request.context.path, path.utf8.contains(UInt8(ascii: "?")),
+        guard let path = request.context.path, Self.utf8(path, contains: UInt8(ascii: "?")),
             let question = path.firstIndex(of: "?")
         else { return }
         let bare = String(path[..<question])
-        let endpoints = policy.list(
-            "as_endpoints", of: "client-credential-in-url",
-            default: ["/token", "/oauth/token", "/oauth2/token", "/connect/token", "/protocol/openid-connect/token",
-                      "/par", "/oauth2/par", "/as/par", "/oauth2/v1/token", "/oauth2/default/v1/token"])
+        let endpoints = limits.credentialEndpoints
         guard endpoints.contains(where: { bare == $0 || bare.hasSuffix($0) }) else { return }
         let credentials = ["client_secret", "password", "client_assertion"]
         let names = path[path.index(after: question)...].split(separator: "&").compactMap { piece -> String? in
@@ -231,21 +292,20 @@ struct RequestRuleContext {
     mutating func checkAudience() {
         guard verdict.kind == .accessToken || verdict.kind == .jwt, !verdict.audiences.isEmpty else { return }
         let host = request.context.host.map(ASCIIText.lowercased)
-        if let expected = policy.expectedAudiences(host: host, path: request.context.path) {
+        if limits.hasAudienceMap {
+            // `expectedAudiences` is nil without a host (the map cannot match), like the policy's own check.
+            guard let expected = policy.expectedAudiences(host: host, path: request.context.path) else { return }
             if !verdict.audiences.contains(where: expected.contains) {
                 add("aud-host-mismatch", nil, evidence(
                     ("aud", .strings(verdict.audiences)), ("host", .optional(host)), ("expected", .strings(expected)),
                     ("confidence", "configured")))
             }
-        } else if policy.audienceMap.isEmpty, let host {
+        } else if let host {
             // Without a map, compare the hosts of URL-shaped audiences (medium confidence).
-            let urlHosts = verdict.urlHostsOfAudiences
             // A host without `:` (the usual case) is its own first piece; split only when there is a port.
-            let bareHost = host.utf8.contains(UInt8(ascii: ":"))
+            let bareHost = Self.utf8(host, contains: UInt8(ascii: ":"))
                 ? host.split(separator: ":").first.map(String.init) : (host.isEmpty ? nil : host)
-            if urlHosts.count == verdict.audiences.count, !urlHosts.isEmpty,
-                !urlHosts.contains(where: { $0 == bareHost })
-            {
+            if TokenVerdict.audienceHostsMismatch(at: verdictAddress, host: bareHost) {
                 add("aud-host-mismatch", .medium, evidence(
                     ("aud", .strings(verdict.audiences)), ("host", .string(host)), ("confidence", "url-host")))
             }
@@ -282,7 +342,7 @@ struct RequestRuleContext {
     // MARK: M. Revocation (judged per request, at its time)
 
     mutating func checkRevocation() {
-        guard let time, !policy.revocations.isEmpty,
+        guard let time, limits.hasRevocations,
             let entry = policy.revocation(jti: verdict.jwtID, sid: verdict.sessionID, sub: verdict.subject,
                                           issuer: verdict.issuer, at: time)
         else { return }
@@ -294,7 +354,7 @@ struct RequestRuleContext {
     // MARK: E and G. Route requirements (`route_policy:`)
 
     mutating func checkRoute() {
-        guard !policy.routePolicies.isEmpty, verdict.kind == .accessToken || verdict.kind == .jwt,
+        guard limits.hasRoutePolicies, verdict.kind == .accessToken || verdict.kind == .jwt,
             let route = policy.route(method: request.context.method, path: request.context.path)
         else { return }
         let routeText = "\(route.method) \(route.pathPattern)"
@@ -379,7 +439,7 @@ struct RequestRuleContext {
         } else {
             problems.append("htu missing")
         }
-        let window = policy.number("dpop_iat_window_s", of: "dpop-proof-invalid", default: 60)
+        let window = limits.dpopIssuedAtWindow
         if let time, let iat = proof.issuedAt {
             if abs(iat - time) > window { problems.append("iat \(Int(iat - time)) s from the request time") }
         } else if proof.issuedAt == nil {
@@ -422,11 +482,10 @@ struct RequestRuleContext {
     /// `token-age-excessive` (old but unexpired) and `bearer-token-logged` (a live credential in the log).
     mutating func checkAgeAndExposure() {
         guard let time else { return }
-        let live = verdict.expiration.map { time <= $0 + policy.leeway } ?? true
+        let live = verdict.expiration.map { time <= $0 + limits.leeway } ?? true
         if live, let iat = verdict.issuedAt {
             let short = verdict.kind == .clientAssertion || verdict.kind == .dpopProof
-            let maximum = policy.number(short ? "max_age_s_short" : "max_age_s", of: "token-age-excessive",
-                                        default: short ? 300 : 86_400)
+            let maximum = short ? limits.maxAgeShort : limits.maxAge
             if time - iat > maximum {
                 add("token-age-excessive", nil, evidence(("age_s", .number(time - iat)), ("max_age_s", .number(maximum)),
                                                           ("kind", .string(verdict.kind.rawValue))))
@@ -434,8 +493,8 @@ struct RequestRuleContext {
         }
         // Opt-in (off by default). A disabled rule's finding would be dropped by RuleEngine.evaluate; at low
         // severity and as no escalation's base it changes nothing else, so it is not built at all.
-        if let exp = verdict.expiration, request.location != .dpopHeader, Self.isBearerTokenLoggedEnabled(policy) {
-            let minimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
+        if let exp = verdict.expiration, request.location != .dpopHeader, limits.isBearerTokenLoggedEnabled {
+            let minimum = limits.bearerTokenLoggedMinimum
             if exp - time > minimum {
                 add("bearer-token-logged", nil, evidence(("remaining_s", .number(exp - time)), ("location", .string(request.location.rawValue))))
             }
@@ -491,7 +550,7 @@ struct RequestRuleContext {
             }
             return
         }
-        guard policy.isAccepted(status: status), !policy.isPublic(path: path) else { return }
+        guard isAccepted(status: status), !(limits.hasPublicPaths && policy.isPublic(path: path)) else { return }
         // Every escalation needs a base finding above info: most requests have none.
         guard findings.contains(where: { $0.severity > .info && Self.escalationBaseRules.contains($0.ruleID) }) else {
             return
@@ -503,9 +562,9 @@ struct RequestRuleContext {
             }
             guard let trigger = triggers.first else { continue }
             if id == "accepted-token-in-query", trigger.severity < .medium { continue }
-            var severity = RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .high
+            var severity = Self.defaultSeverities[id] ?? .high
             if id == "accepted-expired-token", let time, let exp = verdict.expiration,
-                time - exp > policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600)
+                time - exp > limits.escalateExpiredAfter
             {
                 severity = .critical
             }
@@ -515,5 +574,75 @@ struct RequestRuleContext {
                 ("path", .optional(path)))))
         }
         findings += escalated
+    }
+}
+
+/// The policy as the request rules read it on every line: its parameters looked up once per engine (same
+/// names and defaults as the rules used to look up per line), at a fixed address the rule context borrows.
+/// Written once in `RuleEngine.init`, freed in its `deinit`, never mutated: safe to read from any thread.
+struct RequestRulePolicy {
+    /// The policy itself, for the rules that need more than these values (audience map, revocations, routes,
+    /// public paths, rule settings, suppressions, baseline): read only behind the flags below.
+    let policyAddress: UnsafeMutablePointer<AuditPolicy>
+    let leeway: Double
+    let iatAcceptFuture: Double
+    let iatRejectFuture: Double
+    let maxAge: Double
+    let maxAgeShort: Double
+    let isBearerTokenLoggedEnabled: Bool
+    let bearerTokenLoggedMinimum: Double
+    let escalateExpiredAfter: Double
+    let dpopIssuedAtWindow: Double
+    /// `downgrade_if_expired` of `token-in-url-query` is not 0.
+    let downgradesExpiredTokenInURL: Bool
+    let introspectionPaths: [String]
+    let credentialEndpoints: [String]
+    let hasAudienceMap: Bool
+    let hasRevocations: Bool
+    let hasRoutePolicies: Bool
+    let hasPublicPaths: Bool
+    let hasRuleSettings: Bool
+    let hasSuppressions: Bool
+    let hasBaseline: Bool
+    /// The engine's ``RequestTimeLimits/statusTable`` (bit 0 accepted, bit 1 rejected), alive as long as it.
+    let statusTable: UnsafePointer<UInt8>
+    let statusTableCount: Int
+
+    init(policy: AuditPolicy, limits: RequestTimeLimits) {
+        policyAddress = .allocate(capacity: 1)
+        policyAddress.initialize(to: policy)
+        leeway = policy.leeway
+        iatAcceptFuture = policy.number("accept_future_s", of: "iat-in-future", default: 10)
+        iatRejectFuture = policy.number("reject_future_s", of: "iat-in-future", default: 60)
+        maxAge = policy.number("max_age_s", of: "token-age-excessive", default: 86_400)
+        maxAgeShort = policy.number("max_age_s_short", of: "token-age-excessive", default: 300)
+        isBearerTokenLoggedEnabled = RequestRuleContext.isBearerTokenLoggedEnabled(policy)
+        bearerTokenLoggedMinimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
+        escalateExpiredAfter = policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600)
+        dpopIssuedAtWindow = policy.number("dpop_iat_window_s", of: "dpop-proof-invalid", default: 60)
+        downgradesExpiredTokenInURL = policy.number("downgrade_if_expired", of: "token-in-url-query", default: 1) != 0
+        introspectionPaths = policy.list(
+            "introspection_paths", of: "introspection-via-get",
+            default: ["/introspect", "/oauth2/introspect", "/oauth/introspect", "/token/introspect",
+                      "/protocol/openid-connect/token/introspect"])
+        credentialEndpoints = policy.list(
+            "as_endpoints", of: "client-credential-in-url",
+            default: ["/token", "/oauth/token", "/oauth2/token", "/connect/token", "/protocol/openid-connect/token",
+                      "/par", "/oauth2/par", "/as/par", "/oauth2/v1/token", "/oauth2/default/v1/token"])
+        hasAudienceMap = !policy.audienceMap.isEmpty
+        hasRevocations = !policy.revocations.isEmpty
+        hasRoutePolicies = !policy.routePolicies.isEmpty
+        hasPublicPaths = !policy.publicPaths.isEmpty
+        hasRuleSettings = !policy.ruleSettings.isEmpty
+        hasSuppressions = !policy.suppressions.isEmpty
+        hasBaseline = !policy.baseline.isEmpty
+        statusTable = UnsafePointer(limits.statusTable)
+        statusTableCount = limits.statusClasses.count
+    }
+
+    /// Frees ``policyAddress`` (the engine's `deinit`).
+    func release() {
+        policyAddress.deinitialize(count: 1)
+        policyAddress.deallocate()
     }
 }

@@ -18,6 +18,9 @@ public final class RuleEngine: Sendable {
     public let trustedIssuers: Set<String>
     /// The policy's time limits for the request rules, read once (``RequestShape``).
     let requestTimeLimits: RequestTimeLimits
+    /// The policy's per-line values for the request rules, at a fixed address the rule context borrows (no
+    /// copy of the policy per evaluation). Written once in `init`, freed in `deinit`, never mutated.
+    nonisolated(unsafe) let requestRulePolicy: UnsafeMutablePointer<RequestRulePolicy>
 
     /// - Parameters:
     ///   - policy: the audit policy (profile, issuers, parameters, suppressions).
@@ -29,6 +32,14 @@ public final class RuleEngine: Sendable {
         self.secrets = WeakSecretChecker(list: secrets)
         self.trustedIssuers = Set(policy.issuers.map(\.issuer)).union(keySet.keys.compactMap(\.issuer))
         self.requestTimeLimits = RequestTimeLimits(policy: policy)
+        self.requestRulePolicy = .allocate(capacity: 1)
+        requestRulePolicy.initialize(to: RequestRulePolicy(policy: policy, limits: requestTimeLimits))
+    }
+
+    deinit {
+        requestRulePolicy.pointee.release()
+        requestRulePolicy.deinitialize(count: 1)
+        requestRulePolicy.deallocate()
     }
 
     /// Token-level analysis: verification plus every rule that depends on the token alone.

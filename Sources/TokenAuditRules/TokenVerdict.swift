@@ -80,6 +80,20 @@ public struct TokenVerdict: Sendable {
         return audiences.compactMap(TokenRuleContext.host(of:))
     }
 
+    /// The URL-host test of `aud-host-mismatch` without an audience map, on the verdict at `verdict` read in
+    /// place (a computed property of a borrowed verdict copied the whole struct first): every audience is a
+    /// URL, and none of their hosts is `host` (the request's host without its port).
+    static func audienceHostsMismatch(at verdict: UnsafePointer<TokenVerdict>, host: String?) -> Bool {
+        let audiences = verdict.pointee.audiences
+        let urlHosts: [String]
+        if let cached = verdict.pointee.audienceURLHosts, cached.audiences == audiences {
+            urlHosts = cached.hosts
+        } else {
+            urlHosts = audiences.compactMap(TokenRuleContext.host(of:))
+        }
+        return urlHosts.count == audiences.count && !urlHosts.isEmpty && !urlHosts.contains(where: { $0 == host })
+    }
+
     /// Whether the token-level analysis produced a finding of rule `id`.
     public func has(_ id: String) -> Bool { findings.contains { $0.ruleID == id } }
 }
