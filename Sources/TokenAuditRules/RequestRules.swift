@@ -174,7 +174,7 @@ struct RequestRuleContext {
 
     mutating func checkTime() {
         guard let time else { return }
-        let leeway = limits.leeway
+        let leeway = limits.time.leeway
         if let exp = verdict.expiration, time > exp + leeway {
             add("expired-at-request-time", nil, evidence(
                 ("exp", .number(exp)), ("request_time", .number(time)), ("expired_by_s", .number(time - exp)),
@@ -185,8 +185,8 @@ struct RequestRuleContext {
                                                ("early_by_s", .number(nbf - time)), ("leeway_s", .number(leeway))))
         }
         if let iat = verdict.issuedAt {
-            let accept = limits.iatAcceptFuture
-            let reject = limits.iatRejectFuture
+            let accept = limits.time.iatAcceptFuture
+            let reject = limits.time.iatRejectFuture
             if iat > time + accept {
                 add("iat-in-future", iat > time + reject ? .high : .medium, evidence(
                     ("iat", .number(iat)), ("request_time", .number(time)), ("ahead_by_s", .number(iat - time))))
@@ -205,7 +205,7 @@ struct RequestRuleContext {
 
     mutating func checkExposure() {
         let location = request.location
-        let expired = time.flatMap { time in verdict.expiration.map { time > $0 + limits.leeway } } ?? false
+        let expired = time.flatMap { time in verdict.expiration.map { time > $0 + limits.time.leeway } } ?? false
         if location.isInRequestURI {
             let downgrade = limits.downgradesExpiredTokenInURL
             let parameter = request.parameterName
@@ -482,10 +482,10 @@ struct RequestRuleContext {
     /// `token-age-excessive` (old but unexpired) and `bearer-token-logged` (a live credential in the log).
     mutating func checkAgeAndExposure() {
         guard let time else { return }
-        let live = verdict.expiration.map { time <= $0 + limits.leeway } ?? true
+        let live = verdict.expiration.map { time <= $0 + limits.time.leeway } ?? true
         if live, let iat = verdict.issuedAt {
             let short = verdict.kind == .clientAssertion || verdict.kind == .dpopProof
-            let maximum = short ? limits.maxAgeShort : limits.maxAge
+            let maximum = short ? limits.time.maxAgeShort : limits.time.maxAge
             if time - iat > maximum {
                 add("token-age-excessive", nil, evidence(("age_s", .number(time - iat)), ("max_age_s", .number(maximum)),
                                                           ("kind", .string(verdict.kind.rawValue))))
@@ -493,8 +493,8 @@ struct RequestRuleContext {
         }
         // Opt-in (off by default). A disabled rule's finding would be dropped by RuleEngine.evaluate; at low
         // severity and as no escalation's base it changes nothing else, so it is not built at all.
-        if let exp = verdict.expiration, request.location != .dpopHeader, limits.isBearerTokenLoggedEnabled {
-            let minimum = limits.bearerTokenLoggedMinimum
+        if let exp = verdict.expiration, request.location != .dpopHeader, limits.time.isBearerTokenLoggedEnabled {
+            let minimum = limits.time.bearerTokenLoggedMinimum
             if exp - time > minimum {
                 add("bearer-token-logged", nil, evidence(("remaining_s", .number(exp - time)), ("location", .string(request.location.rawValue))))
             }
@@ -564,7 +564,7 @@ struct RequestRuleContext {
             if id == "accepted-token-in-query", trigger.severity < .medium { continue }
             var severity = Self.defaultSeverities[id] ?? .high
             if id == "accepted-expired-token", let time, let exp = verdict.expiration,
-                time - exp > limits.escalateExpiredAfter
+                time - exp > limits.time.escalateExpiredAfter
             {
                 severity = .critical
             }
@@ -584,14 +584,9 @@ struct RequestRulePolicy {
     /// The policy itself, for the rules that need more than these values (audience map, revocations, routes,
     /// public paths, rule settings, suppressions, baseline): read only behind the flags below.
     let policyAddress: UnsafeMutablePointer<AuditPolicy>
-    let leeway: Double
-    let iatAcceptFuture: Double
-    let iatRejectFuture: Double
-    let maxAge: Double
-    let maxAgeShort: Double
-    let isBearerTokenLoggedEnabled: Bool
-    let bearerTokenLoggedMinimum: Double
-    let escalateExpiredAfter: Double
+    /// The time and exposure limits, the same scalars every token's ``RequestShapeBasis`` reads (looked up once,
+    /// in ``RequestTimeLimits``, with the rules' names and defaults).
+    let time: RequestShapeBasis.Scalars
     let dpopIssuedAtWindow: Double
     /// `downgrade_if_expired` of `token-in-url-query` is not 0.
     let downgradesExpiredTokenInURL: Bool
@@ -611,14 +606,7 @@ struct RequestRulePolicy {
     init(policy: AuditPolicy, limits: RequestTimeLimits) {
         policyAddress = .allocate(capacity: 1)
         policyAddress.initialize(to: policy)
-        leeway = policy.leeway
-        iatAcceptFuture = policy.number("accept_future_s", of: "iat-in-future", default: 10)
-        iatRejectFuture = policy.number("reject_future_s", of: "iat-in-future", default: 60)
-        maxAge = policy.number("max_age_s", of: "token-age-excessive", default: 86_400)
-        maxAgeShort = policy.number("max_age_s_short", of: "token-age-excessive", default: 300)
-        isBearerTokenLoggedEnabled = RequestRuleContext.isBearerTokenLoggedEnabled(policy)
-        bearerTokenLoggedMinimum = policy.number("min_remaining_s", of: "bearer-token-logged", default: 0)
-        escalateExpiredAfter = policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600)
+        time = limits.scalars.pointee
         dpopIssuedAtWindow = policy.number("dpop_iat_window_s", of: "dpop-proof-invalid", default: 60)
         downgradesExpiredTokenInURL = policy.number("downgrade_if_expired", of: "token-in-url-query", default: 1) != 0
         introspectionPaths = policy.list(

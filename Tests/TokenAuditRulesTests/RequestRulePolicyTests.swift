@@ -31,14 +31,14 @@ import TokenAuditModel
     func valuesAreThePolicysLookups(policy: AuditPolicy) {
         let engine = Mint.engine(policy)
         let values = engine.requestRulePolicy.pointee
-        #expect(values.leeway == policy.leeway)
-        #expect(values.iatAcceptFuture == policy.number("accept_future_s", of: "iat-in-future", default: 10))
-        #expect(values.iatRejectFuture == policy.number("reject_future_s", of: "iat-in-future", default: 60))
-        #expect(values.maxAge == policy.number("max_age_s", of: "token-age-excessive", default: 86_400))
-        #expect(values.maxAgeShort == policy.number("max_age_s_short", of: "token-age-excessive", default: 300))
-        #expect(values.isBearerTokenLoggedEnabled == policy.isEnabled("bearer-token-logged"))
-        #expect(values.bearerTokenLoggedMinimum == policy.number("min_remaining_s", of: "bearer-token-logged", default: 0))
-        #expect(values.escalateExpiredAfter == policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600))
+        #expect(values.time.leeway == policy.leeway)
+        #expect(values.time.iatAcceptFuture == policy.number("accept_future_s", of: "iat-in-future", default: 10))
+        #expect(values.time.iatRejectFuture == policy.number("reject_future_s", of: "iat-in-future", default: 60))
+        #expect(values.time.maxAge == policy.number("max_age_s", of: "token-age-excessive", default: 86_400))
+        #expect(values.time.maxAgeShort == policy.number("max_age_s_short", of: "token-age-excessive", default: 300))
+        #expect(values.time.isBearerTokenLoggedEnabled == policy.isEnabled("bearer-token-logged"))
+        #expect(values.time.bearerTokenLoggedMinimum == policy.number("min_remaining_s", of: "bearer-token-logged", default: 0))
+        #expect(values.time.escalateExpiredAfter == policy.number("escalate_after_s", of: "accepted-expired-token", default: 3600))
         #expect(values.dpopIssuedAtWindow == policy.number("dpop_iat_window_s", of: "dpop-proof-invalid", default: 60))
         #expect(values.downgradesExpiredTokenInURL
             == (policy.number("downgrade_if_expired", of: "token-in-url-query", default: 1) != 0))
