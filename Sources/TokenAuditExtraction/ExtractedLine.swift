@@ -108,14 +108,14 @@ public struct ExtractedLine: Sendable, Hashable {
     public var isLowConfidence: Bool
     /// Non-fatal problems met while reading the line.
     public var problems: [ExtractionProblem] {
-        get { extras?.problems ?? [] }
-        set { extras = LineExtras.make(problems: newValue, clientCertificate: clientCertificate) }
+        get { extras.problems }
+        set { extras.problems = newValue }
     }
     /// The client-certificate fields of the line (RFC 8705 mutual TLS), as logged; nil when the line has none
     /// (its format cannot say anything about the certificate). Never print or store the values.
     public var clientCertificate: LoggedClientCertificate? {
-        get { extras?.clientCertificate }
-        set { extras = LineExtras.make(problems: problems, clientCertificate: newValue) }
+        get { extras.clientCertificate }
+        set { extras.clientCertificate = newValue }
     }
     /// ``problems`` and ``clientCertificate``, which few lines have, behind one reference (nil for the usual
     /// line): a stored field each cost the hot path a release per line.
@@ -163,6 +163,20 @@ final class LineExtras: Sendable, Hashable {
     func hash(into hasher: inout Hasher) {
         hasher.combine(problems)
         hasher.combine(clientCertificate)
+    }
+}
+
+/// The fields of a line's optional extras, read and replaced one at a time (the other one kept): the one
+/// implementation behind ``ExtractedLine`` and ``LineFields``.
+extension Optional where Wrapped == LineExtras {
+    var problems: [ExtractionProblem] {
+        get { self?.problems ?? [] }
+        set { self = LineExtras.make(problems: newValue, clientCertificate: clientCertificate) }
+    }
+
+    var clientCertificate: LoggedClientCertificate? {
+        get { self?.clientCertificate }
+        set { self = LineExtras.make(problems: problems, clientCertificate: newValue) }
     }
 }
 

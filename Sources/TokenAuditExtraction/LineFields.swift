@@ -91,13 +91,13 @@ public struct LineFields: Sendable {
     public var tokens = LineTokens()
     public var isLowConfidence = false
     public var problems: [ExtractionProblem] {
-        get { extras?.problems ?? [] }
-        set { extras = LineExtras.make(problems: newValue, clientCertificate: clientCertificate) }
+        get { extras.problems }
+        set { extras.problems = newValue }
     }
     /// The client-certificate fields, as ``ExtractedLine/clientCertificate``.
     public var clientCertificate: LoggedClientCertificate? {
-        get { extras?.clientCertificate }
-        set { extras = LineExtras.make(problems: problems, clientCertificate: newValue) }
+        get { extras.clientCertificate }
+        set { extras.clientCertificate = newValue }
     }
     /// Both of the above behind one reference, nil for the usual line (``ExtractedLine/extras``).
     var extras: LineExtras? = nil
