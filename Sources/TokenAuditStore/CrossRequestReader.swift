@@ -78,58 +78,100 @@ public final class CrossRequestReader: @unchecked Sendable {
 
     /// Every token seen with at least `minimumClientIPs` distinct client IPs, or at least `minimumAgents`
     /// distinct User-Agents, with its request-time buckets along that dimension (one call per token and
-    /// dimension).
+    /// dimension, client IP first; one point per value and bucket, in value-id then bucket order).
     ///
-    /// One pass over the keys of `request_buckets` in primary-key order (token, dimension, value, bucket): no
-    /// join, no sort, no temporary B-tree; distinct values are counted as value-id changes within a (token,
-    /// dimension) run. Only the runs that qualify have their times read (by primary key) and strings resolved.
+    /// One pass over `request_buckets` in primary-key order (token, bucket, client IP, User-Agent: schema 8
+    /// keeps a line's two dimensions in one row, 0 for an absent value): no join, no sort, no temporary B-tree.
+    /// Each token's rows are held (a few integers each) and split into the two dimensions in memory: distinct
+    /// values are counted there, and only a dimension that qualifies has its rows merged per (value, bucket) —
+    /// min first time, max last time, as the `request_windows` view groups them — and its strings resolved.
     public func forEachTokenWindow(
         minimumClientIPs: Int, minimumAgents: Int,
         _ body: (_ token: String, _ dimension: RequestWindowIncrement.Dimension, _ points: [StoredWindowPoint]) throws
             -> Void
     ) throws {
         try reading {
-            let buckets = try connection.prepare(
-                "SELECT value_id, first_time, last_time FROM request_buckets WHERE token_id = ?1 AND dimension = ?2")
             var runToken: Int64 = -1
-            var runDimension: Int64 = -1
-            var lastValue: Int64 = -1
-            var distinct = 0
+            var rows: [WindowRow] = []
+            var values: [Int64] = []
+            var entries: [WindowRow] = []
             var points: [StoredWindowPoint] = []
+            // Distinct values can never reach a minimum the token's row count does not.
+            let fewestRows = max(1, min(minimumClientIPs, minimumAgents))
 
             func flush() throws {
-                guard distinct > 0, runDimension == 0 || runDimension == 1 else { return }
-                guard distinct >= (runDimension == 0 ? minimumClientIPs : minimumAgents) else { return }
-                guard let token = try fingerprint(runToken) else { return }
-                points.removeAll(keepingCapacity: true)
-                try buckets.forEachRow([.integer(runToken), .integer(runDimension)]) { row in
-                    points.append(StoredWindowPoint(
-                        token: token, value: try string(row.int64(at: 0)), firstTime: row.optionalDouble(at: 1) ?? 0,
-                        lastTime: row.optionalDouble(at: 2) ?? 0))
+                defer { rows.removeAll(keepingCapacity: true) }
+                guard rows.count >= fewestRows else { return }
+                var token: String?
+                for (dimension, minimum) in [(RequestWindowIncrement.Dimension.clientIP, minimumClientIPs), (.userAgent, minimumAgents)] {
+                    let isClientIP = dimension == .clientIP
+                    guard rows.count >= minimum else { continue }
+                    values.removeAll(keepingCapacity: true)
+                    for row in rows {
+                        let value = isClientIP ? row.clientIP : row.userAgent
+                        if value != 0 { values.append(value) }
+                    }
+                    guard values.count >= minimum, values.count > 0 else { continue }
+                    values.sort()
+                    var distinct = 1
+                    for index in values.indices.dropFirst() where values[index] != values[index - 1] { distinct += 1 }
+                    guard distinct >= minimum else { continue }
+                    if token == nil { token = try fingerprint(runToken) }
+                    guard let token else { return }
+                    // One entry per (value, bucket), the dimension's value in `clientIP`.
+                    entries.removeAll(keepingCapacity: true)
+                    for row in rows {
+                        let value = isClientIP ? row.clientIP : row.userAgent
+                        guard value != 0 else { continue }
+                        entries.append(WindowRow(
+                            bucket: row.bucket, clientIP: value, userAgent: 0, firstTime: row.firstTime,
+                            lastTime: row.lastTime))
+                    }
+                    entries.sort { ($0.clientIP, $0.bucket) < ($1.clientIP, $1.bucket) }
+                    points.removeAll(keepingCapacity: true)
+                    var next = 0
+                    while next < entries.count {
+                        var merged = entries[next]
+                        next += 1
+                        while next < entries.count, entries[next].clientIP == merged.clientIP,
+                              entries[next].bucket == merged.bucket
+                        {
+                            merged.firstTime = min(merged.firstTime, entries[next].firstTime)
+                            merged.lastTime = max(merged.lastTime, entries[next].lastTime)
+                            next += 1
+                        }
+                        points.append(StoredWindowPoint(
+                            token: token, value: try string(merged.clientIP), firstTime: merged.firstTime,
+                            lastTime: merged.lastTime))
+                    }
+                    try body(token, dimension, points)
                 }
-                try body(token, runDimension == 0 ? .clientIP : .userAgent, points)
             }
 
             try connection.prepare(
-                "SELECT token_id, dimension, value_id FROM request_buckets ORDER BY token_id, dimension, value_id, bucket"
+                """
+                SELECT token_id, bucket, ip_id, ua_id, first_time, last_time FROM request_buckets
+                ORDER BY token_id, bucket, ip_id, ua_id
+                """
             ).forEachRow([]) { row in
                 let token = row.int64(at: 0)
-                let dimension = row.int64(at: 1)
-                let value = row.int64(at: 2)
-                if token != runToken || dimension != runDimension {
+                if token != runToken {
                     try flush()
                     runToken = token
-                    runDimension = dimension
-                    distinct = 0
-                    lastValue = value &- 1
                 }
-                if value != lastValue {
-                    distinct += 1
-                    lastValue = value
-                }
+                rows.append(WindowRow(
+                    bucket: row.int64(at: 1), clientIP: row.int64(at: 2), userAgent: row.int64(at: 3),
+                    firstTime: row.optionalDouble(at: 4) ?? 0, lastTime: row.optionalDouble(at: 5) ?? 0))
             }
             try flush()
         }
+    }
+
+    /// A `request_buckets` row of one token, as ``forEachTokenWindow(minimumClientIPs:minimumAgents:_:)`` holds it.
+    private struct WindowRow {
+        var bucket: Int64
+        var clientIP, userAgent: Int64
+        var firstTime, lastTime: Double
     }
 
     // MARK: token-multi-audience-use
@@ -307,7 +349,9 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// Failing tokens become ids once, found through `token_records_by_key` (the integer key computed from the
     /// finding's fingerprint, then the full fingerprint compared): that index is never dropped, so this runs
     /// beside the end-of-scan index rebuild. Their client-IP buckets are read by primary key (the failing tokens
-    /// drive the join: the other order probed every (token, client) pair) and grouped by client id.
+    /// drive the join: the other order probed every (token, client) pair), merged per (token, bucket, client
+    /// IP) over the User-Agents (min, max: one point per client-IP bucket, as the `request_windows` view shows)
+    /// and grouped by client id.
     public func forEachProbingClient(
         ruleIDs: [String], minimumTokens: Int, _ body: (_ clientIP: String, _ points: [StoredWindowPoint]) throws -> Void
     ) throws {
@@ -324,9 +368,11 @@ public final class CrossRequestReader: @unchecked Sendable {
                             AND t.fingerprint = f.token_fingerprint
                     WHERE f.rule_id IN (\(placeholders)) AND (f.rule_id != 'remote-key-url' OR f.severity > 0)),
                 buckets AS MATERIALIZED (
-                    SELECT b.value_id, b.token_id, b.first_time, b.last_time
-                    FROM failing CROSS JOIN request_buckets AS b ON b.token_id = failing.id AND b.dimension = 0
-                    WHERE b.value_id != ?2)
+                    SELECT b.ip_id AS value_id, b.token_id, min(b.first_time) AS first_time,
+                        max(b.last_time) AS last_time
+                    FROM failing CROSS JOIN request_buckets AS b ON b.token_id = failing.id
+                    WHERE b.ip_id != 0 AND b.ip_id != ?2
+                    GROUP BY b.token_id, b.bucket, b.ip_id)
                 SELECT value_id, token_id, first_time, last_time FROM buckets WHERE value_id IN (
                     SELECT value_id FROM buckets GROUP BY value_id HAVING count(DISTINCT token_id) >= ?1)
                 ORDER BY value_id
