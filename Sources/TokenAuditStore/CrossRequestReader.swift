@@ -80,98 +80,105 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// distinct User-Agents, with its request-time buckets along that dimension (one call per token and
     /// dimension, client IP first; one point per value and bucket, in value-id then bucket order).
     ///
-    /// One pass over `request_buckets` in primary-key order (token, bucket, client IP, User-Agent: schema 8
-    /// keeps a line's two dimensions in one row, 0 for an absent value): no join, no sort, no temporary B-tree.
-    /// Each token's rows are held (a few integers each) and split into the two dimensions in memory: distinct
-    /// values are counted there, and only a dimension that qualifies has its rows merged per (value, bucket) —
-    /// min first time, max last time, as the `request_windows` view groups them — and its strings resolved.
+    /// One pass over the keys of `request_buckets` in primary-key order (token, bucket, client IP, User-Agent:
+    /// schema 8 keeps a line's two dimensions in one row, 0 for an absent value): no join, no sort, no temporary
+    /// B-tree. Distinct values per dimension are counted within a token's run, up to the minimum (a token
+    /// nearly always has one of each). Only a dimension that qualifies has its rows read again (by primary key),
+    /// merged per (value, bucket) — min first time, max last time, as the `request_windows` view groups them —
+    /// and its strings resolved.
     public func forEachTokenWindow(
         minimumClientIPs: Int, minimumAgents: Int,
         _ body: (_ token: String, _ dimension: RequestWindowIncrement.Dimension, _ points: [StoredWindowPoint]) throws
             -> Void
     ) throws {
         try reading {
+            let tokenRows = try connection.prepare(
+                "SELECT bucket, ip_id, ua_id, first_time, last_time FROM request_buckets WHERE token_id = ?1")
             var runToken: Int64 = -1
-            var rows: [WindowRow] = []
-            var values: [Int64] = []
-            var entries: [WindowRow] = []
+            var addresses = DistinctValues(minimum: minimumClientIPs)
+            var agents = DistinctValues(minimum: minimumAgents)
+            var entries: [(value: Int64, bucket: Int64, firstTime: Double, lastTime: Double)] = []
             var points: [StoredWindowPoint] = []
-            // Distinct values can never reach a minimum the token's row count does not.
-            let fewestRows = max(1, min(minimumClientIPs, minimumAgents))
+
+            func emit(_ token: String, _ dimension: RequestWindowIncrement.Dimension) throws {
+                let column = dimension == .clientIP ? 1 : 2
+                entries.removeAll(keepingCapacity: true)
+                try tokenRows.forEachRow([.integer(runToken)]) { row in
+                    let value = row.int64(at: column)
+                    guard value != 0 else { return }
+                    entries.append((value, row.int64(at: 0), row.optionalDouble(at: 3) ?? 0, row.optionalDouble(at: 4) ?? 0))
+                }
+                entries.sort { ($0.value, $0.bucket) < ($1.value, $1.bucket) }
+                points.removeAll(keepingCapacity: true)
+                var next = 0
+                while next < entries.count {
+                    var merged = entries[next]
+                    next += 1
+                    while next < entries.count, entries[next].value == merged.value, entries[next].bucket == merged.bucket {
+                        merged.firstTime = min(merged.firstTime, entries[next].firstTime)
+                        merged.lastTime = max(merged.lastTime, entries[next].lastTime)
+                        next += 1
+                    }
+                    points.append(StoredWindowPoint(
+                        token: token, value: try string(merged.value), firstTime: merged.firstTime,
+                        lastTime: merged.lastTime))
+                }
+                try body(token, dimension, points)
+            }
 
             func flush() throws {
-                defer { rows.removeAll(keepingCapacity: true) }
-                guard rows.count >= fewestRows else { return }
-                var token: String?
-                for (dimension, minimum) in [(RequestWindowIncrement.Dimension.clientIP, minimumClientIPs), (.userAgent, minimumAgents)] {
-                    let isClientIP = dimension == .clientIP
-                    guard rows.count >= minimum else { continue }
-                    values.removeAll(keepingCapacity: true)
-                    for row in rows {
-                        let value = isClientIP ? row.clientIP : row.userAgent
-                        if value != 0 { values.append(value) }
-                    }
-                    guard values.count >= minimum, values.count > 0 else { continue }
-                    values.sort()
-                    var distinct = 1
-                    for index in values.indices.dropFirst() where values[index] != values[index - 1] { distinct += 1 }
-                    guard distinct >= minimum else { continue }
-                    if token == nil { token = try fingerprint(runToken) }
-                    guard let token else { return }
-                    // One entry per (value, bucket), the dimension's value in `clientIP`.
-                    entries.removeAll(keepingCapacity: true)
-                    for row in rows {
-                        let value = isClientIP ? row.clientIP : row.userAgent
-                        guard value != 0 else { continue }
-                        entries.append(WindowRow(
-                            bucket: row.bucket, clientIP: value, userAgent: 0, firstTime: row.firstTime,
-                            lastTime: row.lastTime))
-                    }
-                    entries.sort { ($0.clientIP, $0.bucket) < ($1.clientIP, $1.bucket) }
-                    points.removeAll(keepingCapacity: true)
-                    var next = 0
-                    while next < entries.count {
-                        var merged = entries[next]
-                        next += 1
-                        while next < entries.count, entries[next].clientIP == merged.clientIP,
-                              entries[next].bucket == merged.bucket
-                        {
-                            merged.firstTime = min(merged.firstTime, entries[next].firstTime)
-                            merged.lastTime = max(merged.lastTime, entries[next].lastTime)
-                            next += 1
-                        }
-                        points.append(StoredWindowPoint(
-                            token: token, value: try string(merged.clientIP), firstTime: merged.firstTime,
-                            lastTime: merged.lastTime))
-                    }
-                    try body(token, dimension, points)
-                }
+                let byAddress = addresses.qualifies, byAgent = agents.qualifies
+                addresses.reset()
+                agents.reset()
+                guard byAddress || byAgent, let token = try fingerprint(runToken) else { return }
+                if byAddress { try emit(token, .clientIP) }
+                if byAgent { try emit(token, .userAgent) }
             }
 
             try connection.prepare(
-                """
-                SELECT token_id, bucket, ip_id, ua_id, first_time, last_time FROM request_buckets
-                ORDER BY token_id, bucket, ip_id, ua_id
-                """
+                "SELECT token_id, ip_id, ua_id FROM request_buckets ORDER BY token_id, bucket, ip_id, ua_id"
             ).forEachRow([]) { row in
                 let token = row.int64(at: 0)
                 if token != runToken {
                     try flush()
                     runToken = token
                 }
-                rows.append(WindowRow(
-                    bucket: row.int64(at: 1), clientIP: row.int64(at: 2), userAgent: row.int64(at: 3),
-                    firstTime: row.optionalDouble(at: 4) ?? 0, lastTime: row.optionalDouble(at: 5) ?? 0))
+                addresses.add(row.int64(at: 1))
+                agents.add(row.int64(at: 2))
             }
             try flush()
         }
     }
 
-    /// A `request_buckets` row of one token, as ``forEachTokenWindow(minimumClientIPs:minimumAgents:_:)`` holds it.
-    private struct WindowRow {
-        var bucket: Int64
-        var clientIP, userAgent: Int64
-        var firstTime, lastTime: Double
+    /// The distinct non-zero values of one token's run along one dimension, counted up to `minimum` (enough to
+    /// know the run qualifies): a few compared in place, a set only past that.
+    private struct DistinctValues {
+        let minimum: Int
+        private var few: [Int64] = []
+        private var many: Set<Int64> = []
+
+        init(minimum: Int) {
+            self.minimum = max(1, minimum)
+            few.reserveCapacity(16)
+        }
+
+        var count: Int { few.count + many.count }
+        var qualifies: Bool { count >= minimum }
+
+        @inline(__always)
+        mutating func add(_ value: Int64) {
+            guard value != 0, count < minimum else { return }
+            if few.count < 16 {
+                if !few.contains(value) { few.append(value) }
+            } else if !few.contains(value) {
+                many.insert(value)
+            }
+        }
+
+        mutating func reset() {
+            few.removeAll(keepingCapacity: true)
+            if !many.isEmpty { many.removeAll() }
+        }
     }
 
     // MARK: token-multi-audience-use

@@ -200,4 +200,40 @@ import TokenAuditRules
         let view = "SELECT * FROM request_windows ORDER BY token_fingerprint, dimension, value, bucket"
         #expect(try Self.rows(mixed, view) == Self.rows(twoRows, view))
     }
+
+    /// A token with many distinct client IPs (past the reader's few-values array) and User-Agents that repeat
+    /// across IPs: it qualifies exactly at its number of distinct values, with one point per (value, bucket).
+    @Test func manyDistinctValuesQualifyAtTheirCount() throws {
+        let directory = try CrossRequestScanTests.Directory()
+        let store = try AuditStore(path: directory.file("many.db"))
+        let fingerprints = Self.fingerprints(1)
+        var builder = BatchRowsBuilder()
+        for n in 0..<120 {
+            // 40 addresses, 3 User-Agents, 3 buckets; each address once per bucket with one of the agents.
+            builder.record(slot: 0, RequestContext(
+                time: Self.t0 + Double(n / 40) * 600 + Double(n % 7), clientIP: "10.1.0.\(n % 40)", method: "GET",
+                host: "h", path: "/", status: 200, userAgent: "agent/\(n % 3)"))
+        }
+        let built = builder.rows
+        try store.commit(StoreBatch(tokens: Self.sightings(fingerprints), rows: BatchRows(texts: built.texts, windows: built.windows)))
+        let reader = try store.crossRequestReader()
+        for (minimum, expected) in [(40, [40 * 3]), (41, [])] {
+            var found: [Int] = []
+            try reader.forEachTokenWindow(minimumClientIPs: minimum, minimumAgents: 1000) { _, dimension, points in
+                #expect(dimension == .clientIP)
+                found.append(points.count)
+            }
+            // 120 lines: each of 40 addresses once in each of 3 buckets, one point per (address, bucket).
+            #expect(found == expected, "minimum \(minimum)")
+        }
+        var agentPoints: [StoredWindowPoint] = []
+        try reader.forEachTokenWindow(minimumClientIPs: 1000, minimumAgents: 3) { _, dimension, points in
+            #expect(dimension == .userAgent)
+            agentPoints = points
+        }
+        // One point per (agent, bucket), merged over the addresses that shared it.
+        let view = try Self.rows(store, "SELECT value, first_time, last_time FROM request_windows WHERE dimension = 'ua' ORDER BY value, bucket")
+        #expect(agentPoints.map { "text(\"\($0.value)\")|real(\($0.firstTime))|real(\($0.lastTime))" } == view)
+        #expect(agentPoints.count >= 3)
+    }
 }
