@@ -51,14 +51,14 @@ struct BatchRowsBuilder {
 
     private var windows: [BatchWindowRow] = []
     private var windowIndex: RowIndex
-    /// The last window row per slot and dimension, at `slot * 2 + dimension code`; -1 for none.
+    /// The last window row per slot; -1 for none.
     private var lastWindow: [Int32] = []
 
     /// Rows for about `expectedRows` keys before the indexes grow (a batch's token lines are an upper bound).
     init(expectedRows: Int = 64) {
         textIndex = RowIndex(expected: expectedRows)
         usageIndex = RowIndex(expected: expectedRows)
-        windowIndex = RowIndex(expected: expectedRows * 2)
+        windowIndex = RowIndex(expected: expectedRows)
         texts.reserveCapacity(expectedRows)
         textHashes.reserveCapacity(expectedRows)
         textSpans.reserveCapacity(expectedRows)
@@ -69,7 +69,8 @@ struct BatchRowsBuilder {
     var rows: BatchRows { BatchRows(texts: texts, textHashes: textHashes, usage: usage, windows: windows) }
 
     /// Counts one request of the token in `slot` (a ``TokenSlots`` slot: rows refer to the batch's sightings by
-    /// it) in its usage row and, when the request has a finite time, in its window rows.
+    /// it) in its usage row and, when the request has a finite time and a client IP or a User-Agent, in its
+    /// window row (one row for both: schema 8).
     mutating func record(slot: Int, _ context: RequestContext) {
         growSlots(to: slot)
         var line = lastTexts[slot]
@@ -84,13 +85,13 @@ struct BatchRowsBuilder {
         addUsage(slot: Int32(truncatingIfNeeded: slot), line, status: context.status, time: time)
 
         guard let time, time.isFinite else { return }
+        let hasAddress = context.clientIP.map { !$0.isEmpty } ?? false
+        let hasAgent = context.userAgent.map { !$0.isEmpty && $0 != "-" } ?? false
+        guard hasAddress || hasAgent else { return }
         let bucket = Int64((time / RequestWindowIncrement.bucketSeconds).rounded(.down))
-        if let address = context.clientIP, !address.isEmpty {
-            addWindow(slot: slot, dimension: .clientIP, value: line.clientIP, bucket: bucket, time: time)
-        }
-        if let agent = context.userAgent, !agent.isEmpty, agent != "-" {
-            addWindow(slot: slot, dimension: .userAgent, value: line.userAgent, bucket: bucket, time: time)
-        }
+        addWindow(
+            slot: slot, clientIP: hasAddress ? line.clientIP : -1, userAgent: hasAgent ? line.userAgent : -1,
+            bucket: bucket, time: time)
     }
 
     /// ``record(slot:_:)-(_,RequestContext)`` of a line from ``LineExtractor/extractFields(_:)``, on the
@@ -111,15 +112,11 @@ struct BatchRowsBuilder {
         addUsage(slot: Int32(truncatingIfNeeded: slot), line, status: fields.status, time: time)
 
         guard let time, time.isFinite else { return line }
-        let bucket = Int64((time / RequestWindowIncrement.bucketSeconds).rounded(.down))
         let hasAddress: Bool
         switch fields.clientIP {
         case .absent: hasAddress = false
         case .bytes(let range): hasAddress = !range.isEmpty
         case .text(let text): hasAddress = !text.isEmpty
-        }
-        if hasAddress {
-            addWindow(slot: slot, dimension: .clientIP, value: line.clientIP, bucket: bucket, time: time)
         }
         let hasAgent: Bool
         switch fields.userAgent {
@@ -128,8 +125,11 @@ struct BatchRowsBuilder {
         case .bytes(let range): hasAgent = !range.isEmpty && !(range.count == 1 && bytes[range.lowerBound] == 0x2D)
         case .text(let agent): hasAgent = !agent.isEmpty && agent != "-"
         }
-        if hasAgent {
-            addWindow(slot: slot, dimension: .userAgent, value: line.userAgent, bucket: bucket, time: time)
+        if hasAddress || hasAgent {
+            let bucket = Int64((time / RequestWindowIncrement.bucketSeconds).rounded(.down))
+            addWindow(
+                slot: slot, clientIP: hasAddress ? line.clientIP : -1, userAgent: hasAgent ? line.userAgent : -1,
+                bucket: bucket, time: time)
         }
         return line
     }
@@ -150,7 +150,7 @@ struct BatchRowsBuilder {
         let more = slot + 1 - lastTexts.count
         lastTexts.append(contentsOf: repeatElement(LineTexts(), count: more))
         lastUsage.append(contentsOf: repeatElement(-1, count: more))
-        lastWindow.append(contentsOf: repeatElement(-1, count: 2 * more))
+        lastWindow.append(contentsOf: repeatElement(-1, count: more))
     }
 
     /// Whether text `number` is ASCII with exactly the bytes `line[range]`.
@@ -261,33 +261,33 @@ struct BatchRowsBuilder {
             status: status, count: 1, firstSeen: time, lastSeen: time))
     }
 
-    private mutating func addWindow(
-        slot: Int, dimension: RequestWindowIncrement.Dimension, value: Int32, bucket: Int64, time: Double
-    ) {
+    /// Counts a request at `time` in the window row of (slot, bucket, client IP, User-Agent); -1 for a dimension
+    /// the line does not count in.
+    private mutating func addWindow(slot: Int, clientIP: Int32, userAgent: Int32, bucket: Int64, time: Double) {
         let token = Int32(truncatingIfNeeded: slot)
         func same(_ row: BatchWindowRow) -> Bool {
-            row.token == token && row.value == value && row.bucket == bucket && row.dimension == dimension
+            row.token == token && row.bucket == bucket && row.clientIP == clientIP && row.userAgent == userAgent
         }
-        let lastKey = slot &* 2 &+ (dimension == .clientIP ? 0 : 1)
-        let last = Int(lastWindow[lastKey])
+        let last = Int(lastWindow[slot])
         if last >= 0, same(windows[last]) {
             windows[last].add(time)
             return
         }
         var hash = RowHash()
-        hash.mix(UInt64(UInt32(truncatingIfNeeded: lastKey)) << 32 | UInt64(UInt32(bitPattern: value)))
-        hash.mix(UInt64(bitPattern: bucket))
+        hash.mix(UInt64(UInt32(bitPattern: token)) << 32 | UInt64(UInt32(bitPattern: clientIP)))
+        hash.mix(UInt64(bitPattern: bucket) << 32 ^ UInt64(UInt32(bitPattern: userAgent)))
         let key = hash.value
         if let row = windowIndex.row(hash: key, matches: { same(windows[$0]) }) {
-            lastWindow[lastKey] = Int32(truncatingIfNeeded: row)
+            lastWindow[slot] = Int32(truncatingIfNeeded: row)
             windows[row].add(time)
             return
         }
         let fresh = windows.count
         windowIndex.insert(fresh, hash: key)
-        lastWindow[lastKey] = Int32(truncatingIfNeeded: fresh)
+        lastWindow[slot] = Int32(truncatingIfNeeded: fresh)
         windows.append(BatchWindowRow(
-            token: token, dimension: dimension, value: value, bucket: bucket, firstTime: time, lastTime: time, count: 1))
+            token: token, clientIP: clientIP, userAgent: userAgent, bucket: bucket, firstTime: time, lastTime: time,
+            count: 1))
     }
 }
 

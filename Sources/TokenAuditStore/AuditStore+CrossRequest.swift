@@ -1,15 +1,13 @@
 import TokenAuditModel
 
 /// Request times of one token along one dimension (client IP or User-Agent), aggregated per 10-minute bucket
-/// of request time: the input of the cross-request rules (group M). The merge keeps the first and last time
-/// and sums the count, so the table does not depend on batch order; it is written in the batch's transaction.
+/// of request time: the input of the cross-request rules (group M), one row of the `request_windows` view. The
+/// merge keeps the first and last time and sums the count, so the table does not depend on batch order; it is
+/// written in the batch's transaction (as a `request_buckets` row with the other dimension absent: schema 8).
 public struct RequestWindowIncrement: Sendable, Hashable {
     public enum Dimension: String, Sendable, Hashable {
         case clientIP = "ip"
         case userAgent = "ua"
-
-        /// The `request_buckets.dimension` code: 0 client IP, 1 User-Agent.
-        var code: Int64 { self == .clientIP ? 0 : 1 }
     }
 
     /// Bucket length in seconds. Windows at least this long are judged exactly from first/last per bucket.

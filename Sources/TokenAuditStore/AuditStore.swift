@@ -446,13 +446,15 @@ public final class AuditStore: @unchecked Sendable {
         // A request-window value is redacted, not refused, when it looks like a token (a client-controlled
         // User-Agent); a value already in the dictionary was stored verbatim and needs no check.
         var valueIDs = [Int64](repeating: -1, count: folded.texts.count)
+        func resolveValue(_ index: Int32) throws {
+            guard index >= 0, valueIDs[Int(index)] < 0 else { return }
+            let text = folded.texts[Int(index)]
+            valueIDs[Int(index)] = try stringIDs[text] ?? stringID(
+                RequestWindowIncrement.redactedValue(text), field: "request_windows.value")
+        }
         for row in folded.windows {
-            let index = Int(row.key.value)
-            if valueIDs[index] < 0 {
-                let text = folded.texts[index]
-                valueIDs[index] = try stringIDs[text] ?? stringID(
-                    RequestWindowIncrement.redactedValue(text), field: "request_windows.value")
-            }
+            try resolveValue(row.key.clientIP)
+            try resolveValue(row.key.userAgent)
         }
         try applyRequestWindows(folded.windows, tokenIDs: tokenIDs, valueIDs: valueIDs)
         for progress in folded.progress {
@@ -593,24 +595,26 @@ public final class AuditStore: @unchecked Sendable {
             })
     }
 
-    /// ``applyUsage(_:tokenIDs:textIDs:)`` for the request-window rows (values resolved, possibly redacted:
-    /// two values may resolve to one id, and are folded).
+    /// ``applyUsage(_:tokenIDs:textIDs:)`` for the request-window rows, one per (token, bucket, client IP,
+    /// User-Agent) with 0 for an absent value (values resolved, possibly redacted: two values may resolve to one
+    /// id, and are folded).
     private func applyRequestWindows(_ rows: [WindowFold], tokenIDs: [Int64], valueIDs: [Int64]) throws {
         let statement = statements.upsertWindow
+        @inline(__always) func valueID(_ index: Int32) -> Int64 { index < 0 ? 0 : valueIDs[Int(index)] }
         try Self.writeFolded(
             rows, tokenIndex: { $0.key.token }, tokenIDs: tokenIDs,
             key: { row, id in
                 BucketRowKey(
-                    token: id, dimension: Int64(row.key.dimension), value: valueIDs[Int(row.key.value)],
-                    bucket: row.key.bucket)
+                    token: id, bucket: row.key.bucket, clientIP: valueID(row.key.clientIP),
+                    userAgent: valueID(row.key.userAgent))
             },
             merge: { row, other in row.merge(other.firstTime, other.lastTime, other.count) },
             write: { key, row in
                 statement.reset()
                 try statement.bind(key.token, at: 1)
-                try statement.bind(key.dimension, at: 2)
-                try statement.bind(key.value, at: 3)
-                try statement.bind(key.bucket, at: 4)
+                try statement.bind(key.bucket, at: 2)
+                try statement.bind(key.clientIP, at: 3)
+                try statement.bind(key.userAgent, at: 4)
                 try statement.bind(row.firstTime, at: 5)
                 try statement.bind(row.lastTime, at: 6)
                 try statement.bind(row.count, at: 7)
@@ -984,12 +988,13 @@ struct UsageRowKey: Comparable {
     }
 }
 
-/// A request-window row's key resolved to ids, in the primary key's column order.
+/// A request-window row's key resolved to ids, in the primary key's column order (schema 8: token, bucket, client
+/// IP, User-Agent; 0 for an absent value).
 private struct BucketRowKey: Comparable {
-    var token, dimension, value, bucket: Int64
+    var token, bucket, clientIP, userAgent: Int64
 
     static func < (lhs: BucketRowKey, rhs: BucketRowKey) -> Bool {
-        (lhs.token, lhs.dimension, lhs.value, lhs.bucket) < (rhs.token, rhs.dimension, rhs.value, rhs.bucket)
+        (lhs.token, lhs.bucket, lhs.clientIP, lhs.userAgent) < (rhs.token, rhs.bucket, rhs.clientIP, rhs.userAgent)
     }
 }
 
@@ -1163,9 +1168,9 @@ private struct Statements {
         }
         func upsertWindowSQL(rows: Int) -> String {
             """
-            INSERT INTO request_buckets (token_id, dimension, value_id, bucket, first_time, last_time, count)
+            INSERT INTO request_buckets (token_id, bucket, ip_id, ua_id, first_time, last_time, count)
             VALUES \(Self.placeholders(rows: rows, width: 7))
-            ON CONFLICT (token_id, dimension, value_id, bucket) DO UPDATE SET
+            ON CONFLICT (token_id, bucket, ip_id, ua_id) DO UPDATE SET
                 first_time = min(first_time, excluded.first_time), last_time = max(last_time, excluded.last_time),
                 count = count + excluded.count
             """

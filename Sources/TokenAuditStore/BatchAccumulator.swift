@@ -119,10 +119,12 @@ public struct BatchAccumulator: Sendable {
         var textOf = [Int32](repeating: -1, count: batch.rows.texts.count)
         if !batch.rows.usage.isEmpty { addUsage(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
         for increment in batch.requestWindows {
-            let dimension: Int32 = increment.dimension == .clientIP ? 0 : 1
+            // One dimension per increment: the other is absent (-1) in its row.
+            let isClientIP = increment.dimension == .clientIP
+            let value = cachedTextIndex(increment.value, isClientIP ? 4 : 5)
             let key = WindowFold.Key(
-                token: cachedTokenIndex(increment.token), dimension: dimension,
-                value: cachedTextIndex(increment.value, 4 + Int(dimension)), bucket: increment.bucket)
+                token: cachedTokenIndex(increment.token), clientIP: isClientIP ? value : -1,
+                userAgent: isClientIP ? -1 : value, bucket: increment.bucket)
             foldWindow(key, increment.firstTime, increment.lastTime, increment.count)
         }
         if !batch.rows.windows.isEmpty { addWindows(batch.rows, tokenOfSlot: tokenOfSlot, textOf: &textOf) }
@@ -183,21 +185,25 @@ public struct BatchAccumulator: Sendable {
         }
     }
 
-    /// Folds a batch's compact request-window rows, each distinct value looked up once (as ``addUsage``).
+    /// Folds a batch's compact request-window rows (one per line's token × bucket × client IP × User-Agent),
+    /// each distinct value looked up once (as ``addUsage``); an absent value stays -1.
     private mutating func addWindows(_ rows: BatchRows, tokenOfSlot: [Int32], textOf: inout [Int32]) {
         rows.texts.withUnsafeBufferPointer { batchTexts in
             rows.textHashes.withUnsafeBufferPointer { carried in
                 let hashes = carried.count == batchTexts.count ? carried : nil
+                func value(_ index: Int32) -> Int32 {
+                    if index < 0 { return -1 }
+                    let mapped = textOf[Int(index)]
+                    if mapped >= 0 { return mapped }
+                    let found = textIndex(of: Int(index), in: batchTexts, hashes: hashes)
+                    textOf[Int(index)] = found
+                    return found
+                }
                 rows.windows.withUnsafeBufferPointer { windowRows in
-                    for increment in windowRows {
-                        var value = textOf[Int(increment.value)]
-                        if value < 0 {
-                            value = textIndex(of: Int(increment.value), in: batchTexts, hashes: hashes)
-                            textOf[Int(increment.value)] = value
-                        }
+                    for increment in windowRows where increment.clientIP >= 0 || increment.userAgent >= 0 {
                         let key = WindowFold.Key(
-                            token: tokenOfSlot[Int(increment.token)], dimension: increment.dimension == .clientIP ? 0 : 1,
-                            value: value, bucket: increment.bucket)
+                            token: tokenOfSlot[Int(increment.token)], clientIP: value(increment.clientIP),
+                            userAgent: value(increment.userAgent), bucket: increment.bucket)
                         foldWindow(key, increment.firstTime, increment.lastTime, increment.count)
                     }
                 }
@@ -579,28 +585,19 @@ struct UsageFold: Sendable {
     static func greatest(_ lhs: Double, _ rhs: Double) -> Double { lhs.isNaN || rhs > lhs ? rhs : lhs }
 }
 
-/// A folded request-window row: token and value as accumulator indexes; dimension as its stored code, kept in
-/// the value's top bit (40 bytes a row).
+/// A folded request-window row (schema 8: a line's two dimensions in one row): token, client IP and User-Agent
+/// as accumulator indexes, -1 for an absent value (stored as id 0) — 48 bytes a row, for about half as many
+/// rows as one per dimension (40 bytes each).
 struct WindowFold: Sendable {
     struct Key: Hashable, Sendable {
         var token: Int32
-        private var valueAndDimension: UInt32
+        /// Indexes into the accumulator's texts; -1: absent.
+        var clientIP, userAgent: Int32
         var bucket: Int64
 
-        init(token: Int32, dimension: Int32, value: Int32, bucket: Int64) {
-            self.token = token
-            valueAndDimension = UInt32(bitPattern: value) & 0x7FFF_FFFF | UInt32(dimension & 1) << 31
-            self.bucket = bucket
-        }
-
-        /// 0 (client IP) or 1 (User-Agent).
-        var dimension: Int32 { Int32(valueAndDimension >> 31) }
-        /// Index into the accumulator's texts.
-        var value: Int32 { Int32(bitPattern: valueAndDimension & 0x7FFF_FFFF) }
-
         var mixedHash: UInt64 {
-            var hash = UInt64(UInt32(bitPattern: token)) &* 0x9E37_79B9_7F4A_7C15
-            hash = (hash ^ UInt64(UInt32(bitPattern: value)) << 1 ^ UInt64(UInt32(bitPattern: dimension))) &* 0xBF58_476D_1CE4_E5B9
+            var hash = (UInt64(UInt32(bitPattern: token)) << 32 | UInt64(UInt32(bitPattern: clientIP))) &* 0x9E37_79B9_7F4A_7C15
+            hash = (hash ^ UInt64(UInt32(bitPattern: userAgent))) &* 0xBF58_476D_1CE4_E5B9
             hash = (hash ^ UInt64(bitPattern: bucket)) &* 0x94D0_49BB_1331_11EB
             return hash ^ hash >> 29
         }

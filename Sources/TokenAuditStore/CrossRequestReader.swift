@@ -78,57 +78,106 @@ public final class CrossRequestReader: @unchecked Sendable {
 
     /// Every token seen with at least `minimumClientIPs` distinct client IPs, or at least `minimumAgents`
     /// distinct User-Agents, with its request-time buckets along that dimension (one call per token and
-    /// dimension).
+    /// dimension, client IP first; one point per value and bucket, in value-id then bucket order).
     ///
-    /// One pass over the keys of `request_buckets` in primary-key order (token, dimension, value, bucket): no
-    /// join, no sort, no temporary B-tree; distinct values are counted as value-id changes within a (token,
-    /// dimension) run. Only the runs that qualify have their times read (by primary key) and strings resolved.
+    /// One pass over the keys of `request_buckets` in primary-key order (token, bucket, client IP, User-Agent:
+    /// schema 8 keeps a line's two dimensions in one row, 0 for an absent value): no join, no sort, no temporary
+    /// B-tree. Distinct values per dimension are counted within a token's run, up to the minimum (a token
+    /// nearly always has one of each). Only a dimension that qualifies has its rows read again (by primary key),
+    /// merged per (value, bucket) — min first time, max last time, as the `request_windows` view groups them —
+    /// and its strings resolved.
     public func forEachTokenWindow(
         minimumClientIPs: Int, minimumAgents: Int,
         _ body: (_ token: String, _ dimension: RequestWindowIncrement.Dimension, _ points: [StoredWindowPoint]) throws
             -> Void
     ) throws {
         try reading {
-            let buckets = try connection.prepare(
-                "SELECT value_id, first_time, last_time FROM request_buckets WHERE token_id = ?1 AND dimension = ?2")
+            let tokenRows = try connection.prepare(
+                "SELECT bucket, ip_id, ua_id, first_time, last_time FROM request_buckets WHERE token_id = ?1")
             var runToken: Int64 = -1
-            var runDimension: Int64 = -1
-            var lastValue: Int64 = -1
-            var distinct = 0
+            var addresses = DistinctValues(minimum: minimumClientIPs)
+            var agents = DistinctValues(minimum: minimumAgents)
+            var entries: [(value: Int64, bucket: Int64, firstTime: Double, lastTime: Double)] = []
             var points: [StoredWindowPoint] = []
 
-            func flush() throws {
-                guard distinct > 0, runDimension == 0 || runDimension == 1 else { return }
-                guard distinct >= (runDimension == 0 ? minimumClientIPs : minimumAgents) else { return }
-                guard let token = try fingerprint(runToken) else { return }
-                points.removeAll(keepingCapacity: true)
-                try buckets.forEachRow([.integer(runToken), .integer(runDimension)]) { row in
-                    points.append(StoredWindowPoint(
-                        token: token, value: try string(row.int64(at: 0)), firstTime: row.optionalDouble(at: 1) ?? 0,
-                        lastTime: row.optionalDouble(at: 2) ?? 0))
+            func emit(_ token: String, _ dimension: RequestWindowIncrement.Dimension) throws {
+                let column = dimension == .clientIP ? 1 : 2
+                entries.removeAll(keepingCapacity: true)
+                try tokenRows.forEachRow([.integer(runToken)]) { row in
+                    let value = row.int64(at: column)
+                    guard value != 0 else { return }
+                    entries.append((value, row.int64(at: 0), row.optionalDouble(at: 3) ?? 0, row.optionalDouble(at: 4) ?? 0))
                 }
-                try body(token, runDimension == 0 ? .clientIP : .userAgent, points)
+                entries.sort { ($0.value, $0.bucket) < ($1.value, $1.bucket) }
+                points.removeAll(keepingCapacity: true)
+                var next = 0
+                while next < entries.count {
+                    var merged = entries[next]
+                    next += 1
+                    while next < entries.count, entries[next].value == merged.value, entries[next].bucket == merged.bucket {
+                        merged.firstTime = min(merged.firstTime, entries[next].firstTime)
+                        merged.lastTime = max(merged.lastTime, entries[next].lastTime)
+                        next += 1
+                    }
+                    points.append(StoredWindowPoint(
+                        token: token, value: try string(merged.value), firstTime: merged.firstTime,
+                        lastTime: merged.lastTime))
+                }
+                try body(token, dimension, points)
+            }
+
+            func flush() throws {
+                let byAddress = addresses.qualifies, byAgent = agents.qualifies
+                addresses.reset()
+                agents.reset()
+                guard byAddress || byAgent, let token = try fingerprint(runToken) else { return }
+                if byAddress { try emit(token, .clientIP) }
+                if byAgent { try emit(token, .userAgent) }
             }
 
             try connection.prepare(
-                "SELECT token_id, dimension, value_id FROM request_buckets ORDER BY token_id, dimension, value_id, bucket"
+                "SELECT token_id, ip_id, ua_id FROM request_buckets ORDER BY token_id, bucket, ip_id, ua_id"
             ).forEachRow([]) { row in
                 let token = row.int64(at: 0)
-                let dimension = row.int64(at: 1)
-                let value = row.int64(at: 2)
-                if token != runToken || dimension != runDimension {
+                if token != runToken {
                     try flush()
                     runToken = token
-                    runDimension = dimension
-                    distinct = 0
-                    lastValue = value &- 1
                 }
-                if value != lastValue {
-                    distinct += 1
-                    lastValue = value
-                }
+                addresses.add(row.int64(at: 1))
+                agents.add(row.int64(at: 2))
             }
             try flush()
+        }
+    }
+
+    /// The distinct non-zero values of one token's run along one dimension, counted up to `minimum` (enough to
+    /// know the run qualifies): a few compared in place, a set only past that.
+    private struct DistinctValues {
+        let minimum: Int
+        private var few: [Int64] = []
+        private var many: Set<Int64> = []
+
+        init(minimum: Int) {
+            self.minimum = max(1, minimum)
+            few.reserveCapacity(16)
+        }
+
+        var count: Int { few.count + many.count }
+        var qualifies: Bool { count >= minimum }
+
+        @inline(__always)
+        mutating func add(_ value: Int64) {
+            guard value != 0, count < minimum else { return }
+            if few.count < 16 {
+                if !few.contains(value) { few.append(value) }
+            } else if !few.contains(value) {
+                many.insert(value)
+            }
+        }
+
+        mutating func reset() {
+            few.removeAll(keepingCapacity: true)
+            if !many.isEmpty { many.removeAll() }
         }
     }
 
@@ -307,7 +356,9 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// Failing tokens become ids once, found through `token_records_by_key` (the integer key computed from the
     /// finding's fingerprint, then the full fingerprint compared): that index is never dropped, so this runs
     /// beside the end-of-scan index rebuild. Their client-IP buckets are read by primary key (the failing tokens
-    /// drive the join: the other order probed every (token, client) pair) and grouped by client id.
+    /// drive the join: the other order probed every (token, client) pair), merged per (token, bucket, client
+    /// IP) over the User-Agents (min, max: one point per client-IP bucket, as the `request_windows` view shows)
+    /// and grouped by client id.
     public func forEachProbingClient(
         ruleIDs: [String], minimumTokens: Int, _ body: (_ clientIP: String, _ points: [StoredWindowPoint]) throws -> Void
     ) throws {
@@ -324,9 +375,11 @@ public final class CrossRequestReader: @unchecked Sendable {
                             AND t.fingerprint = f.token_fingerprint
                     WHERE f.rule_id IN (\(placeholders)) AND (f.rule_id != 'remote-key-url' OR f.severity > 0)),
                 buckets AS MATERIALIZED (
-                    SELECT b.value_id, b.token_id, b.first_time, b.last_time
-                    FROM failing CROSS JOIN request_buckets AS b ON b.token_id = failing.id AND b.dimension = 0
-                    WHERE b.value_id != ?2)
+                    SELECT b.ip_id AS value_id, b.token_id, min(b.first_time) AS first_time,
+                        max(b.last_time) AS last_time
+                    FROM failing CROSS JOIN request_buckets AS b ON b.token_id = failing.id
+                    WHERE b.ip_id != 0 AND b.ip_id != ?2
+                    GROUP BY b.token_id, b.bucket, b.ip_id)
                 SELECT value_id, token_id, first_time, last_time FROM buckets WHERE value_id IN (
                     SELECT value_id FROM buckets GROUP BY value_id HAVING count(DISTINCT token_id) >= ?1)
                 ORDER BY value_id

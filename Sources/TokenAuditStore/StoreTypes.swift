@@ -469,16 +469,30 @@ public struct BatchRows: Sendable, Hashable {
         }
     }
 
-    /// The request-window rows as increments.
+    /// The request-window rows as increments, one per dimension, value and bucket (what the `request_windows`
+    /// view shows): a row with both a client IP and a User-Agent counts in both, and rows that share an IP (or
+    /// a User-Agent) in one bucket are merged. In the order each (dimension, value, bucket) first appears,
+    /// client IP before User-Agent within a row.
     public func windowIncrements(tokens: [TokenSighting]) -> [RequestWindowIncrement] {
-        windows.map { row in
-            var increment = RequestWindowIncrement(
-                token: tokens[Int(row.token)].fingerprint, dimension: row.dimension, value: texts[Int(row.value)],
-                time: row.firstTime, count: row.count)
-            increment.bucket = row.bucket
-            increment.lastTime = row.lastTime
-            return increment
+        var increments: [RequestWindowIncrement] = []
+        var positions: [RequestWindowIncrement.Key: Int] = [:]
+        for row in windows {
+            for (dimension, value) in [(RequestWindowIncrement.Dimension.clientIP, row.clientIP), (.userAgent, row.userAgent)]
+            where value >= 0 {
+                var increment = RequestWindowIncrement(
+                    token: tokens[Int(row.token)].fingerprint, dimension: dimension, value: texts[Int(value)],
+                    time: row.firstTime, count: row.count)
+                increment.bucket = row.bucket
+                increment.lastTime = row.lastTime
+                if let position = positions[increment.key] {
+                    increments[position].merge(increment)
+                } else {
+                    positions[increment.key] = increments.count
+                    increments.append(increment)
+                }
+            }
         }
+        return increments
     }
 
     private func text(_ index: Int32) -> String? { index < 0 ? nil : texts[Int(index)] }
@@ -510,27 +524,38 @@ public struct BatchUsageRow: Sendable, Hashable {
     }
 }
 
-/// A request-window row of a ``BatchRows``: the `RequestWindowIncrement` with the token and value as indexes.
+/// A request-window row of a ``BatchRows``: one line's request times per token × bucket × client IP ×
+/// User-Agent (schema 8 stores a line's two window dimensions in one row), the token and texts as indexes.
 public struct BatchWindowRow: Sendable, Hashable {
     /// Index into the batch's `tokens`.
     public var token: Int32
-    public var dimension: RequestWindowIncrement.Dimension
-    /// Index into ``BatchRows/texts``.
-    public var value: Int32
+    /// Indexes into ``BatchRows/texts``; -1 when the line had no client IP (User-Agent) to count. A row has at
+    /// least one of them.
+    public var clientIP, userAgent: Int32
     public var bucket: Int64
     public var firstTime, lastTime: Double
     public var count: Int64
 
     public init(
-        token: Int32, dimension: RequestWindowIncrement.Dimension, value: Int32, bucket: Int64, firstTime: Double,
-        lastTime: Double, count: Int64
+        token: Int32, clientIP: Int32, userAgent: Int32, bucket: Int64, firstTime: Double, lastTime: Double,
+        count: Int64
     ) {
         self.token = token
-        self.dimension = dimension
-        self.value = value
+        self.clientIP = clientIP
+        self.userAgent = userAgent
         self.bucket = bucket
         self.firstTime = firstTime
         self.lastTime = lastTime
         self.count = count
+    }
+
+    /// A row of one dimension (the other absent), as the two-row layout made them.
+    public init(
+        token: Int32, dimension: RequestWindowIncrement.Dimension, value: Int32, bucket: Int64, firstTime: Double,
+        lastTime: Double, count: Int64
+    ) {
+        self.init(
+            token: token, clientIP: dimension == .clientIP ? value : -1, userAgent: dimension == .userAgent ? value : -1,
+            bucket: bucket, firstTime: firstTime, lastTime: lastTime, count: count)
     }
 }

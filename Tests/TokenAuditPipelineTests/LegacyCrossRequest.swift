@@ -28,21 +28,22 @@ extension AuditStore {
     }
 
     /// Every token seen along `dimension` with more than `minimumValues - 1` distinct values, with its buckets.
-    /// Memory holds one token's buckets at a time.
+    /// Memory holds one token's buckets at a time. Read through the `request_windows` view (one row per
+    /// dimension, value and bucket whatever the table's layout: schema 8 keeps both dimensions in one row).
     func legacyForEachTokenWindow(
         _ dimension: RequestWindowIncrement.Dimension, minimumValues: Int,
         _ body: (_ token: String, _ points: [StoredWindowPoint]) throws -> Void
     ) throws {
         try legacyForEachGroup(
             sql: """
-                SELECT t.fingerprint, s.value, b.first_time, b.last_time
-                FROM request_buckets AS b JOIN tokens AS t ON t.id = b.token_id JOIN strings AS s ON s.id = b.value_id
-                WHERE b.dimension = ?1 AND b.token_id IN (
-                    SELECT token_id FROM request_buckets WHERE dimension = ?1
-                    GROUP BY token_id HAVING count(DISTINCT value_id) >= ?2)
-                ORDER BY t.fingerprint, b.first_time, s.value
+                SELECT w.token_fingerprint, w.value, w.first_time, w.last_time
+                FROM request_windows AS w
+                WHERE w.dimension = ?1 AND w.token_fingerprint IN (
+                    SELECT token_fingerprint FROM request_windows WHERE dimension = ?1
+                    GROUP BY token_fingerprint HAVING count(DISTINCT value) >= ?2)
+                ORDER BY w.token_fingerprint, w.first_time, w.value
                 """,
-            values: [.integer(dimension.code), .integer(Int64(minimumValues))],
+            values: [.text(dimension.rawValue), .integer(Int64(minimumValues))],
             row: { row in
                 let token = row.text(at: 0) ?? ""
                 return (token, StoredWindowPoint(token: token, value: row.text(at: 1) ?? "",

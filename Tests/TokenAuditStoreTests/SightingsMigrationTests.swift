@@ -77,7 +77,7 @@ struct SightingsMigrationTests {
             }
         }
         #expect(newColumns == viewColumns, "every view keeps its columns in the same order")
-        #expect(try store.withConnection { try $0.scalar("PRAGMA user_version") } == .integer(7))
+        #expect(try store.withConnection { try $0.scalar("PRAGMA user_version") } == .integer(Int64(Schema.currentVersion)))
         // Only the tokens whose sightings the usage rows do not reproduce are kept apart.
         let legacy = try store.withConnection {
             try $0.scalar("SELECT group_concat(token_id || ':' || use_count_offset, ',') FROM token_sightings_legacy")
