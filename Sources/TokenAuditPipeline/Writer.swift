@@ -49,8 +49,14 @@ final class Writer: Sendable {
         let openOccurrences: [Severity: UInt64]
     }
 
-    /// Batches per transaction (~2 MiB of log lines each).
-    static let commitBatches = 96
+    /// Batches per transaction (~2 MiB of log lines each). With one request-window row per line (schema 8)
+    /// 96 batches bound nearly every transaction at 10 M lines before 160 000 rows did (~140 000 rows each);
+    /// a usage row whose token spans two transactions is upserted twice (2.62 M upserts for 2.02 M rows), so
+    /// fewer, larger transactions pay: 144 batches / 240 000 rows against 96 / 160 000, 10 M lines, 5
+    /// alternating pairs: −1.6 CPU-s and −0.7 s wall (medians), peak RSS 206–229 MB against 209–218; 3 M lines
+    /// with 1 M tokens (the token bound below decides there) 227 against 210 MB, one run each. 192 / 320 000:
+    /// about the same CPU, 223–235 MB at 10 M and 234 MB there: too close to the 256 MB target.
+    static let commitBatches = 144
     /// Distinct rows per transaction, whatever the number of batches: this bounds the memory the writer adds
     /// to the scan — two transactions at a time (one folded, one written). Measured at 10 M lines
     /// (docs/performance.md) with ~150–250 bytes a row: 60 000 rows 220 MB peak, 100 000 rows 224 MB,
@@ -58,8 +64,8 @@ final class Writer: Sendable {
     /// index) and 8 at commit (no resolved copy), so 160 000 rows take about the memory 100 000 did (peak RSS,
     /// 4 runs each: 3 M lines 217–228 MB against 216–226 MB before; 3 M lines with 1 M tokens 230.5 against
     /// 229.8 MB, ``BatchAccumulator`` weighing a token's record as 11 rows instead of 7), with fewer, larger
-    /// transactions (3 M lines: committer 6.4 CPU-s against 7.1).
-    static let commitRows = 160_000
+    /// transactions (3 M lines: committer 6.4 CPU-s against 7.1). Raised with `commitBatches` (see there).
+    static let commitRows = 240_000
     /// Distinct tokens per transaction: below the store's id-cache generation (32 768 fingerprints, and as
     /// many texts). A transaction with more tokens than a generation holds cycles its tokens through the cache
     /// and looks nearly every one up in the database again (3 M lines at 220 000 rows: committer 16.7 CPU-s
