@@ -166,11 +166,7 @@ public struct BatchAccumulator: Sendable {
                         if empty < 0 { empty = textIndex("") }
                         return empty
                     }
-                    let mapped = textOf[Int(index)]
-                    if mapped >= 0 { return mapped }
-                    let found = textIndex(of: Int(index), in: batchTexts, hashes: hashes)
-                    textOf[Int(index)] = found
-                    return found
+                    return textIndex(of: index, in: batchTexts, hashes: hashes, memo: &textOf)
                 }
                 rows.usage.withUnsafeBufferPointer { usageRows in
                     for increment in usageRows {
@@ -192,12 +188,7 @@ public struct BatchAccumulator: Sendable {
             rows.textHashes.withUnsafeBufferPointer { carried in
                 let hashes = carried.count == batchTexts.count ? carried : nil
                 func value(_ index: Int32) -> Int32 {
-                    if index < 0 { return -1 }
-                    let mapped = textOf[Int(index)]
-                    if mapped >= 0 { return mapped }
-                    let found = textIndex(of: Int(index), in: batchTexts, hashes: hashes)
-                    textOf[Int(index)] = found
-                    return found
+                    index < 0 ? -1 : textIndex(of: index, in: batchTexts, hashes: hashes, memo: &textOf)
                 }
                 rows.windows.withUnsafeBufferPointer { windowRows in
                     for increment in windowRows where increment.clientIP >= 0 || increment.userAgent >= 0 {
@@ -318,6 +309,20 @@ public struct BatchAccumulator: Sendable {
         let index = textIndex.row(hash: TextHash.of(text), new: new) { texts[Int($0)] == text }
         if index == new { texts.append(text) }
         return index
+    }
+
+    /// ``textIndex(of:in:hashes:)`` of batch text `index`, remembered in `memo` (the batch's text number →
+    /// accumulator index, -1 until looked up): a batch text is looked up once however many rows refer to it.
+    @inline(__always)
+    private mutating func textIndex(
+        of index: Int32, in batchTexts: UnsafeBufferPointer<String>, hashes: UnsafeBufferPointer<UInt64>?,
+        memo: inout [Int32]
+    ) -> Int32 {
+        let mapped = memo[Int(index)]
+        if mapped >= 0 { return mapped }
+        let found = textIndex(of: Int(index), in: batchTexts, hashes: hashes)
+        memo[Int(index)] = found
+        return found
     }
 
     /// ``textIndex(_:)`` of `batchTexts[index]`, probed with `hashes[index]` (its `TextHash.of`, carried by the
