@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TokenAuditStore
 
@@ -56,10 +57,28 @@ enum Harness {
             stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// A new directory for one test; the test removes it (`defer`).
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("tokenaudit-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// A directory for a scan shared by many tests (a `static let`, alive until the process ends): removed
+    /// when the test process exits, since no test owns it.
+    static func sharedTemporaryDirectory() throws -> URL {
+        let url = try temporaryDirectory()
+        sharedDirectories.withLock { directories in
+            if directories.isEmpty { atexit { Harness.removeSharedDirectories() } }
+            directories.append(url)
+        }
+        return url
+    }
+
+    private static let sharedDirectories = Mutex<[URL]>([])
+
+    private static func removeSharedDirectories() {
+        for url in sharedDirectories.withLock({ $0 }) { try? FileManager.default.removeItem(at: url) }
     }
 
     /// Every row of the content tables, in a stable order, without run bookkeeping (run ids, source row ids).

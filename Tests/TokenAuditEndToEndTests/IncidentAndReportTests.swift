@@ -32,7 +32,7 @@ struct TwoDayScan: Sendable {
     let database: String
 
     static let shared: TwoDayScan = {
-        let directory = try! Harness.temporaryDirectory()
+        let directory = try! Harness.sharedTemporaryDirectory()
         let database = directory.appendingPathComponent("audit.sqlite").path
         try! Harness.run(["scan", "samples/logs", "--db", database, "--keys", "samples/keys"])
         let day2 = directory.appendingPathComponent("day2")
@@ -262,6 +262,7 @@ struct ReportCommandTests {
 
     @Test func htmlReportIsWellFormedAndSelfContained() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("report.html")
         let outcome = try TwoDayScan.shared.run(["report", "--format", "html", "--output", file.path])
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -288,6 +289,7 @@ struct ReportCommandTests {
     func htmlReportRendersInAHeadlessBrowser() throws {
         let chromium = try #require(Chromium.path)
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let html = directory.appendingPathComponent("report.html")
         let png = directory.appendingPathComponent("report.png")
         try TwoDayScan.shared.run(["report", "--format", "html", "--output", html.path])

@@ -62,7 +62,7 @@ struct SampleScan: Sendable {
     let findingsOutput: Harness.Outcome
 
     static let shared: SampleScan = {
-        let directory = try! Harness.temporaryDirectory()
+        let directory = try! Harness.sharedTemporaryDirectory()
         let database = directory.appendingPathComponent("audit.sqlite").path
         let outcome = try! Harness.run(["scan", "samples/logs", "--db", database, "--keys", "samples/keys", "--json"])
         let findings = try! Harness.run(["findings", "--db", database, "--format", "jsonl"])

@@ -21,6 +21,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 @Suite(.serialized) struct ScanRobustnessTests {
     @Test func reRunOverTheSameFilesSkipsThemAndChangesNothing() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("a.sqlite").path
         let first = try Harness.run(["scan", "samples/logs/nginx", "samples/logs/caddy", "--db", database,
                                      "--keys", "samples/keys", "--json"])
@@ -38,6 +39,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 
     @Test func aFileThatGrewIsReadFromWhereTheLastRunStopped() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let log = directory.appendingPathComponent("access.log")
         let all = try String(contentsOf: Harness.samples.appendingPathComponent("logs/nginx/access.log.1"), encoding: .utf8)
         let lines = all.split(separator: "\n", omittingEmptySubsequences: false)
@@ -54,6 +56,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 
     @Test func killedScanReRunEqualsOneCleanRun() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let logs = directory.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         try makeLargeLog(at: logs.appendingPathComponent("a.log"), copies: 400)
@@ -91,6 +94,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 
     @Test func missingPathIsReportedAndTheRestIsScanned() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("m.sqlite").path
         let outcome = try Harness.run(["scan", "samples/logs/caddy", "/nonexistent/access.log", "--db", database,
                                        "--keys", "samples/keys"])
@@ -101,6 +105,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 
     @Test func databaseHeldByAnotherScanTimesOutWithAClearError() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("held.sqlite").path
         try Harness.run(["scan", "samples/logs/caddy", "--db", database, "--keys", "samples/keys", "--quiet"])
         let holder = try SQLiteConnection(path: database, readOnly: false, busyTimeoutMilliseconds: 100)
@@ -113,6 +118,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         try makeLargeLog(at: directory.appendingPathComponent("big.log"), copies: 200)
         let database = directory.appendingPathComponent("full.sqlite").path
         // Last night's scan, committed before the disk filled up.
@@ -159,6 +165,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
     /// mid-scan), not a configuration error (exit 2): cron scripts page on it differently.
     @Test func fullDiskAtStartIsAStorageFailure() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("start.sqlite").path
         try Harness.run(["scan", "samples/logs/caddy", "--db", database, "--keys", "samples/keys", "--quiet"])
         let before = try Harness.dump(database: database)
@@ -174,6 +181,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 @Suite struct ScanInputFormTests {
     @Test func standardInputIsScannedWithCompressionDetected() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("stdin.sqlite").path
         let gzip = try Data(contentsOf: Harness.samples.appendingPathComponent("logs/nginx/access.log.2.gz"))
         let outcome = try Harness.run(["scan", "-", "--db", database, "--keys", "samples/keys", "--json"], stdin: gzip)
@@ -185,6 +193,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 
     @Test func forcedApacheLogFormatStringReadsTheCustomFields() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("apache.sqlite").path
         let format = #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{Authorization}i" %D"#
         let outcome = try Harness.run(["scan", "samples/logs/apache/access_log.zst", "--db", database,
@@ -207,6 +216,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 
     @Test func brokenPolicyFileIsAUsageErrorNamingTheLine() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let policy = directory.appendingPathComponent("policy.yml")
         try "leeway: 30\nrules:\n  no-such-rule: {enabled: false}\n".write(to: policy, atomically: true, encoding: .utf8)
         let outcome = try Harness.run(["scan", "samples/logs/caddy", "--db", directory.appendingPathComponent("p.sqlite").path,
@@ -231,6 +241,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
 
     @Test func oneNonceOnTwoIDTokensIsFoundAfterTheScanAndKeptAcrossRuns() throws {
         let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("nonce.sqlite").path
         func line(_ token: String, second: Int) -> String {
             #"192.0.2.7 - - [28/Nov/2026:10:00:\#(String(format: "%02d", second)) +0000] "POST /callback HTTP/1.1" 200 5 "-" "ua" "-" "-" "-" "id_token=\#(token)&state=s""#
