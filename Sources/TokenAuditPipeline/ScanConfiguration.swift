@@ -30,7 +30,9 @@ public struct ScanConfiguration: Sendable {
     public var maxLineLength: Int = 64 << 10
     /// Distinct tokens whose analysis is kept in memory; others are analysed again when seen again. About
     /// 3 KB each (verdict and masked record), so 16 384 is ~50 MB; the cache keeps the most recently used,
-    /// and on the benchmark 50 000 analysed no fewer tokens (docs/performance.md).
+    /// and on the benchmark 50 000 analysed no fewer tokens (docs/performance.md). Long tokens count by their
+    /// size: the cache holds at most 4 KiB per unit of capacity (64 MiB for 16 384), each entry weighing
+    /// ~1.5 KiB plus twice its token's length, so logs of 10 KB tokens keep ~2 800 of them.
     public var tokenCacheCapacity: Int = 16_384
     /// Rotated sets read side by side (see `Scanner.run`); at least `jobs`.
     public var concurrentReaders: Int { max(jobs, 8) }

@@ -130,6 +130,8 @@ final class TokenCache<Value: Sendable>: Sendable {
     private struct Generation {
         var keys: [[UInt8]] = []
         var values: [Value?] = []
+        /// The entries' ``TokenCache/weight(ofKeyLength:)``, summed.
+        var weight = 0
         /// `tag << 32 | (entry + 1)`; 0 is an empty slot. At most half full: a generation takes at most its
         /// capacity of entries.
         var slots: [UInt64]
@@ -169,6 +171,7 @@ final class TokenCache<Value: Sendable>: Sendable {
             slots[position] = tag << 32 | UInt64(keys.count + 1)
             keys.append(key)
             values.append(value)
+            weight += TokenCache.weight(ofKeyLength: key.count)
         }
     }
 
@@ -207,12 +210,27 @@ final class TokenCache<Value: Sendable>: Sendable {
     private let shards: [Shard]
     /// Entries per generation per shard: a shard holds at most twice this.
     private let generationCapacity: Int
+    /// Summed ``weight(ofKeyLength:)`` per generation per shard: a generation this heavy is full too.
+    private let generationWeight: Int
 
-    init(capacity: Int, shardCount: Int = 16) {
+    /// `capacity` entries at most, and at most `capacity × bytesPerEntry` bytes of them as weighed by
+    /// ``weight(ofKeyLength:)``: the entry count alone bounded memory only for tokens of the usual size. An
+    /// analysis grows with its token (the decoded header and claims, their masked copies for the record), and
+    /// a token can be as long as a line: 100 000 distinct 11 KB tokens (claims with a 200-entry `groups` list)
+    /// held 16 384 entries of ~20 KB, ~300 MB. Tokens of the usual size (~0.5–1 KB, ~3 KB an entry) weigh
+    /// less than `bytesPerEntry`, so for them the count decides, as before.
+    init(capacity: Int, bytesPerEntry: Int = 4096, shardCount: Int = 16) {
         let generationCapacity = max(1, capacity / shardCount / 2)
         self.shards = (0..<shardCount).map { _ in Shard(capacity: generationCapacity) }
         self.generationCapacity = generationCapacity
+        self.generationWeight = max(1, generationCapacity * bytesPerEntry)
     }
+
+    /// An entry's approximate memory: a fixed part (the analysis's objects, the verdict, the record's scalar
+    /// fields) and twice the token's length (the key itself, and the decoded and masked texts, which grow
+    /// with it). Measured: ~3 KB for the benchmark's 0.5–1 KB tokens, ~20 KB for 11 KB tokens.
+    @inline(__always)
+    static func weight(ofKeyLength length: Int) -> Int { 1536 + 2 * length }
 
     /// `memcmp` equality of a stored key and borrowed bytes.
     @inline(__always)
@@ -244,7 +262,7 @@ final class TokenCache<Value: Sendable>: Sendable {
     /// keys and analyses under the shard's lock made the other worker spin on it).
     private func insert(_ key: [UInt8], _ value: Value, hash: UInt64, into generations: inout Generations) -> Generation? {
         var dropped: Generation?
-        if generations.current.count >= generationCapacity {
+        if generations.current.count >= generationCapacity || generations.current.weight >= generationWeight {
             dropped = generations.previous
             generations.previous = generations.current
             generations.current = Generation(capacity: generationCapacity)

@@ -1001,16 +1001,20 @@ private struct BucketRowKey: Comparable {
 /// A key of an ``IDCache``: a well-mixed 64-bit hash, equal for keys that are `==`.
 protocol IDCacheKey: Equatable {
     var idCacheHash: UInt64 { get }
+    /// Bytes the key holds outside its inline value, for the cache's byte bound.
+    var idCacheBytes: Int { get }
 }
 
 extension TokenFingerprint: IDCacheKey {
     /// SHA-256 bits are uniform: the first digest word, mixed.
     var idCacheHash: UInt64 { TextHash.mix(digestWords.0) }
+    var idCacheBytes: Int { 0 }
 }
 
 extension String: IDCacheKey {
     /// Equal under `==` (canonical equivalence), as `TextHash` promises.
     var idCacheHash: UInt64 { TextHash.of(self) }
+    var idCacheBytes: Int { utf8.count }
 }
 
 /// A bounded map to database ids, in two generations of `capacity / 2` keys: when the current one is full it
@@ -1019,16 +1023,29 @@ extension String: IDCacheKey {
 /// them all at once. Open addressing on the key's own hash (`RowIndex`): a `Dictionary` hashed each text
 /// with SipHash and each fingerprint through `Hasher`, most of the writer's lookup cost. Ids never change, so
 /// a forgotten key only costs a lookup in the database.
+///
+/// A generation is also full once its keys hold `byteCapacity / 2` bytes: texts are as long as the log's
+/// fields (paths with long ids, User-Agents of kilobytes), and 32 768 texts of 4 KB are 128 MB. The usual
+/// texts (~16 bytes) never reach it.
 struct IDCache<Key: IDCacheKey> {
     private var index = RowIndex()
     private var keys: [Key] = []
     private var ids: [Int64] = []
+    /// The current generation's ``IDCacheKey/idCacheBytes``, summed.
+    private var bytes = 0
     private var previousIndex = RowIndex()
     private var previousKeys: [Key] = []
     private var previousIDs: [Int64] = []
     let capacity: Int
+    let byteCapacity: Int
 
-    init(capacity: Int) { self.capacity = max(2, capacity) }
+    init(capacity: Int, byteCapacity: Int = 16 << 20) {
+        self.capacity = max(2, capacity)
+        self.byteCapacity = max(2, byteCapacity)
+    }
+
+    /// Keys held in both generations (for tests).
+    var count: Int { keys.count + previousKeys.count }
 
     subscript(key: Key) -> Int64? {
         mutating get {
@@ -1046,25 +1063,27 @@ struct IDCache<Key: IDCacheKey> {
     mutating func insert(_ key: Key, _ id: Int64) { insert(key, id, hash: key.idCacheHash) }
 
     private mutating func insert(_ key: Key, _ id: Int64, hash: UInt64) {
-        if keys.count >= capacity / 2 {
+        if keys.count >= capacity / 2 || bytes >= byteCapacity / 2 {
             previousIndex = index
             previousKeys = keys
             previousIDs = ids
             index = RowIndex()
             keys = []
             ids = []
+            bytes = 0
         }
         let new = Int32(keys.count)
         let position = index.row(hash: hash, new: new) { keys[Int($0)] == key }
         if position == new {
             keys.append(key)
             ids.append(id)
+            bytes += key.idCacheBytes
         } else {
             ids[Int(position)] = id
         }
     }
 
-    mutating func removeAll() { self = IDCache(capacity: capacity) }
+    mutating func removeAll() { self = IDCache(capacity: capacity, byteCapacity: byteCapacity) }
 }
 
 /// The writer's prepared statements, compiled once and reused for every batch.

@@ -20,8 +20,10 @@ public struct BatchAccumulator: Sendable {
     private var fingerprintIndex = RowIndex()
     /// The tokens the batches' sightings name, once each, in first-seen order; `sightingOfToken[token index]` or -1.
     private(set) var sightings: [SightingFold] = []
-    /// Sightings that still carry their token's record (counted in `rowCount`).
-    private var sightingsWithRecords = 0
+    /// The ``recordWeight(_:)`` of the sightings that still carry their token's record (counted in `rowCount`).
+    private var recordWeights = 0
+    /// A row per ``textBytesPerRow`` bytes of each text longer than that (counted in `rowCount`).
+    private var textWeights = 0
     private var sightingOfToken: [Int32] = []
     /// Usage strings and request-window values, by index; an absent usage string is `""` (stored as '').
     private(set) var texts: [String] = []
@@ -59,13 +61,27 @@ public struct BatchAccumulator: Sendable {
     /// tokens: 294 MB peak when a sighting counted as one row). Records of tokens already handed to the store
     /// are dropped (`add(_:storedTokens:)`), so on logs with few new tokens transactions stay large.
     public var rowCount: Int {
-        Self.sightingWeight * sightingsWithRecords + sightings.count + usage.count + findings.count + windows.count
+        recordWeights + textWeights + sightings.count + usage.count + findings.count + windows.count
     }
+
+    /// Texts up to this long weigh nothing beyond their rows (the benchmark's average 15.6 bytes, half of them
+    /// inside the `String` value); a longer one weighs a row per this many bytes. Paths and User-Agents are as
+    /// long as the logger lets them be, and 240 000 rows of distinct 4 KB paths would hold ~1 GB of text.
+    static let textBytesPerRow = 64
 
     /// 11 since the usage and window rows shrank (48 and 40 bytes folded, 8 at commit, against 72/48 folded and
     /// 88/56 more at commit): a record's ~1 KB is now worth more rows, and a transaction of new tokens (3 M
     /// lines with 1 M tokens) must not grow when the row budget does.
     static let sightingWeight = 11
+
+    /// A record's weight in rows: ``sightingWeight`` for its first 1.5 KiB, and one row more per 64 bytes beyond.
+    /// Tokens of the usual size weigh the same as before; a long token's record (masked claims of 10 KB and
+    /// more: a `groups` list) weighs by its size, so a transaction of new long tokens is bounded in bytes
+    /// like one of rows (100 000 distinct 11 KB tokens: ~24 000 such records in a transaction before, at
+    /// ~13 KB each, and two transactions in memory at once).
+    static func recordWeight(_ record: SharedTokenRecord) -> Int {
+        sightingWeight + max(0, record.approximateBytes - 1536) / 64
+    }
 
     /// Distinct tokens held (sightings).
     public var tokenCount: Int { sightings.count }
@@ -103,7 +119,7 @@ public struct BatchAccumulator: Sendable {
                 if sightingOfToken[token] < 0 {
                     sightingOfToken[token] = Int32(sightings.count)
                     let known = storedTokens?.contains(words: words) ?? false
-                    if !known { sightingsWithRecords += 1 }
+                    if !known { recordWeights += Self.recordWeight(tokens[slot].shared) }
                     sightings.append(SightingFold(token: Int32(token), shared: known ? nil : tokens[slot].shared))
                 }
             }
@@ -307,7 +323,7 @@ public struct BatchAccumulator: Sendable {
     private mutating func textIndex(_ text: String) -> Int32 {
         let new = Int32(texts.count)
         let index = textIndex.row(hash: TextHash.of(text), new: new) { texts[Int($0)] == text }
-        if index == new { texts.append(text) }
+        if index == new { appendText(text) }
         return index
     }
 
@@ -336,8 +352,15 @@ public struct BatchAccumulator: Sendable {
         let hash = hashes.map { $0[index] } ?? TextHash.of(batchTexts[index])
         let new = Int32(texts.count)
         let found = textIndex.row(hash: hash, new: new) { texts[Int($0)] == batchTexts[index] }
-        if found == new { texts.append(batchTexts[index]) }
+        if found == new { appendText(batchTexts[index]) }
         return found
+    }
+
+    @inline(__always)
+    private mutating func appendText(_ text: String) {
+        texts.append(text)
+        let length = text.utf8.count
+        if length > Self.textBytesPerRow { textWeights += length / Self.textBytesPerRow }
     }
 }
 

@@ -178,8 +178,22 @@ public struct TokenRecord: Sendable, Hashable {
 /// workers (~1 % of a scan in `swift_retain` alone). The analysis makes the box once per distinct token.
 public final class SharedTokenRecord: Sendable, Hashable {
     public let record: TokenRecord
+    /// The UTF-8 bytes of the record's texts, plus a fixed part for its other fields and objects: what keeping
+    /// the record alive costs, roughly. Computed once, here, so the writer's transaction bound can weigh a
+    /// sighting by one load (a token can be as long as a line, and its masked claims with it).
+    public let approximateBytes: Int
 
-    public init(_ record: TokenRecord) { self.record = record }
+    public init(_ record: TokenRecord) {
+        self.record = record
+        var bytes = 512 + record.kind.utf8.count + record.verificationStatus.utf8.count
+        for text in [record.alg, record.kid, record.typ, record.issuer, record.subject, record.clientID,
+                     record.jwtID, record.scope, record.headerJSON, record.claimsJSON, record.verificationDetail,
+                     record.keyID] {
+            bytes += text?.utf8.count ?? 0
+        }
+        for audience in record.audience ?? [] { bytes += 16 + audience.utf8.count }
+        approximateBytes = bytes
+    }
 
     public static func == (lhs: SharedTokenRecord, rhs: SharedTokenRecord) -> Bool {
         lhs === rhs || lhs.record == rhs.record

@@ -78,7 +78,7 @@ extension TokenAuditCommand {
         var batchLines: Int = 8192
 
         @Option(name: .customLong("token-cache"), help: ArgumentHelp(
-            "Distinct tokens whose analysis is kept in memory, a few KB each (tuning). A token evicted and seen again is analysed again: same database, more time.",
+            "Distinct tokens whose analysis is kept in memory, a few KB each; long tokens count by size, at most N × 4 KiB in all (tuning). A token evicted and seen again is analysed again: same database, more time.",
             valueName: "N"))
         var tokenCache: Int = 16_384
 

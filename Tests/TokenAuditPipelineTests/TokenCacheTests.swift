@@ -46,6 +46,25 @@ import Testing
         #expect(reanalysed >= 1_000 - 16, "at most `capacity` tokens stay cached")
     }
 
+    @Test func longTokensAreBoundedByTheirSizeNotOnlyTheirNumber() {
+        // 64 entries of capacity at 4 KiB each: 256 KiB. Short tokens all fit (the count decides); tokens of
+        // 20 KB weigh ~41.5 KB each, so only about six of them can stay, however many entries are free.
+        func long(_ number: Int) -> [UInt8] { token(number) + [UInt8](repeating: UInt8(ascii: "a"), count: 20_000) }
+        let cache = TokenCache<Int>(capacity: 64, shardCount: 1)
+        for number in 0..<30 { _ = cache.analysis(for: token(number)) { number } }
+        var shortAgain = 0
+        for number in 0..<30 { _ = cache.analysis(for: token(number)) { shortAgain += 1; return number } }
+        #expect(shortAgain == 0)
+
+        let longCache = TokenCache<Int>(capacity: 64, shardCount: 1)
+        for number in 0..<30 { _ = longCache.analysis(for: long(number)) { number } }
+        var longAgain = 0
+        for number in 0..<30 { _ = longCache.analysis(for: long(number)) { longAgain += 1; return number } }
+        let perGeneration = 32 * 4096 / TokenCache<Int>.weight(ofKeyLength: long(0).count) + 1
+        #expect(longAgain >= 30 - 2 * perGeneration, "at most two generations of \(perGeneration) long tokens stay")
+        #expect(longAgain > 0)
+    }
+
     @Test func tokensThatShareTheirLastBytesAreStillTold() {
         // The key hashes the last 32 bytes only; equality must still compare the whole token.
         let cache = TokenCache<String>(capacity: 64, shardCount: 1)

@@ -389,6 +389,46 @@ struct GroupCommitTests {
         #expect(try folded.dump() == single.dump())
     }
 
+    @Test func aLongTokensRecordWeighsByItsSize() throws {
+        // The transaction bound counts rows; a record of masked claims 10 KB long must count as many rows as
+        // its bytes would fill, or a transaction of new long tokens holds 24 000 of them (~300 MB).
+        func rows(claimsLength: Int) -> Int {
+            let digest = [UInt8](repeating: UInt8(claimsLength & 0xFF), count: 32)
+            let record = TokenRecord(
+                fingerprint: TokenFingerprint(digest: digest), kind: "access-token", alg: "RS256",
+                claimsJSON: "{\"groups\":\"" + String(repeating: "g", count: claimsLength) + "\"}",
+                verificationStatus: "unknown-key")
+            var accumulator = BatchAccumulator()
+            accumulator.add(StoreBatch(tokens: [TokenSighting(record: record, count: 1, firstSeen: 0, lastSeen: 0)]))
+            return accumulator.rowCount
+        }
+        // Records of the usual size (the benchmark's: 0.6–1.0 KB) weigh as they always did.
+        #expect(rows(claimsLength: 100) == 1 + BatchAccumulator.sightingWeight)
+        #expect(rows(claimsLength: 600) == 1 + BatchAccumulator.sightingWeight)
+        let long = rows(claimsLength: 10_000)
+        #expect(long > 1 + BatchAccumulator.sightingWeight + 10_000 / 64 - 30)
+        #expect(long < 1 + BatchAccumulator.sightingWeight + 10_000 / 64 + 30)
+    }
+
+    @Test func longTextsWeighByTheirSize() {
+        // 100 usage rows of one token: short paths weigh a row each, 6 400-byte paths 100 rows more each.
+        func rows(pathLength: Int) -> Int {
+            let token = TokenFingerprint(digest: [UInt8](repeating: 7, count: 32))
+            let padding = String(repeating: "p", count: pathLength)
+            let usage = (0..<100).map { number in
+                UsageIncrement(
+                    key: UsageKey(token: token, clientIP: "10.0.0.1", method: "GET", host: "api.test",
+                                  path: "/v1/\(number)/" + padding, status: 200),
+                    count: 1, firstSeen: 0, lastSeen: 0)
+            }
+            var accumulator = BatchAccumulator()
+            accumulator.add(StoreBatch(usage: usage))
+            return accumulator.rowCount
+        }
+        #expect(rows(pathLength: 10) == 100)
+        #expect(rows(pathLength: 6_400) == 100 + 100 * 100)
+    }
+
     @Test func sightingsOfHandedTokensCarryNoRecordAndStillCommit() throws {
         let directory = try TemporaryDirectory()
         let (single, log) = try setUp(directory.file("single.db"))

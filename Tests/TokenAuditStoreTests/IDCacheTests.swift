@@ -36,6 +36,20 @@ struct IDCacheTests {
         }
     }
 
+    /// Long texts fill a generation by their bytes: 64 keys of capacity, but at most 64 KiB of text, so 8 KB
+    /// paths keep at most 8 in each generation; short ones are bounded by count as before.
+    @Test func longTextsAreBoundedByBytes() {
+        var cache = IDCache<String>(capacity: 64, byteCapacity: 64 << 10)
+        let padding = String(repeating: "x", count: 8_000)
+        for number in 0..<200 { cache.insert("/v1/blobs/\(number)/" + padding, Int64(number)) }
+        #expect(cache.count <= 2 * (32 << 10) / 8_000 + 2)
+        // The newest are still found, with their ids.
+        #expect(cache["/v1/blobs/199/" + padding] == 199)
+        var short = IDCache<String>(capacity: 64, byteCapacity: 64 << 10)
+        for number in 0..<200 { short.insert("/v1/items/\(number)", Int64(number)) }
+        #expect(short.count == 32 + 200 % 32)
+    }
+
     /// Texts equal under Swift's `==` (canonically equivalent spellings) share one entry, as with a Dictionary.
     @Test func canonicallyEquivalentTextsMeet() {
         var cache = IDCache<String>(capacity: 16)
