@@ -33,6 +33,8 @@ Shapes (default sizes are for --scale 1; lines and distinct tokens scale with --
                         token's usage rows. ~200 000 lines.
   one-token-agents      nginx combined. ONE token, every line a new client IP and a unique 1-4 KB User-Agent:
                         one token with many distinct IPs/agents in request_buckets (the window post-pass).
+  many-files            many-ips lines spread over 20 000 small gzip files (50 lines each; --files is ignored):
+                        per-file state (sources, readers, resume watermarks). ~1 000 000 lines.
   no-newline            A single line of ~600 MB with no newline (a JWT near the start): the reader must skip an
                         over-long line without buffering it.
 
@@ -289,7 +291,11 @@ SHAPES = {
     "one-token-hosts": (200_000, shape_one_token_hosts, "access.json"),
     "one-token-agents": (200_000, shape_one_token_agents, "access.log"),
     "no-newline": (600, shape_no_newline, "access.log"),
+    "many-files": (1_000_000, shape_many_ips, "access.log"),
 }
+
+# Shapes whose file count is fixed (not --files).
+FIXED_FILES = {"no-newline": 1, "many-files": 20_000}
 
 
 def write_file(task):
@@ -329,7 +335,7 @@ def main():
 
     base, _, stem = SHAPES[options.shape]
     total = max(1, int(base * options.scale))
-    files = 1 if options.shape == "no-newline" else max(1, min(options.files, total))
+    files = max(1, min(FIXED_FILES.get(options.shape, options.files), total))
     logs = os.path.join(options.out, "logs")
     os.makedirs(logs, exist_ok=True)
     for name in os.listdir(logs):
@@ -337,11 +343,11 @@ def main():
     tasks = []
     for index in range(files):
         n = total // files + (1 if index < total % files else 0)
-        tasks.append((options.shape, options.seed, index, n, os.path.join(logs, f"{stem}-{index:02d}.gz"), options.level))
+        tasks.append((options.shape, options.seed, index, n, os.path.join(logs, f"{stem}-{index:05d}.gz" if files > 100 else f"{stem}-{index:02d}.gz"), options.level))
     started = time.time()
     if options.jobs > 1 and files > 1:
         with multiprocessing.Pool(min(options.jobs, files)) as pool:
-            results = pool.map(write_file, tasks)
+            results = pool.map(write_file, tasks, chunksize=max(1, files // (options.jobs * 8)))
     else:
         results = [write_file(task) for task in tasks]
     manifest = {"shape": options.shape, "seed": options.seed, "scale": options.scale, "files": results,
