@@ -24,6 +24,7 @@ Shapes (default sizes are for --scale 1; lines and distinct tokens scale with --
                         Referer (`https://ref.example/<blob>`) and one new bearer token each. ~8 000 lines, ~520 MB.
   big-claims-few        nginx combined. 2 000 distinct ~40 KB tokens (claims with a `groups` array of GUIDs),
                         in hourly cohorts, picked Zipf; short paths. ~14 000 lines, ~560 MB.
+  huge-paths            long-paths with paths of 56-63 KB (lines just under the 64 KiB maximum). ~12 000 lines, ~720 MB.
   json                  long-paths as nginx escape=json lines (`request` carries the long path).
   one-token-long-paths  nginx combined. ONE token (valid all day) on every line, each line a unique 2-8 KB path
                         and a new client IP: every row the scan stores belongs to one token (the post-pass reads
@@ -182,6 +183,14 @@ def shape_long_paths(rng, seed, file_index, n, fmt="combined"):
             yield json_line(ip, t, "api.test", "GET", target, 200, "curl/8", "Bearer " + token)
 
 
+def shape_huge_paths(rng, seed, file_index, n):
+    cohorts = Cohorts(seed, 2000)
+    for j, t in times(n):
+        target = "/v1/search/" + blob(rng, rng.randrange(56 << 10, 63 << 10))
+        yield combined(f"10.0.{rng.randrange(4)}.{rng.randrange(1, 20)}", t, "GET", target, 200, "curl/8",
+                       "Bearer " + cohorts.pick(rng, t))
+
+
 def shape_json(rng, seed, file_index, n):
     return shape_long_paths(rng, seed, file_index, n, fmt="json")
 
@@ -287,6 +296,7 @@ SHAPES = {
     "long-lines": (8_000, shape_long_lines, "access.log"),
     "big-claims-few": (14_000, shape_big_claims_few, "access.log"),
     "json": (100_000, shape_json, "access.json"),
+    "huge-paths": (12_000, shape_huge_paths, "access.log"),
     "one-token-long-paths": (100_000, shape_one_token_long_paths, "access.log"),
     "one-token-hosts": (200_000, shape_one_token_hosts, "access.json"),
     "one-token-agents": (200_000, shape_one_token_agents, "access.log"),
