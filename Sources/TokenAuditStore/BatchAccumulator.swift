@@ -22,8 +22,9 @@ public struct BatchAccumulator: Sendable {
     private(set) var sightings: [SightingFold] = []
     /// The ``recordWeight(_:)`` of the sightings that still carry their token's record (counted in `rowCount`).
     private var recordWeights = 0
-    /// A row per ``textBytesPerRow`` bytes of each text longer than that (counted in `rowCount`).
-    private var textWeights = 0
+    /// A row per ``textBytesPerRow`` bytes of each text longer than that, and of each new finding's evidence,
+    /// source path and discriminator together (counted in `rowCount`).
+    private(set) var textWeights = 0
     private var sightingOfToken: [Int32] = []
     /// Usage strings and request-window values, by index; an absent usage string is `""` (stored as '').
     private(set) var texts: [String] = []
@@ -153,6 +154,10 @@ public struct BatchAccumulator: Sendable {
                 }
                 if index == new {
                     findings.append(incoming[position])
+                    let example = incoming[position].example
+                    let bytes = example.evidenceJSON.utf8.count + example.sourcePath.utf8.count
+                        + incoming[position].key.discriminator.utf8.count
+                    if bytes > Self.textBytesPerRow { textWeights += bytes / Self.textBytesPerRow }
                 } else {
                     findings[Int(index)].merge(incoming[position])
                 }

@@ -372,12 +372,13 @@ struct GroupCommitTests {
         while start < batches.count {
             for batch in batches[start..<min(batches.count, start + size)].reversed() { accumulator.add(batch) }
             #expect(accumulator.batches == min(batches.count, start + size) - start)
-            let rowsBefore = accumulator.rowCount
+            let rowsBefore = accumulator.rowCount, textWeights = accumulator.textWeights
             let batch = accumulator.take()
             #expect(accumulator.isEmpty && accumulator.rowCount == 0)
-            // Every sighting carries its record here (no stored tokens given): each weighs 1 + sightingWeight.
+            // Every sighting carries its record here (no stored tokens given): each weighs 1 + sightingWeight;
+            // long evidence texts weigh on top (`findingsWeighByTheirEvidence`).
             #expect((1 + BatchAccumulator.sightingWeight) * batch.sightings.count + batch.usage.count
-                + batch.findings.count + batch.windows.count == rowsBefore)
+                + batch.findings.count + batch.windows.count + textWeights == rowsBefore)
             // One progress row per source, whatever the number of batches folded.
             #expect(batch.progress.count == 1)
             try folded.commit(batch)
@@ -427,6 +428,25 @@ struct GroupCommitTests {
         }
         #expect(rows(pathLength: 10) == 100)
         #expect(rows(pathLength: 6_400) == 100 + 100 * 100)
+    }
+
+    @Test func findingsWeighByTheirEvidence() {
+        // 50 findings: with short evidence a row each; with 6 400 bytes of evidence 100 rows more each.
+        func rows(evidenceLength: Int) -> Int {
+            let findings = (0..<50).map { number in
+                FindingIncrement(
+                    key: FindingKey(ruleID: "token-expired", token: TokenFingerprint(digest: [UInt8](repeating: UInt8(number), count: 32))),
+                    severity: .high, count: 1, firstSeen: 0, lastSeen: 0, statusCodes: [200],
+                    example: FindingExample(
+                        time: 0, sourcePath: "a.log", line: 1,
+                        evidenceJSON: "{\"x\":\"" + String(repeating: "e", count: evidenceLength) + "\"}"))
+            }
+            var accumulator = BatchAccumulator()
+            accumulator.add(StoreBatch(findings: findings))
+            return accumulator.rowCount
+        }
+        #expect(rows(evidenceLength: 10) == 50)
+        #expect(rows(evidenceLength: 6_400) == 50 + 50 * 100)
     }
 
     @Test func sightingsOfHandedTokensCarryNoRecordAndStillCommit() throws {
