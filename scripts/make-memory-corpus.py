@@ -22,6 +22,8 @@ Shapes (default sizes are for --scale 1; lines and distinct tokens scale with --
                         ~9 000 lines, ~640 000 distinct tokens, ~540 MB.
   long-lines            nginx combined. Lines just under 64 KiB (the scanner's maximum line length): a ~63 KB
                         Referer (`https://ref.example/<blob>`) and one new bearer token each. ~8 000 lines, ~520 MB.
+  big-claims-many       nginx combined. Every line a new ~11 KB token (a 200-GUID `groups` list): ~100 000
+                        distinct long tokens, ~1.1 GB.
   big-claims-few        nginx combined. 2 000 distinct ~40 KB tokens (claims with a `groups` array of GUIDs),
                         in hourly cohorts, picked Zipf; short paths. ~14 000 lines, ~560 MB.
   huge-paths            long-paths with paths of 56-63 KB (lines just under the 64 KiB maximum). ~12 000 lines, ~720 MB.
@@ -250,6 +252,14 @@ def shape_big_claims_few(rng, seed, file_index, n):
                        200, "curl/8", "Bearer " + cohorts.pick(rng, t))
 
 
+def shape_big_claims_many(rng, seed, file_index, n):
+    # Every line a new ~11 KB token (claims with a 200-GUID `groups` list, as identity providers issue for users
+    # in many groups), valid at its line time: the token cache and the writer's records fill with long tokens.
+    for j, t in times(n):
+        token = make_token(rng, f"{file_index}-{j}", t, t + 7200, claims_bytes=8000)
+        yield combined(f"10.0.{j % 250}.{1 + j % 200}", t, "GET", f"/v1/orders/{j}", 200, "curl/8", "Bearer " + token)
+
+
 def day_token(seed):
     return make_token(random.Random(f"day-token-{seed}"), "all-day", DAY_START, DAY_START + DAY)
 
@@ -295,6 +305,7 @@ SHAPES = {
     "many-tokens-per-line": (9_000, shape_many_tokens_per_line, "access.log"),
     "long-lines": (8_000, shape_long_lines, "access.log"),
     "big-claims-few": (14_000, shape_big_claims_few, "access.log"),
+    "big-claims-many": (100_000, shape_big_claims_many, "access.log"),
     "json": (100_000, shape_json, "access.json"),
     "huge-paths": (12_000, shape_huge_paths, "access.log"),
     "one-token-long-paths": (100_000, shape_one_token_long_paths, "access.log"),
