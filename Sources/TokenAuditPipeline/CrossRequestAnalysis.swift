@@ -9,7 +9,11 @@ import TokenAuditStore
 /// findings of ``CrossRequestRules/ruleIDs`` from the whole database and replace the stored ones in one
 /// transaction. Because it reads only committed, order-independent aggregates (request-time buckets, usage,
 /// tokens, findings), files scanned in another order, in other runs, or by a killed-and-resumed run give the
-/// same result as one clean run. Memory holds one token's (or one client's) rows at a time plus the findings.
+/// same result as one clean run. Memory holds one token's (or one client's) rows at a time plus the findings;
+/// for the rules a single token can make unbounded (token-multi-ip, token-multi-agent, token-multi-audience-use:
+/// one token at 400 000 hosts or User-Agents), those rows are integers (`strings` ids, folded as they stream
+/// for the hosts) and only the strings a finding lists are resolved: 985 → 63 MB for that host token, 328 →
+/// 82 MB for that agent token (post-pass alone).
 ///
 /// The reads run as three tasks side by side, each on its own read-only connection (``CrossRequestReader``):
 /// the request-time windows (one ordered pass over `request_buckets`), the usage (multi-host, probing) and
@@ -136,19 +140,60 @@ public enum CrossRequestAnalysis {
     }
 
     /// token-multi-ip and token-multi-agent, from one pass over the request-time buckets.
+    ///
+    /// A qualifying token's points stay `strings` ids (16 bytes a point): its distinct values are resolved one
+    /// at a time into classes (``ValueClasses``: one id per network, or per agent), the window search runs on
+    /// those ids in time order, and only the values of the hit are resolved again for the evidence. One token
+    /// seen with 200 000 kilobyte-long User-Agents holds a few megabytes of integers, not every agent twice.
     static func windowFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
         -> [CrossRequestFinding]
     {
         var found: [CrossRequestFinding] = []
         let maxNetworks = Int(policy.number("max_networks", of: "token-multi-ip", default: 3))
         let maxAgents = Int(policy.number("max_agents", of: "token-multi-agent", default: 2))
-        try reader.forEachTokenWindow(minimumClientIPs: maxNetworks + 1, minimumAgents: maxAgents + 1) {
-            token, dimension, stored in
-            let finding = switch dimension {
-            case .clientIP: rules.multipleNetworks(token: token, sightings: points(stored) { $0.value })
-            case .userAgent: rules.multipleAgents(token: token, sightings: points(stored) { $0.value })
+        let byNetwork = policy.isEnabled("token-multi-ip"), byAgent = policy.isEnabled("token-multi-agent")
+        guard byNetwork || byAgent else { return [] }
+        let network = rules.networkOfClient()
+        var ids: [Int64] = []
+        var points: [(time: Double, id: Int64)] = []
+        // Disabled rules read no points: a minimum no token reaches.
+        try reader.forEachTokenWindowIDs(
+            minimumClientIPs: byNetwork ? maxNetworks + 1 : .max, minimumAgents: byAgent ? maxAgents + 1 : .max
+        ) { token, dimension, stored in
+            let key: (Int64) throws -> String? = switch dimension {
+            case .clientIP: { network(try reader.text(ofString: $0)) }
+            case .userAgent: {
+                let agent = try reader.text(ofString: $0)
+                return CrossRequestRules.countsAsAgent(agent) ? agent : nil
+            }
+            }
+            ids.removeAll(keepingCapacity: true)
+            for point in stored where ids.last != point.valueID { ids.append(point.valueID) }
+            let classes = try ValueClasses.classify(ids, key: key)
+            // `stored` is in value-id order, as `ids`: one walk maps each point to its class.
+            points.removeAll(keepingCapacity: true)
+            var index = 0
+            for point in stored {
+                while ids[index] != point.valueID { index += 1 }
+                let id = classes[index]
+                guard id != ValueClasses.dropped else { continue }
+                points.append((point.firstTime, id))
+                if point.firstTime != point.lastTime { points.append((point.lastTime, id)) }
+            }
+            points.sort { $0.time < $1.time }
+            let finding: CrossRequestFinding? = switch dimension {
+            case .clientIP:
+                try CrossRequestRules.firstWindow(
+                    exceeding: rules.maxNetworks, within: rules.networkWindow, timeOrdered: points, value: { try key($0)! }
+                ).flatMap { rules.multipleNetworks(token: token, hit: $0) }
+            case .userAgent:
+                try CrossRequestRules.firstWindow(
+                    exceeding: rules.maxAgents, within: rules.agentWindow, timeOrdered: points, value: { try key($0)! }
+                ).flatMap { rules.multipleAgents(token: token, hit: $0) }
             }
             if let finding { found.append(finding) }
+            points.removeAll(keepingCapacity: points.count <= 4096)
+            ids.removeAll(keepingCapacity: ids.count <= 4096)
         }
         return found
     }
@@ -175,10 +220,7 @@ public enum CrossRequestAnalysis {
     static func usageFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
         -> (found: [CrossRequestFinding], bursts: [(String, WindowHit)])
     {
-        var found: [CrossRequestFinding] = []
-        try reader.forEachMultiHostUsage(statuses: 100...599) { token, usage in
-            if let finding = rules.multipleAudiences(token: token, usage: observations(usage)) { found.append(finding) }
-        }
+        let found = try audienceFindings(reader, rules: rules, policy: policy)
         // A client's follow-up requests are read only when its failing tokens form a burst, and only those
         // after the burst started (the only ones the rule looks at).
         let threshold = Int(policy.number("probe_threshold", of: "forged-token-probing", default: 5))
@@ -188,6 +230,57 @@ public enum CrossRequestAnalysis {
             if let burst = rules.probeBurst(failing: points(stored) { $0.token }) { bursts.append((address, burst)) }
         }
         return (found, bursts)
+    }
+
+    /// token-multi-audience-use, folding each candidate token's usage rows as they stream.
+    ///
+    /// A row counts as ``CrossRequestRules/counts(use:)`` says, judged on ids: a host id that is not the empty
+    /// string's, an accepted status, a path whose public-ness is memoised per path id (bounded). The token then
+    /// holds its counted host ids (8 bytes each), classed by bare host (``ValueClasses``: `API.test` and
+    /// `api.test:443` are one) to count them; only the 20 smallest bare hosts are kept as text for the evidence.
+    static func audienceFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
+        -> [CrossRequestFinding]
+    {
+        guard policy.isEnabled("token-multi-audience-use") else { return [] }
+        var found: [CrossRequestFinding] = []
+        var publicPaths: [Int64: Bool] = [:]
+        var hostIDs: [Int64] = []
+        try reader.forEachMultiHostToken(statuses: 100...599) { token, rows in
+            var summary = CrossRequestRules.AudienceSummary()
+            hostIDs.removeAll(keepingCapacity: true)
+            try rows { row in
+                guard row.hostID != reader.emptyStringID, policy.isAccepted(status: row.status) else { return }
+                let isPublic: Bool
+                if let known = publicPaths[row.pathID] {
+                    isPublic = known
+                } else {
+                    isPublic = policy.isPublic(path: try reader.text(ofString: row.pathID))
+                    if publicPaths.count >= 1 << 16 { publicPaths.removeAll(keepingCapacity: true) }
+                    publicPaths[row.pathID] = isPublic
+                }
+                guard !isPublic else { return }
+                summary.add(status: row.status, firstSeen: row.firstSeen, lastSeen: row.lastSeen, count: row.count)
+                hostIDs.append(row.hostID)
+            }
+            hostIDs.sort()
+            var distinct = 0
+            for id in hostIDs where distinct == 0 || hostIDs[distinct - 1] != id {
+                hostIDs[distinct] = id
+                distinct += 1
+            }
+            hostIDs.removeSubrange(distinct...)
+            // One host id is one host: no finding, and nothing to resolve.
+            guard hostIDs.count >= 2 else { return }
+            let classes = try ValueClasses.classify(hostIDs) { id in
+                let host = CrossRequestRules.bareHost(try reader.text(ofString: id))
+                summary.list(host)
+                return host
+            }
+            summary.hostCount = zip(hostIDs, classes).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+            if let finding = rules.multipleAudiences(token: token, summary: summary) { found.append(finding) }
+            hostIDs.removeAll(keepingCapacity: hostIDs.count <= 4096)
+        }
+        return found
     }
 
     /// id-token-nonce-invalid, reuse part: one nonce on different ID tokens (OIDC Core §15.5.2). The
@@ -212,5 +305,72 @@ public enum CrossRequestAnalysis {
             }
         }
         return nonceRows
+    }
+}
+
+/// Classes of `strings` ids by the text a rule compares (a network, a bare host, an agent), without holding
+/// the texts: ids whose texts are equal as Swift compares them (canonical equivalence, so two stored spellings
+/// of one string are one value, as they were as dictionary keys) get one class id, that of the smallest of them.
+enum ValueClasses {
+    /// The class of an id whose text the rule ignores (`key` returned nil).
+    static let dropped = Int64.min
+
+    /// The class id of each of `ids` (distinct), in their order. `key` is called once per id, plus once more
+    /// per id whose text hashes like another's that a small memo of recent texts did not settle (many
+    /// addresses share a network: the memo takes those); memory is a few integers per id, the memo (bounded in
+    /// entries and bytes) and the texts of one hash group.
+    static func classify(_ ids: [Int64], key: (Int64) throws -> String?) rethrows -> [Int64] {
+        var classes = [Int64](repeating: dropped, count: ids.count)
+        // The index of an earlier id with the same text (found in the memo), or -1.
+        var sameAs = [Int](repeating: -1, count: ids.count)
+        var hashed: [(hash: Int, index: Int)] = []
+        var memo: [Int: (text: String, index: Int)] = [:]
+        var memoBytes = 0
+        for index in ids.indices {
+            guard let text = try key(ids[index]) else { continue }
+            let hash = text.hashValue
+            if let known = memo[hash] {
+                if known.text == text {
+                    sameAs[index] = known.index
+                    continue
+                }
+            } else {
+                if memo.count >= 4096 || memoBytes + text.utf8.count > 1 << 20 {
+                    memo.removeAll(keepingCapacity: true)
+                    memoBytes = 0
+                }
+                memo[hash] = (text, index)
+                memoBytes += text.utf8.count
+            }
+            hashed.append((hash, index))
+        }
+        memo = [:]
+        hashed.sort { ($0.hash, $0.index) < ($1.hash, $1.index) }
+        var start = 0
+        var representatives: [(text: String, id: Int64)] = []
+        while start < hashed.count {
+            var end = start + 1
+            while end < hashed.count, hashed[end].hash == hashed[start].hash { end += 1 }
+            if end == start + 1 {
+                classes[hashed[start].index] = ids[hashed[start].index]
+            } else {
+                // Texts of one hash, in index order: each joins the first equal text's class, or starts one.
+                representatives.removeAll(keepingCapacity: true)
+                for entry in hashed[start..<end] {
+                    let id = ids[entry.index]
+                    let text = try key(id)!
+                    if let same = representatives.first(where: { $0.text == text }) {
+                        classes[entry.index] = same.id
+                    } else {
+                        representatives.append((text, id))
+                        classes[entry.index] = id
+                    }
+                }
+            }
+            start = end
+        }
+        // An id the memo settled takes the class of the earlier one (settled above: it was not in the memo).
+        for index in ids.indices where sameAs[index] >= 0 { classes[index] = classes[sameAs[index]] }
+        return classes
     }
 }

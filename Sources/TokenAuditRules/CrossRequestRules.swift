@@ -89,10 +89,10 @@ public struct CrossRequestRules: Sendable {
 
     public init(policy: AuditPolicy) { self.policy = policy }
 
-    var maxNetworks: Int { Int(policy.number("max_networks", of: "token-multi-ip", default: 3)) }
-    var networkWindow: Double { policy.number("window", of: "token-multi-ip", default: 3600) }
-    var maxAgents: Int { Int(policy.number("max_agents", of: "token-multi-agent", default: 2)) }
-    var agentWindow: Double { policy.number("window", of: "token-multi-agent", default: 3600) }
+    public var maxNetworks: Int { Int(policy.number("max_networks", of: "token-multi-ip", default: 3)) }
+    public var networkWindow: Double { policy.number("window", of: "token-multi-ip", default: 3600) }
+    public var maxAgents: Int { Int(policy.number("max_agents", of: "token-multi-agent", default: 2)) }
+    public var agentWindow: Double { policy.number("window", of: "token-multi-agent", default: 3600) }
     var probeThreshold: Int { Int(policy.number("probe_threshold", of: "forged-token-probing", default: 5)) }
     var probeWindow: Double { policy.number("probe_window", of: "forged-token-probing", default: 600) }
 
@@ -112,6 +112,61 @@ public struct CrossRequestRules: Sendable {
             if counts.count > maximum {
                 return WindowHit(start: sorted[left].time, end: sorted[right].time, values: counts.keys.sorted())
             }
+        }
+        return nil
+    }
+
+    /// ``firstWindow(exceeding:within:points:)`` on integer values, for a caller that holds ids rather than
+    /// strings: `points` in time order (any order among equal times), each value an id standing for one string
+    /// (equal ids ⇔ equal strings, as Swift compares them), `value` its string. Same hit as the string version:
+    /// the window holds at most `maximum` + 1 values before it returns, and the strings are resolved only for
+    /// the hit — including, when several new values share the time that crosses the limit, the new ones of
+    /// that time, to take them in string order as the sorted string points would.
+    ///
+    /// A negative `window` (a policy error) is taken as one that keeps only the points of the same time; the
+    /// string version then reads past its own points.
+    public static func firstWindow(
+        exceeding maximum: Int, within window: Double, timeOrdered points: [(time: Double, id: Int64)],
+        value: (Int64) throws -> String
+    ) rethrows -> WindowHit? {
+        var counts: [Int64: Int] = [:]
+        var fresh: [Int64] = []
+        var left = 0
+        var start = 0
+        while start < points.count {
+            let time = points[start].time
+            var end = start + 1
+            while end < points.count, points[end].time == time { end += 1 }
+            while left < start, time - points[left].time > window {
+                let id = points[left].id
+                counts[id]! -= 1
+                if counts[id] == 0 { counts[id] = nil }
+                left += 1
+            }
+            let before = counts.count
+            fresh.removeAll(keepingCapacity: true)
+            for index in start..<end {
+                let id = points[index].id
+                if counts[id] == nil { fresh.append(id) }
+                counts[id, default: 0] += 1
+            }
+            if counts.count > maximum {
+                // The sorted string points add this time's new values smallest first: the limit is crossed by
+                // the `needed`-th of them, and the larger ones are not in the hit.
+                let needed = max(1, maximum + 1 - before)
+                var smallest: [String] = []
+                for id in fresh {
+                    let text = try value(id)
+                    guard smallest.count < needed || text < smallest[smallest.count - 1] else { continue }
+                    smallest.insert(text, at: smallest.firstIndex { text < $0 } ?? smallest.count)
+                    if smallest.count > needed { smallest.removeLast() }
+                }
+                let freshSet = Set(fresh)
+                var values = smallest
+                for id in counts.keys where !freshSet.contains(id) { values.append(try value(id)) }
+                return WindowHit(start: points[left].time, end: time, values: values.sorted())
+            }
+            start = end
         }
         return nil
     }
@@ -155,26 +210,42 @@ public struct CrossRequestRules: Sendable {
     /// - Parameter sightings: (time, client IP) points of one token.
     public func multipleNetworks(token: String, sightings: [TimedValue]) -> CrossRequestFinding? {
         guard policy.isEnabled("token-multi-ip") else { return nil }
-        let nat = policy.list("nat_allowlist", of: "token-multi-ip", default: [])
-        let v4 = Int(policy.number("ipv4_prefix", of: "token-multi-ip", default: 24))
-        let v6 = Int(policy.number("ipv6_prefix", of: "token-multi-ip", default: 48))
+        let network = networkOfClient()
         // Each address is parsed once per call (a bucket gives two points, a token few addresses); "" marks an
         // allowlisted address (a network is never empty).
         var networks: [String: String] = [:]
         var points: [TimedValue] = []
         points.reserveCapacity(sightings.count)
-        for sighting in sightings where !sighting.value.isEmpty {
-            let network: String
-            if let known = networks[sighting.value] {
-                network = known
+        for sighting in sightings {
+            let known: String
+            if let cached = networks[sighting.value] {
+                known = cached
             } else {
-                network = Self.isListed(sighting.value, in: nat)
-                    ? "" : Self.network(of: sighting.value, ipv4Prefix: v4, ipv6Prefix: v6)
-                networks[sighting.value] = network
+                known = network(sighting.value) ?? ""
+                networks[sighting.value] = known
             }
-            if !network.isEmpty { points.append(TimedValue(time: sighting.time, value: network)) }
+            if !known.isEmpty { points.append(TimedValue(time: sighting.time, value: known)) }
         }
         guard let hit = Self.firstWindow(exceeding: maxNetworks, within: networkWindow, points: points) else { return nil }
+        return multipleNetworks(token: token, hit: hit)
+    }
+
+    /// The network `token-multi-ip` counts a client address in (its /24 or /48 by default), or nil for an
+    /// address it ignores: empty, or on `nat_allowlist`. The policy is read once, when the function is made.
+    public func networkOfClient() -> (String) -> String? {
+        let nat = policy.list("nat_allowlist", of: "token-multi-ip", default: [])
+        let v4 = Int(policy.number("ipv4_prefix", of: "token-multi-ip", default: 24))
+        let v6 = Int(policy.number("ipv6_prefix", of: "token-multi-ip", default: 48))
+        return { address in
+            guard !address.isEmpty, !Self.isListed(address, in: nat) else { return nil }
+            let network = Self.network(of: address, ipv4Prefix: v4, ipv6Prefix: v6)
+            return network.isEmpty ? nil : network
+        }
+    }
+
+    /// The `token-multi-ip` finding of a window `hit` holding more than `max_networks` networks (sorted).
+    public func multipleNetworks(token: String, hit: WindowHit) -> CrossRequestFinding? {
+        guard policy.isEnabled("token-multi-ip") else { return nil }
         return finding("token-multi-ip", token: token, hit: hit, evidence: evidence(
             ("networks", .strings(Array(hit.values.prefix(20)))), ("network_count", .number(hit.values.count)),
             ("max_networks", .number(maxNetworks)), ("window_s", .number(networkWindow)),
@@ -184,8 +255,17 @@ public struct CrossRequestRules: Sendable {
     /// `token-multi-agent`: the token came with more than `max_agents` distinct User-Agent strings within `window`.
     public func multipleAgents(token: String, sightings: [TimedValue]) -> CrossRequestFinding? {
         guard policy.isEnabled("token-multi-agent") else { return nil }
-        let points = sightings.filter { !$0.value.isEmpty && $0.value != "-" }
+        let points = sightings.filter { Self.countsAsAgent($0.value) }
         guard let hit = Self.firstWindow(exceeding: maxAgents, within: agentWindow, points: points) else { return nil }
+        return multipleAgents(token: token, hit: hit)
+    }
+
+    /// Whether `token-multi-agent` counts a User-Agent (not empty, not the log's "-").
+    public static func countsAsAgent(_ agent: String) -> Bool { !agent.isEmpty && agent != "-" }
+
+    /// The `token-multi-agent` finding of a window `hit` holding more than `max_agents` agents (sorted).
+    public func multipleAgents(token: String, hit: WindowHit) -> CrossRequestFinding? {
+        guard policy.isEnabled("token-multi-agent") else { return nil }
         return finding("token-multi-agent", token: token, hit: hit, evidence: evidence(
             ("user_agents", .strings(hit.values.prefix(10).map { String($0.prefix(120)) })),
             ("agent_count", .number(hit.values.count)), ("max_agents", .number(maxAgents)),
@@ -198,22 +278,73 @@ public struct CrossRequestRules: Sendable {
     /// `token-multi-audience-use`: the token was accepted (2xx, non-public path) at two or more hosts.
     public func multipleAudiences(token: String, usage: [UsageObservation]) -> CrossRequestFinding? {
         guard policy.isEnabled("token-multi-audience-use") else { return nil }
-        let accepted = usage.filter {
-            policy.isAccepted(status: $0.status) && !$0.host.isEmpty && !policy.isPublic(path: $0.path)
+        var summary = AudienceSummary()
+        var hosts: Set<String> = []
+        for use in usage where counts(use: use) {
+            let host = Self.bareHost(use.host)
+            if hosts.insert(host).inserted { summary.list(host) }
+            summary.add(status: use.status, firstSeen: use.firstSeen, lastSeen: use.lastSeen, count: use.count)
         }
-        let hosts = Set(accepted.map { Self.bareHost($0.host) }).sorted()
-        guard hosts.count >= 2 else { return nil }
-        let first = accepted.compactMap(\.firstSeen).min()
-        let last = accepted.compactMap(\.lastSeen).max()
-        var draft = FindingDraft(ruleID: "token-multi-audience-use", severity: defaultSeverity("token-multi-audience-use"),
-                                 evidence: evidence(("hosts", .strings(Array(hosts.prefix(20)))), ("host_count", .number(hosts.count)),
-                                                    ("status", .strings(Set(accepted.map { String($0.status) }).sorted()))))
-        draft.severity = policy.severity(for: draft.ruleID, chosen: draft.severity)
-        return CrossRequestFinding(token: token, draft: draft, firstSeen: first, lastSeen: last,
-                                   count: accepted.reduce(0) { $0 + $1.count })
+        summary.hostCount = hosts.count
+        return multipleAudiences(token: token, summary: summary)
     }
 
-    static func bareHost(_ host: String) -> String {
+    /// Whether `token-multi-audience-use` counts a use: accepted, at a host, on a non-public path.
+    public func counts(use: UsageObservation) -> Bool {
+        policy.isAccepted(status: use.status) && !use.host.isEmpty && !policy.isPublic(path: use.path)
+    }
+
+    /// What `token-multi-audience-use` keeps of a token's counted uses: bounded whatever their number (the 20
+    /// smallest hosts, the count of all), so a caller can fold the rows as they stream.
+    public struct AudienceSummary: Sendable, Hashable {
+        /// The smallest distinct bare hosts (``bareHost(_:)``) given to ``list(_:)``, sorted, at most `listedHosts`.
+        public private(set) var hosts: [String] = []
+        /// The number of distinct bare hosts: counted by the caller, which knows when two are the same.
+        public var hostCount = 0
+        public private(set) var statuses: Set<Int> = []
+        public private(set) var firstSeen: Double?
+        public private(set) var lastSeen: Double?
+        public private(set) var count: Int64 = 0
+        /// The evidence lists this many hosts.
+        public static let listedHosts = 20
+
+        public init() {}
+
+        /// Folds one counted use (its host goes to ``list(_:)`` and `hostCount`).
+        public mutating func add(status: Int, firstSeen: Double?, lastSeen: Double?, count: Int64) {
+            statuses.insert(status)
+            // As `min()` and `max()` of the array of all times compare them.
+            if let time = firstSeen, self.firstSeen.map({ time < $0 }) ?? true { self.firstSeen = time }
+            if let time = lastSeen, self.lastSeen.map({ $0 < time }) ?? true { self.lastSeen = time }
+            self.count += count
+        }
+
+        /// Lists `host` if it is among the `listedHosts` smallest given so far. A host may be given again: one
+        /// equal to a listed host is left out, and one equal to a host turned away is not smaller than the last
+        /// listed (that only gets smaller), so it is turned away too.
+        public mutating func list(_ host: String) {
+            guard !hosts.contains(host) else { return }
+            if hosts.count == Self.listedHosts {
+                guard host < hosts[hosts.count - 1] else { return }
+                hosts.removeLast()
+            }
+            hosts.insert(host, at: hosts.firstIndex { host < $0 } ?? hosts.count)
+        }
+    }
+
+    /// The `token-multi-audience-use` finding of a token's folded uses, if they reached two hosts.
+    public func multipleAudiences(token: String, summary: AudienceSummary) -> CrossRequestFinding? {
+        guard policy.isEnabled("token-multi-audience-use"), summary.hostCount >= 2 else { return nil }
+        var draft = FindingDraft(ruleID: "token-multi-audience-use", severity: defaultSeverity("token-multi-audience-use"),
+                                 evidence: evidence(("hosts", .strings(summary.hosts)), ("host_count", .number(summary.hostCount)),
+                                                    ("status", .strings(summary.statuses.map(String.init).sorted()))))
+        draft.severity = policy.severity(for: draft.ruleID, chosen: draft.severity)
+        return CrossRequestFinding(token: token, draft: draft, firstSeen: summary.firstSeen, lastSeen: summary.lastSeen,
+                                   count: summary.count)
+    }
+
+    /// The host `token-multi-audience-use` compares: lowercased, without a port.
+    public static func bareHost(_ host: String) -> String {
         let lower = host.lowercased()
         if lower.hasPrefix("[") { return String(lower.prefix { $0 != "]" }) + "]" }
         if lower.filter({ $0 == ":" }).count == 1 { return String(lower.split(separator: ":")[0]) }

@@ -77,6 +77,28 @@ public struct StoredWindowPoint: Sendable, Hashable {
     public var lastTime: Double
 }
 
+/// A ``StoredWindowPoint`` with its value left as a `strings.id` (its token is the group's).
+public struct StoredWindowIDPoint: Sendable, Hashable {
+    public var valueID: Int64
+    public var firstTime: Double
+    public var lastTime: Double
+    public init(valueID: Int64, firstTime: Double, lastTime: Double) {
+        self.valueID = valueID
+        self.firstTime = firstTime
+        self.lastTime = lastTime
+    }
+}
+
+/// One usage row with its host and path left as `strings.id`s (what token-multi-audience-use folds).
+public struct StoredUsageIDs: Sendable, Hashable {
+    public var hostID: Int64
+    public var pathID: Int64
+    public var status: Int
+    public var firstSeen: Double?
+    public var lastSeen: Double?
+    public var count: Int64
+}
+
 /// One token holding a (iss, jti) pair shared with other tokens.
 public struct StoredJTIHolder: Sendable, Hashable {
     public var token: String

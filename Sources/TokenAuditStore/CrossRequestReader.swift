@@ -18,12 +18,17 @@ public final class CrossRequestReader: @unchecked Sendable {
     private let stringStatement: SQLiteStatement
     private let fingerprintStatement: SQLiteStatement
     private var strings: [Int64: String] = [:]
+    /// UTF-8 bytes held by `strings`: a User-Agent may be kilobytes long, so the entry count alone does not
+    /// bound the cache (65 536 agents of 4 KB were 256 MB).
+    private var stringBytes = 0
     private var fingerprints: [Int64: String] = [:]
     /// `strings.id` of the empty string, or -1 when no row holds it.
-    private let emptyStringID: Int64
+    public let emptyStringID: Int64
 
     /// Entries per cache before it is cleared (bounded memory; a miss costs one primary-key SELECT).
     private static let cacheCapacity = 1 << 16
+    /// Bytes of text in the string cache before it is cleared.
+    private static let cacheByteCapacity = 4 << 20
 
     init(path: String) throws {
         connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 5_000)
@@ -51,9 +56,19 @@ public final class CrossRequestReader: @unchecked Sendable {
         if let cached = strings[id] { return cached }
         var value = ""
         try stringStatement.forEachRow([.integer(id)]) { value = $0.text(at: 0) ?? "" }
-        if strings.count >= Self.cacheCapacity { strings.removeAll(keepingCapacity: true) }
+        if strings.count >= Self.cacheCapacity || stringBytes + value.utf8.count > Self.cacheByteCapacity {
+            strings.removeAll(keepingCapacity: strings.count >= Self.cacheCapacity)
+            stringBytes = 0
+        }
         strings[id] = value
+        stringBytes += value.utf8.count
         return value
+    }
+
+    /// The text of `strings.id` (the ids ``forEachTokenWindowIDs(minimumClientIPs:minimumAgents:_:)`` and
+    /// ``forEachMultiHostToken(statuses:_:)`` hand out), through the bounded cache.
+    public func text(ofString id: Int64) throws -> String {
+        try reading { try string(id) }
     }
 
     /// The fingerprint of `tokens.id`, or nil when no token row holds that id (the old views joined `tokens`,
@@ -85,11 +100,33 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// B-tree. Distinct values per dimension are counted within a token's run, up to the minimum (a token
     /// nearly always has one of each). Only a dimension that qualifies has its rows read again (by primary key),
     /// merged per (value, bucket) — min first time, max last time, as the `request_windows` view groups them —
-    /// and its strings resolved.
+    /// and its strings resolved (this is ``forEachTokenWindowIDs(minimumClientIPs:minimumAgents:_:)`` with every
+    /// value resolved: the post-pass itself uses the ids).
     public func forEachTokenWindow(
         minimumClientIPs: Int, minimumAgents: Int,
         _ body: (_ token: String, _ dimension: RequestWindowIncrement.Dimension, _ points: [StoredWindowPoint]) throws
             -> Void
+    ) throws {
+        var points: [StoredWindowPoint] = []
+        try forEachTokenWindowIDs(minimumClientIPs: minimumClientIPs, minimumAgents: minimumAgents) {
+            token, dimension, merged in
+            points.removeAll(keepingCapacity: true)
+            for point in merged {
+                points.append(StoredWindowPoint(
+                    token: token, value: try string(point.valueID), firstTime: point.firstTime, lastTime: point.lastTime))
+            }
+            try body(token, dimension, points)
+        }
+    }
+
+    /// ``forEachTokenWindow(minimumClientIPs:minimumAgents:_:)`` with each value left as its `strings.id`
+    /// (resolve with ``text(ofString:)``), in value-id then bucket order: a point is 24 bytes whatever the
+    /// length of its value, so a token seen with hundreds of thousands of kilobyte-long User-Agents costs a few
+    /// megabytes, not the text of every agent at once.
+    public func forEachTokenWindowIDs(
+        minimumClientIPs: Int, minimumAgents: Int,
+        _ body: (_ token: String, _ dimension: RequestWindowIncrement.Dimension, _ points: [StoredWindowIDPoint])
+            throws -> Void
     ) throws {
         try reading {
             let tokenRows = try connection.prepare(
@@ -98,7 +135,7 @@ public final class CrossRequestReader: @unchecked Sendable {
             var addresses = DistinctValues(minimum: minimumClientIPs)
             var agents = DistinctValues(minimum: minimumAgents)
             var entries: [(value: Int64, bucket: Int64, firstTime: Double, lastTime: Double)] = []
-            var points: [StoredWindowPoint] = []
+            var points: [StoredWindowIDPoint] = []
 
             func emit(_ token: String, _ dimension: RequestWindowIncrement.Dimension) throws {
                 let column = dimension == .clientIP ? 1 : 2
@@ -119,11 +156,13 @@ public final class CrossRequestReader: @unchecked Sendable {
                         merged.lastTime = max(merged.lastTime, entries[next].lastTime)
                         next += 1
                     }
-                    points.append(StoredWindowPoint(
-                        token: token, value: try string(merged.value), firstTime: merged.firstTime,
-                        lastTime: merged.lastTime))
+                    points.append(StoredWindowIDPoint(
+                        valueID: merged.value, firstTime: merged.firstTime, lastTime: merged.lastTime))
                 }
+                // The rows are released before the rule runs: only the merged points stay.
+                entries.removeAll(keepingCapacity: entries.count <= 4096)
                 try body(token, dimension, points)
+                points.removeAll(keepingCapacity: points.count <= 4096)
             }
 
             func flush() throws {
@@ -135,18 +174,28 @@ public final class CrossRequestReader: @unchecked Sendable {
                 if byAgent { try emit(token, .userAgent) }
             }
 
-            try connection.prepare(
-                "SELECT token_id, ip_id, ua_id FROM request_buckets ORDER BY token_id, bucket, ip_id, ua_id"
-            ).forEachRow([]) { row in
-                let token = row.int64(at: 0)
-                if token != runToken {
-                    try flush()
-                    runToken = token
+            // One read transaction for the pass: the last token is emitted after the ordered read has ended, and
+            // each of its lookups would otherwise take and drop the WAL read lock (two fcntl calls a string: a
+            // third of the post-pass for a token with 400 000 agents).
+            try connection.execute("BEGIN")
+            do {
+                try connection.prepare(
+                    "SELECT token_id, ip_id, ua_id FROM request_buckets ORDER BY token_id, bucket, ip_id, ua_id"
+                ).forEachRow([]) { row in
+                    let token = row.int64(at: 0)
+                    if token != runToken {
+                        try flush()
+                        runToken = token
+                    }
+                    addresses.add(row.int64(at: 1))
+                    agents.add(row.int64(at: 2))
                 }
-                addresses.add(row.int64(at: 1))
-                agents.add(row.int64(at: 2))
+                try flush()
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
             }
-            try flush()
+            try connection.execute("COMMIT")
         }
     }
 
@@ -183,23 +232,27 @@ public final class CrossRequestReader: @unchecked Sendable {
 
     // MARK: token-multi-audience-use
 
-    /// The usage rows (with a status in `statuses`) of every token logged at two or more distinct non-empty
-    /// hosts (compared as SQLite's `lower()` does, ASCII only) with a status in `statuses`.
+    /// Every token logged at two or more distinct non-empty host ids with a status in `statuses` (a superset of
+    /// the tokens token-multi-audience-use can fire on: the rule compares bare hosts), with a way to stream its
+    /// usage rows (status in `statuses`) as ids.
     ///
     /// Candidates come from one ordered pass over `usage_groups` (two distinct host ids is `min < max`, no
     /// temporary B-tree; the empty host, which every combined-format line has, is left out by id); each
-    /// candidate's rows are then read by primary key and resolved.
-    public func forEachMultiHostUsage(
-        statuses: ClosedRange<Int>, _ body: (_ token: String, _ usage: [StoredUsage]) throws -> Void
+    /// candidate's rows are then read by primary key, one at a time, and nothing is resolved: the caller folds
+    /// them into a summary and resolves (``text(ofString:)``) only the ids it needs, so one token seen at
+    /// hundreds of thousands of hosts never has its rows, or their strings, in memory at once.
+    /// `rows` may be called any number of times within `body`, never after it returns.
+    public func forEachMultiHostToken(
+        statuses: ClosedRange<Int>,
+        _ body: (_ token: String, _ rows: (_ visit: (StoredUsageIDs) throws -> Void) throws -> Void) throws -> Void
     ) throws {
         try reading {
             let low = Int64(statuses.lowerBound), high = Int64(statuses.upperBound)
             let rows = try connection.prepare(
                 """
-                SELECT client_ip_id, host_id, path_id, status, first_seen, last_seen, count FROM usage_groups
+                SELECT host_id, path_id, status, first_seen, last_seen, count FROM usage_groups
                 WHERE token_id = ?1 AND status BETWEEN ?2 AND ?3
                 """)
-            var usage: [StoredUsage] = []
             try connection.prepare(
                 """
                 SELECT token_id FROM usage_groups WHERE status BETWEEN ?1 AND ?2 AND host_id != ?3
@@ -208,25 +261,15 @@ public final class CrossRequestReader: @unchecked Sendable {
             ).forEachRow([.integer(low), .integer(high), .integer(emptyStringID)]) { candidate in
                 let id = candidate.int64(at: 0)
                 guard let token = try fingerprint(id) else { return }
-                usage.removeAll(keepingCapacity: true)
-                var hosts: Set<String> = []
-                try rows.forEachRow([.integer(id), .integer(low), .integer(high)]) { row in
-                    let host = try string(row.int64(at: 1))
-                    if !host.isEmpty { hosts.insert(Self.asciiLowercased(host)) }
-                    usage.append(StoredUsage(
-                        token: token, clientIP: try string(row.int64(at: 0)), host: host,
-                        path: try string(row.int64(at: 2)), status: Int(row.int64(at: 3)),
-                        firstSeen: row.optionalDouble(at: 4), lastSeen: row.optionalDouble(at: 5), count: row.int64(at: 6)))
+                try body(token) { visit in
+                    try rows.forEachRow([.integer(id), .integer(low), .integer(high)]) { row in
+                        try visit(StoredUsageIDs(
+                            hostID: row.int64(at: 0), pathID: row.int64(at: 1), status: Int(row.int64(at: 2)),
+                            firstSeen: row.optionalDouble(at: 3), lastSeen: row.optionalDouble(at: 4), count: row.int64(at: 5)))
+                    }
                 }
-                if hosts.count >= 2 { try body(token, usage) }
             }
         }
-    }
-
-    /// SQLite's built-in `lower()`: ASCII letters only.
-    static func asciiLowercased(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return text }
-        return String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     // MARK: client-assertion-replay
