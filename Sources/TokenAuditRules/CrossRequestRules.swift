@@ -347,7 +347,8 @@ public struct CrossRequestRules: Sendable {
     public static func bareHost(_ host: String) -> String {
         let lower = host.lowercased()
         if lower.hasPrefix("[") { return String(lower.prefix { $0 != "]" }) + "]" }
-        if lower.filter({ $0 == ":" }).count == 1 { return String(lower.split(separator: ":")[0]) }
+        // Up to the port's colon: `split` dropped an empty name, so a logged `Host: :` indexed an empty array.
+        if lower.filter({ $0 == ":" }).count == 1 { return String(lower.prefix { $0 != ":" }) }
         return lower
     }
 

@@ -133,6 +133,26 @@ import TokenAuditStore
         #expect(try Self.findings(db, rule: "jti-reuse-different-token").count == 2)
     }
 
+    @Test func aHostOfOnlyAPortSeparatorIsAHostNotACrash() throws {
+        // A client controls the Host header: `Host: :` and `Host: :8080` reached the post-pass, whose bare-host
+        // split indexed an empty array and stopped the whole scan.
+        #expect(CrossRequestRules.bareHost(":") == "")
+        #expect(CrossRequestRules.bareHost(":8080") == "")
+        #expect(CrossRequestRules.bareHost("API.test:443") == "api.test")
+        #expect(CrossRequestRules.bareHost("[2001:db8::1]:443") == "[2001:db8::1]")
+        let directory = try Directory()
+        let log = directory.file("x.log")
+        let token = Self.token(40)
+        try Self.write([
+            Self.line(at: Self.t0, ip: "192.0.2.1", token: token, host: ":"),
+            Self.line(at: Self.t0 + 10, ip: "192.0.2.1", token: token, host: ":8080"),
+            Self.line(at: Self.t0 + 20, ip: "192.0.2.1", token: token, host: "api.test"),
+        ], to: log)
+        let db = directory.file("x.db")
+        _ = try Self.scan([log], db: db)
+        #expect(try Self.findings(db, rule: "token-multi-audience-use").count == 1)
+    }
+
     @Test func baselinedFindingsAreStoredSuppressed() throws {
         let directory = try Directory()
         let (a, b) = try Self.spreadFiles(directory, lastOffset: 3000)
