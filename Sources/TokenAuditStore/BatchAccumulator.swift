@@ -155,9 +155,8 @@ public struct BatchAccumulator: Sendable {
                 if index == new {
                     findings.append(incoming[position])
                     let example = incoming[position].example
-                    let bytes = example.evidenceJSON.utf8.count + example.sourcePath.utf8.count
-                        + incoming[position].key.discriminator.utf8.count
-                    if bytes > Self.textBytesPerRow { textWeights += bytes / Self.textBytesPerRow }
+                    weighText(bytes: example.evidenceJSON.utf8.count + example.sourcePath.utf8.count
+                        + incoming[position].key.discriminator.utf8.count)
                 } else {
                     findings[Int(index)].merge(incoming[position])
                 }
@@ -364,8 +363,13 @@ public struct BatchAccumulator: Sendable {
     @inline(__always)
     private mutating func appendText(_ text: String) {
         texts.append(text)
-        let length = text.utf8.count
-        if length > Self.textBytesPerRow { textWeights += length / Self.textBytesPerRow }
+        weighText(bytes: text.utf8.count)
+    }
+
+    /// Counts `bytes` of text held by the transaction in `textWeights` (see ``textBytesPerRow``).
+    @inline(__always)
+    private mutating func weighText(bytes: Int) {
+        if bytes > Self.textBytesPerRow { textWeights += bytes / Self.textBytesPerRow }
     }
 }
 
