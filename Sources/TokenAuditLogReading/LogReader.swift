@@ -171,6 +171,16 @@ public final class LogReader {
 
     /// The next batch of lines, or `nil` when the source is exhausted or stopped by damage (see ``failure``).
     public func nextBatch() -> LineBatch? { state.nextBatch() }
+
+    /// The byte bound of the batches handed out from now on: between 1 and the options'
+    /// ``LogReaderOptions/maxBytesPerBatch`` (the buffer is sized for that). A batch is the unit of work and of
+    /// memory downstream, and what a batch costs there depends on what its lines hold (71 new tokens a line
+    /// make a 2 MiB batch ~16 MB of analyses and findings), so the scan narrows a log's batches while they are
+    /// heavy and widens them again.
+    public var batchByteLimit: Int {
+        get { state.batchByteLimit }
+        set { state.batchByteLimit = min(max(1, newValue), state.options.maxBytesPerBatch) }
+    }
 }
 
 /// Owns the decode buffer (a C allocation freed in `deinit`) for ``ReaderState``, which is a struct and so
@@ -216,6 +226,8 @@ private struct ReaderState {
     var jumps: [LineBatch.NumberJump] = []
     var batchFirstLineNumber = 0
     var lastAddedLineNumber = 0
+    /// ``LogReader/batchByteLimit``.
+    var batchByteLimit: Int
 
     // Position in the decoded stream.
     /// Number of the line being assembled (the next line to finish).
@@ -235,6 +247,7 @@ private struct ReaderState {
         self.source = source
         self.decoder = decoder
         self.options = options
+        batchByteLimit = options.maxBytesPerBatch
         isWide = options.usesWideSplitting && readerHasAVX2
         chunkCapacity = max(options.decodeBufferSize, 64)
         storage = ChunkStorage(capacity: chunkCapacity)
@@ -411,7 +424,7 @@ private struct ReaderState {
     func isBatchFull(adding length: Int) -> Bool {
         let lines = bounds.count - 1
         guard lines > 0 else { return false }
-        return lines >= options.maxLinesPerBatch || bounds[lines] + length > options.maxBytesPerBatch
+        return lines >= options.maxLinesPerBatch || bounds[lines] + length > batchByteLimit
     }
 
     /// Checks the complete line in `buffer[start...]` for binary content, then keeps or drops it.
@@ -466,7 +479,9 @@ private struct ReaderState {
         reportLines()
         let end = bounds[bounds.count - 1]
         var next: [UInt8] = []
-        next.reserveCapacity(batchCapacity)
+        // Sized for the current bound: a narrowed batch (``LogReader/batchByteLimit``) holding 2 MiB of
+        // capacity would keep most of what narrowing it saved.
+        next.reserveCapacity(min(batchCapacity, batchByteLimit + options.maxLineLength + 1))
         if buffer.count > end {
             next.append(contentsOf: buffer[end...])
             buffer.removeSubrange(end...)

@@ -32,6 +32,9 @@ struct BatchResult: Sendable {
     let lines: Int
     let tokenLines: Int
     let newTokens: Int
+    /// What the batch costs in memory until it is folded, in the writer's units
+    /// (``BatchAccumulator/weight(of:newRecords:)``): the scan sizes the log's next batches by it.
+    var weight = 0
     /// Open (unsuppressed) finding occurrences by severity, for `--fail-on`.
     let openOccurrences: [Severity: UInt64]
     /// Token occurrences counted against remembered request-rule drafts instead of running the rules.
@@ -257,6 +260,7 @@ struct BatchProcessor: Sendable {
         return BatchResult(
             sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence,
             storeBatch: storeBatch, lines: batch.count, tokenLines: tokenLines, newTokens: newTokens,
+            weight: BatchAccumulator.weight(of: storeBatch, newRecords: newTokens),
             openOccurrences: findings.openOccurrences, rememberedOccurrences: memos.hits,
             quietOccurrences: memos.quiet)
     }

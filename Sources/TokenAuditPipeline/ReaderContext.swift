@@ -17,6 +17,8 @@ struct ReaderContext: Sendable {
     let state: SharedScanState
     let progress: ScanProgress
     let clock: ReadClock
+    /// Each stream's next batch size, from what its batches weighed (``BatchSizing``).
+    let sizing: BatchSizing
     let log: @Sendable (String) -> Void
 
     /// Lines looked at to detect a file's format.
@@ -105,6 +107,7 @@ struct ReaderContext: Sendable {
         descriptor.compression = reader.compression.rawValue
 
         permits.wait()
+        reader.batchByteLimit = sizing.limit(forStream: stream)
         var batch = reader.nextBatch()
         let format = forcedFormat ?? LogFormat.detect(
             sampleLines: batch.map { Array($0.prefix(Self.detectionSampleLines)).map { Array($0) } } ?? [])
@@ -131,6 +134,7 @@ struct ReaderContext: Sendable {
             sequence += 1
             clock.waitIfAhead(stream)
             permits.wait()
+            reader.batchByteLimit = sizing.limit(forStream: stream)
             batch = reader.nextBatch()
         }
         permits.signal()

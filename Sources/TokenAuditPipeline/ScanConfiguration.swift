@@ -23,6 +23,10 @@ public struct ScanConfiguration: Sendable {
     /// Bytes of lines per batch at most: with `batchLines` the unit of memory. 2 MiB (~3 000 lines of a JSON
     /// access log) keeps batches in flight small; smaller batches cost nothing measurable per line.
     public var batchBytes: Int = 2 << 20
+    /// The weight (the writer's units: rows, findings, new tokens) a batch is sized for: a log whose batches
+    /// weigh more gets narrower batches (``BatchSizing``). Tuning; tests lower it to see narrowing on small
+    /// input.
+    public var batchTargetWeight: Int = BatchSizing.defaultTargetWeight
     /// Batches in flight at once (read, being processed, or waiting for the writer). Memory is bounded by
     /// `batchLines × maxLineLength × batchesInFlight` in the worst case, whatever the input size.
     public var batchesInFlight: Int

@@ -117,18 +117,22 @@ public enum Scanner {
         // The writer: one serial queue, the only code that touches the store while the scan runs.
         DispatchQueue(label: "tokenaudit.writer").async(group: group) {
             nameCurrentThread("ta-writer")
-            while let ready = results.popAll() { writer.accept(ready) }
+            while var ready = results.popAll() { writer.accept(&ready) }
             writer.flush()
         }
 
         // The workers: extraction, token analysis (once per distinct token), request-level rules.
         let clock = ReadClock(window: 300)
+        let sizing = BatchSizing(
+            streams: inputs.streams.count, maximumBytes: configuration.batchBytes,
+            targetWeight: configuration.batchTargetWeight)
         let workersDone = DispatchGroup()
         for number in 0..<configuration.jobs {
             DispatchQueue(label: "tokenaudit.worker.\(number)").async(group: workersDone) {
                 nameCurrentThread("ta-worker-\(number)")
                 while let item = work.pop() {
                     let result = processor.process(item)
+                    sizing.observe(stream: result.stream, bytes: item.batch.bytes.count, weight: result.weight)
                     clock.advance(result.stream, to: result.lastTime)
                     results.push(result)
                 }
@@ -145,7 +149,7 @@ public enum Scanner {
         let readerContext = ReaderContext(
             configuration: configuration, store: store, runID: runID, forcedFormat: forcedFormat,
             extractionOptions: extractionOptions, permits: permits, work: work, writer: writer, state: state,
-            progress: progress, clock: clock, log: log)
+            progress: progress, clock: clock, sizing: sizing, log: log)
         let streams = inputs.streams
         let nextStream = Atomic<Int>(0)
         for number in 0..<min(configuration.concurrentReaders, streams.count) {
@@ -175,6 +179,7 @@ public enum Scanner {
         summary.problems += finished.problems
         summary.formats = finished.formats
         summary.newFindingOccurrences = writer.openOccurrences
+        summary.batches = writer.committedBatches
         summary.lines = progress.lines
         summary.tokenLines = progress.tokenLines
         summary.tokensAnalysed = progress.tokensAnalysed

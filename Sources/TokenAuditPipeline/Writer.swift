@@ -103,29 +103,44 @@ final class Writer: Sendable {
     /// Batches committed by this run; 0 when every input was already ingested.
     var committedBatches: Int { state.withLock { $0.committedBatches } }
 
-    /// Takes a worker's result.
-    func accept(_ result: BatchResult) { accept([result]) }
-
     /// Takes every result that was ready at once: each source's results that are next in sequence are folded
     /// into the next transaction; results that arrived early wait for their predecessors and keep their
     /// permits. A full transaction goes to the committer, and this returns as soon as the committer has taken
     /// it: folding (and returning permits) goes on while SQLite writes. With gathering and committing on one
     /// thread, every permit stayed out during each commit and the workers stood idle (10 M lines: ~1.4 of 2
     /// cores busy).
-    func accept(_ results: [BatchResult]) {
-        let full: Transaction? = state.withLock { state in
+    ///
+    /// `results` is emptied as soon as its results are filed: a gathered result's permit is back with the
+    /// readers, and one the caller still held while this waited for the committer was one batch more in memory
+    /// than the permits allow (dense-token batches of ~16 MB each).
+    func accept(_ results: inout [BatchResult]) {
+        state.withLock { state in
             for result in results {
                 state.sources[result.sourceID, default: PendingSource()].waiting[result.sequence] = result
             }
-            var touched: [Int64] = []
-            for result in results where !touched.contains(result.sourceID) { touched.append(result.sourceID) }
-            gather(touched, &state)
-            guard state.accumulator.batches >= Self.commitBatches || state.accumulator.rowCount >= Self.commitRows
-                || state.accumulator.tokenCount >= Self.commitTokens
-            else { return nil }
-            return take(&state)
         }
-        if let full { hand(full) }
+        results.removeAll()
+        drain()
+    }
+
+    /// Gathers every in-sequence result, handing each transaction to the committer as it fills: gathering stops
+    /// at the bound, so a transaction holds at most one batch beyond it however many results were ready (four
+    /// ready dense-token batches were folded into one transaction of 674 000 weighted rows against a bound of
+    /// 240 000). Results left waiting keep their permits until they are gathered.
+    private func drain() {
+        while let full = state.withLock({ state -> Transaction? in
+            gather(Array(state.sources.keys), &state)
+            return Self.isFull(state.accumulator) ? take(&state) : nil
+        }) {
+            hand(full)
+        }
+    }
+
+    /// Whether `accumulator` holds a transaction's worth: `commitBatches` batches, `commitRows` weighted rows or
+    /// `commitTokens` tokens.
+    private static func isFull(_ accumulator: BatchAccumulator) -> Bool {
+        accumulator.batches >= commitBatches || accumulator.rowCount >= commitRows
+            || accumulator.tokenCount >= commitTokens
     }
 
     /// Called by a reader once it has handed out `batches` batches of the source. A source with nothing left
@@ -141,6 +156,7 @@ final class Writer: Sendable {
     /// Commits whatever is gathered, waits for every commit, and finishes the sources that are complete. Call
     /// once the results queue is closed and drained.
     func flush() {
+        drain()
         if let last = state.withLock({ take(&$0) }) { hand(last) }
         committing.wait()
         committing.signal()
@@ -173,11 +189,14 @@ final class Writer: Sendable {
         }
     }
 
-    /// Moves the in-sequence results of `sourceIDs` to the next transaction, returning their permits.
+    /// Moves the in-sequence results of `sourceIDs` to the next transaction, returning their permits, until
+    /// the transaction is full (``isFull(_:)``).
     private func gather(_ sourceIDs: [Int64], _ state: inout State) {
         for sourceID in sourceIDs {
             guard var pending = state.sources[sourceID] else { continue }
-            while let result = pending.waiting.removeValue(forKey: pending.nextSequence) {
+            while !Self.isFull(state.accumulator),
+                let result = pending.waiting.removeValue(forKey: pending.nextSequence)
+            {
                 pending.nextSequence += 1
                 state.accumulator.add(result.storeBatch, storedTokens: state.handedTokens)
                 state.gathered.append(Gathered(

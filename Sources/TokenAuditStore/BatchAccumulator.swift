@@ -56,19 +56,48 @@ public struct BatchAccumulator: Sendable {
 
     public init() {}
 
-    /// Distinct rows held, a sighting that carries its token's record counting `sightingWeight` more: what the
-    /// accumulator costs in memory. A record (~1 KB: masked header and claims) stays alive as long as a
+    /// Distinct rows held, a sighting that carries its token's record counting `sightingWeight` more and a
+    /// finding `findingWeight`: what the accumulator costs in memory. A record (~1 KB: masked header and claims) stays alive as long as a
     /// sighting holds it, and with many new tokens those records, not the rows, dominated (3 M lines with 1 M
     /// tokens: 294 MB peak when a sighting counted as one row). Records of tokens already handed to the store
     /// are dropped (`add(_:storedTokens:)`), so on logs with few new tokens transactions stay large.
     public var rowCount: Int {
-        recordWeights + textWeights + sightings.count + usage.count + findings.count + windows.count
+        recordWeights + textWeights + sightings.count + usage.count + findings.count * Self.findingWeight + windows.count
     }
 
     /// Texts up to this long weigh nothing beyond their rows (the benchmark's average 15.6 bytes, half of them
     /// inside the `String` value); a longer one weighs a row per this many bytes. Paths and User-Agents are as
     /// long as the logger lets them be, and 240 000 rows of distinct 4 KB paths would hold ~1 GB of text.
     static let textBytesPerRow = 64
+
+    /// A finding row's weight in rows. A folded finding is a 200-byte `FindingIncrement` (in an array that grows
+    /// by doubling), its statuses' set storage (~96 bytes) and its evidence text (~100 bytes): ~450 bytes
+    /// against ~70 for a usage or window row and its index slot. Counted as one row, a transaction of new
+    /// tokens with several findings each held ~6 × what its row count said (dense-token lines: 71 new tokens a
+    /// line, 6 findings each, 34 850 findings in a 2-batch transaction). Logs where most tokens are clean
+    /// barely notice: the benchmark's 10 M lines end with 36 890 finding rows in all.
+    static let findingWeight = 6
+
+    /// What `batch` alone costs in memory, in the units of ``rowCount``, estimated in one pass over its rows'
+    /// texts and findings (microseconds, against the milliseconds the batch took to make): its sightings, usage
+    /// and window rows, findings (``findingWeight``), the compact rows' long texts and long evidence
+    /// (``textBytesPerRow``), and
+    /// `newRecords` token records of the usual size (tokens the batch analysed; the records of tokens met
+    /// before are already in memory, in the token cache). The scan sizes the next batch of a log by it.
+    public static func weight(of batch: StoreBatch, newRecords: Int) -> Int {
+        var weight = batch.tokens.count + batch.usage.count + batch.requestWindows.count + batch.rows.usage.count
+            + batch.rows.windows.count + batch.findings.count * findingWeight + newRecords * sightingWeight
+        for text in batch.rows.texts {
+            let bytes = text.utf8.count
+            if bytes > textBytesPerRow { weight += bytes / textBytesPerRow }
+        }
+        for finding in batch.findings {
+            let bytes = finding.example.evidenceJSON.utf8.count + finding.example.sourcePath.utf8.count
+                + finding.key.discriminator.utf8.count
+            if bytes > textBytesPerRow { weight += bytes / textBytesPerRow }
+        }
+        return weight
+    }
 
     /// 11 since the usage and window rows shrank (48 and 40 bytes folded, 8 at commit, against 72/48 folded and
     /// 88/56 more at commit): a record's ~1 KB is now worth more rows, and a transaction of new tokens (3 M

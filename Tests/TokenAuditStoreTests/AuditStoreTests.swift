@@ -378,7 +378,7 @@ struct GroupCommitTests {
             // Every sighting carries its record here (no stored tokens given): each weighs 1 + sightingWeight;
             // long evidence texts weigh on top (`findingsWeighByTheirEvidence`).
             #expect((1 + BatchAccumulator.sightingWeight) * batch.sightings.count + batch.usage.count
-                + batch.findings.count + batch.windows.count + textWeights == rowsBefore)
+                + BatchAccumulator.findingWeight * batch.findings.count + batch.windows.count + textWeights == rowsBefore)
             // One progress row per source, whatever the number of batches folded.
             #expect(batch.progress.count == 1)
             try folded.commit(batch)
@@ -431,7 +431,8 @@ struct GroupCommitTests {
     }
 
     @Test func findingsWeighByTheirEvidence() {
-        // 50 findings: with short evidence a row each; with 6 400 bytes of evidence 100 rows more each.
+        // 50 findings: with short evidence `findingWeight` rows each; with 6 400 bytes of evidence 100 rows more
+        // each.
         func rows(evidenceLength: Int) -> Int {
             let findings = (0..<50).map { number in
                 FindingIncrement(
@@ -445,8 +446,43 @@ struct GroupCommitTests {
             accumulator.add(StoreBatch(findings: findings))
             return accumulator.rowCount
         }
-        #expect(rows(evidenceLength: 10) == 50)
-        #expect(rows(evidenceLength: 6_400) == 50 + 50 * 100)
+        #expect(BatchAccumulator.findingWeight > 1)
+        #expect(rows(evidenceLength: 10) == 50 * BatchAccumulator.findingWeight)
+        #expect(rows(evidenceLength: 6_400) == 50 * BatchAccumulator.findingWeight + 50 * 100)
+    }
+
+    @Test func aBatchWeighsWhatItCostsFoldedAlone() {
+        // The worker's estimate of its batch (which sizes the log's next batches) in the writer's units: three new
+        // tokens of the usual size, five usage rows, four findings (one with 640 bytes of evidence). (Long texts
+        // count in the compact rows workers make: `CompactRowsFoldTests`' form, not these increments.)
+        let records = (1...3).map { number in
+            TokenRecord(fingerprint: fingerprint(number), kind: "access-token", alg: "RS256", claimsJSON: "{}",
+                        verificationStatus: "unknown-key")
+        }
+        let usage = (0..<5).map { number in
+            UsageIncrement(
+                key: UsageKey(token: fingerprint(1 + number % 3), clientIP: "10.0.0.\(number)", method: "GET",
+                              host: "api.test", path: "/v1",
+                              status: 200),
+                count: 1, firstSeen: 0, lastSeen: 0)
+        }
+        let findings = (0..<4).map { number in
+            FindingIncrement(
+                key: FindingKey(ruleID: "token-expired", token: fingerprint(1 + number % 3), discriminator: "\(number)"),
+                severity: .high, count: 1, firstSeen: 0, lastSeen: 0, statusCodes: [200],
+                example: FindingExample(
+                    time: 0, sourcePath: "a.log", line: 1,
+                    evidenceJSON: number == 0 ? "{\"x\":\"" + String(repeating: "e", count: 632) + "\"}" : "{}"))
+        }
+        let batch = StoreBatch(
+            tokens: records.map { TokenSighting(record: $0, count: 1, firstSeen: 0, lastSeen: 0) }, usage: usage,
+            findings: findings)
+        let expected = 3 * (1 + BatchAccumulator.sightingWeight) + 5 + 4 * BatchAccumulator.findingWeight
+            + (632 + 8 + "a.log".utf8.count + 1) / 64
+        #expect(BatchAccumulator.weight(of: batch, newRecords: 3) == expected)
+        // Tokens met before cost their sightings only.
+        #expect(BatchAccumulator.weight(of: batch, newRecords: 0) == expected - 3 * BatchAccumulator.sightingWeight)
+        #expect(BatchAccumulator(batch).rowCount == expected)
     }
 
     @Test func sightingsOfHandedTokensCarryNoRecordAndStillCommit() throws {
