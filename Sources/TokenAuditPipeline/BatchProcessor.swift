@@ -32,6 +32,8 @@ struct BatchResult: Sendable {
     let lines: Int
     let tokenLines: Int
     let newTokens: Int
+    /// Bytes of the batch's lines.
+    var bytes = 0
     /// What the batch costs in memory until it is folded, in the writer's units
     /// (``BatchAccumulator/weight(of:newRecords:)``): the scan sizes the log's next batches by it.
     var weight = 0
@@ -260,7 +262,7 @@ struct BatchProcessor: Sendable {
         return BatchResult(
             sourceID: item.sourceID, stream: item.stream, lastTime: lastTime, sequence: item.sequence,
             storeBatch: storeBatch, lines: batch.count, tokenLines: tokenLines, newTokens: newTokens,
-            weight: BatchAccumulator.weight(of: storeBatch, newRecords: newTokens),
+            bytes: batch.bytes.count, weight: BatchAccumulator.weight(of: storeBatch, newRecords: newTokens),
             openOccurrences: findings.openOccurrences, rememberedOccurrences: memos.hits,
             quietOccurrences: memos.quiet)
     }

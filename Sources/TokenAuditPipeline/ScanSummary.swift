@@ -23,6 +23,8 @@ public struct ScanSummary: Sendable {
     public var tokensAnalysed: UInt64 = 0
     /// Batches of lines committed by this run (not reported: how the scan cut its input, for tests and tuning).
     public var batches = 0
+    /// Transactions those batches were committed in (not reported either).
+    public var transactions = 0
     /// Distinct tokens in the database, by verification status (the whole database, all runs).
     public var tokensInDatabase: Int64 = 0
     public var tokensByVerification: [String: Int64] = [:]

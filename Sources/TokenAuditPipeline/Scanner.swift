@@ -180,6 +180,7 @@ public enum Scanner {
         summary.formats = finished.formats
         summary.newFindingOccurrences = writer.openOccurrences
         summary.batches = writer.committedBatches
+        summary.transactions = writer.committedTransactions
         summary.lines = progress.lines
         summary.tokenLines = progress.tokenLines
         summary.tokensAnalysed = progress.tokensAnalysed

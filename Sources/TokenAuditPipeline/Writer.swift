@@ -11,7 +11,7 @@ import TokenAuditStore
 /// killed at any moment therefore resumes exactly where its committed data ends.
 ///
 /// Results that are next in their source's sequence are folded into one accumulator (``BatchAccumulator``:
-/// the store's own order-independent merges) and committed together once `commitBatches` have been gathered
+/// the store's own order-independent merges) and committed together once `commitBytes` of lines have been gathered
 /// or the accumulator holds `commitRows` distinct rows (and whatever is left when the scan ends). Each
 /// transaction writes every B-tree page it touches — the pages of the tokens live at that moment — once,
 /// however many batches it holds, so large transactions write far less (one transaction per batch wrote
@@ -34,10 +34,13 @@ final class Writer: Sendable {
         /// In-sequence results gathered for the next transaction: their rows folded, their counters kept.
         var accumulator = BatchAccumulator()
         var gathered: [Gathered] = []
+        /// Bytes of log lines in `gathered` (``commitBytes``).
+        var gatheredBytes = 0
         /// Tokens already handed to the committer: later sightings of them carry no record (bounded).
         var handedTokens = KnownTokens()
         var openOccurrences: [Severity: UInt64] = [:]
         var committedBatches = 0
+        var committedTransactions = 0
         var failure: String?
     }
 
@@ -56,7 +59,15 @@ final class Writer: Sendable {
     /// alternating pairs: −1.6 CPU-s and −0.7 s wall (medians), peak RSS 206–229 MB against 209–218; 3 M lines
     /// with 1 M tokens (the token bound below decides there) 227 against 210 MB, one run each. 192 / 320 000:
     /// about the same CPU, 223–235 MB at 10 M and 234 MB there: too close to the 256 MB target.
-    static let commitBatches = 144
+    ///
+    /// Counted in bytes of log lines since (``commitBytes``, the same 288 MiB for full batches): a transaction
+    /// of 144 small files' single batches held 7 200 lines, and 20 000 files of 50 lines made 140 transactions
+    /// that each wrote their ~10 000 dirty pages to the WAL (1.5 M page writes against 69 000 for 700 000 lines
+    /// in 4 files). This many batches at most, whatever their size: the transaction's per-source progress rows
+    /// and counters stay small.
+    static let commitBatches = 1_024
+    /// Bytes of log lines per transaction: 144 full batches of 2 MiB.
+    static let commitBytes = 144 * (2 << 20)
     /// Distinct rows per transaction, whatever the number of batches: this bounds the memory the writer adds
     /// to the scan — two transactions at a time (one folded, one written). Measured at 10 M lines
     /// (docs/performance.md) with ~150–250 bytes a row: 60 000 rows 220 MB peak, 100 000 rows 224 MB,
@@ -103,6 +114,9 @@ final class Writer: Sendable {
     /// Batches committed by this run; 0 when every input was already ingested.
     var committedBatches: Int { state.withLock { $0.committedBatches } }
 
+    /// Transactions of batches committed by this run.
+    var committedTransactions: Int { state.withLock { $0.committedTransactions } }
+
     /// Takes every result that was ready at once: each source's results that are next in sequence are folded
     /// into the next transaction; results that arrived early wait for their predecessors and keep their
     /// permits. A full transaction goes to the committer, and this returns as soon as the committer has taken
@@ -130,17 +144,17 @@ final class Writer: Sendable {
     private func drain() {
         while let full = state.withLock({ state -> Transaction? in
             gather(Array(state.sources.keys), &state)
-            return Self.isFull(state.accumulator) ? take(&state) : nil
+            return Self.isFull(state) ? take(&state) : nil
         }) {
             hand(full)
         }
     }
 
-    /// Whether `accumulator` holds a transaction's worth: `commitBatches` batches, `commitRows` weighted rows or
-    /// `commitTokens` tokens.
-    private static func isFull(_ accumulator: BatchAccumulator) -> Bool {
-        accumulator.batches >= commitBatches || accumulator.rowCount >= commitRows
-            || accumulator.tokenCount >= commitTokens
+    /// Whether the gathered results are a transaction's worth: `commitBytes` of lines, `commitBatches` batches,
+    /// `commitRows` weighted rows or `commitTokens` tokens.
+    private static func isFull(_ state: State) -> Bool {
+        state.gatheredBytes >= commitBytes || state.accumulator.batches >= commitBatches
+            || state.accumulator.rowCount >= commitRows || state.accumulator.tokenCount >= commitTokens
     }
 
     /// Called by a reader once it has handed out `batches` batches of the source. A source with nothing left
@@ -175,6 +189,7 @@ final class Writer: Sendable {
         // Committed before any later transaction (the committer is serial), so later ones find these tokens.
         state.handedTokens.insert(from: transaction.batch)
         state.gathered = []
+        state.gatheredBytes = 0
         return transaction
     }
 
@@ -194,11 +209,12 @@ final class Writer: Sendable {
     private func gather(_ sourceIDs: [Int64], _ state: inout State) {
         for sourceID in sourceIDs {
             guard var pending = state.sources[sourceID] else { continue }
-            while !Self.isFull(state.accumulator),
+            while !Self.isFull(state),
                 let result = pending.waiting.removeValue(forKey: pending.nextSequence)
             {
                 pending.nextSequence += 1
                 state.accumulator.add(result.storeBatch, storedTokens: state.handedTokens)
+                state.gatheredBytes += result.bytes
                 state.gathered.append(Gathered(
                     sourceID: result.sourceID, lines: result.lines, tokenLines: result.tokenLines,
                     openOccurrences: result.openOccurrences))
@@ -224,6 +240,7 @@ final class Writer: Sendable {
             if let failure, state.failure == nil { state.failure = failure }
             if !failed, failure == nil {
                 state.committedBatches += transaction.results.count
+                state.committedTransactions += 1
                 for result in transaction.results {
                     state.sources[result.sourceID]?.committed += 1
                     progress.addLines(UInt64(result.lines), withTokens: UInt64(result.tokenLines))
@@ -239,17 +256,18 @@ final class Writer: Sendable {
 
     /// Marks the sources whose every batch is committed as complete (or partial), in the store.
     private func finishCompleteSources(_ state: inout State) {
+        var ends: [(id: Int64, status: SourceStatus, error: String?)] = []
         for (sourceID, pending) in state.sources {
             guard let end = pending.end, pending.nextSequence == end.batches, pending.committed == end.batches
             else { continue }
-            if state.failure == nil {
-                do {
-                    try store.finishSource(id: sourceID, status: end.status, error: end.error)
-                } catch {
-                    state.failure = "\(error)"
-                }
-            }
+            ends.append((sourceID, end.status, end.error))
             state.sources[sourceID] = nil
+        }
+        guard !ends.isEmpty, state.failure == nil else { return }
+        do {
+            try store.finishSources(ends)
+        } catch {
+            state.failure = "\(error)"
         }
     }
 }

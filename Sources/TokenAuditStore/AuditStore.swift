@@ -346,11 +346,20 @@ public final class AuditStore: @unchecked Sendable {
 
     /// Records how reading a file ended. `error` is a human-readable reason for `partial` and `failed`.
     public func finishSource(id: Int64, status: SourceStatus, error: String?) throws {
-        if let error { try guardText(error, field: "sources.error") }
+        try finishSources([(id, status, error)])
+    }
+
+    /// Records how reading several files ended, in one transaction: a scan of 20 000 small files finished them
+    /// in 20 000 transactions of their own, each taking the database's locks and writing its pages to the WAL.
+    public func finishSources(_ ends: [(id: Int64, status: SourceStatus, error: String?)]) throws {
+        guard !ends.isEmpty else { return }
+        for end in ends { if let error = end.error { try guardText(error, field: "sources.error") } }
         try locked {
             try transaction {
-                try statements.finishSource.run([.text(status.rawValue), SQLValue(error), .integer(id)])
-                guard connection.changes == 1 else { throw StoreError.unknownSource(id: id) }
+                for end in ends {
+                    try statements.finishSource.run([.text(end.status.rawValue), SQLValue(end.error), .integer(end.id)])
+                    guard connection.changes == 1 else { throw StoreError.unknownSource(id: end.id) }
+                }
             }
         }
     }

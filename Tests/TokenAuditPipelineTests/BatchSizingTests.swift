@@ -75,6 +75,28 @@ import TokenAuditRules
         }
     }
 
+    @Test func manySmallFilesShareATransaction() throws {
+        // One batch per file: a transaction is bounded by bytes of lines, not by batches (144 small files'
+        // batches made a transaction before, and each wrote its dirty pages to the WAL).
+        let directory = try CrossRequestScanTests.Directory()
+        let logs = directory.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        for file in 0..<300 {
+            let lines = (0..<3).map { n in
+                CrossRequestScanTests.line(
+                    at: CrossRequestScanTests.t0 + Double(file * 3 + n), ip: "192.0.2.\(file % 200)",
+                    token: CrossRequestScanTests.token(file % 7))
+            }
+            try CrossRequestScanTests.write(lines, to: logs + "/access-\(file).log")
+        }
+        let summary = try Scanner.run(ScanConfiguration(
+            paths: [logs], databasePath: directory.file("a.db"), policy: AuditPolicy(), jobs: 2))
+        #expect(summary.filesScanned == 300 && summary.batches == 300 && summary.lines == 900)
+        #expect(summary.transactions < 300 / 144)
+        #expect(try AuditStoreReader(path: directory.file("a.db")).summary(runID: summary.runID).sourcesByStatus
+            == [.complete: 300])
+    }
+
     @Test func denseTokenLinesGetNarrowBatchesAndTheSameDatabase() throws {
         let directory = try CrossRequestScanTests.Directory()
         let log = directory.file("dense.log")

@@ -288,6 +288,26 @@ struct BatchTests {
         #expect(try reader.summary(runID: run1).sourcesByStatus == [:])
     }
 
+    @Test func sourcesFinishTogetherOrNotAtAll() throws {
+        // The writer finishes every source its transaction completed in one call (20 000 small files were 20 000
+        // transactions): each gets its own status, and an unknown id leaves all of them unfinished.
+        let directory = try TemporaryDirectory()
+        let store = try AuditStore(path: directory.file("audit.db"))
+        let run = try store.beginRun(toolVersion: "1.0", arguments: [], startedAt: 1)
+        let ids = try (0..<3).map { n in
+            try store.registerSource(
+                descriptor("access-\(n).log", size: 100, head: String(repeating: "\(n)", count: 64)), runID: run)
+        }
+        let unfinished = try AuditStoreReader(path: store.path).summary(runID: run).sourcesByStatus
+        #expect(unfinished[.complete] == nil)
+        #expect(throws: StoreError.unknownSource(id: 999)) {
+            try store.finishSources([(ids[0], .complete, nil), (999, .complete, nil)])
+        }
+        #expect(try AuditStoreReader(path: store.path).summary(runID: run).sourcesByStatus == unfinished)
+        try store.finishSources([(ids[0], .complete, nil), (ids[1], .partial, "cut short"), (ids[2], .complete, nil)])
+        #expect(try AuditStoreReader(path: store.path).summary(runID: run).sourcesByStatus == [.complete: 2, .partial: 1])
+    }
+
     @Test func unknownSourceFailsTheWholeBatch() throws {
         let directory = try TemporaryDirectory()
         let (store, log, _) = try setUp(directory.file("audit.db"), lines: 30)
