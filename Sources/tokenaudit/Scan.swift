@@ -74,7 +74,7 @@ extension TokenAuditCommand {
         var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
         @Option(name: .customLong("batch-lines"), help: ArgumentHelp(
-            "Lines per batch, the unit of parallel work and memory (tuning).", valueName: "N"))
+            "Lines per batch (at most 2 MiB of them), the unit of parallel work and memory (tuning). Logs whose lines carry many new tokens are read in narrower batches on their own.", valueName: "N"))
         var batchLines: Int = 8192
 
         @Option(name: .customLong("token-cache"), help: ArgumentHelp(
