@@ -260,7 +260,6 @@ private struct ReaderState {
         lineStartOffset = offset
         streamOffset = 0
         bytesToDiscard = offset
-        buffer.reserveCapacity(batchCapacity)
     }
 
     var resumePoint: ResumePoint { ResumePoint(lineNumber: lineNumber, decodedOffset: lineStartOffset) }
@@ -269,6 +268,12 @@ private struct ReaderState {
 
     /// The next batch of lines, or `nil` when the source is exhausted or stopped by damage (see ``failure``).
     mutating func nextBatch() -> LineBatch? {
+        // The batch's buffer is sized here, when reading resumes, not when the previous batch was handed out:
+        // in between the scan's reader waits for a permit, and 8 readers each holding an empty 2 MiB buffer
+        // while they waited was 16 MiB for nothing. Sized for the current bound: a narrowed batch
+        // (``LogReader/batchByteLimit``) holding 2 MiB of capacity would keep most of what narrowing saved.
+        let wanted = min(batchCapacity, batchByteLimit + options.maxLineLength + 1)
+        if !isFinished, buffer.capacity < wanted { buffer.reserveCapacity(wanted) }
         while !isFinished {
             if chunkStart == chunkEnd, !isDecoderDone { refillChunk() }
             if chunkStart < chunkEnd {
@@ -479,9 +484,6 @@ private struct ReaderState {
         reportLines()
         let end = bounds[bounds.count - 1]
         var next: [UInt8] = []
-        // Sized for the current bound: a narrowed batch (``LogReader/batchByteLimit``) holding 2 MiB of
-        // capacity would keep most of what narrowing it saved.
-        next.reserveCapacity(min(batchCapacity, batchByteLimit + options.maxLineLength + 1))
         if buffer.count > end {
             next.append(contentsOf: buffer[end...])
             buffer.removeSubrange(end...)

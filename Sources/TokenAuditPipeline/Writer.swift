@@ -177,17 +177,35 @@ final class Writer: Sendable {
         state.withLock { finishCompleteSources(&$0) }
     }
 
-    /// A folded transaction and the counters of the results in it.
-    private struct Transaction: Sendable {
-        let batch: BatchAccumulator
+    /// A folded transaction and the counters of the results in it. A class, so that the committer can take the
+    /// folded rows out (``takeBatch()``) and hand the store the only reference to them.
+    private final class Transaction: @unchecked Sendable {
+        // @unchecked: `batch` is set at creation and taken once, by the committer, which alone holds the
+        // transaction by then (`hand(_:)` gives it away).
+        private var batch: BatchAccumulator?
         let results: [Gathered]
+
+        init(batch: BatchAccumulator, results: [Gathered]) {
+            self.batch = batch
+            self.results = results
+        }
+
+        /// The folded rows, once.
+        func takeBatch() -> BatchAccumulator {
+            let taken = batch ?? BatchAccumulator()
+            batch = nil
+            return taken
+        }
+
+        /// Reads the folded rows in place (before they are taken).
+        func withBatch<Result>(_ body: (BatchAccumulator) -> Result) -> Result? { batch.map(body) }
     }
 
     private func take(_ state: inout State) -> Transaction? {
         guard !state.gathered.isEmpty else { return nil }
         let transaction = Transaction(batch: state.accumulator.take(), results: state.gathered)
         // Committed before any later transaction (the committer is serial), so later ones find these tokens.
-        state.handedTokens.insert(from: transaction.batch)
+        _ = transaction.withBatch { state.handedTokens.insert(from: $0) }
         state.gathered = []
         state.gatheredBytes = 0
         return transaction
@@ -230,7 +248,7 @@ final class Writer: Sendable {
         var failure: String?
         if !failed {
             do {
-                try store.commit(transaction.batch)
+                try store.commit(transaction.takeBatch())
             } catch {
                 failure = "\(error)"
                 log("database: \(error); nothing after this point was stored")

@@ -296,6 +296,13 @@ public struct BatchAccumulator: Sendable {
         }
     }
 
+    /// Moves the findings out (the accumulator keeps none), so that the commit can prepare them in place.
+    mutating func takeFindings() -> [FindingIncrement] {
+        var taken: [FindingIncrement] = []
+        swap(&taken, &findings)
+        return taken
+    }
+
     /// Hands the folded contents over and leaves the accumulator empty.
     public mutating func take() -> BatchAccumulator {
         var taken = self
