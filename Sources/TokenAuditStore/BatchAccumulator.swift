@@ -57,12 +57,14 @@ public struct BatchAccumulator: Sendable {
     public init() {}
 
     /// Distinct rows held, a sighting that carries its token's record counting `sightingWeight` more and a
-    /// finding `findingWeight`: what the accumulator costs in memory. A record (~1 KB: masked header and claims) stays alive as long as a
-    /// sighting holds it, and with many new tokens those records, not the rows, dominated (3 M lines with 1 M
-    /// tokens: 294 MB peak when a sighting counted as one row). Records of tokens already handed to the store
-    /// are dropped (`add(_:storedTokens:)`), so on logs with few new tokens transactions stay large.
+    /// finding `findingWeight`: what the accumulator costs in memory. A record (~1 KB: masked header and
+    /// claims) stays alive as long as a sighting holds it, and with many new tokens those records, not the rows,
+    /// dominated (3 M lines with 1 M tokens: 294 MB peak when a sighting counted as one row). Records of tokens
+    /// already handed to the store are dropped (`add(_:storedTokens:)`), so on logs with few new tokens
+    /// transactions stay large.
     public var rowCount: Int {
-        recordWeights + textWeights + sightings.count + usage.count + findings.count * Self.findingWeight + windows.count
+        recordWeights + textWeights + sightings.count + usage.count + findings.count * Self.findingWeight
+            + windows.count
     }
 
     /// Texts up to this long weigh nothing beyond their rows (the benchmark's average 15.6 bytes, half of them
@@ -81,22 +83,24 @@ public struct BatchAccumulator: Sendable {
     /// What `batch` alone costs in memory, in the units of ``rowCount``, estimated in one pass over its rows'
     /// texts and findings (microseconds, against the milliseconds the batch took to make): its sightings, usage
     /// and window rows, findings (``findingWeight``), the compact rows' long texts and long evidence
-    /// (``textBytesPerRow``), and
-    /// `newRecords` token records of the usual size (tokens the batch analysed; the records of tokens met
-    /// before are already in memory, in the token cache). The scan sizes the next batch of a log by it.
+    /// (``textBytesPerRow``), and `newRecords` token records of the usual size (tokens the batch analysed; the
+    /// records of tokens met before are already in memory, in the token cache). The scan sizes the next batch
+    /// of a log by it.
     public static func weight(of batch: StoreBatch, newRecords: Int) -> Int {
         var weight = batch.tokens.count + batch.usage.count + batch.requestWindows.count + batch.rows.usage.count
             + batch.rows.windows.count + batch.findings.count * findingWeight + newRecords * sightingWeight
-        for text in batch.rows.texts {
-            let bytes = text.utf8.count
-            if bytes > textBytesPerRow { weight += bytes / textBytesPerRow }
-        }
-        for finding in batch.findings {
-            let bytes = finding.example.evidenceJSON.utf8.count + finding.example.sourcePath.utf8.count
-                + finding.key.discriminator.utf8.count
-            if bytes > textBytesPerRow { weight += bytes / textBytesPerRow }
-        }
+        for text in batch.rows.texts { weight += textWeight(bytes: text.utf8.count) }
+        for finding in batch.findings { weight += textWeight(bytes: textBytes(of: finding)) }
         return weight
+    }
+
+    /// The weight of `bytes` of text beyond its row (see ``textBytesPerRow``).
+    static func textWeight(bytes: Int) -> Int { bytes > textBytesPerRow ? bytes / textBytesPerRow : 0 }
+
+    /// The text a folded finding holds: its evidence, source path and discriminator.
+    static func textBytes(of finding: FindingIncrement) -> Int {
+        finding.example.evidenceJSON.utf8.count + finding.example.sourcePath.utf8.count
+            + finding.key.discriminator.utf8.count
     }
 
     /// 11 since the usage and window rows shrank (48 and 40 bytes folded, 8 at commit, against 72/48 folded and
@@ -183,9 +187,7 @@ public struct BatchAccumulator: Sendable {
                 }
                 if index == new {
                     findings.append(incoming[position])
-                    let example = incoming[position].example
-                    weighText(bytes: example.evidenceJSON.utf8.count + example.sourcePath.utf8.count
-                        + incoming[position].key.discriminator.utf8.count)
+                    weighText(bytes: Self.textBytes(of: incoming[position]))
                 } else {
                     findings[Int(index)].merge(incoming[position])
                 }
@@ -405,7 +407,7 @@ public struct BatchAccumulator: Sendable {
     /// Counts `bytes` of text held by the transaction in `textWeights` (see ``textBytesPerRow``).
     @inline(__always)
     private mutating func weighText(bytes: Int) {
-        if bytes > Self.textBytesPerRow { textWeights += bytes / Self.textBytesPerRow }
+        textWeights += Self.textWeight(bytes: bytes)
     }
 }
 

@@ -305,7 +305,8 @@ struct BatchTests {
         }
         #expect(try AuditStoreReader(path: store.path).summary(runID: run).sourcesByStatus == unfinished)
         try store.finishSources([(ids[0], .complete, nil), (ids[1], .partial, "cut short"), (ids[2], .complete, nil)])
-        #expect(try AuditStoreReader(path: store.path).summary(runID: run).sourcesByStatus == [.complete: 2, .partial: 1])
+        #expect(
+            try AuditStoreReader(path: store.path).summary(runID: run).sourcesByStatus == [.complete: 2, .partial: 1])
     }
 
     @Test func unknownSourceFailsTheWholeBatch() throws {
@@ -398,7 +399,8 @@ struct GroupCommitTests {
             // Every sighting carries its record here (no stored tokens given): each weighs 1 + sightingWeight;
             // long evidence texts weigh on top (`findingsWeighByTheirEvidence`).
             #expect((1 + BatchAccumulator.sightingWeight) * batch.sightings.count + batch.usage.count
-                + BatchAccumulator.findingWeight * batch.findings.count + batch.windows.count + textWeights == rowsBefore)
+                + BatchAccumulator.findingWeight * batch.findings.count + batch.windows.count + textWeights
+                == rowsBefore)
             // One progress row per source, whatever the number of batches folded.
             #expect(batch.progress.count == 1)
             try folded.commit(batch)
