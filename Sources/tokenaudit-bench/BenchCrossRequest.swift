@@ -17,7 +17,14 @@ func benchCrossRequest(_ arguments: [String]) throws {
         policy = try PolicyLoader.load(path: rest[index + 1])
         rest.removeSubrange(index...(index + 1))
     }
-    guard let path = rest.first else { throw BenchError("usage: tokenaudit-bench cross-request DATABASE [--rules FILE]") }
+    guard let path = rest.first, !path.hasPrefix("-") else {
+        throw BenchError("usage: tokenaudit-bench cross-request DATABASE [--rules FILE]")
+    }
+    // The post-pass reads what a scan stored: opening a path that does not exist would create an empty
+    // database there (`cross-request --help` made one named `--help`).
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw BenchError("\(path): no such database (run `tokenaudit scan` first)")
+    }
     let store = try AuditStore(path: path)
     var found: [Severity: UInt64] = [:]
     let measurement = try Measurement.of {
