@@ -1,4 +1,5 @@
 import Testing
+import TokenAuditTestSupport
 @testable import TokenAuditRules
 
 /// The byte-by-byte network formatter against the one it replaced (joined `String`s), kept here as the oracle.
@@ -31,19 +32,8 @@ import Testing
         return head + "::" + tail + "/\(bits)"
     }
 
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func formatsAsTheJoinedStringsDid() {
-        var random = Generator(state: 42)
+        var random = SplitMix64(seed: 42)
         for round in 0..<20_000 {
             let isIPv6 = round % 2 == 1
             // Bytes drawn so that zero groups (and runs of them, of equal lengths) are common.
