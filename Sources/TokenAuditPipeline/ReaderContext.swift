@@ -107,7 +107,8 @@ struct ReaderContext: Sendable {
         descriptor.compression = reader.compression.rawValue
 
         permits.wait()
-        reader.batchByteLimit = sizing.limit(forStream: stream)
+        // A file's first batch is full-sized whatever the stream's last batches weighed: its first lines decide
+        // the format, and a 64 KiB batch of long lines could hold one or two of them.
         var batch = reader.nextBatch()
         let format = forcedFormat ?? LogFormat.detect(
             sampleLines: batch.map { Array($0.prefix(Self.detectionSampleLines)).map { Array($0) } } ?? [])
