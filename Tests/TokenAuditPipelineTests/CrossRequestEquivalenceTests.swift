@@ -113,6 +113,20 @@ import TokenAuditRules
         return policy
     }
 
+    /// Runs the old post-pass (the oracle), then the new one, on the scanned database `db`, each from no group-M
+    /// findings: the group-M findings each left, and the new open findings each counted.
+    static func oldAndNewPostPass(db: String, policy: AuditPolicy) throws -> (
+        legacy: [FindingRecord], legacyCounts: [Severity: UInt64], new: [FindingRecord], newCounts: [Severity: UInt64]
+    ) {
+        let store = try AuditStore(path: db)
+        try clearGroupFindings(store)
+        let legacyCounts = try LegacyCrossRequestAnalysis.run(store: store, policy: policy)
+        let legacy = try groupFindings(db)
+        try clearGroupFindings(store)
+        let newCounts = try CrossRequestAnalysis.run(store: store, policy: policy)
+        return (legacy, legacyCounts, try groupFindings(db), newCounts)
+    }
+
     @Test(arguments: [(UInt64(1), false), (1, true), (7, true), (42, false)])
     func rewrittenPostPassMatchesTheOldOne(seed: UInt64, aggressive: Bool) throws {
         let directory = try CrossRequestScanTests.Directory()
@@ -122,13 +136,7 @@ import TokenAuditRules
         _ = try CrossRequestScanTests.scan(files, db: db, policy: policy)
         let scanned = try Self.groupFindings(db)
 
-        let store = try AuditStore(path: db)
-        try Self.clearGroupFindings(store)
-        let legacyFresh = try LegacyCrossRequestAnalysis.run(store: store, policy: policy)
-        let legacy = try Self.groupFindings(db)
-        try Self.clearGroupFindings(store)
-        let fresh = try CrossRequestAnalysis.run(store: store, policy: policy)
-        let rewritten = try Self.groupFindings(db)
+        let (legacy, legacyFresh, rewritten, fresh) = try Self.oldAndNewPostPass(db: db, policy: policy)
 
         #expect(rewritten == legacy)
         #expect(scanned == legacy)

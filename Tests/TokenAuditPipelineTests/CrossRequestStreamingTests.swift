@@ -28,14 +28,9 @@ import TokenAuditRules
         try CrossRequestScanTests.write(lines, to: file)
         let db = directory.file("x.db")
         _ = try CrossRequestScanTests.scan([file], db: db, policy: policy)
-        let store = try AuditStore(path: db)
-        try CrossRequestEquivalenceTests.clearGroupFindings(store)
-        let legacyFresh = try LegacyCrossRequestAnalysis.run(store: store, policy: policy)
-        let legacy = try CrossRequestEquivalenceTests.groupFindings(db)
-        try CrossRequestEquivalenceTests.clearGroupFindings(store)
-        let fresh = try CrossRequestAnalysis.run(store: store, policy: policy)
-        #expect(fresh == legacyFresh)
-        return (legacy, try CrossRequestEquivalenceTests.groupFindings(db))
+        let both = try CrossRequestEquivalenceTests.oldAndNewPostPass(db: db, policy: policy)
+        #expect(both.newCounts == both.legacyCounts)
+        return (both.legacy, both.new)
     }
 
     static func evidenceNumber(_ finding: FindingRecord?, _ key: String) -> Int? {
