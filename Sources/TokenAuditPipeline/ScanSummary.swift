@@ -1,5 +1,6 @@
 import TokenAuditJSON
 import TokenAuditModel
+import TokenAuditRules
 
 /// What a scan did: coverage, verification, findings, problems. Printed at the end, or as JSON with `--json`.
 public struct ScanSummary: Sendable {
@@ -19,8 +20,11 @@ public struct ScanSummary: Sendable {
     public var tokenLines: UInt64 = 0
     public var overLongLines = 0
     public var binaryLines = 0
-    /// Distinct tokens analysed in this run.
+    /// Token analyses in this run: once per distinct token, again for a token evicted from the token cache and
+    /// seen again (the same verdict: the database does not change).
     public var tokensAnalysed: UInt64 = 0
+    /// The weak-secret rule's full-list searches (HS* tokens whose key the key set lacks) and their CPU time.
+    public var weakSecretSearches = WeakSecretSearchStatistics()
     /// Batches of lines committed by this run (not reported: how the scan cut its input, for tests and tuning).
     public var batches = 0
     /// Transactions those batches were committed in (not reported either).
@@ -57,13 +61,21 @@ public struct ScanSummary: Sendable {
         out += "  lines      \(lines) read, \(tokenLines) with tokens"
         if overLongLines + binaryLines > 0 { out += ", \(overLongLines) over-long and \(binaryLines) binary skipped" }
         out += "\n"
-        out += "  tokens     \(tokensAnalysed) distinct analysed this run; \(tokensInDatabase) in the database\n"
+        out += "  tokens     \(tokensAnalysed) analysed this run; \(tokensInDatabase) in the database\n"
         let order = ["valid", "invalid-signature", "unsigned", "unknown-key", "alg-key-mismatch", "unsupported",
                      "truncated", "malformed"]
         let verification = tokensByVerification.sorted { lhs, rhs in
             (order.firstIndex(of: lhs.key) ?? order.count, lhs.key) < (order.firstIndex(of: rhs.key) ?? order.count, rhs.key)
         }
         out += "  verified   " + verification.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
+        if weakSecretSearches.tokens > 0 {
+            let search = weakSecretSearches
+            out += "  secrets    \(search.tokens) HS* tokens without a key tried against \(search.listEntries) public "
+                + "secrets, \(String(format: "%.1f", search.cpuSeconds)) CPU-s"
+            // Worth a hint only when it is a noticeable part of the run.
+            out += search.cpuSeconds >= 1
+                ? " (their keys in --keys, or `builtin_secret_list: false` in the policy, skip this)\n" : "\n"
+        }
         let severities = Severity.allCases.reversed()
         out += "  findings   " + severities.map { "\($0.name) \(openFindings[$0] ?? 0)" }.joined(separator: ", ")
         let suppressed = suppressedFindings.values.reduce(0, +)
@@ -96,6 +108,8 @@ public struct ScanSummary: Sendable {
             ]))),
             .init(key: "tokens", value: .object(JSONObject([
                 "analysed_this_run": .number(Int(tokensAnalysed)), "in_database": .number(Int(tokensInDatabase)),
+                "weak_secret_searches": .number(weakSecretSearches.tokens),
+                "weak_secret_search_cpu_seconds": .number((weakSecretSearches.cpuSeconds * 1000).rounded() / 1000),
                 "by_verification": .object(JSONObject(members: tokensByVerification.sorted { $0.key < $1.key }.map {
                     JSONObject.Member(key: $0.key, value: .number(Int($0.value)))
                 })),

@@ -36,6 +36,10 @@ public final class RuleEngine: Sendable {
         requestRulePolicy.initialize(to: RequestRulePolicy(policy: policy, limits: requestTimeLimits))
     }
 
+    /// What the weak-secret rule's full-list searches have cost so far (tokens, CPU time): the scan's summary says
+    /// so when a missing or stale key set made it search.
+    public var weakSecretSearches: WeakSecretSearchStatistics { secrets.fullSearchStatistics }
+
     deinit {
         requestRulePolicy.pointee.release()
         requestRulePolicy.deinitialize(count: 1)

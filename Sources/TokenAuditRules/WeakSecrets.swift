@@ -65,6 +65,11 @@ final class WeakSecretChecker: Sendable {
     private let crackedByGroup = Mutex<[String: [CrackedSecret]]>([:])
     /// The list's key pads per hash, built at the first full pass that needs them (most scans need SHA-256 only).
     private let padsByHash = Mutex<[HashAlgorithm: HMACKeyPads]>([:])
+    /// Full-list searches run so far and the thread CPU time they took: the one per-token cost that grows with a
+    /// missing or stale key set (each HS* token without a key is tried against every entry, ~10 ms), reported
+    /// so a user can tell why such a scan is slow and what fixes it.
+    private let fullSearches = Atomic<Int>(0)
+    private let fullSearchNanoseconds = Atomic<UInt64>(0)
     /// Below this many entries the pads are computed per candidate (the short list of invalid-signature tokens
     /// does not justify building the table).
     static let precomputedPadsThreshold = 1024
@@ -101,12 +106,23 @@ final class WeakSecretChecker: Sendable {
         if limit < Self.precomputedPadsThreshold {
             index = list.entries.prefix(limit).firstIndex { tester.matches(secret: $0.secret) }
         } else {
+            let started = threadCPUNanoseconds()
             index = tester.firstMatch(in: pads(for: hash), limit: limit)
+            fullSearches.add(1, ordering: .relaxed)
+            fullSearchNanoseconds.add(threadCPUNanoseconds() &- started, ordering: .relaxed)
         }
         guard let index else { return nil }
         let found = CrackedSecret(secret: list.entries[index].secret, source: list.entries[index].source)
         crackedByGroup.withLock { $0[group, default: []].append(found) }
         return found
+    }
+
+    /// How many tokens were tried against the whole list (at least ``precomputedPadsThreshold`` entries) so far,
+    /// and the CPU time that took on the threads that did it.
+    var fullSearchStatistics: WeakSecretSearchStatistics {
+        WeakSecretSearchStatistics(
+            tokens: fullSearches.load(ordering: .relaxed), listEntries: list.entries.count,
+            cpuSeconds: Double(fullSearchNanoseconds.load(ordering: .relaxed)) / 1e9)
     }
 
     /// The key pads of the whole list for `hash`, computed at the first call (under the lock: concurrent callers
@@ -119,4 +135,27 @@ final class WeakSecretChecker: Sendable {
             return pads
         }
     }
+}
+
+/// What the weak-secret rule's full-list searches cost in a scan (see ``RuleEngine/weakSecretSearches``).
+public struct WeakSecretSearchStatistics: Sendable, Equatable {
+    /// Tokens tried against the whole list: HS* tokens whose key the key set does not hold.
+    public var tokens: Int
+    /// Entries in the list each of them was tried against.
+    public var listEntries: Int
+    /// CPU time of those searches, summed over the threads that ran them.
+    public var cpuSeconds: Double
+
+    public init(tokens: Int = 0, listEntries: Int = 0, cpuSeconds: Double = 0) {
+        self.tokens = tokens
+        self.listEntries = listEntries
+        self.cpuSeconds = cpuSeconds
+    }
+}
+
+/// The calling thread's CPU time (the searches are CPU-bound; wall time would count waits for the other core).
+private func threadCPUNanoseconds() -> UInt64 {
+    var now = timespec()
+    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0 else { return 0 }
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }

@@ -222,6 +222,11 @@ final class ProgressDisplay: @unchecked Sendable {
         if total > 0 { line += " of \(Self.megabytes(total)) (\(Int(Double(read) / Double(total) * 100))%)" }
         let rate = elapsed > 0 ? Double(progress.lines) / elapsed : 0
         line += ", \(progress.lines) lines (\(Int(rate))/s), \(progress.tokensAnalysed) tokens, \(progress.findings) findings"
+        let search = progress.weakSecretSearches
+        if search.cpuSeconds >= 1 {
+            // A missing or stale key set: the slow part of the run, named while it happens.
+            line += ", \(search.tokens) keyless HS* tokens searched (\(Int(search.cpuSeconds)) CPU-s)"
+        }
         if total > 0, read > 0, read < total {
             let remaining = elapsed * Double(total - read) / Double(read)
             line += ", ETA \(Int(remaining))s"
