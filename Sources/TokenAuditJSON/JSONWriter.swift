@@ -110,17 +110,30 @@ extension JSONWriter {
         case .object(let object):
             output.append(UInt8(ascii: "{"))
             // Sorted as indices with the same comparison (the same order as sorting the members, no copies).
+            // Members already in order (most evidence is built so) are written without sorting.
             let members = object.members
-            let order = sortedKeys ? members.indices.sorted { members[$0].key < members[$1].key } : Array(members.indices)
-            for (position, index) in order.enumerated() {
-                let member = members[index]
-                if position > 0 { output.append(UInt8(ascii: ",")) }
-                writeString(member.key, into: &output)
-                output.append(UInt8(ascii: ":"))
-                write(member.value, sortedKeys: sortedKeys, into: &output)
+            let inOrder = !sortedKeys || members.indices.dropFirst().allSatisfy { !(members[$0].key < members[$0 - 1].key) }
+            if inOrder {
+                for index in members.indices {
+                    if index > 0 { output.append(UInt8(ascii: ",")) }
+                    writeMember(members[index], sortedKeys: sortedKeys, into: &output)
+                }
+            } else {
+                let order = members.indices.sorted { members[$0].key < members[$1].key }
+                for (position, index) in order.enumerated() {
+                    if position > 0 { output.append(UInt8(ascii: ",")) }
+                    writeMember(members[index], sortedKeys: sortedKeys, into: &output)
+                }
             }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    @inline(__always)
+    private static func writeMember(_ member: JSONObject.Member, sortedKeys: Bool, into output: inout [UInt8]) {
+        writeString(member.key, into: &output)
+        output.append(UInt8(ascii: ":"))
+        write(member.value, sortedKeys: sortedKeys, into: &output)
     }
 
     /// ``writeString(_:into:)`` appending UTF-8 bytes. A string with no byte that may need an escape is copied

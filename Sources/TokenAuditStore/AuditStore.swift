@@ -31,6 +31,16 @@ public final class AuditStore: @unchecked Sendable {
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
     var failBeforeCommitForTesting = false
 
+    /// Ids of the sources registered with a batch or an end (``SourceRegistration``) under a negative key, by
+    /// key (under `lock`). A scan's batches and ends carry the key; the commit resolves it.
+    private var sourceIDsByKey: [Int64: Int64] = [:]
+
+    /// A read-only connection for the readers' source lookups (``sourceState(size:headFingerprint:path:)``,
+    /// ``latestSource(path:)``), opened on first use and closed by ``finishRun(id:status:counters:finishedAt:)``.
+    /// On the writer's connection a lookup waited for the committer's transaction (its lock), and every reader
+    /// with it; in WAL mode a second connection reads the last committed state beside the writer.
+    private let lookups = Mutex<SourceLookups?>(nil)
+
     /// Opens (creating with mode 0600 if needed) and migrates the database at `path`, in WAL mode.
     ///
     /// - Parameter busyTimeoutMilliseconds: how long a write waits for another writer (another scan) before
@@ -84,6 +94,9 @@ public final class AuditStore: @unchecked Sendable {
             throw Self.translate(error)
         }
     }
+
+    /// The lookup connection closes first, so that the writer's close is the last one and checkpoints the WAL.
+    deinit { closeSourceLookups() }
 
     /// The writer's SQLite page cache, in KiB: part of the scan's fixed memory budget (in bytes, whatever the
     /// page size: half as many pages at 8 KiB as at 4 KiB).
@@ -252,6 +265,7 @@ public final class AuditStore: @unchecked Sendable {
     /// Records the end of a scan with its counters (e.g. `lines`, `tokens`, `errors`), stored as a JSON object.
     public func finishRun(id: Int64, status: RunStatus, counters: [String: Int64], finishedAt: Double) throws {
         let json = TextFormatting.jsonObject(counters.mapValues { String($0) })
+        closeSourceLookups()
         try locked {
             // A scan ends here whatever happened: readers must find the indexes it dropped.
             if deferredIndexesDropped {
@@ -284,14 +298,31 @@ public final class AuditStore: @unchecked Sendable {
     /// than `size` (a log only grows); the largest such size, then the same path, then the lowest id.
     /// `nil` means the file is new. Decide with `KnownSource.plan(forSize:)`.
     public func sourceState(size: Int64, headFingerprint: String, path: String) throws -> KnownSource? {
-        try locked {
+        try lookUp { lookups in
             var found: KnownSource?
-            try statements.findSource.forEachRow([.text(headFingerprint), .integer(size), .text(path)]) { row in
+            try lookups.findSource.forEachRow([.text(headFingerprint), .integer(size), .text(path)]) { row in
                 if found == nil { found = Self.knownSource(row) }
             }
             return found
         }
     }
+
+    /// Runs `body` with the lookup connection (opening it if needed), under its own lock, never the writer's.
+    private func lookUp<Result>(_ body: (SourceLookups) throws -> Result) throws -> Result {
+        try lookups.withLock { lookups in
+            do {
+                if lookups == nil { lookups = try SourceLookups(path: path) }
+                // swift-format-ignore: NeverForceUnwrap
+                return try body(lookups!)
+            } catch let error as SQLiteError {
+                throw Self.translate(error)
+            }
+        }
+    }
+
+    /// Closes the lookup connection (reopened if a lookup follows): the scan's last connection to close is then
+    /// the writer's, whose close checkpoints the WAL.
+    func closeSourceLookups() { lookups.withLock { $0 = nil } }
 
     static func knownSource(_ row: SQLiteStatement) -> KnownSource {
         KnownSource(
@@ -308,12 +339,9 @@ public final class AuditStore: @unchecked Sendable {
     /// The most recent source recorded under `path`, whatever its content: for a small file that grew, whose
     /// head fingerprint changed with it (the caller checks that the old content is a prefix of the new).
     public func latestSource(path: String) throws -> KnownSource? {
-        try locked {
-            let statement = try connection.prepare(
-                "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "
-                    + "WHERE path = ? ORDER BY id DESC LIMIT 1")
+        try lookUp { lookups in
             var found: KnownSource?
-            try statement.forEachRow([.text(path)]) { row in found = Self.knownSource(row) }
+            try lookups.latestSource.forEachRow([.text(path)]) { row in found = Self.knownSource(row) }
             return found
         }
     }
@@ -321,27 +349,41 @@ public final class AuditStore: @unchecked Sendable {
     public func registerSource(_ source: SourceDescriptor, runID: Int64, resuming known: KnownSource? = nil) throws
         -> Int64
     {
-        try guardText(source.path, field: "sources.path")
+        let registration = try SourceRegistration(source, runID: runID, resuming: known, newKey: -1)
         return try locked {
-            var id: Int64 = 0
-            try transaction {
-                if let known {
-                    try statements.updateSourceIdentity.run([
-                        .text(source.path), .integer(source.size), .text(source.headFingerprint),
-                        .text(source.compression), .text(source.format), .integer(runID), .integer(known.id),
-                    ])
-                    guard connection.changes == 1 else { throw StoreError.unknownSource(id: known.id) }
-                    id = known.id
-                } else {
-                    try statements.insertSource.run([
-                        .text(source.path), .integer(source.size), .text(source.headFingerprint),
-                        .text(source.compression), .text(source.format), .integer(runID),
-                    ])
-                    id = sqlite3LastInsertRowID()
-                }
-            }
-            return id
+            var added: [Int64: Int64] = [:]
+            try transaction { try register([registration], into: &added) }
+            return added[registration.key] ?? registration.key
         }
+    }
+
+    /// Writes the rows of `registrations` in the open transaction: a known row is reused (its path, size,
+    /// compression and format updated, its watermark kept), a new one inserted. New rows' ids go to `added` by
+    /// key; the caller keeps them once the transaction has committed.
+    private func register(_ registrations: [SourceRegistration], into added: inout [Int64: Int64]) throws {
+        for registration in registrations {
+            let source = registration.descriptor
+            if let known = registration.known {
+                try statements.updateSourceIdentity.run([
+                    .text(source.path), .integer(source.size), .text(source.headFingerprint),
+                    .text(source.compression), .text(source.format), .integer(registration.runID), .integer(known.id),
+                ])
+                guard connection.changes == 1 else { throw StoreError.unknownSource(id: known.id) }
+            } else {
+                try statements.insertSource.run([
+                    .text(source.path), .integer(source.size), .text(source.headFingerprint),
+                    .text(source.compression), .text(source.format), .integer(registration.runID),
+                ])
+                added[registration.key] = sqlite3LastInsertRowID()
+            }
+        }
+    }
+
+    /// The stored id of the source a scan knows by `key` (``SourceRegistration/key``): a positive key is the id.
+    private func sourceID(forKey key: Int64, added: [Int64: Int64]) throws -> Int64 {
+        if key > 0 { return key }
+        guard let id = added[key] ?? sourceIDsByKey[key] else { throw StoreError.unknownSource(id: key) }
+        return id
     }
 
     /// Records how reading a file ended. `error` is a human-readable reason for `partial` and `failed`.
@@ -352,15 +394,29 @@ public final class AuditStore: @unchecked Sendable {
     /// Records how reading several files ended, in one transaction: a scan of 20 000 small files finished them
     /// in 20 000 transactions of their own, each taking the database's locks and writing its pages to the WAL.
     public func finishSources(_ ends: [(id: Int64, status: SourceStatus, error: String?)]) throws {
-        guard !ends.isEmpty else { return }
+        try finishSources(ends, registering: [])
+    }
+
+    /// ``finishSources(_:)`` of sources known by their scan keys (``SourceRegistration/key``), registering
+    /// `registrations` (sources without a committed batch, e.g. empty files) in the same transaction.
+    public func finishSources(
+        _ ends: [(id: Int64, status: SourceStatus, error: String?)], registering registrations: [SourceRegistration]
+    ) throws {
+        guard !ends.isEmpty || !registrations.isEmpty else { return }
         for end in ends { if let error = end.error { try guardText(error, field: "sources.error") } }
         try locked {
+            var added: [Int64: Int64] = [:]
             try transaction {
+                try register(registrations, into: &added)
                 for end in ends {
-                    try statements.finishSource.run([.text(end.status.rawValue), SQLValue(end.error), .integer(end.id)])
+                    let id = try sourceID(forKey: end.id, added: added)
+                    try statements.finishSource.run([.text(end.status.rawValue), SQLValue(end.error), .integer(id)])
                     guard connection.changes == 1 else { throw StoreError.unknownSource(id: end.id) }
                 }
             }
+            // A finished source gets no more batches: its key is not needed again.
+            for end in ends where end.id < 0 { sourceIDsByKey[end.id] = nil }
+            for (key, id) in added where !ends.contains(where: { $0.id == key }) { sourceIDsByKey[key] = id }
         }
     }
 
@@ -390,11 +446,22 @@ public final class AuditStore: @unchecked Sendable {
     /// transaction's findings and their evidence twice over while it was written: ~9 MB at the peak of a scan
     /// with a stale key set, where every token has findings).
     public func commit(_ folded: consuming BatchAccumulator) throws {
-        guard !folded.isEmpty else { return }
+        try commit(folded, registering: [])
+    }
+
+    /// ``commit(_:)-(BatchAccumulator)`` that first registers `registrations` (the sources whose first batch it
+    /// holds) in the same transaction: the batches' progress may name them by their keys.
+    public func commit(_ folded: consuming BatchAccumulator, registering registrations: [SourceRegistration]) throws {
+        guard !folded.isEmpty || !registrations.isEmpty else { return }
         var findings = folded.takeFindings()
         try Self.prepare(&findings)
         try locked {
-            try transaction { try apply(folded, findings: findings) }
+            var added: [Int64: Int64] = [:]
+            try transaction {
+                try register(registrations, into: &added)
+                try apply(folded, findings: findings, sources: added)
+            }
+            sourceIDsByKey.merge(added) { _, new in new }
         }
     }
 
@@ -423,7 +490,7 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
-    private func apply(_ folded: BatchAccumulator, findings: [FindingIncrement]) throws {
+    private func apply(_ folded: BatchAccumulator, findings: [FindingIncrement], sources: [Int64: Int64]) throws {
         // Each distinct token and text is resolved once; sightings first, so a token with a record is stored
         // with it rather than as a placeholder. The sightings' ids come back from that step (one id-cache lookup
         // per token, not two); only a token with rows but no sighting is looked up here.
@@ -473,7 +540,7 @@ public final class AuditStore: @unchecked Sendable {
             try statements.advanceSource.run([
                 .integer(progress.linesCommitted), .integer(progress.bytesCommitted), .integer(progress.lines),
                 .integer(progress.linesWithTokens), .integer(progress.linesRejected), SQLValue(progress.firstTime),
-                SQLValue(progress.lastTime), .integer(progress.sourceID),
+                SQLValue(progress.lastTime), .integer(try sourceID(forKey: progress.sourceID, added: sources)),
             ])
             guard connection.changes == 1 else { throw StoreError.unknownSource(id: progress.sourceID) }
         }
@@ -923,7 +990,7 @@ public final class AuditStore: @unchecked Sendable {
     }
 }
 
-private func guardText(_ text: String, field: String) throws {
+func guardText(_ text: String, field: String) throws {
     if RawTokenGuard.containsToken(text) { throw StoreError.rawTokenRejected(field: field) }
 }
 
@@ -1099,10 +1166,30 @@ struct IDCache<Key: IDCacheKey> {
 }
 
 /// The writer's prepared statements, compiled once and reused for every batch.
+/// The lookup connection of ``AuditStore`` and its two prepared queries (the same as the writer's).
+/// `@unchecked Sendable`: it lives in the store's `lookups` mutex and is used only under it.
+private final class SourceLookups: @unchecked Sendable {
+    let connection: SQLiteConnection
+    let findSource, latestSource: SQLiteStatement
+
+    init(path: String) throws {
+        connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 5_000)
+        findSource = try connection.prepare(Statements.findSourceSQL)
+        latestSource = try connection.prepare(
+            "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "
+                + "WHERE path = ? ORDER BY id DESC LIMIT 1")
+    }
+}
+
 private struct Statements {
+    static let findSourceSQL = """
+        SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources
+        WHERE head_fingerprint = ?1 AND size <= ?2
+        ORDER BY size DESC, (path = ?3) DESC, id ASC LIMIT 1
+        """
     let begin, commit, rollback: SQLiteStatement
     let insertRun, finishRun: SQLiteStatement
-    let findSource, insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
+    let insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, upsertUsage, upsertWindow: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding, updateFindingCounts: SQLiteStatement
@@ -1132,12 +1219,6 @@ private struct Statements {
         insertRun = try db.prepare(
             "INSERT INTO runs (started_at, tool_version, arguments, status) VALUES (?1, ?2, ?3, 'running')")
         finishRun = try db.prepare("UPDATE runs SET finished_at = ?1, status = ?2, counters = ?3 WHERE id = ?4")
-        findSource = try db.prepare(
-            """
-            SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources
-            WHERE head_fingerprint = ?1 AND size <= ?2
-            ORDER BY size DESC, (path = ?3) DESC, id ASC LIMIT 1
-            """)
         insertSource = try db.prepare(
             """
             INSERT INTO sources (path, size, head_fingerprint, compression, format, status, last_run_id)

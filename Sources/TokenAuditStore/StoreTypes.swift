@@ -99,6 +99,38 @@ public struct KnownSource: Sendable, Hashable {
     }
 }
 
+/// A file a scan is about to read, registered by the transaction that commits its first batch
+/// (``AuditStore/commit(_:registering:)``) or, when it has none, by the one that finishes it
+/// (``AuditStore/finishSources(_:registering:)``): never in a transaction of its own. Until then the scan knows the
+/// source by ``key``, which its batches' ``SourceProgress/sourceID`` and its end carry.
+///
+/// Why: a scan of 20 000 small files registered each in its own transaction before its first batch, on the
+/// reader's thread, which waited for the committer's transaction every time (docs/performance.md, eleventh
+/// session). Registered with its first batch, a file's row exists exactly when some of its data does, so a killed
+/// run leaves no row without data.
+public struct SourceRegistration: Sendable, Hashable {
+    /// `known.id` when the row exists (a restart or a resume), else a negative number unique in the scan.
+    public let key: Int64
+    public let descriptor: SourceDescriptor
+    public let runID: Int64
+    /// The row to reuse (from ``AuditStore/sourceState(size:headFingerprint:path:)``), as for
+    /// ``AuditStore/registerSource(_:runID:resuming:)``.
+    public let known: KnownSource?
+
+    /// Refuses a path that looks like a raw token now, as registering it would (the file is then counted as
+    /// failed by the caller, not the transaction that would carry it).
+    ///
+    /// - Parameter newKey: the key of a new row: negative, unique among the scan's registrations.
+    public init(_ descriptor: SourceDescriptor, runID: Int64, resuming known: KnownSource?, newKey: Int64) throws {
+        precondition(known != nil || newKey < 0, "a new source's key is negative")
+        try guardText(descriptor.path, field: "sources.path")
+        self.key = known?.id ?? newKey
+        self.descriptor = descriptor
+        self.runID = runID
+        self.known = known
+    }
+}
+
 /// The pipeline's decision for a file, derived from `KnownSource.plan(forSize:)`.
 public enum SourcePlan: Sendable, Hashable {
     /// Same content already fully committed: do not read it.

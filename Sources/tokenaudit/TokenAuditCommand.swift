@@ -40,7 +40,13 @@ struct TokenAuditCommand: ParsableCommand {
         limitMallocArenas(to: 2)
         #endif
         do {
-            var command = try parseAsRoot()
+            // Many paths (a shell glob) reach the parser collapsed: it is quadratic in them (`PathArguments`).
+            let (arguments, runs) = PathArguments.collapse(Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(arguments)
+            if !runs.isEmpty, var scan = command as? Scan {
+                scan.paths = PathArguments.expand(scan.paths, runs: runs)
+                command = scan
+            }
             try command.run()
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)

@@ -92,6 +92,58 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(cleanRows == resumedRows, "a killed-and-resumed run must equal one clean run")
     }
 
+    @Test func killedScanOfManySmallFilesReRunEqualsOneCleanRun() throws {
+        // 2 000 small files, one batch each: a transaction commits ~1 000 of them and registers their sources with
+        // their batches, while readers go on (docs/performance.md, eleventh session). A kill at any point leaves
+        // no source row without committed lines, and the re-run equals one clean run.
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let lines = try String(contentsOf: Harness.samples.appendingPathComponent("logs/nginx/access.log.1"), encoding: .utf8)
+            .split(separator: "\n")
+        for file in 0..<2_000 {
+            let text = lines.map { "198.51.\(file / 250).\(file % 250 + 1)\($0.drop { $0 != " " })\n" }.joined()
+            try text.write(to: logs.appendingPathComponent(String(format: "%05d.log", file)), atomically: false, encoding: .utf8)
+        }
+        let arguments = ["scan", logs.path, "--keys", "samples/keys", "--quiet"]
+
+        let clean = directory.appendingPathComponent("clean.sqlite").path
+        let cleanRun = try Harness.run(arguments + ["--db", clean])
+        #expect(cleanRun.status <= 1, "\(cleanRun.stderr)")
+
+        let killed = directory.appendingPathComponent("killed.sqlite").path
+        var kills = 0
+        for delay in [0.6, 1.4, 2.2] {
+            let process = Process()
+            process.executableURL = Harness.binary
+            process.arguments = arguments + ["--db", killed]
+            process.currentDirectoryURL = Harness.repository
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            if FileManager.default.fileExists(atPath: killed) {
+                #expect(try Harness.column(database: killed, "SELECT count(*) FROM sources WHERE lines_committed = 0") == ["0"],
+                        "a killed run left source rows without data (killed after \(delay) s)")
+            }
+        }
+        let final = try Harness.run(arguments + ["--db", killed])
+        #expect(final.status <= 1, "\(final.stderr)")
+        #expect(kills > 0, "the scan finished before any kill landed: make the input larger")
+        #expect(try Harness.column(database: killed, "SELECT count(*) || '|' || sum(lines_total) || '|' || sum(status = 'complete') FROM sources")
+            == ["2000|122000|2000"])
+        let cleanRows = try Harness.dump(database: clean)
+        let resumedRows = try Harness.dump(database: killed)
+        #expect(cleanRows.count == resumedRows.count)
+        #expect(cleanRows == resumedRows, "a killed-and-resumed run must equal one clean run")
+    }
+
     @Test func missingPathIsReportedAndTheRestIsScanned() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

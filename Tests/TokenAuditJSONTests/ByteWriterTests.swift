@@ -11,6 +11,9 @@ struct ByteWriterTests {
         #"{"b":1,"a":[true,false,null,{"z":"q\"uote","y":"back\\slash"}],"a":"dup","\u00e9":"\u2028x","n":0.0}"#,
         #"{"iss":"https://issuer.example.com","sub":"user-7","aud":["a","b"],"exp":1795827570,"tab":"x\ty","ctl":"\u0001\u007f"}"#,
         #"{"e\u0301":1,"é":2,"日本":"語","emoji":"👍","nested":{"deep":[[["x"]]],"k":"\u00e2"}}"#,
+        // Members already in key order (written without sorting), with equal neighbours, and one inversion last.
+        #"{"a":1,"b":2,"c":{"x":1,"y":[{"k":1,"k":2}]}}"#, #"{"a":1,"a":2,"b":3}"#, #"{"a":1,"c":2,"b":3}"#,
+        #"{"base_rules":["unknown-kid"],"method":"GET","path":"/v1/orders/43","status":200}"#,
     ]
 
     @Test("byte writer equals the String writer", arguments: documents)
