@@ -1165,7 +1165,6 @@ struct IDCache<Key: IDCacheKey> {
     mutating func removeAll() { self = IDCache(capacity: capacity, byteCapacity: byteCapacity) }
 }
 
-/// The writer's prepared statements, compiled once and reused for every batch.
 /// The lookup connection of ``AuditStore`` and its two prepared queries (the same as the writer's).
 /// `@unchecked Sendable`: it lives in the store's `lookups` mutex and is used only under it.
 private final class SourceLookups: @unchecked Sendable {
@@ -1181,6 +1180,7 @@ private final class SourceLookups: @unchecked Sendable {
     }
 }
 
+/// The writer's prepared statements, compiled once and reused for every batch.
 private struct Statements {
     static let findSourceSQL = """
         SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources
