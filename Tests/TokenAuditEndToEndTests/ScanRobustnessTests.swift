@@ -67,22 +67,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try Harness.run(arguments + ["--db", clean])
 
         let killed = directory.appendingPathComponent("killed.sqlite").path
-        var kills = 0
-        for delay in [0.4, 0.8, 1.2] {
-            let process = Process()
-            process.executableURL = Harness.binary
-            process.arguments = arguments + ["--db", killed]
-            process.currentDirectoryURL = Harness.repository
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            Thread.sleep(forTimeInterval: delay)
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            process.waitUntilExit()
-        }
+        let kills = try Self.killRepeatedly(arguments + ["--db", killed], after: [0.4, 0.8, 1.2])
         let final = try Harness.run(arguments + ["--db", killed])
         #expect(final.status <= 1, "\(final.stderr)")
         #expect(kills > 0, "the scan finished before any kill landed: make the input larger")
@@ -113,21 +98,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(cleanRun.status <= 1, "\(cleanRun.stderr)")
 
         let killed = directory.appendingPathComponent("killed.sqlite").path
-        var kills = 0
-        for delay in [0.6, 1.4, 2.2] {
-            let process = Process()
-            process.executableURL = Harness.binary
-            process.arguments = arguments + ["--db", killed]
-            process.currentDirectoryURL = Harness.repository
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            Thread.sleep(forTimeInterval: delay)
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            process.waitUntilExit()
+        let kills = try Self.killRepeatedly(arguments + ["--db", killed], after: [0.6, 1.4, 2.2]) { delay in
             if FileManager.default.fileExists(atPath: killed) {
                 #expect(try Harness.column(database: killed, "SELECT count(*) FROM sources WHERE lines_committed = 0") == ["0"],
                         "a killed run left source rows without data (killed after \(delay) s)")
@@ -142,6 +113,31 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         let resumedRows = try Harness.dump(database: killed)
         #expect(cleanRows.count == resumedRows.count)
         #expect(cleanRows == resumedRows, "a killed-and-resumed run must equal one clean run")
+    }
+
+    /// Runs the binary with `arguments` once per delay, killing it (SIGKILL) after that delay if it is still
+    /// running; `afterEach` sees each run once it has exited. Returns how many kills landed.
+    static func killRepeatedly(
+        _ arguments: [String], after delays: [Double], afterEach: (Double) throws -> Void = { _ in }
+    ) throws -> Int {
+        var kills = 0
+        for delay in delays {
+            let process = Process()
+            process.executableURL = Harness.binary
+            process.arguments = arguments
+            process.currentDirectoryURL = Harness.repository
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            try afterEach(delay)
+        }
+        return kills
     }
 
     @Test func missingPathIsReportedAndTheRestIsScanned() throws {
