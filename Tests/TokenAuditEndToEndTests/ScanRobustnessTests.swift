@@ -98,7 +98,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(cleanRun.status <= 1, "\(cleanRun.stderr)")
 
         let killed = directory.appendingPathComponent("killed.sqlite").path
-        let kills = try Self.killRepeatedly(arguments + ["--db", killed], after: [0.6, 1.4, 2.2]) { delay in
+        let kills = try Self.killRepeatedly(arguments + ["--db", killed], after: [0.6, 1.4, 2.2]) { (delay: Double) throws in
             if FileManager.default.fileExists(atPath: killed) {
                 #expect(try Harness.column(database: killed, "SELECT count(*) FROM sources WHERE lines_committed = 0") == ["0"],
                         "a killed run left source rows without data (killed after \(delay) s)")
