@@ -282,7 +282,7 @@ extension AuditStoreReader {
             SELECT \(column) AS name, sum(f.suppressed = 0) AS open, count(DISTINCT CASE WHEN f.suppressed = 0
                 THEN f.token_fingerprint END), sum(CASE WHEN f.suppressed = 0 THEN f.count ELSE 0 END),
                 max(CASE WHEN f.suppressed = 0 THEN f.severity END) AS worst, sum(f.suppressed = 1)
-            FROM findings AS f LEFT JOIN tokens AS t ON t.fingerprint = f.token_fingerprint
+            FROM findings AS f LEFT JOIN tokens AS t ON t.id = f.token_id
             WHERE f.last_seen >= ?1 AND f.first_seen <= ?2
             GROUP BY \(column)
             ORDER BY worst IS NULL, worst DESC, open DESC, name IS NULL, name
