@@ -237,8 +237,12 @@ extension AuditStore {
                 let values: [SQLValue] = ruleIDs.map { .text($0) } + (discriminator.map { [.text($0)] } ?? [])
                 // Pass 1: the stored keys (for the count of new findings, as before).
                 var previousKeys: Set<FindingKey> = []
+                // Through `findings_by_rule` (schema 9: the table's key starts with the token id).
                 let keys = try connection.prepare(
-                    "SELECT rule_id, token_fingerprint, discriminator FROM findings WHERE rule_id IN (\(placeholders))\(scope)")
+                    """
+                    SELECT rule_id, token_fingerprint, discriminator, token_id FROM findings
+                    WHERE rule_id IN (\(placeholders))\(scope)
+                    """)
                 try keys.forEachRow(values) { row in
                     if let token = TokenFingerprint(hex: row.text(at: 1) ?? "") {
                         previousKeys.insert(FindingKey(ruleID: row.text(at: 0) ?? "", token: token, discriminator: row.text(at: 2) ?? ""))
@@ -258,10 +262,10 @@ extension AuditStore {
                     {
                         return
                     }
-                    stale.append([.text(ruleID), .text(hex), .text(discriminator)])
+                    stale.append([.integer(row.int64(at: 3)), .text(ruleID), .text(discriminator)])
                 }
                 let delete = try connection.prepare(
-                    "DELETE FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3")
+                    "DELETE FROM findings WHERE token_id = ?1 AND rule_id = ?2 AND discriminator = ?3")
                 for key in stale { try delete.run(key) }
                 stale = []
 
@@ -271,29 +275,32 @@ extension AuditStore {
                     SELECT severity, first_seen, last_seen, count, evidence, suppressed,
                         example_source IS NULL AND example_line IS NULL AND example_time IS first_seen
                             AND status_codes = '[]'
-                    FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+                    FROM findings WHERE token_id = ?1 AND rule_id = ?2 AND discriminator = ?3
                     """)
                 let insert = try connection.prepare(
                     """
-                    INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,
-                        last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9)
+                    INSERT OR REPLACE INTO findings (token_id, rule_id, token_fingerprint, discriminator, severity,
+                        first_seen, last_seen, count, example_source, example_line, example_time, status_codes, evidence,
+                        suppressed)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, ?6, '[]', ?9, ?10)
                     """)
                 var fresh: [Severity: UInt64] = [:]
                 for (index, finding) in findings.enumerated() {
                     if !finding.suppressed, !previousKeys.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
                     guard last[finding.key] == index else { continue }
-                    let key: [SQLValue] = [
-                        .text(finding.key.ruleID), .text(finding.key.token.hex), .text(finding.key.discriminator),
-                    ]
+                    // The token's id (a placeholder record for a token the store does not hold, as the committer
+                    // does; the post-pass's tokens are all stored).
+                    let tokenID = try self.tokenID(finding.key.token)
                     if previousKeys.contains(finding.key) {
                         var unchanged = false
-                        try stored.forEachRow(key) { row in
+                        try stored.forEachRow([.integer(tokenID), .text(finding.key.ruleID), .text(finding.key.discriminator)]) { row in
                             unchanged = StoredFindingRow(row).matches(finding, evidence: evidences[index])
                         }
                         if unchanged { continue }
                     }
-                    try insert.run(key + [
+                    try insert.run([
+                        .integer(tokenID), .text(finding.key.ruleID), .text(finding.key.token.hex),
+                        .text(finding.key.discriminator),
                         .integer(Int64(finding.severity.rawValue)), SQLValue(finding.firstSeen), SQLValue(finding.lastSeen),
                         .integer(finding.count), .text(evidences[index]), .integer(finding.suppressed ? 1 : 0),
                     ])

@@ -149,7 +149,6 @@ public final class AuditStore: @unchecked Sendable {
         ("tokens_by_fingerprint", "token_records(fingerprint)"),
         ("tokens_by_sub", "token_records(sub)"),
         ("tokens_by_jti", "token_records(jti)"),
-        ("findings_by_token", "findings(token_fingerprint)"),
         ("usage_groups_by_client_ip", "usage_groups(client_ip_id)"),
     ]
 
@@ -466,8 +465,8 @@ public final class AuditStore: @unchecked Sendable {
     }
 
     /// Refuses the whole commit, before anything is written, if any finding text looks like a raw token or any
-    /// evidence is not a JSON object; canonicalises evidence (sorted keys) so output is deterministic; sorts by
-    /// key so consecutive writes land on neighbouring B-tree pages.
+    /// evidence is not a JSON object; canonicalises evidence (sorted keys) so output is deterministic. They are
+    /// sorted by key once their tokens' ids are known (``findingOrder(_:tokenIDs:)``, in the transaction).
     private static func prepare(_ findings: inout [FindingIncrement]) throws {
         for index in findings.indices {
             let key = findings[index].key
@@ -482,12 +481,21 @@ public final class AuditStore: @unchecked Sendable {
                 throw StoreError.invalidEvidence(rule: key.ruleID, reason: error.reason)
             }
         }
-        findings.sort { lhs, rhs in
-            let l = lhs.key, r = rhs.key
+    }
+
+    /// The positions of `findings` in the order of the table's key (token id, rule, discriminator), so
+    /// consecutive writes land on neighbouring B-tree pages: a transaction's findings are those of its new
+    /// tokens (the end of the table) and of the tokens of the current hour (recent ids), not spread over the
+    /// whole table as with the fingerprint-led key of schema 8.
+    static func findingOrder(_ findings: [FindingIncrement], tokenIDs: [Int64]) -> [Int] {
+        var order = Array(findings.indices)
+        order.sort { lhs, rhs in
+            if tokenIDs[lhs] != tokenIDs[rhs] { return tokenIDs[lhs] < tokenIDs[rhs] }
+            let l = findings[lhs].key, r = findings[rhs].key
             if l.ruleID != r.ruleID { return l.ruleID < r.ruleID }
-            if l.token != r.token { return l.token < r.token }
             return l.discriminator < r.discriminator
         }
+        return order
     }
 
     private func apply(_ folded: BatchAccumulator, findings: [FindingIncrement], sources: [Int64: Int64]) throws {
@@ -521,7 +529,14 @@ public final class AuditStore: @unchecked Sendable {
         misses.sort { TextOrder.utf8Precedes(folded.texts[Int($0)], folded.texts[Int($1)]) }
         for index in misses { textIDs[Int(index)] = try storedStringID(folded.texts[Int(index)], field: "usage") }
         try applyUsage(folded, tokenIDs: tokenIDs, textIDs: textIDs)
-        for increment in findings { try mergeFinding(increment) }
+        // A finding's token has a sighting in nearly every batch (its id is cached by now); one without a record
+        // gets a placeholder, as usage does, since the key starts with the id (schema 9).
+        var findingTokenIDs: [Int64] = []
+        findingTokenIDs.reserveCapacity(findings.count)
+        for increment in findings { findingTokenIDs.append(try tokenID(increment.key.token)) }
+        for index in Self.findingOrder(findings, tokenIDs: findingTokenIDs) {
+            try mergeFinding(findings[index], tokenID: findingTokenIDs[index])
+        }
         // A request-window value is redacted, not refused, when it looks like a token (a client-controlled
         // User-Agent); a value already in the dictionary was stored verbatim and needs no check.
         var valueIDs = [Int64](repeating: -1, count: folded.texts.count)
@@ -853,16 +868,16 @@ public final class AuditStore: @unchecked Sendable {
     /// merge: a live token's finding seen again, with no earlier example, no new status, no higher severity),
     /// only those three columns are written, and the stored example, evidence and status codes are neither read
     /// into Swift strings nor bound again; the row written is the same.
-    private func mergeFinding(_ increment: FindingIncrement) throws {
+    private func mergeFinding(_ increment: FindingIncrement, tokenID: Int64) throws {
         let key = increment.key
         let select = statements.selectFinding
         select.reset()
-        try select.bind(cString: key.ruleID, at: 1)
-        try select.bind(cString: key.token.hex, at: 2)
+        try select.bind(tokenID, at: 1)
+        try select.bind(cString: key.ruleID, at: 2)
         try select.bind(cString: key.discriminator, at: 3)
         guard try select.step() else {
             select.reset()
-            try writeFinding(increment, with: statements.insertFinding)
+            try writeFinding(increment, tokenID: tokenID, with: statements.insertFinding)
             return
         }
         var merged = increment
@@ -897,8 +912,8 @@ public final class AuditStore: @unchecked Sendable {
             select.reset()
             let update = statements.updateFindingCounts
             update.reset()
-            try update.bind(cString: key.ruleID, at: 1)
-            try update.bind(cString: key.token.hex, at: 2)
+            try update.bind(tokenID, at: 1)
+            try update.bind(cString: key.ruleID, at: 2)
             try update.bind(cString: key.discriminator, at: 3)
             try update.bind(merged.firstSeen, at: 4)
             try update.bind(merged.lastSeen, at: 5)
@@ -912,11 +927,12 @@ public final class AuditStore: @unchecked Sendable {
         }
         merged.statusCodes.formUnion(storedCodes)
         select.reset()
-        try writeFinding(merged, with: statements.replaceFinding)
+        try writeFinding(merged, tokenID: tokenID, with: statements.replaceFinding)
     }
 
-    /// Binds a whole finding row (parameters 1–13 of `insertFinding` / `replaceFinding`) and runs `statement`.
-    private func writeFinding(_ finding: FindingIncrement, with statement: SQLiteStatement) throws {
+    /// Binds a whole finding row (parameters 1–13 of `insertFinding` / `replaceFinding`, the token id as 14)
+    /// and runs `statement`.
+    private func writeFinding(_ finding: FindingIncrement, tokenID: Int64, with statement: SQLiteStatement) throws {
         statement.reset()
         try statement.bind(cString: finding.key.ruleID, at: 1)
         try statement.bind(cString: finding.key.token.hex, at: 2)
@@ -931,6 +947,7 @@ public final class AuditStore: @unchecked Sendable {
         try statement.bind(cString: TextFormatting.jsonArray(finding.statusCodes.sorted()), at: 11)
         try statement.bind(cString: finding.example.evidenceJSON, at: 12)
         try statement.bind(Int64(finding.suppressed ? 1 : 0), at: 13)
+        try statement.bind(tokenID, at: 14)
         try statement.execute()
     }
 
@@ -958,9 +975,17 @@ public final class AuditStore: @unchecked Sendable {
         try locked {
             var changed = false
             try transaction {
+                // By the key (schema 9): the token's id through the never-dropped integer lookup key.
                 try connection.prepare(
-                    "UPDATE findings SET suppressed = ? WHERE rule_id = ? AND token_fingerprint = ? AND discriminator = ?"
-                ).run([.integer(suppressed ? 1 : 0), .text(key.ruleID), .text(key.token.hex), .text(key.discriminator)])
+                    """
+                    UPDATE findings SET suppressed = ?1
+                    WHERE token_id = (SELECT id FROM token_records WHERE fingerprint_key = ?2 AND fingerprint = ?3)
+                        AND rule_id = ?4 AND discriminator = ?5
+                    """
+                ).run([
+                    .integer(suppressed ? 1 : 0), .integer(StoreKeys.fingerprintKey(key.token)), .text(key.token.hex),
+                    .text(key.ruleID), .text(key.discriminator),
+                ])
                 changed = connection.changes == 1
             }
             return changed
@@ -1293,26 +1318,27 @@ private struct Statements {
             """
             SELECT severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes,
                 evidence, suppressed
-            FROM findings WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+            FROM findings WHERE token_id = ?1 AND rule_id = ?2 AND discriminator = ?3
             """)
         let findingColumns = """
             (rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count, example_source,
-                example_line, example_time, status_codes, evidence, suppressed)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                example_line, example_time, status_codes, evidence, suppressed, token_id)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             """
         insertFinding = try db.prepare("INSERT INTO findings \(findingColumns)")
         // An UPDATE, not INSERT OR REPLACE: a replace deletes and re-inserts the row, rewriting its entry in
-        // `findings_by_token` too, for every finding of every live token in every transaction.
+        // `findings_by_rule` too, for every finding of every live token in every transaction. Addressed by the
+        // key (token id ?14; ?2, the fingerprint, is bound but unused: it is the id's and never changes).
         replaceFinding = try db.prepare(
             """
             UPDATE findings SET severity = ?4, first_seen = ?5, last_seen = ?6, count = ?7, example_source = ?8,
                 example_line = ?9, example_time = ?10, status_codes = ?11, evidence = ?12, suppressed = ?13
-            WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+            WHERE token_id = ?14 AND rule_id = ?1 AND discriminator = ?3
             """)
         updateFindingCounts = try db.prepare(
             """
             UPDATE findings SET first_seen = ?4, last_seen = ?5, count = ?6
-            WHERE rule_id = ?1 AND token_fingerprint = ?2 AND discriminator = ?3
+            WHERE token_id = ?1 AND rule_id = ?2 AND discriminator = ?3
             """)
     }
 }

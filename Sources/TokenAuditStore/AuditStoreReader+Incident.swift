@@ -291,8 +291,8 @@ extension AuditStoreReader {
         var result: [RelatedToken] = []
         var seen: Set<TokenFingerprint> = [token.fingerprint]
         let worst = """
-            (SELECT count(*) FROM findings AS f WHERE f.token_fingerprint = t.fingerprint AND f.suppressed = 0),
-            (SELECT max(severity) FROM findings AS f WHERE f.token_fingerprint = t.fingerprint AND f.suppressed = 0)
+            (SELECT count(*) FROM findings AS f WHERE f.token_id = t.id AND f.suppressed = 0),
+            (SELECT max(severity) FROM findings AS f WHERE f.token_id = t.id AND f.suppressed = 0)
             """
         func collect(_ sql: String, _ values: [SQLValue], _ reason: RelatedToken.Reason) throws {
             try connection.prepare(sql).forEachRow(values) { row in
@@ -364,7 +364,7 @@ extension AuditStoreReader {
                 UNION ALL
                 SELECT 'finding', f.first_seen, f.last_seen, f.token_fingerprint, t.sub, t.client_id, '', '', '',
                     '', 0, f.count, f.rule_id, f.severity, f.status_codes, f.suppressed, f.discriminator
-                FROM findings AS f JOIN tokens AS t ON t.fingerprint = f.token_fingerprint
+                FROM findings AS f JOIN tokens AS t ON t.id = f.token_id
                 WHERE \(tokenCondition)
                     AND (?2 IS NULL OR f.last_seen >= ?2) AND (?3 IS NULL OR f.first_seen <= ?3)
                 )

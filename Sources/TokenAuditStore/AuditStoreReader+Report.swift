@@ -282,7 +282,7 @@ extension AuditStoreReader {
             SELECT \(column) AS name, sum(f.suppressed = 0) AS open, count(DISTINCT CASE WHEN f.suppressed = 0
                 THEN f.token_fingerprint END), sum(CASE WHEN f.suppressed = 0 THEN f.count ELSE 0 END),
                 max(CASE WHEN f.suppressed = 0 THEN f.severity END) AS worst, sum(f.suppressed = 1)
-            FROM findings AS f LEFT JOIN tokens AS t ON t.fingerprint = f.token_fingerprint
+            FROM findings AS f LEFT JOIN tokens AS t ON t.id = f.token_id
             WHERE f.last_seen >= ?1 AND f.first_seen <= ?2
             GROUP BY \(column)
             ORDER BY worst IS NULL, worst DESC, open DESC, name IS NULL, name
@@ -301,7 +301,9 @@ extension AuditStoreReader {
     private func routes(_ period: ReportPeriod, limit: Int) throws -> [FindingGroup] {
         var result: [FindingGroup] = []
         // A token-level finding counts once for every route its token used in the period; a request-level one
-        // (discriminator `host/path`) only for its own route.
+        // (discriminator `host/path`) only for its own route. The usage rows are read from `usage_groups` by the
+        // finding's token id (the `usage` view's rows, which join by fingerprint): joined by fingerprint, SQLite
+        // scanned every finding for every usage row once `findings` no longer had a fingerprint index (schema 9).
         try connection.prepare(
             """
             SELECT u.host, u.path, count(DISTINCT CASE WHEN f.suppressed = 0 THEN f.rule_id || ' ' || f.token_fingerprint
@@ -310,7 +312,10 @@ extension AuditStoreReader {
                 max(CASE WHEN f.suppressed = 0 THEN f.severity END) AS worst,
                 count(DISTINCT CASE WHEN f.suppressed = 1 THEN f.rule_id || ' ' || f.token_fingerprint || ' '
                     || f.discriminator END)
-            FROM findings AS f JOIN usage AS u ON u.token_fingerprint = f.token_fingerprint
+            FROM findings AS f JOIN (
+                SELECT g.token_id, h.value AS host, p.value AS path, g.first_seen, g.last_seen
+                FROM usage_groups AS g JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id
+            ) AS u ON u.token_id = f.token_id
             WHERE f.last_seen >= ?1 AND f.first_seen <= ?2 AND u.last_seen >= ?1 AND u.first_seen <= ?2
                 AND (f.discriminator = '' OR f.discriminator = u.host || u.path OR f.discriminator = u.host || '/' || u.path)
             GROUP BY u.host, u.path
@@ -364,10 +369,10 @@ extension AuditStoreReader {
         try connection.prepare(
             """
             SELECT \(Self.tokenColumns), o.findings, o.worst, o.occurrences FROM (
-                SELECT token_fingerprint, count(*) AS findings, max(severity) AS worst, sum(count) AS occurrences
+                SELECT token_id, count(*) AS findings, max(severity) AS worst, sum(count) AS occurrences
                 FROM findings WHERE suppressed = 0 AND last_seen >= ?1 AND first_seen <= ?2
-                GROUP BY token_fingerprint) AS o
-            JOIN tokens AS t ON t.fingerprint = o.token_fingerprint
+                GROUP BY token_id) AS o
+            JOIN tokens AS t ON t.id = o.token_id
             ORDER BY o.worst DESC, o.findings DESC, o.occurrences DESC, t.fingerprint
             LIMIT \(max(0, limit))
             """
@@ -388,7 +393,7 @@ extension AuditStoreReader {
             SELECT u.client_ip, count(DISTINCT u.token_fingerprint), sum(u.count) AS requests, max(b.worst) AS worst
             FROM usage AS u JOIN (
                 SELECT token_fingerprint, max(severity) AS worst FROM findings
-                WHERE suppressed = 0 AND last_seen >= ?1 AND first_seen <= ?2 GROUP BY token_fingerprint) AS b
+                WHERE suppressed = 0 AND last_seen >= ?1 AND first_seen <= ?2 GROUP BY token_id) AS b
                 ON b.token_fingerprint = u.token_fingerprint
             WHERE u.client_ip <> '' AND u.last_seen >= ?1 AND u.first_seen <= ?2
             GROUP BY u.client_ip

@@ -209,7 +209,12 @@ public final class AuditStoreReader: @unchecked Sendable {
         if let until = query.until { add("f.first_seen <= ?", .real(until)) }
         if let issuer = query.issuer { add("t.iss = ?", .text(issuer)) }
         if let client = query.clientID { add("t.client_id = ?", .text(client)) }
-        if let token = query.token { add("f.token_fingerprint = ?", .text(token.hex)) }
+        if let token = query.token {
+            // The key's prefix (schema 9), the id through the never-dropped integer lookup key.
+            conditions.append(
+                "f.token_id = (SELECT id FROM token_records WHERE fingerprint_key = \(bind(.integer(StoreKeys.fingerprintKey(token))))"
+                    + " AND fingerprint = \(bind(.text(token.hex))))")
+        }
         if query.host != nil || query.path != nil {
             // Request-level findings carry `host/path` as their discriminator; token-level ones ('') match
             // through the routes their token was used on (the usage table).
@@ -239,7 +244,7 @@ public final class AuditStoreReader: @unchecked Sendable {
             SELECT f.rule_id, f.severity, f.token_fingerprint, f.discriminator, t.kind, t.iss, t.client_id,
                 f.first_seen, f.last_seen, f.count, f.example_source, f.example_line, f.status_codes, f.evidence,
                 f.suppressed
-            FROM findings AS f LEFT JOIN tokens AS t ON t.fingerprint = f.token_fingerprint
+            FROM findings AS f LEFT JOIN tokens AS t ON t.id = f.token_id
             """
         if !conditions.isEmpty { sql += "\nWHERE " + conditions.joined(separator: " AND ") }
         sql += "\nORDER BY f.severity DESC, f.rule_id, f.first_seen IS NULL, f.first_seen, f.token_fingerprint, f.discriminator"

@@ -396,11 +396,10 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// of those tokens from that IP. A token fails when it has a finding of one of `ruleIDs` (a
     /// `remote-key-url` finding only when not allowlisted, i.e. above info).
     ///
-    /// Failing tokens become ids once, found through `token_records_by_key` (the integer key computed from the
-    /// finding's fingerprint, then the full fingerprint compared): that index is never dropped, so this runs
-    /// beside the end-of-scan index rebuild. Their client-IP buckets are read by primary key (the failing tokens
-    /// drive the join: the other order probed every (token, client) pair), merged per (token, bucket, client
-    /// IP) over the User-Agents (min, max: one point per client-IP bucket, as the `request_windows` view shows)
+    /// Failing tokens are the ids their findings carry (schema 9), read through `findings_by_rule`: that index
+    /// is never dropped, so this runs beside the end-of-scan index rebuild. Their client-IP buckets are read by
+    /// primary key (the failing tokens drive the join: the other order probed every (token, client) pair),
+    /// merged per (token, bucket, client IP) over the User-Agents (min, max: one point per client-IP bucket, as the `request_windows` view shows)
     /// and grouped by client id.
     public func forEachProbingClient(
         ruleIDs: [String], minimumTokens: Int, _ body: (_ clientIP: String, _ points: [StoredWindowPoint]) throws -> Void
@@ -413,9 +412,7 @@ public final class CrossRequestReader: @unchecked Sendable {
             try connection.prepare(
                 """
                 WITH failing(id) AS (
-                    SELECT DISTINCT t.id FROM findings AS f JOIN token_records AS t
-                        ON t.fingerprint_key = \(Schema.fingerprintKeySQL("f.token_fingerprint"))
-                            AND t.fingerprint = f.token_fingerprint
+                    SELECT DISTINCT f.token_id FROM findings AS f
                     WHERE f.rule_id IN (\(placeholders)) AND (f.rule_id != 'remote-key-url' OR f.severity > 0)),
                 buckets AS MATERIALIZED (
                     SELECT b.ip_id AS value_id, b.token_id, min(b.first_time) AS first_time,

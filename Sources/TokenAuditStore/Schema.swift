@@ -550,7 +550,74 @@ enum Schema {
 
         \(requestWindowsViewV8)
         """,
+        // 9: findings keyed by the token's integer id (issue 6). Keyed by (rule, 64-hex fingerprint,
+        // discriminator), a transaction's finding upserts landed on random leaf pages of the ~500-byte-row table,
+        // so a scan where every token has findings (a stale or missing key set) rewrote nearly the whole table
+        // into the WAL in every transaction (3 M lines without keys: 8.45 GB written for a 472 MB database).
+        // Keyed (token id, rule, discriminator), they land at the end of the B-tree (new tokens) or beside their
+        // token's recent id. Every column stays (`token_fingerprint` too, for the views, the SIEM output and
+        // ad-hoc queries); `token_id` is added last, so `SELECT *` keeps the old columns' positions. A finding
+        // of a token without a record (never written by a scan) gets a placeholder record, as usage did in
+        // migration 4. `findings_by_token` goes (the key's prefix serves lookups by token); `findings_by_rule`
+        // serves the post-pass's reads by rule (new findings land at the end of each rule's range, in id order).
+        // `finding_details` joins by id; its rows are the same.
+        """
+        DROP VIEW finding_details;
+
+        INSERT INTO token_records (fingerprint, fingerprint_key, kind, verification_status)
+        SELECT token_fingerprint, \(fingerprintKeySQL("token_fingerprint")), 'unknown', ''
+        FROM (SELECT DISTINCT token_fingerprint FROM findings) AS f
+        WHERE NOT EXISTS (SELECT 1 FROM token_records AS t
+            WHERE t.fingerprint_key = \(fingerprintKeySQL("f.token_fingerprint")) AND t.fingerprint = f.token_fingerprint)
+        ORDER BY token_fingerprint;
+
+        CREATE TABLE findings_v9 (
+            rule_id           TEXT    NOT NULL,
+            token_fingerprint TEXT    NOT NULL,
+            discriminator     TEXT    NOT NULL DEFAULT '',
+            severity          INTEGER NOT NULL CHECK (severity BETWEEN 0 AND 4),
+            first_seen        REAL,
+            last_seen         REAL,
+            count             INTEGER NOT NULL,
+            example_source    TEXT,
+            example_line      INTEGER,
+            example_time      REAL,
+            status_codes      TEXT    NOT NULL DEFAULT '[]',
+            evidence          TEXT    NOT NULL DEFAULT '{}',
+            suppressed        INTEGER NOT NULL DEFAULT 0 CHECK (suppressed IN (0, 1)),
+            token_id          INTEGER NOT NULL,
+            PRIMARY KEY (token_id, rule_id, discriminator)
+        ) WITHOUT ROWID;
+        INSERT INTO findings_v9 (rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count,
+            example_source, example_line, example_time, status_codes, evidence, suppressed, token_id)
+        SELECT f.rule_id, f.token_fingerprint, f.discriminator, f.severity, f.first_seen, f.last_seen, f.count,
+            f.example_source, f.example_line, f.example_time, f.status_codes, f.evidence, f.suppressed,
+            (SELECT min(t.id) FROM token_records AS t
+                WHERE t.fingerprint_key = \(fingerprintKeySQL("f.token_fingerprint")) AND t.fingerprint = f.token_fingerprint)
+        FROM findings AS f ORDER BY 14, 1, 3;
+        DROP TABLE findings;
+        ALTER TABLE findings_v9 RENAME TO findings;
+        CREATE INDEX findings_by_rule ON findings(rule_id);
+
+        \(findingDetailsViewV9)
+        """,
     ]
+
+    /// The `finding_details` view of migration 9: the columns and rows of the earlier one, its token joined by
+    /// id (every finding has a token record from schema 9 on) instead of by fingerprint.
+    /// Released: never change it; a later migration recreates it.
+    static let findingDetailsViewV9 = """
+        CREATE VIEW finding_details AS
+        SELECT f.rule_id, f.severity,
+            CASE f.severity WHEN 0 THEN 'info' WHEN 1 THEN 'low' WHEN 2 THEN 'medium' WHEN 3 THEN 'high'
+                ELSE 'critical' END AS severity_name,
+            f.token_fingerprint, f.discriminator, t.kind, t.iss, t.sub, t.client_id, t.jti, t.kid,
+            t.verification_status, f.count, f.first_seen, f.last_seen,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.first_seen, 'unixepoch') AS first_seen_utc,
+            strftime('%Y-%m-%dT%H:%M:%SZ', f.last_seen, 'unixepoch') AS last_seen_utc,
+            f.status_codes, f.evidence, f.suppressed, f.example_source, f.example_line
+        FROM findings AS f LEFT JOIN token_records AS t ON t.id = f.token_id;
+        """
 
     /// The `request_windows` view of migration 8: the rows and columns of the two-row layout's view (one row per
     /// token × dimension × value × bucket), each dimension grouped from the rows where its id is not 0 (absent).
@@ -605,5 +672,5 @@ enum Schema {
     static let tables = ["runs", "sources", "tokens", "usage", "findings", "request_windows"]
 
     /// Columns a dump leaves out: surrogate ids that depend on commit order, not on content.
-    static let surrogateColumns: [String: Set<String>] = ["tokens": ["id"]]
+    static let surrogateColumns: [String: Set<String>] = ["tokens": ["id"], "findings": ["token_id"]]
 }

@@ -88,7 +88,8 @@ enum Harness {
             "SELECT path, size, head_fingerprint, compression, format, lines_total, lines_with_tokens, lines_committed, first_time, last_time, status FROM sources ORDER BY path",
             "SELECT fingerprint, kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope, iat, nbf, exp, header_json, claims_json, verification_status, verification_detail, key_id, first_seen, last_seen, use_count FROM tokens ORDER BY fingerprint",
             "SELECT * FROM usage ORDER BY token_fingerprint, client_ip, method, host, path, status",
-            "SELECT * FROM findings ORDER BY rule_id, token_fingerprint, discriminator",
+            // Without `token_id` (schema 9): a surrogate id that depends on commit order, as `tokens.id`.
+            "SELECT rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed FROM findings ORDER BY rule_id, token_fingerprint, discriminator",
         ]
         var rows: [String] = []
         for sql in queries {

@@ -168,7 +168,9 @@ import TokenAuditRules
     static func rows(_ store: AuditStore) throws -> [[SQLValue]] {
         try store.withConnection { connection in
             var rows: [[SQLValue]] = []
-            let statement = try connection.prepare("SELECT * FROM findings ORDER BY rule_id, token_fingerprint, discriminator")
+            // Without `token_id` (schema 9): a surrogate id, not content.
+            let statement = try connection.prepare(
+                "SELECT rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed FROM findings ORDER BY rule_id, token_fingerprint, discriminator")
             try statement.forEachRow([]) { row in rows.append((0..<row.columnCount).map { row.value(at: $0) }) }
             return rows
         }

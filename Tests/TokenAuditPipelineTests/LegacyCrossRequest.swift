@@ -243,8 +243,9 @@ extension AuditStore {
                 let insert = try connection.prepare(
                     """
                     INSERT OR REPLACE INTO findings (rule_id, token_fingerprint, discriminator, severity, first_seen,
-                        last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9)
+                        last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed,
+                        token_id)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?5, '[]', ?8, ?9, ?10)
                     """)
                 var fresh: [Severity: UInt64] = [:]
                 for (finding, evidence) in canonical {
@@ -252,6 +253,8 @@ extension AuditStore {
                         .text(finding.key.ruleID), .text(finding.key.token.hex), .text(finding.key.discriminator),
                         .integer(Int64(finding.severity.rawValue)), SQLValue(finding.firstSeen), SQLValue(finding.lastSeen),
                         .integer(finding.count), .text(evidence), .integer(finding.suppressed ? 1 : 0),
+                        // Schema 9: the token's id, as the store resolves it (a placeholder for an unknown token).
+                        .integer(try self.tokenID(finding.key.token)),
                     ])
                     if !finding.suppressed, !previous.contains(finding.key) { fresh[finding.severity, default: 0] += 1 }
                 }

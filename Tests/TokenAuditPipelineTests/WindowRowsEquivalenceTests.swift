@@ -99,8 +99,9 @@ import TokenAuditRules
             for fingerprint in fingerprints {
                 try connection.execute(
                     """
-                    INSERT INTO findings (rule_id, token_fingerprint, discriminator, severity, count)
-                    VALUES ('alg-none', '\(fingerprint.hex)', '', 3, 1)
+                    INSERT INTO findings (rule_id, token_fingerprint, discriminator, severity, count, token_id)
+                    VALUES ('alg-none', '\(fingerprint.hex)', '', 3, 1,
+                        (SELECT id FROM token_records WHERE fingerprint = '\(fingerprint.hex)'))
                     """)
             }
         }

@@ -40,7 +40,9 @@ struct MigrationTests {
         "SELECT fingerprint, kind, alg, kid, typ, iss, sub, aud, client_id, jti, scope, iat, nbf, exp, header_json, "
             + "claims_json, verification_status, verification_detail, key_id, first_seen, last_seen, use_count "
             + "FROM tokens WHERE fingerprint <> '\(fingerprint(3).hex)' ORDER BY fingerprint",
-        "SELECT * FROM findings ORDER BY rule_id, token_fingerprint, discriminator",
+        // The columns of version 3 (schema 9 adds `token_id`, a surrogate id).
+        "SELECT rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed FROM findings "
+            + "ORDER BY rule_id, token_fingerprint, discriminator",
     ]
 
     private func rows(_ connection: SQLiteConnection) throws -> [String] {
