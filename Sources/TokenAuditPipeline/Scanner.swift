@@ -209,9 +209,12 @@ public enum Scanner {
         do {
             // Group M: cross-request rules over everything committed so far (this run and earlier ones). They are a
             // function of the database, so a run that committed nothing (every input already ingested) has
-            // nothing to recompute: skipping keeps a no-op nightly re-run cheap. A changed group-M policy takes
-            // effect with the next run that reads new lines.
-            let analysis: [Severity: UInt64] = writer.committedBatches > 0
+            // nothing to recompute: skipping keeps a no-op nightly re-run cheap — unless an earlier run did not
+            // complete (killed after its last commit, before or during its post-pass): its lines are in, its
+            // group-M findings may not be. A changed group-M policy takes effect with the next run that reads new
+            // lines.
+            let needsPostPass = try writer.committedBatches > 0 || store.hasUnfinishedRun(before: runID)
+            let analysis: [Severity: UInt64] = needsPostPass
                 ? try CrossRequestAnalysis.run(store: store, policy: configuration.policy, alongside: {
                     // Best effort: on failure the summary is read again below, on the writer's connection.
                     let read = try? store.crossRequestReader(restoringIndexes: false).summary()

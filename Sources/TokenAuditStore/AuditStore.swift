@@ -277,6 +277,22 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    /// Whether a run before `runID`, after the last one that completed, did not complete: killed (still
+    /// `running`), `interrupted` or `failed`. Such a run may have committed lines without running the
+    /// cross-request post-pass over them, so the next scan must run it even when it commits nothing itself
+    /// (else a killed run, re-run over the same files, would lack those findings for good).
+    public func hasUnfinishedRun(before runID: Int64) throws -> Bool {
+        try locked {
+            let statement = try connection.prepare("""
+                SELECT EXISTS (SELECT 1 FROM runs WHERE id < ?1 AND status <> 'completed'
+                    AND id > coalesce((SELECT max(id) FROM runs WHERE id < ?1 AND status = 'completed'), 0))
+                """)
+            var found = false
+            try statement.forEachRow([.integer(runID)]) { found = $0.int64(at: 0) != 0 }
+            return found
+        }
+    }
+
     /// Marks runs still `running` as `interrupted` (a scan killed without a chance to say so) and returns how
     /// many. Call it only when no other scan can be running against this database.
     @discardableResult
