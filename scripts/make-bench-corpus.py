@@ -7,8 +7,11 @@ Writes, under --out (default .bench/corpus):
   logs/api-NN.access.json.gz           nginx `escape=json` JSON lines
   manifest.json                        the parameters, counts and sizes
 
-Files alternate between the two formats; each file is one server's log for the whole day (2026-11-28 UTC) with
-timestamps increasing through the day, so every file is its own stream and can be read in parallel.
+Files alternate between the two formats; each file is one server's log for the whole day (2026-11-28 UTC, or
+--day days later) with timestamps increasing through the day, so every file is its own stream and can be read in
+parallel. `--day N` makes night N of a nightly series: the same keys, users, clients and servers, but that day's
+timestamps and its own tokens (new `jti`s, signatures and mix), so the scans of days 0, 1, 2… into one database
+measure what a nightly cron job meets as its database grows.
 
 Tokens: --tokens distinct JWTs split into 24 hourly cohorts (each cohort's access tokens are valid for that
 hour: lifetime 3600 s, so valid tokens are judged valid at their request time). Inside an hour, lines pick a
@@ -43,7 +46,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-DAY_START = calendar.timegm((2026, 11, 28, 0, 0, 0))
+DAY_START = calendar.timegm((2026, 11, 28, 0, 0, 0))  # moved by --day before any worker starts
 ISSUER = "https://issuer.example.com"
 INTERNAL_ISSUER = "https://internal.example.com"
 TOKEN_FORMAT_VERSION = 1  # bump when token contents change, to invalidate caches
@@ -193,7 +196,7 @@ KIDS = {"RS256": "bench-rs256", "PS256": "bench-ps256", "ES256": "bench-es256", 
 
 
 def token_plan(seed, count):
-    """(index, hour, alg, defect) for every distinct token: cheap, no signing."""
+    """(index, hour, alg, defect) for every distinct token: cheap, no signing. `seed` is the token seed."""
     rng = random.Random(f"plan-{seed}")
     algs = [alg for alg, weight in ALG_MIX for _ in range(weight)]
     plan = []
@@ -293,7 +296,13 @@ ANONYMOUS = [("GET", "/healthz", 200, "kube-probe/1.31"), ("GET", "/static/app.j
 AGENTS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
           "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
           "okhttp/4.12.0", "Go-http-client/1.1", "python-requests/2.32.3"]
-MONTH = "Nov"
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def clf_time(t):
+    """The combined format's `[%d/%b/%Y:%H:%M:%S +0000]`, with English month names whatever the locale."""
+    moment = time.gmtime(t)
+    return time.strftime(f"%d/{MONTHS[moment.tm_mon - 1]}/%Y:%H:%M:%S +0000", moment)
 
 
 def client_ip(index, second):
@@ -366,7 +375,7 @@ def write_file(args):
                     anonymous_lines += 1
                 size_sent = 0 if status in (204, 304, 401) else 200 + (line_number * 97) % 5000
                 if fmt == "combined":
-                    stamp = time.strftime(f"%d/{MONTH}/%Y:%H:%M:%S +0000", time.gmtime(t))
+                    stamp = clf_time(t)
                     buffer.append(
                         f'{ip} - - [{stamp}] "{method} {target} HTTP/1.1" {status} {size_sent} "-" "{agent}" '
                         f'"{auth or "-"}" "-" "-" "-"\n')
@@ -401,10 +410,17 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: cores)")
     parser.add_argument("--per-alg", type=int, default=5000,
                         help="distinct valid tokens per algorithm in alg/<ALG>.log, one per line (default 5000)")
+    parser.add_argument("--day", type=int, default=0,
+                        help="night N of a nightly series: the date moves N days on, the tokens are that day's own, "
+                             "the keys stay (default 0)")
     parser.add_argument("--out", default=".bench/corpus", help="output directory (default .bench/corpus)")
     options = parser.parse_args()
     if options.lines < 1 or options.files < 1 or options.tokens < 24:
         parser.error("--lines and --files must be positive, --tokens at least 24")
+    if options.day < 0:
+        parser.error("--day must not be negative")
+    global DAY_START
+    DAY_START += options.day * 86400
 
     os.makedirs(os.path.join(options.out, "logs"), exist_ok=True)
     os.makedirs(os.path.join(options.out, "keys"), exist_ok=True)
@@ -418,8 +434,10 @@ def main():
             json.dump(document, handle, indent=2)
             handle.write("\n")
 
-    plan, tokens = load_tokens(keys, options.seed, options.tokens, options.out, options.jobs)
-    tag = hashlib.sha256(f"{TOKEN_FORMAT_VERSION}-{options.seed}-{options.tokens}".encode()).hexdigest()[:16]
+    # Day 0 keeps the seed as it was (the same files and token cache as before --day existed).
+    token_seed = options.seed if options.day == 0 else f"{options.seed}-d{options.day}"
+    plan, tokens = load_tokens(keys, token_seed, options.tokens, options.out, options.jobs)
+    tag = hashlib.sha256(f"{TOKEN_FORMAT_VERSION}-{token_seed}-{options.tokens}".encode()).hexdigest()[:16]
     tokens_path = os.path.join(options.out, f"tokens-{tag}.txt")
     defects = {index: defect for index, _, _, defect in plan if defect}
 
@@ -430,7 +448,7 @@ def main():
         fd = os.open(os.path.join(options.out, "alg", f"{alg}.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             for index, hour in chosen:
-                stamp = time.strftime(f"%d/{MONTH}/%Y:%H:%M:%S +0000", time.gmtime(DAY_START + hour * 3600 + 600))
+                stamp = clf_time(DAY_START + hour * 3600 + 600)
                 handle.write(f'{client_ip(index, False)} - - [{stamp}] "GET /v1/orders HTTP/1.1" 200 512 "-" '
                              f'"okhttp/4.12.0" "Bearer {tokens[index]}" "-" "-" "-"\n')
 
@@ -440,7 +458,7 @@ def main():
         fmt = "combined" if f % 2 == 0 else "json"
         name = f"web-{f + 1:02d}.access.log.gz" if fmt == "combined" else f"api-{f + 1:02d}.access.json.gz"
         lines = options.lines // options.files + (1 if f < options.lines % options.files else 0)
-        jobs.append((os.path.join(options.out, "logs", name), fmt, f, options.files, lines, options.seed, defects, tokens_path,
+        jobs.append((os.path.join(options.out, "logs", name), fmt, f, options.files, lines, token_seed, defects, tokens_path,
                      options.level))
     with multiprocessing.Pool(min(options.jobs, options.files)) as pool:
         files = pool.map(write_file, jobs)
@@ -450,7 +468,7 @@ def main():
         by_alg.setdefault(alg, 0)
         by_alg[alg] += 1
     manifest = {
-        "seed": options.seed, "lines": options.lines, "files": files, "distinct_tokens": options.tokens,
+        "seed": options.seed, "day": options.day, "lines": options.lines, "files": files, "distinct_tokens": options.tokens,
         "tokens_by_alg": by_alg, "defective_tokens": len(defects),
         "defects": {d: sum(1 for v in defects.values() if v == d) for d in DEFECTS},
         "token_lines": sum(f["token_lines"] for f in files),

@@ -137,6 +137,36 @@ struct LookupKeyTests {
         #expect(distinctPaths == .integer(1))
     }
 
+    /// A nightly scan into a database that already holds as much log as it reads keeps the indexes up to date:
+    /// a rebuild would sort every row of every earlier night. The same transaction into a database holding
+    /// less still drops them.
+    @Test(arguments: [(stored: Int64(40_000), reads: UInt64(40_000), drops: false),
+                      (stored: Int64(90_000), reads: UInt64(40_000), drops: false),
+                      (stored: Int64(39_999), reads: UInt64(40_000), drops: true),
+                      (stored: Int64(0), reads: UInt64(40_000), drops: true)])
+    func aScanKeepsTheIndexesOnceTheDatabaseHoldsAsMuchLogAsItReads(stored: Int64, reads: UInt64, drops: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("nightly.db")
+        let store = try AuditStore(path: path)
+        // An earlier night: a file read to its end (its size is what counts), another still in progress.
+        let night = try store.beginRun(toolVersion: "t", arguments: [], startedAt: 0)
+        if stored > 0 {
+            let earlier = try store.registerSource(descriptor("earlier.log", size: stored), runID: night)
+            try store.finishSource(id: earlier, status: .complete, error: nil)
+        }
+        _ = try store.registerSource(descriptor("killed.log", size: 1_000_000, head: String(repeating: "c", count: 64)), runID: night)
+        try store.finishRun(id: night, status: .completed, counters: [:], finishedAt: 1)
+
+        let run = try store.beginRun(toolVersion: "t", arguments: [], startedAt: 2)
+        try store.expectScanInput(bytes: reads)
+        let source = try store.registerSource(descriptor("tonight.log", size: Int64(reads), head: String(repeating: "d", count: 64)), runID: run)
+        try store.commit(Self.batch(Self.manyTokens, offset: 0, sourceID: source, upTo: 1))
+        #expect(store.deferredIndexesAreDropped == drops)
+        #expect(try indexNames(path).isDisjoint(with: Self.deferredNames) == drops)
+        try store.finishRun(id: run, status: .completed, counters: [:], finishedAt: 3)
+        #expect(try indexNames(path).isSuperset(of: Self.deferredNames))
+    }
+
     @Test func keysInTheRowsMatchTheirFingerprints() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("k.db")
