@@ -33,7 +33,30 @@ public enum CrossRequestAnalysis {
     public static func run(
         store: AuditStore, policy: AuditPolicy, alongside: (@Sendable () throws -> Void)? = nil
     ) throws -> [Severity: UInt64] {
+        try judge(store: store, policy: policy, alongside: alongside).fresh
+    }
+
+    /// What a post-pass did: the open findings it found new, by severity, and the tokens it judged.
+    public struct Outcome: Sendable {
+        public var fresh: [Severity: UInt64]
+        /// The tokens judged: every token, or those new or touched since the last completed post-pass under the
+        /// same policy (``CrossRequestScope``).
+        public var tokensJudged: Int64
+        /// Whether every token was judged (the first post-pass since schema 10, a changed policy, or more than
+        /// half the tokens new or touched).
+        public var judgedAll: Bool
+    }
+
+    /// ``run(store:policy:alongside:)``, saying what it judged.
+    public static func judge(
+        store: AuditStore, policy: AuditPolicy, alongside: (@Sendable () throws -> Void)? = nil
+    ) throws -> Outcome {
         let rules = CrossRequestRules(policy: policy)
+        // What changed since the last completed post-pass under this policy (nil: everything). Taken before the
+        // reads; no commit comes between them and the writes below.
+        let policyKey = CrossRequestRules.policyKey(policy)
+        let highest = try store.highestTokenID()
+        let scope = try store.crossRequestScope(policyKey: policyKey)
         let results = Mutex<(found: [[CrossRequestFinding]], bursts: [(String, WindowHit)], nonceRows: [StoredCrossRequestFinding], error: (any Error)?)>(
             ([[], [], []], [], [], nil))
         let read: @Sendable (Int) -> Void = { task in
@@ -41,16 +64,16 @@ public enum CrossRequestAnalysis {
                 let reader = try store.crossRequestReader(restoringIndexes: false)
                 switch task {
                 case 0:
-                    let found = try windowFindings(reader, rules: rules, policy: policy)
+                    let found = try windowFindings(reader, rules: rules, policy: policy, scope: scope)
                     results.withLock { $0.found[0] = found }
                 case 1:
-                    let (found, bursts) = try usageFindings(reader, rules: rules, policy: policy)
+                    let (found, bursts) = try usageFindings(reader, rules: rules, policy: policy, scope: scope)
                     results.withLock {
                         $0.found[1] = found
                         $0.bursts = bursts
                     }
                 case 2:
-                    let found = try tokenFindings(reader, rules: rules)
+                    let found = try tokenFindings(reader, rules: rules, scope: scope)
                     let nonceRows = try nonceReuseRows(reader, policy: policy)
                     results.withLock {
                         $0.found[2] = found
@@ -109,7 +132,26 @@ public enum CrossRequestAnalysis {
                     count: finding.count, evidenceJSON: finding.draft.evidenceJSON, suppressed: finding.draft.isSuppressed))
             }
         }
-        var fresh = try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: rows)
+        var fresh: [Severity: UInt64]
+        if let scope {
+            // Each rule's stored rows are replaced only for the tokens this pass judged: its own rows for the
+            // per-token rules, every holder of a judged `jti` for jti reuse; the probing rule reads every failing
+            // token, so its rows are replaced whole.
+            let slices: [(rules: [String], tokens: String?)] = [
+                (Self.perTokenRuleIDs, scope.contains("token_id")),
+                (["jti-reuse-different-token"], scope.sharingJTI("token_id")),
+                (CrossRequestRules.ruleIDs.filter { !Self.perTokenRuleIDs.contains($0) && $0 != "jti-reuse-different-token" }, nil),
+            ]
+            fresh = [:]
+            for slice in slices {
+                let owned = Set(slice.rules)
+                let sliceFresh = try store.replaceFindings(
+                    ofRules: slice.rules, tokens: slice.tokens, with: rows.filter { owned.contains($0.key.ruleID) })
+                fresh.merge(sliceFresh, uniquingKeysWith: +)
+            }
+        } else {
+            fresh = try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: rows)
+        }
         rows = []
         let nonceFresh = try store.replaceFindings(
             ofRules: ["id-token-nonce-invalid"], onlyDiscriminator: "nonce-reuse", with: nonceRows)
@@ -117,8 +159,12 @@ public enum CrossRequestAnalysis {
         for (severity, count) in nonceFresh {
             fresh[severity, default: 0] += count
         }
-        return fresh
+        try store.markCrossRequestJudged(through: highest, policyKey: policyKey)
+        return Outcome(fresh: fresh, tokensJudged: scope?.tokenCount ?? highest, judgedAll: scope == nil)
     }
+
+    /// Rules whose findings of a token depend only on that token's own rows.
+    static let perTokenRuleIDs = ["token-multi-ip", "token-multi-agent", "token-multi-audience-use", "client-assertion-replay"]
 
     /// Buckets of request time as the window rules read them: one point per bucket, two when first ≠ last.
     static func points(_ stored: [StoredWindowPoint], value: (StoredWindowPoint) -> String) -> [TimedValue] {
@@ -145,8 +191,9 @@ public enum CrossRequestAnalysis {
     /// at a time into classes (``ValueClasses``: one id per network, or per agent), the window search runs on
     /// those ids in time order, and only the values of the hit are resolved again for the evidence. One token
     /// seen with 200 000 kilobyte-long User-Agents holds a few megabytes of integers, not every agent twice.
-    static func windowFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
-        -> [CrossRequestFinding]
+    static func windowFindings(
+        _ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy, scope: CrossRequestScope? = nil
+    ) throws -> [CrossRequestFinding]
     {
         var found: [CrossRequestFinding] = []
         let maxNetworks = Int(policy.number("max_networks", of: "token-multi-ip", default: 3))
@@ -158,7 +205,8 @@ public enum CrossRequestAnalysis {
         var points: [(time: Double, id: Int64)] = []
         // Disabled rules read no points: a minimum no token reaches.
         try reader.forEachTokenWindowIDs(
-            minimumClientIPs: byNetwork ? maxNetworks + 1 : .max, minimumAgents: byAgent ? maxAgents + 1 : .max
+            minimumClientIPs: byNetwork ? maxNetworks + 1 : .max, minimumAgents: byAgent ? maxAgents + 1 : .max,
+            scope: scope
         ) { token, dimension, stored in
             let key: (Int64) throws -> String? = switch dimension {
             case .clientIP: { network(try reader.text(ofString: $0)) }
@@ -199,14 +247,16 @@ public enum CrossRequestAnalysis {
     }
 
     /// client-assertion-replay and jti-reuse-different-token: per token kind and claim, from `tokens`.
-    static func tokenFindings(_ reader: CrossRequestReader, rules: CrossRequestRules) throws -> [CrossRequestFinding] {
+    static func tokenFindings(
+        _ reader: CrossRequestReader, rules: CrossRequestRules, scope: CrossRequestScope? = nil
+    ) throws -> [CrossRequestFinding] {
         var found: [CrossRequestFinding] = []
-        try reader.forEachReusedAssertion { token, expiration, usage in
+        try reader.forEachReusedAssertion(scope: scope) { token, expiration, usage in
             if let finding = rules.replayedAssertion(token: token, expiration: expiration, usage: observations(usage)) {
                 found.append(finding)
             }
         }
-        try reader.forEachSharedJTI { issuer, jti, holders in
+        try reader.forEachSharedJTI(scope: scope) { issuer, jti, holders in
             found += rules.reusedJTI(issuer: issuer, jti: jti, holders: holders.map {
                 CrossRequestRules.JTIHolder(token: $0.token, isVerified: $0.verificationStatus == "valid",
                                             firstSeen: $0.firstSeen, lastSeen: $0.lastSeen)
@@ -217,10 +267,10 @@ public enum CrossRequestAnalysis {
 
     /// token-multi-audience-use, from the usage, and the bursts of forged-token-probing from the failing
     /// tokens' buckets (their follow-ups are read once the client-IP index is back: see `run`).
-    static func usageFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
-        -> (found: [CrossRequestFinding], bursts: [(String, WindowHit)])
-    {
-        let found = try audienceFindings(reader, rules: rules, policy: policy)
+    static func usageFindings(
+        _ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy, scope: CrossRequestScope? = nil
+    ) throws -> (found: [CrossRequestFinding], bursts: [(String, WindowHit)]) {
+        let found = try audienceFindings(reader, rules: rules, policy: policy, scope: scope)
         // A client's follow-up requests are read only when its failing tokens form a burst, and only those
         // after the burst started (the only ones the rule looks at).
         let threshold = Int(policy.number("probe_threshold", of: "forged-token-probing", default: 5))
@@ -238,14 +288,14 @@ public enum CrossRequestAnalysis {
     /// string's, an accepted status, a path whose public-ness is memoised per path id (bounded). The token then
     /// holds its counted host ids (8 bytes each), classed by bare host (``ValueClasses``: `API.test` and
     /// `api.test:443` are one) to count them; only the 20 smallest bare hosts are kept as text for the evidence.
-    static func audienceFindings(_ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy) throws
-        -> [CrossRequestFinding]
-    {
+    static func audienceFindings(
+        _ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy, scope: CrossRequestScope? = nil
+    ) throws -> [CrossRequestFinding] {
         guard policy.isEnabled("token-multi-audience-use") else { return [] }
         var found: [CrossRequestFinding] = []
         var publicPaths: [Int64: Bool] = [:]
         var hostIDs: [Int64] = []
-        try reader.forEachMultiHostToken(statuses: 100...599) { token, rows in
+        try reader.forEachMultiHostToken(statuses: 100...599, scope: scope) { token, rows in
             var summary = CrossRequestRules.AudienceSummary()
             hostIDs.removeAll(keepingCapacity: true)
             try rows { row in

@@ -20,6 +20,9 @@ public struct ScanConfiguration: Sendable {
     public var jobs: Int
     /// Lines per batch: the unit of parallel work and of memory.
     public var batchLines: Int = 8192
+    /// Test hook: the scan stops after its last commit, before the cross-request post-pass, and leaves its run
+    /// 'running', as a kill there would.
+    var stopsBeforePostPassForTesting = false
     /// Bytes of lines per batch at most: with `batchLines` the unit of memory. 2 MiB (~3 000 lines of a JSON
     /// access log) keeps batches in flight small; smaller batches cost nothing measurable per line.
     public var batchBytes: Int = 2 << 20

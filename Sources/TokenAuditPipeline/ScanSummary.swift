@@ -41,6 +41,10 @@ public struct ScanSummary: Sendable {
     public var problems: [String] = []
     public var formats: [String: String] = [:]
     public var elapsedSeconds: Double = 0
+    /// The tokens the cross-request post-pass (group M) judged, nil when it did not run (nothing new), and
+    /// whether it judged them all (else only those new or seen again since the last completed run).
+    public var crossRequestTokensJudged: Int64?
+    public var crossRequestJudgedAll = false
 
     public init() {}
 
@@ -80,6 +84,10 @@ public struct ScanSummary: Sendable {
         out += "  findings   " + severities.map { "\($0.name) \(openFindings[$0] ?? 0)" }.joined(separator: ", ")
         let suppressed = suppressedFindings.values.reduce(0, +)
         out += suppressed > 0 ? "; \(suppressed) suppressed\n" : "\n"
+        if let judged = crossRequestTokensJudged {
+            out += "  cross-req  \(judged) tokens judged by the cross-request rules"
+                + (crossRequestJudgedAll ? " (all)\n" : " (new or seen again since the last run; the others' findings stand)\n")
+        }
         out += "  this run   " + severities.map { "\($0.name) \(newFindingOccurrences[$0] ?? 0)" }.joined(separator: ", ")
             + " (occurrences)\n"
         out += "  elapsed    \(String(format: "%.2f", elapsedSeconds)) s\n"
@@ -118,6 +126,9 @@ public struct ScanSummary: Sendable {
                 "open": counts(openFindings), "suppressed": counts(suppressedFindings),
                 "this_run_occurrences": counts(newFindingOccurrences.mapValues { Int64($0) }),
             ]))),
+            .init(key: "cross_request", value: crossRequestTokensJudged.map {
+                .object(JSONObject(["tokens_judged": .number(Int($0)), "judged_all": .bool(crossRequestJudgedAll)]))
+            } ?? .null),
             .init(key: "formats", value: .object(JSONObject(members: formats.sorted { $0.key < $1.key }.map {
                 JSONObject.Member(key: $0.key, value: .string($0.value))
             }))),

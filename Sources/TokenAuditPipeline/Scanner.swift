@@ -211,6 +211,10 @@ public enum Scanner {
         if writer.committedBatches > 0, store.hasDeferredIndexesToRestore {
             DispatchQueue.global().async(group: checkpoint) { try? store.checkpointBeside() }
         }
+        if configuration.stopsBeforePostPassForTesting {
+            checkpoint.wait()
+            return summary
+        }
         do {
             // Group M: cross-request rules over everything committed so far (this run and earlier ones). They are a
             // function of the database, so a run that committed nothing (every input already ingested) has
@@ -219,13 +223,17 @@ public enum Scanner {
             // group-M findings may not be. A changed group-M policy takes effect with the next run that reads new
             // lines.
             let needsPostPass = try writer.committedBatches > 0 || store.hasUnfinishedRun(before: runID)
-            let analysis: [Severity: UInt64] = needsPostPass
-                ? try CrossRequestAnalysis.run(store: store, policy: configuration.policy, alongside: {
+            var analysis: [Severity: UInt64] = [:]
+            if needsPostPass {
+                let outcome = try CrossRequestAnalysis.judge(store: store, policy: configuration.policy, alongside: {
                     // Best effort: on failure the summary is read again below, on the writer's connection.
                     let read = try? store.crossRequestReader(restoringIndexes: false).summary()
                     totals.withLock { $0 = read }
                 })
-                : [:]
+                analysis = outcome.fresh
+                summary.crossRequestTokensJudged = outcome.tokensJudged
+                summary.crossRequestJudgedAll = outcome.judgedAll
+            }
             for (severity, count) in analysis {
                 summary.newFindingOccurrences[severity, default: 0] += count
             }

@@ -1,4 +1,5 @@
 import Foundation
+import TokenAuditCrypto
 import TokenAuditJSON
 import TokenAuditModel
 
@@ -468,6 +469,26 @@ public struct CrossRequestRules: Sendable {
     // MARK: Shared
 
     func defaultSeverity(_ id: String) -> Severity { RuleCatalogue.metadata(for: id)?.defaultSeverity ?? .high }
+
+    /// Every setting of `policy` that group M's findings depend on, as a hex SHA-256 of a canonical text (the
+    /// same for equal settings in every process: dictionaries and sets are written sorted). The store keeps it
+    /// with the tokens the post-pass has judged: a run judges again only the tokens it touched while this key
+    /// stays the same, and every token when it changes.
+    public static func policyKey(_ policy: AuditPolicy) -> String {
+        var lines: [String] = ["profile \(policy.profile.rawValue)", "leeway \(policy.leeway)"]
+        lines.append("accepted " + policy.acceptedStatuses.map { "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))
+        lines.append("public " + policy.publicPaths.joined(separator: "\u{1F}"))
+        for id in (ruleIDs + ["id-token-nonce-invalid"]).sorted() {
+            let setting = policy.ruleSettings[id]
+            let parameters = (setting?.parameters ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            lines.append("rule \(id) \(policy.isEnabled(id)) \(setting?.severity.map { "\($0)" } ?? "-") "
+                + parameters.joined(separator: "\u{1F}"))
+        }
+        lines += policy.suppressions.map { "suppress \($0)" }.sorted()
+        let owned = Set(ruleIDs + ["id-token-nonce-invalid"])
+        lines += policy.baseline.filter { owned.contains($0.ruleID) }.map { "baseline \($0.ruleID) \($0.fingerprint)" }.sorted()
+        return Digest.sha256(Array(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+    }
 
     func finding(_ id: String, token: String, hit: WindowHit, evidence: JSONObject, count: Int) -> CrossRequestFinding {
         var draft = FindingDraft(ruleID: id, severity: defaultSeverity(id), evidence: evidence)

@@ -188,6 +188,47 @@ extension AuditStore {
         }
     }
 
+    /// What the next cross-request post-pass has to judge under the policy with `policyKey`
+    /// (``CrossRequestRules/policyKey(_:)``): the tokens stored or touched since the last completed one, or nil
+    /// for every token — when no post-pass has completed since schema 10, when the policy changed, or when more
+    /// than half the tokens are to be judged anyway (one ordered pass over everything is then no dearer).
+    public func crossRequestScope(policyKey: String) throws -> CrossRequestScope? {
+        try withConnection { connection in
+            let highest = try connection.scalar("SELECT ifnull(max(id), 0) FROM token_records").int64 ?? 0
+            var state: (through: Int64, key: String)?
+            try connection.prepare("SELECT judged_through_token_id, policy_key FROM cross_request_state WHERE id = 1")
+                .forEachRow([]) { row in state = (row.int64(at: 0), row.text(at: 1) ?? "") }
+            guard let state, state.key == policyKey, state.through <= highest else { return nil }
+            let pending = try connection.scalar("SELECT count(*) FROM cross_request_pending").int64 ?? 0
+            guard (highest - state.through + pending) * 2 <= highest else { return nil }
+            return CrossRequestScope(judgedThrough: state.through, through: highest, tokenCount: highest - state.through + pending)
+        }
+    }
+
+    /// The highest token id stored: what a post-pass that judges every token judges through.
+    public func highestTokenID() throws -> Int64 {
+        try withConnection { try $0.scalar("SELECT ifnull(max(id), 0) FROM token_records").int64 ?? 0 }
+    }
+
+    /// Records that the post-pass with `policyKey` has judged every token through id `through` and every
+    /// pending one (in one transaction, after its findings are written): the next judges only what comes after.
+    public func markCrossRequestJudged(through: Int64, policyKey: String) throws {
+        try withConnection { connection in
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try connection.prepare(
+                    "INSERT OR REPLACE INTO cross_request_state (id, judged_through_token_id, policy_key) VALUES (1, ?1, ?2)"
+                ).run([.integer(through), .text(policyKey)])
+                try connection.execute("DELETE FROM cross_request_pending")
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+        setCrossRequestJudgedThrough(through)
+    }
+
     /// `iss` and `client_id` of each of `tokens` (for suppressions).
     public func tokenIdentities(_ tokens: Set<String>) throws -> [String: (issuer: String?, clientID: String?)] {
         try withConnection { connection in
@@ -208,9 +249,12 @@ extension AuditStore {
     /// when its row is new or differs in any column (the table ends exactly as a delete-all and re-insert would
     /// leave it, but a re-run that finds what it found before writes nothing). With several findings of one
     /// key, the last one is stored, as before.
+    ///
+    /// With `tokens`, only the stored rows of tokens that SQL condition holds for (on `token_id`) are replaced:
+    /// the post-pass judged only those tokens (``CrossRequestScope``).
     @discardableResult
     public func replaceFindings(
-        ofRules ruleIDs: [String], onlyDiscriminator discriminator: String? = nil,
+        ofRules ruleIDs: [String], onlyDiscriminator discriminator: String? = nil, tokens: String? = nil,
         with findings: [StoredCrossRequestFinding]
     ) throws -> [Severity: UInt64] {
         for finding in findings {
@@ -233,7 +277,8 @@ extension AuditStore {
             do {
                 let placeholders = ruleIDs.indices.map { "?\($0 + 1)" }.joined(separator: ", ")
                 // With a discriminator, only that slice of the rules' rows is owned (and replaced) here.
-                let scope = discriminator == nil ? "" : " AND discriminator = ?\(ruleIDs.count + 1)"
+                var scope = discriminator == nil ? "" : " AND discriminator = ?\(ruleIDs.count + 1)"
+                if let tokens { scope += " AND \(tokens)" }
                 let values: [SQLValue] = ruleIDs.map { .text($0) } + (discriminator.map { [.text($0)] } ?? [])
                 // Pass 1: the stored keys (for the count of new findings, as before).
                 var previousKeys: Set<FindingKey> = []
@@ -354,5 +399,40 @@ private struct StoredFindingRow {
         return hasPassShape && severity == Int64(finding.severity.rawValue)
             && same(firstSeen, finding.firstSeen) && same(lastSeen, finding.lastSeen) && count == finding.count
             && evidence.utf8.elementsEqual(newEvidence.utf8) && suppressed == (finding.suppressed ? 1 : 0)
+    }
+}
+
+/// The tokens a cross-request post-pass judges when it does not judge them all: every token stored after the
+/// last completed post-pass (ids above `judgedThrough`, up to `through`), and every older one whose rows a
+/// commit has changed since (`cross_request_pending`). Group M's findings of a token depend only on its own rows
+/// (windows, hosts, replayed assertions) or on the tokens sharing its `jti`, so the others' findings stand.
+public struct CrossRequestScope: Sendable, Equatable {
+    /// The highest token id the last completed post-pass judged.
+    public let judgedThrough: Int64
+    /// The highest token id when this post-pass started.
+    public let through: Int64
+
+    /// How many tokens are in scope (new and pending).
+    public let tokenCount: Int64
+
+    public init(judgedThrough: Int64, through: Int64, tokenCount: Int64) {
+        self.judgedThrough = judgedThrough
+        self.through = through
+        self.tokenCount = tokenCount
+    }
+
+    /// SQL that holds when `column` is the id of a token in scope. A list subquery: SQLite reads the pending
+    /// ids and the new ids' range into one sorted list and seeks each (a table keyed by token id is then read
+    /// in key order without a sort; an OR of the two read the whole table).
+    public func contains(_ column: String) -> String {
+        "\(column) IN (SELECT token_id FROM cross_request_pending UNION ALL "
+            + "SELECT id FROM token_records WHERE id > \(judgedThrough) AND id <= \(through))"
+    }
+
+    /// SQL that holds when `column` is the id of a token sharing a `jti` with a token in scope (itself
+    /// included): the tokens whose `jti-reuse-different-token` findings a scoped post-pass judges again.
+    public func sharingJTI(_ column: String) -> String {
+        "\(column) IN (SELECT id FROM token_records WHERE jti IN (SELECT jti FROM token_records WHERE jti IS NOT NULL AND "
+            + contains("id") + "))"
     }
 }

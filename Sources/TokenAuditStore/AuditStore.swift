@@ -28,6 +28,13 @@ public final class AuditStore: @unchecked Sendable {
     private var deferredIndexesDropped = false
     private var droppedInThisTransaction = false
 
+    /// The highest token id the last completed cross-request post-pass judged (`cross_request_state`), read at
+    /// the first commit: a commit that changes the rows of a token at or below it records the token in
+    /// `cross_request_pending` (``CrossRequestScope``). `.some(nil)`: no post-pass has completed since schema 10,
+    /// the next judges every token, so nothing needs recording.
+    private var crossRequestJudgedThrough: Int64??
+    private var pendingInsert: SQLiteStatement?
+
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
     var failBeforeCommitForTesting = false
 
@@ -227,6 +234,30 @@ public final class AuditStore: @unchecked Sendable {
             try Self.createDeferredIndexes(connection)
             deferredIndexesDropped = false
         }
+    }
+
+    /// Inside a commit's transaction: records the tokens among `ids` that the last completed post-pass judged
+    /// (ids at or below its mark) as pending, so the next post-pass judges them again. A nightly run touches
+    /// few such tokens (those used across midnight); a token stored after the mark needs no row.
+    private func recordPendingCrossRequest(_ ids: [Int64]) throws {
+        if crossRequestJudgedThrough == nil {
+            crossRequestJudgedThrough = .some(
+                try connection.scalar("SELECT judged_through_token_id FROM cross_request_state WHERE id = 1").int64)
+        }
+        guard let mark = crossRequestJudgedThrough ?? nil else { return }
+        for id in ids where id > 0 && id <= mark {
+            if pendingInsert == nil {
+                pendingInsert = try connection.prepare("INSERT OR IGNORE INTO cross_request_pending (token_id) VALUES (?1)")
+            }
+            pendingInsert!.reset()
+            try pendingInsert!.bind(id, at: 1)
+            try pendingInsert!.execute()
+        }
+    }
+
+    /// After ``markCrossRequestJudged(through:policyKey:)``: later commits record against the new mark.
+    func setCrossRequestJudgedThrough(_ through: Int64) {
+        lock.withLock { _ in crossRequestJudgedThrough = .some(through) }
     }
 
     /// Test support: whether this store has dropped the deferred indexes and not yet rebuilt them.
@@ -576,6 +607,8 @@ public final class AuditStore: @unchecked Sendable {
         var findingTokenIDs: [Int64] = []
         findingTokenIDs.reserveCapacity(findings.count)
         for increment in findings { findingTokenIDs.append(try tokenID(increment.key.token)) }
+        try recordPendingCrossRequest(tokenIDs)
+        try recordPendingCrossRequest(findingTokenIDs)
         for index in Self.findingOrder(findings, tokenIDs: findingTokenIDs) {
             try mergeFinding(findings[index], tokenID: findingTokenIDs[index])
         }

@@ -124,7 +124,7 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// length of its value, so a token seen with hundreds of thousands of kilobyte-long User-Agents costs a few
     /// megabytes, not the text of every agent at once.
     public func forEachTokenWindowIDs(
-        minimumClientIPs: Int, minimumAgents: Int,
+        minimumClientIPs: Int, minimumAgents: Int, scope: CrossRequestScope? = nil,
         _ body: (_ token: String, _ dimension: RequestWindowIncrement.Dimension, _ points: [StoredWindowIDPoint])
             throws -> Void
     ) throws {
@@ -179,8 +179,10 @@ public final class CrossRequestReader: @unchecked Sendable {
             // third of the post-pass for a token with 400 000 agents).
             try connection.execute("BEGIN")
             do {
+                // In scope: the tokens' keys, each read by primary key, in the same order.
+                let filter = scope.map { " WHERE " + $0.contains("token_id") } ?? ""
                 try connection.prepare(
-                    "SELECT token_id, ip_id, ua_id FROM request_buckets ORDER BY token_id, bucket, ip_id, ua_id"
+                    "SELECT token_id, ip_id, ua_id FROM request_buckets\(filter) ORDER BY token_id, bucket, ip_id, ua_id"
                 ).forEachRow([]) { row in
                     let token = row.int64(at: 0)
                     if token != runToken {
@@ -243,7 +245,7 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// hundreds of thousands of hosts never has its rows, or their strings, in memory at once.
     /// `rows` may be called any number of times within `body`, never after it returns.
     public func forEachMultiHostToken(
-        statuses: ClosedRange<Int>,
+        statuses: ClosedRange<Int>, scope: CrossRequestScope? = nil,
         _ body: (_ token: String, _ rows: (_ visit: (StoredUsageIDs) throws -> Void) throws -> Void) throws -> Void
     ) throws {
         try reading {
@@ -256,6 +258,7 @@ public final class CrossRequestReader: @unchecked Sendable {
             try connection.prepare(
                 """
                 SELECT token_id FROM usage_groups WHERE status BETWEEN ?1 AND ?2 AND host_id != ?3
+                    \(scope.map { "AND " + $0.contains("token_id") } ?? "")
                 GROUP BY token_id HAVING min(host_id) < max(host_id)
                 """
             ).forEachRow([.integer(low), .integer(high), .integer(emptyStringID)]) { candidate in
@@ -277,6 +280,7 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// The usage rows of every client assertion (RFC 7523) presented more than once, with its `exp`.
     /// Client assertions are picked from `tokens` in one scan before any usage is read (by primary key).
     public func forEachReusedAssertion(
+        scope: CrossRequestScope? = nil,
         _ body: (_ token: String, _ expiration: Double?, _ usage: [StoredUsage]) throws -> Void
     ) throws {
         try reading {
@@ -285,7 +289,9 @@ public final class CrossRequestReader: @unchecked Sendable {
             var usage: [StoredUsage] = []
             try connection.prepare(
                 """
-                WITH assertions AS MATERIALIZED (SELECT id, fingerprint, exp FROM tokens WHERE kind = 'client-assertion'),
+                WITH assertions AS MATERIALIZED (
+                    SELECT id, fingerprint, exp FROM tokens WHERE kind = 'client-assertion'
+                        \(scope.map { "AND " + $0.contains("id") } ?? "")),
                 reused(id) AS (
                     SELECT a.id FROM assertions AS a CROSS JOIN usage_groups AS g ON g.token_id = a.id
                     GROUP BY a.id HAVING sum(g.count) >= 2)
@@ -352,8 +358,11 @@ public final class CrossRequestReader: @unchecked Sendable {
     /// Every (iss, jti) pair held by more than one token, with its tokens in fingerprint order.
     ///
     /// Candidate `jti` values come from the `tokens_by_jti` index alone (in order, no sort, no table row
-    /// read); only tokens holding one of them are read and grouped by (iss, jti).
+    /// read); only tokens holding one of them are read and grouped by (iss, jti). With a `scope`, only the
+    /// `jti` values of tokens in scope are candidates (each pair then comes with every holder, in scope or not):
+    /// see ``CrossRequestScope/sharingJTI(_:)``.
     public func forEachSharedJTI(
+        scope: CrossRequestScope? = nil,
         _ body: (_ issuer: String?, _ jti: String, _ holders: [StoredJTIHolder]) throws -> Void
     ) throws {
         try reading {
@@ -365,7 +374,9 @@ public final class CrossRequestReader: @unchecked Sendable {
             try connection.prepare(
                 """
                 WITH shared(jti) AS (
-                    SELECT jti FROM tokens WHERE jti IS NOT NULL GROUP BY jti HAVING count(*) >= 2)
+                    SELECT jti FROM tokens WHERE jti IS NOT NULL
+                        \(scope.map { "AND jti IN (SELECT jti FROM token_records WHERE " + $0.contains("id") + ")" } ?? "")
+                    GROUP BY jti HAVING count(*) >= 2)
                 SELECT ifnull(iss, ''), jti, fingerprint, verification_status, first_seen, last_seen, iss IS NULL
                 FROM tokens WHERE jti IN shared AND (ifnull(iss, ''), jti) IN (
                     SELECT ifnull(iss, ''), jti FROM tokens WHERE jti IN shared

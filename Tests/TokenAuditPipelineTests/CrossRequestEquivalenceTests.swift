@@ -99,9 +99,12 @@ import TokenAuditRules
         }
     }
 
+    /// No group-M findings, and no record of a post-pass having judged anything (schema 10): the next post-pass
+    /// judges every token, as in a database no post-pass has completed on.
     static func clearGroupFindings(_ store: AuditStore) throws {
         try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: [])
         try store.replaceFindings(ofRules: ["id-token-nonce-invalid"], onlyDiscriminator: "nonce-reuse", with: [])
+        try store.withConnection { try $0.execute("DELETE FROM cross_request_state; DELETE FROM cross_request_pending") }
     }
 
     static func policy(aggressive: Bool) -> AuditPolicy {

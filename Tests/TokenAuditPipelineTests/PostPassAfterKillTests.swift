@@ -12,7 +12,7 @@ import TokenAuditRules
     typealias Equivalence = CrossRequestEquivalenceTests
 
     /// A scanned database, then the state a kill between the last commit and the end of the post-pass leaves:
-    /// no group-M findings, the run not completed.
+    /// no group-M findings, the run not completed, and no post-pass recorded as done (`clearGroupFindings`).
     static func scannedThenKilledBeforePostPass(
         _ directory: CrossRequestScanTests.Directory, runStatus: String
     ) throws -> (files: [String], db: String, expected: [FindingRecord]) {
