@@ -6,10 +6,12 @@ import TokenAuditRules
 import TokenAuditStore
 
 /// The cross-request post-pass (catalogue group M): after every batch of a scan is committed, recompute the
-/// findings of ``CrossRequestRules/ruleIDs`` from the whole database and replace the stored ones in one
-/// transaction. Because it reads only committed, order-independent aggregates (request-time buckets, usage,
-/// tokens, findings), files scanned in another order, in other runs, or by a killed-and-resumed run give the
-/// same result as one clean run. Memory holds one token's (or one client's) rows at a time plus the findings;
+/// findings of ``CrossRequestRules/ruleIDs`` from the database and replace the stored ones. Because it reads only
+/// committed, order-independent aggregates (request-time buckets, usage, tokens, findings), files scanned in
+/// another order, in other runs, or by a killed-and-resumed run give the same result as one clean run. It judges
+/// only the tokens stored or touched since the last completed post-pass under the same policy
+/// (``CrossRequestScope``, schema 10): a token's group-M findings depend only on its own rows or on the tokens
+/// sharing its `jti`, so the others' stand, and a nightly job's post-pass no longer grows with its history. Memory holds one token's (or one client's) rows at a time plus the findings;
 /// for the rules a single token can make unbounded (token-multi-ip, token-multi-agent, token-multi-audience-use:
 /// one token at 400 000 hosts or User-Agents), those rows are integers (`strings` ids, folded as they stream
 /// for the hosts) and only the strings a finding lists are resolved: 985 → 63 MB for that host token, 328 →

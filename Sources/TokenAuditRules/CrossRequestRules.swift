@@ -71,7 +71,8 @@ public struct CrossRequestFinding: Sendable, Hashable {
 /// database after every batch is committed, so re-runs and resumed runs converge to the same findings.
 /// `revoked-token-used` is judged per request instead (``RequestRuleContext``).
 public struct CrossRequestRules: Sendable {
-    /// The rules this post-pass owns; their stored rows are replaced as a whole on every run.
+    /// The rules this post-pass owns; their stored rows are replaced by each run's post-pass (for the tokens it
+    /// judged: see `CrossRequestScope` in the store).
     public static let ruleIDs: [String] = [
         "token-multi-ip", "token-multi-agent", "token-multi-audience-use", "jti-reuse-different-token",
         "forged-token-probing", "client-assertion-replay",

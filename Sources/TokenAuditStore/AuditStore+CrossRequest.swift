@@ -229,6 +229,12 @@ extension AuditStore {
         setCrossRequestJudgedThrough(through)
     }
 
+    /// Forgets what earlier post-passes judged: the next one judges every token (a benchmark of the whole pass,
+    /// tests that rebuild group M from nothing).
+    public func forgetCrossRequestJudgement() throws {
+        try withConnection { try $0.execute("DELETE FROM cross_request_state; DELETE FROM cross_request_pending") }
+    }
+
     /// `iss` and `client_id` of each of `tokens` (for suppressions).
     public func tokenIdentities(_ tokens: Set<String>) throws -> [String: (issuer: String?, clientID: String?)] {
         try withConnection { connection in

@@ -13,7 +13,7 @@ let usage = """
       inflate FILE...              decompress and split lines only (LogReader): MB/s, lines/s
       extract FILE...              decompress + LineExtractor on every line: lines/s, µs per line
       analyse TOKENS-FILE KEYS...  analyse each distinct token (parse, verify, token rules, record): µs per token
-      cross-request DATABASE       the group-M post-pass alone on a scanned database (it rewrites group-M rows)
+      cross-request DATABASE       the group-M post-pass alone on a scanned database, every token (it rewrites group-M rows)
 
     """
 

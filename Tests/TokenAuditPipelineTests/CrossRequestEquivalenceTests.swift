@@ -104,7 +104,7 @@ import TokenAuditRules
     static func clearGroupFindings(_ store: AuditStore) throws {
         try store.replaceFindings(ofRules: CrossRequestRules.ruleIDs, with: [])
         try store.replaceFindings(ofRules: ["id-token-nonce-invalid"], onlyDiscriminator: "nonce-reuse", with: [])
-        try store.withConnection { try $0.execute("DELETE FROM cross_request_state; DELETE FROM cross_request_pending") }
+        try store.forgetCrossRequestJudgement()
     }
 
     static func policy(aggressive: Bool) -> AuditPolicy {

@@ -109,9 +109,7 @@ import TokenAuditRules
     /// A copy of the database at `db` on which the next post-pass judges every token.
     static func twin(of db: String, at path: String) throws {
         try SQLiteConnection(path: db, readOnly: true, busyTimeoutMilliseconds: 1_000).execute("VACUUM INTO '\(path)'")
-        try AuditStore(path: path).withConnection {
-            try $0.execute("DELETE FROM cross_request_state; DELETE FROM cross_request_pending")
-        }
+        try AuditStore(path: path).forgetCrossRequestJudgement()
     }
 
     @Test(arguments: [false, true])
