@@ -57,8 +57,8 @@ public enum CrossRequestAnalysis {
         // What changed since the last completed post-pass under this policy (nil: everything). Taken before the
         // reads; no commit comes between them and the writes below.
         let policyKey = CrossRequestRules.policyKey(policy)
-        let highest = try store.highestTokenID()
         let scope = try store.crossRequestScope(policyKey: policyKey)
+        let highest = try scope?.through ?? store.highestTokenID()
         let results = Mutex<(found: [[CrossRequestFinding]], bursts: [(String, WindowHit)], nonceRows: [StoredCrossRequestFinding], error: (any Error)?)>(
             ([[], [], []], [], [], nil))
         let read: @Sendable (Int) -> Void = { task in

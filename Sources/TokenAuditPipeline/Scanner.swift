@@ -104,11 +104,7 @@ public enum Scanner {
         summary.inputProblems = inputs.problems.count
         summary.filesFound = inputs.sources.count
         progress.totalBytes.store(inputs.totalFileSize, ordering: .relaxed)
-        do {
-            try store.expectScanInput(bytes: inputs.totalFileSize)
-        } catch {
-            throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
-        }
+        store.expectScanInput(bytes: inputs.totalFileSize, runID: runID)
 
         let state = SharedScanState()
         let permits = DispatchSemaphore(value: configuration.batchesInFlight)

@@ -164,28 +164,28 @@ public final class AuditStore: @unchecked Sendable {
     /// than rebuilding them (a small scan into a large database keeps them).
     static let deferIndexesMinimumNewTokens = 256
 
-    /// The log this scan reads and the log the database held when it started (bytes of the files as found;
-    /// stored: `sources.size` of the files read to their end), when the scan said (``expectScanInput(bytes:)``). A rebuild sorts every row the
-    /// database holds; keeping the indexes up to date costs in proportion to this scan's rows. A nightly job
+    /// The log this scan reads (bytes of the files as found) and its run, when the scan said
+    /// (``expectScanInput(bytes:runID:)``); and the log earlier runs stored (`sources.size` of the files they read to
+    /// their end), summed the first time a transaction could drop the indexes (a sum over every source: a
+    /// nightly database of many small files holds millions, and most scans never ask). A rebuild sorts every row
+    /// the database holds; keeping the indexes up to date costs in proportion to this scan's rows. A nightly job
     /// into one database rebuilt them every night while each transaction's new tokens were 1/64 of those
     /// stored (with 200 000 tokens a night, for about a week), and the rebuild grew with the database: on a
     /// series of 2 M-line nights, 0.14–0.8 s per index at five nights, the end of the scan 0.28 → 1.72 s.
-    private var scanInput: (reads: Int64, stored: Int64)?
+    private var scanInput: (reads: Int64, runID: Int64)?
+    private var storedInput: Int64?
 
     /// A scan keeps the indexes up to date once the database already holds at least this share of the log it
     /// reads. Measured on that series (alternating pairs): equal cost at one and two nights stored, up to
     /// date 0.3 s cheaper at five, and the rebuild only grows from there.
     static let deferIndexesMaximumStoredShare: Int64 = 1
 
-    /// Tells the store how much log (bytes of the files) the starting scan reads, so that it rebuilds the
-    /// reader-only indexes only when that is cheaper than keeping them (see ``scanInput``). Call once, before
-    /// the first commit.
-    public func expectScanInput(bytes: UInt64) throws {
-        try locked {
-            // Files read to their end: a killed scan's files count when its re-run has read them again.
-            let stored = try connection.scalar(
-                "SELECT ifnull(sum(size), 0) FROM sources WHERE status IN ('complete', 'partial')").int64 ?? 0
-            scanInput = (Int64(clamping: bytes), stored)
+    /// Tells the store how much log (bytes of the files) run `runID` reads, so that it rebuilds the reader-only
+    /// indexes only when that is cheaper than keeping them (see ``scanInput``). Call before the first commit.
+    public func expectScanInput(bytes: UInt64, runID: Int64) {
+        lock.withLock { _ in
+            scanInput = (Int64(clamping: bytes), runID)
+            storedInput = nil
         }
     }
 
@@ -218,7 +218,17 @@ public final class AuditStore: @unchecked Sendable {
     /// (`newTokens`: those the id cache does not know, an upper bound).
     private func deferIndexesIfWorthIt(newTokens: Int) throws {
         guard !deferredIndexesDropped, newTokens >= Self.deferIndexesMinimumNewTokens else { return }
-        if let scanInput, scanInput.stored >= scanInput.reads * Self.deferIndexesMaximumStoredShare { return }
+        if let scanInput {
+            if storedInput == nil {
+                // Files earlier runs read to their end (a killed scan's files count once a re-run has).
+                storedInput = try connection.scalar(
+                    """
+                    SELECT ifnull(sum(size), 0) FROM sources
+                    WHERE status IN ('complete', 'partial') AND ifnull(last_run_id, 0) <> ?1
+                    """, [.integer(scanInput.runID)]).int64 ?? 0
+            }
+            if let storedInput, storedInput >= scanInput.reads * Self.deferIndexesMaximumStoredShare { return }
+        }
         let stored = try connection.scalar("SELECT ifnull(max(id), 0) FROM token_records").int64 ?? 0
         guard Int64(newTokens) * 64 >= stored else { return }
         for index in Self.deferredIndexes { try connection.execute("DROP INDEX IF EXISTS \(index.name)") }

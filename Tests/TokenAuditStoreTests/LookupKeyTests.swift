@@ -158,7 +158,10 @@ struct LookupKeyTests {
         try store.finishRun(id: night, status: .completed, counters: [:], finishedAt: 1)
 
         let run = try store.beginRun(toolVersion: "t", arguments: [], startedAt: 2)
-        try store.expectScanInput(bytes: reads)
+        store.expectScanInput(bytes: reads, runID: run)
+        // Tonight's own file, read to its end before the transaction that decides: it is not earlier log.
+        let tonight = try store.registerSource(descriptor("tonight-1.log", size: Int64(reads), head: String(repeating: "e", count: 64)), runID: run)
+        try store.finishSource(id: tonight, status: .complete, error: nil)
         let source = try store.registerSource(descriptor("tonight.log", size: Int64(reads), head: String(repeating: "d", count: 64)), runID: run)
         try store.commit(Self.batch(Self.manyTokens, offset: 0, sourceID: source, upTo: 1))
         #expect(store.deferredIndexesAreDropped == drops)
