@@ -156,7 +156,6 @@ public final class AuditStore: @unchecked Sendable {
         ("tokens_by_fingerprint", "token_records(fingerprint)"),
         ("tokens_by_sub", "token_records(sub)"),
         ("tokens_by_jti", "token_records(jti)"),
-        ("usage_groups_by_client_ip", "usage_groups(client_ip_id)"),
     ]
 
     /// A transaction drops the deferred indexes when it inserts at least this many tokens the writer does not
@@ -750,6 +749,8 @@ public final class AuditStore: @unchecked Sendable {
     private func applyUsage(_ folded: BatchAccumulator, tokenIDs: [Int64], textIDs: [Int64]) throws {
         let rows = folded.usage
         let statement = statements.upsertUsage
+        // Rows arrive in key order, token then client IP: each (token, client IP) pair is one run of rows.
+        var pairs: [ClientIPToken] = []
         try Self.writeFolded(
             rows, tokenIndex: { $0.key.token }, tokenIDs: tokenIDs,
             key: { row, id in
@@ -771,7 +772,24 @@ public final class AuditStore: @unchecked Sendable {
                 try statement.bind(row.firstSeen, at: 8)
                 try statement.bind(row.lastSeen, at: 9)
                 try statement.execute()
+                let pair = ClientIPToken(clientIP: key.clientIP, token: key.token)
+                if pairs.last != pair { pairs.append(pair) }
             })
+        try insertClientIPTokens(&pairs)
+    }
+
+    /// Adds the (client IP, token) pairs of a transaction's usage rows to `client_ip_tokens` (migration 11), in
+    /// that table's key order so that neighbouring pairs land on the same pages. Those already there stay.
+    private func insertClientIPTokens(_ pairs: inout [ClientIPToken]) throws {
+        guard !pairs.isEmpty else { return }
+        pairs.sort()
+        let statement = statements.insertClientIPToken
+        for pair in pairs {
+            statement.reset()
+            try statement.bind(pair.clientIP, at: 1)
+            try statement.bind(pair.token, at: 2)
+            try statement.execute()
+        }
     }
 
     /// ``applyUsage(_:tokenIDs:textIDs:)`` for the request-window rows, one per (token, bucket, client IP,
@@ -1177,6 +1195,15 @@ struct UsageRowKey: Comparable {
     }
 }
 
+/// A row of `client_ip_tokens` (migration 11), ordered as its primary key: client IP, then token.
+private struct ClientIPToken: Comparable {
+    var clientIP, token: Int64
+
+    static func < (lhs: ClientIPToken, rhs: ClientIPToken) -> Bool {
+        (lhs.clientIP, lhs.token) < (rhs.clientIP, rhs.token)
+    }
+}
+
 /// A request-window row's key resolved to ids, in the primary key's column order (schema 8: token, bucket, client
 /// IP, User-Agent; 0 for an absent value).
 private struct BucketRowKey: Comparable {
@@ -1300,7 +1327,7 @@ private struct Statements {
     let begin, commit, rollback: SQLiteStatement
     let insertRun, finishRun: SQLiteStatement
     let insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
-    let insertToken, upsertUsage, upsertWindow: SQLiteStatement
+    let insertToken, upsertUsage, insertClientIPToken, upsertWindow: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding, updateFindingCounts: SQLiteStatement
 
@@ -1398,6 +1425,8 @@ private struct Statements {
             """
         }
         upsertUsage = try db.prepare(upsertUsageSQL(rows: 1))
+        insertClientIPToken = try db.prepare(
+            "INSERT INTO client_ip_tokens (client_ip_id, token_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
         upsertWindow = try db.prepare(upsertWindowSQL(rows: 1))
         selectFinding = try db.prepare(
             """

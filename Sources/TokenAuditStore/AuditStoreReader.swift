@@ -217,22 +217,24 @@ public final class AuditStoreReader: @unchecked Sendable {
         }
         if query.host != nil || query.path != nil {
             // Request-level findings carry `host/path` as their discriminator; token-level ones ('') match
-            // through the routes their token was used on (the usage table).
+            // through the routes their token was used on: its `usage_groups` rows by the primary-key prefix (the
+            // `usage` view would add a `client_ip_tokens` probe per row, migration 11).
             var usage: [String] = []
             var direct: [String] = []
             if let host = query.host {
-                usage.append("u.host = " + bind(.text(host)))
+                usage.append("h.value = " + bind(.text(host)))
                 direct.append("f.discriminator LIKE \(bind(.text(Self.likePattern(host) + "/%"))) ESCAPE '\\'")
             }
             if let path = query.path {
                 let prefix = path.hasSuffix("*") ? String(path.dropLast()) : (path.hasSuffix("/") ? path : nil)
                 let pattern = Self.likePattern(prefix ?? path) + (prefix == nil ? "" : "%")
-                usage.append("u.path LIKE \(bind(.text(pattern))) ESCAPE '\\'")
+                usage.append("p.value LIKE \(bind(.text(pattern))) ESCAPE '\\'")
                 direct.append("f.discriminator LIKE \(bind(.text("%" + pattern))) ESCAPE '\\'")
             }
             conditions.append(
                 "((f.discriminator <> '' AND " + direct.joined(separator: " AND ") + ") OR (f.discriminator = '' AND "
-                    + "EXISTS (SELECT 1 FROM usage AS u WHERE u.token_fingerprint = f.token_fingerprint AND "
+                    + "EXISTS (SELECT 1 FROM usage_groups AS g JOIN strings AS h ON h.id = g.host_id "
+                    + "JOIN strings AS p ON p.id = g.path_id WHERE g.token_id = f.token_id AND "
                     + usage.joined(separator: " AND ") + ")))")
         }
         switch query.state {

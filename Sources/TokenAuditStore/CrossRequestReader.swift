@@ -453,15 +453,17 @@ public final class CrossRequestReader: @unchecked Sendable {
     }
 
     /// The usage rows of one client IP last seen at or after `lastSeen` (any token): the follow-ups of a
-    /// probing burst that started then. Read by `usage_groups_by_client_ip`, strings resolved per row: call it
-    /// once the store has rebuilt that index (a full scan of `usage_groups` per call otherwise).
+    /// probing burst that started then. Read through `client_ip_tokens` (the IP's tokens, then each token's rows of
+    /// that IP by the primary-key prefix), strings resolved per row.
     public func usage(clientIP: String, lastSeenAtLeast lastSeen: Double) throws -> [StoredUsage] {
         try reading {
             var rows: [StoredUsage] = []
             try connection.prepare(
                 """
-                SELECT token_id, host_id, path_id, status, first_seen, last_seen, count FROM usage_groups
-                WHERE client_ip_id = (SELECT id FROM strings WHERE value = ?1) AND last_seen >= ?2
+                SELECT g.token_id, g.host_id, g.path_id, g.status, g.first_seen, g.last_seen, g.count
+                FROM client_ip_tokens AS x
+                    JOIN usage_groups AS g ON g.token_id = x.token_id AND g.client_ip_id = x.client_ip_id
+                WHERE x.client_ip_id = (SELECT id FROM strings WHERE value = ?1) AND g.last_seen >= ?2
                 """
             ).forEachRow([.text(clientIP), .real(lastSeen)]) { row in
                 guard let token = try fingerprint(row.int64(at: 0)) else { return }
