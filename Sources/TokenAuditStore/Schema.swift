@@ -626,8 +626,13 @@ enum Schema {
         // (client IP, token) once (11–13 times smaller), written by the same transaction as the usage rows, never
         // deferred. The `usage` view reaches `usage_groups` through it, so a lookup by client IP reads the
         // pairs, then each token's rows of that IP by the primary-key prefix; its rows are the same.
+        // `tokens_by_verification` serves the scan summary's count of every stored token by verification status,
+        // which read the whole of `token_records` (JSON included) after every scan: 0.095 s at ten nights,
+        // growing with them; 0.012 s through the index. New tokens' ids only grow, so its entries land at the
+        // end of each status's range (a handful of pages per transaction).
         """
         DROP INDEX IF EXISTS usage_groups_by_client_ip;
+        CREATE INDEX tokens_by_verification ON token_records(verification_status);
         CREATE TABLE client_ip_tokens (
             client_ip_id INTEGER NOT NULL,
             token_id     INTEGER NOT NULL,

@@ -126,6 +126,9 @@ struct ClientIPTokensTests {
         #expect(byAddress.contains("SEARCH x USING PRIMARY KEY (client_ip_id=?)"), "\(byAddress)")
         #expect(byAddress.contains("SEARCH g USING PRIMARY KEY (token_id=? AND client_ip_id=?)"), "\(byAddress)")
         #expect(!byAddress.contains("SCAN"), "\(byAddress)")
+        // The scan summary's count of every stored token by verification status reads an index, not the records.
+        let byStatus = try plan("SELECT verification_status, count(*) FROM token_records GROUP BY verification_status")
+        #expect(byStatus == "SCAN token_records USING COVERING INDEX tokens_by_verification", "\(byStatus)")
         let byToken = try plan("SELECT * FROM usage WHERE token_fingerprint = '\(fingerprint(1).hex)'")
         #expect(byToken.contains("SEARCH g USING PRIMARY KEY (token_id=?)"), "\(byToken)")
         #expect(!byToken.contains("SCAN"), "\(byToken)")
