@@ -29,8 +29,8 @@ public enum CrossRequestAnalysis {
     /// When the store has dropped its reader-only indexes (a large scan), the calling thread rebuilds them
     /// while the reads run on another thread (they need none of them, and WAL lets them read beside the
     /// writer): the rebuild is one long single-threaded SQLite statement per index, and the post-pass's reads
-    /// used to wait for it with the other core idle. Only the probing follow-ups (by client IP) and the writes
-    /// come after it. `alongside`, if given, runs on the reading thread too, before the reads.
+    /// used to wait for it with the other core idle. Only the writes come after it (the probing follow-ups, read
+    /// by client IP, waited for it too until schema 11 replaced that index with `client_ip_tokens`). `alongside`, if given, runs on the reading thread too, before the reads.
     @discardableResult
     public static func run(
         store: AuditStore, policy: AuditPolicy, alongside: (@Sendable () throws -> Void)? = nil
@@ -59,8 +59,8 @@ public enum CrossRequestAnalysis {
         let policyKey = CrossRequestRules.policyKey(policy)
         let scope = try store.crossRequestScope(policyKey: policyKey)
         let highest = try scope?.through ?? store.highestTokenID()
-        let results = Mutex<(found: [[CrossRequestFinding]], bursts: [(String, WindowHit)], nonceRows: [StoredCrossRequestFinding], error: (any Error)?)>(
-            ([[], [], []], [], [], nil))
+        let results = Mutex<(found: [[CrossRequestFinding]], nonceRows: [StoredCrossRequestFinding], error: (any Error)?)>(
+            ([[], [], []], [], nil))
         let read: @Sendable (Int) -> Void = { task in
             do {
                 let reader = try store.crossRequestReader(restoringIndexes: false)
@@ -69,11 +69,15 @@ public enum CrossRequestAnalysis {
                     let found = try windowFindings(reader, rules: rules, policy: policy, scope: scope)
                     results.withLock { $0.found[0] = found }
                 case 1:
-                    let (found, bursts) = try usageFindings(reader, rules: rules, policy: policy, scope: scope)
-                    results.withLock {
-                        $0.found[1] = found
-                        $0.bursts = bursts
+                    var (found, bursts) = try usageFindings(reader, rules: rules, policy: policy, scope: scope)
+                    // The follow-ups of each probing burst, read by client IP through `client_ip_tokens` (schema
+                    // 11; never deferred), so beside a rebuild rather than after it.
+                    for (address, burst) in bursts {
+                        let followUps = try reader.usage(clientIP: address, lastSeenAtLeast: burst.start)
+                        found += rules.probing(clientIP: address, burst: burst, followUps: observations(followUps))
                     }
+                    bursts = []
+                    results.withLock { $0.found[1] = found }
                 case 2:
                     let found = try tokenFindings(reader, rules: rules, scope: scope)
                     let nonceRows = try nonceReuseRows(reader, policy: policy)
@@ -98,23 +102,11 @@ public enum CrossRequestAnalysis {
         } else {
             DispatchQueue.concurrentPerform(iterations: 4, execute: read)
         }
-        // The follow-ups of probing bursts are read by client IP, which needs the rebuilt index.
-        var (bursts, failure) = results.withLock { ($0.bursts, $0.error) }
-        if let failure { throw failure }
-        if !bursts.isEmpty {
-            let reader = try store.crossRequestReader()
-            var probing: [CrossRequestFinding] = []
-            for (address, burst) in bursts {
-                let followUps = try reader.usage(clientIP: address, lastSeenAtLeast: burst.start)
-                probing += rules.probing(clientIP: address, burst: burst, followUps: observations(followUps))
-            }
-            bursts = []
-            results.withLock { $0.found[1] += probing }
-        }
+        if let failure = results.withLock({ $0.error }) { throw failure }
         // Taken out of the lock (not copied), and each task's findings released as they become rows: with many
         // findings, memory holds them about once.
         var (foundByTask, nonceRows) = results.withLock { state in
-            defer { state = ([], [], [], nil) }
+            defer { state = ([], [], nil) }
             return (state.found, state.nonceRows)
         }
 
