@@ -260,7 +260,7 @@ public enum CrossRequestAnalysis {
     }
 
     /// token-multi-audience-use, from the usage, and the bursts of forged-token-probing from the failing
-    /// tokens' buckets (their follow-ups are read once the client-IP index is back: see `run`).
+    /// tokens' buckets (the caller reads their follow-ups).
     static func usageFindings(
         _ reader: CrossRequestReader, rules: CrossRequestRules, policy: AuditPolicy, scope: CrossRequestScope? = nil
     ) throws -> (found: [CrossRequestFinding], bursts: [(String, WindowHit)]) {

@@ -109,7 +109,7 @@ struct ClientIPTokensTests {
         }
     }
 
-    @Test func aLookupByClientIPStartsFromThePairs() throws {
+    @Test func lookupsStartFromThePairsAndTheNewIndexes() throws {
         let directory = try TemporaryDirectory()
         let store = try AuditStore(path: directory.file("audit.db"))
         let run = try store.beginRun(toolVersion: "1.0", arguments: [], startedAt: 1)
@@ -129,6 +129,12 @@ struct ClientIPTokensTests {
         // The scan summary's count of every stored token by verification status reads an index, not the records.
         let byStatus = try plan("SELECT verification_status, count(*) FROM token_records GROUP BY verification_status")
         #expect(byStatus == "SCAN token_records USING COVERING INDEX tokens_by_verification", "\(byStatus)")
+        // The post-pass's reads of every ID token and every client assertion read only the tokens of that kind.
+        let idTokens = try plan(
+            "SELECT json_extract(claims_json, '$.nonce'), fingerprint FROM tokens WHERE kind = 'id-token' AND json_valid(claims_json)")
+        #expect(idTokens.contains("USING INDEX tokens_of_kind_id_token"), "\(idTokens)")
+        let assertions = try plan("SELECT id, fingerprint, exp FROM tokens WHERE kind = 'client-assertion'")
+        #expect(assertions.contains("USING INDEX tokens_of_kind_client_assertion"), "\(assertions)")
         let byToken = try plan("SELECT * FROM usage WHERE token_fingerprint = '\(fingerprint(1).hex)'")
         #expect(byToken.contains("SEARCH g USING PRIMARY KEY (token_id=?)"), "\(byToken)")
         #expect(!byToken.contains("SCAN"), "\(byToken)")
