@@ -115,13 +115,7 @@ struct ClientIPTokensTests {
         let run = try store.beginRun(toolVersion: "1.0", arguments: [], startedAt: 1)
         let source = try store.registerSource(descriptor("a.log"), runID: run)
         try store.commit(SyntheticLog(path: "a.log", lineCount: 60, sourceID: source).batch(lines: 1...60))
-        func plan(_ sql: String) throws -> String {
-            try store.withConnection { connection in
-                var details: [String] = []
-                try connection.prepare("EXPLAIN QUERY PLAN " + sql).forEachRow([]) { details.append($0.text(at: 3) ?? "") }
-                return details.joined(separator: "; ")
-            }
-        }
+        func plan(_ sql: String) throws -> String { try queryPlan(store, sql) }
         let byAddress = try plan("SELECT * FROM usage WHERE client_ip = '10.0.0.1'")
         #expect(byAddress.contains("SEARCH x USING PRIMARY KEY (client_ip_id=?)"), "\(byAddress)")
         #expect(byAddress.contains("SEARCH g USING PRIMARY KEY (token_id=? AND client_ip_id=?)"), "\(byAddress)")

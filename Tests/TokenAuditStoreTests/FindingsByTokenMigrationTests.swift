@@ -155,13 +155,7 @@ struct FindingsByTokenMigrationTests {
         let path = directory.file("v8.db")
         try makeVersion8(path)
         let store = try AuditStore(path: path, busyTimeoutMilliseconds: 1_000)
-        func plan(_ sql: String) throws -> String {
-            try store.withConnection { connection in
-                var details: [String] = []
-                try connection.prepare("EXPLAIN QUERY PLAN " + sql).forEachRow([]) { details.append($0.text(at: 3) ?? "") }
-                return details.joined(separator: "; ")
-            }
-        }
+        func plan(_ sql: String) throws -> String { try queryPlan(store, sql) }
         let byToken = try plan(
             """
             SELECT * FROM findings WHERE token_id = (SELECT id FROM token_records

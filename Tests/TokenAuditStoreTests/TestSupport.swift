@@ -147,3 +147,13 @@ func fileMode(_ path: String) -> mode_t? {
     guard stat(path, &info) == 0 else { return nil }
     return info.st_mode & 0o777
 }
+
+/// SQLite's plan for `sql` on the store's connection (`EXPLAIN QUERY PLAN`, its detail column joined by "; "): what
+/// the index tests read to see that a lookup searches an index instead of scanning a table.
+func queryPlan(_ store: AuditStore, _ sql: String) throws -> String {
+    try store.withConnection { connection in
+        var details: [String] = []
+        try connection.prepare("EXPLAIN QUERY PLAN " + sql).forEachRow([]) { details.append($0.text(at: 3) ?? "") }
+        return details.joined(separator: "; ")
+    }
+}
