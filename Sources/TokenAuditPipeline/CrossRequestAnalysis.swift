@@ -30,7 +30,8 @@ public enum CrossRequestAnalysis {
     /// while the reads run on another thread (they need none of them, and WAL lets them read beside the
     /// writer): the rebuild is one long single-threaded SQLite statement per index, and the post-pass's reads
     /// used to wait for it with the other core idle. Only the writes come after it (the probing follow-ups, read
-    /// by client IP, waited for it too until schema 11 replaced that index with `client_ip_tokens`). `alongside`, if given, runs on the reading thread too, before the reads.
+    /// by client IP, waited for it too until schema 11 replaced that index with `client_ip_tokens`).
+    /// `alongside`, if given, runs on the reading thread too, before the reads.
     @discardableResult
     public static func run(
         store: AuditStore, policy: AuditPolicy, alongside: (@Sendable () throws -> Void)? = nil

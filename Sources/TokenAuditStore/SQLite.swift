@@ -195,6 +195,7 @@ final class SQLiteStatement {
 
     /// Binds `value` as a C string (up to its first NUL, copied by SQLite), NULL for `nil`: exactly what
     /// `bind(_: [SQLValue])` binds for `SQLValue(value)`.
+    ///
     /// The length is found in the string's own bytes: passing the String as a `const char *` made a NUL-terminated
     /// heap copy of every short (inline) string: one allocation per bound text, 239 000 in the writer for a
     /// 300 000-line slice of the 10 M-line benchmark.
@@ -208,7 +209,8 @@ final class SQLiteStatement {
             guard let base = bytes.baseAddress, bytes.count > 0 else {
                 return sqlite3_bind_text(handle, index, "", 0, ctokenaudit_sqlite_transient())
             }
-            let length = memchr(base, 0, bytes.count).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? bytes.count
+            let length =
+                memchr(base, 0, bytes.count).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? bytes.count
             return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
                 sqlite3_bind_text(handle, index, $0, Int32(length), ctokenaudit_sqlite_transient())
             }
