@@ -203,9 +203,32 @@ static inline CTOKENAUDIT_SHA_TARGET void ctokenaudit_ni_words(__m128i abef, __m
     *hi = _mm_alignr_epi8(u, t, 8);            /* HGFE: h4..h7 */
 }
 
+/* Message blocks [from, to) of the inner hash for CTOKENAUDIT_LANES candidates side by side: the schedule `wk`
+ * (W + K, shared by every candidate) is loaded once per four rounds, each lane runs its own rounds. */
+static inline CTOKENAUDIT_SHA_TARGET void ctokenaudit_ni_inner_blocks(__m128i *s0, __m128i *s1, const uint32_t *wk,
+                                                                      size_t from, size_t to) {
+    enum { L = CTOKENAUDIT_LANES };
+    for (size_t b = from; b < to; b++) {
+        __m128i a0[L], a1[L];
+        for (size_t l = 0; l < L; l++) { a0[l] = s0[l]; a1[l] = s1[l]; }
+        const uint32_t *k = wk + 64 * b;
+        for (int g = 0; g < 16; g++) {
+            __m128i m = _mm_loadu_si128((const __m128i *)(k + 4 * g));
+            __m128i m2 = _mm_shuffle_epi32(m, 0x0E);
+            for (size_t l = 0; l < L; l++) s1[l] = _mm_sha256rnds2_epu32(s1[l], s0[l], m);
+            for (size_t l = 0; l < L; l++) s0[l] = _mm_sha256rnds2_epu32(s0[l], s1[l], m2);
+        }
+        for (size_t l = 0; l < L; l++) { s0[l] = _mm_add_epi32(s0[l], a0[l]); s1[l] = _mm_add_epi32(s1[l], a1[l]); }
+    }
+}
+
+/* inner (optional): the inner hash's chaining states after the message's first `first` blocks, in the layout of
+ * ctokenaudit_sha256_inner_states_avx512 (which ctokenaudit_sha256_inner_states_ni also writes); the search then
+ * starts at block `first`. NULL and 0: from the pads. */
 __attribute__((target("sha,sse4.1,ssse3")))
 static inline long ctokenaudit_hmac_sha256_search_ni(const uint32_t *pads, size_t count, const uint32_t *wk,
-                                                     size_t blocks, const uint32_t *tag) {
+                                                     size_t blocks, const uint32_t *tag, const uint32_t *inner,
+                                                     size_t first) {
     enum { L = CTOKENAUDIT_LANES };
     __m128i tagABEF, tagCDGH;
     ctokenaudit_ni_load(tag, &tagABEF, &tagCDGH);
@@ -218,21 +241,17 @@ static inline long ctokenaudit_hmac_sha256_search_ni(const uint32_t *pads, size_
         for (size_t l = 0; l < L; l++) {
             size_t i = base + (l < lanes ? l : 0);
             ctokenaudit_pads16_candidate(pads, i, one[l]);
-            ctokenaudit_ni_load(one[l], &s0[l], &s1[l]);
+            if (inner) {
+                uint32_t h[8];
+                const uint32_t *g = inner + (i / 16) * 128 + i % 16;
+                for (int j = 0; j < 8; j++) h[j] = g[16 * j];
+                ctokenaudit_ni_load(h, &s0[l], &s1[l]);
+            } else {
+                ctokenaudit_ni_load(one[l], &s0[l], &s1[l]);
+            }
         }
         /* Inner hash: the shared message schedule, per-lane rounds. */
-        for (size_t b = 0; b < blocks; b++) {
-            __m128i a0[L], a1[L];
-            for (size_t l = 0; l < L; l++) { a0[l] = s0[l]; a1[l] = s1[l]; }
-            const uint32_t *k = wk + 64 * b;
-            for (int g = 0; g < 16; g++) {
-                __m128i m = _mm_loadu_si128((const __m128i *)(k + 4 * g));
-                __m128i m2 = _mm_shuffle_epi32(m, 0x0E);
-                for (size_t l = 0; l < L; l++) s1[l] = _mm_sha256rnds2_epu32(s1[l], s0[l], m);
-                for (size_t l = 0; l < L; l++) s0[l] = _mm_sha256rnds2_epu32(s0[l], s1[l], m2);
-            }
-            for (size_t l = 0; l < L; l++) { s0[l] = _mm_add_epi32(s0[l], a0[l]); s1[l] = _mm_add_epi32(s1[l], a1[l]); }
-        }
+        ctokenaudit_ni_inner_blocks(s0, s1, wk, inner ? first : 0, blocks);
         /* Outer block: the inner digest, then fixed padding for 64 + 32 bytes; its schedule is per lane. */
         for (size_t l = 0; l < L; l++) {
             ctokenaudit_ni_words(s0[l], s1[l], &w[l][0], &w[l][1]);
@@ -264,6 +283,34 @@ static inline long ctokenaudit_hmac_sha256_search_ni(const uint32_t *pads, size_
         }
     }
     return -1;
+}
+/* The inner hash's chaining state after the first `first` message blocks for each of `count` candidates, with
+ * SHA-NI, in the layout ctokenaudit_sha256_inner_states_avx512 writes (candidate i's word j at
+ * (i / 16) * 128 + j * 16 + i % 16): one cache serves both searches. */
+__attribute__((target("sha,sse4.1,ssse3")))
+static inline void ctokenaudit_sha256_inner_states_ni(const uint32_t *pads, size_t count, const uint32_t *wk,
+                                                      size_t first, uint32_t *out) {
+    enum { L = CTOKENAUDIT_LANES };
+    for (size_t base = 0; base < count; base += L) {
+        size_t lanes = count - base < L ? count - base : L;
+        __m128i s0[L], s1[L];
+        for (size_t l = 0; l < L; l++) {
+            uint32_t one[16];
+            ctokenaudit_pads16_candidate(pads, base + (l < lanes ? l : 0), one);
+            ctokenaudit_ni_load(one, &s0[l], &s1[l]);
+        }
+        ctokenaudit_ni_inner_blocks(s0, s1, wk, 0, first);
+        for (size_t l = 0; l < lanes; l++) {
+            size_t i = base + l;
+            uint32_t h[8];
+            __m128i lo, hi;
+            ctokenaudit_ni_words(s0[l], s1[l], &lo, &hi);
+            _mm_storeu_si128((__m128i *)h, lo);
+            _mm_storeu_si128((__m128i *)(h + 4), hi);
+            uint32_t *g = out + (i / 16) * 128 + i % 16;
+            for (int j = 0; j < 8; j++) g[16 * j] = h[j];
+        }
+    }
 }
 /* ---- The same search with AVX-512: sixteen candidates, one per 32-bit lane, in plain SHA-256 arithmetic ----
  * On CPUs with full-width AVX-512 this beats SHA-NI (whose round instruction is throughput-bound): the shared
@@ -387,9 +434,14 @@ static inline void ctokenaudit_sha256_inner_states_avx512(const uint32_t *pads, 
     (void)pads; (void)count; (void)wk; (void)first; (void)out; /* never called: ctokenaudit_has_avx512() is 0 */
 }
 static inline long ctokenaudit_hmac_sha256_search_ni(const uint32_t *pads, size_t count, const uint32_t *wk,
-                                                     size_t blocks, const uint32_t *tag) {
-    (void)pads; (void)count; (void)wk; (void)blocks; (void)tag;
+                                                     size_t blocks, const uint32_t *tag, const uint32_t *inner,
+                                                     size_t first) {
+    (void)pads; (void)count; (void)wk; (void)blocks; (void)tag; (void)inner; (void)first;
     return -2; /* never called: ctokenaudit_has_sha_ni() is 0 */
+}
+static inline void ctokenaudit_sha256_inner_states_ni(const uint32_t *pads, size_t count, const uint32_t *wk,
+                                                      size_t first, uint32_t *out) {
+    (void)pads; (void)count; (void)wk; (void)first; (void)out; /* never called: ctokenaudit_has_sha_ni() is 0 */
 }
 #endif
 #endif

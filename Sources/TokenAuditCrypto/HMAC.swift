@@ -122,7 +122,8 @@ enum SHA256SearchPath: CaseIterable {
 /// message blocks and one outer block through OpenSSL's SHA-2 block function (no digest-context bookkeeping),
 /// plus two blocks for the candidate's own key pads unless they come precomputed in an ``HMACKeyPads``
 /// (``firstMatch(in:limit:)``, the path for long lists; for SHA-256 on CPUs with the SHA extensions it computes the
-/// message schedule once and runs 16 candidates side by side with AVX-512, or 4 with SHA-NI). Results are those of ``HMAC/authenticationCode`` exactly
+/// message schedule once, starts from cached states after the first block, and runs 16 candidates side by side with
+/// AVX-512, or 4 with SHA-NI). Results are those of ``HMAC/authenticationCode`` exactly
 /// (tests compare the two). Immutable after creation, so one tester may be used from several threads.
 public final class HMACSecretTester: Sendable {
     /// The MAC algorithm of the token (from its HS256/384/512 header).
@@ -190,22 +191,21 @@ public final class HMACSecretTester: Sendable {
                     ctokenaudit_sha256_schedule(message.baseAddress, blocks, $0.baseAddress)
                 }
             }
-            // AVX-512: the states after the first block come from the pads' cache (shared by tokens whose signing
-            // input starts with the same 64 bytes, usually the header).
-            let inner: [UInt32]? = path == .avx512
-                ? schedule.withUnsafeBufferPointer { pads.innerStates(afterFirstBlock: padded[0..<64], schedule: $0.baseAddress!) }
-                : nil
+            // The states after the first block come from the pads' cache (shared by tokens whose signing input
+            // starts with the same 64 bytes, usually the header).
+            let inner = schedule.withUnsafeBufferPointer {
+                pads.innerStates(afterFirstBlock: padded[0..<64], schedule: $0.baseAddress!, path: path)
+            }
             let found = pads.words32.withUnsafeBufferPointer { words in
                 schedule.withUnsafeBufferPointer { wk in
                     tag32.withUnsafeBufferPointer { tag in
-                        if path == .avx512, let inner {
-                            return inner.withUnsafeBufferPointer { states in
-                                ctokenaudit_hmac_sha256_search_avx512(words.baseAddress, count, wk.baseAddress, blocks,
-                                                                      tag.baseAddress, states.baseAddress, 1)
-                            }
+                        inner.withUnsafeBufferPointer { states in
+                            path == .avx512
+                                ? ctokenaudit_hmac_sha256_search_avx512(words.baseAddress, count, wk.baseAddress, blocks,
+                                                                        tag.baseAddress, states.baseAddress, 1)
+                                : ctokenaudit_hmac_sha256_search_ni(words.baseAddress, count, wk.baseAddress, blocks,
+                                                                    tag.baseAddress, states.baseAddress, 1)
                         }
-                        return ctokenaudit_hmac_sha256_search_ni(words.baseAddress, count, wk.baseAddress, blocks,
-                                                                 tag.baseAddress)
                     }
                 }
             }

@@ -53,15 +53,20 @@ public final class HMACKeyPads: Sendable {
         self.words64 = words64
     }
 
-    /// Inner-hash states after a message's first block, for every secret (SHA-256, AVX-512 search only), keyed by
-    /// that block as padded: tokens of one issuer usually share their header, and a header of 64 characters or
-    /// more fills the whole first block, so a second token with it skips one block per secret. At most
-    /// ``innerStateCacheSize`` blocks are kept (128 bytes a secret, ~3.3 MB each for the built-in list).
+    /// Inner-hash states after a message's first block, for every secret (SHA-256, the AVX-512 and SHA-NI searches),
+    /// keyed by that block as padded: tokens of one issuer usually share their header, and a header of 64
+    /// characters or more fills the whole first block, so a second token with it skips one block per secret (one
+    /// in eight for the usual ~380-byte signing input). Both searches write and read the same layout, so the
+    /// cache is shared. At most ``innerStateCacheSize`` blocks are kept (32 bytes a secret, ~3.3 MB each for the
+    /// built-in list).
     private let innerStates = Mutex<[(block: [UInt8], states: [UInt32])]>([])
     static let innerStateCacheSize = 2
 
-    /// The inner states of every secret after `block` (64 bytes of padded message; `schedule` is its W + K).
-    func innerStates(afterFirstBlock block: ArraySlice<UInt8>, schedule: UnsafePointer<UInt32>) -> [UInt32] {
+    /// The inner states of every secret after `block` (64 bytes of padded message; `schedule` is its W + K),
+    /// computed on a miss through `path` (``SHA256SearchPath/avx512`` or ``SHA256SearchPath/shaExtensions``).
+    func innerStates(
+        afterFirstBlock block: ArraySlice<UInt8>, schedule: UnsafePointer<UInt32>, path: SHA256SearchPath
+    ) -> [UInt32] {
         innerStates.withLock { cache in
             if let index = cache.firstIndex(where: { $0.block.elementsEqual(block) }) {
                 let hit = cache.remove(at: index)
@@ -71,7 +76,11 @@ public final class HMACKeyPads: Sendable {
             var states = [UInt32](repeating: 0, count: (count + 15) / 16 * 128)
             words32.withUnsafeBufferPointer { pads in
                 states.withUnsafeMutableBufferPointer { out in
-                    ctokenaudit_sha256_inner_states_avx512(pads.baseAddress, count, schedule, 1, out.baseAddress)
+                    if path == .avx512 {
+                        ctokenaudit_sha256_inner_states_avx512(pads.baseAddress, count, schedule, 1, out.baseAddress)
+                    } else {
+                        ctokenaudit_sha256_inner_states_ni(pads.baseAddress, count, schedule, 1, out.baseAddress)
+                    }
                 }
             }
             if cache.count >= Self.innerStateCacheSize { cache.removeFirst() }
