@@ -73,6 +73,7 @@ measure() {
 }
 
 rm -f "$db" "$db-wal" "$db-shm"
+scripts/machine.sh
 printf "%-22s %6s %7s %6s %8s %7s\n" scan wall_s cpu_s rss_mb wchar_mb db_mb
 for ((night = 0; night < nights; night++)); do
     printf "%-22s %s\n" "night $night" "$(measure "$db" "$dir/d$night/logs")"

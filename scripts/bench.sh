@@ -105,6 +105,7 @@ if [[ -d $corpus/alg ]]; then
     done
 fi
 
+scripts/machine.sh
 python3 - "$work" "$lines" "$raw" "$gz" "$jobs" "$runs" "$(nproc)" <<'EOF'
 import os, statistics, sys, sqlite3
 work, lines, raw, gz, jobs, runs, cores = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]), sys.argv[7]
@@ -119,22 +120,6 @@ def load(name):
 
 floor = load("floor")
 print(f"corpus: {lines:,} lines, {gz / 1e6:,.1f} MB gzip, {raw / 1e6:,.1f} MB uncompressed; {cores} cores; medians of {runs} runs")
-
-# The ratio to gzip depends on the machine as much as on the code (docs/performance.md, "The machine"): the CPU
-# and the vector extensions the scan's hot paths use go with every result.
-def machine():
-    info = {}
-    try:
-        for line in open("/proc/cpuinfo"):
-            key, _, value = line.partition(":")
-            info.setdefault(key.strip(), value.strip())
-    except OSError:
-        return "unknown"
-    flags = set(info.get("flags", "").split())
-    present = [f for f in ("avx512f", "avx2", "sha_ni") if f in flags]
-    return f"{info.get('model name', '?')} at {info.get('cpu MHz', '?')} MHz; {' '.join(present) or 'no AVX2, AVX-512 or SHA-NI'}"
-
-print(f"machine: {machine()}")
 print()
 print("| step | wall s | CPU s (user+sys) | lines/s | gz MB/s | raw MB/s | peak RSS MB | wall / floor |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
