@@ -2,14 +2,18 @@ import Foundation
 import TokenAuditExtraction
 import TokenAuditLogReading
 
-/// `tokenaudit-bench extract [--max-lines N] FILE...`: decompresses each file with ``LogReader`` the way the
-/// scan does (same batch size and line cap, format detected from the first batch's first 64 lines, one
-/// ``LineExtractor`` per source), then runs the extractor on every line (`extractBorrowing`, as the scan does). Only the extraction is timed: each
-/// batch is read (decompressed) outside the timed section, so the figures are extraction alone. Results are
-/// split per detected format, because the formats take different paths through the extractor.
+/// `tokenaudit-bench extract [--max-lines N] [--strings] FILE...`: decompresses each file with ``LogReader`` the
+/// way the scan does (same batch size and line cap, format detected from the first batch's first 64 lines, one
+/// ``LineExtractor`` per source), then runs the extractor on every line the way the scan's workers do
+/// (``LineExtractor/extractFields(_:into:)`` into one reused ``LineFields``: texts as ranges of the line), or with
+/// `--strings` the way `decode`/`trace` and the equivalence tests' reference do (``LineExtractor/extractBorrowing(_:)``,
+/// every text a `String`). Only the extraction is timed: each batch is read (decompressed) outside the timed
+/// section, so the figures are extraction alone. Results are split per detected format, because the formats take
+/// different paths through the extractor.
 func benchExtract(_ arguments: [String]) throws {
     var files: [String] = []
     var maxLines = Int.max
+    var makesStrings = false
     var rest = arguments[...]
     while let argument = rest.popFirst() {
         if argument == "--max-lines" {
@@ -17,11 +21,13 @@ func benchExtract(_ arguments: [String]) throws {
                 throw BenchError("--max-lines needs a positive number")
             }
             maxLines = value
+        } else if argument == "--strings" {
+            makesStrings = true
         } else {
             files.append(argument)
         }
     }
-    guard !files.isEmpty else { throw BenchError("usage: tokenaudit-bench extract [--max-lines N] FILE...") }
+    guard !files.isEmpty else { throw BenchError("usage: tokenaudit-bench extract [--max-lines N] [--strings] FILE...") }
 
     struct Tally {
         var files = 0
@@ -56,10 +62,24 @@ func benchExtract(_ arguments: [String]) throws {
             var tokenLines = 0
             var occurrences = 0
             let measured = Measurement.of {
-                for index in 0..<count {
-                    if let line = current.withLine(at: index, { extractor.extractBorrowing($0) }), !line.tokens.isEmpty {
-                        tokenLines += 1
-                        occurrences += line.tokens.count
+                if makesStrings {
+                    for index in 0..<count {
+                        if let line = current.withLine(at: index, { extractor.extractBorrowing($0) }), !line.tokens.isEmpty {
+                            tokenLines += 1
+                            occurrences += line.tokens.count
+                        }
+                    }
+                    return
+                }
+                // As the scan's workers: one reused value, the line's bytes borrowed from the batch.
+                var fields = LineFields()
+                current.bytes.withUnsafeBytes { all in
+                    for index in 0..<count {
+                        let line = UnsafeRawBufferPointer(rebasing: all[current.lineRange(at: index)])
+                        if extractor.extractFields(line, into: &fields), !fields.tokens.isEmpty {
+                            tokenLines += 1
+                            occurrences += fields.tokens.count
+                        }
                     }
                 }
             }
@@ -105,10 +125,11 @@ func benchExtract(_ arguments: [String]) throws {
         ("lines_per_s", "\(total.cpuSeconds > 0 ? Int(Double(total.lines) / total.cpuSeconds) : 0)"),
         ("decompress_cpu_s", "\(rounded(decompressCPU, 3))"),
         ("scanners", "\"\(ScanInstructions.name)\""),
+        ("path", makesStrings ? "\"strings\"" : "\"fields\""),
     ]
     report(fields)
     let summary = "extract: \(total.lines) lines, \(total.tokenLines) with tokens, \(total.occurrences) occurrences, "
-        + "\(rounded(total.cpuSeconds, 2)) CPU-s, \(rounded(perLine, 2)) µs/line (decompression \(rounded(decompressCPU, 2)) CPU-s, not counted; \(ScanInstructions.name) scanners)\n  "
+        + "\(rounded(total.cpuSeconds, 2)) CPU-s, \(rounded(perLine, 2)) µs/line (decompression \(rounded(decompressCPU, 2)) CPU-s, not counted; \(ScanInstructions.name) scanners, \(makesStrings ? "String" : "field") path)\n  "
         + human.joined(separator: "\n  ") + "\n"
     FileHandle.standardError.write(Data(summary.utf8))
 }
