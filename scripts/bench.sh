@@ -9,6 +9,7 @@
 #   jobs=1   `tokenaudit scan --jobs 1` on a fresh database
 #   jobs=N   `tokenaudit scan --jobs $(nproc)` on a fresh database
 #   re-run   the same scan again on the database jobs=N left (every file already ingested)
+#   stages   the jobs=N scan's own CPU split (`scan --json`: readers, workers, token analysis, writer, committer, main)
 #   per-alg  `tokenaudit scan --jobs 1` of alg/<ALG>.log (one line per distinct token): distinct tokens per second
 # and prints medians: wall time, lines/s, compressed and uncompressed MB/s, peak RSS (/usr/bin/time -v), database
 # bytes per input line, the ratio to the floor, and the re-run's share of the first run.
@@ -87,7 +88,8 @@ for ((run = 1; run <= runs; run++)); do
         measure jobs1 "$bin" scan "${files[@]}" --keys "$corpus/keys" --db "$work/db1.sqlite" --jobs 1
     fi
     rm -f "$work"/dbN.sqlite*
-    measure jobsN "$bin" scan "${files[@]}" --keys "$corpus/keys" --db "$work/dbN.sqlite" --jobs "$jobs"
+    measure jobsN "$bin" scan "${files[@]}" --keys "$corpus/keys" --db "$work/dbN.sqlite" --jobs "$jobs" --json
+    grep '^{"run_id"' "$work/out.txt" >"$work/jobsN-$run.json" || true
     wal=$(stat -c %s "$work/dbN.sqlite-wal" 2>/dev/null || echo 0)
     echo "$(stat -c %s "$work/dbN.sqlite") $wal" >>"$work/dbsize"
     measure rerun "$bin" scan "${files[@]}" --keys "$corpus/keys" --db "$work/dbN.sqlite" --jobs "$jobs"
@@ -107,7 +109,7 @@ fi
 
 scripts/machine.sh
 python3 - "$work" "$lines" "$raw" "$gz" "$jobs" "$runs" "$(nproc)" <<'EOF'
-import os, statistics, sys, sqlite3
+import json, os, statistics, sys, sqlite3
 work, lines, raw, gz, jobs, runs, cores = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]), sys.argv[7]
 
 def load(name):
@@ -152,6 +154,18 @@ try:
     print("bytes by table (with its indexes): " + ", ".join(f"{n} {b / 1e6:.1f} MB" for n, b in parts if b > 100000))
 except sqlite3.Error:
     pass
+stage_runs = []
+for name in sorted(os.listdir(work)):
+    if name.startswith("jobsN-") and name.endswith(".json"):
+        try:
+            stage_runs.append(json.load(open(os.path.join(work, name)))["cpu_seconds"])
+        except (ValueError, KeyError):
+            pass
+if stage_runs:
+    keys = ("total", "readers", "workers", "token_analysis", "writer", "committer", "main")
+    medians = {k: statistics.median(r.get(k, 0) for r in stage_runs) for k in keys}
+    print(f"cpu by stage (scan --jobs {jobs}, its --json, medians of {len(stage_runs)}): total {medians['total']:.1f} s; "
+          + ", ".join(f"{k.replace('_', ' ')} {medians[k]:.1f}" for k in keys[1:]))
 algs = sorted(f[4:] for f in os.listdir(work) if f.startswith("alg-") and not f.endswith(".count"))
 if algs:
     print()

@@ -274,9 +274,14 @@ struct BatchProcessor: Sendable {
 
     /// Decodes, fingerprints, verifies and judges one distinct token: the expensive part, done once per token.
     func analyse(_ bytes: [UInt8], isCutByLogger: Bool) -> AnalysedToken {
-        let (verdict, record) = TokenAnalysis.analyse(bytes, isCutByLogger: isCutByLogger, engine: engine, masking: masking)
-        progress.addAnalysedToken()
-        return AnalysedToken(verdict: verdict, record: record, shapeBasis: engine.requestShapeBasis(verdict))
+        // Two thread-clock readings per distinct token (~0.5 µs against ~100 µs of analysis): the summary's
+        // split between per-token and per-line work.
+        progress.stageClock.measure(.tokenAnalysis) {
+            let (verdict, record) = TokenAnalysis.analyse(
+                bytes, isCutByLogger: isCutByLogger, engine: engine, masking: masking)
+            progress.addAnalysedToken()
+            return AnalysedToken(verdict: verdict, record: record, shapeBasis: engine.requestShapeBasis(verdict))
+        }
     }
 }
 

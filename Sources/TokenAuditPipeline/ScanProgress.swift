@@ -13,6 +13,8 @@ public final class ScanProgress: Sendable {
     private let analysedTokens = Atomic<UInt64>(0)
     /// Total on-disk size of the inputs, known after discovery (0 for standard input only).
     public let totalBytes = Atomic<UInt64>(0)
+    /// CPU by stage, added by each stage's threads (``ScanSummary/cpu``).
+    let stageClock = StageClock()
 
     /// Where the weak-secret searches are counted (the scan's rule engine), once the scan has built it.
     private let weakSecretSource = Mutex<(@Sendable () -> WeakSecretSearchStatistics)?>(nil)

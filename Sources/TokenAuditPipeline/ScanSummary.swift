@@ -41,6 +41,8 @@ public struct ScanSummary: Sendable {
     public var problems: [String] = []
     public var formats: [String: String] = [:]
     public var elapsedSeconds: Double = 0
+    /// CPU seconds by stage (readers, workers, token analysis, writer, committer, main thread).
+    public var cpu = StageCPUSeconds()
     /// The tokens the cross-request post-pass (group M) judged, nil when it did not run (nothing new), and
     /// whether it judged them all (else only those new or seen again since the last completed run).
     public var crossRequestTokensJudged: Int64?
@@ -91,6 +93,12 @@ public struct ScanSummary: Sendable {
         out += "  this run   " + severities.map { "\($0.name) \(newFindingOccurrences[$0] ?? 0)" }.joined(separator: ", ")
             + " (occurrences)\n"
         out += "  elapsed    \(String(format: "%.2f", elapsedSeconds)) s\n"
+        if cpu.total > 0 {
+            func seconds(_ value: Double) -> String { String(format: "%.1f", value) }
+            out += "  cpu        \(seconds(cpu.total)) s: readers \(seconds(cpu.readers)), workers \(seconds(cpu.workers)) "
+                + "+ token analysis \(seconds(cpu.tokenAnalysis)), writer \(seconds(cpu.writer)), "
+                + "committer \(seconds(cpu.committer)), main \(seconds(cpu.main))\n"
+        }
         for problem in problems { out += "  problem    \(problem)\n" }
         return out
     }
@@ -134,6 +142,11 @@ public struct ScanSummary: Sendable {
             }))),
             .init(key: "problems", value: .strings(problems)),
             .init(key: "elapsed_seconds", value: .number((elapsedSeconds * 1000).rounded() / 1000)),
+            .init(key: "cpu_seconds", value: .object(JSONObject(members: [
+                ("total", cpu.total), ("readers", cpu.readers), ("workers", cpu.workers),
+                ("token_analysis", cpu.tokenAnalysis), ("writer", cpu.writer), ("committer", cpu.committer),
+                ("main", cpu.main),
+            ].map { JSONObject.Member(key: $0.0, value: .number(($0.1 * 1000).rounded() / 1000)) }))),
         ])
         return JSONWriter.string(.object(object))
     }

@@ -45,6 +45,8 @@ public enum Scanner {
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(ScanError) -> ScanSummary {
         let started = DispatchTime.now()
+        let processCPUAtStart = CPUTime.processNanoseconds()
+        let mainCPUAtStart = CPUTime.currentThreadNanoseconds()
         var summary = ScanSummary()
         summary.database = configuration.databasePath
 
@@ -125,8 +127,10 @@ public enum Scanner {
         // The writer: one serial queue, the only code that touches the store while the scan runs.
         DispatchQueue(label: "tokenaudit.writer").async(group: group) {
             nameCurrentThread("ta-writer")
-            while var ready = results.popAll() { writer.accept(&ready) }
-            writer.flush()
+            progress.stageClock.measure(.writer) {
+                while var ready = results.popAll() { writer.accept(&ready) }
+                writer.flush()
+            }
         }
 
         // The workers: extraction, token analysis (once per distinct token), request-level rules.
@@ -138,6 +142,8 @@ public enum Scanner {
         for number in 0..<configuration.jobs {
             DispatchQueue(label: "tokenaudit.worker.\(number)").async(group: workersDone) {
                 nameCurrentThread("ta-worker-\(number)")
+                let start = CPUTime.currentThreadNanoseconds()
+                defer { progress.stageClock.add(.workers, since: start) }
                 while let item = work.pop() {
                     let result = processor.process(item)
                     sizing.observe(stream: result.stream, bytes: item.batch.bytes.count, weight: result.weight)
@@ -163,6 +169,8 @@ public enum Scanner {
         for number in 0..<min(configuration.concurrentReaders, streams.count) {
             DispatchQueue(label: "tokenaudit.reader.\(number)").async(group: readersDone) {
                 nameCurrentThread("ta-reader-\(number)")
+                let start = CPUTime.currentThreadNanoseconds()
+                defer { progress.stageClock.add(.readers, since: start) }
                 while true {
                     let index = nextStream.add(1, ordering: .relaxed).oldValue
                     guard index < streams.count else { return }
@@ -263,6 +271,8 @@ public enum Scanner {
             throw ScanError("\(configuration.databasePath): \(error)", isConfigurationError: false)
         }
         summary.elapsedSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        progress.stageClock.add(.main, since: mainCPUAtStart)
+        summary.cpu = progress.stageClock.split(processSince: processCPUAtStart)
         return summary
     }
 

@@ -264,7 +264,7 @@ final class Writer: Sendable {
         committing.wait()
         committer.async { [self] in
             nameCurrentThread("ta-committer")
-            commit(transaction)
+            progress.stageClock.measure(.committer) { commit(transaction) }
             committing.signal()
         }
     }

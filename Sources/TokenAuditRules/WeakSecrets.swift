@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import TokenAuditCrypto
+import TokenAuditModel
 import TokenAuditVerification
 
 /// Publicly seen HMAC secrets, loaded once: the shipped wallarm list (MIT) plus the project's own additions.
@@ -106,10 +107,10 @@ final class WeakSecretChecker: Sendable {
         if limit < Self.precomputedPadsThreshold {
             index = list.entries.prefix(limit).firstIndex { tester.matches(secret: $0.secret) }
         } else {
-            let started = threadCPUNanoseconds()
+            let started = CPUTime.currentThreadNanoseconds()  // CPU-bound: wall time would count waits too
             index = tester.firstMatch(in: pads(for: hash), limit: limit)
             fullSearches.add(1, ordering: .relaxed)
-            fullSearchNanoseconds.add(threadCPUNanoseconds() &- started, ordering: .relaxed)
+            fullSearchNanoseconds.add(CPUTime.currentThreadNanoseconds() &- started, ordering: .relaxed)
         }
         guard let index else { return nil }
         let found = CrackedSecret(secret: list.entries[index].secret, source: list.entries[index].source)
@@ -151,11 +152,4 @@ public struct WeakSecretSearchStatistics: Sendable, Equatable {
         self.listEntries = listEntries
         self.cpuSeconds = cpuSeconds
     }
-}
-
-/// The calling thread's CPU time (the searches are CPU-bound; wall time would count waits for the other core).
-private func threadCPUNanoseconds() -> UInt64 {
-    var now = timespec()
-    guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) == 0 else { return 0 }
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }

@@ -186,9 +186,6 @@ private func analyseToken(_ bytes: [UInt8], engine: RuleEngine, masking: Masking
     TokenAnalysis.analyse(bytes, isCutByLogger: false, engine: engine, masking: masking)
 }
 
-/// CPU time of the calling thread, in nanoseconds (steadier than wall time on a shared machine).
-private func threadNanoseconds() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
-    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-}
+/// CPU time of the calling thread, in nanoseconds (steadier than wall time on a shared machine): the clock the
+/// scan's own stage split reads.
+private func threadNanoseconds() -> UInt64 { CPUTime.currentThreadNanoseconds() }
