@@ -6,10 +6,10 @@ import TokenAuditLogReading
 /// way the scan does (same batch size and line cap, format detected from the first batch's first 64 lines, one
 /// ``LineExtractor`` per source), then runs the extractor on every line the way the scan's workers do
 /// (``LineExtractor/extractFields(_:into:)`` into one reused ``LineFields``: texts as ranges of the line), or with
-/// `--strings` the way `decode`/`trace` and the equivalence tests' reference do (``LineExtractor/extractBorrowing(_:)``,
-/// every text a `String`). Only the extraction is timed: each batch is read (decompressed) outside the timed
-/// section, so the figures are extraction alone. Results are split per detected format, because the formats take
-/// different paths through the extractor.
+/// `--strings` on the String path (``LineExtractor/extractBorrowing(_:)``, every text a `String`: the reference
+/// the equivalence tests compare the field path with, `BatchProcessor.readsFields = false`). Only the extraction
+/// is timed: each batch is read (decompressed) outside the timed section, so the figures are extraction alone.
+/// Results are split per detected format, because the formats take different paths through the extractor.
 func benchExtract(_ arguments: [String]) throws {
     var files: [String] = []
     var maxLines = Int.max
