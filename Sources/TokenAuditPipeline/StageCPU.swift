@@ -34,7 +34,7 @@ public struct StageCPUSeconds: Sendable, Equatable {
 /// The per-stage counters of a running scan: each thread adds the CPU its own work took (differences of its
 /// thread clock), so the counters need no lock and tell stages apart on shared threads.
 final class StageClock: Sendable {
-    enum Stage: Int, CaseIterable {
+    enum Stage {
         case readers, workers, tokenAnalysis, writer, committer, main
     }
 

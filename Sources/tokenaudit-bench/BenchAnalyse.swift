@@ -66,9 +66,9 @@ func benchAnalyse(_ arguments: [String]) throws {
     // 1. Analysis of every distinct token, as BatchProcessor.analyse does it.
     let analysis = Measurement.of {
         for bytes in tokens {
-            let start = threadNanoseconds()
+            let start = CPUTime.currentThreadNanoseconds()
             let (verdict, record) = analyseToken(bytes, engine: engine, masking: masking)
-            let elapsed = threadNanoseconds() - start
+            let elapsed = CPUTime.currentThreadNanoseconds() - start
             checksum &+= record.claimsJSON?.utf8.count ?? 0
             // Defective HS* tokens get their own groups: those the scan holds no key for run the full weak-secret pass.
             let status = verdict.verification?.status
@@ -86,9 +86,9 @@ func benchAnalyse(_ arguments: [String]) throws {
     let verification = Measurement.of {
         for (index, parsed) in parsedTokens.enumerated() {
             guard let jws = parsed.jws else { continue }
-            let start = threadNanoseconds()
+            let start = CPUTime.currentThreadNanoseconds()
             let result = engine.verifier.verify(jws: jws, issuer: parsed.claims?.iss)
-            groups[groupOfToken[index], default: Group()].verifyNs += threadNanoseconds() - start
+            groups[groupOfToken[index], default: Group()].verifyNs += CPUTime.currentThreadNanoseconds() - start
             checksum &+= result.keysTried
         }
     }
@@ -99,13 +99,13 @@ func benchAnalyse(_ arguments: [String]) throws {
     struct Parts { var count = 0; var parseNs: UInt64 = 0; var fingerprintNs: UInt64 = 0; var analyzeNs: UInt64 = 0 }
     var parts: [String: Parts] = [:]
     for (index, bytes) in tokens.enumerated() {
-        let t0 = threadNanoseconds()
+        let t0 = CPUTime.currentThreadNanoseconds()
         let parsed = JOSEParser.parse(bytes)
-        let t1 = threadNanoseconds()
+        let t1 = CPUTime.currentThreadNanoseconds()
         let fingerprint = TokenFingerprint(token: bytes)
-        let t2 = threadNanoseconds()
+        let t2 = CPUTime.currentThreadNanoseconds()
         let verdict = engine.analyze(TokenSubject(fingerprint: fingerprint, parsed: parsed))
-        let t3 = threadNanoseconds()
+        let t3 = CPUTime.currentThreadNanoseconds()
         checksum &+= verdict.findings.count
         for key in [groupOfToken[index], "all"] {
             parts[key, default: Parts()].count += 1
@@ -185,7 +185,3 @@ func benchAnalyse(_ arguments: [String]) throws {
 private func analyseToken(_ bytes: [UInt8], engine: RuleEngine, masking: MaskingPolicy) -> (TokenVerdict, TokenRecord) {
     TokenAnalysis.analyse(bytes, isCutByLogger: false, engine: engine, masking: masking)
 }
-
-/// CPU time of the calling thread, in nanoseconds (steadier than wall time on a shared machine): the clock the
-/// scan's own stage split reads.
-private func threadNanoseconds() -> UInt64 { CPUTime.currentThreadNanoseconds() }
