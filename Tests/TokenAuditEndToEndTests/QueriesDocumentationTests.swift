@@ -40,6 +40,30 @@ struct QueriesDocumentationTests {
         #expect(rows > 0, "query \(number) returned no rows on the samples")
     }
 
+    /// The queries marked `-- lookup` (one token's, subject's or address's rows): the document promises they stay
+    /// fast however long the history, so each must be planned through indexes, with no table or view read whole.
+    /// Asked the obvious way (`LIKE` on a fingerprint, a filter on `token_requests.client_ip`, a `LEFT JOIN usage`)
+    /// they read every usage group: 2.6–23 s on one 10 M-line night (docs/performance.md, sixteenth session).
+    /// SQLite plans from the schema and the query (the store never runs ANALYZE), so the samples' plans are the
+    /// plans of any database.
+    static let lookups = queries.enumerated().filter { $0.element.hasPrefix("-- lookup\n") }
+        .map { ($0.offset + 1, $0.element) }
+
+    @Test func documentHasLookups() {
+        #expect(Self.lookups.count >= 5)
+    }
+
+    @Test(arguments: Self.lookups)
+    func lookupReadsThroughIndexes(number: Int, sql: String) throws {
+        let connection = try SQLiteConnection(path: TwoDayScan.shared.database, readOnly: true, busyTimeoutMilliseconds: 2_000)
+        let statement = try connection.prepare("EXPLAIN QUERY PLAN " + sql)
+        var steps: [String] = []
+        try statement.forEachRow([]) { row in steps.append(row.text(at: 3) ?? "") }
+        #expect(steps.contains { $0.hasPrefix("SEARCH ") }, "query \(number): \(steps)")
+        let whole = steps.filter { $0.hasPrefix("SCAN ") || $0.contains("MATERIALIZE") || $0.contains("AUTOMATIC") }
+        #expect(whole.isEmpty, "query \(number) reads whole: \(whole)")
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"),
                    "the sqlite3 shell is not installed: skipping the shell run (apt-get install sqlite3)"),
           arguments: Array(Self.queries.enumerated().map { ($0.offset + 1, $0.element) }))
