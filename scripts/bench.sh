@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The scan benchmark (docs/performance.md). Not part of the test suite.
 #
-#   scripts/bench.sh [--runs N] [--jobs N] [--no-build] [--skip-jobs1] [--bin PATH] CORPUS_DIR
+#   scripts/bench.sh [--runs N] [--jobs N] [--no-build] [--skip-jobs1] [--stages] [--bin PATH] CORPUS_DIR
 #
 # CORPUS_DIR is made by scripts/make-bench-corpus.py (logs/*.gz, keys/, manifest.json, alg/*.log).
 # On the same files, in one run, N times each (default 3), it measures:
@@ -11,6 +11,8 @@
 #   re-run   the same scan again on the database jobs=N left (every file already ingested)
 #   stages   the jobs=N scan's own CPU split (`scan --json`: readers, workers, token analysis, writer, committer, main)
 #   per-alg  `tokenaudit scan --jobs 1` of alg/<ALG>.log (one line per distinct token): distinct tokens per second
+#   --stages the three stages every scan runs, each alone and once, single-threaded (tokenaudit-bench inflate,
+#            extract, analyse of the corpus's tokens-*.txt), and what they leave of the target's CPU budget
 # and prints medians: wall time, lines/s, compressed and uncompressed MB/s, peak RSS (/usr/bin/time -v), database
 # bytes per input line, the ratio to the floor, and the re-run's share of the first run.
 set -euo pipefail
@@ -19,6 +21,7 @@ runs=3
 jobs=$(nproc)
 build=1
 jobs1=1
+stages=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --runs) runs="$2"; shift 2 ;;
@@ -26,7 +29,8 @@ while [[ $# -gt 0 ]]; do
         --no-build) build=0; shift ;;
         --bin) bin="$2"; build=0; shift 2 ;;
         --skip-jobs1) jobs1=0; shift ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --stages) stages=1; shift ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         -*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
         *) corpus="$1"; shift ;;
     esac
@@ -41,9 +45,15 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 if [[ $build == 1 ]]; then
     swift build -c release --product tokenaudit >&2
+    if [[ $stages == 1 ]]; then swift build -c release --product tokenaudit-bench >&2; fi
 fi
 bin=${bin:-$(swift build -c release --show-bin-path)/tokenaudit}
 [[ -x $bin ]] || { echo "bench.sh: $bin not built" >&2; exit 2; }
+stage_bin=$(dirname "$bin")/tokenaudit-bench
+if [[ $stages == 1 && ! -x $stage_bin ]]; then
+    echo "bench.sh: --stages needs $stage_bin (swift build -c release --product tokenaudit-bench)" >&2
+    exit 2
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tokenaudit-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -107,6 +117,16 @@ if [[ -d $corpus/alg ]]; then
     done
 fi
 
+# The stages every scan runs, each alone (one run each: they are single-threaded and steadier than the scan).
+if [[ $stages == 1 ]]; then
+    tokens_file=$(ls "$corpus"/tokens-*.txt 2>/dev/null | head -1)
+    [[ -n $tokens_file ]] || { echo "bench.sh: --stages needs the corpus's tokens-*.txt" >&2; exit 2; }
+    echo "stages: inflate, extract, analyse (each alone)" >&2
+    "$stage_bin" inflate "${files[@]}" 2>/dev/null | grep '"file":"TOTAL"' >"$work/stage-inflate.json"
+    "$stage_bin" extract "${files[@]}" 2>/dev/null >"$work/stage-extract.json"
+    "$stage_bin" analyse "$tokens_file" "$corpus/keys" 2>/dev/null >"$work/stage-analyse.json"
+fi
+
 scripts/machine.sh
 python3 - "$work" "$lines" "$raw" "$gz" "$jobs" "$runs" "$(nproc)" <<'EOF'
 import json, os, statistics, sys, sqlite3
@@ -166,6 +186,28 @@ if stage_runs:
     medians = {k: statistics.median(r.get(k, 0) for r in stage_runs) for k in keys}
     print(f"cpu by stage (scan --jobs {jobs}, its --json, medians of {len(stage_runs)}): total {medians['total']:.1f} s; "
           + ", ".join(f"{k.replace('_', ' ')} {medians[k]:.1f}" for k in keys[1:]))
+stage_files = [os.path.join(work, f"stage-{n}.json") for n in ("inflate", "extract", "analyse")]
+if all(os.path.exists(f) and os.path.getsize(f) > 0 for f in stage_files):
+    inflate, extract, analyse = (json.loads(open(f).read().strip().splitlines()[-1]) for f in stage_files)
+    # Each stage's CPU for this corpus: inflate and extraction measured on every line; the analysis of the
+    # tokens file (the corpus's distinct tokens), whose count the scan analyses at least once each.
+    inflate_cpu = float(inflate["cpu_s"])
+    extract_cpu = float(extract["us_per_line"]) * lines / 1e6
+    analyse_cpu = float(analyse["analyse_cpu_s"])
+    verify_cpu = float(analyse["verify_us_per_token"]) * int(analyse["tokens"]) / 1e6
+    fixed = inflate_cpu + extract_cpu + analyse_cpu
+    print()
+    print(f"stages every scan runs, each alone (single-threaded, once): inflate and line splitting {inflate_cpu:.1f} CPU-s, "
+          f"extraction {extract_cpu:.1f} ({float(extract['us_per_line']):.2f} µs a line), analysis of {int(analyse['tokens']):,} "
+          f"distinct tokens {analyse_cpu:.1f} ({float(analyse['analyse_us_per_token']):.1f} µs each; verification {verify_cpu:.1f}) "
+          f"= {fixed:.1f} CPU-s")
+    budget = 1.6 * floor[0] * int(cores)
+    scan = load("jobsN")
+    line = (f"target budget: 1.6 × the {floor[0]:.2f} s floor × {cores} cores = {budget:.1f} CPU-s at most; "
+            f"the stages above leave {budget - fixed:.1f} for everything else (token lookups, request rules, rows, fold, SQLite)")
+    if scan and scan[2] == scan[2]:
+        line += f"; this scan spent {scan[2] - fixed:.1f} on it ({scan[2]:.1f} − {fixed:.1f})"
+    print(line)
 algs = sorted(f[4:] for f in os.listdir(work) if f.startswith("alg-") and not f.endswith(".count"))
 if algs:
     print()
