@@ -129,7 +129,7 @@ fi
 
 scripts/machine.sh
 python3 - "$work" "$lines" "$raw" "$gz" "$jobs" "$runs" "$(nproc)" <<'EOF'
-import json, os, statistics, sys, sqlite3
+import json, math, os, statistics, sys, sqlite3
 work, lines, raw, gz, jobs, runs, cores = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]), sys.argv[7]
 
 def load(name):
@@ -205,7 +205,7 @@ if all(os.path.exists(f) and os.path.getsize(f) > 0 for f in stage_files):
     scan = load("jobsN")
     line = (f"target budget: 1.6 × the {floor[0]:.2f} s floor × {cores} cores = {budget:.1f} CPU-s at most; "
             f"the stages above leave {budget - fixed:.1f} for everything else (token lookups, request rules, rows, fold, SQLite)")
-    if scan and scan[2] == scan[2]:
+    if scan and not math.isnan(scan[2]):  # nan: /usr/bin/time gave no CPU times
         line += f"; this scan spent {scan[2] - fixed:.1f} on it ({scan[2]:.1f} − {fixed:.1f})"
     print(line)
 algs = sorted(f[4:] for f in os.listdir(work) if f.startswith("alg-") and not f.endswith(".count"))
