@@ -117,8 +117,18 @@ final class IsalGzipDecoder: ByteDecoder {
         state.pointee.next_out = (destination + produced).assumingMemoryBound(to: UInt8.self)
         state.pointee.avail_out = UInt32(room)
         let status = isal_inflate(state)
-        input.start += offered - Int(state.pointee.avail_in)
-        produced += room - Int(state.pointee.avail_out)
+        let inputLeft = Int(state.pointee.avail_in)
+        let roomLeft = Int(state.pointee.avail_out)
+        // ISA-L gives the whole bytes it read ahead back to `next_in` at the end of each call, so what it
+        // reports left lies within what it was given. On damaged input it can report more (its count wraps
+        // below zero: 4 294 967 294 bytes left of 2 395 offered, found by fuzzing), and moving by that would put
+        // `input.start` before the buffer. Such a report is damage; nothing moves outside the offered bytes.
+        if roomLeft <= room { produced += room - roomLeft }
+        guard inputLeft <= offered, roomLeft <= room else {
+            input.start += offered  // as far as ISA-L read: the damage lies before here
+            return status == ISAL_DECOMP_OK ? ISAL_INVALID_BLOCK : status
+        }
+        input.start += offered - inputLeft
         return status
     }
 

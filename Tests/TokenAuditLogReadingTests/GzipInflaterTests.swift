@@ -134,6 +134,28 @@ struct GzipInflaterTests {
         }
     }
 
+    /// Found by `tokenaudit-fuzz` (mutated sample logs): on these damaged members ISA-L reports more input
+    /// left than it was given (`avail_in` wrapped below zero). Moving the read position by that trapped the
+    /// whole scan (an arithmetic overflow, exit 132); now the file is reported corrupt after the lines before
+    /// the damage. zlib notices this damage later than ISA-L (it hands out a few more, garbled, lines), so the
+    /// lines ISA-L hands out must be a prefix of zlib's, not all of them.
+    @Test("damage that makes ISA-L report more input left than it was given", arguments: [
+        "fuzz-isal-avail-in-1.gz", "fuzz-isal-avail-in-2.gz",
+    ])
+    func wrappedInputCount(name: String) throws {
+        let bytes = try fixture(name)
+        let zlib = try Self.read(bytes, inflater: .zlib)
+        for bufferSize in [1 << 20, 4096, 64] {
+            let isal = try Self.read(bytes, inflater: .isal, bufferSize: bufferSize)
+            guard case .corruptGzip = isal.failure?.kind else {
+                Issue.record("expected corruptGzip, got \(String(describing: isal.failure))")
+                return
+            }
+            #expect(!isal.lines.isEmpty, "the lines before the damage are kept (buffer \(bufferSize))")
+            #expect(zlib.lines.starts(with: isal.lines), "buffer \(bufferSize)")
+        }
+    }
+
     @Test("a CRC-32 mismatch in the trailer is reported as corrupt after the member's lines")
     func crcMismatch() throws {
         var member = try gzip(fixtureText(1...25))
