@@ -132,9 +132,15 @@ public struct LineExtractor: Sendable {
         let b = UnsafeBufferPointer(rebasing: bytes[0..<n])
         var fields = LineFields()
         switch readDirectly(b, into: &fields) {
-        case .line: return fields.extractedLine(in: line)
+        case .line:
+            fields.redactTokenCopies(in: line)
+            return fields.extractedLine(in: line)
         case .noToken: return nil
-        case .unhandled: return extractGenerally(b)
+        case .unhandled:
+            guard let extracted = extractGenerally(b) else { return nil }
+            fields = LineFields(extracted)
+            fields.redactTokenCopies(in: line)
+            return fields.extractedLine(in: line)
         }
     }
 
@@ -159,11 +165,14 @@ public struct LineExtractor: Sendable {
         while n > 0, bytes[n - 1] == 0x0D || bytes[n - 1] == 0x0A { n -= 1 }
         let b = UnsafeBufferPointer(rebasing: bytes[0..<n])
         switch readDirectly(b, into: &fields) {
-        case .line: return true
+        case .line:
+            fields.redactTokenCopies(in: line)
+            return true
         case .noToken: return false
         case .unhandled:
             guard let extracted = extractGenerally(b) else { return false }
             fields = LineFields(extracted)
+            fields.redactTokenCopies(in: line)
             return true
         }
     }
@@ -322,12 +331,15 @@ public struct LineExtractor: Sendable {
         guard !needle.isEmpty, needle.count <= haystack.count, let h = haystack.baseAddress,
               let n = needle.baseAddress
         else { return false }
-        var start = 0
-        let last = haystack.count - needle.count
-        let first = n[0]
-        while start <= last {
-            if h[start] == first, memcmp(h + start, n, needle.count) == 0 { return true }
-            start += 1
+        // memchr (vectorised) finds the candidates for the first byte; memcmp checks each.
+        var position = UnsafeRawPointer(h)
+        var candidates = haystack.count - needle.count + 1
+        let first = Int32(n[0])
+        while candidates > 0, let found = memchr(position, first, candidates) {
+            let hit = UnsafeRawPointer(found)
+            if memcmp(hit, n, needle.count) == 0 { return true }
+            candidates -= hit - position + 1
+            position = hit + 1
         }
         return false
     }

@@ -122,6 +122,78 @@ public struct LineFields: Sendable {
         extras = extracted.extras
     }
 
+    /// The shortest token (or signature) whose copies in other fields ``redactTokenCopies(in:)`` looks for:
+    /// shorter values (an opaque session id) can equal ordinary text by chance.
+    static let minimumCopiedTokenLength = 16
+
+    /// Replaces, in every text field that is stored (client address, method, host, path, user agent), each
+    /// verbatim copy of one of the line's tokens, or of a three-part token's signature segment, by `<redacted>`.
+    ///
+    /// A request can repeat its token elsewhere on the line: a path that embeds the Authorization header's
+    /// value, a user agent that echoes it. The field's own token search redacts copies it recognises (JWT-shaped
+    /// runs, token parameters); a copy it does not — a damaged or opaque token, one broken by a stray `%` or an
+    /// unescaped quote — would be stored with the field, signature and all. `tokenaudit-fuzz` found both: a
+    /// HAProxy line whose path held the capture's token after an invalid percent escape, and a combined line
+    /// whose unescaped quote put the Referer (a damaged copy of the token, its signature intact) into the path.
+    /// The signature alone is looked for too: the database may hold a token's header and claims, never its
+    /// signature.
+    ///
+    /// Any copy of a token or of its signature ends with the token's last ``minimumCopiedTokenLength`` bytes,
+    /// so each field is first searched for those alone, in place (a field shorter than that is not read at
+    /// all); only a field that holds them is copied and rewritten.
+    mutating func redactTokenCopies(in line: UnsafeRawBufferPointer) {
+        guard !tokens.isEmpty else { return }
+        let minimum = Self.minimumCopiedTokenLength
+        func holds(_ text: FieldText, _ tail: UnsafeBufferPointer<UInt8>) -> Bool {
+            switch text {
+            case .absent: return false
+            case .bytes(let range):
+                return range.count >= minimum
+                    && LineExtractor.contains(UnsafeBufferPointer(rebasing: line.bindMemory(to: UInt8.self)[range]), tail)
+            case .text(let string):
+                guard string.utf8.count >= minimum else { return false }
+                return string.utf8.withContiguousStorageIfAvailable { LineExtractor.contains($0, tail) }
+                    ?? LineExtractor.contains(Array(string.utf8), Array(tail))
+            }
+        }
+        // The usual line: no field holds any token's tail. Nothing is copied to find that out.
+        var suspect = false
+        for token in tokens where !suspect {
+            suspect = token.withBytes(in: line) { bytes in
+                guard bytes.count >= minimum else { return false }
+                let tail = UnsafeBufferPointer(rebasing: bytes[(bytes.count - minimum)...])
+                return holds(clientIP, tail) || holds(method, tail) || holds(host, tail) || holds(path, tail)
+                    || holds(userAgent, tail)
+            }
+        }
+        guard suspect else { return }
+        // The whole token, and a three-part token's signature segment when long enough.
+        var needles: [[UInt8]] = []
+        for token in tokens {
+            let copy = token.withBytes(in: line) { Array($0) }
+            guard copy.count >= minimum else { continue }
+            needles.append(copy)
+            let segments = copy.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+            if segments.count == 3, segments[2].count >= minimum { needles.append(Array(segments[2])) }
+        }
+        func redacted(_ text: FieldText) -> FieldText {
+            guard var bytes = text.string(in: line).map({ Array($0.utf8) }) else { return text }
+            var changed = false
+            for needle in needles {
+                while let range = bytes.firstRange(of: needle) {
+                    bytes.replaceSubrange(range, with: Assembler.redacted)
+                    changed = true
+                }
+            }
+            return changed ? .text(String(decoding: bytes, as: UTF8.self)) : text
+        }
+        clientIP = redacted(clientIP)
+        method = redacted(method)
+        host = redacted(host)
+        path = redacted(path)
+        userAgent = redacted(userAgent)
+    }
+
     /// Whether the path holds a `?` (``RequestShapeBasis`` keeps such paths), read on the bytes.
     public func pathContainsQuery(in line: UnsafeRawBufferPointer) -> Bool {
         switch path {
