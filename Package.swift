@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "tokenaudit", targets: ["tokenaudit"]),
         .executable(name: "tokenaudit-bench", targets: ["tokenaudit-bench"]),
+        .executable(name: "tokenaudit-fuzz", targets: ["tokenaudit-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -86,6 +87,17 @@ let package = Package(
             ]
         ),
 
+        // Arbitrary bytes into the stages that read attacker-chosen input (lines, tokens, log files, keys), with
+        // the invariants each must keep; driven by tokenaudit-fuzz (libFuzzer, scripts/fuzz.sh) and by the tests.
+        .target(
+            name: "TokenAuditFuzzing",
+            dependencies: [
+                "TokenAuditPipeline", "TokenAuditLogReading", "TokenAuditExtraction", "TokenAuditRules",
+                "TokenAuditJOSE", "TokenAuditVerification", "TokenAuditModel",
+            ]
+        ),
+        .executableTarget(name: "tokenaudit-fuzz", dependencies: ["TokenAuditFuzzing"]),
+
         // Helpers shared by the test targets (a deterministic random generator); not part of the product.
         .target(name: "TokenAuditTestSupport", path: "Tests/TokenAuditTestSupport"),
         .testTarget(name: "TokenAuditJSONTests", dependencies: ["TokenAuditJSON"]),
@@ -112,6 +124,7 @@ let package = Package(
             name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore", "TokenAuditTestSupport"],
             resources: [.copy("Snapshots")]),
         .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline", "TokenAuditTestSupport"]),
+        .testTarget(name: "TokenAuditFuzzingTests", dependencies: ["TokenAuditFuzzing"]),
         .testTarget(
             name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit", "TokenAuditStore", "TokenAuditModel"],
             // Golden files, read through #filePath so RECORD_SNAPSHOTS=1 can rewrite them in place.

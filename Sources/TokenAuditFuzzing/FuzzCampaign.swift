@@ -1,0 +1,104 @@
+import Foundation
+import TokenAuditLogReading
+import TokenAuditVerification
+
+/// Seed inputs for each target, taken from a samples directory laid out like the repository's `samples/`
+/// (`logs/` in every format, `tokens/*.jwt`, `keys/`): real lines, tokens, files and key documents, which the
+/// mutations then bend.
+public struct FuzzSeeds: Sendable {
+    public var inputs: [FuzzTarget: [[UInt8]]] = [:]
+
+    public init(samples directory: String) {
+        let logs = Self.files(under: directory + "/logs")
+        var lines: [[UInt8]] = []
+        var seen = Set<[UInt8]>()
+        for path in logs {
+            if let data = FileManager.default.contents(atPath: path), data.count <= 1 << 16 {
+                inputs[.log, default: []].append([UInt8](data))
+            }
+            guard let reader = try? LogReader(source: .file(path)) else { continue }
+            while let batch = reader.nextBatch() {
+                for index in 0..<batch.count {
+                    let line = Array(batch.bytes[batch.lineRange(at: index)])
+                    if seen.insert(line).inserted { lines.append(line) }
+                }
+            }
+        }
+        inputs[.line] = lines
+        for path in Self.files(under: directory + "/tokens") {
+            if let data = FileManager.default.contents(atPath: path) {
+                var bytes = [UInt8](data)
+                while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+                inputs[.token, default: []].append(bytes)
+            }
+        }
+        for path in Self.files(under: directory + "/keys") {
+            if let data = FileManager.default.contents(atPath: path) { inputs[.keys, default: []].append([UInt8](data)) }
+        }
+    }
+
+    /// The regular files under `directory`, sorted (the same seeds in the same order on every machine).
+    static func files(under directory: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var paths: [String] = []
+        for case let relative as String in enumerator {
+            let path = directory + "/" + relative
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                paths.append(path)
+            }
+        }
+        return paths.sorted()
+    }
+
+    /// The sample keys as the harness's key set (every document under `keys/`).
+    public static func keySet(samples directory: String) -> KeySet {
+        var keys = KeySet()
+        keys.load(path: directory + "/keys")
+        return keys
+    }
+}
+
+/// What a mutation run did, and the first input that broke an invariant.
+public struct FuzzReport: Sendable {
+    public var inputs: [FuzzTarget: Int] = [:]
+    public var violation: FuzzViolation?
+    public var failingInput: [UInt8]?
+}
+
+extension FuzzHarness {
+    /// Runs `count` mutated inputs for each of `targets`, from `seeds`, with the mutator seeded by `seed`. Stops
+    /// at the first violation. Each seed is also run unmutated first.
+    public func mutationRun(
+        seeds: FuzzSeeds, targets: [FuzzTarget] = FuzzTarget.allCases, count: Int, seed: UInt64
+    ) -> FuzzReport {
+        var report = FuzzReport()
+        for target in targets {
+            guard let pool = seeds.inputs[target], !pool.isEmpty else { continue }
+            var mutator = FuzzMutator(seed: seed &+ UInt64(FuzzTarget.allCases.firstIndex(of: target)!))
+            let maximumLength = target == .log ? 1 << 16 : 1 << 13
+            for index in 0..<(pool.count + count) {
+                let input = index < pool.count
+                    ? pool[index]
+                    : mutator.mutate(
+                        pool[mutator.below(pool.count)], splicing: pool[mutator.below(pool.count)],
+                        maximumLength: maximumLength)
+                let violation: FuzzViolation? = input.withUnsafeBytes { bytes in
+                    do throws(FuzzViolation) {
+                        try run(target, bytes)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+                if let violation {
+                    report.violation = violation
+                    report.failingInput = input
+                    return report
+                }
+                report.inputs[target, default: 0] += 1
+            }
+        }
+        return report
+    }
+}
