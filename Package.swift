@@ -93,12 +93,13 @@ let package = Package(
             name: "TokenAuditFuzzing",
             dependencies: [
                 "TokenAuditPipeline", "TokenAuditLogReading", "TokenAuditExtraction", "TokenAuditRules",
-                "TokenAuditJOSE", "TokenAuditVerification", "TokenAuditModel",
+                "TokenAuditJOSE", "TokenAuditVerification", "TokenAuditModel", "TokenAuditTestSupport",
             ]
         ),
         .executableTarget(name: "tokenaudit-fuzz", dependencies: ["TokenAuditFuzzing"]),
 
-        // Helpers shared by the test targets (a deterministic random generator); not part of the product.
+        // Helpers shared by the test targets and TokenAuditFuzzing (a deterministic random generator); not part of
+        // the product.
         .target(name: "TokenAuditTestSupport", path: "Tests/TokenAuditTestSupport"),
         .testTarget(name: "TokenAuditJSONTests", dependencies: ["TokenAuditJSON"]),
         .testTarget(

@@ -1,3 +1,5 @@
+import TokenAuditTestSupport
+
 /// Deterministic byte mutations for the fuzz run that needs no libFuzzer (the test suite's, and
 /// `tokenaudit-fuzz mutate`): the same seed gives the same inputs on every machine, so a failure found there is
 /// found again.
@@ -5,20 +7,12 @@
 /// Mutations lean on the bytes the extractors and decoders branch on (quotes, escapes, separators, `eyJ`, percent
 /// signs, invalid UTF-8) rather than on uniform noise, which almost never gets past the first field.
 public struct FuzzMutator: Sendable {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    /// SplitMix64: small, fast, and good enough to pick mutations.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    public mutating func below(_ bound: Int) -> Int { bound <= 1 ? 0 : Int(next() % UInt64(bound)) }
+    /// A number in `0..<bound`; 0 when `bound` is 0 or 1 (an empty input has no position to pick).
+    public mutating func below(_ bound: Int) -> Int { bound <= 1 ? 0 : generator.below(bound) }
 
     static let interestingBytes: [UInt8] = Array(#""\%.=&;{}[]:,/?+-_ "#.utf8) + [0x00, 0x0A, 0x0D, 0x09, 0x7F, 0x80, 0xC3, 0xE2, 0xFF]
 
@@ -56,7 +50,7 @@ public struct FuzzMutator: Sendable {
             case 6 where !bytes.isEmpty:  // cut
                 bytes.removeSubrange(below(bytes.count)...)
             case 7 where !bytes.isEmpty:  // a random byte
-                bytes[below(bytes.count)] = UInt8(truncatingIfNeeded: next())
+                bytes[below(bytes.count)] = UInt8(truncatingIfNeeded: generator.next())
             case 8 where bytes.count > 1:  // swap two bytes
                 bytes.swapAt(below(bytes.count), below(bytes.count))
             default:  // overwrite with a fragment
