@@ -93,7 +93,7 @@ let package = Package(
             name: "TokenAuditFuzzing",
             dependencies: [
                 "TokenAuditPipeline", "TokenAuditLogReading", "TokenAuditExtraction", "TokenAuditRules",
-                "TokenAuditJOSE", "TokenAuditVerification", "TokenAuditModel", "TokenAuditTestSupport",
+                "TokenAuditJOSE", "TokenAuditJSON", "TokenAuditVerification", "TokenAuditModel", "TokenAuditTestSupport",
             ]
         ),
         .executableTarget(name: "tokenaudit-fuzz", dependencies: ["TokenAuditFuzzing"]),

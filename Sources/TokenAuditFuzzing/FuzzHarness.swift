@@ -1,5 +1,6 @@
 import Foundation
 import TokenAuditExtraction
+import TokenAuditJSON
 import TokenAuditJOSE
 import TokenAuditLogReading
 import TokenAuditModel
@@ -133,10 +134,22 @@ public final class FuzzHarness: Sendable {
         verdicts: inout [TokenKey: TokenVerdict]
     ) throws(FuzzViolation) {
         let secrets = Self.secretParts(of: bytes)
-        func check(_ texts: [String?]) throws(FuzzViolation) {
+        // Finding evidence is stored as JSON: a copy of a secret in one of its strings is the secret as JSON
+        // writes it (a token ending in `"` must not match a value followed by the string's closing quote).
+        let escapedSecrets = secrets.map { secret in
+            var escaped = ""
+            JSONWriter.writeString(String(decoding: secret, as: UTF8.self), into: &escaped)
+            return Array(escaped.utf8.dropFirst().dropLast())
+        }
+        func check(_ texts: [String?], json: Bool = false) throws(FuzzViolation) {
             for text in texts.compactMap({ $0 }) {
-                for secret in secrets where Self.contains(Array(text.utf8), secret) {
-                    throw violation(.token, "a stored text holds the token or its signature: \(text.prefix(120))")
+                for (index, secret) in (json ? escapedSecrets : secrets).enumerated()
+                where Self.contains(Array(text.utf8), secret) {
+                    let what = secrets[index].count == bytes.count ? "the token" : "the signature"
+                    throw violation(
+                        .token, "a stored text holds \(what) (\(secrets[index].count) bytes, from "
+                            + "\(String(decoding: secrets[index].prefix(24), as: UTF8.self).debugDescription)): "
+                            + "\(text.prefix(160))")
                 }
             }
         }
@@ -151,9 +164,9 @@ public final class FuzzHarness: Sendable {
             }
             try check([
                 record.kind, record.alg, record.kid, record.typ, record.issuer, record.subject, record.clientID,
-                record.jwtID, record.scope, record.headerJSON, record.claimsJSON, record.verificationStatus,
-                record.verificationDetail, record.keyID,
-            ] + (record.audience ?? []).map(Optional.some) + analysed.findings.map(\.evidenceJSON))
+                record.jwtID, record.scope, record.verificationStatus, record.verificationDetail, record.keyID,
+            ] + (record.audience ?? []).map(Optional.some))
+            try check([record.headerJSON, record.claimsJSON] + analysed.findings.map(\.evidenceJSON), json: true)
             verdicts[key] = analysed
             verdict = analysed
         }
@@ -163,9 +176,8 @@ public final class FuzzHarness: Sendable {
                 host: "api.example.com", path: "/v1/x", scheme: "https", status: 200, userAgent: "fuzz"),
             location: .authorizationBearer)
         let fields = request.context
-        try check(
-            engine.evaluate(verdict, request: request).map(\.evidenceJSON)
-                + [fields.clientIP, fields.method, fields.host, fields.path, fields.userAgent])
+        try check(engine.evaluate(verdict, request: request).map(\.evidenceJSON), json: true)
+        try check([fields.clientIP, fields.method, fields.host, fields.path, fields.userAgent])
     }
 
     struct TokenKey: Hashable {
