@@ -167,10 +167,11 @@ public struct LineFields: Sendable {
             }
         }
         guard suspect else { return }
-        // The whole token, and a three-part token's signature segment when long enough.
+        // The whole token, and a three-part token's signature segment when long enough, as the fields hold text:
+        // invalid UTF-8 repaired (what `redacted` searches is the field's String).
         var needles: [[UInt8]] = []
         for token in tokens {
-            let copy = token.withBytes(in: line) { Array($0) }
+            let copy = token.withBytes(in: line) { Array(String(decoding: $0, as: UTF8.self).utf8) }
             guard copy.count >= minimum else { continue }
             needles.append(copy)
             let segments = copy.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)

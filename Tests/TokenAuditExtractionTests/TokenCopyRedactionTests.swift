@@ -84,6 +84,21 @@ import Testing
         #expect(read >= 3)
     }
 
+    /// A token with an invalid UTF-8 byte (found by `tokenaudit-fuzz` in a HAProxy capture) is stored in fields
+    /// as text, with the byte repaired: the copy in the path is looked for in that form.
+    @Test func copiesWithInvalidUTF8AreRedacted() throws {
+        let token = Array("eyJhbGciOiJSUzI1NiIsImtpZCI6InJzMj".utf8) + [0xB2] + Array("LTIwMjUiLCJ0eXAiOiJhd".utf8)
+        let line = Array(#"Nov 28 09:48:20 lb1 haproxy[2211]: 192.0.2.70:57210 [28/Nov/2026:09:48:20.767] fe~ be/a 0/0/1/39/41 200 2541 - - ---- 12/12/3/1/0 0/0 {Bearer "#.utf8)
+            + token + Array(#"|api.test|curl} "GET /v1/x?q=1 "#.utf8) + token + Array(#" HTTP/1.1""#.utf8)
+        let repaired = String(decoding: token, as: UTF8.self)
+        try line.withUnsafeBytes { raw in
+            let extracted = try #require(LineExtractor(format: .haproxy).extractBorrowing(raw))
+            let path = try #require(extracted.context.path)
+            #expect(!path.contains(repaired), "\(path)")
+            #expect(path.contains("<redacted>"))
+        }
+    }
+
     /// Fields are left alone when no token is long enough to be told from ordinary text.
     @Test func shortTokensAreNotLookedFor() {
         var fields = LineFields()
