@@ -27,6 +27,125 @@ struct QueriesDocumentationTests {
         return blocks
     }()
 
+    /// Each ```sql block with the heading it is under (`### 6. Addresses that …` → "Addresses that …").
+    static let queriesByHeading: [(heading: String, sql: String)] = {
+        let text = (try? String(contentsOf: document, encoding: .utf8)) ?? ""
+        var heading = ""
+        var pairs: [(String, String)] = []
+        var current: [Substring]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line.hasPrefix("### ") {
+                heading = String(line.drop(while: { $0 != " " }).dropFirst().drop(while: { $0 != " " }).dropFirst())
+            } else if current == nil, line == "```sql" {
+                current = []
+            } else if current != nil, line == "```" {
+                pairs.append((heading, current!.joined(separator: "\n")))
+                current = nil
+            } else if current != nil {
+                current!.append(line)
+            }
+        }
+        return pairs
+    }()
+
+    /// The summaries over every request (questions 6–9) as a user first writes them, against the `usage`,
+    /// `token_requests` and `tokens` views. The document gives a form that reads the integer-keyed tables
+    /// instead (4–40 × faster on a 10 M-line night, docs/performance.md); it must answer the same question, so it
+    /// must return these rows. Keyed by the question's heading.
+    static let obviousSummaries: [String: String] = [
+        "Addresses that used tokens of more than one subject (shared or stolen credentials)": """
+            SELECT client_ip, count(DISTINCT sub) AS subjects, count(DISTINCT token_fingerprint) AS tokens,
+                   sum(count) AS requests
+            FROM token_requests
+            WHERE client_ip IS NOT NULL AND sub IS NOT NULL
+            GROUP BY client_ip HAVING count(DISTINCT sub) > 1
+            """,
+        "Tokens used from more than one address": """
+            SELECT token_fingerprint, sub, client_id, count(DISTINCT client_ip) AS addresses, sum(count) AS requests
+            FROM token_requests
+            WHERE client_ip IS NOT NULL
+            GROUP BY token_fingerprint HAVING count(DISTINCT client_ip) > 1
+            """,
+        "Requests that the API accepted (2xx) with a token that did not verify": """
+            SELECT token_fingerprint, verification_status, host, path, status, sum(count) AS requests
+            FROM token_requests
+            WHERE status BETWEEN 200 AND 299 AND verification_status <> 'valid'
+            GROUP BY token_fingerprint, host, path, status
+            """,
+        "Requests made after the token had expired (judged at the logged time)": """
+            SELECT r.token_fingerprint, r.client_ip, r.method, r.path, r.status, r.count,
+                   datetime(t.exp, 'unixepoch') AS expired, r.last_seen_utc
+            FROM token_requests r JOIN tokens t ON t.fingerprint = r.token_fingerprint
+            WHERE t.exp IS NOT NULL AND r.last_seen > t.exp
+            """,
+    ]
+
+    static func rows(of sql: String, in connection: SQLiteConnection) throws -> [[SQLValue]] {
+        let statement = try connection.prepare(sql)
+        var rows: [[SQLValue]] = []
+        try statement.forEachRow([]) { row in rows.append((0..<row.columnCount).map { row.value(at: $0) }) }
+        return rows
+    }
+
+    /// Compared on the two-day samples and on ``edgeDatabase``, whose lines tell apart what the samples do not.
+    @Test(arguments: obviousSummaries.keys.sorted())
+    func summaryReturnsTheRowsOfItsObviousForm(heading: String) throws {
+        let documented = Self.queriesByHeading.filter { $0.heading == heading }
+        try #require(documented.count == 1, "docs/queries.md has no single query under \"\(heading)\"")
+        for database in [TwoDayScan.shared.database, Self.edgeDatabase] {
+            let connection = try SQLiteConnection(path: database, readOnly: true, busyTimeoutMilliseconds: 2_000)
+            let expected = try Self.rows(of: Self.obviousSummaries[heading]!, in: connection)
+            let actual = try Self.rows(of: documented[0].sql, in: connection)
+            #expect(!expected.isEmpty, "\(database) must answer \"\(heading)\" for the comparison to mean anything")
+            let render = { (rows: [[SQLValue]]) in rows.map { "\($0)" }.sorted() }
+            #expect(render(actual) == render(expected),
+                    "\(heading): the documented query's rows differ from the obvious form's on \(database)")
+        }
+    }
+
+    /// A scan of a few crafted lines (no keys: no token verifies) where a summary written slightly wrong answers
+    /// differently: an address using a token without `sub` beside two subjects' tokens (its requests count only
+    /// the two), a token seen from an absent client address ("-") beside two real ones, a request at the very
+    /// second of `exp` (not after it) and one after it, and one token accepted on two paths of one host.
+    static let edgeDatabase: String = {
+        let directory = try! Harness.sharedTemporaryDirectory()
+        func base64URL(_ text: String) -> String {
+            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        let start = 1_795_860_000  // 2026-11-28T10:00:00Z
+        func token(_ claims: String) -> String {
+            base64URL(#"{"alg":"HS256","typ":"JWT"}"#) + "." + base64URL(claims) + "."
+                + base64URL("signature-not-verified-by-any-key")
+        }
+        let alice = token(#"{"sub":"alice","iat":\#(start - 600),"exp":\#(start + 100)}"#)
+        let bob = token(#"{"sub":"bob","iat":\#(start - 600),"exp":\#(start + 3600)}"#)
+        let noSubject = token(#"{"client_id":"batch","iat":\#(start - 600),"exp":\#(start + 3600)}"#)
+        let carol = token(#"{"sub":"carol","iat":\#(start - 600),"exp":\#(start + 50)}"#)
+        func line(_ address: String, _ second: Int, _ path: String, _ status: Int, _ token: String) -> String {
+            let stamp = String(format: "10:%02d:%02d", second / 60, second % 60)
+            return #"\#(address) - - [28/Nov/2026:\#(stamp) +0000] "GET \#(path) HTTP/1.1" \#(status) 12 "-" "curl/8.5.0" "Bearer \#(token)""#
+        }
+        let lines = [
+            line("198.51.100.7", 0, "/v1/a", 200, alice),
+            line("198.51.100.7", 1, "/v1/a", 200, bob),
+            line("198.51.100.7", 2, "/v1/b", 200, noSubject),
+            line("198.51.100.8", 100, "/v1/a", 200, alice),
+            line("198.51.100.8", 200, "/v1/c", 403, alice),
+            line("-", 3, "/v1/b", 200, bob),
+            line("198.51.100.9", 4, "/v1/b", 200, bob),
+            line("198.51.100.9", 50, "/v1/a", 200, carol),
+            line("198.51.100.9", 60, "/v1/b", 200, carol),
+        ]
+        let logs = directory.appendingPathComponent("edge-logs")
+        try! FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try! (lines.joined(separator: "\n") + "\n")
+            .write(to: logs.appendingPathComponent("access.log"), atomically: true, encoding: .utf8)
+        let database = directory.appendingPathComponent("edge.sqlite").path
+        try! Harness.run(["scan", logs.path, "--db", database])
+        return database
+    }()
+
     @Test func documentHasAtLeastTwelveQueries() {
         #expect(Self.queries.count >= 12)
     }
