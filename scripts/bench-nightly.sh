@@ -8,8 +8,9 @@
 # default 40 000, a night: the 10 M-line benchmark's 50 lines per token; made once, reused), scans them night after
 # night into one fresh database (default DIR/nightly.sqlite, removed first), then scans the last night alone into
 # an empty database, and prints per scan: wall time, CPU seconds (user + sys), peak RSS, bytes written by the
-# process (/proc/PID/io wchar: the WAL and the checkpoints), and the database's size. A scan whose cost grows
-# with the nights before it shows here; the last line is what the same night costs with no history.
+# process (/proc/PID/io wchar: the WAL and the checkpoints), the database's size, and the wall time of that
+# night's compliance report (`report --since <night> --until <night's end>`, JSON). A scan or a report whose cost
+# grows with the nights before it shows here; the last line is what the same night costs with no history.
 set -euo pipefail
 
 nights=6
@@ -72,13 +73,25 @@ measure() {
         $(($(stat -c %s "$target") / 1048576))
 }
 
+# The night's report: prints its wall time. make-bench-corpus.py's day 0 is 2026-11-28 UTC (epoch 1795824000).
+report() {
+    local target=$1 night=$2 times since
+    times=$(mktemp)
+    since=$((1795824000 + night * 86400))
+    /usr/bin/time -f "%e" -o "$times" "$bin" report --db "$target" --since "$since" --until "$((since + 86399))" \
+        --format json >/dev/null 2>&1 || true
+    printf "%8.2f\n" "$(tail -1 "$times")"
+    rm -f "$times"
+}
+
 rm -f "$db" "$db-wal" "$db-shm"
 scripts/machine.sh
-printf "%-22s %6s %7s %6s %8s %7s\n" scan wall_s cpu_s rss_mb wchar_mb db_mb
+printf "%-22s %6s %7s %6s %8s %7s %8s\n" scan wall_s cpu_s rss_mb wchar_mb db_mb report_s
 for ((night = 0; night < nights; night++)); do
-    printf "%-22s %s\n" "night $night" "$(measure "$db" "$dir/d$night/logs")"
+    printf "%-22s %s %s\n" "night $night" "$(measure "$db" "$dir/d$night/logs")" "$(report "$db" "$night")"
 done
 alone="$dir/alone.sqlite"
 rm -f "$alone" "$alone-wal" "$alone-shm"
-printf "%-22s %s\n" "night $((nights - 1)), empty db" "$(measure "$alone" "$dir/d$((nights - 1))/logs")"
+printf "%-22s %s %s\n" "night $((nights - 1)), empty db" "$(measure "$alone" "$dir/d$((nights - 1))/logs")" \
+    "$(report "$alone" "$((nights - 1))")"
 rm -f "$alone" "$alone-wal" "$alone-shm"

@@ -54,6 +54,11 @@ struct BatchRowsBuilder {
     /// The last window row per slot; -1 for none.
     private var lastWindow: [Int32] = []
 
+    /// Each (slot, UTC day) of a timed request, once per change of a slot's day (``BatchRows/days``).
+    private var days: [BatchTokenDay] = []
+    /// The day last recorded per slot; `Int64.min` for none.
+    private var lastDay: [Int64] = []
+
     /// Rows for about `expectedRows` keys before the indexes grow (a batch's token lines are an upper bound).
     init(expectedRows: Int = 64) {
         textIndex = RowIndex(expected: expectedRows)
@@ -66,7 +71,9 @@ struct BatchRowsBuilder {
     }
 
     /// The rows built so far.
-    var rows: BatchRows { BatchRows(texts: texts, textHashes: textHashes, usage: usage, windows: windows) }
+    var rows: BatchRows {
+        BatchRows(texts: texts, textHashes: textHashes, usage: usage, windows: windows, days: days)
+    }
 
     /// Counts one request of the token in `slot` (a ``TokenSlots`` slot: rows refer to the batch's sightings by
     /// it) in its usage row and, when the request has a finite time and a client IP or a User-Agent, in its
@@ -151,6 +158,7 @@ struct BatchRowsBuilder {
         lastTexts.append(contentsOf: repeatElement(LineTexts(), count: more))
         lastUsage.append(contentsOf: repeatElement(-1, count: more))
         lastWindow.append(contentsOf: repeatElement(-1, count: more))
+        lastDay.append(contentsOf: repeatElement(Int64.min, count: more))
     }
 
     /// Whether text `number` is ASCII with exactly the bytes `line[range]`.
@@ -233,6 +241,12 @@ struct BatchRowsBuilder {
     }
 
     private mutating func addUsage(slot: Int32, _ line: LineTexts, status: Int?, time: Double?) {
+        // Every day with a request, not only a row's first and last: the days a token was seen do not depend
+        // on where batches and transactions end, so a killed and resumed scan stores the same ones.
+        if let time, let day = BatchTokenDay.day(of: time), lastDay[Int(slot)] != Int64(day) {
+            lastDay[Int(slot)] = Int64(day)
+            days.append(BatchTokenDay(token: slot, day: day))
+        }
         func same(_ row: BatchUsageRow) -> Bool {
             row.token == slot && row.path == line.path && row.clientIP == line.clientIP && row.status == status
                 && row.method == line.method && row.host == line.host

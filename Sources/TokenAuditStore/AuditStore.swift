@@ -611,6 +611,7 @@ public final class AuditStore: @unchecked Sendable {
         misses.sort { TextOrder.utf8Precedes(folded.texts[Int($0)], folded.texts[Int($1)]) }
         for index in misses { textIDs[Int(index)] = try storedStringID(folded.texts[Int(index)], field: "usage") }
         try applyUsage(folded, tokenIDs: tokenIDs, textIDs: textIDs)
+        try insertTokenDays(folded, tokenIDs: tokenIDs)
         // A finding's token has a sighting in nearly every batch (its id is cached by now); one without a record
         // gets a placeholder, as usage does, since the key starts with the id (schema 9).
         var findingTokenIDs: [Int64] = []
@@ -787,6 +788,21 @@ public final class AuditStore: @unchecked Sendable {
         for pair in pairs {
             statement.reset()
             try statement.bind(pair.clientIP, at: 1)
+            try statement.bind(pair.token, at: 2)
+            try statement.execute()
+        }
+    }
+
+    /// Adds the transaction's (day, token) pairs to `token_days` (schema 13) in that table's key order: the
+    /// day leads, so a night's pairs land at the end of the table, not over all of it. Those already there stay.
+    private func insertTokenDays(_ folded: BatchAccumulator, tokenIDs: [Int64]) throws {
+        guard !folded.tokenDays.isEmpty else { return }
+        var pairs = folded.tokenDayPairs().map { (day: Int64($0.day), token: tokenIDs[Int($0.token)]) }
+        pairs.sort { ($0.day, $0.token) < ($1.day, $1.token) }
+        let statement = statements.insertTokenDay
+        for pair in pairs {
+            statement.reset()
+            try statement.bind(pair.day, at: 1)
             try statement.bind(pair.token, at: 2)
             try statement.execute()
         }
@@ -1327,7 +1343,7 @@ private struct Statements {
     let begin, commit, rollback: SQLiteStatement
     let insertRun, finishRun: SQLiteStatement
     let insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
-    let insertToken, upsertUsage, insertClientIPToken, upsertWindow: SQLiteStatement
+    let insertToken, upsertUsage, insertClientIPToken, insertTokenDay, upsertWindow: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding, updateFindingCounts: SQLiteStatement
 
@@ -1427,6 +1443,8 @@ private struct Statements {
         upsertUsage = try db.prepare(upsertUsageSQL(rows: 1))
         insertClientIPToken = try db.prepare(
             "INSERT INTO client_ip_tokens (client_ip_id, token_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+        insertTokenDay = try db.prepare(
+            "INSERT INTO token_days (day, token_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
         upsertWindow = try db.prepare(upsertWindowSQL(rows: 1))
         selectFinding = try db.prepare(
             """

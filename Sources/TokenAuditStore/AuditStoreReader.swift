@@ -342,7 +342,7 @@ func dumpTables(_ db: SQLiteConnection, excludingColumns excluded: Set<String>, 
 {
     var out = ""
     for table in Schema.tables where !excludingTables.contains(table) {
-        let statement = try db.prepare("SELECT * FROM \(table)")
+        let statement = try db.prepare(Schema.dumpQueries[table] ?? "SELECT * FROM \(table)")
         var rows: [String] = []
         try statement.forEachRow([]) { row in
             var cells: [String] = []

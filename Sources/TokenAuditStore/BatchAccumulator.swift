@@ -36,6 +36,11 @@ public struct BatchAccumulator: Sendable {
     private var usageIndex = RowIndex()
     private(set) var windows: [WindowFold] = []
     private var windowIndex = RowIndex()
+    /// The (token, UTC day) pairs of the batches' timed requests, for `token_days` (schema 13): the token index
+    /// in the high 32 bits, the day's bit pattern in the low. A token seen on one day is one pair however many
+    /// batches saw it (a few hundred KB at most: a transaction holds at most 24 000 tokens, nearly all of them
+    /// seen on one day), so the pairs are not weighed in ``rowCount``.
+    private(set) var tokenDays: Set<UInt64> = []
     private(set) var findings: [FindingIncrement] = []
     /// Finding key → index into `findings`, hashed by ``FindingKey/foldHash`` (the rule id's and discriminator's
     /// `TextHash` and the digest's first word): a `Dictionary` hashed both texts and the 32 digest bytes with
@@ -158,12 +163,18 @@ public struct BatchAccumulator: Sendable {
                 }
             }
         }
+        for day in batch.rows.days { addTokenDay(token: tokenOfSlot[Int(day.token)], day: day.day) }
         for increment in batch.usage {
             let key = UsageFold.Key(
                 token: cachedTokenIndex(increment.key.token), clientIP: cachedTextIndex(increment.key.clientIP ?? "", 0),
                 method: cachedTextIndex(increment.key.method ?? "", 1), host: cachedTextIndex(increment.key.host ?? "", 2),
                 path: cachedTextIndex(increment.key.path ?? "", 3), status: statusCode(increment.key.status))
             foldUsage(key, increment.count, increment.firstSeen, increment.lastSeen)
+            // An increment tells only its first and last time: the days of those two. (The scan's compact rows
+            // carry every day with a request, `BatchRows.days`.)
+            for time in [increment.firstSeen, increment.lastSeen] {
+                if let time, let day = BatchTokenDay.day(of: time) { addTokenDay(token: key.token, day: day) }
+            }
         }
         // The accumulator's index of each of the batch's texts, filled as rows first refer to them.
         var textOf = [Int32](repeating: -1, count: batch.rows.texts.count)
@@ -296,6 +307,15 @@ public struct BatchAccumulator: Sendable {
         } else {
             windows.append(WindowFold(key: key, firstTime: firstTime, lastTime: lastTime, count: count))
         }
+    }
+
+    private mutating func addTokenDay(token: Int32, day: Int32) {
+        tokenDays.insert(UInt64(UInt32(bitPattern: token)) << 32 | UInt64(UInt32(bitPattern: day)))
+    }
+
+    /// ``tokenDays`` as (token index, day) pairs, in no particular order.
+    func tokenDayPairs() -> [(token: Int32, day: Int32)] {
+        tokenDays.map { (Int32(bitPattern: UInt32(truncatingIfNeeded: $0 >> 32)), Int32(bitPattern: UInt32(truncatingIfNeeded: $0))) }
     }
 
     /// Moves the findings out (the accumulator keeps none), so that the commit can prepare them in place.

@@ -658,6 +658,30 @@ enum Schema {
         DROP VIEW finding_details;
         \(findingDetailsViewV12)
         """,
+        // 13: the UTC days each token was seen (issue 6: nightly reports). A report of one night judged "the
+        // tokens seen in the period" on every token of the database, by its usage rows (`tokens.first_seen` /
+        // `last_seen`): on eleven 2 M-line nights a one-night report spent 2.8 s there, growing with every night
+        // kept. `token_days` holds each (UTC day, token) with a timed request, day first: a scan's pairs land at
+        // the end of the table, and the tokens of a period are read from the days it covers. The report keeps
+        // its definition (a token whose first and last sighting span the period) and checks it on those tokens
+        // only: a token whose last sighting is at or after the period's start has that sighting's day. Scans
+        // store every day with a request; this fill, which has only the usage rows' times, the days of each
+        // token's first and last sighting (legacy sightings included), which is all the report needs.
+        """
+        CREATE TABLE token_days (
+            day      INTEGER NOT NULL,
+            token_id INTEGER NOT NULL,
+            PRIMARY KEY (day, token_id)
+        ) WITHOUT ROWID;
+        INSERT INTO token_days (day, token_id)
+        WITH spans AS MATERIALIZED (
+            SELECT token_id, min(first_seen) AS f, max(last_seen) AS l FROM usage_groups GROUP BY token_id
+            UNION ALL SELECT token_id, first_seen, last_seen FROM token_sightings_legacy)
+        SELECT DISTINCT day, token_id FROM (
+            SELECT \(utcDaySQL("f")) AS day, token_id FROM spans WHERE f IS NOT NULL
+            UNION ALL SELECT \(utcDaySQL("l")), token_id FROM spans WHERE l IS NOT NULL)
+        ORDER BY 1, 2;
+        """,
     ]
 
     /// The `finding_details` view of migration 12: the columns and rows of migration 9's, `token_fingerprint`
@@ -755,13 +779,26 @@ enum Schema {
         FROM token_records AS r;
         """
 
+    /// The UTC day of the epoch-seconds expression `time` in SQL, as ``BatchTokenDay/day(of:)`` computes it:
+    /// rounded down (also before 1970) and clamped to 32 bits. Migration 13 uses it.
+    /// Released: never change it.
+    static func utcDaySQL(_ time: String) -> String {
+        let days = "\(time) / 86400.0"
+        return "max(-2147483648, min(2147483647, CAST(\(days) AS INTEGER) - (\(days) < CAST(\(days) AS INTEGER))))"
+    }
+
     /// The version a database has once every migration ran.
     static var currentVersion: Int { migrations.count }
 
     /// Tables in a stable order, for dumps and summaries.
     /// `usage` and `request_windows` are views (migration 4) over the integer-keyed tables, so a dump shows
     /// fingerprints and strings, never the ids (which depend on commit order).
-    static let tables = ["runs", "sources", "tokens", "usage", "findings", "request_windows"]
+    static let tables = ["runs", "sources", "tokens", "usage", "findings", "request_windows", "token_days"]
+
+    /// What a dump reads for a table whose rows name tokens by id: the fingerprint instead.
+    static let dumpQueries: [String: String] = [
+        "token_days": "SELECT t.fingerprint, d.day FROM token_days AS d JOIN token_records AS t ON t.id = d.token_id"
+    ]
 
     /// Columns a dump leaves out: surrogate ids that depend on commit order, not on content.
     static let surrogateColumns: [String: Set<String>] = ["tokens": ["id"], "findings": ["token_id"]]

@@ -470,22 +470,32 @@ public struct BatchRows: Sendable, Hashable {
     public private(set) var textHashes: [UInt64] = []
     public var usage: [BatchUsageRow]
     public var windows: [BatchWindowRow]
+    /// Every UTC day on which the batch saw a token with a timed request (`token_days`, schema 13), each
+    /// (token, day) at least once.
+    public var days: [BatchTokenDay]
 
-    public init(texts: [String] = [], usage: [BatchUsageRow] = [], windows: [BatchWindowRow] = []) {
+    public init(
+        texts: [String] = [], usage: [BatchUsageRow] = [], windows: [BatchWindowRow] = [], days: [BatchTokenDay] = []
+    ) {
         self.texts = texts
         self.usage = usage
         self.windows = windows
+        self.days = days
     }
 
     /// Rows whose texts come with their hashes: `textHashes[n]` must be `TextHash.of(texts[n])` (checked in
     /// debug builds), the value the fold would compute.
-    public init(texts: [String], textHashes: [UInt64], usage: [BatchUsageRow] = [], windows: [BatchWindowRow] = []) {
+    public init(
+        texts: [String], textHashes: [UInt64], usage: [BatchUsageRow] = [], windows: [BatchWindowRow] = [],
+        days: [BatchTokenDay] = []
+    ) {
         precondition(textHashes.count == texts.count, "one hash per text")
         assert(zip(texts, textHashes).allSatisfy { TextHash.of($0) == $1 }, "a carried hash is TextHash.of(text)")
         self.texts = texts
         self.textHashes = textHashes
         self.usage = usage
         self.windows = windows
+        self.days = days
     }
 
     /// Whether the texts' hashes are carried.
@@ -493,13 +503,14 @@ public struct BatchRows: Sendable, Hashable {
 
     /// Equal rows and texts; the carried hashes (derived from the texts) do not count.
     public static func == (lhs: BatchRows, rhs: BatchRows) -> Bool {
-        lhs.texts == rhs.texts && lhs.usage == rhs.usage && lhs.windows == rhs.windows
+        lhs.texts == rhs.texts && lhs.usage == rhs.usage && lhs.windows == rhs.windows && lhs.days == rhs.days
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(texts)
         hasher.combine(usage)
         hasher.combine(windows)
+        hasher.combine(days)
     }
 
     public var isEmpty: Bool { usage.isEmpty && windows.isEmpty }
@@ -542,6 +553,30 @@ public struct BatchRows: Sendable, Hashable {
     }
 
     private func text(_ index: Int32) -> String? { index < 0 ? nil : texts[Int(index)] }
+}
+
+/// A UTC day on which a batch saw a token (by index into the batch's `tokens`) in a request with a time: what
+/// `token_days` (schema 13) holds, so that "the tokens of a period" is read from the days it covers instead of
+/// every token's usage rows.
+public struct BatchTokenDay: Sendable, Hashable {
+    public var token: Int32
+    /// Days since 1970-01-01 (UTC).
+    public var day: Int32
+
+    public init(token: Int32, day: Int32) {
+        self.token = token
+        self.day = day
+    }
+
+    /// The UTC day of `time` (epoch seconds); nil for NaN (which SQLite stores as NULL, as no time). Clamped
+    /// to `Int32` (an infinite time too), which keeps the order of days: a later time never has an earlier day,
+    /// what the report's use of the table relies on.
+    @inline(__always)
+    public static func day(of time: Double) -> Int32? {
+        guard !time.isNaN else { return nil }
+        let days = (time / 86_400).rounded(.down)
+        return Int32(Swift.max(Double(Int32.min), Swift.min(Double(Int32.max), days)))
+    }
 }
 
 /// A usage row of a ``BatchRows``: the `UsageKey` with the token and texts as indexes.

@@ -90,6 +90,9 @@ enum Harness {
             "SELECT * FROM usage ORDER BY token_fingerprint, client_ip, method, host, path, status",
             // Without `token_id` (schema 9): a surrogate id that depends on commit order, as `tokens.id`.
             "SELECT rule_id, token_fingerprint, discriminator, severity, first_seen, last_seen, count, example_source, example_line, example_time, status_codes, evidence, suppressed FROM findings ORDER BY rule_id, token_fingerprint, discriminator",
+            // The days each token was seen (schema 13), by fingerprint: they must not depend on where a killed
+            // scan stopped.
+            "SELECT t.fingerprint, d.day FROM token_days AS d JOIN token_records AS t ON t.id = d.token_id ORDER BY 1, 2",
         ]
         var rows: [String] = []
         for sql in queries {

@@ -30,7 +30,7 @@ struct OpeningTests {
         }
         #expect(tables == .text(
             "client_ip_tokens,cross_request_pending,cross_request_state,findings,request_buckets,runs,sources,strings,"
-                + "token_records,"
+                + "token_days,token_records,"
                 + "token_sightings_legacy,usage_groups"))
     }
 

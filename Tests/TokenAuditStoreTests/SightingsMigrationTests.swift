@@ -137,15 +137,21 @@ struct SightingsMigrationTests {
         try makeVersion6(path)
         let store = try AuditStore(path: path, busyTimeoutMilliseconds: 1_000)
         try store.withConnection { connection in
-            func ids(_ sql: String) throws -> [Int64] {
+            func ids(_ sql: String, day: Bool = false) throws -> [Int64] {
                 var out: [Int64] = []
-                try connection.prepare(sql).forEachRow([.real(since), .real(until)]) { out.append($0.int64(at: 0)) }
+                var values: [SQLValue] = [.real(since), .real(until)]
+                if day { values.append(.integer(Int64(BatchTokenDay.day(of: since)!))) }
+                try connection.prepare(sql).forEachRow(values) { out.append($0.int64(at: 0)) }
                 return out
             }
             let oracle = try ids("SELECT id FROM tokens WHERE last_seen >= ?1 AND first_seen <= ?2 ORDER BY id")
-            let rewritten = try ids(
-                "SELECT id FROM token_records AS t WHERE \(AuditStoreReader.seenWithinSQL("t")) ORDER BY id")
-            #expect(rewritten == oracle)
+            // Without and with the days of `token_days` (filled by migration 13 from these usage and legacy rows).
+            for sinceDay in [false, true] {
+                let rewritten = try ids(
+                    "SELECT id FROM token_records AS t WHERE \(AuditStoreReader.seenWithinSQL("t", sinceDay: sinceDay)) ORDER BY id",
+                    day: sinceDay)
+                #expect(rewritten == oracle, "sinceDay: \(sinceDay)")
+            }
             let span = try connection.scalar(
                 "SELECT min(first) || '/' || max(last) FROM (\(AuditStoreReader.tokenTimeSpanSQL))")
             let spanOracle = try connection.scalar("SELECT min(first_seen) || '/' || max(last_seen) FROM tokens")
