@@ -184,30 +184,31 @@ extension AuditStoreReader {
             let period = start.flatMap { start in end.map { ReportPeriod(since: start, until: max(start, $0)) } }
             // Without any time, nothing overlaps: use an empty range so time-filtered queries return nothing.
             let range = period ?? ReportPeriod(since: 1, until: 0)
+            let day = try narrowingDay(range)
             return AuditReport(
-                period: period, coverage: try coverage(range), severities: try severities(range),
+                period: period, coverage: try coverage(range, day: day), severities: try severities(range),
                 rules: try groups(range, by: "f.rule_id", limit: nil),
                 issuers: try groups(range, by: "t.iss", limit: top), clients: try groups(range, by: "t.client_id", limit: top),
                 routes: try routes(range, limit: top), comparison: period == nil ? nil : try comparison(range),
                 topTokens: try topTokens(range, limit: top), topAddresses: try topAddresses(range, limit: top),
-                daily: try daily(range), lifetimes: try lifetimes(range))
+                daily: try daily(range), lifetimes: try lifetimes(range, day: day))
         }
     }
 
     private var periodValues: (ReportPeriod) -> [SQLValue] { { [.real($0.since), .real($0.until)] } }
 
-    /// ``periodValues`` and the UTC day of the period's start, for ``seenWithinSQL(_:)``.
-    private var periodDayValues: (ReportPeriod) -> [SQLValue] {
-        { [.real($0.since), .real($0.until), .integer(Int64(BatchTokenDay.day(of: $0.since) ?? Int32.min))] }
+    /// The UTC day of the period's start when it is after the first day in `token_days`: then
+    /// ``seenWithinSQL(_:sinceDay:)`` leaves out the tokens not seen since that day (bound as ?3). Nil otherwise.
+    private func narrowingDay(_ period: ReportPeriod) throws -> Int64? {
+        guard let first = try connection.scalar("SELECT min(day) FROM token_days").int64,
+            let day = BatchTokenDay.day(of: period.since), Int64(day) > first
+        else { return nil }
+        return Int64(day)
     }
 
-    /// Whether the period starts after the first day in `token_days`: only then does ``seenWithinSQL(_:sinceDay:)``
-    /// leave tokens out by their days.
-    private func startsAfterFirstDay(_ period: ReportPeriod) throws -> Bool {
-        guard let first = try connection.scalar("SELECT min(day) FROM token_days").int64,
-            let day = BatchTokenDay.day(of: period.since)
-        else { return false }
-        return Int64(day) > first
+    /// The values of a query built with ``seenWithinSQL(_:sinceDay:)`` (`sinceDay: day != nil`).
+    private func seenWithinValues(_ period: ReportPeriod, day: Int64?) -> [SQLValue] {
+        periodValues(period) + (day.map { [.integer($0)] } ?? [])
     }
 
     /// `tokens`' earliest `first_seen` and latest `last_seen` over all tokens, without computing them per token
@@ -227,7 +228,7 @@ extension AuditStoreReader {
     /// 0.37–0.51 through the view (0.05–0.13 with schema 6's stored sightings).
     ///
     /// With `sinceDay`, only tokens with a day in `token_days` at or after ?3, the UTC day of ?1
-    /// (``periodDayValues``), are checked (schema 13): a token last seen at or after ?1 was seen on that day, so
+    /// (``narrowingDay(_:)``), are checked (schema 13): a token last seen at or after ?1 was seen on that day, so
     /// no other can match. The check read every token's usage rows however short the period; so it reads those
     /// of the tokens seen since the period began (docs/performance.md, eighteenth session). A period that
     /// starts on or before the first day stored leaves no token out, and the list of ids would only cost more.
@@ -241,8 +242,7 @@ extension AuditStoreReader {
         """
     }
 
-    private func coverage(_ period: ReportPeriod) throws -> ReportCoverage {
-        let sinceDay = try startsAfterFirstDay(period)
+    private func coverage(_ period: ReportPeriod, day: Int64?) throws -> ReportCoverage {
         var coverage = ReportCoverage(
             sources: [], lines: 0, linesWithTokens: 0, linesRejected: 0, firstTime: nil, lastTime: nil,
             distinctTokens: 0, verification: [], sourcesWithoutTokens: [])
@@ -272,12 +272,12 @@ extension AuditStoreReader {
             SELECT verification_status, count(*),
                 (SELECT verification_detail FROM token_records AS d
                  WHERE d.verification_status = t.verification_status AND d.verification_detail IS NOT NULL
-                    AND \(Self.seenWithinSQL("d", sinceDay: sinceDay))
+                    AND \(Self.seenWithinSQL("d", sinceDay: day != nil))
                  GROUP BY verification_detail ORDER BY count(*) DESC, verification_detail LIMIT 1)
-            FROM token_records AS t WHERE \(Self.seenWithinSQL("t", sinceDay: sinceDay))
+            FROM token_records AS t WHERE \(Self.seenWithinSQL("t", sinceDay: day != nil))
             GROUP BY verification_status ORDER BY count(*) DESC, verification_status
             """
-        ).forEachRow(sinceDay ? periodDayValues(period) : periodValues(period)) { row in
+        ).forEachRow(seenWithinValues(period, day: day)) { row in
             coverage.verification.append(
                 VerificationCount(status: row.text(at: 0) ?? "", tokens: row.int64(at: 1), exampleDetail: row.text(at: 2)))
             coverage.distinctTokens += row.int64(at: 1)
@@ -473,18 +473,17 @@ extension AuditStoreReader {
         ("> 30 days", .infinity),
     ]
 
-    private func lifetimes(_ period: ReportPeriod) throws -> [LifetimeBucket] {
+    private func lifetimes(_ period: ReportPeriod, day: Int64?) throws -> [LifetimeBucket] {
         var buckets = Self.lifetimeBuckets.map { LifetimeBucket(label: $0.label, tokens: 0) }
         var noExpiry = LifetimeBucket(label: "no exp", tokens: 0)
         var noStart = LifetimeBucket(label: "no iat", tokens: 0)
-        let sinceDay = try startsAfterFirstDay(period)
         try connection.prepare(
             """
             SELECT exp - coalesce(iat, nbf), exp IS NULL, count(*) FROM token_records AS t
-            WHERE \(Self.seenWithinSQL("t", sinceDay: sinceDay)) AND kind <> 'unknown'
+            WHERE \(Self.seenWithinSQL("t", sinceDay: day != nil)) AND kind <> 'unknown'
             GROUP BY 1, 2
             """
-        ).forEachRow(sinceDay ? periodDayValues(period) : periodValues(period)) { row in
+        ).forEachRow(seenWithinValues(period, day: day)) { row in
             let count = row.int64(at: 2)
             if row.int64(at: 1) != 0 {
                 noExpiry.tokens += count

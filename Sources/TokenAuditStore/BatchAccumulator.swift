@@ -172,9 +172,8 @@ public struct BatchAccumulator: Sendable {
             foldUsage(key, increment.count, increment.firstSeen, increment.lastSeen)
             // An increment tells only its first and last time: the days of those two. (The scan's compact rows
             // carry every day with a request, `BatchRows.days`.)
-            for time in [increment.firstSeen, increment.lastSeen] {
-                if let time, let day = BatchTokenDay.day(of: time) { addTokenDay(token: key.token, day: day) }
-            }
+            if let time = increment.firstSeen, let day = BatchTokenDay.day(of: time) { addTokenDay(token: key.token, day: day) }
+            if let time = increment.lastSeen, let day = BatchTokenDay.day(of: time) { addTokenDay(token: key.token, day: day) }
         }
         // The accumulator's index of each of the batch's texts, filled as rows first refer to them.
         var textOf = [Int32](repeating: -1, count: batch.rows.texts.count)

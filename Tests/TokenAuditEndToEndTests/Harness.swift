@@ -104,6 +104,17 @@ enum Harness {
         return rows
     }
 
+    /// A compact JWS (HS256) with `claims` as its payload and a signature no key verifies: a token the scan
+    /// decodes, judges and stores, for tests that craft log lines with their own claims.
+    static func unverifiableToken(claims: String) -> String {
+        func base64URL(_ text: String) -> String {
+            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        return base64URL(#"{"alg":"HS256","typ":"JWT"}"#) + "." + base64URL(claims) + "."
+            + base64URL("signature-not-verified-by-any-key")
+    }
+
     /// Query helper returning the first column of each row as text.
     static func column(database: String, _ sql: String) throws -> [String] {
         let connection = try SQLiteConnection(path: database, readOnly: true, busyTimeoutMilliseconds: 2000)

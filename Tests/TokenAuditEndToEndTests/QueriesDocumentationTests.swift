@@ -109,15 +109,8 @@ struct QueriesDocumentationTests {
     /// second of `exp` (not after it) and one after it, and one token accepted on two paths of one host.
     static let edgeDatabase: String = {
         let directory = try! Harness.sharedTemporaryDirectory()
-        func base64URL(_ text: String) -> String {
-            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        }
         let start = 1_795_860_000  // 2026-11-28T10:00:00Z
-        func token(_ claims: String) -> String {
-            base64URL(#"{"alg":"HS256","typ":"JWT"}"#) + "." + base64URL(claims) + "."
-                + base64URL("signature-not-verified-by-any-key")
-        }
+        let token = Harness.unverifiableToken(claims:)
         let alice = token(#"{"sub":"alice","iat":\#(start - 600),"exp":\#(start + 100)}"#)
         let bob = token(#"{"sub":"bob","iat":\#(start - 600),"exp":\#(start + 3600)}"#)
         let noSubject = token(#"{"client_id":"batch","iat":\#(start - 600),"exp":\#(start + 3600)}"#)

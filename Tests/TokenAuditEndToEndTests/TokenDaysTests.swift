@@ -21,16 +21,11 @@ struct TokenDaysTests {
     /// The database of the scan (tokens are told apart by `sub`, their names here).
     static let database: String = {
         let directory = try! Harness.sharedTemporaryDirectory()
-        func base64URL(_ text: String) -> String {
-            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        }
         let start = firstDay * 86_400
         var tokens: [String: String] = [:]
         for name in Set(sightings.map(\.token)) {
-            let claims = #"{"sub":"\#(name)","iat":\#(start - 600),"exp":\#(start + 10 * 86_400)}"#
-            tokens[name] = base64URL(#"{"alg":"HS256","typ":"JWT"}"#) + "." + base64URL(claims) + "."
-                + base64URL("signature-not-verified-by-any-key")
+            tokens[name] = Harness.unverifiableToken(
+                claims: #"{"sub":"\#(name)","iat":\#(start - 600),"exp":\#(start + 10 * 86_400)}"#)
         }
         // Every date in the combined format's own spelling; the last second of a day for bob, the first of one
         // for carol.
