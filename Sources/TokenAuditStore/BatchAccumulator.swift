@@ -38,8 +38,9 @@ public struct BatchAccumulator: Sendable {
     private var windowIndex = RowIndex()
     /// The (token, UTC day) pairs of the batches' timed requests, for `token_days` (schema 13): the token index
     /// in the high 32 bits, the day's bit pattern in the low. A token seen on one day is one pair however many
-    /// batches saw it (a few hundred KB at most: a transaction holds at most 24 000 tokens, nearly all of them
-    /// seen on one day), so the pairs are not weighed in ``rowCount``.
+    /// batches saw it, and nearly every token of a transaction is seen on one day: a token's first day weighs
+    /// nothing in ``rowCount``, each further day a row (a log whose lines each jump a day ahead, without client
+    /// IP or User-Agent, adds no other row, and held a pair per line).
     private(set) var tokenDays: Set<UInt64> = []
     private(set) var findings: [FindingIncrement] = []
     /// Finding key → index into `findings`, hashed by ``FindingKey/foldHash`` (the rule id's and discriminator's
@@ -69,7 +70,7 @@ public struct BatchAccumulator: Sendable {
     /// transactions stay large.
     public var rowCount: Int {
         recordWeights + textWeights + sightings.count + usage.count + findings.count * Self.findingWeight
-            + windows.count
+            + windows.count + max(0, tokenDays.count - fingerprints.count)
     }
 
     /// Texts up to this long weigh nothing beyond their rows (the benchmark's average 15.6 bytes, half of them
@@ -88,12 +89,13 @@ public struct BatchAccumulator: Sendable {
     /// What `batch` alone costs in memory, in the units of ``rowCount``, estimated in one pass over its rows'
     /// texts and findings (microseconds, against the milliseconds the batch took to make): its sightings, usage
     /// and window rows, findings (``findingWeight``), the compact rows' long texts and long evidence
-    /// (``textBytesPerRow``), and `newRecords` token records of the usual size (tokens the batch analysed; the
+    /// (``textBytesPerRow``), the days of its tokens beyond one each, and `newRecords` token records of the usual size (tokens the batch analysed; the
     /// records of tokens met before are already in memory, in the token cache). The scan sizes the next batch
     /// of a log by it.
     public static func weight(of batch: StoreBatch, newRecords: Int) -> Int {
         var weight = batch.tokens.count + batch.usage.count + batch.requestWindows.count + batch.rows.usage.count
             + batch.rows.windows.count + batch.findings.count * findingWeight + newRecords * sightingWeight
+            + max(0, batch.rows.days.count - batch.tokens.count)
         for text in batch.rows.texts { weight += textWeight(bytes: text.utf8.count) }
         for finding in batch.findings { weight += textWeight(bytes: textBytes(of: finding)) }
         return weight
@@ -144,7 +146,8 @@ public struct BatchAccumulator: Sendable {
         batches += 1
         // The accumulator's index of each of the batch's tokens, for the compact rows.
         var tokenOfSlot: [Int32] = []
-        if !batch.rows.isEmpty { tokenOfSlot.reserveCapacity(batch.tokens.count) }
+        let compact = !batch.rows.isEmpty || !batch.rows.days.isEmpty
+        if compact { tokenOfSlot.reserveCapacity(batch.tokens.count) }
         // By the digest words read in place: copying each sighting's fingerprint retained its hex string, whose
         // counter lives on a line the workers share (the writer's largest single cost after the row folds).
         // The sightings are read in place too: the record's box is copied out only when it is kept (a token new
@@ -153,7 +156,7 @@ public struct BatchAccumulator: Sendable {
             for slot in tokens.indices {
                 let words = tokens[slot].shared.record.fingerprint.digestWords
                 let token = Int(tokenIndex(words: words) { tokens[slot].shared.record.fingerprint })
-                if !batch.rows.isEmpty { tokenOfSlot.append(Int32(token)) }
+                if compact { tokenOfSlot.append(Int32(token)) }
                 // A sighting's count and times are not folded: the store derives them from the usage rows.
                 if sightingOfToken[token] < 0 {
                     sightingOfToken[token] = Int32(sightings.count)

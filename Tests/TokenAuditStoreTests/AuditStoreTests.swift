@@ -436,6 +436,29 @@ struct GroupCommitTests {
         #expect(long < 1 + BatchAccumulator.sightingWeight + 10_000 / 64 + 30)
     }
 
+    @Test func aTokensDaysBeyondItsFirstWeighARowEach() {
+        // One token seen on 1 000 days in one batch (each line a day later, no client IP or User-Agent: no
+        // window rows, one usage row): the days are what the transaction holds, and they must count.
+        let record = TokenRecord(
+            fingerprint: TokenFingerprint(digest: [UInt8](repeating: 9, count: 32)), kind: "access-token",
+            verificationStatus: "unknown-key")
+        func rows(days: Int) -> (folded: Int, estimate: Int) {
+            let batch = StoreBatch(
+                tokens: [TokenSighting(record: record, count: Int64(days), firstSeen: 0, lastSeen: 0)],
+                rows: BatchRows(
+                    usage: [BatchUsageRow(
+                        token: 0, clientIP: -1, method: -1, host: -1, path: -1, status: nil, count: Int64(days),
+                        firstSeen: 0, lastSeen: Double(days - 1) * 86_400)],
+                    days: (0..<days).map { BatchTokenDay(token: 0, day: Int32($0)) }))
+            var accumulator = BatchAccumulator()
+            accumulator.add(batch)
+            return (accumulator.rowCount, BatchAccumulator.weight(of: batch, newRecords: 1))
+        }
+        let one = rows(days: 1), many = rows(days: 1_000)
+        #expect(many.folded == one.folded + 999)
+        #expect(many.estimate == one.estimate + 999)
+    }
+
     @Test func longTextsWeighByTheirSize() {
         // 100 usage rows of one token: short paths weigh a row each, 6 400-byte paths 100 rows more each.
         func rows(pathLength: Int) -> Int {
