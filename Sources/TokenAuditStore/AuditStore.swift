@@ -751,7 +751,7 @@ public final class AuditStore: @unchecked Sendable {
         let rows = folded.usage
         let statement = statements.upsertUsage
         // Rows arrive in key order, token then client IP: each (token, client IP) pair is one run of rows.
-        var pairs: [ClientIPToken] = []
+        var pairs: [KeyPair] = []
         try Self.writeFolded(
             rows, tokenIndex: { $0.key.token }, tokenIDs: tokenIDs,
             key: { row, id in
@@ -773,37 +773,29 @@ public final class AuditStore: @unchecked Sendable {
                 try statement.bind(row.firstSeen, at: 8)
                 try statement.bind(row.lastSeen, at: 9)
                 try statement.execute()
-                let pair = ClientIPToken(clientIP: key.clientIP, token: key.token)
+                let pair = KeyPair(first: key.clientIP, second: key.token)
                 if pairs.last != pair { pairs.append(pair) }
             })
-        try insertClientIPTokens(&pairs)
+        // The (client IP, token) pairs of the usage rows, for `client_ip_tokens` (migration 11).
+        try insertKeyPairs(&pairs, with: statements.insertClientIPToken)
     }
 
-    /// Adds the (client IP, token) pairs of a transaction's usage rows to `client_ip_tokens` (migration 11), in
-    /// that table's key order so that neighbouring pairs land on the same pages. Those already there stay.
-    private func insertClientIPTokens(_ pairs: inout [ClientIPToken]) throws {
+    /// The transaction's (day, token) pairs, for `token_days` (schema 13): the day leads, so a night's pairs
+    /// land at the end of the table, not over all of it.
+    private func insertTokenDays(_ folded: BatchAccumulator, tokenIDs: [Int64]) throws {
+        var pairs = folded.tokenDayPairs().map { KeyPair(first: Int64($0.day), second: tokenIDs[Int($0.token)]) }
+        try insertKeyPairs(&pairs, with: statements.insertTokenDay)
+    }
+
+    /// Inserts the rows of a two-column key table (`statement`: an `INSERT … ON CONFLICT DO NOTHING` of ?1, ?2)
+    /// in that key's order, so that neighbouring pairs land on the same pages. Those already there stay.
+    private func insertKeyPairs(_ pairs: inout [KeyPair], with statement: SQLiteStatement) throws {
         guard !pairs.isEmpty else { return }
         pairs.sort()
-        let statement = statements.insertClientIPToken
         for pair in pairs {
             statement.reset()
-            try statement.bind(pair.clientIP, at: 1)
-            try statement.bind(pair.token, at: 2)
-            try statement.execute()
-        }
-    }
-
-    /// Adds the transaction's (day, token) pairs to `token_days` (schema 13) in that table's key order: the
-    /// day leads, so a night's pairs land at the end of the table, not over all of it. Those already there stay.
-    private func insertTokenDays(_ folded: BatchAccumulator, tokenIDs: [Int64]) throws {
-        guard !folded.tokenDays.isEmpty else { return }
-        var pairs = folded.tokenDayPairs().map { (day: Int64($0.day), token: tokenIDs[Int($0.token)]) }
-        pairs.sort { ($0.day, $0.token) < ($1.day, $1.token) }
-        let statement = statements.insertTokenDay
-        for pair in pairs {
-            statement.reset()
-            try statement.bind(pair.day, at: 1)
-            try statement.bind(pair.token, at: 2)
+            try statement.bind(pair.first, at: 1)
+            try statement.bind(pair.second, at: 2)
             try statement.execute()
         }
     }
@@ -1211,12 +1203,13 @@ struct UsageRowKey: Comparable {
     }
 }
 
-/// A row of `client_ip_tokens` (migration 11), ordered as its primary key: client IP, then token.
-private struct ClientIPToken: Comparable {
-    var clientIP, token: Int64
+/// A row of a two-column key table, ordered as its primary key: `client_ip_tokens` (migration 11: client IP,
+/// then token) and `token_days` (migration 13: day, then token).
+private struct KeyPair: Comparable {
+    var first, second: Int64
 
-    static func < (lhs: ClientIPToken, rhs: ClientIPToken) -> Bool {
-        (lhs.clientIP, lhs.token) < (rhs.clientIP, rhs.token)
+    static func < (lhs: KeyPair, rhs: KeyPair) -> Bool {
+        (lhs.first, lhs.second) < (rhs.first, rhs.second)
     }
 }
 

@@ -115,6 +115,19 @@ enum Harness {
             + base64URL("signature-not-verified-by-any-key")
     }
 
+    /// Writes `lines` as `<name>/access.log` in a shared temporary directory, scans it without keys into
+    /// `<name>.sqlite` beside it, and returns that database's path: for tests that craft their own lines.
+    static func scanLines(_ lines: [String], named name: String) throws -> String {
+        let directory = try sharedTemporaryDirectory()
+        let logs = directory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try (lines.joined(separator: "\n") + "\n")
+            .write(to: logs.appendingPathComponent("access.log"), atomically: true, encoding: .utf8)
+        let database = directory.appendingPathComponent(name + ".sqlite").path
+        try run(["scan", logs.path, "--db", database])
+        return database
+    }
+
     /// Query helper returning the first column of each row as text.
     static func column(database: String, _ sql: String) throws -> [String] {
         let connection = try SQLiteConnection(path: database, readOnly: true, busyTimeoutMilliseconds: 2000)

@@ -108,7 +108,6 @@ struct QueriesDocumentationTests {
     /// the two), a token seen from an absent client address ("-") beside two real ones, a request at the very
     /// second of `exp` (not after it) and one after it, and one token accepted on two paths of one host.
     static let edgeDatabase: String = {
-        let directory = try! Harness.sharedTemporaryDirectory()
         let start = 1_795_860_000  // 2026-11-28T10:00:00Z
         let token = Harness.unverifiableToken(claims:)
         let alice = token(#"{"sub":"alice","iat":\#(start - 600),"exp":\#(start + 100)}"#)
@@ -130,13 +129,7 @@ struct QueriesDocumentationTests {
             line("198.51.100.9", 50, "/v1/a", 200, carol),
             line("198.51.100.9", 60, "/v1/b", 200, carol),
         ]
-        let logs = directory.appendingPathComponent("edge-logs")
-        try! FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        try! (lines.joined(separator: "\n") + "\n")
-            .write(to: logs.appendingPathComponent("access.log"), atomically: true, encoding: .utf8)
-        let database = directory.appendingPathComponent("edge.sqlite").path
-        try! Harness.run(["scan", logs.path, "--db", database])
-        return database
+        return try! Harness.scanLines(lines, named: "edge")
     }()
 
     @Test func documentHasAtLeastTwelveQueries() {

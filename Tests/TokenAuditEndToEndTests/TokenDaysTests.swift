@@ -20,7 +20,6 @@ struct TokenDaysTests {
 
     /// The database of the scan (tokens are told apart by `sub`, their names here).
     static let database: String = {
-        let directory = try! Harness.sharedTemporaryDirectory()
         let start = firstDay * 86_400
         var tokens: [String: String] = [:]
         for name in Set(sightings.map(\.token)) {
@@ -34,13 +33,7 @@ struct TokenDaysTests {
             let time = sighting.token == "bob" ? "23:59:59" : String(format: "%02d:00:00", sighting.hour)
             return #"198.51.100.7 - - [\#(dates[sighting.day]):\#(time) +0000] "GET /v1/a HTTP/1.1" 200 12 "-" "curl/8.5.0" "Bearer \#(tokens[sighting.token]!)""#
         }
-        let logs = directory.appendingPathComponent("days")
-        try! FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        try! (lines.joined(separator: "\n") + "\n")
-            .write(to: logs.appendingPathComponent("access.log"), atomically: true, encoding: .utf8)
-        let database = directory.appendingPathComponent("days.sqlite").path
-        try! Harness.run(["scan", logs.path, "--db", database])
-        return database
+        return try! Harness.scanLines(lines, named: "days")
     }()
 
     /// The same database taken back to schema version 12 (no `token_days`), then opened by this build:
