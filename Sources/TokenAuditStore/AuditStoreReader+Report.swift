@@ -303,14 +303,17 @@ extension AuditStoreReader {
 
     private func groups(_ period: ReportPeriod, by column: String, limit: Int?) throws -> [FindingGroup] {
         var result: [FindingGroup] = []
+        // The period's findings through `findings_by_last_seen` (schema 14), which holds every column read here;
+        // grouped by `+column` so that SQLite does not walk `findings_by_rule` in rule order instead, reading
+        // every finding of the history through it. Tokens are counted by id: one id per fingerprint.
         try connection.prepare(
             """
             SELECT \(column) AS name, sum(f.suppressed = 0) AS open, count(DISTINCT CASE WHEN f.suppressed = 0
-                THEN f.token_fingerprint END), sum(CASE WHEN f.suppressed = 0 THEN f.count ELSE 0 END),
+                THEN f.token_id END), sum(CASE WHEN f.suppressed = 0 THEN f.count ELSE 0 END),
                 max(CASE WHEN f.suppressed = 0 THEN f.severity END) AS worst, sum(f.suppressed = 1)
             FROM findings AS f LEFT JOIN tokens AS t ON t.id = f.token_id
             WHERE f.last_seen >= ?1 AND f.first_seen <= ?2
-            GROUP BY \(column)
+            GROUP BY +\(column)
             ORDER BY worst IS NULL, worst DESC, open DESC, name IS NULL, name
             \(limit.map { "LIMIT \(max(0, $0))" } ?? "")
             """
@@ -332,14 +335,15 @@ extension AuditStoreReader {
         // scanned every finding for every usage row once `findings` no longer had a fingerprint index (schema 9).
         // `CROSS JOIN` keeps the period's findings outside: left to itself SQLite read every usage group and
         // looked its token's findings up (1.0 s of a one-night report on eleven 2 M-line nights, growing with
-        // each); from the findings it reads only the usage of their tokens.
+        // each); from the findings it reads only the usage of their tokens. The findings (counted by token id, one
+        // id per fingerprint) come from `findings_by_last_seen` (schema 14) alone.
         try connection.prepare(
             """
-            SELECT h.value, p.value, count(DISTINCT CASE WHEN f.suppressed = 0 THEN f.rule_id || ' ' || f.token_fingerprint
+            SELECT h.value, p.value, count(DISTINCT CASE WHEN f.suppressed = 0 THEN f.rule_id || ' ' || f.token_id
                     || ' ' || f.discriminator END) AS open,
-                count(DISTINCT CASE WHEN f.suppressed = 0 THEN f.token_fingerprint END),
+                count(DISTINCT CASE WHEN f.suppressed = 0 THEN f.token_id END),
                 max(CASE WHEN f.suppressed = 0 THEN f.severity END) AS worst,
-                count(DISTINCT CASE WHEN f.suppressed = 1 THEN f.rule_id || ' ' || f.token_fingerprint || ' '
+                count(DISTINCT CASE WHEN f.suppressed = 1 THEN f.rule_id || ' ' || f.token_id || ' '
                     || f.discriminator END)
             FROM findings AS f CROSS JOIN usage_groups AS g ON g.token_id = f.token_id
                 JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id
@@ -370,11 +374,14 @@ extension AuditStoreReader {
         let isNew = "(f.last_seen >= ?1 AND f.first_seen <= ?2 AND f.first_seen >= ?1)"
         let isRecurring = "(f.last_seen >= ?1 AND f.first_seen <= ?2 AND f.first_seen < ?1)"
         let isResolved = "(f.last_seen >= ?3 AND f.last_seen < ?1)"
+        // Each of the three implies `last_seen >= ?3` (?3 < ?1), which is stated apart so that SQLite reads the
+        // range of `findings_by_last_seen` (schema 14) instead of every finding (an OR it cannot search by). Grouped
+        // and ordered by `+f.rule_id`: by `f.rule_id`, SQLite walks all of `findings_by_rule` to skip the sort.
         try connection.prepare(
             """
             SELECT f.rule_id, sum(\(isNew)), sum(\(isRecurring)), sum(\(isResolved))
-            FROM findings AS f WHERE f.suppressed = 0 AND (\(isNew) OR \(isRecurring) OR \(isResolved))
-            GROUP BY f.rule_id ORDER BY f.rule_id
+            FROM findings AS f WHERE f.suppressed = 0 AND f.last_seen >= ?3 AND (\(isNew) OR \(isRecurring) OR \(isResolved))
+            GROUP BY +f.rule_id ORDER BY +f.rule_id
             """
         ).forEachRow(values) { row in
             let change = RuleChange(
@@ -394,12 +401,14 @@ extension AuditStoreReader {
 
     private func topTokens(_ period: ReportPeriod, limit: Int) throws -> [TokenOffender] {
         var result: [TokenOffender] = []
+        // Grouped by `+token_id`, not `token_id`: SQLite would read the whole table in key order (token id first)
+        // to skip a sort of the period's few findings, instead of their range of `findings_by_last_seen`.
         try connection.prepare(
             """
             SELECT \(Self.tokenColumns), o.findings, o.worst, o.occurrences FROM (
                 SELECT token_id, count(*) AS findings, max(severity) AS worst, sum(count) AS occurrences
                 FROM findings WHERE suppressed = 0 AND last_seen >= ?1 AND first_seen <= ?2
-                GROUP BY token_id) AS o
+                GROUP BY +token_id) AS o
             JOIN tokens AS t ON t.id = o.token_id
             ORDER BY o.worst DESC, o.findings DESC, o.occurrences DESC, t.fingerprint
             LIMIT \(max(0, limit))
@@ -418,13 +427,14 @@ extension AuditStoreReader {
         var result: [AddressOffender] = []
         // From the period's tokens with findings to their usage rows (by the `usage_groups` key prefix), not
         // through the `usage` view filtered by time, which read every usage group (0.23 s of a one-night report
-        // on eleven 2 M-line nights, growing with each). Tokens are counted by id: one id per fingerprint.
+        // on eleven 2 M-line nights, growing with each). Tokens are counted by id: one id per fingerprint. The
+        // findings by `+token_id`, as in ``topTokens(_:limit:)``.
         try connection.prepare(
             """
             SELECT ip.value, count(DISTINCT g.token_id), sum(g.count) AS requests, max(b.worst) AS worst
             FROM (
                 SELECT token_id, max(severity) AS worst FROM findings
-                WHERE suppressed = 0 AND last_seen >= ?1 AND first_seen <= ?2 GROUP BY token_id) AS b
+                WHERE suppressed = 0 AND last_seen >= ?1 AND first_seen <= ?2 GROUP BY +token_id) AS b
             CROSS JOIN usage_groups AS g ON g.token_id = b.token_id JOIN strings AS ip ON ip.id = g.client_ip_id
             WHERE ip.value <> '' AND g.last_seen >= ?1 AND g.first_seen <= ?2
             GROUP BY ip.value

@@ -50,6 +50,9 @@ private let sqliteConfigured: Bool = ctokenaudit_sqlite_disable_memstatus() == S
 final class SQLiteConnection {
     let handle: OpaquePointer
     let path: String
+    /// Called with the text of every statement this connection prepares. Tests read the plans of what a
+    /// command actually ran (the report's queries, schema 14) instead of copies of its SQL.
+    var preparing: ((String) -> Void)?
 
     /// Opens `path`. A read-write open creates the file first with mode 0600 (open(2) O_CREAT) so that SQLite
     /// never creates it with the process umask; SQLite gives the -wal and -shm files the database's mode.
@@ -99,7 +102,8 @@ final class SQLiteConnection {
     }
 
     func prepare(_ sql: String) throws -> SQLiteStatement {
-        try SQLiteStatement(connection: self, sql: sql)
+        preparing?(sql)
+        return try SQLiteStatement(connection: self, sql: sql)
     }
 
     /// The first column of the first row, or `.null` when there is no row.

@@ -99,7 +99,8 @@ struct FindingsByTokenMigrationTests {
             "text(\"expired\")|text(\"\")|integer(1)|text(\"access-token\")",
             "text(\"alg-none\")|text(\"\")|integer(1)|text(\"unknown\")",
         ])
-        // The key: (token_id, rule_id, discriminator); `findings_by_token` gone, `findings_by_rule` there.
+        // The key: (token_id, rule_id, discriminator); `findings_by_token` gone, `findings_by_rule` there (and
+        // schema 14's time index).
         let key = try store.withConnection {
             try $0.scalar("SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('findings') WHERE pk > 0 ORDER BY pk)")
         }
@@ -107,7 +108,7 @@ struct FindingsByTokenMigrationTests {
         let indexes = try store.withConnection {
             try $0.scalar("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'findings' AND sql IS NOT NULL ORDER BY name)")
         }
-        #expect(indexes == .text("findings_by_rule"))
+        #expect(indexes == .text("findings_by_last_seen,findings_by_rule"))
         #expect(!AuditStore.deferredIndexes.contains { $0.name == "findings_by_token" })
         // Opening again changes nothing.
         let reopened = try AuditStore(path: path, busyTimeoutMilliseconds: 1_000)
