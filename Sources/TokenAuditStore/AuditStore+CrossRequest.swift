@@ -281,6 +281,8 @@ extension AuditStore {
         return try withConnection { connection in
             try connection.execute("BEGIN IMMEDIATE")
             do {
+                // Pass 3 finds tokens through the id cache: a prune since may have removed some.
+                try forgetIDsIfAnotherConnectionCommitted()
                 let placeholders = ruleIDs.indices.map { "?\($0 + 1)" }.joined(separator: ", ")
                 // With a discriminator, only that slice of the rules' rows is owned (and replaced) here.
                 var scope = discriminator == nil ? "" : " AND discriminator = ?\(ruleIDs.count + 1)"

@@ -23,6 +23,10 @@ public final class AuditStore: @unchecked Sendable {
     /// sighting only touches its row. Cleared on rollback (ids of rolled-back rows are invalid).
     var tokenIDs = IDCache<TokenFingerprint>(capacity: 1 << 16)
     var stringIDs = IDCache<String>(capacity: 1 << 16)
+    /// `PRAGMA data_version` when this store's last transaction began. It changes when another connection
+    /// commits: a `prune` (or anyone's DELETE) may have removed rows the id caches name, and SQLite may then
+    /// give their ids to new rows, so the caches are emptied before this store writes again.
+    private var dataVersion: Int64?
 
     /// Whether this store dropped the deferred indexes (under `lock`), and whether the open transaction did.
     private var deferredIndexesDropped = false
@@ -288,11 +292,26 @@ public final class AuditStore: @unchecked Sendable {
         try locked { try body(connection) }
     }
 
+    /// Inside a write transaction, before the id caches are used: empties them if another connection has
+    /// committed since this store's last transaction began (see `dataVersion`).
+    func forgetIDsIfAnotherConnectionCommitted() throws {
+        let version = try statements.dataVersion.step() ? statements.dataVersion.value(at: 0).int64 : nil
+        statements.dataVersion.reset()
+        if version != dataVersion {
+            if dataVersion != nil {
+                tokenIDs.removeAll()
+                stringIDs.removeAll()
+            }
+            dataVersion = version
+        }
+    }
+
     /// Runs `body` in a BEGIN IMMEDIATE transaction; rolls back if it throws.
     private func transaction(_ body: () throws -> Void) throws {
         try statements.begin.run([])
         droppedInThisTransaction = false
         do {
+            try forgetIDsIfAnotherConnectionCommitted()
             try body()
             if failBeforeCommitForTesting { throw SQLiteError(path: path, code: 4, message: "simulated kill", sql: nil) }
             try statements.commit.run([])
@@ -1333,7 +1352,7 @@ private struct Statements {
         WHERE head_fingerprint = ?1 AND size <= ?2
         ORDER BY size DESC, (path = ?3) DESC, id ASC LIMIT 1
         """
-    let begin, commit, rollback: SQLiteStatement
+    let begin, commit, rollback, dataVersion: SQLiteStatement
     let insertRun, finishRun: SQLiteStatement
     let insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, upsertUsage, insertClientIPToken, insertTokenDay, upsertWindow: SQLiteStatement
@@ -1362,6 +1381,7 @@ private struct Statements {
         begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
         rollback = try db.prepare("ROLLBACK")
+        dataVersion = try db.prepare("PRAGMA data_version")
         insertRun = try db.prepare(
             "INSERT INTO runs (started_at, tool_version, arguments, status) VALUES (?1, ?2, ?3, 'running')")
         finishRun = try db.prepare("UPDATE runs SET finished_at = ?1, status = ?2, counters = ?3 WHERE id = ?4")

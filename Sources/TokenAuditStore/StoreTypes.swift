@@ -18,6 +18,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A sighting without its record (the writer had already handed the token over) for a token the database
     /// does not hold: an internal inconsistency; the transaction is refused whole.
     case missingTokenRecord(fingerprint: String)
+    /// `prune` found the newest run still `running`: a scan is writing the database, or was killed and not run
+    /// again. Pruning under a running scan would leave its writer with the ids of removed tokens and texts.
+    case scanNotFinished(path: String, runID: Int64)
     /// Any other SQLite failure.
     case sqlite(SQLiteError)
 
@@ -34,6 +37,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case .invalidEvidence(let rule, let reason): "evidence for rule \(rule) is not a JSON object: \(reason)"
         case .unknownSource(let id): "unknown source id \(id)"
         case .missingTokenRecord(let fingerprint): "no stored record for token \(fingerprint)"
+        case .scanNotFinished(let path, let runID):
+            "the last scan of \(path) (run \(runID)) has not finished: it is still running, or it was killed; "
+                + "wait for it, or run the scan again, then prune"
         case .sqlite(let error): error.description
         }
     }

@@ -28,7 +28,9 @@ struct TokenAuditCommand: ParsableCommand {
             configuration error.
             """,
         version: version,
-        subcommands: [Decode.self, Scan.self, Findings.self, TokenCommand.self, Trace.self, Report.self, RulesCommand.self]
+        subcommands: [
+            Decode.self, Scan.self, Findings.self, TokenCommand.self, Trace.self, Report.self, Prune.self, RulesCommand.self,
+        ]
     )
 
     /// Runs the command and exits; usage errors exit 2 (not ArgumentParser's 64) so scripts see one code for them.

@@ -71,3 +71,48 @@ struct IDCacheTests {
         #expect(again[2] > max(ids[0], ids[1]))
     }
 }
+
+@Suite("The writer's id caches and other connections")
+struct IDCacheInvalidationTests {
+    static func batch() -> StoreBatch {
+        let record = TokenRecord(fingerprint: fingerprint(1), kind: "access-token", verificationStatus: "unverified")
+        return StoreBatch(
+            tokens: [TokenSighting(record: record, count: 1, firstSeen: 120, lastSeen: 120)],
+            usage: [
+                UsageIncrement(
+                    key: UsageKey(token: fingerprint(1), clientIP: "10.0.0.1", method: "GET", host: "api.example",
+                                  path: "/v1/x", status: 200), count: 1, firstSeen: 120, lastSeen: 120)
+            ],
+            requestWindows: [RequestWindowIncrement(token: fingerprint(1), dimension: .clientIP, value: "10.0.0.1", time: 120)])
+    }
+
+    /// `prune` removes tokens and texts from another process while a store may hold their ids (a scan's writer
+    /// keeps them across transactions); SQLite may give those ids to new rows. The store notices the other
+    /// connection's commit (`PRAGMA data_version`) and looks the token and its texts up again: its next commit
+    /// stores the token anew instead of attaching rows to ids that name nothing.
+    @Test func aDeletionByAnotherConnectionEmptiesTheCaches() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("a.db")
+        let store = try AuditStore(path: path, busyTimeoutMilliseconds: 1_000)
+        try store.commit(Self.batch())
+        let other = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: 1_000)
+        try other.execute(
+            """
+            BEGIN IMMEDIATE;
+            DELETE FROM usage_groups; DELETE FROM client_ip_tokens; DELETE FROM request_buckets; DELETE FROM token_days;
+            DELETE FROM token_records; DELETE FROM strings;
+            COMMIT;
+            """)
+        try store.commit(Self.batch())
+        let state = try store.withConnection { connection in
+            try [
+                "SELECT count(*) FROM token_records",
+                "SELECT count(*) FROM usage_groups WHERE token_id NOT IN (SELECT id FROM token_records)",
+                "SELECT count(*) FROM usage_groups AS g JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS p ON p.id = g.path_id",
+                "SELECT count(*) FROM request_buckets AS b JOIN strings AS ip ON ip.id = b.ip_id",
+                "SELECT use_count FROM tokens",
+            ].map { try connection.scalar($0).int64 ?? -1 }
+        }
+        #expect(state == [1, 0, 1, 1, 1])
+    }
+}
