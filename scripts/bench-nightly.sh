@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The nightly benchmark (docs/performance.md, "Nightly scans into one database"). Not part of the test suite.
 #
-#   scripts/bench-nightly.sh [--nights N] [--lines L] [--tokens T] [--bin PATH] [--no-build] [--db FILE] DIR
+#   scripts/bench-nightly.sh [--nights N] [--lines L] [--tokens T] [--keep-days K] [--bin PATH] [--no-build] [--db FILE] DIR
 #
 # A nightly cron job scans each night's logs into the same database. This makes N nights (default 6) with
 # scripts/make-bench-corpus.py --day 0..N-1 under DIR/d<night> (L lines, default 2 000 000, and T distinct tokens,
@@ -10,7 +10,8 @@
 # an empty database, and prints per scan: wall time, CPU seconds (user + sys), peak RSS, bytes written by the
 # process (/proc/PID/io wchar: the WAL and the checkpoints), the database's size, and the wall time of that
 # night's compliance report (`report --since <night> --until <night's end>`, JSON). A scan or a report whose cost
-# grows with the nights before it shows here; the last line is what the same night costs with no history.
+# grows with the nights before it shows here; the last line is what the same night costs with no history. With
+# --keep-days K, each night ends with `prune --keep-days K` (a nightly job with retention) and its wall time.
 set -euo pipefail
 
 nights=6
@@ -25,7 +26,8 @@ while [[ $# -gt 0 ]]; do
         --bin) bin="$2"; build=0; shift 2 ;;
         --no-build) build=0; shift ;;
         --db) db="$2"; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --keep-days) keep="$2"; shift 2 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         -*) echo "bench-nightly.sh: unknown option $1" >&2; exit 2 ;;
         *) dir="$1"; shift ;;
     esac
@@ -84,11 +86,23 @@ report() {
     rm -f "$times"
 }
 
+# With --keep-days: the prune after the night's report; prints its wall time and the database's size after it.
+prune() {
+    local target=$1 times
+    [[ -n ${keep:-} ]] || return 0
+    times=$(mktemp)
+    /usr/bin/time -f "%e" -o "$times" "$bin" prune --db "$target" --keep-days "$keep" >/dev/null 2>&1 || true
+    printf "%8.2f %7d\n" "$(tail -1 "$times")" $(($(stat -c %s "$target") / 1048576))
+    rm -f "$times"
+}
+
 rm -f "$db" "$db-wal" "$db-shm"
 scripts/machine.sh
-printf "%-22s %6s %7s %6s %8s %7s %8s\n" scan wall_s cpu_s rss_mb wchar_mb db_mb report_s
+printf "%-22s %6s %7s %6s %8s %7s %8s%s\n" scan wall_s cpu_s rss_mb wchar_mb db_mb report_s \
+    "${keep:+  prune_s   db_mb}"
 for ((night = 0; night < nights; night++)); do
-    printf "%-22s %s %s\n" "night $night" "$(measure "$db" "$dir/d$night/logs")" "$(report "$db" "$night")"
+    printf "%-22s %s %s %s\n" "night $night" "$(measure "$db" "$dir/d$night/logs")" "$(report "$db" "$night")" \
+        "$(prune "$db")"
 done
 alone="$dir/alone.sqlite"
 rm -f "$alone" "$alone-wal" "$alone-shm"

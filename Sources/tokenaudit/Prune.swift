@@ -18,7 +18,9 @@ extension TokenAuditCommand {
                 bring the removed tokens back.
 
                 --keep-days N counts back from the newest request time in the database, not from the clock, so \
-                a cron job prunes the same database the same way whenever it runs. Everything happens in one \
+                a cron job prunes the same database the same way whenever it runs (and logs audited long after \
+                the fact are not all old). The output says which time that was: a log line dated in the future \
+                moves it, so try --dry-run first, or give --before. Everything happens in one \
                 transaction: a killed prune changes nothing. prune refuses to run while the last scan has not \
                 finished (a scan still writing, or one that was killed: run it again first). The file does not \
                 shrink; later scans reuse the freed pages (VACUUM the file, with no scan running, to shrink it).
@@ -77,15 +79,18 @@ extension TokenAuditCommand {
             let summary: PruneSummary
             do {
                 let cutOff: Double
+                let newest = before == nil ? try store.latestRequestTime() : nil
                 if let before {
                     cutOff = before.seconds
-                } else if let keepDays, let newest = try store.latestRequestTime() {
+                } else if let keepDays, let newest {
                     cutOff = newest - Double(keepDays) * 86_400
                 } else {
                     // No request time stored: nothing is old.
                     cutOff = -.infinity
                 }
-                summary = try store.prune(before: cutOff, dryRun: dryRun)
+                var pruned = try store.prune(before: cutOff, dryRun: dryRun)
+                pruned.countedFrom = newest
+                summary = pruned
             } catch {
                 printError("tokenaudit prune: \(error)")
                 throw ExitCode(3)

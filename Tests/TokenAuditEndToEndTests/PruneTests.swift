@@ -211,6 +211,8 @@ struct PruneTests {
         let outcome = try Harness.run(["prune", "--db", database, "--keep-days", "1"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.hasPrefix("removed "))
+        // Counted back from alice's last request, and said so.
+        #expect(outcome.stdout.contains("counted back from the newest request stored, 2026-12-02T10:00:30Z"), "\(outcome.stdout)")
         let left = try Self.subjects(database, "SELECT sub FROM tokens")
         // The newest request is alice's on day 4; one day back keeps only her.
         #expect(left == ["alice"])
