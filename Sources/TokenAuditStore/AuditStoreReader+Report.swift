@@ -184,14 +184,21 @@ extension AuditStoreReader {
             let period = start.flatMap { start in end.map { ReportPeriod(since: start, until: max(start, $0)) } }
             // Without any time, nothing overlaps: use an empty range so time-filtered queries return nothing.
             let range = period ?? ReportPeriod(since: 1, until: 0)
-            let day = try narrowingDay(range)
+            let tokens: PeriodTokens
+            if let first = span.0, let last = span.1, range.since <= first, range.until >= last {
+                tokens = .everySighted
+            } else if let day = try narrowingDay(range) {
+                tokens = .seenSince(day: day)
+            } else {
+                tokens = .checked
+            }
             return AuditReport(
-                period: period, coverage: try coverage(range, day: day), severities: try severities(range),
+                period: period, coverage: try coverage(range, tokens: tokens), severities: try severities(range),
                 rules: try groups(range, by: "f.rule_id", limit: nil),
                 issuers: try groups(range, by: "t.iss", limit: top), clients: try groups(range, by: "t.client_id", limit: top),
                 routes: try routes(range, limit: top), comparison: period == nil ? nil : try comparison(range),
                 topTokens: try topTokens(range, limit: top), topAddresses: try topAddresses(range, limit: top),
-                daily: try daily(range), lifetimes: try lifetimes(range, day: day))
+                daily: try daily(range), lifetimes: try lifetimes(range, tokens: tokens))
         }
     }
 
@@ -206,9 +213,35 @@ extension AuditStoreReader {
         return Int64(day)
     }
 
-    /// The values of a query built with ``seenWithinSQL(_:sinceDay:)`` (`sinceDay: day != nil`).
-    private func seenWithinValues(_ period: ReportPeriod, day: Int64?) -> [SQLValue] {
-        periodValues(period) + (day.map { [.integer($0)] } ?? [])
+    /// How the report finds the tokens of a period: those whose first and last sighting span it.
+    enum PeriodTokens: Equatable {
+        /// Each token's rows are checked (``seenWithinSQL(_:sinceDay:)``).
+        case checked
+        /// Only the tokens with a day in `token_days` on or after `day`, the period's first, are checked.
+        case seenSince(day: Int64)
+        /// The period holds every time stored (the whole history, the default): every token with a timed
+        /// sighting is in it, and those are the tokens with a day in `token_days` (the scan records a day for
+        /// every timed request, migration 13 each token's first and last). One read of `token_days` instead of
+        /// each token's rows: 1.9 s for the coverage and 1.7 s for the lifetimes of 21 nights' 840 000 tokens.
+        case everySighted
+    }
+
+    /// The condition on the token row `alias` (of `token_records`) that it is one of the period's tokens.
+    static func periodTokensSQL(_ alias: String, _ tokens: PeriodTokens) -> String {
+        switch tokens {
+        case .checked: seenWithinSQL(alias, sinceDay: false)
+        case .seenSince: seenWithinSQL(alias, sinceDay: true)
+        case .everySighted: "\(alias).id IN (SELECT token_id FROM token_days)"
+        }
+    }
+
+    /// The values of a query built with ``periodTokensSQL(_:_:)``.
+    private func periodTokensValues(_ period: ReportPeriod, _ tokens: PeriodTokens) -> [SQLValue] {
+        switch tokens {
+        case .checked: periodValues(period)
+        case .seenSince(let day): periodValues(period) + [.integer(day)]
+        case .everySighted: []
+        }
     }
 
     /// `tokens`' earliest `first_seen` and latest `last_seen` over all tokens, without computing them per token
@@ -242,7 +275,7 @@ extension AuditStoreReader {
         """
     }
 
-    private func coverage(_ period: ReportPeriod, day: Int64?) throws -> ReportCoverage {
+    private func coverage(_ period: ReportPeriod, tokens: PeriodTokens) throws -> ReportCoverage {
         var coverage = ReportCoverage(
             sources: [], lines: 0, linesWithTokens: 0, linesRejected: 0, firstTime: nil, lastTime: nil,
             distinctTokens: 0, verification: [], sourcesWithoutTokens: [])
@@ -267,20 +300,35 @@ extension AuditStoreReader {
             if let last = source.lastTime { coverage.lastTime = max(coverage.lastTime ?? last, last) }
             if source.lines > 0 && source.linesWithTokens == 0 { coverage.sourcesWithoutTokens.append(source.path) }
         }
+        // One pass over the period's tokens by (status, detail); each status's commonest detail (ties: the
+        // smallest, byte order as SQLite's) is picked here. As a correlated subquery per status, the period's
+        // condition ran once more for each status: with the whole history's `token_days` list, 4.0 s of 21 nights.
+        var statuses: [String: (tokens: Int64, detail: String?, detailTokens: Int64)] = [:]
         try connection.prepare(
             """
-            SELECT verification_status, count(*),
-                (SELECT verification_detail FROM token_records AS d
-                 WHERE d.verification_status = t.verification_status AND d.verification_detail IS NOT NULL
-                    AND \(Self.seenWithinSQL("d", sinceDay: day != nil))
-                 GROUP BY verification_detail ORDER BY count(*) DESC, verification_detail LIMIT 1)
-            FROM token_records AS t WHERE \(Self.seenWithinSQL("t", sinceDay: day != nil))
-            GROUP BY verification_status ORDER BY count(*) DESC, verification_status
+            SELECT verification_status, verification_detail, count(*) FROM token_records AS t
+            WHERE \(Self.periodTokensSQL("t", tokens))
+            GROUP BY 1, 2
             """
-        ).forEachRow(seenWithinValues(period, day: day)) { row in
-            coverage.verification.append(
-                VerificationCount(status: row.text(at: 0) ?? "", tokens: row.int64(at: 1), exampleDetail: row.text(at: 2)))
-            coverage.distinctTokens += row.int64(at: 1)
+        ).forEachRow(periodTokensValues(period, tokens)) { row in
+            let status = row.text(at: 0) ?? "", count = row.int64(at: 2)
+            var entry = statuses[status] ?? (0, nil, 0)
+            entry.tokens += count
+            if let detail = row.text(at: 1),
+                count > entry.detailTokens
+                    || (count == entry.detailTokens && entry.detail.map { detail.utf8.lexicographicallyPrecedes($0.utf8) } ?? true)
+            {
+                entry.detail = detail
+                entry.detailTokens = count
+            }
+            statuses[status] = entry
+        }
+        let ordered = statuses.sorted {
+            $0.value.tokens != $1.value.tokens ? $0.value.tokens > $1.value.tokens : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8)
+        }
+        for (status, entry) in ordered {
+            coverage.verification.append(VerificationCount(status: status, tokens: entry.tokens, exampleDetail: entry.detail))
+            coverage.distinctTokens += entry.tokens
         }
         return coverage
     }
@@ -486,17 +534,17 @@ extension AuditStoreReader {
         ("> 30 days", .infinity),
     ]
 
-    private func lifetimes(_ period: ReportPeriod, day: Int64?) throws -> [LifetimeBucket] {
+    private func lifetimes(_ period: ReportPeriod, tokens: PeriodTokens) throws -> [LifetimeBucket] {
         var buckets = Self.lifetimeBuckets.map { LifetimeBucket(label: $0.label, tokens: 0) }
         var noExpiry = LifetimeBucket(label: "no exp", tokens: 0)
         var noStart = LifetimeBucket(label: "no iat", tokens: 0)
         try connection.prepare(
             """
             SELECT exp - coalesce(iat, nbf), exp IS NULL, count(*) FROM token_records AS t
-            WHERE \(Self.seenWithinSQL("t", sinceDay: day != nil)) AND kind <> 'unknown'
+            WHERE \(Self.periodTokensSQL("t", tokens)) AND kind <> 'unknown'
             GROUP BY 1, 2
             """
-        ).forEachRow(seenWithinValues(period, day: day)) { row in
+        ).forEachRow(periodTokensValues(period, tokens)) { row in
             let count = row.int64(at: 2)
             if row.int64(at: 1) != 0 {
                 noExpiry.tokens += count

@@ -33,7 +33,10 @@ struct TokenDaysTests {
             let time = sighting.token == "bob" ? "23:59:59" : String(format: "%02d:00:00", sighting.hour)
             return #"198.51.100.7 - - [\#(dates[sighting.day]):\#(time) +0000] "GET /v1/a HTTP/1.1" 200 12 "-" "curl/8.5.0" "Bearer \#(tokens[sighting.token]!)""#
         }
-        return try! Harness.scanLines(lines, named: "days")
+        // And a token whose only line has a date that does not parse: stored, seen at no time, no day.
+        let timeless = Harness.unverifiableToken(claims: #"{"sub":"timeless"}"#)
+        let undated = #"198.51.100.9 - - [99/Xyz/2026:10:00:00 +0000] "GET /v1/a HTTP/1.1" 200 12 "-" "curl/8.5.0" "Bearer \#(timeless)""#
+        return try! Harness.scanLines(lines + [undated], named: "days")
     }()
 
     /// The same database taken back to schema version 12 (no `token_days`), then opened by this build:
@@ -94,6 +97,34 @@ struct TokenDaysTests {
         for database in [Self.database, Self.migratedDatabase] {
             try check(database: database, since: since, until: until)
         }
+    }
+
+    /// A report of the whole history (no bounds, or one bound beyond every stored time) counts every token seen
+    /// at a time, read from `token_days` instead of each token's rows; the token seen at no time is not one.
+    @Test(arguments: [[String](), ["--since", "0"], ["--until", "4102444800"]])
+    func reportOfTheWholeHistoryCountsEveryTokenSeenAtATime(bounds: [String]) throws {
+        for database in [Self.database, Self.migratedDatabase] {
+            let timed = try Harness.column(database: database, "SELECT count(*) FROM tokens WHERE last_seen IS NOT NULL")
+            let all = try Harness.column(database: database, "SELECT count(*) FROM tokens")
+            #expect(timed == ["4"] && all == ["5"], "\(database)")
+            let outcome = try Harness.run(["report", "--db", database, "--format", "json"] + bounds)
+            let json = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+            let coverage = json?["coverage"] as? [String: Any]
+            #expect((coverage?["distinct_tokens"] as? NSNumber)?.int64Value == 4, "\(database) \(bounds)")
+            let lifetimes = json?["lifetimes"] as? [[String: Any]] ?? []
+            #expect(lifetimes.reduce(0) { $0 + (($1["tokens"] as? NSNumber)?.intValue ?? 0) } == 4, "\(database) \(bounds)")
+        }
+    }
+
+    /// Without bounds the report takes the whole history's shortcut: the tokens with a day, not each one's rows.
+    @Test func reportOfTheWholeHistoryReadsTheDaysNotEachTokensRows() throws {
+        let reader = try AuditStoreReader(path: Self.database, busyTimeoutMilliseconds: 10_000)
+        nonisolated(unsafe) var statements: [String] = []
+        reader.connection.preparing = { statements.append($0) }
+        _ = try reader.report()
+        let tokenStatements = statements.filter { $0.contains("FROM token_records AS t") }
+        #expect(tokenStatements.count == 2, "coverage and lifetimes")
+        #expect(tokenStatements.allSatisfy { $0.contains("t.id IN (SELECT token_id FROM token_days)") && !$0.contains("EXISTS") })
     }
 
     func check(database: String, since: Double, until: Double) throws {
