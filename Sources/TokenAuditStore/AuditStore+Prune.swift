@@ -38,6 +38,16 @@ public struct PruneSummary: Sendable, Hashable {
     }
 }
 
+/// Where ``AuditStore/prune(_:dryRun:)`` cuts.
+public enum PruneCutOff: Sendable, Hashable {
+    /// Tokens whose requests and findings all end before this time (epoch seconds) go.
+    case before(Double)
+    /// Tokens not seen in the last `days` days before the newest request stored go. Counted from the logs, not
+    /// the clock, so the same database prunes the same way whenever the job runs, and logs audited long after the
+    /// fact are not all old; a log line dated in the future moves it (the summary's `countedFrom` says where).
+    case keepingDays(Int)
+}
+
 extension PruneSummary {
     /// One JSON object (keys sorted) for scripts: `before` as epoch seconds and as ISO-8601 UTC, the counts.
     public var json: String {
@@ -83,11 +93,26 @@ extension AuditStore {
     /// see: two scans at once, the older still running.)
     ///
     /// The file does not shrink: later scans reuse the freed pages.
-    public func prune(before: Double, dryRun: Bool = false) throws -> PruneSummary {
+    public func prune(_ cutOff: PruneCutOff, dryRun: Bool = false) throws -> PruneSummary {
         try withConnection { connection in
             do {
                 try connection.execute("BEGIN IMMEDIATE")
-                let summary = try Self.prune(connection, before: before, dryRun: dryRun)
+                var summary: PruneSummary
+                switch cutOff {
+                case .before(let time):
+                    summary = try Self.prune(connection, before: time, dryRun: dryRun)
+                case .keepingDays(let days):
+                    // The newest request of any source read; with none stored, nothing is old.
+                    let newest: Double? =
+                        switch try connection.scalar("SELECT max(last_time) FROM sources") {
+                        case .real(let time): time
+                        case .integer(let time): Double(time)
+                        default: nil
+                        }
+                    summary = try Self.prune(
+                        connection, before: newest.map { $0 - Double(days) * 86_400 } ?? -.infinity, dryRun: dryRun)
+                    summary.countedFrom = newest
+                }
                 try connection.execute(dryRun ? "ROLLBACK" : "COMMIT")
                 if !dryRun {
                     tokenIDs.removeAll()
@@ -101,16 +126,9 @@ extension AuditStore {
         }
     }
 
-    /// The latest logged request time of any source read (the end of the newest night), or nil: what
-    /// `--keep-days` counts back from, so that the same database prunes the same way whenever it runs.
-    public func latestRequestTime() throws -> Double? {
-        try withConnection { connection in
-            switch try connection.scalar("SELECT max(last_time) FROM sources") {
-            case .real(let time): time
-            case .integer(let time): Double(time)
-            default: nil
-            }
-        }
+    /// ``prune(_:dryRun:)`` at a cut-off time.
+    public func prune(before: Double, dryRun: Bool = false) throws -> PruneSummary {
+        try prune(.before(before), dryRun: dryRun)
     }
 
     private static func prune(_ connection: SQLiteConnection, before: Double, dryRun: Bool) throws -> PruneSummary {

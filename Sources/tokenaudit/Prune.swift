@@ -60,6 +60,11 @@ extension TokenAuditCommand {
             if let keepDays, keepDays < 1 { throw ValidationError("--keep-days must be at least 1") }
         }
 
+        /// The cut-off the flags name (``validate()`` allows exactly one of them).
+        var cutOff: PruneCutOff {
+            if let keepDays { .keepingDays(keepDays) } else { .before(before?.seconds ?? -.infinity) }
+        }
+
         func run() throws {
             // A read command would say the same of a missing file; opening the store would create an empty one.
             guard FileManager.default.fileExists(atPath: db) else {
@@ -78,19 +83,7 @@ extension TokenAuditCommand {
             }
             let summary: PruneSummary
             do {
-                let cutOff: Double
-                let newest = before == nil ? try store.latestRequestTime() : nil
-                if let before {
-                    cutOff = before.seconds
-                } else if let keepDays, let newest {
-                    cutOff = newest - Double(keepDays) * 86_400
-                } else {
-                    // No request time stored: nothing is old.
-                    cutOff = -.infinity
-                }
-                var pruned = try store.prune(before: cutOff, dryRun: dryRun)
-                pruned.countedFrom = newest
-                summary = pruned
+                summary = try store.prune(cutOff, dryRun: dryRun)
             } catch {
                 printError("tokenaudit prune: \(error)")
                 throw ExitCode(3)
