@@ -116,6 +116,16 @@ struct TokenDaysTests {
         }
     }
 
+    /// The report's span of the stored times, read from the first and last day's tokens, is the `tokens` view's.
+    @Test func timeSpanFromTheFirstAndLastDayIsTheViews() throws {
+        for database in [Self.database, Self.migratedDatabase] {
+            let span = try Harness.column(
+                database: database, "SELECT min(first) || '/' || max(last) FROM (\(AuditStoreReader.tokenTimeSpanSQL))")
+            let oracle = try Harness.column(database: database, "SELECT min(first_seen) || '/' || max(last_seen) FROM tokens")
+            #expect(span == oracle && span != ["NULL"], "\(database)")
+        }
+    }
+
     /// Without bounds the report takes the whole history's shortcut: the tokens with a day, not each one's rows.
     @Test func reportOfTheWholeHistoryReadsTheDaysNotEachTokensRows() throws {
         let reader = try AuditStoreReader(path: Self.database, busyTimeoutMilliseconds: 10_000)
