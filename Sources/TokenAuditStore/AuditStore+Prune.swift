@@ -53,7 +53,9 @@ extension PruneSummary {
     public var json: String {
         JSONWriter.string(
             .object(JSONObject([
-                "before": JSONValue.number(before), "before_utc": .string(TextFormatting.iso8601(before)),
+                // No cut-off time (`--keep-days` on a database without request times): null, not "-inf".
+                "before": before.isFinite ? JSONValue.number(before) : .null,
+                "before_utc": before.isFinite ? .string(TextFormatting.iso8601(before)) : .null,
                 "dry_run": .bool(dryRun), "tokens_removed": JSONValue.number(Int(tokensRemoved)),
                 "tokens_kept": JSONValue.number(Int(tokensKept)),
                 "usage_rows_removed": JSONValue.number(Int(usageRowsRemoved)),
@@ -69,7 +71,9 @@ extension PruneSummary {
     /// What went (or would go), and what stays, for a person.
     public var text: String {
         (dryRun ? "would remove " : "removed ")
-            + "\(tokensRemoved) tokens last seen before \(TextFormatting.iso8601(before)), with \(usageRowsRemoved) "
+            + "\(tokensRemoved) tokens last seen before "
+            + (before.isFinite ? TextFormatting.iso8601(before) : "any time (no request time is stored)")
+            + ", with \(usageRowsRemoved) "
             + "usage rows, \(requestWindowRowsRemoved) request-window rows, \(findingsRemoved) findings and "
             + "\(textsRemoved) stored texts\nkept \(tokensKept) tokens"
             + (dryRun ? " (dry run: nothing was changed)\n" : "\n")

@@ -222,6 +222,21 @@ struct PruneTests {
         #expect(try Self.danglingRows(database) == [])
     }
 
+    /// `--keep-days` on a database whose lines carry no time: nothing is old, and the JSON stays JSON.
+    @Test func keepDaysWithoutAnyRequestTimeRemovesNothing() throws {
+        let token = Self.token("undated")
+        let database = try Harness.scanLines(
+            [#"198.51.100.9 - - [99/Xyz/2026:10:00:00 +0000] "GET /v1/a HTTP/1.1" 200 12 "-" "curl/8.5.0" "Bearer \#(token)""#],
+            named: "prune-undated")
+        let outcome = try Harness.run(["prune", "--db", database, "--keep-days", "3", "--json"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
+        #expect(json?["before"] is NSNull && json?["counted_from"] is NSNull, "\(outcome.stdout)")
+        #expect((json?["tokens_removed"] as? NSNumber)?.intValue == 0 && (json?["tokens_kept"] as? NSNumber)?.intValue == 1)
+        let text = try Harness.run(["prune", "--db", database, "--keep-days", "3"])
+        #expect(text.stdout.hasPrefix("removed 0 tokens last seen before any time"), "\(text.stdout)")
+    }
+
     @Test func usageErrors() throws {
         let missing = try Harness.run(["prune", "--db", Self.database + ".missing", "--before", "2026-11-29"])
         #expect(missing.status == 2 && missing.stderr.contains("no such database"))
