@@ -55,6 +55,9 @@ public enum CrossRequestAnalysis {
         store: AuditStore, policy: AuditPolicy, alongside: (@Sendable () throws -> Void)? = nil
     ) throws -> Outcome {
         let rules = CrossRequestRules(policy: policy)
+        // The reads below run on other connections and name tokens by fingerprint: this scan's new tokens get
+        // theirs first (`pending_token_columns`).
+        try store.writePendingTokenColumns()
         // What changed since the last completed post-pass under this policy (nil: everything). Taken before the
         // reads; no commit comes between them and the writes below.
         let policyKey = CrossRequestRules.policyKey(policy)

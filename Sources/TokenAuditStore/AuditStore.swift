@@ -98,7 +98,9 @@ public final class AuditStore: @unchecked Sendable {
             // I/O; nothing here is secret beyond what the rows themselves hold (no raw token is ever stored).
             try connection.execute("PRAGMA secure_delete = FAST")
             try Self.migrate(connection)
-            // A scan killed while the deferred indexes were dropped left the database without them.
+            // A scan killed while the deferred indexes were dropped left the database without them, and one
+            // killed before its end left its new tokens' fingerprints and keys waiting.
+            try Self.writePendingTokenColumns(connection)
             try Self.createDeferredIndexes(connection)
             self.statements = try Statements(connection)
         } catch let error as SQLiteError {
@@ -177,6 +179,10 @@ public final class AuditStore: @unchecked Sendable {
     /// series of 2 M-line nights, 0.14–0.8 s per index at five nights, the end of the scan 0.28 → 1.72 s.
     private var scanInput: (reads: Int64, runID: Int64)?
     private var storedInput: Int64?
+    /// Whether new tokens' fingerprints and keys wait in `pending_token_columns` (migration 15) while the
+    /// random-key indexes are kept up to date. Only a scan, which writes them before its post-pass and its
+    /// end, says so (``expectScanInput(bytes:runID:)``); other writers store complete records.
+    private var defersTokenColumns = false
 
     /// A scan keeps the indexes up to date once the database already holds at least this share of the log it
     /// reads. Measured on that series (alternating pairs): equal cost at one and two nights stored, up to
@@ -184,11 +190,15 @@ public final class AuditStore: @unchecked Sendable {
     static let deferIndexesMaximumStoredShare: Int64 = 1
 
     /// Tells the store how much log (bytes of the files) run `runID` reads, so that it rebuilds the reader-only
-    /// indexes only when that is cheaper than keeping them (see ``scanInput``). Call before the first commit.
+    /// indexes only when that is cheaper than keeping them (see ``scanInput``), and that the caller will end
+    /// the run (``finishRun(id:status:counters:finishedAt:)``, or ``writePendingTokenColumns()`` first), so that
+    /// new tokens' fingerprints and keys may wait until then (``defersTokenColumns``). Call before the first
+    /// commit.
     public func expectScanInput(bytes: UInt64, runID: Int64) {
         lock.withLock { _ in
             scanInput = (Int64(clamping: bytes), runID)
             storedInput = nil
+            defersTokenColumns = true
         }
     }
 
@@ -217,6 +227,43 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    /// Whether a scan left token fingerprints and keys to write (migration 15): running, or killed before its end.
+    static func hasPendingTokenColumns(_ connection: SQLiteConnection) throws -> Bool {
+        try connection.scalar("SELECT EXISTS (SELECT 1 FROM pending_token_columns)").int64 == 1
+    }
+
+    /// Writes the fingerprints and keys of the tokens stored since the last time (`pending_token_columns`)
+    /// into their records, in one transaction (nothing when none waits), in fingerprint order: consecutive
+    /// updates land on neighbouring pages of `tokens_by_fingerprint` (and of `token_records_by_key`, whose key
+    /// is the fingerprint's first 8 bytes: two ascending runs), so each of their pages is written about once,
+    /// however many of the scan's transactions stored its tokens. The records are the scan's last pages.
+    /// Readers see every waiting record completed, or none.
+    static func writePendingTokenColumns(_ connection: SQLiteConnection) throws {
+        guard try hasPendingTokenColumns(connection) else { return }
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            let update = try connection.prepare(
+                "UPDATE token_records SET fingerprint = ?1, fingerprint_key = ?2 WHERE id = ?3")
+            try connection.prepare(
+                "SELECT fingerprint, fingerprint_key, id FROM pending_token_columns ORDER BY fingerprint, id"
+            ).forEachRow([]) { row in
+                try update.run([row.value(at: 0), row.value(at: 1), row.value(at: 2)])
+            }
+            try connection.execute("DELETE FROM pending_token_columns")
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Writes the fingerprints and keys this scan's new tokens wait for (``writePendingTokenColumns(_:)``):
+    /// before the cross-request post-pass reads them (its findings and joins name tokens by fingerprint), and
+    /// before readers are expected to find them. Idempotent; cheap when nothing waits.
+    public func writePendingTokenColumns() throws {
+        try locked { try Self.writePendingTokenColumns(connection) }
+    }
+
     /// Inside a commit's transaction: drops the deferred indexes if this transaction inserts enough new tokens
     /// (`newTokens`: those the id cache does not know, an upper bound).
     private func deferIndexesIfWorthIt(newTokens: Int) throws {
@@ -243,6 +290,7 @@ public final class AuditStore: @unchecked Sendable {
     /// `finishRun`; idempotent and cheap when nothing was dropped.
     public func restoreDeferredIndexes() throws {
         try locked {
+            try Self.writePendingTokenColumns(connection)
             guard deferredIndexesDropped else { return }
             try Self.createDeferredIndexes(connection)
             deferredIndexesDropped = false
@@ -351,7 +399,9 @@ public final class AuditStore: @unchecked Sendable {
         let json = TextFormatting.jsonObject(counters.mapValues { String($0) })
         closeSourceLookups()
         try locked {
-            // A scan ends here whatever happened: readers must find the indexes it dropped.
+            // A scan ends here whatever happened: readers must find the indexes it dropped, and its tokens by
+            // fingerprint.
+            try Self.writePendingTokenColumns(connection)
             if deferredIndexesDropped {
                 try Self.createDeferredIndexes(connection)
                 deferredIndexesDropped = false
@@ -726,11 +776,21 @@ public final class AuditStore: @unchecked Sendable {
         // part of storing the ~1 KB analysis rows.
         let insert = statements.insertToken
         insert.reset()
-        try insert.bind(cString: record.fingerprint.hex, at: 1)
-        try insert.bind(StoreKeys.fingerprintKey(record.fingerprint), at: 2)
+        // While the random-key indexes are kept up to date, a scan's new token waits for its fingerprint and key
+        // in `pending_token_columns` (its record's entries, '' and 0, follow each other in id order), and the
+        // scan writes them before its post-pass, in fingerprint order (``writePendingTokenColumns()``).
+        let deferColumns = defersTokenColumns && !deferredIndexesDropped
+        let key = StoreKeys.fingerprintKey(record.fingerprint)
+        try insert.bind(cString: deferColumns ? "" : record.fingerprint.hex, at: 1)
+        try insert.bind(deferColumns ? 0 : key, at: 2)
         try bindAnalysis(record, to: insert, from: 3)
         try insert.execute()
         let id = connection.lastInsertRowID
+        if deferColumns {
+            try statements.insertPendingColumns.run([
+                .integer(id), .text(record.fingerprint.hex), .integer(key),
+            ])
+        }
         tokenIDs.insert(record.fingerprint, id)
         return id
     }
@@ -1357,6 +1417,7 @@ private struct Statements {
     let insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, upsertUsage, insertClientIPToken, insertTokenDay, upsertWindow: SQLiteStatement
     let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
+    let insertPendingColumns: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding, updateFindingCounts: SQLiteStatement
 
     /// `min`/`max` of two possibly-NULL values where NULL means "unknown" and loses to any known value.
@@ -1420,11 +1481,19 @@ private struct Statements {
                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
             WHERE id = ?19
             """)
-        // Through the integer key (migration 6): the text index may be dropped while a scan writes.
+        // Through the integer key (migration 6): the text index may be dropped while a scan writes. A token
+        // this scan stored may still have its key and fingerprint in `pending_token_columns` (migration 15); it
+        // is never a placeholder.
         selectToken = try db.prepare(
             """
             SELECT id, verification_status = '' FROM token_records INDEXED BY token_records_by_key
             WHERE fingerprint_key = ?1 AND fingerprint = ?2
+            UNION ALL
+            SELECT id, 0 FROM pending_token_columns WHERE fingerprint_key = ?1 AND fingerprint = ?2
+            """)
+        insertPendingColumns = try db.prepare(
+            """
+            INSERT INTO pending_token_columns (id, fingerprint, fingerprint_key) VALUES (?1, ?2, ?3)
             """)
         insertPlaceholderToken = try db.prepare(
             """

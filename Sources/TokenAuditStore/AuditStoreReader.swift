@@ -147,8 +147,10 @@ public final class AuditStoreReader: @unchecked Sendable {
             // A scan killed while it had the reader-only indexes dropped (AuditStore.deferredIndexes) left the
             // file without them: rebuild them when we may write and no scan holds the write lock (a running
             // scan rebuilds them itself before it ends). Without them every query still answers, only slower.
+            // The same for the fingerprints of a killed scan's new tokens (`pending_token_columns`): without
+            // them its tokens could not be found by fingerprint.
             if version == Schema.currentVersion, access(path, W_OK) == 0,
-                !(try AuditStore.missingDeferredIndexes(opened)).isEmpty
+                try !AuditStore.missingDeferredIndexes(opened).isEmpty || AuditStore.hasPendingTokenColumns(opened)
             {
                 _ = try? AuditStore(path: path, busyTimeoutMilliseconds: 0)
             }

@@ -17,7 +17,7 @@ struct ReportFindingsIndexTests {
             path: TwoDayScan.shared.database, readOnly: true, busyTimeoutMilliseconds: 10_000)
         try! source.execute("VACUUM INTO '\(copy)'")
         let old = try! SQLiteConnection(path: copy, readOnly: false, busyTimeoutMilliseconds: 2_000)
-        try! old.execute("DROP INDEX findings_by_last_seen; PRAGMA user_version = 13")
+        try! old.execute("DROP TABLE pending_token_columns; DROP INDEX findings_by_last_seen; PRAGMA user_version = 13")
         _ = try! AuditStore(path: copy)
         return copy
     }()

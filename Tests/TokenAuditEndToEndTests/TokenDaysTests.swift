@@ -46,7 +46,7 @@ struct TokenDaysTests {
         let source = try! SQLiteConnection(path: database, readOnly: true, busyTimeoutMilliseconds: 2_000)
         try! source.execute("VACUUM INTO '\(copy)'")
         let old = try! SQLiteConnection(path: copy, readOnly: false, busyTimeoutMilliseconds: 2_000)
-        try! old.execute("DROP INDEX findings_by_last_seen; DROP TABLE token_days; PRAGMA user_version = 12")
+        try! old.execute("DROP TABLE pending_token_columns; DROP INDEX findings_by_last_seen; DROP TABLE token_days; PRAGMA user_version = 12")
         _ = try! AuditStore(path: copy)
         return copy
     }()

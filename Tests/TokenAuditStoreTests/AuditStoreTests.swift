@@ -29,7 +29,8 @@ struct OpeningTests {
             try $0.scalar("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)")
         }
         #expect(tables == .text(
-            "client_ip_tokens,cross_request_pending,cross_request_state,findings,request_buckets,runs,sources,strings,"
+            "client_ip_tokens,cross_request_pending,cross_request_state,findings,pending_token_columns,request_buckets,runs,"
+                + "sources,strings,"
                 + "token_days,token_records,"
                 + "token_sightings_legacy,usage_groups"))
     }

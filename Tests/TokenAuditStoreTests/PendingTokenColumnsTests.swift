@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import TokenAuditModel
+
+@testable import TokenAuditStore
+
+/// Migration 15: while a scan keeps the random-key token indexes up to date, its new tokens wait for their
+/// fingerprint and key in `pending_token_columns`, and the scan writes them in fingerprint order before its
+/// post-pass and its end. What readers and later scans see must not change.
+@Suite("Pending token fingerprints")
+struct PendingTokenColumnsTests {
+    private static let excluded: Set<String> = ["started_at", "finished_at"]
+
+    /// Commits the synthetic log in batches of 40 lines, forgetting the writer's id caches before each, so that
+    /// every token already stored is looked up in the database (the waiting ones included); as a scan (the
+    /// store told of its input) or as a plain writer. Returns the store and its run, not finished.
+    private func write(_ path: String, asScan: Bool) throws -> (AuditStore, Int64) {
+        let store = try AuditStore(path: path)
+        let run = try store.beginRun(toolVersion: "t", arguments: [], startedAt: 0)
+        if asScan { store.expectScanInput(bytes: 1_000, runID: run) }
+        let source = try store.registerSource(descriptor("a.log"), runID: run)
+        let log = SyntheticLog(path: "a.log", lineCount: 240, sourceID: source)
+        for batch in log.batches(size: 40) {
+            store.forgetCachedIDsForTesting()
+            try store.commit(batch)
+        }
+        return (store, run)
+    }
+
+    private func scalar(_ path: String, _ sql: String) throws -> SQLValue {
+        try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 1_000).scalar(sql)
+    }
+
+    @Test func aScanWritesItsTokensFingerprintsAtItsEndAndStoresWhatAPlainWriterDoes() throws {
+        let directory = try TemporaryDirectory()
+        let scanned = directory.file("scan.db")
+        let (store, run) = try write(scanned, asScan: true)
+        // Before the end: every token stored once (found again by key while it waited), and waiting.
+        #expect(try scalar(scanned, "SELECT count(*) FROM token_records") == .integer(12))
+        #expect(try scalar(scanned, "SELECT count(*) FROM pending_token_columns") == .integer(12))
+        #expect(try scalar(scanned, "SELECT count(*) FROM token_records WHERE fingerprint = '' AND fingerprint_key = 0")
+            == .integer(12))
+        try store.finishRun(id: run, status: .completed, counters: [:], finishedAt: 1)
+        #expect(try scalar(scanned, "SELECT count(*) FROM pending_token_columns") == .integer(0))
+
+        let plain = directory.file("plain.db")
+        let (plainStore, plainRun) = try write(plain, asScan: false)
+        #expect(try scalar(plain, "SELECT count(*) FROM pending_token_columns") == .integer(0))
+        try plainStore.finishRun(id: plainRun, status: .completed, counters: [:], finishedAt: 1)
+        #expect(try store.dump(excludingColumns: Self.excluded) == plainStore.dump(excludingColumns: Self.excluded))
+        // Keys agree with fingerprints, and the indexes find every token.
+        try store.withConnection { connection in
+            try connection.prepare(
+                "SELECT fingerprint, fingerprint_key FROM token_records INDEXED BY tokens_by_fingerprint WHERE fingerprint > ''"
+            ).forEachRow([]) { row in
+                let fingerprint = TokenFingerprint(hex: row.text(at: 0) ?? "")
+                #expect(fingerprint.map(StoreKeys.fingerprintKey) == row.int64(at: 1))
+            }
+        }
+        for token in 0..<12 {
+            let found = try scalar(scanned, "SELECT count(*) FROM token_records WHERE fingerprint_key = \(StoreKeys.fingerprintKey(fingerprint(token)))")
+            #expect(found == .integer(1), "token \(token)")
+        }
+    }
+
+    @Test func aScanKilledBeforeItsEndHasItsFingerprintsWrittenAtTheNextOpen() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("killed.db")
+        do { _ = try write(path, asScan: true) }  // no finishRun: as a kill
+        #expect(try scalar(path, "SELECT count(*) FROM pending_token_columns") == .integer(12))
+        // A read-only open of a writable file, no scan holding the write lock.
+        let reader = try AuditStoreReader(path: path)
+        #expect(try scalar(path, "SELECT count(*) FROM pending_token_columns") == .integer(0))
+        #expect(try scalar(path, "SELECT count(DISTINCT fingerprint) FROM tokens WHERE fingerprint <> ''") == .integer(12))
+        _ = reader
+
+        let again = directory.file("killed-again.db")
+        do { _ = try write(again, asScan: true) }
+        _ = try AuditStore(path: again)
+        #expect(try scalar(again, "SELECT count(*) FROM pending_token_columns") == .integer(0))
+        #expect(try scalar(again, "SELECT count(*) FROM token_records WHERE fingerprint = ''") == .integer(0))
+    }
+}
