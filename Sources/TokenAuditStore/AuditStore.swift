@@ -777,12 +777,12 @@ public final class AuditStore: @unchecked Sendable {
         let insert = statements.insertToken
         insert.reset()
         // While the random-key indexes are kept up to date, a scan's new token waits for its fingerprint and key
-        // in `pending_token_columns` (its record's entries, '' and 0, follow each other in id order), and the
+        // in `pending_token_columns` (its record's placeholder entries follow each other in id order), and the
         // scan writes them before its post-pass, in fingerprint order (``writePendingTokenColumns()``).
         let deferColumns = defersTokenColumns && !deferredIndexesDropped
         let key = StoreKeys.fingerprintKey(record.fingerprint)
-        try insert.bind(cString: deferColumns ? "" : record.fingerprint.hex, at: 1)
-        try insert.bind(deferColumns ? 0 : key, at: 2)
+        try insert.bind(cString: deferColumns ? Self.pendingFingerprint : record.fingerprint.hex, at: 1)
+        try insert.bind(deferColumns ? Self.pendingFingerprintKey : key, at: 2)
         try bindAnalysis(record, to: insert, from: 3)
         try insert.execute()
         let id = connection.lastInsertRowID
@@ -794,6 +794,15 @@ public final class AuditStore: @unchecked Sendable {
         tokenIDs.insert(record.fingerprint, id)
         return id
     }
+
+    /// What a record holds until the scan writes its fingerprint and key (``writePendingTokenColumns()``): the
+    /// same for every waiting record, so that their index entries follow each other in id order at one end of
+    /// each index, and as long as the real values, so that writing those rewrites the record in place. With an
+    /// empty text and 0 the records grew, and split the scan's last pages: `token_records` 464 → 497 MB after
+    /// 21 nights (10 % of its pages unused, against 4 %). No fingerprint is `~…`; a real key of `Int64.min` only
+    /// makes its lookup read past the waiting records.
+    static let pendingFingerprint = String(repeating: "~", count: 64)
+    static let pendingFingerprintKey = Int64.min
 
     /// Binds the 18 analysis columns (`kind` … `key_id`, in `Statements.analysisColumns` order) from `first`.
     private func bindAnalysis(_ record: TokenRecord, to statement: SQLiteStatement, from first: Int32) throws {

@@ -696,10 +696,10 @@ enum Schema {
         // into a database with a history keeps them up to date (rebuilding them would read every token), and each
         // of its transactions rewrote one page of each for nearly every new token: on the 22nd 2 M-line night,
         // 82 000 of the 180 000 pages written to the WAL (the fingerprint index's 8 800 pages written 61 000
-        // times). A scan's new token is now stored with an empty fingerprint and key 0 (its entries follow each
-        // other in id order), and the real values here, where the writer finds them by key; the scan writes them
-        // into the records before its cross-request post-pass, in fingerprint order, so each index page is written
-        // about once. (`sub` and `jti`, also random-key, stay as they were: a second and third pass over the
+        // times). A scan's new token is now stored with a placeholder fingerprint and key (the same for all: its
+        // entries follow each other in id order), and the real values here, where the writer finds them by key;
+        // the scan writes them into the records before its cross-request post-pass, in fingerprint order, so each
+        // index page is written about once. (`sub` and `jti`, also random-key, stay as they were: a second and third pass over the
         // records cost about what they saved.) A scan killed before then leaves rows here: every writable open
         // writes them (AuditStore), and so does a read-only one when no scan holds the write lock.
         """

@@ -38,8 +38,10 @@ struct PendingTokenColumnsTests {
         // Before the end: every token stored once (found again by key while it waited), and waiting.
         #expect(try scalar(scanned, "SELECT count(*) FROM token_records") == .integer(12))
         #expect(try scalar(scanned, "SELECT count(*) FROM pending_token_columns") == .integer(12))
-        #expect(try scalar(scanned, "SELECT count(*) FROM token_records WHERE fingerprint = '' AND fingerprint_key = 0")
-            == .integer(12))
+        #expect(try scalar(scanned, """
+            SELECT count(*) FROM token_records WHERE fingerprint = '\(AuditStore.pendingFingerprint)'
+                AND fingerprint_key = \(AuditStore.pendingFingerprintKey)
+            """) == .integer(12))
         try store.finishRun(id: run, status: .completed, counters: [:], finishedAt: 1)
         #expect(try scalar(scanned, "SELECT count(*) FROM pending_token_columns") == .integer(0))
 
@@ -51,7 +53,7 @@ struct PendingTokenColumnsTests {
         // Keys agree with fingerprints, and the indexes find every token.
         try store.withConnection { connection in
             try connection.prepare(
-                "SELECT fingerprint, fingerprint_key FROM token_records INDEXED BY tokens_by_fingerprint WHERE fingerprint > ''"
+                "SELECT fingerprint, fingerprint_key FROM token_records INDEXED BY tokens_by_fingerprint WHERE fingerprint >= ''"
             ).forEachRow([]) { row in
                 let fingerprint = TokenFingerprint(hex: row.text(at: 0) ?? "")
                 #expect(fingerprint.map(StoreKeys.fingerprintKey) == row.int64(at: 1))
@@ -71,13 +73,13 @@ struct PendingTokenColumnsTests {
         // A read-only open of a writable file, no scan holding the write lock.
         let reader = try AuditStoreReader(path: path)
         #expect(try scalar(path, "SELECT count(*) FROM pending_token_columns") == .integer(0))
-        #expect(try scalar(path, "SELECT count(DISTINCT fingerprint) FROM tokens WHERE fingerprint <> ''") == .integer(12))
+        #expect(try scalar(path, "SELECT count(DISTINCT fingerprint) FROM tokens WHERE fingerprint NOT GLOB '~*'") == .integer(12))
         _ = reader
 
         let again = directory.file("killed-again.db")
         do { _ = try write(again, asScan: true) }
         _ = try AuditStore(path: again)
         #expect(try scalar(again, "SELECT count(*) FROM pending_token_columns") == .integer(0))
-        #expect(try scalar(again, "SELECT count(*) FROM token_records WHERE fingerprint = ''") == .integer(0))
+        #expect(try scalar(again, "SELECT count(*) FROM token_records WHERE fingerprint GLOB '~*'") == .integer(0))
     }
 }
