@@ -699,9 +699,10 @@ enum Schema {
         // times). A scan's new token is now stored with a placeholder fingerprint and key (the same for all: its
         // entries follow each other in id order), and the real values here, where the writer finds them by key;
         // the scan writes them into the records before its cross-request post-pass, in fingerprint order, so each
-        // index page is written about once. (`sub` and `jti`, also random-key, stay as they were: a second and third pass over the
-        // records cost about what they saved.) A scan killed before then leaves rows here: every writable open
-        // writes them (AuditStore), and so does a read-only one when no scan holds the write lock.
+        // index page is written about once. (`sub` and `jti`, also random-key, stay as they were: a second and
+        // third pass over the records cost about what they saved.) A scan killed before then leaves rows here:
+        // every writable open writes them (AuditStore), and so does a read-only one when no scan holds the write
+        // lock.
         """
         CREATE TABLE pending_token_columns (
             id              INTEGER PRIMARY KEY,
