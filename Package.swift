@@ -93,7 +93,8 @@ let package = Package(
             name: "TokenAuditFuzzing",
             dependencies: [
                 "TokenAuditPipeline", "TokenAuditLogReading", "TokenAuditExtraction", "TokenAuditRules",
-                "TokenAuditJOSE", "TokenAuditJSON", "TokenAuditVerification", "TokenAuditModel", "TokenAuditTestSupport",
+                "TokenAuditJOSE", "TokenAuditJSON", "TokenAuditVerification", "TokenAuditModel", "TokenAuditStore",
+                "TokenAuditTestSupport",
             ]
         ),
         .executableTarget(name: "tokenaudit-fuzz", dependencies: ["TokenAuditFuzzing"]),

@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [--seconds N] [--jobs J] [--no-build] [-- LIBFUZZER FLAGS...]
 #
 # Builds tokenaudit-fuzz with libFuzzer and AddressSanitizer (in .build-fuzz, apart from the normal build), seeds
-# a corpus in .fuzz/corpus from samples/ (a first byte picks the target: line, token, log, keys), and runs
+# a corpus in .fuzz/corpus from samples/ (a first byte picks the target: line, token, log, keys, store), and runs
 # libFuzzer for N seconds (default 600) on J processes (default 1). A crash, a sanitizer report or a broken
 # invariant stops it and leaves the input in .fuzz/ as crash-* / leak-* / timeout-*; replay one with
 #   .build-fuzz/release/tokenaudit-fuzz replay .fuzz/crash-…
@@ -41,7 +41,7 @@ bin=.build-fuzz/release/tokenaudit-fuzz
 mkdir -p .fuzz/corpus
 python3 - <<'EOF'
 import gzip, hashlib, os, pathlib
-targets = {"line": 0, "token": 1, "log": 2, "keys": 3}   # FuzzTarget.allCases order
+targets = {"line": 0, "token": 1, "log": 2, "keys": 3, "store": 4}   # FuzzTarget.allCases order
 out = pathlib.Path(".fuzz/corpus")
 def put(target, data):
     data = bytes([targets[target]]) + data
@@ -64,6 +64,13 @@ for path in sorted(pathlib.Path("samples/tokens").glob("*")):
 for path in sorted(pathlib.Path("samples/keys").rglob("*")):
     if path.is_file():
         put("keys", path.read_bytes())
+# store: edit lists (StoreEdits) for the database one scan of samples/ makes: none, then for each (table, column)
+# slot its first four rows set to Int64.max, -1, 1e308 and "{" (StoreEdits.interesting indices 0, 2, 5, 13);
+# StoreTemplate.seeds makes the same from the real schema.
+put("store", b"")
+for table in range(16):
+    for column in range(24):
+        put("store", bytes(b for row, pick in enumerate([0, 2, 5, 13]) for b in (0, table, column, 128 + row, 5, pick)))
 EOF
 echo "corpus: $(ls .fuzz/corpus | wc -l) inputs; fuzzing for ${seconds} s on ${jobs} process(es)" >&2
 

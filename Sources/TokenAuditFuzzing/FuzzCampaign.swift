@@ -8,7 +8,8 @@ import TokenAuditVerification
 public struct FuzzSeeds: Sendable {
     public var inputs: [FuzzTarget: [[UInt8]]] = [:]
 
-    public init(samples directory: String) {
+    /// `storeTemplate`: the `store` target's seeds are its edit lists (without it, a few fixed ones).
+    public init(samples directory: String, storeTemplate: StoreTemplate? = nil) {
         let logs = Self.files(under: directory + "/logs")
         var lines: [[UInt8]] = []
         var seen = Set<[UInt8]>()
@@ -35,7 +36,18 @@ public struct FuzzSeeds: Sendable {
         for path in Self.files(under: directory + "/keys") {
             if let data = FileManager.default.contents(atPath: path) { inputs[.keys, default: []].append([UInt8](data)) }
         }
+        inputs[.store] = Self.storeSeeds + (storeTemplate?.seeds ?? [])
     }
+
+    /// Edit lists for the `store` target (``StoreEdits``) that do not depend on the schema: none (the database
+    /// as scanned), the first table's first column set in every row to each of the values that break
+    /// arithmetic and conversions, and a few damaged pages.
+    static let storeSeeds: [[UInt8]] = {
+        var seeds: [[UInt8]] = [[]]
+        for value in StoreEdits.interesting.indices { seeds.append([0, 0, 0, 0, 5, UInt8(value)]) }
+        for page in 0..<4 { seeds.append([7, 0, UInt8(page), 0x10, UInt8(page * 37), 0xFF]) }
+        return seeds
+    }()
 
     /// The regular files under `directory`, sorted (the same seeds in the same order on every machine).
     static func files(under directory: String) -> [String] {

@@ -27,6 +27,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case log
     /// The bytes as a key document (JWKS, JWK, PEM, DER), then a verification with each key loaded.
     case keys
+    /// The bytes as edits to a scanned database (any value in any cell, rows removed, damaged pages), then every
+    /// read command on it and a prune (``StoreTemplate``).
+    case store
 }
 
 /// An invariant a target found broken: a bug, reported with the input.
@@ -41,10 +44,15 @@ public final class FuzzHarness: Sendable {
     let extractors: [LineExtractor]
     let engine: RuleEngine
     let directory: String
+    let storeTemplate: StoreTemplate?
 
     /// `keys`: key documents for token verification (the samples' keys: valid, expired and rotated sets).
-    /// `temporaryDirectory`: where the log target writes its input (one file per process, rewritten per input).
-    public init(keys: KeySet, temporaryDirectory: String = NSTemporaryDirectory()) throws {
+    /// `storeTemplate`: the database the `store` target edits (without it, that target does nothing).
+    /// `temporaryDirectory`: where the log and store targets write their input (one file per process, rewritten
+    /// per input).
+    public init(
+        keys: KeySet, storeTemplate: StoreTemplate? = nil, temporaryDirectory: String = NSTemporaryDirectory()
+    ) throws {
         let nginx = try LogTemplate(
             nginx: #"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "#
                 + #""$http_user_agent" "$http_authorization" "$cookie_session" $request_time"#)
@@ -64,6 +72,7 @@ public final class FuzzHarness: Sendable {
         })
         engine = RuleEngine(policy: AuditPolicy(), keySet: keys, secrets: secrets)
         directory = temporaryDirectory
+        self.storeTemplate = storeTemplate
     }
 
     /// Runs `target` on `input`. Throws the first invariant found broken; a crash is the other kind of finding.
@@ -75,6 +84,7 @@ public final class FuzzHarness: Sendable {
             try token(Array(input), context: nil, verdicts: &verdicts)
         case .log: try log(input)
         case .keys: try keys(Array(input))
+        case .store: try store(input)
         }
     }
 
@@ -109,6 +119,10 @@ public final class FuzzHarness: Sendable {
                 throw violation(.line, "\(extractor.format.name): extractFields read \(read), extractBorrowing \(borrowed != nil)")
             }
             guard let borrowed else { continue }
+            // Later stages turn the time into whole buckets, hours and days: it must be a date.
+            if let time = borrowed.context.time, !(time.isFinite && abs(time) < LogTimestamp.endOfYear9999) {
+                throw violation(.line, "\(extractor.format.name): line time \(time) is no date")
+            }
             guard fields.extractedLine(in: input) == borrowed else {
                 throw violation(.line, "\(extractor.format.name): the field path and the String path disagree")
             }

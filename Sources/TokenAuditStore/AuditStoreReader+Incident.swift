@@ -236,7 +236,7 @@ extension AuditStoreReader {
             }
             let related = try relatedTokens(of: token, window: relatedWindow)
             return TokenDossier(
-                token: token, findings: findings, usage: usage, timeline: Self.hourlyTimeline(usage),
+                token: token, findings: findings, usage: usage, timeline: try Self.hourlyTimeline(usage, path: path),
                 related: related, relatedWindow: relatedWindow)
         }
     }
@@ -251,8 +251,10 @@ extension AuditStoreReader {
             firstSeen: row.optionalDouble(at: start + 7), lastSeen: row.optionalDouble(at: start + 8))
     }
 
-    /// Buckets usage groups into UTC hours (see `TimelineHour`). Groups without a time are left out.
-    static func hourlyTimeline(_ usage: [UsageRecord]) -> [TimelineHour] {
+    /// Buckets usage groups into UTC hours (see `TimelineHour`). Groups without a time, or with one no date
+    /// holds (before year 1 or after 9999, as `TextFormatting.iso8601` shows them: "invalid-time"), are left
+    /// out. `path` names the database in the error for a count no scan writes.
+    static func hourlyTimeline(_ usage: [UsageRecord], path: String = "") throws(StoreError) -> [TimelineHour] {
         struct Bucket {
             var requests: Int64 = 0
             var spanning = 0
@@ -260,20 +262,22 @@ extension AuditStoreReader {
         }
         var buckets: [Int64: Bucket] = [:]
         for record in usage {
-            guard let first = record.firstSeen else { continue }
-            let last = record.lastSeen ?? first
-            let firstHour = Int64((first / 3600).rounded(.down))
-            let lastHour = max(firstHour, Int64((last / 3600).rounded(.down)))
+            func hour(_ time: Double) -> Int64? {
+                TextFormatting.isDate(time) ? Int64((time / 3600).rounded(.down)) : nil
+            }
+            guard let first = record.firstSeen, let firstHour = hour(first) else { continue }
+            let lastHour = max(firstHour, record.lastSeen.flatMap(hour) ?? firstHour)
             let address = record.clientIP ?? "-"
+            let count = try StoredCount.checked(record.count, "usage_groups.count", path: path)
             if firstHour == lastHour {
-                buckets[firstHour, default: Bucket()].requests += record.count
+                try StoredCount.add(count, to: &buckets[firstHour, default: Bucket()].requests, "usage_groups.count", path: path)
                 buckets[firstHour, default: Bucket()].addresses.insert(address)
                 continue
             }
             // Spread over several hours: one request at each end is certain; the rest is unplaced. Hours in
             // between are only marked when the span is short enough to list (a week).
             buckets[firstHour, default: Bucket()].requests += 1
-            buckets[lastHour, default: Bucket()].requests += record.count >= 2 ? 1 : 0
+            buckets[lastHour, default: Bucket()].requests += count >= 2 ? 1 : 0
             buckets[firstHour, default: Bucket()].addresses.insert(address)
             buckets[lastHour, default: Bucket()].addresses.insert(address)
             let hours = lastHour - firstHour <= 168 ? Array(firstHour...lastHour) : [firstHour, lastHour]

@@ -301,9 +301,10 @@ extension AuditStoreReader {
                 linesWithTokens: row.int64(at: 5), linesRejected: row.int64(at: 6), firstTime: row.optionalDouble(at: 7),
                 lastTime: row.optionalDouble(at: 8), error: row.text(at: 9))
             coverage.sources.append(source)
-            coverage.lines += source.lines
-            coverage.linesWithTokens += source.linesWithTokens
-            coverage.linesRejected += source.linesRejected
+            try StoredCount.add(source.lines, to: &coverage.lines, "sources.lines_total", path: path)
+            try StoredCount.add(
+                source.linesWithTokens, to: &coverage.linesWithTokens, "sources.lines_with_tokens", path: path)
+            try StoredCount.add(source.linesRejected, to: &coverage.linesRejected, "sources.lines_rejected", path: path)
             if let first = source.firstTime { coverage.firstTime = min(coverage.firstTime ?? first, first) }
             if let last = source.lastTime { coverage.lastTime = max(coverage.lastTime ?? last, last) }
             if source.lines > 0 && source.linesWithTokens == 0 { coverage.sourcesWithoutTokens.append(source.path) }

@@ -297,6 +297,27 @@ public final class AuditStoreReader: @unchecked Sendable {
     }
 }
 
+/// Counts read back from a file, checked before Swift adds them up.
+///
+/// The readers take the database as input: a file copied from another host, a damaged disk, a row edited with
+/// `sqlite3`. No scan writes a negative count, nor counts whose total passes `Int64.max` (2^63 requests), so
+/// such a value is damage, and the read says so (``StoreError/damaged(path:what:)``) instead of trapping on
+/// the sum. The `store` fuzz target (`TokenAuditFuzzing`) puts such values in every column.
+enum StoredCount {
+    /// `value`, read from `column`, when it is a count a scan could have written.
+    static func checked(_ value: Int64, _ column: String, path: String) throws(StoreError) -> Int64 {
+        guard value >= 0 else { throw .damaged(path: path, what: "\(column) = \(value)") }
+        return value
+    }
+
+    /// Adds the count `value` (read from `column`) to `total`.
+    static func add(_ value: Int64, to total: inout Int64, _ column: String, path: String) throws(StoreError) {
+        let (sum, overflow) = total.addingReportingOverflow(try checked(value, column, path: path))
+        guard !overflow else { throw .damaged(path: path, what: "the total of \(column) passes 2^63") }
+        total = sum
+    }
+}
+
 extension AuditStore {
     /// The same totals as `AuditStoreReader.summary`, from the writer's connection (for the end-of-scan summary).
     public func summary(runID: Int64? = nil) throws -> StoreSummary {

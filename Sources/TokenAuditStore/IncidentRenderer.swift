@@ -314,6 +314,9 @@ public enum IncidentRenderer {
     /// A duration in the largest whole unit that fits, plus the exact seconds: `1 h (3600 s)`.
     static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "-" }
+        // A lifetime is `exp` − `iat`, both whatever the token claimed (1e300 is a valid JSON number): past
+        // 30 million years, the seconds as a number, never an integer conversion.
+        guard abs(seconds) < 1e15 else { return "\(seconds) s" }
         let whole = Int64(seconds.rounded(.towardZero))
         let units: [(Int64, String)] = [(86_400, "d"), (3_600, "h"), (60, "min")]
         for (size, name) in units where abs(whole) >= size {

@@ -21,6 +21,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// `prune` found the newest run still `running`: a scan is writing the database, or was killed and not run
     /// again. Pruning under a running scan would leave its writer with the ids of removed tokens and texts.
     case scanNotFinished(path: String, runID: Int64)
+    /// A stored value that no scan writes: a negative count, counts whose sum does not fit in 64 bits. The
+    /// file was damaged or edited by hand; `what` names the column and the value.
+    case damaged(path: String, what: String)
     /// Any other SQLite failure.
     case sqlite(SQLiteError)
 
@@ -40,6 +43,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case .scanNotFinished(let path, let runID):
             "the last scan of \(path) (run \(runID)) has not finished: it is still running, or it was killed; "
                 + "wait for it, or run the scan again, then prune"
+        case .damaged(let path, let what):
+            "database \(path) holds a value no scan writes (\(what)): the file is damaged or was edited; "
+                + "check it with `sqlite3 \(path) 'PRAGMA quick_check'`, or scan the logs into a new database"
         case .sqlite(let error): error.description
         }
     }

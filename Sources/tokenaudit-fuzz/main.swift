@@ -30,15 +30,17 @@ let samples = ProcessInfo.processInfo.environment["TOKENAUDIT_FUZZ_SAMPLES"] ?? 
 #if TOKENAUDIT_LIBFUZZER
 // libFuzzer's command line as it is: with -jobs it starts copies of this program with the same arguments.
 if !["mutate", "replay", "-h", "--help", "help"].contains(arguments.first ?? "") {
-    runLibFuzzer(harness: makeHarness(samples: samples))
+    runLibFuzzer(harness: makeHarness(samples: samples).0)
 }
 #endif
 guard let mode = arguments.first else { fail(usage) }
 arguments.removeFirst()
 
-func makeHarness(samples: String) -> FuzzHarness {
+/// The harness and the `store` target's template database (one scan of the samples, made once per process).
+func makeHarness(samples: String) -> (FuzzHarness, StoreTemplate) {
     do {
-        return try FuzzHarness(keys: FuzzSeeds.keySet(samples: samples))
+        let template = try StoreTemplate(samples: samples)
+        return (try FuzzHarness(keys: FuzzSeeds.keySet(samples: samples), storeTemplate: template), template)
     } catch {
         fail("cannot set up: \(error)")
     }
@@ -74,8 +76,8 @@ case "mutate":
         default: fail("unknown argument \(argument)\n\(usage)")
         }
     }
-    let harness = makeHarness(samples: samplesDirectory)
-    let seeds = FuzzSeeds(samples: samplesDirectory)
+    let (harness, template) = makeHarness(samples: samplesDirectory)
+    let seeds = FuzzSeeds(samples: samplesDirectory, storeTemplate: template)
     let start = Date()
     let report = harness.mutationRun(seeds: seeds, targets: targets, count: runs, seed: seed)
     let counts = targets.map { "\($0.rawValue) \(report.inputs[$0] ?? 0)" }.joined(separator: ", ")
@@ -83,7 +85,7 @@ case "mutate":
     if let violation = report.violation, let input = report.failingInput { save(input, violation) }
 case "replay":
     guard !arguments.isEmpty else { fail("replay FILE...") }
-    let harness = makeHarness(samples: samples)
+    let (harness, _) = makeHarness(samples: samples)
     for path in arguments {
         guard let data = FileManager.default.contents(atPath: path) else { fail("\(path): cannot read") }
         let violation: FuzzViolation? = [UInt8](data).withUnsafeBytes { bytes in

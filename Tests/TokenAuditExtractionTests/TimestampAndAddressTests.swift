@@ -44,6 +44,21 @@ import TokenAuditModel
         #expect(LogTimestamp.parse(text) == nil)
     }
 
+    /// An epoch number past the year 9999 is no time (later stages make whole buckets and hours of it): a JSON
+    /// log's `"ts": 1e300` stopped the scan with a trap in the request windows.
+    @Test func epochNumbersPastTheYear9999AreNoTime() throws {
+        #expect(LogTimestamp.epochNumber(1e300) == nil)
+        // Read by magnitude: 1e21 is nanoseconds, 1e12 seconds (year 33658); 2e20 is 2e11 seconds (year 8307).
+        #expect(LogTimestamp.epochNumber(1e21) == nil)
+        #expect(LogTimestamp.epochNumber(2e20) == 2e11)
+        #expect(LogTimestamp.epochNumber(1e308 * 10) == nil)
+        #expect(LogTimestamp.parse(String(repeating: "9", count: 40)) == nil)
+        let text = #"{"ts":1e300,"request":{"method":"GET","host":"api.example.com","uri":"/x","headers":{"Authorization":["Bearer \#(Sample.jwt)"]}},"status":200}"#
+        let line = try #require(extract(text, .jsonLines))
+        #expect(line.context.time == nil)
+        #expect(line.strings(.authorizationBearer) == [Sample.jwt])
+    }
+
     @Test func leapDayAndEpochStart() {
         #expect(LogTimestamp.parse("1970-01-01T00:00:00Z") == 0)
         #expect(LogTimestamp.parse("2024-02-29T00:00:00Z") == 1_709_164_800)

@@ -10,8 +10,12 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("samples").path
 
-    static let harness = Result { try FuzzHarness(keys: FuzzSeeds.keySet(samples: samples)) }
-    static let seeds = FuzzSeeds(samples: samples)
+    /// The `store` target's database: one scan of the samples.
+    static let template = Result { try StoreTemplate(samples: samples) }
+    static let harness = Result {
+        try FuzzHarness(keys: FuzzSeeds.keySet(samples: samples), storeTemplate: template.get())
+    }
+    static let seeds = FuzzSeeds(samples: samples, storeTemplate: try? template.get())
 
     @Test func seedsCoverEveryTarget() {
         for target in FuzzTarget.allCases {
@@ -22,7 +26,13 @@ import Testing
     @Test(arguments: FuzzTarget.allCases)
     func mutatedInputsKeepTheInvariants(target: FuzzTarget) throws {
         let harness = try Self.harness.get()
-        let runs = target == .line ? 3000 : target == .log ? 400 : 2000
+        // A store input writes a database file and runs every read command on it (~10 ms in a debug build).
+        let runs = switch target {
+        case .line: 3000
+        case .log: 400
+        case .store: 150
+        default: 2000
+        }
         let report = harness.mutationRun(seeds: Self.seeds, targets: [target], count: runs, seed: 2026)
         if let violation = report.violation {
             let input = String(decoding: report.failingInput ?? [], as: UTF8.self)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TokenAuditJOSE
+import TokenAuditModel
 import TokenAuditRules
 import TokenAuditStore
 @testable import TokenAuditPipeline
@@ -54,6 +55,24 @@ import TokenAuditStore
         try write([line(at: t0 + 1800, ip: "203.0.113.10", token: replayed),
                    line(at: t0 + lastOffset, ip: "100.64.1.10", token: replayed)], to: b)
         return (a, b)
+    }
+
+    /// A JSON log's time is a number the log holds; `"ts": 1e300` stopped the whole scan with a trap (its request
+    /// window's bucket is a whole number). Now the line has no time, its token is judged without one, and the
+    /// lines around it are stored as usual.
+    @Test func aLineTimePastTheYear9999DoesNotStopTheScan() throws {
+        let directory = try Directory()
+        let path = directory.file("ts.json")
+        func line(_ time: String, _ token: String) -> String {
+            #"{"ts":\#(time),"request":{"remote_ip":"192.0.2.9","method":"GET","host":"api.test","uri":"/x","headers":{"Authorization":["Bearer \#(token)"],"User-Agent":["curl/8"]}},"status":200}"#
+        }
+        try Self.write([line("1795860000", Self.token(1)), line("1e300", Self.token(2)), line("1795860060", Self.token(3))], to: path)
+        let summary = try Self.scan([path], db: directory.file("x.db"))
+        #expect(summary.lines == 3 && summary.tokenLines == 3)
+        let reader = try AuditStoreReader(path: directory.file("x.db"))
+        let usage = try reader.tokenDossier(TokenFingerprint(token: Array(Self.token(2).utf8)))?.usage
+        #expect(usage?.map(\.count) == [1])
+        #expect(usage?.first?.firstSeen == nil)
     }
 
     @Test func multiIPAcrossTwoFilesFiresAtTheWindowEdge() throws {

@@ -10,9 +10,9 @@ struct IncidentReportUnitTests {
                     firstSeen: first, lastSeen: last)
     }
 
-    @Test func hourlyTimelineIsExactWithinAnHourAndALowerBoundAcrossHours() {
+    @Test func hourlyTimelineIsExactWithinAnHourAndALowerBoundAcrossHours() throws {
         let hour = 1_795_824_000.0  // 2026-11-28T00:00:00Z
-        let timeline = AuditStoreReader.hourlyTimeline([
+        let timeline = try AuditStoreReader.hourlyTimeline([
             usage(5, hour + 60, hour + 600),  // all in hour 0
             usage(10, hour + 1_800, hour + 3 * 3_600 + 5, ip: "192.0.2.2"),  // hours 0…3
         ])
@@ -20,7 +20,7 @@ struct IncidentReportUnitTests {
         #expect(timeline.map(\.requests) == [6, 0, 0, 1])
         #expect(timeline.map(\.spanningGroups) == [1, 1, 1, 1])
         #expect(timeline[0].clientIPs == 2)
-        let single = AuditStoreReader.hourlyTimeline([usage(1, hour + 10, hour + 10)])
+        let single = try AuditStoreReader.hourlyTimeline([usage(1, hour + 10, hour + 10)])
         #expect(single.map(\.requests) == [1] && single[0].spanningGroups == 0)
     }
 

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import TokenAuditModel
+
+@_spi(Fuzzing) @testable import TokenAuditStore
+
+/// The read commands take a database as input (a file from another host, a failing disk, a row edited with
+/// `sqlite3`). Values no scan writes give `StoreError.damaged` or are shown as they are; none may trap. Each
+/// case here trapped before (found by the `store` fuzz target and by running every read command on a database
+/// with each column set to such values).
+@Suite struct DamagedDatabaseTests {
+    /// A synthetic night (60 lines, two sources) in a new database; `edit` then damages it.
+    private func database(_ directory: TemporaryDirectory, edit: (DatabaseEditor) throws -> Void) throws -> AuditStoreReader {
+        let path = directory.file("audit.db")
+        do {
+            let store = try AuditStore(path: path)
+            let run = try store.beginRun(toolVersion: "1.0", arguments: [], startedAt: 1)
+            for name in ["a.log", "b.log"] {
+                let id = try store.registerSource(descriptor(name), runID: run)
+                for batch in SyntheticLog(path: name, lineCount: 60, sourceID: id).batches(size: 30) {
+                    try store.commit(batch)
+                }
+            }
+        }
+        let editor = try DatabaseEditor(path: path)
+        try edit(editor)
+        return try AuditStoreReader(path: path)
+    }
+
+    private func table(_ editor: DatabaseEditor, _ name: String) throws -> DatabaseEditor.Table {
+        try #require(editor.tables.first { $0.name == name })
+    }
+
+    private func isDamage(_ error: any Error, naming column: String) -> Bool {
+        guard case .damaged(_, let what) = error as? StoreError else { return false }
+        return what.contains(column)
+    }
+
+    @Test func countsWhoseTotalPasses2To63AreDamageInTheReport() throws {
+        let directory = try TemporaryDirectory()
+        let reader = try database(directory) { editor in
+            try editor.set(try table(editor, "sources"), column: "lines_total", row: nil, to: .integer(.max))
+        }
+        #expect { try reader.report() } throws: { isDamage($0, naming: "sources.lines_total") }
+    }
+
+    @Test func aNegativeCountIsDamageInTheReportAndTheTokenTimeline() throws {
+        let directory = try TemporaryDirectory()
+        let reader = try database(directory) { editor in
+            try editor.set(try table(editor, "sources"), column: "lines_rejected", row: 0, to: .integer(-1))
+            try editor.set(try table(editor, "usage_groups"), column: "count", row: nil, to: .integer(-1))
+        }
+        #expect { try reader.report() } throws: { isDamage($0, naming: "sources.lines_rejected") }
+        let token = try #require(try reader.tokens(withPrefix: "0000", limit: 1).first)
+        #expect { try reader.tokenDossier(token) } throws: { isDamage($0, naming: "usage_groups.count") }
+    }
+
+    /// A time no date holds (1e308 in a usage row) is left out of the hourly timeline and shown as
+    /// "invalid-time"; the rest of the dossier is as before.
+    @Test func timesNoDateHoldsAreLeftOutOfTheTimeline() throws {
+        let directory = try TemporaryDirectory()
+        let reader = try database(directory) { editor in
+            try editor.set(try table(editor, "usage_groups"), column: "first_seen", row: nil, to: .real(1e308))
+        }
+        let token = try #require(try reader.tokens(withPrefix: "0000", limit: 1).first)
+        let dossier = try #require(try reader.tokenDossier(token))
+        #expect(!dossier.usage.isEmpty)
+        #expect(dossier.timeline.isEmpty)
+        #expect(IncidentRenderer.render(dossier, format: .text).contains("invalid-time"))
+
+        let usage = UsageRecord(
+            token: token, clientIP: "192.0.2.1", method: "GET", host: nil, path: "/", status: 200, count: 3,
+            firstSeen: 1_795_824_000, lastSeen: -.infinity)
+        #expect(try AuditStoreReader.hourlyTimeline([usage]).map(\.requests) == [3])
+    }
+
+    /// A lifetime is `exp` − `iat` as the token claimed them: 1e300 is a valid JSON number, so this comes from a
+    /// scan, not only from damage.
+    @Test func lifetimesBeyondAnyIntegerAreShownAsNumbers() {
+        #expect(IncidentRenderer.duration(1e300) == "1e+300 s")
+        #expect(IncidentRenderer.duration(-1e300) == "-1e+300 s")
+        #expect(IncidentRenderer.duration(-9.3e18) == "-9.3e+18 s")
+        #expect(IncidentRenderer.duration(3_600) == "1 h (3600 s)")
+    }
+}
