@@ -83,12 +83,23 @@ public enum FindingRenderer {
     }
 
     private static func isUnsafeControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar != "\t" && scalar != "\r" && scalar != "\n"
-            && (scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format)
+        scalar != "\t" && scalar != "\r" && scalar != "\n" && isControlOrFormat(scalar)
+    }
+
+    /// General category Cc or Cf: what a terminal or a spreadsheet may act on instead of showing.
+    ///
+    /// ASCII is answered from the code point (Cc is U+0000–U+001F and U+007F; no ASCII scalar is Cf): Unicode's
+    /// property lookup was 37 % of `findings --format csv` on 52 000 findings, nearly all of it for ASCII.
+    /// `FindingRendererTests.controlOrFormatMatchesTheUnicodeCategories` compares every ASCII scalar.
+    static func isControlOrFormat(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar.value < 0x20 || scalar.value == 0x7F }
+        let category = scalar.properties.generalCategory
+        return category == .control || category == .format
     }
 
     static func csvQuote(_ cell: String) -> String {
-        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {
+        // Bytes, not Characters: the four are ASCII, and a Character comparison per cell was a fifth of a CSV export.
+        guard cell.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else {
             return cell
         }
         return "\"" + cell.replacingAll("\"", with: "\"\"") + "\""
@@ -136,12 +147,8 @@ public enum FindingRenderer {
 
     /// Replaces control characters (terminal escape sequences from attacker-controlled claims) with `?`.
     static func terminalSafe(_ text: String) -> String {
-        String(
-            String.UnicodeScalarView(
-                text.unicodeScalars.map { scalar in
-                    scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
-                        ? "?" : scalar
-                }))
+        guard text.unicodeScalars.contains(where: isControlOrFormat) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { isControlOrFormat($0) ? "?" : $0 }))
     }
 
     /// Cuts `text` to `limit` characters with an ellipsis, keeping the end (paths) or the start.

@@ -74,8 +74,8 @@ import TokenAuditModel
         #expect(try AuditStoreReader.hourlyTimeline([usage]).map(\.requests) == [3])
     }
 
-    /// A lifetime is `exp` − `iat` as the token claimed them: 1e300 is a valid JSON number, so this comes from a
-    /// scan, not only from damage.
+    /// A lifetime is `exp` − `iat` as stored. A scan stores claims between 0 and 1e11 s only (`NumericDate`); a
+    /// damaged or edited row can hold anything.
     @Test func lifetimesBeyondAnyIntegerAreShownAsNumbers() {
         #expect(IncidentRenderer.duration(1e300) == "1e+300 s")
         #expect(IncidentRenderer.duration(-1e300) == "-1e+300 s")

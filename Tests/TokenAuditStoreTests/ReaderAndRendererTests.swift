@@ -159,6 +159,23 @@ struct RendererTests {
         #expect(row.contains("evil?[31mred"))
     }
 
+    /// The ASCII fast path of `isControlOrFormat` gives Unicode's answer for every ASCII scalar; beyond ASCII
+    /// it asks Unicode (samples of Cc, Cf and neither), and `terminalSafe` replaces exactly those scalars.
+    @Test func controlOrFormatMatchesTheUnicodeCategories() {
+        func unicode(_ scalar: Unicode.Scalar) -> Bool {
+            [.control, .format].contains(scalar.properties.generalCategory)
+        }
+        let samples = (0..<0x80).compactMap(Unicode.Scalar.init)
+            + ["\u{85}", "\u{9F}", "\u{A0}", "\u{AD}", "\u{200B}", "\u{200E}", "\u{202E}", "\u{2066}", "\u{FEFF}", "é", "€"]
+        for scalar in samples {
+            #expect(FindingRenderer.isControlOrFormat(scalar) == unicode(scalar), "U+\(String(scalar.value, radix: 16))")
+        }
+        let text = String(String.UnicodeScalarView(samples))
+        let expected = String(String.UnicodeScalarView(samples.map { unicode($0) ? "?" : $0 }))
+        #expect(FindingRenderer.terminalSafe(text) == expected)
+        #expect(FindingRenderer.terminalSafe("plain text") == "plain text")
+    }
+
     @Test func tableNeverPrintsControlCharacters() {
         let table = FindingRenderer.render(Self.records, format: .table)
         #expect(table.unicodeScalars.allSatisfy { $0 == "\n" || $0.properties.generalCategory != .control })
