@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenAuditStore
 
 /// The oracle written by scripts/make-samples.py from the same data that produced the logs.
 struct SampleOracle: Decodable {
@@ -186,6 +187,18 @@ extension Harness.Outcome: @unchecked Sendable {}
     /// The exact findings of the sample scan, as the SIEM sees them.
     @Test func sampleFindingsAreExactlyTheGoldenFile() throws {
         try Snapshot.check(scan.findingsOutput.stdout, named: "samples-findings.jsonl")
+    }
+
+    /// `findings` writes its table in two passes (widths, then lines) without holding the rows: the same bytes as
+    /// the whole-list renderer, and "No findings." when nothing matches.
+    @Test func streamedTableEqualsTheWholeListTable() throws {
+        let table = try Harness.run(["findings", "--db", scan.database])
+        #expect(table.status == 0)
+        let records = try AuditStoreReader(path: scan.database).findings()
+        #expect(records.count > 20)
+        #expect(table.stdout == FindingRenderer.render(records, format: .table))
+        let none = try Harness.run(["findings", "--db", scan.database, "--rule", "no-such-rule"])
+        #expect(none.stdout == "No findings.\n")
     }
 
     @Test func findingsJSONLinesCarryThePublicContract() throws {
