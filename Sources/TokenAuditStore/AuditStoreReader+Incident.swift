@@ -329,48 +329,66 @@ extension AuditStoreReader {
     /// The trace of everything matching `query`: the matching tokens and their requests and findings in time
     /// order. With `--ip`, requests are those from that address, and findings those of tokens it used.
     public func trace(_ query: TraceQuery) throws -> TraceResult {
+        var result = TraceResult(query: query, tokens: [], events: [])
+        try forEachTraceRow(query, token: { result.tokens.append($0) }, event: { result.events.append($0) })
+        return result
+    }
+
+    /// ``trace(_:)`` streamed: each matching token to `token`, then each event to `event`, in the same order,
+    /// holding one row. A trace by key id or issuer matches every token that key signed or that issuer
+    /// issued (a whole history's worth).
+    ///
+    /// The events are read from the matching token ids (a materialised list) through the primary keys of
+    /// `usage_groups` and `findings`. The `usage` view's join read every usage group of the history and kept
+    /// those whose token matched: `trace --issuer` on 21 nights (50 000 of 840 000 tokens) took 97 s.
+    public func forEachTraceRow(
+        _ query: TraceQuery, token: (TokenDetails) throws -> Void, event: (TraceEvent) throws -> Void
+    ) throws {
         try locked {
             let tokenCondition: String
             let value: SQLValue
             var requestCondition = ""
             switch query.criterion {
-            case .subject(let text): (tokenCondition, value) = ("t.sub = ?1", .text(text))
-            case .clientID(let text): (tokenCondition, value) = ("t.client_id = ?1", .text(text))
-            case .jwtID(let text): (tokenCondition, value) = ("t.jti = ?1", .text(text))
-            case .keyID(let text): (tokenCondition, value) = ("t.kid = ?1", .text(text))
-            case .issuer(let text): (tokenCondition, value) = ("t.iss = ?1", .text(text))
+            case .subject(let text): (tokenCondition, value) = ("r.sub = ?1", .text(text))
+            case .clientID(let text): (tokenCondition, value) = ("r.client_id = ?1", .text(text))
+            case .jwtID(let text): (tokenCondition, value) = ("r.jti = ?1", .text(text))
+            case .keyID(let text): (tokenCondition, value) = ("r.kid = ?1", .text(text))
+            case .issuer(let text): (tokenCondition, value) = ("r.iss = ?1", .text(text))
             case .clientIP(let text):
-                tokenCondition = "t.fingerprint IN (SELECT token_fingerprint FROM usage WHERE client_ip = ?1)"
+                tokenCondition = "r.fingerprint IN (SELECT token_fingerprint FROM usage WHERE client_ip = ?1)"
                 value = .text(text)
-                requestCondition = " AND u.client_ip = ?1"
+                requestCondition = " AND ip.value = ?1"
             }
             let values: [SQLValue] = [value, SQLValue(query.since), SQLValue(query.until)]
             let tokenTime = "(?2 IS NULL OR t.last_seen >= ?2) AND (?3 IS NULL OR t.first_seen <= ?3)"
-            var tokens: [TokenDetails] = []
             try connection.prepare(
                 """
-                SELECT \(Self.tokenColumns) FROM tokens AS t WHERE \(tokenCondition) AND \(tokenTime)
+                SELECT \(Self.tokenColumns) FROM tokens AS t JOIN token_records AS r ON r.id = t.id
+                WHERE \(tokenCondition) AND \(tokenTime)
                 ORDER BY t.first_seen IS NULL, t.first_seen, t.fingerprint
                 """
             ).forEachRow(values) { row in
-                if let details = Self.tokenDetails(row) { tokens.append(details) }
+                if let details = Self.tokenDetails(row) { try token(details) }
             }
-            var events: [TraceEvent] = []
+            // The `usage` view's rows (usage groups with their client_ip_tokens row and texts), from the ids.
             try connection.prepare(
                 """
+                WITH matched(id) AS MATERIALIZED (SELECT r.id FROM token_records AS r WHERE \(tokenCondition))
                 SELECT * FROM (
-                SELECT 'request' AS kind, u.first_seen AS first, u.last_seen, u.token_fingerprint AS token, t.sub,
-                    t.client_id, u.client_ip AS ip, u.method AS method, u.host AS host, u.path AS path,
-                    u.status AS status, u.count, NULL AS rule, NULL AS severity, '[]', 0, '' AS discriminator
-                FROM usage AS u JOIN tokens AS t ON t.fingerprint = u.token_fingerprint
-                WHERE \(tokenCondition)\(requestCondition)
-                    AND (?2 IS NULL OR u.last_seen >= ?2) AND (?3 IS NULL OR u.first_seen <= ?3)
+                SELECT 'request' AS kind, g.first_seen AS first, g.last_seen, r.fingerprint AS token, r.sub,
+                    r.client_id, ip.value AS ip, m.value AS method, h.value AS host, p.value AS path,
+                    g.status AS status, g.count, NULL AS rule, NULL AS severity, '[]', 0, '' AS discriminator
+                FROM matched JOIN usage_groups AS g ON g.token_id = matched.id
+                    JOIN client_ip_tokens AS x ON x.token_id = g.token_id AND x.client_ip_id = g.client_ip_id
+                    JOIN token_records AS r ON r.id = g.token_id
+                    JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS m ON m.id = g.method_id
+                    JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id
+                WHERE (?2 IS NULL OR g.last_seen >= ?2) AND (?3 IS NULL OR g.first_seen <= ?3)\(requestCondition)
                 UNION ALL
-                SELECT 'finding', f.first_seen, f.last_seen, f.token_fingerprint, t.sub, t.client_id, '', '', '',
+                SELECT 'finding', f.first_seen, f.last_seen, r.fingerprint, r.sub, r.client_id, '', '', '',
                     '', 0, f.count, f.rule_id, f.severity, f.status_codes, f.suppressed, f.discriminator
-                FROM findings AS f JOIN tokens AS t ON t.id = f.token_id
-                WHERE \(tokenCondition)
-                    AND (?2 IS NULL OR f.last_seen >= ?2) AND (?3 IS NULL OR f.first_seen <= ?3)
+                FROM matched JOIN findings AS f ON f.token_id = matched.id JOIN token_records AS r ON r.id = f.token_id
+                WHERE (?2 IS NULL OR f.last_seen >= ?2) AND (?3 IS NULL OR f.first_seen <= ?3)
                 )
                 ORDER BY first IS NULL, first, kind, token, rule, discriminator, ip, method, host, path, status
                 """
@@ -379,7 +397,7 @@ extension AuditStoreReader {
                 func nonEmpty(_ index: Int) -> String? { row.text(at: index).flatMap { $0.isEmpty ? nil : $0 } }
                 let isFinding = row.text(at: 0) == "finding"
                 let status = Int(row.int64(at: 10))
-                events.append(
+                try event(
                     TraceEvent(
                         kind: isFinding ? .finding : .request, firstSeen: row.optionalDouble(at: 1),
                         lastSeen: row.optionalDouble(at: 2), token: token, subject: row.text(at: 4),
@@ -390,7 +408,6 @@ extension AuditStoreReader {
                         statusCodes: AuditStore.parseStatusCodes(row.text(at: 14) ?? "[]"),
                         suppressed: row.int64(at: 15) != 0, discriminator: row.text(at: 16) ?? ""))
             }
-            return TraceResult(query: query, tokens: tokens, events: events)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenAuditStore
 
 #if canImport(FoundationXML)
 import FoundationXML
@@ -150,6 +151,30 @@ struct IncidentCommandTests {
         let expected = try Harness.column(database: day1.database, sql).first
         #expect(String(tokens.count) == expected)
         #expect(tokens.count > 0)
+    }
+
+    /// `trace` streams its rows (text: widths and counts first, then lines, in one snapshot): the same bytes as
+    /// the whole-list renderer for every criterion, and the requests of `--ip` are that address's usage rows.
+    @Test(arguments: [
+        (["--sub", "user-48213"], TraceCriterion.subject("user-48213")),
+        (["--client-id", "webapp-3f9c"], .clientID("webapp-3f9c")), (["--kid", "rs256-2025"], .keyID("rs256-2025")),
+        (["--issuer", "https://internal.example.com"], .issuer("https://internal.example.com")),
+        (["--ip", "203.0.113.10"], .clientIP("203.0.113.10")), (["--sub", "nobody"], .subject("nobody")),
+    ])
+    func streamedTraceEqualsTheWholeTrace(arguments: [String], criterion: TraceCriterion) throws {
+        let whole = try AuditStoreReader(path: day1.database).trace(TraceQuery(criterion: criterion))
+        for format in IncidentFormat.allCases {
+            let outcome = try Harness.run(["trace"] + arguments + ["--db", day1.database, "--format", format.rawValue])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stdout == IncidentRenderer.render(whole, format: format), "\(arguments) \(format)")
+        }
+        if case .clientIP(let address) = criterion {
+            let rows = try Harness.column(database: day1.database, "SELECT count(*) FROM usage WHERE client_ip = '\(address)'")
+            #expect(String(whole.events.filter { $0.kind == .request }.count) == rows.first)
+        }
+        if case .subject("nobody") = criterion {
+            #expect(IncidentRenderer.render(whole, format: .text) == "Trace of sub nobody\n\nTokens (0)\n  none\n")
+        }
     }
 
     @Test func traceTimeWindowAndUsageErrors() throws {

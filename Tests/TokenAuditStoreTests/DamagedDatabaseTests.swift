@@ -55,6 +55,18 @@ import TokenAuditModel
         #expect { try reader.tokenDossier(token) } throws: { isDamage($0, naming: "usage_groups.count") }
     }
 
+    /// Usage groups of one token at `Int64.max` in different hours: no hour's sum overflows, but the dossier's
+    /// sums by address and route would. The `tokens` view's `use_count` (SQLite's `sum`, which fails on
+    /// overflow) is their total, read first: an error, before any sum in Swift.
+    @Test func usageCountsWhoseTotalPasses2To63AreAnErrorInTheDossier() throws {
+        let directory = try TemporaryDirectory()
+        let reader = try database(directory) { editor in
+            try editor.set(try table(editor, "usage_groups"), column: "count", row: nil, to: .integer(.max))
+        }
+        let token = try #require(try reader.tokens(withPrefix: "0000", limit: 1).first)
+        #expect { try reader.tokenDossier(token) } throws: { "\($0)".contains("integer overflow") }
+    }
+
     /// A time no date holds (1e308 in a usage row) is left out of the hourly timeline and shown as
     /// "invalid-time"; the rest of the dossier is as before.
     @Test func timesNoDateHoldsAreLeftOutOfTheTimeline() throws {
