@@ -196,8 +196,11 @@ extension FuzzHarness {
             return formats[formats.index(formats.startIndex, offsetBy: choice % formats.count)]
         }
         guard let reader = try? AuditStoreReader(path: path, busyTimeoutMilliseconds: 0) else { return }
-        if let records = try? reader.findings(FindingQuery()) {
-            _ = FindingRenderer.render(records, format: pick(FindingFormat.self))
+        // As `findings` writes them: the table streamed in two passes, the other formats a row at a time.
+        switch pick(FindingFormat.self) {
+        case .table: try? reader.writeFindingTable(FindingQuery()) { _ = $0 }
+        case .jsonl: try? reader.forEachFinding(FindingQuery()) { _ = FindingRenderer.jsonLine($0) }
+        case .csv: try? reader.forEachFinding(FindingQuery()) { _ = FindingRenderer.csvRow($0) }
         }
         var queries = [FindingQuery(minimumSeverity: .high, state: .open, limit: 50)]
         if let period = template.period { queries.append(FindingQuery(since: period.since, until: period.until)) }
@@ -209,10 +212,11 @@ extension FuzzHarness {
             }
         }
         for (index, criterion) in template.criteria.enumerated() {
-            if let trace = try? reader.trace(TraceQuery(criterion: criterion)),
-                index == choice % template.criteria.count
-            {
-                _ = IncidentRenderer.render(trace, format: pick(IncidentFormat.self))
+            // One criterion as `trace` writes it; the others read whole.
+            if index == choice % template.criteria.count {
+                try? reader.writeTrace(TraceQuery(criterion: criterion), format: pick(IncidentFormat.self)) { _ = $0 }
+            } else {
+                _ = try? reader.trace(TraceQuery(criterion: criterion))
             }
         }
         let standards = Dictionary(

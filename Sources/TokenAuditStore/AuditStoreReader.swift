@@ -189,9 +189,9 @@ public final class AuditStoreReader: @unchecked Sendable {
     }
 
     /// Runs `body` in one read transaction: every query in it sees the same committed state, even while a scan
-    /// commits beside it (WAL mode). For output made in two passes over the same rows
-    /// (``FindingRenderer/TableLayout``: widths first, then lines).
-    public func withSnapshot<Result>(_ body: () throws -> Result) throws -> Result {
+    /// commits beside it (WAL mode). For output made in two passes over the same rows (widths first, then
+    /// lines: ``writeFindingTable(_:to:)``, ``writeTrace(_:format:to:)``).
+    func withSnapshot<Result>(_ body: () throws -> Result) throws -> Result {
         try locked { try connection.execute("BEGIN") }
         defer { _ = try? locked { try connection.execute("COMMIT") } }
         return try body()

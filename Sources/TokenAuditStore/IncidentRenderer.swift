@@ -216,12 +216,9 @@ public enum IncidentRenderer {
     /// A trace's event as one JSON line, with its line break.
     public static func jsonLine(_ event: TraceEvent) -> String { eventJSON(event).render() + "\n" }
 
-    /// The text of a trace in two passes over its rows (``AuditStoreReader/forEachTraceRow(_:token:event:)``
-    /// twice, in one snapshot): measure every token and event, then write ``opening``, each token's line,
-    /// ``timelineHeading`` (only when a token matched) and each event's line.
-    ///
-    /// A trace by key id or issuer matches every token that key signed or that issuer issued: holding the rows
-    /// took 1.07 GB for one issuer of a 21-night database (50 000 tokens, 658 000 events).
+    /// The text of a trace in two passes over its rows (``AuditStoreReader/writeTrace(_:format:to:)``): measure
+    /// every token and event, then write ``opening``, each token's line, ``timelineHeading`` (only when a token
+    /// matched) and each event's line.
     public struct TraceTextLayout: Sendable {
         private let query: TraceQuery
         private var tokens = TextTable.Layout(

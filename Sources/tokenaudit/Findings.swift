@@ -78,17 +78,7 @@ extension TokenAuditCommand {
             let output = FileHandle.standardOutput
             switch format.value {
             case .table:
-                // Two passes in one snapshot (column widths, then lines): memory stays at one row, whatever the count.
-                try reader.withSnapshot {
-                    var layout = FindingRenderer.TableLayout()
-                    try reader.forEachFinding(query) { layout.measure($0) }
-                    guard !layout.isEmpty else {
-                        output.write(Data(FindingRenderer.TableLayout.empty.utf8))
-                        return
-                    }
-                    output.write(Data(layout.header.utf8))
-                    try reader.forEachFinding(query) { output.write(Data(layout.line($0).utf8)) }
-                }
+                try reader.writeFindingTable(query) { output.write(Data($0.utf8)) }
             case .jsonl:
                 try reader.forEachFinding(query) { output.write(Data((FindingRenderer.jsonLine($0) + "\n").utf8)) }
             case .csv:

@@ -75,30 +75,7 @@ extension TokenAuditCommand {
             }
             let query = TraceQuery(criterion: criteria[0], since: since?.seconds, until: until?.seconds)
             let output = FileHandle.standardOutput
-            func write(_ text: String) { output.write(Data(text.utf8)) }
-            switch format.value {
-            case .json:
-                try reader.forEachTraceRow(
-                    query, token: { write(IncidentRenderer.jsonLine($0)) }, event: { write(IncidentRenderer.jsonLine($0)) })
-            case .text:
-                // Two passes in one snapshot (column widths and counts, then lines): a trace by key id or issuer
-                // can match a whole history, and memory stays at one row.
-                try reader.withSnapshot {
-                    var layout = IncidentRenderer.TraceTextLayout(query)
-                    try reader.forEachTraceRow(query, token: { layout.measure($0) }, event: { layout.measure($0) })
-                    write(layout.opening)
-                    guard layout.hasTokens else { return }
-                    var headed = false
-                    try reader.forEachTraceRow(
-                        query, token: { write(layout.line($0)) },
-                        event: {
-                            if !headed { write(layout.timelineHeading) }
-                            headed = true
-                            write(layout.line($0))
-                        })
-                    if !headed { write(layout.timelineHeading) }
-                }
-            }
+            try reader.writeTrace(query, format: format.value) { output.write(Data($0.utf8)) }
         }
     }
 }
