@@ -1,3 +1,5 @@
+import TokenAuditModel
+
 /// Byte-level timestamp readers. Foundation's date parsing is far too slow for the per-line path, and every
 /// form here is fixed-width enough to read directly. All results are seconds since the epoch, UTC.
 public enum LogTimestamp {
@@ -153,19 +155,16 @@ public enum LogTimestamp {
         return (t, i + 15)
     }
 
-    /// The first second after 9999-12-31T23:59:59Z. The calendar forms cannot pass it (four-digit years); an
-    /// epoch number can.
-    public static let endOfYear9999: Double = 253_402_300_800
-
     /// Epoch numbers: `1764324000`, `1764324000.123`, and by magnitude milliseconds, microseconds, nanoseconds.
     ///
-    /// Nil past the year 9999: a JSON log's `"ts": 1e300` is no time, and every stage after extraction may
-    /// turn a line's time into whole buckets, hours and days (`tokenaudit-fuzz`'s `line` target checks that no
+    /// Nil past the year 9999 (`UTCCalendar.isDate`): the calendar forms cannot pass it (four-digit years), an
+    /// epoch number can. A JSON log's `"ts": 1e300` is no time, and every stage after extraction may turn a
+    /// line's time into whole buckets, hours and days (`tokenaudit-fuzz`'s `line` target checks that no
     /// extracted time passes it; before, such a line stopped the scan with a trap in the request windows).
     static func epochNumber(_ value: Double) -> Double? {
         guard value.isFinite, value > 0 else { return nil }
         let seconds = value >= 1e17 ? value / 1e9 : value >= 1e14 ? value / 1e6 : value >= 1e11 ? value / 1e3 : value
-        return seconds < endOfYear9999 ? seconds : nil
+        return UTCCalendar.isDate(seconds) ? seconds : nil
     }
 
     /// Reads an epoch number written as text (`1764324000.123`); whole range must be the number.

@@ -1,6 +1,16 @@
 /// Proleptic Gregorian calendar arithmetic in UTC, with no Foundation and no time zones: the one place that
 /// turns epoch seconds into dates for every module that prints times.
 public enum UTCCalendar {
+    /// The first second after 9999-12-31T23:59:59Z, the last time a four-digit year writes.
+    public static let endOfYear9999: Double = 253_402_300_800
+
+    /// Whether `epochSeconds` is a date: finite, and less than ``endOfYear9999`` from the epoch either way. Every
+    /// stage that makes whole days, hours or buckets of a time needs that; a JSON log's `"ts": 1e300` and a
+    /// damaged database's 1e308 are not.
+    public static func isDate(_ epochSeconds: Double) -> Bool {
+        epochSeconds.isFinite && abs(epochSeconds) < endOfYear9999
+    }
+
     /// Days since 1970-01-01 to (year, month, day), by Howard Hinnant's `civil_from_days`.
     public static func civilFromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let z = days + 719_468

@@ -263,7 +263,7 @@ extension AuditStoreReader {
         var buckets: [Int64: Bucket] = [:]
         for record in usage {
             func hour(_ time: Double) -> Int64? {
-                TextFormatting.isDate(time) ? Int64((time / 3600).rounded(.down)) : nil
+                UTCCalendar.isDate(time) ? Int64((time / 3600).rounded(.down)) : nil
             }
             guard let first = record.firstSeen, let firstHour = hour(first) else { continue }
             let lastHour = max(firstHour, record.lastSeen.flatMap(hour) ?? firstHour)

@@ -43,16 +43,10 @@ enum TextFormatting {
 
     struct CanonicalJSONFailure: Error { let reason: String }
 
-    /// Whether `epochSeconds` is a time ``iso8601(_:)`` shows as a date (through the year 9999). Claims and
-    /// logged times are whatever a client or a log said; a stored 1e308 is shown as "invalid-time", never
-    /// converted to an integer.
-    static func isDate(_ epochSeconds: Double) -> Bool {
-        epochSeconds.isFinite && abs(epochSeconds) < 253_402_300_800
-    }
-
-    /// Epoch seconds as ISO-8601 UTC with whole seconds (`2026-11-28T03:14:15Z`), rounding down.
+    /// Epoch seconds as ISO-8601 UTC with whole seconds (`2026-11-28T03:14:15Z`), rounding down; a time that is
+    /// no date (`UTCCalendar.isDate`: a damaged row's 1e308) is "invalid-time", never made an integer.
     static func iso8601(_ epochSeconds: Double) -> String {
-        guard isDate(epochSeconds) else { return "invalid-time" }
+        guard UTCCalendar.isDate(epochSeconds) else { return "invalid-time" }
         let seconds = Int64(epochSeconds.rounded(.down))
         let (days, secondOfDay) = UTCCalendar.daysAndSecondOfDay(seconds)
         let (year, month, day) = UTCCalendar.civilFromDays(days)
