@@ -234,6 +234,11 @@ extension AuditStoreReader {
             ).forEachRow([.text(fingerprint.hex)]) { row in
                 if let record = Self.usageRecord(row) { usage.append(record) }
             }
+            // The renderer sums these by address and route: each such sum is at most their total. SQLite's
+            // `use_count` does not guard it: a REAL count (1e19) is summed as a float there, read as `Int64.max`
+            // here (found by the `store` fuzz target).
+            var total: Int64 = 0
+            for record in usage { try StoredCount.add(record.count, to: &total, "usage_groups.count", path: path) }
             let related = try relatedTokens(of: token, window: relatedWindow)
             return TokenDossier(
                 token: token, findings: findings, usage: usage, timeline: try Self.hourlyTimeline(usage, path: path),

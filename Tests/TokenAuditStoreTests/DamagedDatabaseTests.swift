@@ -67,6 +67,20 @@ import TokenAuditModel
         #expect { try reader.tokenDossier(token) } throws: { "\($0)".contains("integer overflow") }
     }
 
+    /// A REAL count of 1e19: SQLite sums it as a float (no error), the reader reads `Int64.max`. The dossier's sums
+    /// by address and route trapped; the total is now checked when the usage is read. (Without times, the
+    /// hourly timeline, which checks its own sums, leaves the rows out.)
+    @Test func realCountsBeyondInt64AreDamageInTheDossier() throws {
+        let directory = try TemporaryDirectory()
+        let reader = try database(directory) { editor in
+            let usage = try table(editor, "usage_groups")
+            try editor.set(usage, column: "count", row: nil, to: .real(1e19))
+            try editor.set(usage, column: "first_seen", row: nil, to: .null)
+        }
+        let token = try #require(try reader.tokens(withPrefix: "0000", limit: 1).first)
+        #expect { try reader.tokenDossier(token) } throws: { isDamage($0, naming: "usage_groups.count") }
+    }
+
     /// A time no date holds (1e308 in a usage row) is left out of the hourly timeline and shown as
     /// "invalid-time"; the rest of the dossier is as before.
     @Test func timesNoDateHoldsAreLeftOutOfTheTimeline() throws {
