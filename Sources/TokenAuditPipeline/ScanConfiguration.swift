@@ -45,6 +45,12 @@ public struct ScanConfiguration: Sendable {
     public var concurrentReaders: Int { max(jobs, 8) }
     /// How long to wait for a database another scan holds.
     public var busyTimeoutMilliseconds: Int = 10_000
+    /// Seconds between the scan's COMMITs, at most (plus one of the writer's transactions): the writer's
+    /// transactions in between share one SQLite transaction (``AuditStore/holdCommits()``). A killed scan
+    /// resumes from its last COMMIT, so this is the most work a kill loses; readers see the scan's rows at each
+    /// COMMIT. Longer held transactions write each page of the random-key token indexes fewer times (a night
+    /// into 21 stored: 1.5 → 0.9 GB written); the rows stored do not depend on it. 0 commits every transaction.
+    public var commitInterval: Double = 60
     /// Whether personal data in stored claims is masked (the default; RFC 9068 §6).
     public var masksPersonalData = true
     /// Recorded in the runs table.

@@ -115,7 +115,9 @@ public enum Scanner {
         let processor = BatchProcessor(
             engine: engine, cache: TokenCache(capacity: configuration.tokenCacheCapacity),
             masking: configuration.masksPersonalData ? .masked : .unmasked, progress: progress)
-        let writer = Writer(store: store, permits: permits, progress: progress, state: state, log: log)
+        let writer = Writer(
+            store: store, permits: permits, progress: progress, state: state,
+            commitInterval: configuration.commitInterval, log: log)
 
         // Dispatch does the fan-out. Every stage blocks on bounded queues by design (that is the backpressure),
         // so each worker and each reader runs on its own serial queue. Serial queues get their own threads;
@@ -202,21 +204,18 @@ public enum Scanner {
         summary.tokensAnalysed = progress.tokensAnalysed
         summary.weakSecretSearches = engine.weakSecretSearches
         if let failure = writer.failure {
+            writer.waitForCheckpoints()
             try? store.finishRun(id: runID, status: .failed, counters: [:], finishedAt: Date().timeIntervalSince1970)
             throw ScanError("\(configuration.databasePath): \(failure)", isConfigurationError: false)
         }
         // The store's totals for the summary: token counts read beside the post-pass (and the index rebuild it
         // waits for), findings counted once the post-pass has written its own.
         let totals = Mutex<StoreSummary?>(nil)
-        // The WAL frames the scan left, copied to the database file on a thread of their own (mostly waiting for
-        // the disk) while the main thread rebuilds the indexes: else the commit after the rebuild copies them.
-        // Waited for before the run ends (the close checkpoints only when it is the last connection).
-        let checkpoint = DispatchGroup()
-        if writer.committedBatches > 0, store.hasDeferredIndexesToRestore {
-            DispatchQueue.global().async(group: checkpoint) { try? store.checkpointBeside() }
-        }
+        // The WAL frames the scan left are copied to the database file by the writer's checkpoint, on a thread of
+        // its own (mostly waiting for the disk), while the main thread rebuilds the indexes and runs the
+        // post-pass. Waited for before the run ends (the close checkpoints only when it is the last connection).
         if configuration.stopsBeforePostPassForTesting {
-            checkpoint.wait()
+            writer.waitForCheckpoints()
             return summary
         }
         do {
@@ -242,11 +241,11 @@ public enum Scanner {
                 summary.newFindingOccurrences[severity, default: 0] += count
             }
         } catch {
-            checkpoint.wait()
+            writer.waitForCheckpoints()
             try? store.finishRun(id: runID, status: .failed, counters: [:], finishedAt: Date().timeIntervalSince1970)
             throw ScanError("\(configuration.databasePath): cross-request analysis: \(error)", isConfigurationError: false)
         }
-        checkpoint.wait()
+        writer.waitForCheckpoints()
         do {
             var stored: StoreSummary
             if let early = totals.withLock({ $0 }) {

@@ -110,16 +110,29 @@ final class Writer: Sendable {
     private let inbox = Mutex(Inbox())
     /// The last key handed to a new source (``newSourceKey()``).
     private let lastSourceKey = Atomic<Int64>(0)
+    /// How long the store's writes may stay uncommitted (``AuditStore/holdCommits()``), in nanoseconds.
+    private let commitInterval: UInt64
+    /// When the held transaction last committed (monotonic nanoseconds; under the committer's queue).
+    private let lastDurableCommit: Atomic<UInt64>
+    /// Checkpoints run beside the scan after each COMMIT (``checkpointBeside()``): one at a time, and one more
+    /// when a COMMIT came while one ran (its frames may not be covered).
+    private let checkpointer = DispatchQueue(label: "tokenaudit.checkpointer")
+    private let checkpoints = DispatchGroup()
+    private let checkpointRequests = Mutex((running: false, again: false))
 
+    /// `commitInterval`: seconds between the scan's COMMITs at most (plus one transaction): commits in between
+    /// share one SQLite transaction. 0 commits every transaction.
     init(
         store: AuditStore, permits: DispatchSemaphore, progress: ScanProgress, state: SharedScanState,
-        log: @escaping @Sendable (String) -> Void
+        commitInterval: Double, log: @escaping @Sendable (String) -> Void
     ) {
         self.store = store
         self.permits = permits
         self.progress = progress
         self.scanState = state
         self.log = log
+        self.commitInterval = UInt64(max(0, min(commitInterval, 1e9)) * 1e9)
+        self.lastDurableCommit = Atomic(DispatchTime.now().uptimeNanoseconds)
     }
 
     /// Open finding occurrences committed by this run, by severity.
@@ -216,7 +229,48 @@ final class Writer: Sendable {
         if let last = state.withLock({ take(&$0) }) { hand(last) }
         committing.wait()
         committing.signal()
-        state.withLock { finishCompleteSources(Array($0.sources.keys), &$0) }
+        let committed = state.withLock { state in
+            finishCompleteSources(Array(state.sources.keys), &state)
+            do {
+                return try store.stopHoldingCommits()
+            } catch {
+                if state.failure == nil {
+                    state.failure = "\(error)"
+                    log("database: \(error); nothing since the scan's last commit was stored")
+                }
+                return false
+            }
+        }
+        // A re-run that read nothing new has nothing to copy.
+        if committed { checkpointBeside() }
+    }
+
+    /// Waits for the checkpoints started beside the scan (call before the store closes: its close checkpoints
+    /// only as the last connection).
+    func waitForCheckpoints() { checkpoints.wait() }
+
+    /// Copies the committed WAL into the database on a connection and thread of its own (best effort), so the
+    /// committer goes on writing meanwhile.
+    private func checkpointBeside() {
+        let start = checkpointRequests.withLock { requests in
+            if requests.running {
+                requests.again = true
+                return false
+            }
+            requests.running = true
+            return true
+        }
+        guard start else { return }
+        checkpointer.async(group: checkpoints) { [self] in
+            nameCurrentThread("ta-checkpoint")
+            repeat {
+                try? store.checkpointBeside()
+            } while checkpointRequests.withLock { requests in
+                defer { requests.again = false }
+                if !requests.again { requests.running = false }
+                return requests.again
+            }
+        }
     }
 
     /// A folded transaction and the counters of the results in it. A class, so that the committer can take the
@@ -303,14 +357,22 @@ final class Writer: Sendable {
     private func commit(_ transaction: Transaction) {
         let failed = state.withLock { $0.failure != nil }
         var failure: String?
+        var committedHeld = false
         if !failed {
             do {
+                try store.holdCommits()
                 try store.commit(transaction.takeBatch(), registering: transaction.registrations)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now &- lastDurableCommit.load(ordering: .relaxed) >= commitInterval {
+                    committedHeld = try store.commitHeld()
+                    lastDurableCommit.store(now, ordering: .relaxed)
+                }
             } catch {
                 failure = "\(error)"
-                log("database: \(error); nothing after this point was stored")
+                log("database: \(error); nothing since the scan's last commit was stored")
             }
         }
+        if committedHeld { checkpointBeside() }
         state.withLock { state in
             if let failure, state.failure == nil { state.failure = failure }
             if !failed, failure == nil {

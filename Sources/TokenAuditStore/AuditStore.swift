@@ -42,6 +42,11 @@ public final class AuditStore: @unchecked Sendable {
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
     var failBeforeCommitForTesting = false
 
+    /// Whether commits leave their SQLite transaction open for the next one (``holdCommits()``), and whether
+    /// such a transaction is open now (under `lock`).
+    private var holdsCommits = false
+    private var heldTransactionOpen = false
+
     /// Ids of the sources registered with a batch or an end (``SourceRegistration``) under a negative key, by
     /// key (under `lock`). A scan's batches and ends carry the key; the commit resolves it.
     private var sourceIDsByKey: [Int64: Int64] = [:]
@@ -88,7 +93,7 @@ public final class AuditStore: @unchecked Sendable {
             // 16 384 pages: 64 MiB of WAL with 4 KiB pages, 128 MiB with the 8 KiB pages of a new database. At
             // 8 KiB, halving it to the old 64 MiB cost the committer 4.61–4.74 CPU-s against 4.35–4.41 (3 M lines);
             // with 4 KiB pages, 128 MiB bought nothing (4.85–5.28).
-            try connection.execute("PRAGMA wal_autocheckpoint = 16384")
+            try connection.execute("PRAGMA wal_autocheckpoint = \(Self.autocheckpointPages)")
             // Sorts and temporary B-trees (the cross-request post-pass orders whole tables) spill to temporary files
             // beyond the page cache. With temp_store = MEMORY they grew with the database: 278 MB for the post-pass
             // alone on a 10 M-line database, against 91 MB (and the same time) with FILE.
@@ -114,6 +119,8 @@ public final class AuditStore: @unchecked Sendable {
     /// The writer's SQLite page cache, in KiB: part of the scan's fixed memory budget (in bytes, whatever the
     /// page size: half as many pages at 8 KiB as at 4 KiB).
     static let pageCacheKibibytes = 16 * 1024
+    /// The WAL's size, in pages, at which a commit copies it into the database (see `init`).
+    static let autocheckpointPages = 16_384
 
     /// The page size of a database this store creates (SQLite's default is 4096). Larger pages mean shallower
     /// B-trees and fewer page operations per upsert, and fewer, larger WAL frames per transaction: committer
@@ -354,22 +361,91 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` in a BEGIN IMMEDIATE transaction; rolls back if it throws.
+    /// Runs `body` in a BEGIN IMMEDIATE transaction; rolls back if it throws. While commits are held
+    /// (``holdCommits()``) `body` joins the open transaction, and COMMIT waits for ``commitHeld()``; a failure
+    /// then rolls back every write since the last COMMIT.
     private func transaction(_ body: () throws -> Void) throws {
-        try statements.begin.run([])
-        droppedInThisTransaction = false
+        if !heldTransactionOpen {
+            try statements.begin.run([])
+            droppedInThisTransaction = false
+            heldTransactionOpen = true
+        }
         do {
             try forgetIDsIfAnotherConnectionCommitted()
             try body()
             if failBeforeCommitForTesting { throw SQLiteError(path: path, code: 4, message: "simulated kill", sql: nil) }
-            try statements.commit.run([])
+            if !holdsCommits {
+                try statements.commit.run([])
+                heldTransactionOpen = false
+            }
         } catch {
+            heldTransactionOpen = false
             try? statements.rollback.run([])
             tokenIDs.removeAll()
             stringIDs.removeAll()
+            // Sources registered by earlier commits of a held transaction are rolled back with it.
+            if holdsCommits { sourceIDsByKey.removeAll() }
             if droppedInThisTransaction { deferredIndexesDropped = false }
             throw error
         }
+    }
+
+    // MARK: Held commits
+
+    /// Makes later commits (``commit(_:registering:)``, ``finishSources(_:registering:)`` and every other write
+    /// of this store) share one SQLite transaction until ``commitHeld()``, and stops this connection's automatic
+    /// checkpoints: the scan's writer, which commits every few seconds.
+    ///
+    /// Why: a night scanned into a long history adds a few thousand tokens to every transaction, one on nearly
+    /// every page of the random-key token indexes, so each transaction wrote those pages to the WAL again (21
+    /// nights: 60 000 frames for 8 800 pages of `tokens_by_fingerprint`). Held for the whole night, each page is
+    /// written about once. And a checkpoint run by a commit stopped the committer, and with it the whole
+    /// pipeline, while it copied and synced the WAL (2.5 s of a 17 s night); the writer now checkpoints beside
+    /// the scan (``checkpointBeside()``) after each COMMIT. The database's rows do not depend on where the
+    /// COMMITs fall: a transaction holds the same statements in the same order either way.
+    public func holdCommits() throws {
+        try locked {
+            guard !holdsCommits else { return }
+            try connection.execute("PRAGMA wal_autocheckpoint = 0")
+            holdsCommits = true
+        }
+    }
+
+    /// Commits the held transaction, if one is open: what it holds is durable from here, and a killed scan
+    /// resumes after it. Returns whether there was one.
+    @discardableResult
+    public func commitHeld() throws -> Bool {
+        try locked {
+            guard heldTransactionOpen else { return false }
+            do {
+                try statements.commit.run([])
+                heldTransactionOpen = false
+            } catch {
+                heldTransactionOpen = false
+                try? statements.rollback.run([])
+                tokenIDs.removeAll()
+                stringIDs.removeAll()
+                sourceIDsByKey.removeAll()
+                if droppedInThisTransaction { deferredIndexesDropped = false }
+                throw error
+            }
+            return true
+        }
+    }
+
+    /// Commits the held transaction (``commitHeld()``) and goes back to one transaction per commit, with
+    /// automatic checkpoints. Commits are no longer held even when the COMMIT fails. Returns whether a held
+    /// transaction was committed.
+    @discardableResult
+    public func stopHoldingCommits() throws -> Bool {
+        defer {
+            _ = try? locked {
+                guard holdsCommits else { return }
+                holdsCommits = false
+                try connection.execute("PRAGMA wal_autocheckpoint = \(Self.autocheckpointPages)")
+            }
+        }
+        return try commitHeld()
     }
 
     // MARK: Runs

@@ -23,7 +23,8 @@ extension TokenAuditCommand {
 
                 Re-running over the same files is cheap: a file already scanned with the same content is \
                 skipped, a file that grew is read from where the last run stopped, and a run that was killed \
-                resumes exactly where its committed data ends, so the database equals one clean run.
+                resumes exactly where its committed data ends (a commit at least every --commit-interval \
+                seconds), so the database equals one clean run.
 
                 Exit codes: 0 no new finding at or above --fail-on; 1 new findings at or above it; 2 usage or \
                 configuration error; 3 some inputs could not be read (the rest was scanned and stored), or the \
@@ -87,6 +88,11 @@ extension TokenAuditCommand {
             valueName: "SECONDS"))
         var lockTimeout: Double = 10
 
+        @Option(name: .customLong("commit-interval"), help: ArgumentHelp(
+            "Seconds between the scan's commits: a killed scan resumes from its last commit, and other commands see its rows at each one. Longer writes less (0 commits every transaction).",
+            valueName: "SECONDS"))
+        var commitInterval: Double = 60
+
         @Option(name: .customLong("fail-on"), help: ArgumentHelp(
             "Exit 1 when this run produced an open finding at or above this severity.", valueName: "SEVERITY"))
         var failOn: SeverityArgument = SeverityArgument(.high)
@@ -115,6 +121,7 @@ extension TokenAuditCommand {
             if batchLines < 1 { throw ValidationError("--batch-lines must be at least 1.") }
             if tokenCache < 16 { throw ValidationError("--token-cache must be at least 16.") }
             if let leeway, leeway < 0 { throw ValidationError("--leeway must not be negative.") }
+            if !(commitInterval >= 0) { throw ValidationError("--commit-interval must not be negative.") }
         }
 
         func run() throws {
@@ -149,6 +156,7 @@ extension TokenAuditCommand {
             configuration.tokenCacheCapacity = tokenCache
             configuration.fieldLengthLimits = Set(fieldLimits)
             configuration.busyTimeoutMilliseconds = Int(lockTimeout * 1000)
+            configuration.commitInterval = commitInterval
             configuration.masksPersonalData = !noMask
             configuration.toolVersion = TokenAuditCommand.version
             configuration.arguments = CommandLine.arguments

@@ -54,7 +54,10 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try Harness.dump(database: grown) == Harness.dump(database: clean))
     }
 
-    @Test func killedScanReRunEqualsOneCleanRun() throws {
+    /// Killed runs commit every transaction (`--commit-interval 0`) or hold several in one (0.3 s); the clean
+    /// run holds the whole scan in one (the default): where the COMMITs fall must not change the rows.
+    @Test(arguments: ["0", "0.3"])
+    func killedScanReRunEqualsOneCleanRun(commitInterval: String) throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let logs = directory.appendingPathComponent("logs")
@@ -67,8 +70,9 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try Harness.run(arguments + ["--db", clean])
 
         let killed = directory.appendingPathComponent("killed.sqlite").path
-        let kills = try Self.killRepeatedly(arguments + ["--db", killed], after: [0.4, 0.8, 1.2])
-        let final = try Harness.run(arguments + ["--db", killed])
+        let kills = try Self.killRepeatedly(
+            arguments + ["--db", killed, "--commit-interval", commitInterval], after: [0.4, 0.8, 1.2])
+        let final = try Harness.run(arguments + ["--db", killed, "--commit-interval", commitInterval])
         #expect(final.status <= 1, "\(final.stderr)")
         #expect(kills > 0, "the scan finished before any kill landed: make the input larger")
         let cleanRows = try Harness.dump(database: clean)
@@ -77,7 +81,8 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(cleanRows == resumedRows, "a killed-and-resumed run must equal one clean run")
     }
 
-    @Test func killedScanOfManySmallFilesReRunEqualsOneCleanRun() throws {
+    @Test(arguments: ["0", "0.3"])
+    func killedScanOfManySmallFilesReRunEqualsOneCleanRun(commitInterval: String) throws {
         // 2 000 small files, one batch each: a transaction commits ~1 000 of them and registers their sources with
         // their batches, while readers go on (docs/performance.md, eleventh session). A kill at any point leaves
         // no source row without committed lines, and the re-run equals one clean run.
@@ -98,7 +103,9 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(cleanRun.status <= 1, "\(cleanRun.stderr)")
 
         let killed = directory.appendingPathComponent("killed.sqlite").path
-        let kills = try Self.killRepeatedly(arguments + ["--db", killed], after: [0.6, 1.4, 2.2]) { delay throws in
+        let kills = try Self.killRepeatedly(
+            arguments + ["--db", killed, "--commit-interval", commitInterval], after: [0.6, 1.4, 2.2]
+        ) { delay throws in
             // A kill before the first transaction committed leaves a file without tables (the re-run makes them).
             if FileManager.default.fileExists(atPath: killed),
                 try Harness.column(database: killed, "SELECT count(*) FROM sqlite_schema WHERE name = 'sources'") == ["1"]
