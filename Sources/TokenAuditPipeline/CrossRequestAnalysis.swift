@@ -194,8 +194,8 @@ public enum CrossRequestAnalysis {
     ) throws -> [CrossRequestFinding]
     {
         var found: [CrossRequestFinding] = []
-        let maxNetworks = Int(policy.number("max_networks", of: "token-multi-ip", default: 3))
-        let maxAgents = Int(policy.number("max_agents", of: "token-multi-agent", default: 2))
+        let maxNetworks = policy.integer("max_networks", of: "token-multi-ip", default: 3)
+        let maxAgents = policy.integer("max_agents", of: "token-multi-agent", default: 2)
         let byNetwork = policy.isEnabled("token-multi-ip"), byAgent = policy.isEnabled("token-multi-agent")
         guard byNetwork || byAgent else { return [] }
         let network = rules.networkOfClient()
@@ -271,7 +271,7 @@ public enum CrossRequestAnalysis {
         let found = try audienceFindings(reader, rules: rules, policy: policy, scope: scope)
         // A client's follow-up requests are read only when its failing tokens form a burst, and only those
         // after the burst started (the only ones the rule looks at).
-        let threshold = Int(policy.number("probe_threshold", of: "forged-token-probing", default: 5))
+        let threshold = policy.integer("probe_threshold", of: "forged-token-probing", default: 5)
         var bursts: [(String, WindowHit)] = []
         try reader.forEachProbingClient(ruleIDs: CrossRequestRules.probeRuleIDs, minimumTokens: max(1, threshold)) {
             address, stored in

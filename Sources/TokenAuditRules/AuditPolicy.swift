@@ -90,10 +90,24 @@ public struct AuditPolicy: Sendable {
     /// The severity a finding of rule `id` is stored with, given the severity the rule chose.
     public func severity(for id: String, chosen: Severity) -> Severity { ruleSettings[id]?.severity ?? chosen }
 
-    /// A numeric parameter of rule `id`, or `fallback`.
+    /// A numeric parameter of rule `id` (a count, a length, a duration), or `fallback`: from 0 to
+    /// ``largestNumber``. ``PolicyLoader`` refuses anything else; a policy built in code that holds it gets the
+    /// nearest number in that range (NaN: `fallback`), since a rule given a negative window read past the end of
+    /// its points, and a NaN made every comparison false.
     public func number(_ name: String, of id: String, default fallback: Double) -> Double {
-        if case .number(let value)? = ruleSettings[id]?.parameters[name] { return value }
-        return fallback
+        guard case .number(let value)? = ruleSettings[id]?.parameters[name], !value.isNaN else { return fallback }
+        return min(max(value, 0), Self.largestNumber)
+    }
+
+    /// The largest number a policy file may set (``PolicyLoader`` refuses larger ones, negative ones and NaN):
+    /// every count, length and duration of the catalogue is far below it (1e12 seconds is ~31 700 years), and
+    /// any such number is a whole `Int` once truncated.
+    public static let largestNumber: Double = 1e12
+
+    /// A whole-number parameter of rule `id` (a count, a length, a number of bits), or `fallback`: ``number(_:of:default:)``
+    /// with its fraction truncated, so never a value `Int(_:)` traps on (`max_scopes: 1e300` stopped a scan).
+    public func integer(_ name: String, of id: String, default fallback: Int) -> Int {
+        Int(number(name, of: id, default: Double(fallback)))
     }
 
     /// The `cert_field` parameter of `mtls-binding-mismatch`: JSON keys, besides the built-in ones, whose

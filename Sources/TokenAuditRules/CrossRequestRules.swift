@@ -91,15 +91,18 @@ public struct CrossRequestRules: Sendable {
 
     public init(policy: AuditPolicy) { self.policy = policy }
 
-    public var maxNetworks: Int { Int(policy.number("max_networks", of: "token-multi-ip", default: 3)) }
+    public var maxNetworks: Int { policy.integer("max_networks", of: "token-multi-ip", default: 3) }
     public var networkWindow: Double { policy.number("window", of: "token-multi-ip", default: 3600) }
-    public var maxAgents: Int { Int(policy.number("max_agents", of: "token-multi-agent", default: 2)) }
+    public var maxAgents: Int { policy.integer("max_agents", of: "token-multi-agent", default: 2) }
     public var agentWindow: Double { policy.number("window", of: "token-multi-agent", default: 3600) }
-    var probeThreshold: Int { Int(policy.number("probe_threshold", of: "forged-token-probing", default: 5)) }
+    var probeThreshold: Int { policy.integer("probe_threshold", of: "forged-token-probing", default: 5) }
     var probeWindow: Double { policy.number("probe_window", of: "forged-token-probing", default: 600) }
 
-    /// The first window of at most `window` seconds (inclusive) holding more than `maximum` distinct values.
+    /// The first window of at most `window` seconds (inclusive) holding more than `maximum` distinct values. A
+    /// negative `window` is taken as 0 (points of the same time), as the id version takes it: it read past the
+    /// end of the points.
     public static func firstWindow(exceeding maximum: Int, within window: Double, points: [TimedValue]) -> WindowHit? {
+        let window = window < 0 ? 0 : window
         let sorted = points.sorted()
         var counts: [String: Int] = [:]
         var left = 0
@@ -125,8 +128,8 @@ public struct CrossRequestRules: Sendable {
     /// the hit — including, when several new values share the time that crosses the limit, the new ones of
     /// that time, to take them in string order as the sorted string points would.
     ///
-    /// A negative `window` (a policy error) is taken as one that keeps only the points of the same time; the
-    /// string version then reads past its own points.
+    /// A negative `window` (a policy error) is taken as one that keeps only the points of the same time, as the
+    /// string version takes it.
     public static func firstWindow(
         exceeding maximum: Int, within window: Double, timeOrdered points: [(time: Double, id: Int64)],
         value: (Int64) throws -> String
@@ -176,8 +179,8 @@ public struct CrossRequestRules: Sendable {
     /// The network a client address belongs to for `token-multi-ip`: /24 for IPv4, /48 for IPv6 (the
     /// catalogue's defaults; `prefixes` may change them). Unparseable text is its own network.
     public func network(of address: String) -> String {
-        let v4 = Int(policy.number("ipv4_prefix", of: "token-multi-ip", default: 24))
-        let v6 = Int(policy.number("ipv6_prefix", of: "token-multi-ip", default: 48))
+        let v4 = policy.integer("ipv4_prefix", of: "token-multi-ip", default: 24)
+        let v6 = policy.integer("ipv6_prefix", of: "token-multi-ip", default: 48)
         return Self.network(of: address, ipv4Prefix: v4, ipv6Prefix: v6)
     }
 
@@ -250,8 +253,8 @@ public struct CrossRequestRules: Sendable {
     /// address it ignores: empty, or on `nat_allowlist`. The policy is read once, when the function is made.
     public func networkOfClient() -> (String) -> String? {
         let nat = policy.list("nat_allowlist", of: "token-multi-ip", default: [])
-        let v4 = Int(policy.number("ipv4_prefix", of: "token-multi-ip", default: 24))
-        let v6 = Int(policy.number("ipv6_prefix", of: "token-multi-ip", default: 48))
+        let v4 = policy.integer("ipv4_prefix", of: "token-multi-ip", default: 24)
+        let v6 = policy.integer("ipv6_prefix", of: "token-multi-ip", default: 48)
         return { address in
             guard !address.isEmpty, !Self.isListed(address, in: nat) else { return nil }
             let network = Self.network(of: address, ipv4Prefix: v4, ipv6Prefix: v6)

@@ -153,19 +153,45 @@ private struct NodeReader {
         }
     }
 
-    /// Durations: a number of seconds, or text such as `90s`, `5m`, `2h`, `1d`.
+    /// Durations: a number of seconds, or text such as `90s`, `5m`, `2h`, `1d`; from 0 to
+    /// ``AuditPolicy/largestNumber`` seconds.
     func seconds(_ node: Node, key: String, rule: String? = nil) throws(PolicyError) -> Double {
-        if let value = node.float ?? node.int.map(Double.init), case .scalar = node { return value }
-        let text = (try string(node, key: key, rule: rule)).trimmingCharacters(in: .whitespaces)
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        if let unit = text.last, let factor = units[unit], let value = Double(text.dropLast()) { return value * factor }
-        throw error(node, "`\(key)` must be a duration such as 60, 90s, 5m or 2h", rule: rule)
+        var seconds: Double?
+        if let value = node.float ?? node.int.map(Double.init), case .scalar = node {
+            seconds = value
+        } else {
+            let text = (try string(node, key: key, rule: rule)).trimmingCharacters(in: .whitespaces)
+            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+            if let unit = text.last, let factor = units[unit], let value = Double(text.dropLast()) {
+                seconds = value * factor
+            }
+        }
+        guard let seconds else {
+            throw error(node, "`\(key)` must be a duration such as 60, 90s, 5m or 2h", rule: rule)
+        }
+        return try inRange(seconds, node, key: key, rule: rule)
+    }
+
+    /// `value`, if it is a number from 0 to ``AuditPolicy/largestNumber``. Every number a policy sets is a
+    /// count, a length, a number of bits or a duration: a negative one is a mistake, and `.nan` (YAML's NaN)
+    /// silently disabled every comparison it took part in (a NaN leeway judged no token expired), while
+    /// `1e300` stopped the scan where a rule made a count of it.
+    func inRange(_ value: Double, _ node: Node, key: String, rule: String? = nil) throws(PolicyError) -> Double {
+        guard value >= 0, value <= AuditPolicy.largestNumber else {
+            throw error(node, "`\(key)` must be a number from 0 to \(Int(AuditPolicy.largestNumber)), not \(value)", rule: rule)
+        }
+        return value
     }
 
     func time(_ node: Node, key: String) throws(PolicyError) -> Double {
         if let value = node.timestamp { return value.timeIntervalSince1970 }
         let text = try string(node, key: key)
-        if let value = Double(text) { return value }
+        if let value = Double(text) {
+            guard UTCCalendar.isDate(value) else {
+                throw error(node, "`\(key)` must be a date (2026-12-31) or a time (2026-12-31T00:00:00Z), not \(value)")
+            }
+            return value
+        }
         let formatter = ISO8601DateFormatter()
         for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withFullDate]] {
             formatter.formatOptions = options
@@ -313,7 +339,7 @@ private struct NodeReader {
                     switch entry {
                     case .scalar:
                         if let value = entry.float ?? entry.int.map(Double.init) {
-                            setting.parameters[key] = .number(value)
+                            setting.parameters[key] = .number(try inRange(value, entry, key: key, rule: id))
                         } else if let flag = entry.bool {
                             setting.parameters[key] = .bool(flag)
                         } else {
@@ -322,7 +348,7 @@ private struct NodeReader {
                             if let unit = text.last, let factor = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][unit],
                                 let value = Double(text.dropLast()), text.first?.isNumber == true
                             {
-                                setting.parameters[key] = .number(value * factor)
+                                setting.parameters[key] = .number(try inRange(value * factor, entry, key: key, rule: id))
                             } else {
                                 setting.parameters[key] = .string(text)
                             }

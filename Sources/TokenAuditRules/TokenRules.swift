@@ -222,7 +222,7 @@ struct TokenRuleContext {
                 ("header", .string(name)), ("host", .optional(host)), ("allowlisted", .bool(isAllowed))))
         }
         if let kid = header.kid {
-            let limit = Int(policy.number("kid_max_len", of: "kid-injection", default: 256))
+            let limit = policy.integer("kid_max_len", of: "kid-injection", default: 256)
             if let pattern = Self.injectionPattern(in: kid, maximumLength: limit) {
                 add("kid-injection", nil, evidence(("pattern", .string(pattern)), ("kid_length", .number(kid.count))))
             }
@@ -413,7 +413,7 @@ struct TokenRuleContext {
         switch verification.status {
         case .valid:
             if verification.keyFamily == .rsa, let bits = verification.keyBits {
-                let minimum = Int(policy.number("min_rsa_bits", of: "rsa-key-too-small", default: 2048))
+                let minimum = policy.integer("min_rsa_bits", of: "rsa-key-too-small", default: 2048)
                 if bits < minimum {
                     add("rsa-key-too-small", bits < 1024 ? .critical : .high, evidence(
                         ("key_id", .optional(verification.keyID)), ("bits", .number(bits)), ("minimum", .number(minimum))))
@@ -560,7 +560,7 @@ struct TokenRuleContext {
         let audiences = claims.audience.values
         let genericList = policy.list("generic_aud", of: "aud-overbroad", default: Self.defaultGenericAudiences)
         let generic = genericList == Self.defaultGenericAudiences ? Self.defaultGenericAudienceSet : Set(genericList)
-        let maximumAudiences = Int(policy.number("max_aud", of: "aud-overbroad", default: 3))
+        let maximumAudiences = policy.integer("max_aud", of: "aud-overbroad", default: 3)
         if audiences.count > maximumAudiences || audiences.contains(where: { generic.contains(ASCIIText.lowercased($0)) }) {
             add("aud-overbroad", nil, evidence(("aud", .strings(audiences))))
         }
@@ -664,7 +664,7 @@ struct TokenRuleContext {
             }
         }
         if !privileged.isEmpty { add("scope-privileged", nil, evidence(("privileged", .strings(privileged)))) }
-        let maximum = Int(policy.number("max_scopes", of: "scope-too-many", default: 20))
+        let maximum = policy.integer("max_scopes", of: "scope-too-many", default: 20)
         if scopeClaim.scopes.count > maximum {
             add("scope-too-many", nil, evidence(("scopes", .number(scopeClaim.scopes.count)), ("maximum", .number(maximum))))
         }

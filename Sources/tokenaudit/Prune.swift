@@ -57,7 +57,8 @@ extension TokenAuditCommand {
             guard (before == nil) != (keepDays == nil) else {
                 throw ValidationError("give exactly one of --before and --keep-days")
             }
-            if let keepDays, keepDays < 1 { throw ValidationError("--keep-days must be at least 1") }
+            // At most ~270 years: the cut-off, counted back from the newest request, stays a date.
+            if let keepDays, !(1...100_000).contains(keepDays) { throw ValidationError("--keep-days must be from 1 to 100000") }
         }
 
         /// The cut-off the flags name (``validate()`` allows exactly one of them).

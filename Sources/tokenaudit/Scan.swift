@@ -117,12 +117,27 @@ extension TokenAuditCommand {
 
         func validate() throws {
             if paths.isEmpty { throw ValidationError("Give at least one log file, directory, or `-`.") }
-            if jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
+            // Upper bounds too: each worker holds two batches in flight and the token cache is laid out when
+            // the scan starts, so `--jobs 100000` hung starting threads and `--token-cache 2^63` aborted.
+            if !(1...Self.mostJobs).contains(jobs) { throw ValidationError("--jobs must be from 1 to \(Self.mostJobs).") }
             if batchLines < 1 { throw ValidationError("--batch-lines must be at least 1.") }
-            if tokenCache < 16 { throw ValidationError("--token-cache must be at least 16.") }
-            if let leeway, leeway < 0 { throw ValidationError("--leeway must not be negative.") }
-            if !(commitInterval >= 0) { throw ValidationError("--commit-interval must not be negative.") }
+            if !(16...Self.largestTokenCache).contains(tokenCache) {
+                throw ValidationError("--token-cache must be from 16 to \(Self.largestTokenCache).")
+            }
+            // NaN passes a `< 0` test: a NaN leeway judged no token expired.
+            if let leeway, !(leeway >= 0 && leeway <= AuditPolicy.largestNumber) {
+                throw ValidationError("--leeway must be a number of seconds from 0 to \(Int(AuditPolicy.largestNumber)).")
+            }
+            if !(lockTimeout >= 0 && lockTimeout <= Self.longestLockTimeout) {
+                throw ValidationError("--lock-timeout must be a number of seconds from 0 to \(Int(Self.longestLockTimeout)).")
+            }
+            if !(commitInterval >= 0) { throw ValidationError("--commit-interval must be a number of seconds, 0 or more.") }
         }
+
+        static let mostJobs = 256
+        static let largestTokenCache = 1 << 22
+        /// SQLite takes the busy timeout in milliseconds as a C `int`.
+        static let longestLockTimeout: Double = 1_000_000
 
         func run() throws {
             var policy = AuditPolicy()

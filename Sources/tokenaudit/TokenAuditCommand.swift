@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TokenAuditModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,7 +81,8 @@ func printError(_ message: String) {
 }
 
 /// A point in time given on the command line: ISO-8601 (`2026-11-28T10:00:00Z`, an offset, or a date) or
-/// epoch seconds.
+/// epoch seconds that are a date (`UTCCalendar.isDate`: before the year 10000). `--before 1e300` was taken, and
+/// `prune` then removed every token of the database.
 struct TimeArgument: ExpressibleByArgument, Sendable {
     let seconds: Double
 
@@ -91,7 +93,7 @@ struct TimeArgument: ExpressibleByArgument, Sendable {
 
     static func parse(_ text: String) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let number = Double(trimmed), number.isFinite { return number }
+        if let number = Double(trimmed) { return UTCCalendar.isDate(number) ? number : nil }
         let formatter = ISO8601DateFormatter()
         let variants: [ISO8601DateFormatter.Options] = [
             [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds], [.withFullDate],

@@ -150,6 +150,48 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         return kills
     }
 
+    /// Numbers on the command line that once trapped (`--lock-timeout 1e300` or `nan`: a C `int` of
+    /// milliseconds), aborted (`--token-cache 2^63`: the cache is laid out at start), hung (`--jobs 100000`:
+    /// threads) or silently disabled a check (`--leeway nan`: no token judged expired) are usage errors.
+    @Test(arguments: [
+        (["--lock-timeout", "1e300"], "--lock-timeout must be a number of seconds from 0 to 1000000."),
+        (["--lock-timeout", "nan"], "--lock-timeout must be a number of seconds from 0 to 1000000."),
+        (["--leeway", "nan"], "--leeway must be a number of seconds from 0 to 1000000000000."),
+        (["--leeway", "inf"], "--leeway must be a number of seconds from 0 to 1000000000000."),
+        (["--jobs", "100000"], "--jobs must be from 1 to 256."),
+        (["--token-cache", "9223372036854775807"], "--token-cache must be from 16 to 4194304."),
+        (["--commit-interval", "nan"], "--commit-interval must be a number of seconds, 0 or more."),
+    ])
+    func anOutOfRangeNumberIsAUsageError(flag: [String], message: String) throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("n.sqlite").path
+        let outcome = try Harness.run(["scan", "samples/logs/caddy", "--db", database] + flag)
+        #expect(outcome.status == 2, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: database), "nothing is written before the flags are checked")
+    }
+
+    @Test func aKeepDaysPastAnyDateIsAUsageError() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try Harness.run([
+            "prune", "--db", directory.appendingPathComponent("p.sqlite").path, "--keep-days", "9223372036854775807",
+        ])
+        #expect(outcome.status == 2, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("--keep-days must be from 1 to 100000"), "\(outcome.stderr)")
+    }
+
+    /// A time on the command line must be a date: `prune --before 1e300` once removed every token.
+    @Test(arguments: [["prune", "--before", "1e300"], ["report", "--since", "1e300"], ["findings", "--until", "1e400"]])
+    func aTimePastAnyDateIsAUsageError(arguments: [String]) throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try Harness.run(arguments + ["--db", directory.appendingPathComponent("t.sqlite").path])
+        #expect(outcome.status == 2, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("The value '\(arguments[2])' is invalid for '\(arguments[1])"), "\(outcome.stderr)")
+    }
+
     @Test func missingPathIsReportedAndTheRestIsScanned() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

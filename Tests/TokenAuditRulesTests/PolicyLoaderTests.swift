@@ -137,3 +137,56 @@ import TokenAuditModel
         #expect(fapi.severity(for: "not-sender-constrained", chosen: .info) == .medium)
     }
 }
+
+/// Numbers in a policy file: every count, length, bit width and duration must be from 0 to
+/// ``AuditPolicy/largestNumber``, and a time must be a date. Before, `max_scopes: 1e300` stopped the scan with a
+/// trap where a rule made an `Int` of it, and `leeway: .nan` judged no token expired.
+@Suite struct PolicyNumberTests {
+    static let cases: [(String, String)] = [
+        ("leeway: .nan", ":2: `leeway` must be a number from 0 to 1000000000000, not nan"),
+        ("leeway: -5", ":2: `leeway` must be a number from 0 to 1000000000000, not -5.0"),
+        ("leeway: 1e306h", ":2: `leeway` must be a number from 0 to 1000000000000, not inf"),
+        ("rules:\n  scope-too-many:\n    max_scopes: 1e300", ":4: scope-too-many: `max_scopes` must be a number from 0 to 1000000000000, not 1e+300"),
+        ("rules:\n  token-multi-ip:\n    ipv4_prefix: .inf", ":4: token-multi-ip: `ipv4_prefix` must be a number from 0 to 1000000000000, not inf"),
+        ("rules:\n  token-multi-ip:\n    window: 1e20d", ":4: token-multi-ip: `window` must be a number from 0 to 1000000000000, not 8.64e+24"),
+        ("rules:\n  oversized-token:\n    max_bytes: -.inf", ":4: oversized-token: `max_bytes` must be a number from 0 to 1000000000000, not -inf"),
+        ("route_policy:\n  - route: /admin\n    max_auth_age: .nan", ":4: stale-authentication: `max_auth_age` must be a number from 0 to 1000000000000, not nan"),
+        ("revocations:\n  - sub: alice\n    time: \"1e300\"\n    reason: test", ":4: `time` must be a date (2026-12-31) or a time (2026-12-31T00:00:00Z), not 1e+300"),
+    ]
+
+    @Test(arguments: cases)
+    func aNumberOutOfRangeIsAnErrorNamingItsLine(text: String, expected: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("policy-numbers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("policy.yml").path
+        try ("version: 1\n" + text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let errors = PolicyLoader.check(paths: [path])
+        try #require(errors.count == 1, "\(errors)")
+        #expect(errors[0].description == path + expected)
+    }
+
+    @Test func theLargestNumberLoads() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("policy-numbers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("policy.yml").path
+        try "version: 1\nleeway: 0\nrules:\n  scope-too-many:\n    max_scopes: 1000000000000\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let policy = try PolicyLoader.load(path: path)
+        #expect(policy.leeway == 0)
+        #expect(policy.integer("max_scopes", of: "scope-too-many", default: 20) == 1_000_000_000_000)
+    }
+
+    /// A policy built in code is not checked by the loader: a whole-number parameter is still never a trap.
+    @Test(arguments: [
+        (1e300, 1_000_000_000_000), (-.infinity, 0), (.nan, 20), (-5, 0), (2.9, 2), (.infinity, 1_000_000_000_000),
+    ])
+    func aWholeNumberParameterIsClamped(value: Double, expected: Int) {
+        var policy = AuditPolicy()
+        var setting = RuleSetting()
+        setting.parameters["max_scopes"] = .number(value)
+        policy.ruleSettings["scope-too-many"] = setting
+        #expect(policy.integer("max_scopes", of: "scope-too-many", default: 20) == expected)
+    }
+}
