@@ -6,12 +6,46 @@ import TokenAuditVerification
 
 /// Publicly seen HMAC secrets, loaded once: the shipped wallarm list (MIT) plus the project's own additions.
 public struct WeakSecretList: Sendable {
-    /// The secrets, duplicates removed, each with the list it came from.
-    public let entries: [(secret: [UInt8], source: String)]
+    /// The secrets, duplicates removed, each with the list it came from. The built-in list is read at the first
+    /// use (``builtin()``): most runs never need it (a re-run that reads nothing new, a scan without HS* tokens),
+    /// and reading its 104 000 lines was ~0.2 CPU-s of every scan's start.
+    public var entries: [(secret: [UInt8], source: String)] { storage.entries }
+
+    private let storage: Storage
 
     public init(entries: [(secret: [UInt8], source: String)]) {
+        storage = Storage(loaded: Self.withoutDuplicates(entries))
+    }
+
+    private init(loading load: @escaping @Sendable () -> [(secret: [UInt8], source: String)]) {
+        storage = Storage(load: load)
+    }
+
+    static func withoutDuplicates(_ entries: [(secret: [UInt8], source: String)]) -> [(secret: [UInt8], source: String)] {
         var seen = Set<[UInt8]>()
-        self.entries = entries.filter { seen.insert($0.secret).inserted }
+        return entries.filter { seen.insert($0.secret).inserted }
+    }
+
+    /// Whether the entries have been read (a list made from entries always has).
+    var isLoaded: Bool { storage.isLoaded }
+
+    /// The entries, or the function that reads them until the first use.
+    private final class Storage: Sendable {
+        private let state: Mutex<(entries: [(secret: [UInt8], source: String)]?, load: (@Sendable () -> [(secret: [UInt8], source: String)])?)>
+
+        init(loaded entries: [(secret: [UInt8], source: String)]) { state = Mutex((entries, nil)) }
+        init(load: @escaping @Sendable () -> [(secret: [UInt8], source: String)]) { state = Mutex((nil, load)) }
+
+        var entries: [(secret: [UInt8], source: String)] {
+            state.withLock { state in
+                if let entries = state.entries { return entries }
+                let entries = state.load?() ?? []
+                state = (entries, nil)
+                return entries
+            }
+        }
+
+        var isLoaded: Bool { state.withLock { $0.entries != nil } }
     }
 
     /// How many entries of ``builtin()`` come from the short list of common defaults (tried first).
@@ -22,6 +56,10 @@ public struct WeakSecretList: Sendable {
 
     /// The shipped lists: `builtin-secrets.list` first (it holds the commonest defaults), then `jwt.secrets.list`.
     public static func builtin() -> WeakSecretList {
+        WeakSecretList(loading: { withoutDuplicates(readBuiltin()) })
+    }
+
+    private static func readBuiltin() -> [(secret: [UInt8], source: String)] {
         var entries: [(secret: [UInt8], source: String)] = []
         for (name, source) in [("builtin-secrets", "builtin"), ("jwt.secrets", "wallarm-jwt-secrets")] {
             guard let url = Bundle.module.url(forResource: "Resources/\(name)", withExtension: "list"),
@@ -33,7 +71,7 @@ public struct WeakSecretList: Sendable {
                 if !bytes.isEmpty { entries.append((bytes, source)) }
             }
         }
-        return WeakSecretList(entries: entries)
+        return entries
     }
 }
 
@@ -62,7 +100,9 @@ struct CrackedSecret: Sendable {
 ///   docs/performance.md has the measured number.
 final class WeakSecretChecker: Sendable {
     let list: WeakSecretList
-    private let index: [[UInt8]: String]
+    /// The list by secret, built at the first ``knownSecret(equalTo:)`` (an HS* token MACed with a configured
+    /// key), not with the engine.
+    private let index = Mutex<[[UInt8]: String]?>(nil)
     private let crackedByGroup = Mutex<[String: [CrackedSecret]]>([:])
     /// The list's key pads per hash, built at the first full pass that needs them (most scans need SHA-256 only).
     private let padsByHash = Mutex<[HashAlgorithm: HMACKeyPads]>([:])
@@ -77,15 +117,20 @@ final class WeakSecretChecker: Sendable {
 
     init(list: WeakSecretList) {
         self.list = list
-        var index: [[UInt8]: String] = [:]
-        for entry in list.entries where index[entry.secret] == nil { index[entry.secret] = entry.source }
-        self.index = index
     }
 
     /// The list entry equal to a configured key, if the key is a known weak secret.
     func knownSecret(equalTo key: [UInt8]) -> CrackedSecret? {
         if key.isEmpty { return CrackedSecret(secret: key, source: "empty") }
-        return index[key].map { CrackedSecret(secret: key, source: $0) }
+        let source = index.withLock { index in
+            if index == nil {
+                var built: [[UInt8]: String] = [:]
+                for entry in list.entries where built[entry.secret] == nil { built[entry.secret] = entry.source }
+                index = built
+            }
+            return index?[key]
+        }
+        return source.map { CrackedSecret(secret: key, source: $0) }
     }
 
     func crack(
@@ -122,7 +167,8 @@ final class WeakSecretChecker: Sendable {
     /// and the CPU time that took on the threads that did it.
     var fullSearchStatistics: WeakSecretSearchStatistics {
         WeakSecretSearchStatistics(
-            tokens: fullSearches.load(ordering: .relaxed), listEntries: list.entries.count,
+            // The list's size only once a search has read it: asking would read it for nothing.
+            tokens: fullSearches.load(ordering: .relaxed), listEntries: list.isLoaded ? list.entries.count : 0,
             cpuSeconds: Double(fullSearchNanoseconds.load(ordering: .relaxed)) / 1e9)
     }
 
