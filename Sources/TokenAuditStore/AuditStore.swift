@@ -379,15 +379,20 @@ public final class AuditStore: @unchecked Sendable {
                 heldTransactionOpen = false
             }
         } catch {
-            heldTransactionOpen = false
-            try? statements.rollback.run([])
-            tokenIDs.removeAll()
-            stringIDs.removeAll()
-            // Sources registered by earlier commits of a held transaction are rolled back with it.
-            if holdsCommits { sourceIDsByKey.removeAll() }
-            if droppedInThisTransaction { deferredIndexesDropped = false }
+            rollBack()
             throw error
         }
+    }
+
+    /// Rolls back the open transaction and forgets what it made: the ids of its rows, the sources registered by
+    /// it (and by the earlier commits of a held transaction), its drop of the deferred indexes.
+    private func rollBack() {
+        heldTransactionOpen = false
+        try? statements.rollback.run([])
+        tokenIDs.removeAll()
+        stringIDs.removeAll()
+        if holdsCommits { sourceIDsByKey.removeAll() }
+        if droppedInThisTransaction { deferredIndexesDropped = false }
     }
 
     // MARK: Held commits
@@ -421,12 +426,7 @@ public final class AuditStore: @unchecked Sendable {
                 try statements.commit.run([])
                 heldTransactionOpen = false
             } catch {
-                heldTransactionOpen = false
-                try? statements.rollback.run([])
-                tokenIDs.removeAll()
-                stringIDs.removeAll()
-                sourceIDsByKey.removeAll()
-                if droppedInThisTransaction { deferredIndexesDropped = false }
+                rollBack()
                 throw error
             }
             return true
