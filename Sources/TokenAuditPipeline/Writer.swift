@@ -114,11 +114,9 @@ final class Writer: Sendable {
     private let commitInterval: UInt64
     /// When the held transaction last committed (monotonic nanoseconds; under the committer's queue).
     private let lastDurableCommit: Atomic<UInt64>
-    /// Checkpoints run beside the scan after each COMMIT (``checkpointBeside()``): one at a time, and one more
-    /// when a COMMIT came while one ran (its frames may not be covered).
+    /// Checkpoints run beside the scan after each COMMIT (``checkpointBeside()``), one at a time.
     private let checkpointer = DispatchQueue(label: "tokenaudit.checkpointer")
     private let checkpoints = DispatchGroup()
-    private let checkpointRequests = Mutex((running: false, again: false))
 
     /// `commitInterval`: seconds between the scan's COMMITs at most (plus one transaction): commits in between
     /// share one SQLite transaction. 0 commits every transaction.
@@ -250,26 +248,11 @@ final class Writer: Sendable {
     func waitForCheckpoints() { checkpoints.wait() }
 
     /// Copies the committed WAL into the database on a connection and thread of its own (best effort), so the
-    /// committer goes on writing meanwhile.
+    /// committer goes on writing meanwhile. One per COMMIT: at most one a minute, and one at the end.
     private func checkpointBeside() {
-        let start = checkpointRequests.withLock { requests in
-            if requests.running {
-                requests.again = true
-                return false
-            }
-            requests.running = true
-            return true
-        }
-        guard start else { return }
         checkpointer.async(group: checkpoints) { [self] in
             nameCurrentThread("ta-checkpoint")
-            repeat {
-                try? store.checkpointBeside()
-            } while checkpointRequests.withLock { requests in
-                defer { requests.again = false }
-                if !requests.again { requests.running = false }
-                return requests.again
-            }
+            try? store.checkpointBeside()
         }
     }
 

@@ -6,22 +6,25 @@ import TokenAuditVerification
 
 /// Publicly seen HMAC secrets, loaded once: the shipped wallarm list (MIT) plus the project's own additions.
 public struct WeakSecretList: Sendable {
+    /// A secret and the list it came from.
+    public typealias Entry = (secret: [UInt8], source: String)
+
     /// The secrets, duplicates removed, each with the list it came from. The built-in list is read at the first
     /// use (``builtin()``): most runs never need it (a re-run that reads nothing new, a scan without HS* tokens),
     /// and reading its 104 000 lines was ~0.2 CPU-s of every scan's start.
-    public var entries: [(secret: [UInt8], source: String)] { storage.entries }
+    public var entries: [Entry] { storage.entries }
 
     private let storage: Storage
 
-    public init(entries: [(secret: [UInt8], source: String)]) {
+    public init(entries: [Entry]) {
         storage = Storage(loaded: Self.withoutDuplicates(entries))
     }
 
-    private init(loading load: @escaping @Sendable () -> [(secret: [UInt8], source: String)]) {
+    private init(loading load: @escaping @Sendable () -> [Entry]) {
         storage = Storage(load: load)
     }
 
-    static func withoutDuplicates(_ entries: [(secret: [UInt8], source: String)]) -> [(secret: [UInt8], source: String)] {
+    static func withoutDuplicates(_ entries: [Entry]) -> [Entry] {
         var seen = Set<[UInt8]>()
         return entries.filter { seen.insert($0.secret).inserted }
     }
@@ -31,12 +34,12 @@ public struct WeakSecretList: Sendable {
 
     /// The entries, or the function that reads them until the first use.
     private final class Storage: Sendable {
-        private let state: Mutex<(entries: [(secret: [UInt8], source: String)]?, load: (@Sendable () -> [(secret: [UInt8], source: String)])?)>
+        private let state: Mutex<(entries: [Entry]?, load: (@Sendable () -> [Entry])?)>
 
-        init(loaded entries: [(secret: [UInt8], source: String)]) { state = Mutex((entries, nil)) }
-        init(load: @escaping @Sendable () -> [(secret: [UInt8], source: String)]) { state = Mutex((nil, load)) }
+        init(loaded entries: [Entry]) { state = Mutex((entries, nil)) }
+        init(load: @escaping @Sendable () -> [Entry]) { state = Mutex((nil, load)) }
 
-        var entries: [(secret: [UInt8], source: String)] {
+        var entries: [Entry] {
             state.withLock { state in
                 if let entries = state.entries { return entries }
                 let entries = state.load?() ?? []
@@ -59,8 +62,8 @@ public struct WeakSecretList: Sendable {
         WeakSecretList(loading: { withoutDuplicates(readBuiltin()) })
     }
 
-    private static func readBuiltin() -> [(secret: [UInt8], source: String)] {
-        var entries: [(secret: [UInt8], source: String)] = []
+    private static func readBuiltin() -> [Entry] {
+        var entries: [Entry] = []
         for (name, source) in [("builtin-secrets", "builtin"), ("jwt.secrets", "wallarm-jwt-secrets")] {
             guard let url = Bundle.module.url(forResource: "Resources/\(name)", withExtension: "list"),
                 let data = try? Data(contentsOf: url)
