@@ -71,8 +71,8 @@ extension TokenAuditCommand {
             valueName: "N"))
         var fieldLimits: [Int] = []
 
-        @Option(help: "Worker threads (default: all cores).")
-        var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: "Worker threads (default: all cores, at most 256).")
+        var jobs: Int = min(ProcessInfo.processInfo.activeProcessorCount, Scan.mostJobs)
 
         @Option(name: .customLong("batch-lines"), help: ArgumentHelp(
             "Lines per batch (at most 2 MiB of them), the unit of parallel work and memory (tuning). Logs whose lines carry many new tokens are read in narrower batches on their own.", valueName: "N"))
