@@ -345,10 +345,11 @@ final class Writer: Sendable {
             do {
                 // 0: one COMMIT per transaction, checkpointed by the commits themselves every 64 MiB of WAL (a
                 // checkpoint beside each of them wrote 2.2 GB for a night, against 1.5 GB).
-                if commitInterval > 0 { try store.holdCommits() }
+                let holds = commitInterval > 0
+                if holds { try store.holdCommits() }
                 try store.commit(transaction.takeBatch(), registering: transaction.registrations)
                 let now = DispatchTime.now().uptimeNanoseconds
-                if now &- lastDurableCommit.load(ordering: .relaxed) >= commitInterval {
+                if holds, now &- lastDurableCommit.load(ordering: .relaxed) >= commitInterval {
                     committedHeld = try store.commitHeld()
                     lastDurableCommit.store(now, ordering: .relaxed)
                 }

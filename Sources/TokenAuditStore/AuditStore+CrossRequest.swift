@@ -158,9 +158,10 @@ extension AuditStore {
 
     /// Copies the committed WAL frames into the database file (a passive checkpoint: it waits for nobody and
     /// stops at frames a reader still needs) on a connection of its own, so it can run on another thread while
-    /// this store writes. At the end of a large scan the WAL holds up to `wal_autocheckpoint` pages (128 MiB at 8 KiB) that
-    /// the commit after the index rebuild, or the close, would otherwise copy (and fsync) on the scan's main
-    /// thread. Best effort: the data is committed either way.
+    /// this store writes. A scan's writer calls it after each COMMIT of its held transaction (``holdCommits()``),
+    /// whose frames a checkpoint run by the commit itself would copy and sync on the committer, stopping the
+    /// pipeline, and at the scan's end, whose frames the commit after the index rebuild, or the close, would
+    /// otherwise copy on the main thread. Best effort: the data is committed either way.
     public func checkpointBeside() throws {
         do {
             let side = try SQLiteConnection(path: path, readOnly: false, busyTimeoutMilliseconds: 0)
