@@ -349,9 +349,13 @@ final class Writer: Sendable {
                 if holds { try store.holdCommits() }
                 try store.commit(transaction.takeBatch(), registering: transaction.registrations)
                 let now = DispatchTime.now().uptimeNanoseconds
-                if holds, now &- lastDurableCommit.load(ordering: .relaxed) >= commitInterval {
+                // Another scan (or a prune) waiting for the write lock gets it now, not after the interval
+                // (its --lock-timeout is shorter): the two scans take turns a transaction at a time.
+                let waiting = holds && store.anotherWriterIsWaiting()
+                if holds, waiting || now &- lastDurableCommit.load(ordering: .relaxed) >= commitInterval {
                     committedHeld = try store.commitHeld()
                     lastDurableCommit.store(now, ordering: .relaxed)
+                    if waiting { store.letWaitingWriterIn(within: 2) }
                 }
             } catch {
                 failure = "\(error)"

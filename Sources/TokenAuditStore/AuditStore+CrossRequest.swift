@@ -215,7 +215,7 @@ extension AuditStore {
     /// pending one (in one transaction, after its findings are written): the next judges only what comes after.
     public func markCrossRequestJudged(through: Int64, policyKey: String) throws {
         try withConnection { connection in
-            try connection.execute("BEGIN IMMEDIATE")
+            try connection.beginImmediate()
             do {
                 try connection.prepare(
                     "INSERT OR REPLACE INTO cross_request_state (id, judged_through_token_id, policy_key) VALUES (1, ?1, ?2)"
@@ -280,7 +280,7 @@ extension AuditStore {
             }
         }
         return try withConnection { connection in
-            try connection.execute("BEGIN IMMEDIATE")
+            try connection.beginImmediate()
             do {
                 // Pass 3 finds tokens through the id cache: a prune since may have removed some.
                 try forgetIDsIfAnotherConnectionCommitted()

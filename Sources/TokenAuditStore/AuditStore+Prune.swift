@@ -100,7 +100,7 @@ extension AuditStore {
     public func prune(_ cutOff: PruneCutOff, dryRun: Bool = false) throws -> PruneSummary {
         try withConnection { connection in
             do {
-                try connection.execute("BEGIN IMMEDIATE")
+                try connection.beginImmediate()
                 var summary: PruneSummary
                 switch cutOff {
                 case .before(let time):

@@ -139,7 +139,7 @@ public final class AuditStore: @unchecked Sendable {
             throw StoreError.schemaTooNew(path: connection.path, found: found, supported: Schema.currentVersion)
         }
         guard found < Schema.currentVersion else { return }
-        try connection.execute("BEGIN IMMEDIATE")
+        try connection.beginImmediate()
         do {
             // Re-read inside the write lock: another process may have migrated meanwhile.
             let version = Int(try connection.scalar("PRAGMA user_version").int64 ?? 0)
@@ -222,7 +222,7 @@ public final class AuditStore: @unchecked Sendable {
     private static func createDeferredIndexes(_ connection: SQLiteConnection) throws {
         let missing = Set(try missingDeferredIndexes(connection))
         guard !missing.isEmpty else { return }
-        try connection.execute("BEGIN IMMEDIATE")
+        try connection.beginImmediate()
         do {
             for index in deferredIndexes where missing.contains(index.name) {
                 try connection.execute("CREATE INDEX IF NOT EXISTS \(index.name) ON \(index.columns)")
@@ -247,7 +247,7 @@ public final class AuditStore: @unchecked Sendable {
     /// Readers see every waiting record completed, or none.
     static func writePendingTokenColumns(_ connection: SQLiteConnection) throws {
         guard try hasPendingTokenColumns(connection) else { return }
-        try connection.execute("BEGIN IMMEDIATE")
+        try connection.beginImmediate()
         do {
             let update = try connection.prepare(
                 "UPDATE token_records SET fingerprint = ?1, fingerprint_key = ?2 WHERE id = ?3")
@@ -366,7 +366,7 @@ public final class AuditStore: @unchecked Sendable {
     /// then rolls back every write since the last COMMIT.
     private func transaction(_ body: () throws -> Void) throws {
         if !heldTransactionOpen {
-            try statements.begin.run([])
+            try connection.beginImmediate()
             droppedInThisTransaction = false
             heldTransactionOpen = true
         }
@@ -430,6 +430,27 @@ public final class AuditStore: @unchecked Sendable {
                 throw error
             }
             return true
+        }
+    }
+
+    /// Whether another writer — a second scan into this database, a prune — is waiting to begin a write
+    /// transaction while this store holds the write lock. Its wait is bounded by its busy timeout (`scan
+    /// --lock-timeout`, 10 s), a held transaction by a minute: a holder that sees one commits
+    /// (``commitHeld()``) and lets it in (``letWaitingWriterIn(within:)``), so two scans into one database
+    /// take turns a transaction at a time, as they did before commits were held.
+    public func anotherWriterIsWaiting() -> Bool {
+        lock.withLock { _ in connection.anotherWriterIsWaiting() }
+    }
+
+    /// After a COMMIT made for a waiting writer: waits until it has begun its transaction (it stops waiting
+    /// once its BEGIN succeeds or times out), at most `seconds`. Without the pause the holder's next BEGIN,
+    /// a few microseconds later, would take the lock again before SQLite's busy handler, which sleeps up to
+    /// 100 ms between tries, woke the other writer.
+    public func letWaitingWriterIn(within seconds: Double) {
+        var pauses = Int(max(0, min(seconds, 60)) * 500)
+        while pauses > 0, anotherWriterIsWaiting() {
+            usleep(2_000)
+            pauses -= 1
         }
     }
 
@@ -1497,7 +1518,7 @@ private struct Statements {
         WHERE head_fingerprint = ?1 AND size <= ?2
         ORDER BY size DESC, (path = ?3) DESC, id ASC LIMIT 1
         """
-    let begin, commit, rollback, dataVersion: SQLiteStatement
+    let commit, rollback, dataVersion: SQLiteStatement
     let insertRun, finishRun: SQLiteStatement
     let insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, upsertUsage, insertClientIPToken, insertTokenDay, upsertWindow: SQLiteStatement
@@ -1524,7 +1545,6 @@ private struct Statements {
     }
 
     init(_ db: SQLiteConnection) throws {
-        begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
         rollback = try db.prepare("ROLLBACK")
         dataVersion = try db.prepare("PRAGMA data_version")

@@ -54,8 +54,15 @@ final class SQLiteConnection {
     /// command actually ran (the report's queries, schema 14) instead of copies of its SQL.
     var preparing: ((String) -> Void)?
 
-    /// Opens `path`. A read-write open creates the file first with mode 0600 (open(2) O_CREAT) so that SQLite
-    /// never creates it with the process umask; SQLite gives the -wal and -shm files the database's mode.
+    /// Opens `path`. A read-write open of a file that does not exist yet creates it first with mode 0600
+    /// (open(2) O_CREAT | O_EXCL) so that SQLite never creates it with the process umask; SQLite gives the -wal
+    /// and -shm files the database's mode.
+    ///
+    /// An existing file is not opened here: closing any descriptor of a file drops every POSIX lock the process
+    /// holds on it, SQLite's included (sqlite.org/howtocorrupt.html, 2.2). A scan opens connections beside its
+    /// writer (the checkpointer's, after each COMMIT); each such open-and-close released the writer's SHARED lock,
+    /// and a second scan that ended meanwhile took the database for unused and deleted its WAL under the first
+    /// (whose next reader then failed with a short read, SQLITE_IOERR_SHORT_READ).
     init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int) throws {
         self.path = path
         if readOnly {
@@ -64,12 +71,13 @@ final class SQLiteConnection {
                 throw SQLiteError(path: path, code: SQLITE_CANTOPEN, message: "no such database file", sql: nil)
             }
         } else {
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                close(fd)
+            } else if errno != EEXIST {
                 let reason = String(cString: strerror(errno))
                 throw SQLiteError(path: path, code: SQLITE_CANTOPEN, message: "cannot create: \(reason)", sql: nil)
             }
-            close(fd)
         }
         _ = sqliteConfigured
         var db: OpaquePointer?
@@ -89,6 +97,43 @@ final class SQLiteConnection {
         // close_v2 defers the close until every statement is finalized; statements retain their connection,
         // so by the time this runs they are gone anyway.
         sqlite3_close_v2(handle)
+        if waitFileDescriptor >= 0 { close(waitFileDescriptor) }
+    }
+
+    // MARK: Waiting for the write lock, said aloud
+
+    /// `<database>-wait`: a lock file (mode 0600, empty) through which a connection waiting to begin a write
+    /// says so. SQLite lets a waiting writer only retry; a scan that holds its commits for a minute
+    /// (``AuditStore/holdCommits()``) would outlast a second scan's `--lock-timeout` every time. The waiter holds
+    /// a shared `flock(2)` on this file while its BEGIN IMMEDIATE waits; the holder tries an exclusive one
+    /// between its transactions and commits when that fails. Opened at first use; nil when it cannot be
+    /// (a read-only directory): the connection then waits silently, as SQLite does.
+    private var waitFile: Int32? {
+        if waitFileDescriptor == -2 { waitFileDescriptor = open(path + "-wait", O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        return waitFileDescriptor >= 0 ? waitFileDescriptor : nil
+    }
+    /// -2 until ``waitFile`` is first used, -1 when it could not be opened.
+    private var waitFileDescriptor: Int32 = -2
+
+    /// Begins a write transaction (BEGIN IMMEDIATE), holding the wait file's shared lock while SQLite waits
+    /// for another connection's write lock (busy timeout), so that a holder of commits lets this one in.
+    func beginImmediate() throws {
+        guard let fd = waitFile else { return try execute("BEGIN IMMEDIATE") }
+        // A waiter that cannot say so still waits; a holder's exclusive probe lasts a few microseconds.
+        let said = flock(fd, LOCK_SH) == 0
+        defer { if said { flock(fd, LOCK_UN) } }
+        try execute("BEGIN IMMEDIATE")
+    }
+
+    /// Whether another connection (another process, or another connection of this one) is waiting in
+    /// ``beginImmediate()``.
+    func anotherWriterIsWaiting() -> Bool {
+        guard let fd = waitFile else { return false }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
     }
 
     func error(_ code: Int32, sql: String?) -> SQLiteError {
