@@ -84,7 +84,7 @@ extension TokenAuditCommand {
         var tokenCache: Int = 16_384
 
         @Option(name: .customLong("lock-timeout"), help: ArgumentHelp(
-            "Seconds to wait for a database another scan is writing before giving up.",
+            "Seconds to wait for a turn at a database another scan (or a prune) is writing before giving up. Two scans into one database take turns a transaction at a time (a few seconds each).",
             valueName: "SECONDS"))
         var lockTimeout: Double = 10
 
