@@ -39,7 +39,9 @@ extension TokenAuditCommand {
         @Option(help: "Output format: markdown, html or json.")
         var format: ReportFormatArgument = .markdown
 
-        @Option(help: ArgumentHelp("Write to FILE (mode 0600) instead of standard output.", valueName: "FILE"))
+        @Option(help: ArgumentHelp(
+            "Write to FILE (mode 0600) instead of standard output. Never a SQLite database: the database itself, its -wal or -shm file, or another audit database is refused.",
+            valueName: "FILE"))
         var output: String?
 
         @Option(help: ArgumentHelp("Entries in the top-offender and per-issuer/client/route lists (default 10).",
@@ -51,6 +53,40 @@ extension TokenAuditCommand {
                 throw ValidationError("--until is before --since")
             }
             guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+            if let output, let reason = Self.overwritesADatabase(output, db: db) {
+                throw ValidationError("--output \(output) \(reason); a report there would destroy it")
+            }
+        }
+
+        /// Why writing the report to `output` would destroy a database, or nil. The report truncates its output:
+        /// `--output audit.sqlite` (a slip of the shell's completion) once replaced the audit database with the
+        /// report, exit 0. Refused: the database itself and its companion files, by name or by inode (a link),
+        /// and any existing SQLite database (last month's audit).
+        static func overwritesADatabase(_ output: String, db: String) -> String? {
+            let suffixes = ["", "-wal", "-shm", "-journal", "-wait"]
+            let target = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
+            var outputInfo = stat()
+            let outputExists = stat(output, &outputInfo) == 0
+            for suffix in suffixes {
+                let companion = db + suffix
+                let name = suffix.isEmpty ? "is the database" : "is the database's \(suffix.dropFirst()) file"
+                if URL(fileURLWithPath: companion).standardizedFileURL.resolvingSymlinksInPath().path == target {
+                    return name
+                }
+                var info = stat()
+                if outputExists, stat(companion, &info) == 0, info.st_dev == outputInfo.st_dev,
+                    info.st_ino == outputInfo.st_ino
+                {
+                    return name
+                }
+            }
+            if outputExists, let handle = FileHandle(forReadingAtPath: output) {
+                defer { try? handle.close() }
+                if let head = try? handle.read(upToCount: 16), head == Data("SQLite format 3\u{0}".utf8) {
+                    return "is a SQLite database"
+                }
+            }
+            return nil
         }
 
         func run() throws {

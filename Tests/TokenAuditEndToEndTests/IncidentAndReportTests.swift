@@ -285,6 +285,36 @@ struct ReportCommandTests {
         #expect(sources.filter { $0["first_time"] is String }.compactMap { $0["path"] as? String } == ["day2/access.log"])
     }
 
+    /// `report --output` truncates its file: pointed at the database (a slip of the shell's completion), it
+    /// once replaced the audit database with the report and exited 0. The database, its companion files (by
+    /// name or through a link) and any other SQLite database are refused before anything is written.
+    @Test(arguments: ["", "-wal", "-shm", " (a link)", " (another database)"])
+    func aReportNeverOverwritesADatabase(target: String) throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        let scan = try Harness.run(["scan", "samples/logs/caddy", "--db", database, "--keys", "samples/keys", "--quiet"])
+        #expect(scan.status == 0 || scan.status == 1, "\(scan.stderr)")
+        var output = database + target
+        switch target {
+        case " (a link)":
+            output = directory.appendingPathComponent("link.sqlite").path
+            try FileManager.default.createSymbolicLink(atPath: output, withDestinationPath: database)
+        case " (another database)":
+            output = directory.appendingPathComponent("last-month.sqlite").path
+            try FileManager.default.copyItem(atPath: database, toPath: output)
+        default: break
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: database))
+        let outcome = try Harness.run(["report", "--db", database, "--output", output])
+        #expect(outcome.status == 2, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("a report there would destroy it"), "\(outcome.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before)
+        let findings = try Harness.run(["findings", "--db", database, "--format", "jsonl"])
+        #expect(findings.status == 0, "\(findings.stderr)")
+        #expect(!findings.stdout.isEmpty)
+    }
+
     @Test func htmlReportIsWellFormedAndSelfContained() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
