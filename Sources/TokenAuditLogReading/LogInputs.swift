@@ -60,6 +60,10 @@ public struct LogInputs: Sendable, Hashable {
     /// Sum of the sizes of the regular files found, for "bytes read of total" next to ``ReadProgress``.
     public var totalFileSize: UInt64
 
+    /// Files met that are one of the paths `discover` was told to leave out (the scan's own database and its
+    /// companion files, when they sit among the logs), in the order met.
+    public var excluded: [String] = []
+
     /// All sources, stream by stream, each stream oldest first.
     public var sources: [LogSource] { streams.flatMap(\.sources) }
 
@@ -67,13 +71,28 @@ public struct LogInputs: Sendable, Hashable {
     /// recursively (every entry is a candidate, hidden ones too), `-` is standard input. Files are grouped
     /// into rotated streams by directory and base name.
     ///
-    /// - Parameter paths: command-line paths, in order. Duplicates are read once.
+    /// - Parameters:
+    ///   - paths: command-line paths, in order. Duplicates are read once.
+    ///   - excludedFiles: files never to read, whatever path reaches them (compared by device and inode):
+    ///     the scan's database and its `-wal`, `-shm` and `-wait` files. A nightly `scan /var/log --db
+    ///     /var/log/tokenaudit/audit.sqlite` otherwise read its own database as a log every night (a growing
+    ///     binary file, every line counted as binary) and registered it as a source.
     /// - Returns: the streams and the problems met; never throws.
-    public static func discover(_ paths: [String]) -> LogInputs {
+    public static func discover(_ paths: [String], excludingFiles excludedFiles: [String] = []) -> LogInputs {
         var walker = Walker()
+        for path in excludedFiles {
+            var status = stat()
+            if stat(path, &status) == 0 { walker.excludedIDs.insert(FileID(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))) }
+        }
         for path in paths { walker.visitArgument(path) }
         return walker.result()
     }
+}
+
+/// A file's identity on this machine, whatever path or link reaches it.
+struct FileID: Hashable {
+    var device: UInt64
+    var inode: UInt64
 }
 
 /// How a file name splits into a rotated set's base name and its place in the set.
@@ -185,6 +204,9 @@ private struct Walker {
     private var totalSize: UInt64 = 0
     private var hasStandardInput = false
     private var standardInputOrder = 0
+    /// Files never read (``LogInputs/discover(_:excludingFiles:)``).
+    var excludedIDs: Set<FileID> = []
+    private var excluded: [String] = []
 
     mutating func visitArgument(_ path: String) {
         if path == "-" {
@@ -220,6 +242,10 @@ private struct Walker {
             }
             walkDirectory(path)
         case S_IFREG:
+            if excludedIDs.contains(FileID(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))) {
+                excluded.append(path)
+                return
+            }
             addFile(path, size: UInt64(max(0, status.st_size)))
         case S_IFIFO where isArgument, S_IFCHR where isArgument:
             addFile(path, size: 0)
@@ -290,6 +316,7 @@ private struct Walker {
             streams.append((standardInputOrder, LogStream(name: "-", sources: [.standardInput])))
         }
         streams.sort { $0.order != $1.order ? $0.order < $1.order : $0.stream.name == "-" }
-        return LogInputs(streams: streams.map(\.stream), problems: problems, totalFileSize: totalSize)
+        return LogInputs(
+            streams: streams.map(\.stream), problems: problems, totalFileSize: totalSize, excluded: excluded)
     }
 }

@@ -98,7 +98,12 @@ public enum Scanner {
         }
         summary.runID = runID
 
-        let inputs = LogInputs.discover(configuration.paths)
+        let database = configuration.databasePath
+        let inputs = LogInputs.discover(
+            configuration.paths, excludingFiles: ["", "-wal", "-shm", "-journal", "-wait"].map { database + $0 })
+        if let first = inputs.excluded.first {
+            log("\(first): the scan's own database\(inputs.excluded.count > 1 ? " (and its \(inputs.excluded.count - 1) companion files)" : ""); not read as a log")
+        }
         for problem in inputs.problems {
             summary.problems.append(problem.description)
             log(problem.description)

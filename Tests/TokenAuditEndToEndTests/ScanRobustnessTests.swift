@@ -216,6 +216,29 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(outcome.stderr.contains("locked by another scan"), "\(outcome.stderr)")
     }
 
+    /// A nightly `scan /var/log --db /var/log/tokenaudit/audit.sqlite` walks its own database: it was read as a
+    /// log every night (a growing binary file, all of it counted as binary lines) and stored as a source.
+    @Test func aScanDoesNotReadItsOwnDatabase() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: "samples/logs/caddy/access.json", toPath: logs.appendingPathComponent("access.json").path)
+        let database = logs.appendingPathComponent("audit.sqlite").path
+        for run in 1...2 {
+            let outcome = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
+            #expect(outcome.status == 0 || outcome.status == 1, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("audit.sqlite: the scan's own database"), "\(outcome.stderr)")
+            let summary = try #require(
+                JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any], "\(outcome.stdout)")
+            let files = try #require(summary["files"] as? [String: Any])
+            #expect(files["found"] as? Int == 1, "run \(run): \(files)")
+            #expect(files["scanned"] as? Int == (run == 1 ? 1 : 0), "run \(run): \(files)")
+        }
+        #expect(try Harness.column(database: database, "SELECT path FROM sources") == [logs.appendingPathComponent("access.json").path])
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

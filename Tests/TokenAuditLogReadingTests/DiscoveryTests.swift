@@ -27,6 +27,28 @@ struct DiscoveryTests {
         #expect(parsed.place == place)
     }
 
+    /// The scan's database among the logs (`scan /var/log --db /var/log/tokenaudit/audit.sqlite`) is not a
+    /// log, whatever path reaches it: by its name, a symbolic link or a hard link.
+    @Test func excludedFilesAreLeftOutWhateverPathReachesThem() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("access.log", "x\n")
+        try directory.write("audit.sqlite", "SQLite format 3\u{0}")
+        try directory.write("audit.sqlite-wal", "")
+        try FileManager.default.createDirectory(atPath: directory.path + "/links", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.path + "/links/soft.sqlite", withDestinationPath: directory.path + "/audit.sqlite")
+        try FileManager.default.linkItem(atPath: directory.path + "/audit.sqlite", toPath: directory.path + "/links/hard")
+        let database = directory.path + "/audit.sqlite"
+        let all = LogInputs.discover([directory.path])
+        #expect(all.sources.count == 5)
+        let inputs = LogInputs.discover(
+            [directory.path, database], excludingFiles: [database, database + "-wal", database + "-shm"])
+        #expect(inputs.sources == [.file(directory.path + "/access.log")])
+        #expect(inputs.excluded.count == 5)
+        #expect(inputs.problems.isEmpty)
+        #expect(inputs.totalFileSize == 2)
+    }
+
     @Test("a rotated set reads oldest first: highest number first, then .1, then the live file")
     func numberedOrdering() throws {
         let directory = try TemporaryDirectory()
