@@ -72,7 +72,8 @@ public struct LogInputs: Sendable, Hashable {
     /// into rotated streams by directory and base name.
     ///
     /// - Parameters:
-    ///   - paths: command-line paths, in order. Duplicates are read once.
+    ///   - paths: command-line paths, in order. A file reached by several paths (duplicates, `./logs` and
+    ///     `logs`, links) is read once, under the first path met.
     ///   - excludedFiles: files never to read, whatever path reaches them (compared by device and inode):
     ///     the scan's database and its `-wal`, `-shm` and `-wait` files. A nightly `scan /var/log --db
     ///     /var/log/tokenaudit/audit.sqlite` otherwise read its own database as a log every night (a growing
@@ -199,7 +200,7 @@ private struct Walker {
     }
 
     private var files: [Found] = []
-    private var seen: Set<String> = []
+    private var seen: Set<FileID> = []
     private var problems: [LogInputProblem] = []
     private var totalSize: UInt64 = 0
     private var hasStandardInput = false
@@ -242,24 +243,27 @@ private struct Walker {
             }
             walkDirectory(path)
         case S_IFREG:
-            if excludedIDs.contains(FileID(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))) {
+            let id = FileID(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+            if excludedIDs.contains(id) {
                 excluded.append(path)
                 return
             }
-            addFile(path, size: UInt64(max(0, status.st_size)))
+            addFile(path, id: id, size: UInt64(max(0, status.st_size)))
         case S_IFIFO where isArgument, S_IFCHR where isArgument:
-            addFile(path, size: 0)
+            addFile(path, id: FileID(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)), size: 0)
         default:
             problems.append(LogInputProblem(path: path, reason: .notRegularFile(kind: Self.kindName(status.st_mode))))
         }
     }
 
-    private mutating func addFile(_ path: String, size: UInt64) {
+    /// Adds a file once, under the first path met: two paths to one file (`scan ./logs logs`, a symbolic or
+    /// hard link beside the log) read it twice in one run, and every count it holds was doubled.
+    private mutating func addFile(_ path: String, id: FileID, size: UInt64) {
         guard access(path, R_OK) == 0 else {
             problems.append(LogInputProblem(path: path, reason: .unreadable(errno: errno)))
             return
         }
-        guard seen.insert(path).inserted else { return }
+        guard seen.insert(id).inserted else { return }
         let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
         files.append(Found(path: path, rotation: RotationName(fileName: name), order: files.count))
         totalSize += size

@@ -40,13 +40,32 @@ struct DiscoveryTests {
         try FileManager.default.linkItem(atPath: directory.path + "/audit.sqlite", toPath: directory.path + "/links/hard")
         let database = directory.path + "/audit.sqlite"
         let all = LogInputs.discover([directory.path])
-        #expect(all.sources.count == 5)
+        // access.log, audit.sqlite (the links are the same file), audit.sqlite-wal.
+        #expect(all.sources.count == 3)
         let inputs = LogInputs.discover(
             [directory.path, database], excludingFiles: [database, database + "-wal", database + "-shm"])
         #expect(inputs.sources == [.file(directory.path + "/access.log")])
         #expect(inputs.excluded.count == 5)
         #expect(inputs.problems.isEmpty)
         #expect(inputs.totalFileSize == 2)
+    }
+
+    /// Two paths to one file read it twice in one run, and doubled every count it holds: `scan ./logs logs`,
+    /// or a link beside the log (`current.log -> access.log`). It is read once, under the first path met.
+    @Test func aFileReachedByManyPathsIsReadOnce() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("logs/access.log", "x\n")
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.path + "/logs/current.log", withDestinationPath: "access.log")
+        try FileManager.default.linkItem(
+            atPath: directory.path + "/logs/access.log", toPath: directory.path + "/access.log.hard")
+        let inputs = LogInputs.discover([
+            directory.path + "/logs", directory.path + "/./logs", directory.path + "/logs/current.log",
+            directory.path + "/access.log.hard",
+        ])
+        #expect(inputs.sources == [.file(directory.path + "/logs/access.log")])
+        #expect(inputs.totalFileSize == 2)
+        #expect(inputs.problems.isEmpty)
     }
 
     @Test("a rotated set reads oldest first: highest number first, then .1, then the live file")
