@@ -90,6 +90,15 @@ public struct LogInputs: Sendable, Hashable {
     }
 }
 
+extension LogInputs {
+    /// Whether `path` names the live member of a rotated set (`access.log`, not `access.log.1`,
+    /// `access.log.2.gz` or `access.log-20261128`): the one file a server may still be writing.
+    public static func isLiveFile(_ path: String) -> Bool {
+        let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        return RotationName(fileName: name).place == .live
+    }
+}
+
 /// A file's identity on this machine, whatever path or link reaches it.
 struct FileID: Hashable {
     var device: UInt64

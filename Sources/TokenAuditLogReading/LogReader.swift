@@ -25,6 +25,13 @@ public struct LogReaderOptions: Sendable {
     public var progress: ReadProgress?
     /// Which library inflates gzip sources (``GzipInflater/isal`` by default; the output is the same).
     public var gzipInflater: GzipInflater = .isal
+    /// When the source turns out to be plain (not compressed), its last line without a newline is not handed
+    /// out: it is counted (``LogReadCounters/heldBackLines``) and left behind the resume point, for a later
+    /// run to read once the writer has finished it. For a live log: a line caught half-written (block-buffered
+    /// loggers leave one at the end of the file until their next flush) was analysed as it stood, storing a
+    /// cut token that was never sent, and the complete line that a re-run read was then taken for one already
+    /// counted (same line number). A compressed file is whole; standard input ends when it ends.
+    public var holdsBackUnterminatedLastLine = false
     /// Tests only: false splits with memchr and the separate binary check (the fallback on CPUs without AVX2)
     /// even where the one-pass AVX2 scan could run.
     var usesWideSplitting = true
@@ -73,6 +80,8 @@ public struct LogReadCounters: Sendable, Hashable {
     public var linesSkippedForResume: Int = 0
     /// An incomplete line dropped because the data was damaged before its end.
     public var droppedPartialLines: Int = 0
+    /// Unterminated last lines of plain files left for a later run (``LogReaderOptions/holdsBackUnterminatedLastLine``).
+    public var heldBackLines: Int = 0
 }
 
 /// Reads one source as batches of lines, in memory bounded by the batch size and line cap, whatever the
@@ -155,6 +164,7 @@ public final class LogReader {
         case .zstd: decoder = try ZstdDecoder(input: input)
         }
         state = ReaderState(source: source, decoder: decoder, options: options)
+        state.holdsBackUnterminatedLastLine = options.holdsBackUnterminatedLastLine && compression == .plain
 
         let offset = options.resumePoint.decodedOffset ?? 0
         if offset > 0, compression == .plain, input.isRegularFile {
@@ -238,6 +248,8 @@ private struct ReaderState {
     var streamOffset: UInt64
     /// The current line is over-long: drop bytes until its newline.
     var isDiscardingLine = false
+    /// ``LogReaderOptions/holdsBackUnterminatedLastLine``, for a plain source.
+    var holdsBackUnterminatedLastLine = false
     /// Lines still to skip (resume by line count).
     var linesToSkip: Int
     /// Decoded bytes still to discard (resume by offset, when seeking is impossible).
@@ -286,7 +298,11 @@ private struct ReaderState {
                 let start = bounds[bounds.count - 1]
                 var length = buffer.count - start
                 if buffer[buffer.count - 1] == 0x0D { length -= 1 }
-                if length > options.maxLineLength {
+                if holdsBackUnterminatedLastLine {
+                    // Left behind the resume point: read by a later run, complete.
+                    buffer.removeSubrange(start...)
+                    lineCounters.heldBackLines += 1
+                } else if length > options.maxLineLength {
                     buffer.removeSubrange(start...)
                     countSkipped(overLong: true)
                 } else {

@@ -92,10 +92,13 @@ struct ReaderContext: Sendable {
             }
         }
 
-        let options = LogReaderOptions(
+        var options = LogReaderOptions(
             maxLinesPerBatch: configuration.batchLines, maxBytesPerBatch: configuration.batchBytes,
             maxLineLength: configuration.maxLineLength,
             resumePoint: resumePoint, progress: progress.reading)
+        // A live log's last line without a newline may still be being written: left for the next run. A rotated
+        // file is whole (its last line is read as it is).
+        if case .file(let path) = source, LogInputs.isLiveFile(path) { options.holdsBackUnterminatedLastLine = true }
         let reader: LogReader
         do {
             reader = try LogReader(source: source, options: options)
@@ -149,6 +152,10 @@ struct ReaderContext: Sendable {
         state.update {
             $0.overLong += counters.overLongLines
             $0.binary += counters.binaryLines
+            $0.heldBack += counters.heldBackLines
+        }
+        if counters.heldBackLines > 0 {
+            log("\(source): the last line has no newline (still being written?): left for the next run")
         }
         if let failure = reader.failure {
             problem(failure.description)

@@ -20,6 +20,8 @@ public struct ScanSummary: Sendable {
     public var tokenLines: UInt64 = 0
     public var overLongLines = 0
     public var binaryLines = 0
+    /// Unterminated last lines of live logs left for the next run (still being written).
+    public var heldBackLines = 0
     /// Token analyses in this run: once per distinct token, again for a token evicted from the token cache and
     /// seen again (the same verdict: the database does not change).
     public var tokensAnalysed: UInt64 = 0
@@ -66,6 +68,9 @@ public struct ScanSummary: Sendable {
         out += inputProblems > 0 ? ", \(inputProblems) unreadable paths\n" : "\n"
         out += "  lines      \(lines) read, \(tokenLines) with tokens"
         if overLongLines + binaryLines > 0 { out += ", \(overLongLines) over-long and \(binaryLines) binary skipped" }
+        if heldBackLines > 0 {
+            out += ", \(heldBackLines) unterminated last \(heldBackLines == 1 ? "line" : "lines") left for the next run"
+        }
         out += "\n"
         out += "  tokens     \(tokensAnalysed) analysed this run; \(tokensInDatabase) in the database\n"
         let order = ["valid", "invalid-signature", "unsigned", "unknown-key", "alg-key-mismatch", "unsupported",
@@ -120,7 +125,7 @@ public struct ScanSummary: Sendable {
             ]))),
             .init(key: "lines", value: .object(JSONObject([
                 "read": .number(Int(lines)), "with_tokens": .number(Int(tokenLines)),
-                "over_long": .number(overLongLines), "binary": .number(binaryLines),
+                "over_long": .number(overLongLines), "binary": .number(binaryLines), "held_back": .number(heldBackLines),
             ]))),
             .init(key: "tokens", value: .object(JSONObject([
                 "analysed_this_run": .number(Int(tokensAnalysed)), "in_database": .number(Int(tokensInDatabase)),

@@ -198,6 +198,7 @@ public enum Scanner {
         summary.filesPartial = finished.partial
         summary.filesFailed = finished.failed
         summary.overLongLines = finished.overLong
+        summary.heldBackLines = finished.heldBack
         summary.binaryLines = finished.binary
         summary.problems += finished.problems
         summary.formats = finished.formats
@@ -313,7 +314,7 @@ public enum Scanner {
 /// Per-scan counters shared by readers and the writer.
 final class SharedScanState: Sendable {
     struct Counts: Sendable {
-        var scanned = 0, resumed = 0, skipped = 0, partial = 0, failed = 0, overLong = 0, binary = 0
+        var scanned = 0, resumed = 0, skipped = 0, partial = 0, failed = 0, overLong = 0, binary = 0, heldBack = 0
         var problems: [String] = []
         var formats: [String: String] = [:]
     }

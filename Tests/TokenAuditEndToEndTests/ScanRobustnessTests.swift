@@ -239,6 +239,48 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try Harness.column(database: database, "SELECT path FROM sources") == [logs.appendingPathComponent("access.json").path])
     }
 
+    /// A live log caught with its last line half-written (a block-buffered logger flushes mid-line): that line
+    /// was analysed as it stood — a cut token that was never sent, stored with a use and findings — and the
+    /// complete line a later run read was taken for one already counted. It is now left for the next run, and
+    /// the two runs end with the database of one clean run of the finished file. A rotated file is read whole.
+    @Test func aHalfWrittenLastLineIsLeftForTheNextRun() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let live = logs.appendingPathComponent("access.log")
+        let full = try Data(contentsOf: URL(fileURLWithPath: "samples/logs/nginx/access.log"))
+        // Cut inside a line that carries a token: the last Authorization header's middle.
+        let text = String(decoding: full, as: UTF8.self)
+        let bearer = try #require(text.range(of: "Bearer ey", options: .backwards))
+        let cut = text.utf8.distance(from: text.startIndex, to: bearer.upperBound) + 40
+        try full.prefix(cut).write(to: live)
+        func scan(_ database: String) throws -> [String: Any] {
+            let outcome = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
+            #expect(outcome.status == 0 || outcome.status == 1, "\(outcome.stderr)")
+            return try #require(JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        }
+        let twice = directory.appendingPathComponent("twice.sqlite").path
+        let first = try scan(twice)
+        #expect((first["lines"] as? [String: Any])?["held_back"] as? Int == 1)
+        try full.write(to: live)
+        let second = try scan(twice)
+        #expect((second["lines"] as? [String: Any])?["held_back"] as? Int == 0)
+        let once = directory.appendingPathComponent("once.sqlite").path
+        _ = try scan(once)
+        #expect(try Harness.dump(database: twice) == Harness.dump(database: once))
+        #expect(try Harness.column(database: twice, "SELECT count(*) FROM tokens WHERE verification_status = 'truncated'")
+            == Harness.column(database: once, "SELECT count(*) FROM tokens WHERE verification_status = 'truncated'"))
+
+        // A rotated member is whole: its unterminated last line is read.
+        try FileManager.default.removeItem(at: live)
+        try full.prefix(cut).write(to: logs.appendingPathComponent("access.log.1"))
+        let rotated = try scan(directory.appendingPathComponent("rotated.sqlite").path)
+        #expect((rotated["lines"] as? [String: Any])?["held_back"] as? Int == 0)
+        let readFirst = try #require((first["lines"] as? [String: Any])?["read"] as? Int)
+        #expect((rotated["lines"] as? [String: Any])?["read"] as? Int == readFirst + 1)
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

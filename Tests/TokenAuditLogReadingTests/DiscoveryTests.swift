@@ -170,3 +170,47 @@ struct DiscoveryTests {
         #expect(inputs.problems == [LogInputProblem(path: locked, reason: .unreadable(errno: EACCES))])
     }
 }
+
+/// ``LogReaderOptions/holdsBackUnterminatedLastLine``: a plain source's last line without a newline is counted
+/// and left behind the resume point; a compressed one is read whole.
+@Suite struct HeldBackLastLineTests {
+    private func read(_ path: String, holdingBack: Bool, from resume: ResumePoint = .start) throws
+        -> (lines: [String], counters: LogReadCounters, resume: ResumePoint)
+    {
+        var options = LogReaderOptions(resumePoint: resume)
+        options.holdsBackUnterminatedLastLine = holdingBack
+        let reader = try LogReader(source: .file(path), options: options)
+        var lines: [String] = []
+        while let batch = reader.nextBatch() {
+            for index in 0..<batch.count {
+                lines.append(String(decoding: batch.bytes[batch.lineRange(at: index)], as: UTF8.self))
+            }
+        }
+        return (lines, reader.counters, reader.resumePoint)
+    }
+
+    @Test func aPlainFilesUnterminatedLastLineWaitsForTheNextRun() throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("access.log", "one\ntwo\nthr")
+        let held = try read(path, holdingBack: true)
+        #expect(held.lines == ["one", "two"])
+        #expect(held.counters.heldBackLines == 1)
+        #expect(held.counters.lines == 2)
+        #expect(held.resume.decodedOffset == 8)
+        // The writer finishes the line; the next run resumes where this one stopped and reads it whole.
+        try directory.write("access.log", "one\ntwo\nthree\nfour\n")
+        let next = try read(path, holdingBack: true, from: held.resume)
+        #expect(next.lines == ["three", "four"])
+        #expect(next.counters.heldBackLines == 0)
+        // Without holding back, the half line is handed out as it stands.
+        #expect(try read(try directory.write("b.log", "one\nthr"), holdingBack: false).lines == ["one", "thr"])
+    }
+
+    @Test func aCompressedFileIsReadWhole() throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("access.log.gz", try gzip("one\ntwo\nthr"))
+        let read = try read(path, holdingBack: true)
+        #expect(read.lines == ["one", "two", "thr"])
+        #expect(read.counters.heldBackLines == 0)
+    }
+}
