@@ -126,7 +126,8 @@ let package = Package(
             name: "TokenAuditStoreTests", dependencies: ["TokenAuditStore", "TokenAuditTestSupport"],
             resources: [.copy("Snapshots")]),
         .testTarget(name: "TokenAuditPipelineTests", dependencies: ["TokenAuditPipeline", "TokenAuditTestSupport"]),
-        .testTarget(name: "TokenAuditFuzzingTests", dependencies: ["TokenAuditFuzzing"]),
+        .testTarget(
+            name: "TokenAuditFuzzingTests", dependencies: ["TokenAuditFuzzing", "TokenAuditExtraction", "TokenAuditRules"]),
         .testTarget(
             name: "TokenAuditEndToEndTests", dependencies: ["tokenaudit", "TokenAuditStore", "TokenAuditModel"],
             // Golden files, read through #filePath so RECORD_SNAPSHOTS=1 can rewrite them in place.

@@ -26,6 +26,23 @@ public struct FuzzSeeds: Sendable {
             }
         }
         inputs[.line] = lines
+        // Each format the samples were written with, then a few of the lines it wrote (and one it did not).
+        for (format, folder) in Self.templates {
+            let sample = Self.files(under: directory + "/logs/" + folder).filter { !$0.hasSuffix(".md") }.compactMap { path -> [[UInt8]]? in
+                guard let reader = try? LogReader(source: .file(path)), let batch = reader.nextBatch() else { return nil }
+                return (0..<min(batch.count, 6)).map { Array(batch.bytes[batch.lineRange(at: $0)]) }
+            }.flatMap { $0 }
+            for count in [1, 3, 6] {
+                let body = Array(sample.prefix(count)) + Array(lines.prefix(1))
+                inputs[.template, default: []].append(Array(format.utf8) + body.flatMap { [0x0A] + $0 })
+            }
+        }
+        // The repository's policies (`rules/` beside the samples) and one that sets most sections.
+        let repository = URL(fileURLWithPath: directory).deletingLastPathComponent().path
+        for path in Self.files(under: repository + "/rules") where path.hasSuffix(".yml") || path.hasSuffix(".yaml") {
+            if let data = FileManager.default.contents(atPath: path) { inputs[.policy, default: []].append([UInt8](data)) }
+        }
+        inputs[.policy, default: []].append(Array(Self.policySeed.utf8))
         for path in Self.files(under: directory + "/tokens") {
             if let data = FileManager.default.contents(atPath: path) {
                 var bytes = [UInt8](data)
@@ -38,6 +55,63 @@ public struct FuzzSeeds: Sendable {
         }
         inputs[.store] = Self.storeSeeds + (storeTemplate?.seeds ?? [])
     }
+
+    /// The formats `scripts/make-samples.py` writes the template-shaped logs with (without the server's quoting),
+    /// each with the folder of `logs/` whose lines follow it; the last adds a `strftime` time and a certificate.
+    static let templates: [(format: String, folder: String)] = [
+        (#"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "#
+            + #""$http_user_agent" "$http_authorization" "$http_cookie" "$http_x_forwarded_for" "$request_body""#,
+         "nginx"),
+        (#"apache:%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" "%{Authorization}i" %D"#, "apache"),
+        (#"nginx:$time_iso8601 $remote_addr $host $request_time "$request" $status $body_bytes_sent "#
+            + #""$http_referer" "$http_user_agent" "$http_authorization""#, "nginx-custom"),
+        (#"apache:%a %{%d/%b/%Y:%H:%M:%S %z}t "%r" %>s "%{Authorization}i" "%{Cookie}i" %{SSL_CLIENT_CERT}x"#,
+         "apache"),
+    ]
+
+    /// A policy that sets a value in most sections, so that mutations reach each section's reader.
+    static let policySeed = """
+        version: 1
+        profile: default
+        leeway: 30
+        accepted_status: ["200-299"]
+        rejected_status: [401, 403]
+        allowed_algorithms: [RS256, PS256, ES256, EdDSA, HS256]
+        issuers:
+          - issuer: https://fuzz.example
+            algorithms: [RS256, ES256]
+        audiences: [api, https://api.example.com]
+        audience_map:
+          api.example.com: [https://api.example.com]
+        trusted_proxies: [10.0.0.0/8, "2001:db8::/32"]
+        public_paths: [/health, /public/*]
+        rules:
+          scope-too-many: {max_scopes: 5}
+          scope-privileged: {privileged_patterns: ["*", admin, "write:*"]}
+          token-multi-ip: {window: 3600, max_networks: 3, ipv4_prefix: 24}
+          weak-hmac-secret: {enabled: true, severity: critical}
+        suppressions:
+          - rule: token-in-url-query
+            host_path: api.example.com/legacy/export
+            reason: legacy client
+            expires: 2027-03-31
+        clients:
+          c:
+            scopes: [read, write]
+            type: public
+        route_policy:
+          - route: "POST /v1/orders*"
+            scopes: [write]
+          - route: /v1/admin/*
+            scopes: [admin]
+            acr: [urn:example:acr:mfa]
+            max_auth_age: 15m
+        revocations:
+          - jti: j
+            issuer: https://fuzz.example
+            time: 2026-11-01T00:00:00Z
+            reason: leaked
+        """
 
     /// Edit lists for the `store` target (``StoreEdits``) that do not depend on the schema: none (the database
     /// as scanned), the first table's first column set in every row to each of the values that break

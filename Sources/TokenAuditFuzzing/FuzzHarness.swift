@@ -30,6 +30,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The bytes as edits to a scanned database (any value in any cell, rows removed, damaged pages), then every
     /// read command on it and a prune (``StoreTemplate``).
     case store
+    /// An nginx `log_format` or Apache `LogFormat` string, then log lines read with it.
+    case template
+    /// The bytes as a policy file (`--rules`), then tokens and requests judged with it.
+    case policy
 }
 
 /// An invariant a target found broken: a bug, reported with the input.
@@ -43,6 +47,8 @@ public struct FuzzViolation: Error, CustomStringConvertible, Sendable {
 public final class FuzzHarness: Sendable {
     let extractors: [LineExtractor]
     let engine: RuleEngine
+    let keys: KeySet
+    let secrets: WeakSecretList
     let directory: String
     let storeTemplate: StoreTemplate?
 
@@ -67,9 +73,10 @@ public final class FuzzHarness: Sendable {
             LineExtractor(format: .jsonLines, options: options),
         ]
         // A short secret list keeps the weak-secret search in play without its full cost per input.
-        let secrets = WeakSecretList(entries: ["secret", "your-256-bit-secret", "changeme", ""].map {
+        secrets = WeakSecretList(entries: ["secret", "your-256-bit-secret", "changeme", ""].map {
             (secret: Array($0.utf8), source: "fuzz")
         })
+        self.keys = keys
         engine = RuleEngine(policy: AuditPolicy(), keySet: keys, secrets: secrets)
         directory = temporaryDirectory
         self.storeTemplate = storeTemplate
@@ -85,6 +92,8 @@ public final class FuzzHarness: Sendable {
         case .log: try log(input)
         case .keys: try keys(Array(input))
         case .store: try store(input)
+        case .template: try template(input)
+        case .policy: try policy(input)
         }
     }
 
@@ -103,35 +112,41 @@ public final class FuzzHarness: Sendable {
         var verdicts: [TokenKey: TokenVerdict] = [:]
         while start <= input.count {
             let end = input[start...].firstIndex(of: 0x0A) ?? input.count
-            try oneLine(UnsafeRawBufferPointer(rebasing: input[start..<end]), verdicts: &verdicts)
+            try oneLine(
+                UnsafeRawBufferPointer(rebasing: input[start..<end]), extractors: extractors, target: .line,
+                verdicts: &verdicts)
             start = end + 1
         }
     }
 
-    private func oneLine(
-        _ input: UnsafeRawBufferPointer, verdicts: inout [TokenKey: TokenVerdict]
+    /// One line through each of `extractors`: the field path and the String path agree, the time is a date,
+    /// token ranges lie inside the line, and every token goes through the `token` checks. `target` is the one
+    /// a broken invariant is reported for.
+    func oneLine(
+        _ input: UnsafeRawBufferPointer, extractors: [LineExtractor], target: FuzzTarget,
+        verdicts: inout [TokenKey: TokenVerdict]
     ) throws(FuzzViolation) {
         for extractor in extractors {
             let borrowed = extractor.extractBorrowing(input)
             var fields = LineFields()
             let read = extractor.extractFields(input, into: &fields)
             guard read == (borrowed != nil) else {
-                throw violation(.line, "\(extractor.format.name): extractFields read \(read), extractBorrowing \(borrowed != nil)")
+                throw violation(target, "\(extractor.format.name): extractFields read \(read), extractBorrowing \(borrowed != nil)")
             }
             guard let borrowed else { continue }
             // Later stages turn the time into whole buckets, hours and days: it must be a date.
             if let time = borrowed.context.time, !UTCCalendar.isDate(time) {
-                throw violation(.line, "\(extractor.format.name): line time \(time) is no date")
+                throw violation(target, "\(extractor.format.name): line time \(time) is no date")
             }
             guard fields.extractedLine(in: input) == borrowed else {
-                throw violation(.line, "\(extractor.format.name): the field path and the String path disagree")
+                throw violation(target, "\(extractor.format.name): the field path and the String path disagree")
             }
             for occurrence in borrowed.tokens {
                 if let range = occurrence.lineRange, range.lowerBound < 0 || range.upperBound > input.count {
-                    throw violation(.line, "\(extractor.format.name): token range \(range) outside a \(input.count)-byte line")
+                    throw violation(target, "\(extractor.format.name): token range \(range) outside a \(input.count)-byte line")
                 }
                 let bytes = occurrence.withBytes(in: input) { Array($0) }
-                guard !bytes.isEmpty else { throw violation(.line, "\(extractor.format.name): an empty token") }
+                guard !bytes.isEmpty else { throw violation(target, "\(extractor.format.name): an empty token") }
                 let observation = RequestObservation(
                     context: borrowed.context, location: occurrence.location, parameterName: occurrence.parameterName,
                     locationsOnLine: Set(borrowed.tokens.map(\.location)), clientCertificate: borrowed.clientCertificate)
@@ -242,7 +257,7 @@ public final class FuzzHarness: Sendable {
 
     // MARK: - Helpers
 
-    private func violation(_ target: FuzzTarget, _ message: String) -> FuzzViolation {
+    func violation(_ target: FuzzTarget, _ message: String) -> FuzzViolation {
         FuzzViolation(target: target, message: message)
     }
 

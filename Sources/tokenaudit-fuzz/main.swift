@@ -11,6 +11,8 @@ let usage = """
                        N mutated inputs per target (default 20000) from the samples' lines, tokens, files and
                        keys; no libFuzzer needed. Exit 1 on the first broken invariant, with the input saved.
       replay FILE...   runs each file as one input (the first byte picks the target, as under libFuzzer)
+      seeds DIR        writes every target's seed inputs into DIR, each with its target's first byte (the corpus
+                       scripts/fuzz.sh starts libFuzzer from)
       [LIBFUZZER FLAGS] [CORPUS DIR...]
                        coverage-guided fuzzing (libFuzzer's own command line, e.g. -max_total_time=600 corpus);
                        only in a build made by scripts/fuzz.sh
@@ -29,7 +31,7 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 let samples = ProcessInfo.processInfo.environment["TOKENAUDIT_FUZZ_SAMPLES"] ?? "samples"
 #if TOKENAUDIT_LIBFUZZER
 // libFuzzer's command line as it is: with -jobs it starts copies of this program with the same arguments.
-if !["mutate", "replay", "-h", "--help", "help"].contains(arguments.first ?? "") {
+if !["mutate", "replay", "seeds", "-h", "--help", "help"].contains(arguments.first ?? "") {
     runLibFuzzer(harness: makeHarness(samples: samples).0)
 }
 #endif
@@ -99,6 +101,22 @@ case "replay":
         if let violation { fail("\(path): \(violation)", code: 1) }
         print("\(path): ok")
     }
+case "seeds":
+    guard let directory = arguments.first else { fail("seeds DIR") }
+    let (_, template) = makeHarness(samples: samples)
+    let seeds = FuzzSeeds(samples: samples, storeTemplate: template)
+    try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var written = 0
+    for (selector, target) in FuzzTarget.allCases.enumerated() {
+        for (index, input) in (seeds.inputs[target] ?? []).enumerated() {
+            let path = "\(directory)/seed-\(target.rawValue)-\(index)"
+            guard FileManager.default.createFile(atPath: path, contents: Data([UInt8(selector)] + input)) else {
+                fail("cannot write \(path)")
+            }
+            written += 1
+        }
+    }
+    FileHandle.standardError.write(Data("seeds: \(written) inputs in \(directory)\n".utf8))
 default:
     fail(usage)
 }
