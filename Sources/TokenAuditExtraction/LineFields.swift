@@ -46,10 +46,19 @@ public struct LineTokens: RandomAccessCollection, Sendable, Hashable {
     public var startIndex: Int { 0 }
 
     public subscript(position: Int) -> TokenOccurrence {
-        switch position {
-        case 0: return first!
-        case 1: return second!
-        default: return rest[position - 2]
+        get {
+            switch position {
+            case 0: return first!
+            case 1: return second!
+            default: return rest[position - 2]
+            }
+        }
+        set {
+            switch position {
+            case 0: first = newValue
+            case 1: second = newValue
+            default: rest[position - 2] = newValue
+            }
         }
     }
 
@@ -163,7 +172,7 @@ public struct LineFields: Sendable {
                 guard bytes.count >= minimum else { return false }
                 let tail = UnsafeBufferPointer(rebasing: bytes[(bytes.count - minimum)...])
                 return holds(clientIP, tail) || holds(method, tail) || holds(host, tail) || holds(path, tail)
-                    || holds(userAgent, tail)
+                    || holds(userAgent, tail) || tokens.contains { holds($0.parameterName.map(FieldText.text) ?? .absent, tail) }
             }
         }
         guard suspect else { return }
@@ -193,6 +202,12 @@ public struct LineFields: Sendable {
         host = redacted(host)
         path = redacted(path)
         userAgent = redacted(userAgent)
+        // A parameter's name is stored too (a finding's evidence names the cookie or query parameter): a cookie
+        // field that a shifted format cut elsewhere made a "name" of text holding another token's signature.
+        for index in tokens.indices {
+            guard let name = tokens[index].parameterName, name.utf8.count >= minimum else { continue }
+            if case .text(let cleaned) = redacted(.text(name)), cleaned != name { tokens[index].parameterName = cleaned }
+        }
     }
 
     /// Whether the path holds a `?` (``RequestShapeBasis`` keeps such paths), read on the bytes.

@@ -108,3 +108,35 @@ import Testing
         #expect(fields.path == .text("/items/abc123"))
     }
 }
+
+/// Found by the `template` fuzz target (twenty-third session): a byte after a quote in an Apache format shifted
+/// its fields, so the `Cookie` field began in the middle of the User-Agent and held, before its `=`, a damaged
+/// copy of the cookie's token (header gone, signature intact). The cookie's *name* — stored in the
+/// `token-in-cookie` finding's evidence — then held the token's signature. Parameter names are redacted like
+/// the other stored fields.
+@Suite struct ParameterNameRedactionTests {
+    static let format = "%a %{%d/%b/%Y:%H:%M:%S %z}t \"%r\" %>s \"%{Authorization}i\" \"%{Cookie}i\"\u{D3} %{SSL_CLIENT_CERT}x"
+    static let signature = "SGu5h-1k9V8cU9sVqvpgim86gSi_rjUBvhBo-vRMbBh6Uu4-8vNIHUYcJ1_tEQ7X3YdkN8Z7W-0-hB7cofpEsg"
+    static let payload = "eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlLmNvbSIsInN1YiI6InVzZXItMTE4NyIsImF1ZCI6Imh0dHBzOi8vYXBpLmV4YW1wbGUuY29tIiwiY2xpZW50X2lkIjoibW9iaWxlLWlvcyIsInNjb3BlIjoib3JkZXJzOnJlYWQgcHJvZmlsZSIsImlhdCI6MTc5NTg2MDkwMCwiZXhwIjoxNzk1ODY0NTAwLCJqdGkiOiIwM2FhMzg5Ny1mY2Y0LTQ2YjYtOTg2Yy0zOWU4YzdiYjY5ZjYifQ"
+    static var line: String {
+        "10.30.0.9 - - [28/Nov/2026:14:19:40 +0000] \"POST /oauth2/token HTTP/1.1\" 200 1187 \"-\" \"Go-http-client/1.1\" "
+            + "\"Basicci5le\(payload.dropFirst(10)).\(signature)\" \"access_token=eyJhbGciOiJFUzI1NiIsImtpZCI6ImVzMjU2iiwidHlwIjoiYXQrand0In0."
+            + "\(payload).\(signature); lang=en\" \"-\" \"-\""
+    }
+
+    @Test func aParameterNameHoldsNoSignature() throws {
+        let template = try LogTemplate(apache: Self.format)
+        let extractor = LineExtractor(format: .template(template))
+        let bytes = Array(Self.line.utf8)
+        try bytes.withUnsafeBytes { raw in
+            let extracted = try #require(extractor.extractBorrowing(raw))
+            #expect(!extracted.tokens.isEmpty)
+            for token in extracted.tokens {
+                #expect(token.parameterName?.contains(String(Self.signature.suffix(24))) != true, "\(token.parameterName ?? "")")
+            }
+            // The name did hold it before: the format's shifted field is what this test is about.
+            #expect(extracted.tokens.contains { $0.parameterName?.contains("<redacted>") == true })
+            #expect(extractor.extractFields(raw)?.extractedLine(in: raw) == extracted)
+        }
+    }
+}
