@@ -547,3 +547,42 @@ func looksBinary(_ line: UnsafeRawBufferPointer) -> Bool {
     }
     return controls * 8 > count
 }
+
+extension SourceFingerprint {
+    /// Whether the decompressed content of the file at `path` begins with the bytes `previous` hashed (its
+    /// first `previous.headLength` bytes hash to `previous.headHash`): a plain log that logrotate compressed
+    /// (`access.log.1` → `access.log.2.gz`). Decompresses at most that many bytes. False when the file cannot
+    /// be read or decoded that far.
+    ///
+    /// Why: a compressed file's own fingerprint is of its compressed bytes, so the rotated copy of a log that
+    /// was already read looked new, and every line of it was read and counted again (Debian's nginx and Apache
+    /// rotate with `compress` and `delaycompress`: each day's log was counted twice).
+    public static func decodedContent(path: String, startsWith previous: SourceFingerprint) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        let input = RawInput(
+            descriptor: descriptor, ownsDescriptor: true, sourceName: path, capacity: 64 << 10, progress: nil)
+        do {
+            try input.ensureAvailable(4)
+            let head = UnsafeRawBufferPointer(start: input.buffer + input.start, count: min(4, input.available))
+            let decoder: any ByteDecoder
+            switch LogCompression.detect(head: head) {
+            case .plain: decoder = PlainDecoder(input: input)
+            case .gzip: decoder = IsalGzipDecoder(input: input)
+            case .zstd: decoder = try ZstdDecoder(input: input)
+            }
+            let wanted = previous.headLength
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(wanted, 1), alignment: 16)
+            defer { buffer.deallocate() }
+            var filled = 0
+            while filled < wanted {
+                let produced = try decoder.decode(into: buffer.baseAddress! + filled, capacity: wanted - filled)
+                if produced == 0 { break }
+                filled += produced
+            }
+            return filled == wanted && fnv1a64(UnsafeRawBufferPointer(rebasing: buffer[..<filled])) == previous.headHash
+        } catch {
+            return false
+        }
+    }
+}

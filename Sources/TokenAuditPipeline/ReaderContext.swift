@@ -33,8 +33,24 @@ struct ReaderContext: Sendable {
     }
 
     func read(_ stream: LogStream, index: Int) {
-        for source in stream.sources { read(source, stream: index) }
+        for source in stream.sources { read(source, stream: index, streamName: stream.name) }
         clock.finish(index)
+    }
+
+    /// The plain source of `streamName` whose content the file at `path` begins with, once decompressed: the
+    /// same log, rotated since it was read — compressed (`access.log.1` → `access.log.2.gz`), or renamed after
+    /// it grew while smaller than the 64 KiB a fingerprint covers (``SourceFingerprint/decodedContent(path:startsWith:)``).
+    /// The file then resumes that source's row where its lines stop, instead of being read again from its first
+    /// line as a new file.
+    func earlierCopy(of path: String, streamName: String) throws -> KnownSource? {
+        for candidate in try store.plainSources(ofStream: streamName) {
+            guard let hash = UInt64(candidate.headFingerprint, radix: 16), candidate.size > 0 else { continue }
+            let previous = SourceFingerprint(
+                size: UInt64(candidate.size), headLength: min(Int(candidate.size), SourceFingerprint.headLimit),
+                headHash: hash)
+            if SourceFingerprint.decodedContent(path: path, startsWith: previous) { return candidate }
+        }
+        return nil
     }
 
     func problem(_ message: String) {
@@ -42,7 +58,7 @@ struct ReaderContext: Sendable {
         state.update { $0.problems.append(message) }
     }
 
-    func read(_ source: LogSource, stream: Int) {
+    func read(_ source: LogSource, stream: Int, streamName: String) {
         var resumePoint = ResumePoint.start
         var known: KnownSource?
         var descriptor: SourceDescriptor
@@ -70,12 +86,36 @@ struct ReaderContext: Sendable {
                     // A file smaller than the fingerprinted head last time: its head hash changed as it grew.
                     known = previous
                 }
+                if known == nil, let plain = try earlierCopy(of: path, streamName: streamName) {
+                    // Its lines up to the plain file's watermark are stored: read on from there (decompressing
+                    // the part already read, once: next time this file is known by its own fingerprint).
+                    state.update { $0.resumed += 1 }
+                    known = plain
+                    resumePoint = plain.bytesCommitted > 0
+                        ? ResumePoint(lineNumber: Int(plain.linesCommitted) + 1, decodedOffset: UInt64(plain.bytesCommitted))
+                        : .skippingLines(Int(plain.linesCommitted))
+                }
             } catch {
                 problem("\(path): \(error)")
                 state.update { $0.failed += 1 }
                 return
             }
+            // Two files of one run with the content of one stored source (a log and its compressed copy while
+            // logrotate works, or two copies): the first reads on from its watermark, the second is the same
+            // data. Two readers resuming one row would interleave its line numbers.
             if let known {
+                var other: String?
+                state.update { counts in
+                    other = counts.claimedSources[known.id]
+                    if other == nil { counts.claimedSources[known.id] = path }
+                }
+                if let other {
+                    log("\(path): the same log as \(other) (read once in this run); skipped")
+                    state.update { $0.skipped += 1 }
+                    return
+                }
+            }
+            if let known, resumePoint == .start {
                 switch known.plan(forSize: Int64(info.size)) {
                 case .skip:
                     progress.addSkippedBytes(info.size)

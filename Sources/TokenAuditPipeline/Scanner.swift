@@ -317,6 +317,8 @@ final class SharedScanState: Sendable {
         var scanned = 0, resumed = 0, skipped = 0, partial = 0, failed = 0, overLong = 0, binary = 0, heldBack = 0
         var problems: [String] = []
         var formats: [String: String] = [:]
+        /// Stored sources a file of this run resumes or restarts, by id, with that file: one file each.
+        var claimedSources: [Int64: String] = [:]
     }
 
     private let counts = Mutex(Counts())

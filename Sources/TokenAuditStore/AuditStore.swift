@@ -585,6 +585,17 @@ public final class AuditStore: @unchecked Sendable {
     /// Without it a new row is inserted.
     /// The most recent source recorded under `path`, whatever its content: for a small file that grew, whose
     /// head fingerprint changed with it (the caller checks that the old content is a prefix of the new).
+    /// Plain sources recorded under a rotated set's names (`stream`: its directory and base name, e.g.
+    /// `/var/log/nginx/access.log`, and so `access.log`, `access.log.1`, `access.log-20261128`) with lines
+    /// committed, most lines first: the candidates a compressed file of that set may be a rotated copy of.
+    public func plainSources(ofStream stream: String) throws -> [KnownSource] {
+        try lookUp { lookups in
+            var found: [KnownSource] = []
+            try lookups.plainSourcesOfStream.forEachRow([.text(stream)]) { found.append(Self.knownSource($0)) }
+            return found
+        }
+    }
+
     public func latestSource(path: String) throws -> KnownSource? {
         try lookUp { lookups in
             var found: KnownSource?
@@ -1500,11 +1511,16 @@ struct IDCache<Key: IDCacheKey> {
 /// `@unchecked Sendable`: it lives in the store's `lookups` mutex and is used only under it.
 private final class SourceLookups: @unchecked Sendable {
     let connection: SQLiteConnection
-    let findSource, latestSource: SQLiteStatement
+    let findSource, latestSource, plainSourcesOfStream: SQLiteStatement
 
     init(path: String) throws {
         connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 5_000)
         findSource = try connection.prepare(Statements.findSourceSQL)
+        // `?1` is a rotated set's directory and base name: its live file and its rotated names (`.1`, `-date`).
+        plainSourcesOfStream = try connection.prepare(
+            "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "
+                + "WHERE compression = 'plain' AND lines_committed > 0 AND (path = ?1 OR substr(path, 1, length(?1) + 1) "
+                + "IN (?1 || '.', ?1 || '-')) ORDER BY lines_committed DESC, id DESC LIMIT 64")
         latestSource = try connection.prepare(
             "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "
                 + "WHERE path = ? ORDER BY id DESC LIMIT 1")

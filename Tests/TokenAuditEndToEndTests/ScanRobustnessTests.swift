@@ -281,6 +281,81 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect((rotated["lines"] as? [String: Any])?["read"] as? Int == readFirst + 1)
     }
 
+    /// Debian's logrotate for nginx and Apache: `compress` with `delaycompress`. A night reads the live log;
+    /// the next, it is `access.log.1` (grown before the rotation) beside a new `access.log`; the night after,
+    /// `access.log.2.gz`. The compressed copy's fingerprint is of its compressed bytes, so it looked new and
+    /// was read again from its first line: every day counted twice. Three nights end with the database of one
+    /// scan of the final files.
+    @Test(arguments: ["gzip", "zstd"])
+    func aLogRotatedAndCompressedIsNotReadAgain(compressor: String) throws {
+        let compressorPath = "/usr/bin/" + compressor
+        guard FileManager.default.isExecutableFile(atPath: compressorPath) || compressor == "gzip" else { return }
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lines = try String(contentsOfFile: "samples/logs/nginx/access.log", encoding: .utf8)
+            .split(separator: "\n").map { $0 + "\n" }
+        #expect(lines.count >= 39)
+        func part(_ range: Range<Int>) -> String { lines[range].joined() }
+        let logs = directory.appendingPathComponent("nights")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        func file(_ name: String) -> String { logs.appendingPathComponent(name).path }
+        func compress(_ path: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: compressorPath)
+            process.arguments = compressor == "gzip" ? ["-n", path] : ["-q", "--rm", path]
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        let database = directory.appendingPathComponent("nightly.sqlite").path
+        func scan(_ database: String, _ path: String) throws -> [String: Any] {
+            let outcome = try Harness.run(["scan", path, "--db", database, "--keys", "samples/keys", "--json"])
+            #expect(outcome.status == 0 || outcome.status == 1, "\(outcome.stderr)")
+            return try #require(JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        }
+        // Night 1: the live log.
+        try part(0..<10).write(toFile: file("access.log"), atomically: true, encoding: .utf8)
+        _ = try scan(database, logs.path)
+        // Night 2: it grew, was rotated to .1, and a new live log began.
+        try (part(0..<10) + part(10..<20)).write(toFile: file("access.log.1"), atomically: true, encoding: .utf8)
+        try part(20..<28).write(toFile: file("access.log"), atomically: true, encoding: .utf8)
+        _ = try scan(database, logs.path)
+        // Night 3: .1 compressed to .2.gz (delaycompress), the live log grew and became .1, a new live log.
+        try FileManager.default.moveItem(atPath: file("access.log.1"), toPath: file("access.log.2"))
+        try compress(file("access.log.2"))
+        try (part(20..<28) + part(28..<33)).write(toFile: file("access.log.1"), atomically: true, encoding: .utf8)
+        try part(33..<lines.count).write(toFile: file("access.log"), atomically: true, encoding: .utf8)
+        let third = try scan(database, logs.path)
+        let read = try #require((third["lines"] as? [String: Any])?["read"] as? Int)
+        #expect(read == 5 + (lines.count - 33), "night 3 reads what is new: \(third)")
+        // The same files scanned once.
+        let once = directory.appendingPathComponent("once.sqlite").path
+        _ = try scan(once, logs.path)
+        let ignoredSourceColumns = { (rows: [String]) in rows.filter { !$0.contains("/nights/") } }
+        #expect(ignoredSourceColumns(try Harness.dump(database: database)) == ignoredSourceColumns(try Harness.dump(database: once)))
+        #expect(try Harness.column(database: database, "SELECT sum(count) FROM usage_groups")
+            == Harness.column(database: once, "SELECT sum(count) FROM usage_groups"))
+        // A fourth night with nothing new reads nothing.
+        let fourth = try scan(database, logs.path)
+        #expect((fourth["lines"] as? [String: Any])?["read"] as? Int == 0, "\(fourth)")
+
+        // Caught while logrotate compresses: `access.log.1` grew by three lines, and beside it is its
+        // compressed copy. One of the two reads the three lines, once; the other is the same log. (Two readers
+        // on one stored source would have interleaved its line numbers.)
+        try (part(20..<28) + part(28..<33) + part(0..<3)).write(
+            toFile: file("access.log.1"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: file("access.log.1"), toPath: file("copy"))
+        try compress(file("copy"))
+        let suffix = compressor == "gzip" ? ".gz" : ".zst"
+        try FileManager.default.moveItem(atPath: file("copy" + suffix), toPath: file("access.log.1" + suffix))
+        let fifth = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
+        #expect(fifth.stderr.contains("the same log as"), "\(fifth.stderr)")
+        let fifthSummary = try #require(JSONSerialization.jsonObject(with: Data(fifth.stdout.utf8)) as? [String: Any])
+        #expect((fifthSummary["lines"] as? [String: Any])?["read"] as? Int == 3, "\(fifthSummary)")
+        let sixth = try scan(database, logs.path)
+        #expect((sixth["lines"] as? [String: Any])?["read"] as? Int == 0, "\(sixth)")
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -214,3 +214,24 @@ struct DiscoveryTests {
         #expect(read.counters.heldBackLines == 0)
     }
 }
+
+/// ``SourceFingerprint/decodedContent(path:startsWith:)``: a compressed file is the rotated copy of a plain one
+/// when its decompressed content begins with the bytes the plain one's fingerprint hashed.
+@Suite struct DecodedContentTests {
+    @Test func aCompressedCopyStartsWithThePlainFilesHead() throws {
+        let directory = try TemporaryDirectory()
+        let plain = try directory.write("access.log.1", "one\ntwo\n")
+        let info = try LogFileInfo.inspect(path: plain)
+        // The same content and more, compressed: a copy.
+        let grown = try directory.write("access.log.2.gz", try gzip("one\ntwo\nthree\n"))
+        #expect(SourceFingerprint.decodedContent(path: grown, startsWith: info.fingerprint))
+        // Another log, or one shorter than the head: not.
+        let other = try directory.write("other.gz", try gzip("uno\ndos\n"))
+        #expect(!SourceFingerprint.decodedContent(path: other, startsWith: info.fingerprint))
+        let shorter = try directory.write("short.gz", try gzip("one\n"))
+        #expect(!SourceFingerprint.decodedContent(path: shorter, startsWith: info.fingerprint))
+        // A plain file is compared as it is; a missing one is no copy.
+        #expect(SourceFingerprint.decodedContent(path: plain, startsWith: info.fingerprint))
+        #expect(!SourceFingerprint.decodedContent(path: directory.path + "/missing", startsWith: info.fingerprint))
+    }
+}
