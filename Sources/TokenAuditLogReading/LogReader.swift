@@ -558,8 +558,17 @@ extension SourceFingerprint {
     /// was already read looked new, and every line of it was read and counted again (Debian's nginx and Apache
     /// rotate with `compress` and `delaycompress`: each day's log was counted twice).
     public static func decodedContent(path: String, startsWith previous: SourceFingerprint) -> Bool {
+        guard let head = decodedHead(path: path, length: previous.headLength) else { return false }
+        return head.length == previous.headLength && head.hash == previous.headHash
+    }
+
+    /// The hash of the first `length` (at most ``headLimit``) bytes of the file's decompressed content, and how
+    /// many there were (fewer when the content is shorter); nil when it cannot be read or decoded. For a plain
+    /// file of at least that length it is the head hash its fingerprint holds, so a compressed copy of a log
+    /// read before (wherever logrotate put it: `olddir`) is found by it.
+    public static func decodedHead(path: String, length: Int = headLimit) -> (hash: UInt64, length: Int)? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
+        guard descriptor >= 0 else { return nil }
         let input = RawInput(
             descriptor: descriptor, ownsDescriptor: true, sourceName: path, capacity: 64 << 10, progress: nil)
         do {
@@ -571,7 +580,7 @@ extension SourceFingerprint {
             case .gzip: decoder = IsalGzipDecoder(input: input)
             case .zstd: decoder = try ZstdDecoder(input: input)
             }
-            let wanted = previous.headLength
+            let wanted = max(0, min(length, headLimit))
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(wanted, 1), alignment: 16)
             defer { buffer.deallocate() }
             var filled = 0
@@ -580,9 +589,9 @@ extension SourceFingerprint {
                 if produced == 0 { break }
                 filled += produced
             }
-            return filled == wanted && fnv1a64(UnsafeRawBufferPointer(rebasing: buffer[..<filled])) == previous.headHash
+            return (fnv1a64(UnsafeRawBufferPointer(rebasing: buffer[..<filled])), filled)
         } catch {
-            return false
+            return nil
         }
     }
 }

@@ -42,7 +42,16 @@ struct ReaderContext: Sendable {
     /// it grew while smaller than the 64 KiB a fingerprint covers (``SourceFingerprint/decodedContent(path:startsWith:)``).
     /// The file then resumes that source's row where its lines stop, instead of being read again from its first
     /// line as a new file.
-    func earlierCopy(of path: String, streamName: String) throws -> KnownSource? {
+    func earlierCopy(of path: String, compression: LogCompression, streamName: String) throws -> KnownSource? {
+        // A compressed log of 64 KiB or more: its first 64 KiB decompressed are the head a plain copy's
+        // fingerprint holds, wherever that copy was read (another directory: logrotate's `olddir`). (A plain one
+        // with that head was looked up by it already.)
+        if compression != .plain, let head = SourceFingerprint.decodedHead(path: path),
+            head.length == SourceFingerprint.headLimit,
+            let known = try store.plainSource(headFingerprint: SourceFingerprint(size: 0, headLength: head.length, headHash: head.hash).headHashHex)
+        {
+            return known
+        }
         for candidate in try store.plainSources(ofStream: streamName) {
             guard let hash = UInt64(candidate.headFingerprint, radix: 16), candidate.size > 0 else { continue }
             let previous = SourceFingerprint(
@@ -86,7 +95,9 @@ struct ReaderContext: Sendable {
                     // A file smaller than the fingerprinted head last time: its head hash changed as it grew.
                     known = previous
                 }
-                if known == nil, let plain = try earlierCopy(of: path, streamName: streamName) {
+                if known == nil,
+                    let plain = try earlierCopy(of: path, compression: info.compression, streamName: streamName)
+                {
                     // Its lines up to the plain file's watermark are stored: read on from there (decompressing
                     // the part already read, once: next time this file is known by its own fingerprint).
                     state.update { $0.resumed += 1 }

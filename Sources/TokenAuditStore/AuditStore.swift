@@ -596,6 +596,16 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    /// The plain source with lines committed whose head fingerprint is `headFingerprint` (most lines first): for
+    /// a compressed file whose first 64 KiB, decompressed, hash to it.
+    public func plainSource(headFingerprint: String) throws -> KnownSource? {
+        try lookUp { lookups in
+            var found: KnownSource?
+            try lookups.plainSourceByHead.forEachRow([.text(headFingerprint)]) { found = Self.knownSource($0) }
+            return found
+        }
+    }
+
     public func latestSource(path: String) throws -> KnownSource? {
         try lookUp { lookups in
             var found: KnownSource?
@@ -1511,11 +1521,15 @@ struct IDCache<Key: IDCacheKey> {
 /// `@unchecked Sendable`: it lives in the store's `lookups` mutex and is used only under it.
 private final class SourceLookups: @unchecked Sendable {
     let connection: SQLiteConnection
-    let findSource, latestSource, plainSourcesOfStream: SQLiteStatement
+    let findSource, latestSource, plainSourcesOfStream, plainSourceByHead: SQLiteStatement
 
     init(path: String) throws {
         connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 5_000)
         findSource = try connection.prepare(Statements.findSourceSQL)
+        plainSourceByHead = try connection.prepare(
+            "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "
+                + "WHERE head_fingerprint = ?1 AND compression = 'plain' AND lines_committed > 0 "
+                + "ORDER BY lines_committed DESC, id DESC LIMIT 1")
         // `?1` is a rotated set's directory and base name: its live file and its rotated names (`.1`, `-date`).
         plainSourcesOfStream = try connection.prepare(
             "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "

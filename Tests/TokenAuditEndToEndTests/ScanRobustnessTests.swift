@@ -356,6 +356,35 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect((sixth["lines"] as? [String: Any])?["read"] as? Int == 0, "\(sixth)")
     }
 
+    /// logrotate's `olddir`: the compressed copy lands in another directory, another rotated set. A log of
+    /// 64 KiB or more is found by its first 64 KiB decompressed, the head its plain copy's fingerprint holds.
+    @Test func aLogCompressedIntoAnotherDirectoryIsNotReadAgain() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs.appendingPathComponent("old"), withIntermediateDirectories: true)
+        let sample = try String(contentsOfFile: "samples/logs/nginx/access.log", encoding: .utf8)
+        let live = logs.appendingPathComponent("access.log").path
+        try String(repeating: sample, count: 4).write(toFile: live, atomically: true, encoding: .utf8)
+        #expect(try FileManager.default.attributesOfItem(atPath: live)[.size] as? Int ?? 0 > 65_536)
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        let first = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--quiet"])
+        #expect(first.status == 0 || first.status == 1, "\(first.stderr)")
+        let usage = try Harness.column(database: database, "SELECT sum(count) FROM usage_groups")
+        let moved = logs.appendingPathComponent("old/access.log.1").path
+        try FileManager.default.moveItem(atPath: live, toPath: moved)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+        gzip.arguments = ["-n", moved]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let second = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
+        let summary = try #require(JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+        #expect((summary["lines"] as? [String: Any])?["read"] as? Int == 0, "\(summary)")
+        #expect((summary["files"] as? [String: Any])?["resumed"] as? Int == 1, "\(summary)")
+        #expect(try Harness.column(database: database, "SELECT sum(count) FROM usage_groups") == usage)
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

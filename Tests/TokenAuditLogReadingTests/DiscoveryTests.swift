@@ -235,3 +235,19 @@ struct DiscoveryTests {
         #expect(!SourceFingerprint.decodedContent(path: directory.path + "/missing", startsWith: info.fingerprint))
     }
 }
+
+extension DecodedContentTests {
+    /// A compressed copy's first 64 KiB, decompressed, hash as its plain original's fingerprint head.
+    @Test func theDecodedHeadOfACompressedCopyIsThePlainFilesHead() throws {
+        let directory = try TemporaryDirectory()
+        let text = String(repeating: "203.0.113.7 - - [28/Nov/2026:10:00:00 +0000] \"GET /v1/x HTTP/1.1\" 200 5\n", count: 2_000)
+        let plain = try directory.write("access.log", text)
+        let info = try LogFileInfo.inspect(path: plain)
+        #expect(info.fingerprint.headLength == SourceFingerprint.headLimit)
+        let copy = try directory.write("old/access.log.1.gz", try gzip(text))
+        let head = try #require(SourceFingerprint.decodedHead(path: copy))
+        #expect(head.length == SourceFingerprint.headLimit)
+        #expect(head.hash == info.fingerprint.headHash)
+        #expect(try LogFileInfo.inspect(path: copy).fingerprint.headHash != info.fingerprint.headHash)
+    }
+}
