@@ -85,7 +85,7 @@ public final class FuzzHarness: Sendable {
     /// Runs `target` on `input`. Throws the first invariant found broken; a crash is the other kind of finding.
     public func run(_ target: FuzzTarget, _ input: UnsafeRawBufferPointer) throws(FuzzViolation) {
         switch target {
-        case .line: try line(input)
+        case .line: try lines(input, extractors: extractors, target: .line)
         case .token:
             var verdicts: [TokenKey: TokenVerdict] = [:]
             try token(Array(input), context: nil, verdicts: &verdicts)
@@ -106,14 +106,17 @@ public final class FuzzHarness: Sendable {
 
     // MARK: - Targets
 
-    /// Each line of `input` as the reader delivers it (split at newlines: no line the extractors see holds one).
-    private func line(_ input: UnsafeRawBufferPointer) throws(FuzzViolation) {
-        var start = 0
+    /// Each line of `input` from `start` as the reader delivers it (split at newlines: no line the extractors
+    /// see holds one) through ``oneLine(_:extractors:target:verdicts:)``.
+    func lines(
+        _ input: UnsafeRawBufferPointer, from start: Int = 0, extractors: [LineExtractor], target: FuzzTarget
+    ) throws(FuzzViolation) {
+        var start = start
         var verdicts: [TokenKey: TokenVerdict] = [:]
         while start <= input.count {
             let end = input[start...].firstIndex(of: 0x0A) ?? input.count
             try oneLine(
-                UnsafeRawBufferPointer(rebasing: input[start..<end]), extractors: extractors, target: .line,
+                UnsafeRawBufferPointer(rebasing: input[start..<end]), extractors: extractors, target: target,
                 verdicts: &verdicts)
             start = end + 1
         }

@@ -32,15 +32,7 @@ extension FuzzHarness {
         let extractors = [
             LineExtractor(format: .template(compiled)), LineExtractor(format: .template(compiled), options: options),
         ]
-        var verdicts: [TokenKey: TokenVerdict] = [:]
-        var start = end + 1
-        while start <= input.count {
-            let lineEnd = input[start...].firstIndex(of: 0x0A) ?? input.count
-            try oneLine(
-                UnsafeRawBufferPointer(rebasing: input[start..<lineEnd]), extractors: extractors, target: .template,
-                verdicts: &verdicts)
-            start = lineEnd + 1
-        }
+        try lines(input, from: end + 1, extractors: extractors, target: .template)
     }
 
     /// Input: a policy file (YAML). It is loaded as `--rules` loads it; a refusal must name this file and, when
