@@ -19,6 +19,8 @@ struct ReaderContext: Sendable {
     let clock: ReadClock
     /// Each stream's next batch size, from what its batches weighed (``BatchSizing``).
     let sizing: BatchSizing
+    /// Whether the database held a plain source with lines when the scan began (``earlierCopy(of:compression:streamName:)``).
+    let hasPlainSources: Bool
     let log: @Sendable (String) -> Void
 
     /// Lines looked at to detect a file's format.
@@ -95,7 +97,7 @@ struct ReaderContext: Sendable {
                     // A file smaller than the fingerprinted head last time: its head hash changed as it grew.
                     known = previous
                 }
-                if known == nil,
+                if known == nil, hasPlainSources,
                     let plain = try earlierCopy(of: path, compression: info.compression, streamName: streamName)
                 {
                     // Its lines up to the plain file's watermark are stored: read on from there (decompressing

@@ -167,10 +167,13 @@ public enum Scanner {
         // one's tokens and every distinct token would be analysed once per server (4× on the benchmark).
         // A reader adds only its decoder buffers (~2 MB): every batch still needs one of `batchesInFlight` permits.
         let readersDone = DispatchGroup()
+        // Without a plain source stored (a first scan, or logs that are compressed when read), no file can be a
+        // rotated copy of one: new files are not decompressed to find out (20 000 small files).
+        let hasPlainSources = (try? store.hasPlainSources()) ?? true
         let readerContext = ReaderContext(
             configuration: configuration, store: store, runID: runID, forcedFormat: forcedFormat,
             extractionOptions: extractionOptions, permits: permits, work: work, writer: writer, state: state,
-            progress: progress, clock: clock, sizing: sizing, log: log)
+            progress: progress, clock: clock, sizing: sizing, hasPlainSources: hasPlainSources, log: log)
         let streams = inputs.streams
         let nextStream = Atomic<Int>(0)
         for number in 0..<min(configuration.concurrentReaders, streams.count) {

@@ -596,6 +596,14 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    /// Whether any plain source has lines committed: without one, no file is a rotated copy of one.
+    public func hasPlainSources() throws -> Bool {
+        try lookUp { lookups in
+            try lookups.connection.scalar(
+                "SELECT EXISTS (SELECT 1 FROM sources WHERE compression = 'plain' AND lines_committed > 0)").int64 == 1
+        }
+    }
+
     /// The plain source with lines committed whose head fingerprint is `headFingerprint` (most lines first): for
     /// a compressed file whose first 64 KiB, decompressed, hash to it.
     public func plainSource(headFingerprint: String) throws -> KnownSource? {

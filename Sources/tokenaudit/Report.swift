@@ -80,7 +80,8 @@ extension TokenAuditCommand {
                     return name
                 }
             }
-            if outputExists, let handle = FileHandle(forReadingAtPath: output) {
+            // Only a regular file is read: `--output /dev/stdout` on a pipe would wait for a writer forever.
+            if outputExists, outputInfo.st_mode & S_IFMT == S_IFREG, let handle = FileHandle(forReadingAtPath: output) {
                 defer { try? handle.close() }
                 if let head = try? handle.read(upToCount: 16), head == Data("SQLite format 3\u{0}".utf8) {
                     return "is a SQLite database"

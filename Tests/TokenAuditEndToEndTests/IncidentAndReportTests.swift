@@ -315,6 +315,14 @@ struct ReportCommandTests {
         #expect(!findings.stdout.isEmpty)
     }
 
+    /// The check above reads an existing output's first bytes: only a regular file's. `--output /dev/stdout`
+    /// on a pipe (as here: the harness reads standard output through one) waited for a writer forever.
+    @Test func aReportToStandardOutputByPathIsWritten() throws {
+        let outcome = try TwoDayScan.shared.run(["report", "--format", "json", "--output", "/dev/stdout"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.hasPrefix("{"))
+    }
+
     @Test func htmlReportIsWellFormedAndSelfContained() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
