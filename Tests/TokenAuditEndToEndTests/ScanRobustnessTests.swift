@@ -272,6 +272,30 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try Harness.column(database: twice, "SELECT count(*) FROM tokens WHERE verification_status = 'truncated'")
             == Harness.column(database: once, "SELECT count(*) FROM tokens WHERE verification_status = 'truncated'"))
 
+        // The writer never finished its line, and logrotate compressed the log as it stood: whole now, its last
+        // line is read once (the next night: nothing).
+        let stuck = directory.appendingPathComponent("stuck")
+        try FileManager.default.createDirectory(at: stuck, withIntermediateDirectories: true)
+        try full.prefix(cut).write(to: stuck.appendingPathComponent("access.log"))
+        let stuckDatabase = directory.appendingPathComponent("stuck.sqlite").path
+        func scanStuck() throws -> Int? {
+            let outcome = try Harness.run(["scan", stuck.path, "--db", stuckDatabase, "--keys", "samples/keys", "--json"])
+            let summary = try #require(JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+            return (summary["lines"] as? [String: Any])?["read"] as? Int
+        }
+        let readLive = try #require(try scanStuck())
+        #expect(try scanStuck() == 0, "unchanged and live: still waiting")
+        try FileManager.default.moveItem(
+            at: stuck.appendingPathComponent("access.log"), to: stuck.appendingPathComponent("access.log.1"))
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+        gzip.arguments = ["-n", stuck.appendingPathComponent("access.log.1").path]
+        try gzip.run()
+        gzip.waitUntilExit()
+        #expect(try scanStuck() == 1, "rotated and compressed: its last line")
+        #expect(try scanStuck() == 0)
+        #expect(readLive > 1)
+
         // A rotated member is whole: its unterminated last line is read.
         try FileManager.default.removeItem(at: live)
         try full.prefix(cut).write(to: logs.appendingPathComponent("access.log.1"))
