@@ -69,7 +69,11 @@ struct ReaderContext: Sendable {
         state.update { $0.problems.append(message) }
     }
 
+    /// Whether the scan was asked to stop (``ScanInterruption``): no further file or batch is read.
+    var isInterrupted: Bool { configuration.interruption?.isRequested == true }
+
     func read(_ source: LogSource, stream: Int, streamName: String) {
+        guard !isInterrupted else { return }
         var resumePoint = ResumePoint.start
         var known: KnownSource?
         var descriptor: SourceDescriptor
@@ -196,6 +200,12 @@ struct ReaderContext: Sendable {
             sequence += 1
             clock.waitIfAhead(stream)
             permits.wait()
+            if isInterrupted {
+                // Not ended: the file stays in progress, and the next run resumes it after its last committed
+                // batch.
+                permits.signal()
+                return
+            }
             reader.batchByteLimit = sizing.limit(forStream: stream)
             batch = reader.nextBatch()
         }

@@ -58,6 +58,9 @@ public struct ScanConfiguration: Sendable {
     /// Recorded in the runs table (never holds a token: the command line takes none for scan).
     public var arguments: [String] = []
 
+    /// Set to stop the scan early, keeping what it has read (``ScanInterruption``); nil: runs to the end.
+    public var interruption: ScanInterruption?
+
     public init(paths: [String], databasePath: String, policy: AuditPolicy, jobs: Int) {
         self.paths = paths
         self.databasePath = databasePath

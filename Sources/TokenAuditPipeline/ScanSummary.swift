@@ -22,6 +22,8 @@ public struct ScanSummary: Sendable {
     public var binaryLines = 0
     /// Unterminated last lines of live logs left for the next run (still being written).
     public var heldBackLines = 0
+    /// The signal that stopped the scan early (``ScanInterruption``), or nil when it ran to the end.
+    public var interruptedBySignal: Int32?
     /// Token analyses in this run: once per distinct token, again for a token evicted from the token cache and
     /// seen again (the same verdict: the database does not change).
     public var tokensAnalysed: UInt64 = 0
@@ -63,6 +65,10 @@ public struct ScanSummary: Sendable {
     /// The human summary printed at the end of a scan.
     public var text: String {
         var out = "tokenaudit scan: \(database)\n"
+        if let interruptedBySignal {
+            out += "  stopped    by signal \(interruptedBySignal): what was read is stored; the next run goes on from there "
+                + "(and runs the cross-request rules)\n"
+        }
         out += "  files      \(filesFound) found: \(filesScanned) scanned, \(filesResumed) resumed, "
             + "\(filesSkippedUnchanged) unchanged (skipped), \(filesPartial) partial, \(filesFailed) failed"
         out += inputProblems > 0 ? ", \(inputProblems) unreadable paths\n" : "\n"
@@ -118,6 +124,7 @@ public struct ScanSummary: Sendable {
         let object = JSONObject(members: [
             .init(key: "run_id", value: .number(Int(runID))),
             .init(key: "database", value: .string(database)),
+            .init(key: "interrupted_by_signal", value: interruptedBySignal.map { .number(Int($0)) } ?? .null),
             .init(key: "files", value: .object(JSONObject([
                 "found": .number(filesFound), "scanned": .number(filesScanned), "resumed": .number(filesResumed),
                 "skipped_unchanged": .number(filesSkippedUnchanged), "partial": .number(filesPartial),

@@ -227,6 +227,24 @@ public enum Scanner {
             writer.waitForCheckpoints()
             return summary
         }
+        if let signal = configuration.interruption?.signal {
+            // What was read is committed (the writer's flush). The cross-request rules and the store's totals are
+            // left to the next run, which sees this one unfinished (``AuditStore/hasUnfinishedRun(before:)``).
+            writer.waitForCheckpoints()
+            summary.interruptedBySignal = signal
+            if let stored = try? store.summary() {
+                summary.tokensInDatabase = stored.distinctTokens
+                summary.tokensByVerification = stored.tokensByVerificationStatus
+                summary.openFindings = stored.findingsBySeverity.mapValues(\.open).filter { $0.value > 0 }
+                summary.suppressedFindings = stored.findingsBySeverity.mapValues(\.suppressed).filter { $0.value > 0 }
+            }
+            try? store.finishRun(
+                id: runID, status: .interrupted,
+                counters: ["lines": Int64(summary.lines), "token_lines": Int64(summary.tokenLines)],
+                finishedAt: Date().timeIntervalSince1970)
+            summary.elapsedSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+            return summary
+        }
         do {
             // Group M: cross-request rules over everything committed so far (this run and earlier ones). They are a
             // function of the database, so a run that committed nothing (every input already ingested) has

@@ -28,7 +28,8 @@ extension TokenAuditCommand {
 
                 Exit codes: 0 no new finding at or above --fail-on; 1 new findings at or above it; 2 usage or \
                 configuration error; 3 some inputs could not be read (the rest was scanned and stored), or the \
-                database could not be written (full disk, I/O error).
+                database could not be written (full disk, I/O error); 130 or 143 stopped by SIGINT or SIGTERM \
+                (what was read is stored; the next run goes on from there; a second signal ends it at once).
 
                 Examples:
                   tokenaudit scan /var/log/nginx --db audit.sqlite --keys /etc/tokenaudit/jwks.json
@@ -176,6 +177,22 @@ extension TokenAuditCommand {
             configuration.toolVersion = TokenAuditCommand.version
             configuration.arguments = CommandLine.arguments
 
+            // SIGINT and SIGTERM (Ctrl-C, `timeout`, a service manager) stop the scan between batches and keep
+            // what it read; a second one ends the process at once.
+            let interruption = ScanInterruption()
+            configuration.interruption = interruption
+            let signalSources = [SIGINT, SIGTERM].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    interruption.request(signal: number)
+                    signal(number, SIG_DFL)
+                }
+                source.resume()
+                return source
+            }
+            defer { for source in signalSources { source.cancel() } }
+
             let progress = ScanProgress()
             let quiet = self.quiet
             let display = ProgressDisplay(progress: progress, isEnabled: !quiet && isatty(2) == 1)
@@ -196,6 +213,7 @@ extension TokenAuditCommand {
             } else if !quiet {
                 FileHandle.standardError.write(Data(summary.text.utf8))
             }
+            if let number = summary.interruptedBySignal { throw ExitCode(128 + number) }
             if summary.hadInputErrors { throw ExitCode(3) }
             if let highest = summary.highestNewSeverity, highest >= failOn.value { throw ExitCode(1) }
         }

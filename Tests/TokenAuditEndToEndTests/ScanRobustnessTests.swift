@@ -81,6 +81,53 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(cleanRows == resumedRows, "a killed-and-resumed run must equal one clean run")
     }
 
+    /// SIGINT or SIGTERM (Ctrl-C, `timeout`, a service manager) mid-scan: the scan stops between batches, commits
+    /// what it read (with held commits that was up to a minute of work lost, and the run stayed `running`),
+    /// records the run as interrupted and exits 128 + the signal; the next run resumes and ends with the
+    /// database of one clean run.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func anInterruptedScanKeepsWhatItReadAndTheReRunEqualsOneCleanRun(signalNumber: Int32) throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try makeLargeLog(at: logs.appendingPathComponent("a.log"), copies: 400)
+        try makeLargeLog(at: logs.appendingPathComponent("b.log"), copies: 300)
+        let arguments = ["scan", logs.path, "--keys", "samples/keys", "--batch-lines", "200", "--quiet"]
+        let clean = directory.appendingPathComponent("clean.sqlite").path
+        try Harness.run(arguments + ["--db", clean])
+
+        let interrupted = directory.appendingPathComponent("interrupted.sqlite").path
+        var stopped = false
+        for delay in [0.8, 0.4, 0.2] where !stopped {
+            try? FileManager.default.removeItem(atPath: interrupted)
+            let process = Process()
+            process.executableURL = Harness.binary
+            process.arguments = arguments + ["--db", interrupted]
+            process.currentDirectoryURL = Harness.repository
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            guard process.isRunning else {
+                process.waitUntilExit()
+                continue
+            }
+            kill(process.processIdentifier, signalNumber)
+            process.waitUntilExit()
+            // The scan may have reached its end meanwhile (it then completes as usual).
+            guard process.terminationStatus == 128 + signalNumber else { continue }
+            stopped = true
+            #expect(try Harness.column(database: interrupted, "SELECT status FROM runs") == ["interrupted"])
+            let committed = try Harness.column(database: interrupted, "SELECT sum(lines_committed) FROM sources")
+            #expect(Int(committed.first ?? "") ?? 0 > 0, "what was read before the signal is stored")
+        }
+        #expect(stopped, "the scan finished before the signal landed: make the input larger")
+        let final = try Harness.run(arguments + ["--db", interrupted])
+        #expect(final.status <= 1, "\(final.stderr)")
+        #expect(try Harness.dump(database: interrupted) == Harness.dump(database: clean))
+    }
+
     @Test(arguments: ["0", "0.3"])
     func killedScanOfManySmallFilesReRunEqualsOneCleanRun(commitInterval: String) throws {
         // 2 000 small files, one batch each: a transaction commits ~1 000 of them and registers their sources with
