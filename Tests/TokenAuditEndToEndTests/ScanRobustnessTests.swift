@@ -60,14 +60,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
     func killedScanReRunEqualsOneCleanRun(commitInterval: String) throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let logs = directory.appendingPathComponent("logs")
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        try makeLargeLog(at: logs.appendingPathComponent("a.log"), copies: 400)
-        try makeLargeLog(at: logs.appendingPathComponent("b.log"), copies: 300)
-        let arguments = ["scan", logs.path, "--keys", "samples/keys", "--batch-lines", "200", "--quiet"]
-
-        let clean = directory.appendingPathComponent("clean.sqlite").path
-        try Harness.run(arguments + ["--db", clean])
+        let (arguments, clean) = try Self.twoLargeLogsScannedOnce(in: directory)
 
         let killed = directory.appendingPathComponent("killed.sqlite").path
         let kills = try Self.killRepeatedly(
@@ -89,13 +82,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
     func anInterruptedScanKeepsWhatItReadAndTheReRunEqualsOneCleanRun(signalNumber: Int32) throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let logs = directory.appendingPathComponent("logs")
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        try makeLargeLog(at: logs.appendingPathComponent("a.log"), copies: 400)
-        try makeLargeLog(at: logs.appendingPathComponent("b.log"), copies: 300)
-        let arguments = ["scan", logs.path, "--keys", "samples/keys", "--batch-lines", "200", "--quiet"]
-        let clean = directory.appendingPathComponent("clean.sqlite").path
-        try Harness.run(arguments + ["--db", clean])
+        let (arguments, clean) = try Self.twoLargeLogsScannedOnce(in: directory)
 
         let interrupted = directory.appendingPathComponent("interrupted.sqlite").path
         var stopped = false
@@ -170,6 +157,19 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         let resumedRows = try Harness.dump(database: killed)
         #expect(cleanRows.count == resumedRows.count)
         #expect(cleanRows == resumedRows, "a killed-and-resumed run must equal one clean run")
+    }
+
+    /// Two logs (400 and 300 copies of a sample log's 61 lines) in `directory/logs`, the scan's arguments for
+    /// them (small batches: many transactions) without `--db`, and a database one clean run of them made.
+    static func twoLargeLogsScannedOnce(in directory: URL) throws -> (arguments: [String], clean: String) {
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try makeLargeLog(at: logs.appendingPathComponent("a.log"), copies: 400)
+        try makeLargeLog(at: logs.appendingPathComponent("b.log"), copies: 300)
+        let arguments = ["scan", logs.path, "--keys", "samples/keys", "--batch-lines", "200", "--quiet"]
+        let clean = directory.appendingPathComponent("clean.sqlite").path
+        try Harness.run(arguments + ["--db", clean])
+        return (arguments, clean)
     }
 
     /// Runs the binary with `arguments` once per delay, killing it (SIGKILL) after that delay if it is still
