@@ -548,25 +548,18 @@ func looksBinary(_ line: UnsafeRawBufferPointer) -> Bool {
     return controls * 8 > count
 }
 
-extension SourceFingerprint {
-    /// Whether the decompressed content of the file at `path` begins with the bytes `previous` hashed (its
-    /// first `previous.headLength` bytes hash to `previous.headHash`): a plain log that logrotate compressed
-    /// (`access.log.1` → `access.log.2.gz`). Decompresses at most that many bytes. False when the file cannot
-    /// be read or decoded that far.
-    ///
-    /// Why: a compressed file's own fingerprint is of its compressed bytes, so the rotated copy of a log that
-    /// was already read looked new, and every line of it was read and counted again (Debian's nginx and Apache
-    /// rotate with `compress` and `delaycompress`: each day's log was counted twice).
-    public static func decodedContent(path: String, startsWith previous: SourceFingerprint) -> Bool {
-        guard let head = decodedHead(path: path, length: previous.headLength) else { return false }
-        return head.length == previous.headLength && head.hash == previous.headHash
-    }
+/// The first bytes (at most ``SourceFingerprint/headLimit``) of a file's decompressed content, read once and
+/// compared with the fingerprints of plain sources: is this compressed file the rotated copy of a log read
+/// before? Its own fingerprint is of its compressed bytes, so the rotated copy of a log already read looked new,
+/// and every line of it was read and counted again (Debian's nginx and Apache rotate with `compress` and
+/// `delaycompress`: each day's log was counted twice).
+public struct DecodedHead: Sendable {
+    /// The decompressed bytes read: ``SourceFingerprint/headLimit`` of them, or the whole content when shorter.
+    public let bytes: [UInt8]
 
-    /// The hash of the first `length` (at most ``headLimit``) bytes of the file's decompressed content, and how
-    /// many there were (fewer when the content is shorter); nil when it cannot be read or decoded. For a plain
-    /// file of at least that length it is the head hash its fingerprint holds, so a compressed copy of a log
-    /// read before (wherever logrotate put it: `olddir`) is found by it.
-    public static func decodedHead(path: String, length: Int = headLimit) -> (hash: UInt64, length: Int)? {
+    /// Decompresses at most `length` bytes (capped at ``SourceFingerprint/headLimit``) of the file at `path`;
+    /// nil when it cannot be opened or decoded that far.
+    public init?(path: String, length: Int = SourceFingerprint.headLimit) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         let input = RawInput(
@@ -580,7 +573,7 @@ extension SourceFingerprint {
             case .gzip: decoder = IsalGzipDecoder(input: input)
             case .zstd: decoder = try ZstdDecoder(input: input)
             }
-            let wanted = max(0, min(length, headLimit))
+            let wanted = max(0, min(length, SourceFingerprint.headLimit))
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(wanted, 1), alignment: 16)
             defer { buffer.deallocate() }
             var filled = 0
@@ -589,9 +582,32 @@ extension SourceFingerprint {
                 if produced == 0 { break }
                 filled += produced
             }
-            return (fnv1a64(UnsafeRawBufferPointer(rebasing: buffer[..<filled])), filled)
+            bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[..<filled]))
         } catch {
             return nil
         }
+    }
+
+    /// FNV-1a of the first `length` bytes (all of them when there are fewer), as a fingerprint's head hash.
+    public func hash(length: Int = SourceFingerprint.headLimit) -> UInt64 {
+        bytes.withUnsafeBytes { fnv1a64(UnsafeRawBufferPointer(rebasing: $0[..<min(length, bytes.count)])) }
+    }
+
+    /// Whether the content begins with the bytes `previous` hashed (its first `previous.headLength` bytes).
+    public func startsWith(_ previous: SourceFingerprint) -> Bool {
+        bytes.count >= previous.headLength && hash(length: previous.headLength) == previous.headHash
+    }
+}
+
+extension SourceFingerprint {
+    /// ``DecodedHead/startsWith(_:)`` of the file at `path`: false when it cannot be read or decoded.
+    public static func decodedContent(path: String, startsWith previous: SourceFingerprint) -> Bool {
+        DecodedHead(path: path, length: previous.headLength)?.startsWith(previous) ?? false
+    }
+
+    /// The hash of the first `length` bytes of the file's decompressed content and how many there were
+    /// (``DecodedHead``); nil when it cannot be read or decoded.
+    public static func decodedHead(path: String, length: Int = headLimit) -> (hash: UInt64, length: Int)? {
+        DecodedHead(path: path, length: length).map { ($0.hash(), $0.bytes.count) }
     }
 }

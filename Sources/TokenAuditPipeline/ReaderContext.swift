@@ -41,16 +41,17 @@ struct ReaderContext: Sendable {
 
     /// The plain source of `streamName` whose content the file at `path` begins with, once decompressed: the
     /// same log, rotated since it was read — compressed (`access.log.1` → `access.log.2.gz`), or renamed after
-    /// it grew while smaller than the 64 KiB a fingerprint covers (``SourceFingerprint/decodedContent(path:startsWith:)``).
-    /// The file then resumes that source's row where its lines stop, instead of being read again from its first
-    /// line as a new file.
+    /// it grew while smaller than the 64 KiB a fingerprint covers (``DecodedHead``). The file then resumes that
+    /// source's row where its lines stop, instead of being read again from its first line as a new file. The
+    /// file's head is decompressed once, whatever the number of candidates.
     func earlierCopy(of path: String, compression: LogCompression, streamName: String) throws -> KnownSource? {
+        guard let head = DecodedHead(path: path) else { return nil }
         // A compressed log of 64 KiB or more: its first 64 KiB decompressed are the head a plain copy's
         // fingerprint holds, wherever that copy was read (another directory: logrotate's `olddir`). (A plain one
         // with that head was looked up by it already.)
-        if compression != .plain, let head = SourceFingerprint.decodedHead(path: path),
-            head.length == SourceFingerprint.headLimit,
-            let known = try store.plainSource(headFingerprint: SourceFingerprint(size: 0, headLength: head.length, headHash: head.hash).headHashHex)
+        if compression != .plain, head.bytes.count == SourceFingerprint.headLimit,
+            let known = try store.plainSource(
+                headFingerprint: SourceFingerprint(size: 0, headLength: head.bytes.count, headHash: head.hash()).headHashHex)
         {
             return known
         }
@@ -59,7 +60,7 @@ struct ReaderContext: Sendable {
             let previous = SourceFingerprint(
                 size: UInt64(candidate.size), headLength: min(Int(candidate.size), SourceFingerprint.headLimit),
                 headHash: hash)
-            if SourceFingerprint.decodedContent(path: path, startsWith: previous) { return candidate }
+            if head.startsWith(previous) { return candidate }
         }
         return nil
     }
