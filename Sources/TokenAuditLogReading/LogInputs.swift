@@ -83,7 +83,7 @@ public struct LogInputs: Sendable, Hashable {
         var walker = Walker()
         for path in excludedFiles {
             var status = stat()
-            if stat(path, &status) == 0 { walker.excludedIDs.insert(FileID(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))) }
+            if stat(path, &status) == 0 { walker.excludedIDs.insert(FileID(status)) }
         }
         for path in paths { walker.visitArgument(path) }
         return walker.result()
@@ -103,6 +103,11 @@ extension LogInputs {
 struct FileID: Hashable {
     var device: UInt64
     var inode: UInt64
+
+    init(_ status: stat) {
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+    }
 }
 
 /// How a file name splits into a rotated set's base name and its place in the set.
@@ -252,14 +257,14 @@ private struct Walker {
             }
             walkDirectory(path)
         case S_IFREG:
-            let id = FileID(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+            let id = FileID(status)
             if excludedIDs.contains(id) {
                 excluded.append(path)
                 return
             }
             addFile(path, id: id, size: UInt64(max(0, status.st_size)))
         case S_IFIFO where isArgument, S_IFCHR where isArgument:
-            addFile(path, id: FileID(device: UInt64(status.st_dev), inode: UInt64(status.st_ino)), size: 0)
+            addFile(path, id: FileID(status), size: 0)
         default:
             problems.append(LogInputProblem(path: path, reason: .notRegularFile(kind: Self.kindName(status.st_mode))))
         }

@@ -98,9 +98,8 @@ public enum Scanner {
         }
         summary.runID = runID
 
-        let database = configuration.databasePath
         let inputs = LogInputs.discover(
-            configuration.paths, excludingFiles: ["", "-wal", "-shm", "-journal", "-wait"].map { database + $0 })
+            configuration.paths, excludingFiles: AuditStore.files(ofDatabase: configuration.databasePath))
         if let first = inputs.excluded.first {
             log("\(first): the scan's own database\(inputs.excluded.count > 1 ? " (and its \(inputs.excluded.count - 1) companion files)" : ""); not read as a log")
         }

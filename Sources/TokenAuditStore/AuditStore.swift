@@ -433,6 +433,12 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    /// The database file at `path` and the files kept beside it (SQLite's `-wal`, `-shm` and `-journal`, the
+    /// store's `-wait`): what a scan must never read as a log, nor a report overwrite.
+    public static func files(ofDatabase path: String) -> [String] {
+        ["", "-wal", "-shm", "-journal", "-wait"].map { path + $0 }
+    }
+
     /// Whether another writer — a second scan into this database, a prune — is waiting to begin a write
     /// transaction while this store holds the write lock. Its wait is bounded by its busy timeout (`scan
     /// --lock-timeout`, 10 s), a held transaction by a minute: a holder that sees one commits

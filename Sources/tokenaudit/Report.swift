@@ -63,12 +63,11 @@ extension TokenAuditCommand {
         /// report, exit 0. Refused: the database itself and its companion files, by name or by inode (a link),
         /// and any existing SQLite database (last month's audit).
         static func overwritesADatabase(_ output: String, db: String) -> String? {
-            let suffixes = ["", "-wal", "-shm", "-journal", "-wait"]
             let target = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
             var outputInfo = stat()
             let outputExists = stat(output, &outputInfo) == 0
-            for suffix in suffixes {
-                let companion = db + suffix
+            for companion in AuditStore.files(ofDatabase: db) {
+                let suffix = companion.dropFirst(db.count)
                 let name = suffix.isEmpty ? "is the database" : "is the database's \(suffix.dropFirst()) file"
                 if URL(fileURLWithPath: companion).standardizedFileURL.resolvingSymlinksInPath().path == target {
                     return name
