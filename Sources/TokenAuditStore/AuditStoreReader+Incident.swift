@@ -161,8 +161,28 @@ public struct TraceResult: Sendable, Hashable {
 }
 
 extension AuditStoreReader {
+    /// The fingerprint of token record `alias` (the `tokens` view or `token_records`) as SQL, named
+    /// `resolved_fingerprint` when `named`. A running scan stores the records of the tokens it sees for the first
+    /// time with a placeholder fingerprint and keeps the real one in `pending_token_columns` until its end
+    /// (migration 15); without this a lookup in the middle of a nightly scan (an incident does not wait for it)
+    /// answered "no such token" for a token whose requests were already committed, and dropped such tokens from
+    /// a trace. One probe of a table that is empty whenever no scan runs.
+    static func fingerprintSQL(_ alias: String) -> String {
+        "coalesce((SELECT p.fingerprint FROM pending_token_columns AS p WHERE p.id = \(alias).id), \(alias).fingerprint)"
+    }
+
+    /// The id of the token whose key and fingerprint are bound as `key` and `hex` (parameters), as SQL; NULL when
+    /// the database does not know it. Finds a running scan's new tokens too (``fingerprintSQL(_:)``).
+    static func tokenIDSQL(key: String, hex: String) -> String {
+        """
+        coalesce((SELECT id FROM token_records WHERE fingerprint_key = \(key) AND fingerprint = \(hex)),
+            (SELECT id FROM pending_token_columns WHERE fingerprint_key = \(key) AND fingerprint = \(hex)))
+        """
+    }
+
+    /// Columns read by ``tokenDetails(_:from:)``, from the `tokens` view as `t`. Sort by `resolved_fingerprint`.
     static let tokenColumns = """
-        t.fingerprint, t.kind, t.alg, t.kid, t.typ, t.iss, t.sub, t.aud, t.client_id, t.jti, t.scope, t.iat, t.nbf,
+        \(fingerprintSQL("t")) AS resolved_fingerprint, t.kind, t.alg, t.kid, t.typ, t.iss, t.sub, t.aud, t.client_id, t.jti, t.scope, t.iat, t.nbf,
         t.exp, t.verification_status, t.verification_detail, t.key_id, t.first_seen, t.last_seen, t.use_count
         """
 
@@ -198,9 +218,14 @@ extension AuditStoreReader {
         else { return [] }
         return try locked {
             var result: [TokenFingerprint] = []
-            // Hex has no LIKE wildcards; a range scan on the primary key.
+            // Hex has no LIKE wildcards; a range scan on the fingerprint index, and one of a running scan's new
+            // tokens (few, unindexed by fingerprint; placeholders sort after every hex digit).
             try connection.prepare(
-                "SELECT fingerprint FROM tokens WHERE fingerprint >= ?1 AND fingerprint < ?1 || 'g' ORDER BY fingerprint LIMIT ?2"
+                """
+                SELECT fingerprint FROM token_records WHERE fingerprint >= ?1 AND fingerprint < ?1 || 'g'
+                UNION SELECT fingerprint FROM pending_token_columns WHERE fingerprint >= ?1 AND fingerprint < ?1 || 'g'
+                ORDER BY 1 LIMIT ?2
+                """
             ).forEachRow([.text(lowered), .integer(Int64(max(1, limit)))]) { row in
                 if let fingerprint = TokenFingerprint(hex: row.text(at: 0) ?? "") { result.append(fingerprint) }
             }
@@ -212,8 +237,11 @@ extension AuditStoreReader {
     public func tokenDetails(_ fingerprint: TokenFingerprint) throws -> TokenDetails? {
         try locked {
             var found: TokenDetails?
-            try connection.prepare("SELECT \(Self.tokenColumns) FROM tokens AS t WHERE t.fingerprint = ?1")
-                .forEachRow([.text(fingerprint.hex)]) { found = Self.tokenDetails($0) }
+            try connection.prepare(
+                "SELECT \(Self.tokenColumns) FROM tokens AS t WHERE t.id = \(Self.tokenIDSQL(key: "?1", hex: "?2"))"
+            ).forEachRow([.integer(StoreKeys.fingerprintKey(fingerprint)), .text(fingerprint.hex)]) {
+                found = Self.tokenDetails($0)
+            }
             return found
         }
     }
@@ -225,13 +253,20 @@ extension AuditStoreReader {
         let findings = try findings(FindingQuery(token: fingerprint))
         return try locked {
             var usage: [UsageRecord] = []
+            // The `usage` view's rows of the token, found by its id (the view's fingerprint is a placeholder
+            // while a scan that first saw the token runs).
             try connection.prepare(
                 """
-                SELECT token_fingerprint, client_ip, method, host, path, status, count, first_seen, last_seen FROM usage
-                WHERE token_fingerprint = ?1
-                ORDER BY first_seen IS NULL, first_seen, client_ip, method, host, path, status
+                SELECT ?2, ip.value AS client_ip, m.value AS method, h.value AS host, p.value AS path, g.status,
+                    g.count, g.first_seen, g.last_seen
+                FROM usage_groups AS g
+                    JOIN client_ip_tokens AS x ON x.token_id = g.token_id AND x.client_ip_id = g.client_ip_id
+                    JOIN strings AS ip ON ip.id = g.client_ip_id JOIN strings AS m ON m.id = g.method_id
+                    JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id
+                WHERE g.token_id = \(Self.tokenIDSQL(key: "?1", hex: "?2"))
+                ORDER BY g.first_seen IS NULL, g.first_seen, client_ip, method, host, path, g.status
                 """
-            ).forEachRow([.text(fingerprint.hex)]) { row in
+            ).forEachRow([.integer(StoreKeys.fingerprintKey(fingerprint)), .text(fingerprint.hex)]) { row in
                 if let record = Self.usageRecord(row) { usage.append(record) }
             }
             // The renderer sums these by address and route: each such sum is at most their total. SQLite's
@@ -313,7 +348,7 @@ extension AuditStoreReader {
                         worstSeverity: row.optionalInt64(at: 21).flatMap { Severity(rawValue: Int($0)) }))
             }
         }
-        let order = "ORDER BY t.first_seen IS NULL, t.first_seen, t.fingerprint"
+        let order = "ORDER BY t.first_seen IS NULL, t.first_seen, resolved_fingerprint"
         if let jti = token.jwtID {
             try collect(
                 "SELECT \(Self.tokenColumns), \(worst) FROM tokens AS t WHERE t.jti = ?1 \(order)", [.text(jti)],
@@ -360,7 +395,13 @@ extension AuditStoreReader {
             case .keyID(let text): (tokenCondition, value) = ("r.kid = ?1", .text(text))
             case .issuer(let text): (tokenCondition, value) = ("r.iss = ?1", .text(text))
             case .clientIP(let text):
-                tokenCondition = "r.fingerprint IN (SELECT token_fingerprint FROM usage WHERE client_ip = ?1)"
+                // By id: the fingerprints of a running scan's new tokens are all one placeholder.
+                tokenCondition = """
+                    r.id IN (SELECT g.token_id FROM strings AS ip
+                        JOIN client_ip_tokens AS x ON x.client_ip_id = ip.id
+                        JOIN usage_groups AS g ON g.token_id = x.token_id AND g.client_ip_id = x.client_ip_id
+                        WHERE ip.value = ?1)
+                    """
                 value = .text(text)
                 requestCondition = " AND ip.value = ?1"
             }
@@ -370,7 +411,7 @@ extension AuditStoreReader {
                 """
                 SELECT \(Self.tokenColumns) FROM tokens AS t JOIN token_records AS r ON r.id = t.id
                 WHERE \(tokenCondition) AND \(tokenTime)
-                ORDER BY t.first_seen IS NULL, t.first_seen, t.fingerprint
+                ORDER BY t.first_seen IS NULL, t.first_seen, resolved_fingerprint
                 """
             ).forEachRow(values) { row in
                 if let details = Self.tokenDetails(row) { try token(details) }
@@ -380,7 +421,7 @@ extension AuditStoreReader {
                 """
                 WITH matched(id) AS MATERIALIZED (SELECT r.id FROM token_records AS r WHERE \(tokenCondition))
                 SELECT * FROM (
-                SELECT 'request' AS kind, g.first_seen AS first, g.last_seen, r.fingerprint AS token, r.sub,
+                SELECT 'request' AS kind, g.first_seen AS first, g.last_seen, \(Self.fingerprintSQL("r")) AS token, r.sub,
                     r.client_id, ip.value AS ip, m.value AS method, h.value AS host, p.value AS path,
                     g.status AS status, g.count, NULL AS rule, NULL AS severity, '[]', 0, '' AS discriminator
                 FROM matched JOIN usage_groups AS g ON g.token_id = matched.id
@@ -390,7 +431,7 @@ extension AuditStoreReader {
                     JOIN strings AS h ON h.id = g.host_id JOIN strings AS p ON p.id = g.path_id
                 WHERE (?2 IS NULL OR g.last_seen >= ?2) AND (?3 IS NULL OR g.first_seen <= ?3)\(requestCondition)
                 UNION ALL
-                SELECT 'finding', f.first_seen, f.last_seen, r.fingerprint, r.sub, r.client_id, '', '', '',
+                SELECT 'finding', f.first_seen, f.last_seen, \(Self.fingerprintSQL("r")), r.sub, r.client_id, '', '', '',
                     '', 0, f.count, f.rule_id, f.severity, f.status_codes, f.suppressed, f.discriminator
                 FROM matched JOIN findings AS f ON f.token_id = matched.id JOIN token_records AS r ON r.id = f.token_id
                 WHERE (?2 IS NULL OR f.last_seen >= ?2) AND (?3 IS NULL OR f.first_seen <= ?3)

@@ -470,7 +470,7 @@ extension AuditStoreReader {
                 FROM findings WHERE suppressed = 0 AND last_seen >= ?1 AND first_seen <= ?2
                 GROUP BY +token_id) AS o
             JOIN tokens AS t ON t.id = o.token_id
-            ORDER BY o.worst DESC, o.findings DESC, o.occurrences DESC, t.fingerprint
+            ORDER BY o.worst DESC, o.findings DESC, o.occurrences DESC, resolved_fingerprint
             LIMIT \(max(0, limit))
             """
         ).forEachRow(periodValues(period)) { row in

@@ -221,10 +221,10 @@ public final class AuditStoreReader: @unchecked Sendable {
         if let issuer = query.issuer { add("t.iss = ?", .text(issuer)) }
         if let client = query.clientID { add("t.client_id = ?", .text(client)) }
         if let token = query.token {
-            // The key's prefix (schema 9), the id through the never-dropped integer lookup key.
-            conditions.append(
-                "f.token_id = (SELECT id FROM token_records WHERE fingerprint_key = \(bind(.integer(StoreKeys.fingerprintKey(token))))"
-                    + " AND fingerprint = \(bind(.text(token.hex))))")
+            // The key's prefix (schema 9), the id through the never-dropped integer lookup key (or, for a
+            // running scan's new token, its pending key).
+            let key = bind(.integer(StoreKeys.fingerprintKey(token)))
+            conditions.append("f.token_id = \(Self.tokenIDSQL(key: key, hex: bind(.text(token.hex))))")
         }
         if query.host != nil || query.path != nil {
             // Request-level findings carry `host/path` as their discriminator; token-level ones ('') match

@@ -87,4 +87,54 @@ struct PendingTokenColumnsTests {
         #expect(try scalar(again, "SELECT count(*) FROM pending_token_columns") == .integer(0))
         #expect(try scalar(again, "SELECT count(*) FROM token_records WHERE fingerprint GLOB '~*'") == .integer(0))
     }
+
+    /// An incident does not wait for the nightly scan: while one runs, its tokens first seen tonight have a
+    /// placeholder fingerprint in their records. `tokenaudit token`, `trace` and `findings --token` must still
+    /// find them, and answer as they will once the scan has written the real fingerprints.
+    @Test func aRunningScansNewTokensAreFoundByTheReadCommands() throws {
+        let directory = try TemporaryDirectory()
+        let scanned = directory.file("scan.db")
+        let store = try AuditStore(path: scanned)
+        let run = try store.beginRun(toolVersion: "t", arguments: [], startedAt: 0)
+        store.expectScanInput(bytes: 1_000, runID: run)
+        let source = try store.registerSource(descriptor("a.log"), runID: run)
+        let batches = SyntheticLog(path: "a.log", lineCount: 240, sourceID: source).batches(size: 40)
+        // Three batches committed, the fourth in a held transaction: the write lock stays taken, as in a scan.
+        try store.holdCommits()
+        for batch in batches[0..<3] { try store.commit(batch) }
+        try store.commitHeld()
+        try store.commit(batches[3])
+
+        // What the reader must answer: the same three batches written by a plain writer.
+        let plain = directory.file("plain.db")
+        let plainStore = try AuditStore(path: plain)
+        let plainRun = try plainStore.beginRun(toolVersion: "t", arguments: [], startedAt: 0)
+        let plainSource = try plainStore.registerSource(descriptor("a.log"), runID: plainRun)
+        #expect(plainSource == source)
+        for batch in batches[0..<3] { try plainStore.commit(batch) }
+
+        let reader = try AuditStoreReader(path: scanned)
+        let expected = try AuditStoreReader(path: plain)
+        let waiting = try scalar(scanned, "SELECT count(*) FROM pending_token_columns")
+        #expect(waiting == .integer(12), "the reader's open must not have written them: the scan holds the lock")
+        var found = 0
+        for token in 0..<12 {
+            let hex = fingerprint(token).hex
+            let dossier = try reader.tokenDossier(fingerprint(token))
+            #expect(dossier == (try expected.tokenDossier(fingerprint(token))), "token \(token)")
+            found += dossier == nil ? 0 : 1
+            #expect(try reader.tokens(withPrefix: String(hex.prefix(6))) == expected.tokens(withPrefix: String(hex.prefix(6))))
+            #expect(try reader.findings(FindingQuery(token: fingerprint(token))) == expected.findings(FindingQuery(token: fingerprint(token))))
+        }
+        #expect(found == 12)
+        let criteria: [TraceCriterion] = [.clientID("client-1"), .clientIP("10.0.0.1"), .subject("user-4"), .issuer("https://issuer0.example")]
+        for criterion in criteria {
+            let trace = try reader.trace(TraceQuery(criterion: criterion))
+            #expect(!trace.tokens.isEmpty && !trace.events.isEmpty, "\(criterion)")
+            #expect(trace == (try expected.trace(TraceQuery(criterion: criterion))), "\(criterion)")
+        }
+        #expect(try reader.findings() == expected.findings())
+        try store.stopHoldingCommits()
+        try store.finishRun(id: run, status: .completed, counters: [:], finishedAt: 1)
+    }
 }
