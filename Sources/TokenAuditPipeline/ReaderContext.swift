@@ -77,6 +77,8 @@ struct ReaderContext: Sendable {
         guard !isInterrupted else { return }
         var resumePoint = ResumePoint.start
         var known: KnownSource?
+        /// `known` is a plain source this (compressed) file's head matched (``earlierCopy(of:compression:streamName:)``).
+        var knownByContent = false
         var descriptor: SourceDescriptor
         switch source {
         case .standardInput:
@@ -109,6 +111,7 @@ struct ReaderContext: Sendable {
                     // the part already read, once: next time this file is known by its own fingerprint).
                     state.update { $0.resumed += 1 }
                     known = plain
+                    knownByContent = true
                     resumePoint = plain.bytesCommitted > 0
                         ? ResumePoint(lineNumber: Int(plain.linesCommitted) + 1, decodedOffset: UInt64(plain.bytesCommitted))
                         : .skippingLines(Int(plain.linesCommitted))
@@ -171,6 +174,23 @@ struct ReaderContext: Sendable {
         // A file's first batch is full-sized whatever the stream's last batches weighed: its first lines decide
         // the format, and a 64 KiB batch of long lines could hold one or two of them.
         var batch = reader.nextBatch()
+        // A file whose head matched a plain source but that ends before that source's watermark: an earlier copy
+        // of a log read further since (a snapshot compressed into an archive). Everything in it was read: it is
+        // skipped, and the source's row (the live log's) is left as it was. Registered as resuming that row, the
+        // copy took it over, marked it partial ("replaced or truncated", exit 3), and the live log was read
+        // again from its first line the next night: every line counted twice. Its claim on the row is given
+        // back, so the live log is not skipped as "the same log" (it is, when it was looked at meanwhile by a
+        // reader of another stream: it waits for the next run).
+        if knownByContent, batch == nil, let known, case .shorterThanResumePoint? = reader.failure?.kind {
+            permits.signal()
+            state.update { counts in
+                if counts.claimedSources[known.id] == source.description { counts.claimedSources[known.id] = nil }
+                counts.resumed -= 1
+                counts.skipped += 1
+            }
+            log("\(source): an earlier copy of \(known.path), which was read further since; skipped")
+            return
+        }
         let format = forcedFormat ?? LogFormat.detect(
             sampleLines: batch.map { Array($0.prefix(Self.detectionSampleLines)).map { Array($0) } } ?? [])
         descriptor.format = format.name

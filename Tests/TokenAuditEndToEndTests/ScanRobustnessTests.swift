@@ -456,6 +456,53 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try Harness.column(database: database, "SELECT sum(count) FROM usage_groups") == usage)
     }
 
+    /// A compressed snapshot of a log's first part (kept in an archive, or handed over for a ticket) scanned after
+    /// the log itself was read further: everything in it was read already. It took over the log's stored row,
+    /// marked it partial (exit 3), and the next night read the grown log again from its first line.
+    @Test func anEarlierCompressedCopyOfALogReadFurtherIsSkipped() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        let archive = directory.appendingPathComponent("archive")
+        for folder in [logs, archive] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        let sample = try String(contentsOfFile: "samples/logs/nginx/access.log", encoding: .utf8)
+        let live = logs.appendingPathComponent("access.log").path
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        func scan(_ paths: [String]) throws -> (status: Int32, summary: [String: Any], stderr: String) {
+            let result = try Harness.run(["scan"] + paths + ["--db", database, "--keys", "samples/keys", "--json"])
+            let summary = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            return (result.status, summary, result.stderr)
+        }
+        // Night 1: the log as it was, then a snapshot of its first half; night 2 reads both directories.
+        try String(repeating: sample, count: 8).write(toFile: live, atomically: false, encoding: .utf8)
+        let snapshot = archive.appendingPathComponent("access.log-snapshot").path
+        try String(repeating: sample, count: 4).write(toFile: snapshot, atomically: false, encoding: .utf8)
+        #expect(try FileManager.default.attributesOfItem(atPath: snapshot)[.size] as? Int ?? 0 > 65_536)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+        gzip.arguments = ["-n", snapshot]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let first = try scan([logs.path])
+        #expect(first.status == 0 || first.status == 1, "\(first.stderr)")
+        let sourcesBefore = try Harness.column(database: database, "SELECT path || ' ' || status || ' ' || lines_committed FROM sources")
+        let second = try scan([archive.path])
+        #expect(second.status == 0 || second.status == 1, "\(second.stderr)")
+        #expect((second.summary["files"] as? [String: Any])?["partial"] as? Int == 0, "\(second.summary)")
+        #expect((second.summary["files"] as? [String: Any])?["skipped_unchanged"] as? Int == 1, "\(second.summary)")
+        #expect((second.summary["lines"] as? [String: Any])?["read"] as? Int == 0, "\(second.summary)")
+        #expect(second.stderr.contains("an earlier copy of"), "\(second.stderr)")
+        #expect(try Harness.column(database: database, "SELECT path || ' ' || status || ' ' || lines_committed FROM sources") == sourcesBefore)
+        // Night 3: the log grew; it is read on from where night 1 stopped. The database equals one scan of it.
+        try String(repeating: sample, count: 12).write(toFile: live, atomically: false, encoding: .utf8)
+        let third = try scan([logs.path, archive.path])
+        #expect(third.status == 0 || third.status == 1, "\(third.stderr)")
+        let once = directory.appendingPathComponent("once.sqlite").path
+        try Harness.run(["scan", live, "--db", once, "--keys", "samples/keys", "--quiet"])
+        let total = "SELECT sum(count) FROM usage_groups"
+        #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
