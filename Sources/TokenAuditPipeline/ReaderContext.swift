@@ -19,7 +19,7 @@ struct ReaderContext: Sendable {
     let clock: ReadClock
     /// Each stream's next batch size, from what its batches weighed (``BatchSizing``).
     let sizing: BatchSizing
-    /// Whether the database held a plain source with lines when the scan began (``earlierCopy(of:compression:streamName:)``).
+    /// Whether the database held a plain source with lines when the scan began (``earlierCopy(of:streamName:)``).
     let hasPlainSources: Bool
     let log: @Sendable (String) -> Void
 
@@ -44,12 +44,13 @@ struct ReaderContext: Sendable {
     /// it grew while smaller than the 64 KiB a fingerprint covers (``DecodedHead``). The file then resumes that
     /// source's row where its lines stop, instead of being read again from its first line as a new file. The
     /// file's head is decompressed once, whatever the number of candidates.
-    func earlierCopy(of path: String, compression: LogCompression, streamName: String) throws -> KnownSource? {
+    func earlierCopy(of path: String, streamName: String) throws -> KnownSource? {
         guard let head = DecodedHead(path: path) else { return nil }
-        // A compressed log of 64 KiB or more: its first 64 KiB decompressed are the head a plain copy's
-        // fingerprint holds, wherever that copy was read (another directory: logrotate's `olddir`). (A plain one
-        // with that head was looked up by it already.)
-        if compression != .plain, head.bytes.count == SourceFingerprint.headLimit,
+        // A log of 64 KiB or more: its first 64 KiB (decompressed) are the head a plain copy's fingerprint holds,
+        // wherever that copy was read (another directory: logrotate's `olddir`, an archive). A plain file with
+        // that head and its own size was looked up already: this one is that log grown since, or a copy of its
+        // first part (skipped when read: everything in it was).
+        if head.bytes.count == SourceFingerprint.headLimit,
             let known = try store.plainSource(
                 headFingerprint: SourceFingerprint(size: 0, headLength: head.bytes.count, headHash: head.hash()).headHashHex)
         {
@@ -77,7 +78,7 @@ struct ReaderContext: Sendable {
         guard !isInterrupted else { return }
         var resumePoint = ResumePoint.start
         var known: KnownSource?
-        /// `known` is a plain source this (compressed) file's head matched (``earlierCopy(of:compression:streamName:)``).
+        /// `known` is a plain source this file's head matched (``earlierCopy(of:streamName:)``).
         var knownByContent = false
         var descriptor: SourceDescriptor
         switch source {
@@ -105,7 +106,7 @@ struct ReaderContext: Sendable {
                     known = previous
                 }
                 if known == nil, hasPlainSources,
-                    let plain = try earlierCopy(of: path, compression: info.compression, streamName: streamName)
+                    let plain = try earlierCopy(of: path, streamName: streamName)
                 {
                     // Its lines up to the plain file's watermark are stored: read on from there (decompressing
                     // the part already read, once: next time this file is known by its own fingerprint).
