@@ -139,6 +139,15 @@ struct ReaderContext: Sendable {
             }
             if let known, resumePoint == .start {
                 switch known.plan(forSize: Int64(info.size)) {
+                case .skip where info.compression == .plain && known.bytesCommitted > 0
+                    && known.bytesCommitted < Int64(info.size) && LogInputs.isLiveFile(known.path)
+                    && !LogInputs.isLiveFile(path):
+                    // Its last line, without a newline, was left for a later run while the file was live; renamed
+                    // by a rotation (`access.log` → `access.log.1`), it is whole: that line is read now. Skipped as
+                    // unchanged, it was never read. (The resume point stays before a last line without a newline:
+                    // the row's path, no longer live from here, keeps the next run from reading it again.)
+                    resumePoint = ResumePoint(lineNumber: Int(known.linesCommitted) + 1, decodedOffset: UInt64(known.bytesCommitted))
+                    state.update { $0.resumed += 1 }
                 case .skip:
                     progress.addSkippedBytes(info.size)
                     state.update { $0.skipped += 1 }

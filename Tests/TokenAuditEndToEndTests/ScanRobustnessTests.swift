@@ -343,6 +343,17 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try scanStuck() == 0)
         #expect(readLive > 1)
 
+        // The same, rotated by renaming only (no compression): the renamed file is whole, its last line is read.
+        try FileManager.default.removeItem(at: stuck)
+        try FileManager.default.createDirectory(at: stuck, withIntermediateDirectories: true)
+        try FileManager.default.removeItem(atPath: stuckDatabase)
+        try full.prefix(cut).write(to: stuck.appendingPathComponent("access.log"))
+        #expect(try scanStuck() == readLive)
+        try FileManager.default.moveItem(
+            at: stuck.appendingPathComponent("access.log"), to: stuck.appendingPathComponent("access.log.1"))
+        #expect(try scanStuck() == 1, "rotated by renaming: its last line")
+        #expect(try scanStuck() == 0)
+
         // A rotated member is whole: its unterminated last line is read.
         try FileManager.default.removeItem(at: live)
         try full.prefix(cut).write(to: logs.appendingPathComponent("access.log.1"))
