@@ -27,6 +27,8 @@ public struct ScanSummary: Sendable {
     /// Token analyses in this run: once per distinct token, again for a token evicted from the token cache and
     /// seen again (the same verdict: the database does not change).
     public var tokensAnalysed: UInt64 = 0
+    /// Tokens stored by earlier runs whose verdict a key decided differently this run (the key set changed).
+    public var verdictsChanged = 0
     /// The weak-secret rule's full-list searches (HS* tokens whose key the key set lacks) and their CPU time.
     public var weakSecretSearches = WeakSecretSearchStatistics()
     /// Batches of lines committed by this run (not reported: how the scan cut its input, for tests and tuning).
@@ -78,7 +80,11 @@ public struct ScanSummary: Sendable {
             out += ", \(heldBackLines) unterminated last \(heldBackLines == 1 ? "line" : "lines") left for the next run"
         }
         out += "\n"
-        out += "  tokens     \(tokensAnalysed) analysed this run; \(tokensInDatabase) in the database\n"
+        out += "  tokens     \(tokensAnalysed) analysed this run; \(tokensInDatabase) in the database"
+        if verdictsChanged > 0 {
+            out += "; \(verdictsChanged) stored earlier judged again with this key set"
+        }
+        out += "\n"
         let order = ["valid", "invalid-signature", "unsigned", "unknown-key", "alg-key-mismatch", "unsupported",
                      "truncated", "malformed"]
         let verification = tokensByVerification.sorted { lhs, rhs in
@@ -136,6 +142,7 @@ public struct ScanSummary: Sendable {
             ]))),
             .init(key: "tokens", value: .object(JSONObject([
                 "analysed_this_run": .number(Int(tokensAnalysed)), "in_database": .number(Int(tokensInDatabase)),
+                "verdicts_changed": .number(verdictsChanged),
                 "weak_secret_searches": .number(weakSecretSearches.tokens),
                 "weak_secret_search_cpu_seconds": .number((weakSecretSearches.cpuSeconds * 1000).rounded() / 1000),
                 "by_verification": .object(JSONObject(members: tokensByVerification.sorted { $0.key < $1.key }.map {

@@ -210,6 +210,7 @@ public enum Scanner {
         summary.lines = progress.lines
         summary.tokenLines = progress.tokenLines
         summary.tokensAnalysed = progress.tokensAnalysed
+        summary.verdictsChanged = store.changedVerdicts
         summary.weakSecretSearches = engine.weakSecretSearches
         if let failure = writer.failure {
             writer.waitForCheckpoints()

@@ -39,6 +39,9 @@ public final class AuditStore: @unchecked Sendable {
     private var crossRequestJudgedThrough: Int64??
     private var pendingInsert: SQLiteStatement?
 
+    /// Stored tokens whose verdict this store changed (``changedVerdicts``; under `lock`).
+    private var verdictChanges = 0
+
     /// Test hook: when set, `commit` throws after applying its writes and before COMMIT, as a kill would.
     var failBeforeCommitForTesting = false
 
@@ -883,13 +886,40 @@ public final class AuditStore: @unchecked Sendable {
         return ids
     }
 
+    /// Verification statuses a key decides: the token's signature checked with a key, or no key for it.
+    static let keyDependentVerdicts: Set<String> = ["valid", "invalid-signature", "alg-key-mismatch", "unknown-key"]
+
+    /// How many tokens stored by an earlier run this store judged again with a different verdict
+    /// (``storeUnknownToken(_:)``): the key set changed between the runs.
+    public var changedVerdicts: Int { (try? locked { verdictChanges }) ?? 0 }
+
     /// A token the id cache does not know: inserts it, completes its placeholder's analysis, or finds it
     /// stored; caches and returns its id. The record is read in place from its shared box (copying it out
     /// retained its two dozen strings).
+    ///
+    /// A token stored by an earlier run keeps its record, except its verdict when a key decided it differently
+    /// this time (``keyDependentVerdicts``, the new one not `unknown-key`): the key set changed. Operators add
+    /// the keys the first report said were missing; the record said `unknown-key` for ever after, beside this
+    /// run's findings judged with the key (an invalid signature accepted, say). A run whose key set lacks the key
+    /// (a key removed, `--keys` forgotten) leaves a verdict a key reached.
     private func storeUnknownToken(_ shared: SharedTokenRecord) throws -> Int64 {
         let stored = try storedToken(shared.record.fingerprint)
         if let stored, !stored.placeholder {
-            tokenIDs.insert(shared.record.fingerprint, stored.id)
+            let record = shared.record
+            if let verdict = stored.verdict, verdict != record.verificationStatus,
+                record.verificationStatus != "unknown-key", Self.keyDependentVerdicts.contains(verdict),
+                Self.keyDependentVerdicts.contains(record.verificationStatus)
+            {
+                let update = statements.updateVerdict
+                update.reset()
+                try update.bind(cString: record.verificationStatus, at: 1)
+                try update.bind(cString: record.verificationDetail, at: 2)
+                try update.bind(cString: record.keyID, at: 3)
+                try update.bind(stored.id, at: 4)
+                try update.execute()
+                verdictChanges += 1
+            }
+            tokenIDs.insert(record.fingerprint, stored.id)
             return stored.id
         }
         let record = shared.record
@@ -1130,14 +1160,16 @@ public final class AuditStore: @unchecked Sendable {
         return packed.map { UInt32(truncatingIfNeeded: $0) }
     }
 
-    private func storedToken(_ fingerprint: TokenFingerprint) throws -> (id: Int64, placeholder: Bool)? {
+    /// The stored token's id, whether it is a placeholder, and its verification status when an earlier run
+    /// stored it (nil for a token this run stored: its fingerprint still waits in `pending_token_columns`).
+    private func storedToken(_ fingerprint: TokenFingerprint) throws -> (id: Int64, placeholder: Bool, verdict: String?)? {
         let select = statements.selectToken
         select.reset()
         try select.bind(StoreKeys.fingerprintKey(fingerprint), at: 1)
         try select.bind(fingerprint.hex, at: 2)
         defer { select.reset() }
         guard try select.step() else { return nil }
-        return (select.int64(at: 0), select.int64(at: 1) != 0)
+        return (select.int64(at: 0), select.int64(at: 1) != 0, select.text(at: 2))
     }
 
     /// The id of a token that usage or a request window refers to. A token the store has not seen gets a
@@ -1566,7 +1598,7 @@ private struct Statements {
     let insertRun, finishRun: SQLiteStatement
     let insertSource, updateSourceIdentity, advanceSource, finishSource: SQLiteStatement
     let insertToken, upsertUsage, insertClientIPToken, insertTokenDay, upsertWindow: SQLiteStatement
-    let selectToken, completeToken, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
+    let selectToken, completeToken, updateVerdict, insertPlaceholderToken, selectString, insertStringIfNew: SQLiteStatement
     let insertPendingColumns: SQLiteStatement
     let selectFinding, insertFinding, replaceFinding, updateFindingCounts: SQLiteStatement
 
@@ -1635,11 +1667,13 @@ private struct Statements {
         // is never a placeholder.
         selectToken = try db.prepare(
             """
-            SELECT id, verification_status = '' FROM token_records INDEXED BY token_records_by_key
+            SELECT id, verification_status = '', verification_status FROM token_records INDEXED BY token_records_by_key
             WHERE fingerprint_key = ?1 AND fingerprint = ?2
             UNION ALL
-            SELECT id, 0 FROM pending_token_columns WHERE fingerprint_key = ?1 AND fingerprint = ?2
+            SELECT id, 0, NULL FROM pending_token_columns WHERE fingerprint_key = ?1 AND fingerprint = ?2
             """)
+        updateVerdict = try db.prepare(
+            "UPDATE token_records SET verification_status = ?1, verification_detail = ?2, key_id = ?3 WHERE id = ?4")
         insertPendingColumns = try db.prepare(
             """
             INSERT INTO pending_token_columns (id, fingerprint, fingerprint_key) VALUES (?1, ?2, ?3)

@@ -517,6 +517,55 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
     }
 
+    /// The first nights ran without some of the issuers' keys (the report said `unknown-key`), then the keys
+    /// were added. A token seen again is judged with them, and its record says so: it said `unknown-key` for
+    /// ever, beside the findings this run reached with the key. A night without the keys leaves those verdicts.
+    @Test func aTokenSeenAgainAfterItsKeyWasAddedIsJudgedWithIt() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fewKeys = directory.appendingPathComponent("few-keys")
+        try FileManager.default.createDirectory(at: fewKeys, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: "samples/keys/hmac.jwk.json", toPath: fewKeys.appendingPathComponent("hmac.jwk.json").path)
+        // Night 2's log: night 1's lines in the opposite order (another file, every token seen again).
+        let lines = try String(contentsOfFile: "samples/logs/nginx/access.log", encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let reversed = directory.appendingPathComponent("night2.log").path
+        try (lines.reversed().joined(separator: "\n") + "\n").write(toFile: reversed, atomically: false, encoding: .utf8)
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        func scan(_ path: String, keys: String, into database: String) throws -> [String: Any] {
+            let outcome = try Harness.run(["scan", path, "--db", database, "--keys", keys, "--json"])
+            #expect(outcome.status == 0 || outcome.status == 1, "\(outcome.stderr)")
+            return try #require(JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        }
+        func verdicts(_ database: String) throws -> [String] {
+            try Harness.column(database: database, "SELECT fingerprint || ' ' || verification_status FROM tokens ORDER BY 1")
+        }
+        func changed(_ summary: [String: Any]) -> Int? { (summary["tokens"] as? [String: Any])?["verdicts_changed"] as? Int }
+        let first = try scan("samples/logs/nginx/access.log", keys: fewKeys.path, into: database)
+        #expect(changed(first) == 0)
+        let before = try verdicts(database)
+        let allKeys = directory.appendingPathComponent("all-keys.sqlite").path
+        _ = try scan(reversed, keys: "samples/keys", into: allKeys)
+        let expected = try verdicts(allKeys)
+        #expect(before != expected, "the test needs tokens whose key only the full key set has")
+
+        let second = try scan(reversed, keys: "samples/keys", into: database)
+        #expect(try verdicts(database) == expected)
+        let differing = zip(before, expected).filter { $0 != $1 }.count
+        #expect(changed(second) == differing)
+        #expect(differing > 0)
+
+        // A night without those keys again (a file not read before): the verdicts the keys reached stay.
+        let third = directory.appendingPathComponent("night3.log").path
+        let half = lines.count / 2
+        try ((lines[half...] + lines[..<half]).joined(separator: "\n") + "\n").write(toFile: third, atomically: false, encoding: .utf8)
+        let thirdSummary = try scan(third, keys: fewKeys.path, into: database)
+        #expect(changed(thirdSummary) == 0)
+        #expect((thirdSummary["lines"] as? [String: Any])?["read"] as? Int == lines.count)
+        #expect(try verdicts(database) == expected)
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
