@@ -44,7 +44,7 @@ extension TokenAuditCommand {
             valueName: "FILE"))
         var output: String?
 
-        @Option(help: ArgumentHelp("Entries in the top-offender and per-issuer/client/route lists (default 10).",
+        @Option(help: ArgumentHelp("Entries in the top-offender and per-issuer/client/route lists.",
                                    valueName: "N"))
         var top: Int = 10
 

@@ -72,7 +72,7 @@ extension TokenAuditCommand {
             valueName: "N"))
         var fieldLimits: [Int] = []
 
-        @Option(help: "Worker threads (default: all cores, at most 256).")
+        @Option(help: "Worker threads: by default as many as this machine has cores, at most 256.")
         var jobs: Int = min(ProcessInfo.processInfo.activeProcessorCount, Scan.mostJobs)
 
         @Option(name: .customLong("batch-lines"), help: ArgumentHelp(

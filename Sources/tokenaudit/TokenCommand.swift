@@ -40,7 +40,7 @@ extension TokenAuditCommand {
         var format: IncidentFormatArgument = .text
 
         @Option(help: ArgumentHelp(
-            "Seconds around this token's use in which tokens of the same subject and client count as related (default 86400).",
+            "Seconds around this token's use in which tokens of the same subject and client count as related.",
             valueName: "SECONDS"))
         var window: Double = 86_400
 
