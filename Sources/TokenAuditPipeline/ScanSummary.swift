@@ -12,6 +12,8 @@ public struct ScanSummary: Sendable {
     public var filesSkippedUnchanged = 0
     public var filesResumed = 0
     public var filesPartial = 0
+    /// Of the unchanged files: compressed ones an earlier run found damaged (reported then, not again).
+    public var filesKnownDamaged = 0
     public var filesFailed = 0
     /// Paths that could not be read at all (missing, unreadable, not a file).
     public var inputProblems = 0
@@ -72,7 +74,9 @@ public struct ScanSummary: Sendable {
                 + "(and runs the cross-request rules)\n"
         }
         out += "  files      \(filesFound) found: \(filesScanned) scanned, \(filesResumed) resumed, "
-            + "\(filesSkippedUnchanged) unchanged (skipped), \(filesPartial) partial, \(filesFailed) failed"
+            + "\(filesSkippedUnchanged) unchanged (skipped"
+            + (filesKnownDamaged > 0 ? ", \(filesKnownDamaged) of them damaged as reported before" : "")
+            + "), \(filesPartial) partial, \(filesFailed) failed"
         out += inputProblems > 0 ? ", \(inputProblems) unreadable paths\n" : "\n"
         out += "  lines      \(lines) read, \(tokenLines) with tokens"
         if overLongLines + binaryLines > 0 { out += ", \(overLongLines) over-long and \(binaryLines) binary skipped" }
@@ -133,7 +137,8 @@ public struct ScanSummary: Sendable {
             .init(key: "interrupted_by_signal", value: interruptedBySignal.map { .number(Int($0)) } ?? .null),
             .init(key: "files", value: .object(JSONObject([
                 "found": .number(filesFound), "scanned": .number(filesScanned), "resumed": .number(filesResumed),
-                "skipped_unchanged": .number(filesSkippedUnchanged), "partial": .number(filesPartial),
+                "skipped_unchanged": .number(filesSkippedUnchanged), "known_damaged": .number(filesKnownDamaged),
+                "partial": .number(filesPartial),
                 "failed": .number(filesFailed), "unreadable_paths": .number(inputProblems),
             ]))),
             .init(key: "lines", value: .object(JSONObject([

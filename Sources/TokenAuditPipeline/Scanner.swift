@@ -197,6 +197,7 @@ public enum Scanner {
         summary.filesScanned = finished.scanned
         summary.filesResumed = finished.resumed
         summary.filesSkippedUnchanged = finished.skipped
+        summary.filesKnownDamaged = finished.knownDamaged
         summary.filesPartial = finished.partial
         summary.filesFailed = finished.failed
         summary.overLongLines = finished.overLong
@@ -336,6 +337,8 @@ public enum Scanner {
 final class SharedScanState: Sendable {
     struct Counts: Sendable {
         var scanned = 0, resumed = 0, skipped = 0, partial = 0, failed = 0, overLong = 0, binary = 0, heldBack = 0
+        /// Of `skipped`: compressed files found damaged by an earlier run, unchanged since.
+        var knownDamaged = 0
         var problems: [String] = []
         var formats: [String: String] = [:]
         /// Stored sources a file of this run resumes or restarts, by id, with that file: one file each.

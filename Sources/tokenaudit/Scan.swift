@@ -27,8 +27,8 @@ extension TokenAuditCommand {
                 seconds), so the database equals one clean run.
 
                 Exit codes: 0 no new finding at or above --fail-on; 1 new findings at or above it; 2 usage or \
-                configuration error; 3 some inputs could not be read (the rest was scanned and stored), or the \
-                database could not be written (full disk, I/O error); 130 or 143 stopped by SIGINT or SIGTERM \
+                configuration error; 3 some inputs could not be read (the rest was scanned and stored; a damaged \
+                compressed file counts once: unchanged, later runs name and skip it), or the database could not be written (full disk, I/O error); 130 or 143 stopped by SIGINT or SIGTERM \
                 (what was read is stored; the next run goes on from there; a second signal ends it at once).
 
                 Examples:

@@ -566,6 +566,42 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try verdicts(database) == expected)
     }
 
+    /// A damaged compressed log is reported by the run that finds the damage. Unchanged, it made every later
+    /// nightly run exit 3 with the same problem; it is named and skipped now, and only a change is read again.
+    @Test func aDamagedFileReportedOnceIsNotAFailureEveryNight() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let damaged = logs.appendingPathComponent("access.log.2.gz").path
+        try FileManager.default.copyItem(atPath: "samples/logs/bad/truncated.log.gz", toPath: damaged)
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        func scan() throws -> (status: Int32, files: [String: Any], stderr: String) {
+            let outcome = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
+            let summary = try #require(JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+            return (outcome.status, summary["files"] as? [String: Any] ?? [:], outcome.stderr)
+        }
+        let first = try scan()
+        #expect(first.status == 3)
+        #expect(first.files["partial"] as? Int == 1 && first.files["known_damaged"] as? Int == 0, "\(first.files)")
+        let stored = try Harness.dump(database: database)
+        let second = try scan()
+        #expect(second.status == 0 || second.status == 1, "\(second.stderr)")
+        #expect(second.files["partial"] as? Int == 0, "\(second.files)")
+        #expect(second.files["known_damaged"] as? Int == 1 && second.files["skipped_unchanged"] as? Int == 1, "\(second.files)")
+        #expect(second.stderr.contains("access.log.2.gz: damaged, as an earlier run found"), "\(second.stderr)")
+        #expect(try Harness.dump(database: database) == stored)
+        // Replaced by a whole copy (same beginning, longer): read on from the damage.
+        let whole = Process()
+        whole.executableURL = URL(fileURLWithPath: "/bin/sh")
+        whole.arguments = ["-c", "gzip -dc < samples/logs/bad/truncated.log.gz 2>/dev/null | gzip -n > '\(damaged).new'; mv '\(damaged).new' '\(damaged)'"]
+        try whole.run()
+        whole.waitUntilExit()
+        let third = try scan()
+        #expect(third.files["known_damaged"] as? Int == 0, "\(third.files)")
+        #expect(third.status != 3, "\(third.stderr)")
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
