@@ -20,15 +20,27 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String {
         var text = "SQLite error \(code) on \(path): \(message)"
         if let sql { text += " [SQL: \(sql.split(whereSeparator: \.isNewline).joined(separator: " "))]" }
+        if isDamagedDatabase {
+            // What the operator can do, where a nightly job's mail shows it: SQLite's words alone do not say.
+            text += ". The database file is damaged (or is not a tokenaudit database). Restore it from a backup, or "
+                + "move it and its -wal file aside so that the next scan starts a new one (it reads every log "
+                + "again); `sqlite3 FILE .recover` saves what is readable of the old one."
+        }
         return text
     }
+
+    /// True for SQLITE_CORRUPT and SQLITE_NOTADB: the file is damaged, or not a database at all. A scan reports
+    /// it as a storage failure (exit 3), not as a configuration error.
+    public var isDamagedDatabase: Bool { (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB }
 
     /// True for SQLITE_BUSY and SQLITE_LOCKED (any extended variant): another connection holds the lock.
     var isBusy: Bool { (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED }
 
-    /// True for SQLITE_FULL and SQLITE_IOERR (any extended variant): the disk or the file system failed, not
-    /// the caller's configuration. A scan reports these like a failure in mid-scan (exit 3), wherever they hit.
-    public var isStorageFailure: Bool { (code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR }
+    /// True for SQLITE_FULL and SQLITE_IOERR (any extended variant), and a damaged database: the disk or the file
+    /// system failed, not the caller's configuration. A scan reports these like a failure in mid-scan (exit 3), wherever they hit.
+    public var isStorageFailure: Bool {
+        (code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR || isDamagedDatabase
+    }
 }
 
 /// One value bound to or read from a statement.

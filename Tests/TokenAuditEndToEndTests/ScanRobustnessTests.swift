@@ -602,6 +602,31 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(third.status != 3, "\(third.stderr)")
     }
 
+    /// A damaged database (a crash on a disk that lied about syncing, a copy taken mid-write) or a file that is
+    /// no database at all: the command says what to do, and a scan counts it as a storage failure (exit 3), not
+    /// as a usage error (it was exit 2, with SQLite's words alone).
+    @Test(arguments: ["damaged", "not-a-database"]) func aDamagedDatabaseSaysWhatToDo(_ damage: String) throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        try Harness.run(["scan", "samples/logs/nginx", "--db", database, "--keys", "samples/keys", "--quiet"])
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: database))
+        if damage == "damaged" {
+            // The first page after its 100-byte header: the schema's root.
+            bytes.replaceSubrange(100..<8_192, with: Data(repeating: 0xFF, count: 8_092))
+        } else {
+            bytes = Data((0..<8_192).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+        }
+        try bytes.write(to: URL(fileURLWithPath: database))
+        let scan = try Harness.run(["scan", "samples/logs/apache", "--db", database, "--keys", "samples/keys"])
+        #expect(scan.status == 3, "\(scan.stderr)")
+        #expect(scan.stderr.contains("Restore it from a backup"), "\(scan.stderr)")
+        let findings = try Harness.run(["findings", "--db", database])
+        #expect(findings.status == 2)
+        #expect(findings.stderr.contains("Restore it from a backup"), "\(findings.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == bytes, "nothing was written to it")
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
