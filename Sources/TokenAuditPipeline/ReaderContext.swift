@@ -94,6 +94,14 @@ struct ReaderContext: Sendable {
                 state.update { $0.failed += 1 }
                 return
             }
+            // An empty file has nothing to read, and no identity: every empty file has the size and head of
+            // every other, so an empty rotated member (a log rotated with nothing written since) took the stored
+            // row of an earlier empty log, and the live log that grew from that row was then skipped as "the same
+            // log": its lines were never read.
+            if info.size == 0 {
+                state.update { $0.skipped += 1 }
+                return
+            }
             descriptor = SourceDescriptor(
                 path: path, size: Int64(info.size), headFingerprint: info.fingerprint.headHashHex,
                 compression: info.compression.rawValue, format: "")

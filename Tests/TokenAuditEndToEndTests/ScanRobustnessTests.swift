@@ -627,6 +627,36 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == bytes, "nothing was written to it")
     }
 
+    /// An empty log, rotated with nothing written (logrotate without `notifempty`), and a live log written since.
+    /// Every empty file had the identity of every other: the empty rotated file took the empty log's stored row,
+    /// and the live log, grown from that row, was skipped as "the same log". Found by scripts/nightly-sim.py.
+    @Test func anEmptyRotatedLogDoesNotHideTheLiveOne() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let live = logs.appendingPathComponent("access.log").path
+        try Data().write(to: URL(fileURLWithPath: live))
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        func scan() throws -> [String: Any] {
+            let outcome = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
+            #expect(outcome.status == 0 || outcome.status == 1, "\(outcome.stderr)")
+            return try #require(JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        }
+        _ = try scan()
+        try FileManager.default.moveItem(atPath: live, toPath: live + ".1")
+        try FileManager.default.copyItem(atPath: "samples/logs/nginx/access.log", toPath: live)
+        let second = try scan()
+        let lines = try String(contentsOfFile: live, encoding: .utf8).split(separator: "\n").count
+        #expect((second["lines"] as? [String: Any])?["read"] as? Int == lines, "\(second)")
+        try FileManager.default.moveItem(atPath: live + ".1", toPath: live + ".2")
+        try FileManager.default.moveItem(atPath: live, toPath: live + ".1")
+        try Data().write(to: URL(fileURLWithPath: live))
+        let third = try scan()
+        #expect((third["lines"] as? [String: Any])?["read"] as? Int == 0, "\(third)")
+        #expect(try Harness.column(database: database, "SELECT count(*) FROM sources WHERE size = 0") == ["0"])
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
