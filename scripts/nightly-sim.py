@@ -18,6 +18,7 @@ copied to .1 and emptied; .1 -> .2.gz the night after), olddir (dateext + compre
 """
 
 import argparse
+import datetime
 import gzip
 import os
 import random
@@ -79,7 +80,8 @@ class Log:
         if self.scheme == "olddir":
             old = os.path.join(self.directory, "old")
             os.makedirs(old, exist_ok=True)
-            target = os.path.join(old, f"access.log-2026{self.day:04d}")
+            date = datetime.date(2026, 1, 1) + datetime.timedelta(days=self.day)
+            target = os.path.join(old, f"access.log-{date:%Y%m%d}")
             os.rename(self.live, target)
             self.gzip_file(target)
             open(self.live, "wb").close()

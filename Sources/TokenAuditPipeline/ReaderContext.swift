@@ -19,7 +19,7 @@ struct ReaderContext: Sendable {
     let clock: ReadClock
     /// Each stream's next batch size, from what its batches weighed (``BatchSizing``).
     let sizing: BatchSizing
-    /// Whether the database held a plain source with lines when the scan began (``earlierCopy(of:streamName:)``).
+    /// Whether the database held a plain source with lines when the scan began (``earlierCopy(of:compressed:streamName:)``).
     let hasPlainSources: Bool
     let log: @Sendable (String) -> Void
 
@@ -44,7 +44,7 @@ struct ReaderContext: Sendable {
     /// it grew while smaller than the 64 KiB a fingerprint covers (``DecodedHead``). The file then resumes that
     /// source's row where its lines stop, instead of being read again from its first line as a new file. The
     /// file's head is decompressed once, whatever the number of candidates.
-    func earlierCopy(of path: String, streamName: String) throws -> KnownSource? {
+    func earlierCopy(of path: String, compressed: Bool, streamName: String) throws -> KnownSource? {
         guard let head = DecodedHead(path: path) else { return nil }
         // A log of 64 KiB or more: its first 64 KiB (decompressed) are the head a plain copy's fingerprint holds,
         // wherever that copy was read (another directory: logrotate's `olddir`, an archive). A plain file with
@@ -56,12 +56,25 @@ struct ReaderContext: Sendable {
         {
             return known
         }
-        for candidate in try store.plainSources(ofStream: streamName) {
-            guard let hash = UInt64(candidate.headFingerprint, radix: 16), candidate.size > 0 else { continue }
-            let previous = SourceFingerprint(
-                size: UInt64(candidate.size), headLength: min(Int(candidate.size), SourceFingerprint.headLimit),
-                headHash: hash)
-            if head.startsWith(previous) { return candidate }
+        func firstMatch(_ candidates: [KnownSource]) -> KnownSource? {
+            for candidate in candidates {
+                guard let hash = UInt64(candidate.headFingerprint, radix: 16), candidate.size > 0 else { continue }
+                let previous = SourceFingerprint(
+                    size: UInt64(candidate.size), headLength: min(Int(candidate.size), SourceFingerprint.headLimit),
+                    headHash: hash)
+                if head.startsWith(previous) { return candidate }
+            }
+            return nil
+        }
+        if let known = firstMatch(try store.plainSources(ofStream: streamName)) { return known }
+        // A log read while small, compressed into another directory (logrotate's `olddir` with `dateext`:
+        // access.log -> old/access.log-20261128.gz): its set there has another name, and the head its plain
+        // copy's fingerprint holds is shorter than the one looked up above. It was read again from its first
+        // line: every low-traffic day counted twice. (Compressed files only: a plain one is rarely moved so, and
+        // a night of many new small plain files would pay this lookup for each.)
+        if compressed, let baseName = streamName.split(separator: "/").last {
+            return firstMatch(
+                try store.smallPlainSources(named: String(baseName), smallerThan: SourceFingerprint.headLimit))
         }
         return nil
     }
@@ -78,7 +91,7 @@ struct ReaderContext: Sendable {
         guard !isInterrupted else { return }
         var resumePoint = ResumePoint.start
         var known: KnownSource?
-        /// `known` is a plain source this file's head matched (``earlierCopy(of:streamName:)``).
+        /// `known` is a plain source this file's head matched (``earlierCopy(of:compressed:streamName:)``).
         var knownByContent = false
         var descriptor: SourceDescriptor
         switch source {
@@ -114,7 +127,7 @@ struct ReaderContext: Sendable {
                     known = previous
                 }
                 if known == nil, hasPlainSources,
-                    let plain = try earlierCopy(of: path, streamName: streamName)
+                    let plain = try earlierCopy(of: path, compressed: info.compression != .plain, streamName: streamName)
                 {
                     // Its lines up to the plain file's watermark are stored: read on from there (decompressing
                     // the part already read, once: next time this file is known by its own fingerprint).

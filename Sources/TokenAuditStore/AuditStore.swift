@@ -605,6 +605,21 @@ public final class AuditStore: @unchecked Sendable {
         }
     }
 
+    /// Plain sources smaller than `size` bytes (their fingerprint's head is the whole file) recorded under the
+    /// rotated set named `baseName` (`access.log`: `access.log`, `access.log.1`, `access.log-20261128`) in any
+    /// directory, with lines committed, among the last 1 024 sources stored, most lines first: what a small compressed file moved to another
+    /// directory (logrotate's `olddir`) may be a copy of. A larger one is found by its head
+    /// (``plainSource(headFingerprint:)``).
+    public func smallPlainSources(named baseName: String, smallerThan size: Int) throws -> [KnownSource] {
+        try lookUp { lookups in
+            var found: [KnownSource] = []
+            try lookups.smallPlainSourcesNamed.forEachRow([.text(baseName), .integer(Int64(size))]) {
+                found.append(Self.knownSource($0))
+            }
+            return found
+        }
+    }
+
     /// Whether any plain source has lines committed: without one, no file is a rotated copy of one.
     public func hasPlainSources() throws -> Bool {
         try lookUp { lookups in
@@ -1567,7 +1582,7 @@ struct IDCache<Key: IDCacheKey> {
 /// `@unchecked Sendable`: it lives in the store's `lookups` mutex and is used only under it.
 private final class SourceLookups: @unchecked Sendable {
     let connection: SQLiteConnection
-    let findSource, latestSource, plainSourcesOfStream, plainSourceByHead: SQLiteStatement
+    let findSource, latestSource, plainSourcesOfStream, plainSourceByHead, smallPlainSourcesNamed: SQLiteStatement
 
     init(path: String) throws {
         connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMilliseconds: 5_000)
@@ -1584,6 +1599,16 @@ private final class SourceLookups: @unchecked Sendable {
         latestSource = try connection.prepare(
             "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "
                 + "WHERE path = ? ORDER BY id DESC LIMIT 1")
+        // `?1` is a rotated set's base name (`access.log`), in any directory; `?2` the size under which a
+        // fingerprint's head is the whole file. Only the last 1 024 rows (by id, a range of the primary key): the
+        // plain copy of a file rotated into another directory was read in the last nights, and a lookup that read
+        // the whole table (a row per file ever read) would cost every new file of a long history that much.
+        smallPlainSourcesNamed = try connection.prepare(
+            "SELECT id, path, size, head_fingerprint, status, lines_committed, bytes_committed FROM sources "
+                + "WHERE id > (SELECT ifnull(max(id), 0) FROM sources) - 1024 "
+                + "AND compression = 'plain' AND lines_committed > 0 AND size < ?2 AND (substr(path, -length(?1) - 1) "
+                + "= '/' || ?1 OR instr(path, '/' || ?1 || '.') > 0 OR instr(path, '/' || ?1 || '-') > 0) "
+                + "ORDER BY lines_committed DESC, id DESC LIMIT 64")
     }
 }
 

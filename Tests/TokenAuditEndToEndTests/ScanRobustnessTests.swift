@@ -657,6 +657,41 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try Harness.column(database: database, "SELECT count(*) FROM sources WHERE size = 0") == ["0"])
     }
 
+    /// A low-traffic log (under the 64 KiB a fingerprint covers) read, grown, then compressed into another
+    /// directory with a date (logrotate's `olddir` + `dateext`): its set there has another name, and its head
+    /// was too short to be looked up, so it was read again from its first line. Found by scripts/nightly-sim.py.
+    @Test func aSmallLogCompressedIntoAnotherDirectoryIsNotReadAgain() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs.appendingPathComponent("old"), withIntermediateDirectories: true)
+        let sample = try String(contentsOfFile: "samples/logs/nginx/access.log", encoding: .utf8)
+        let lines = sample.split(separator: "\n")
+        let live = logs.appendingPathComponent("access.log").path
+        try (lines.dropLast(3).joined(separator: "\n") + "\n").write(toFile: live, atomically: false, encoding: .utf8)
+        #expect(try FileManager.default.attributesOfItem(atPath: live)[.size] as? Int ?? 0 < 65_536)
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        let first = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--quiet"])
+        #expect(first.status == 0 || first.status == 1, "\(first.stderr)")
+        // Three more lines, then the rotation.
+        try (lines.joined(separator: "\n") + "\n").write(toFile: live, atomically: false, encoding: .utf8)
+        let moved = logs.appendingPathComponent("old/access.log-20261128").path
+        try FileManager.default.moveItem(atPath: live, toPath: moved)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+        gzip.arguments = ["-n", moved]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let second = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
+        let summary = try #require(JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+        #expect((summary["lines"] as? [String: Any])?["read"] as? Int == 3, "\(summary)")
+        #expect((summary["files"] as? [String: Any])?["resumed"] as? Int == 1, "\(summary)")
+        let once = directory.appendingPathComponent("once.sqlite").path
+        try Harness.run(["scan", moved + ".gz", "--db", once, "--keys", "samples/keys", "--quiet"])
+        let total = "SELECT sum(count) FROM usage_groups"
+        #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
+    }
+
     @Test func fullDiskStopsWithAClearErrorAndKeepsWhatWasCommitted() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
