@@ -51,23 +51,62 @@ def dump(path):
 class Log:
     """The live log and its rotated members in `directory`, rotated by `scheme`."""
 
-    def __init__(self, directory, scheme, rng):
+    def __init__(self, directory, scheme, rng, name="access.log", keep=0):
         self.directory = directory
         self.scheme = scheme
         self.rng = rng
-        self.live = os.path.join(directory, "access.log")
+        self.name = name
+        self.keep = keep
+        self.live = os.path.join(directory, name)
         self.day = 0
+        self.pending = b""
         open(self.live, "wb").close()
 
     def members(self):
         """Rotated members by number (1 = newest), as (number, path)."""
         found = []
         for name in os.listdir(self.directory):
-            if name.startswith("access.log."):
-                number = name[len("access.log."):].split(".")[0]
+            if name.startswith(self.name + "."):
+                number = name[len(self.name) + 1:].split(".")[0]
                 if number.isdigit():
                     found.append((int(number), os.path.join(self.directory, name)))
         return sorted(found)
+
+    def write(self, lines, half_line):
+        """Appends `lines`, finishing last night's half line first; leaves the last one half-written if asked."""
+        with open(self.live, "ab") as live:
+            live.write(self.pending)
+            self.pending = b""
+            for line in lines[:-1]:
+                live.write(line)
+            last = lines[-1]
+            if half_line and len(last) > 2:
+                cut = self.rng.randint(1, len(last) - 2)
+                live.write(last[:cut])
+                self.pending = last[cut:]
+            else:
+                live.write(last)
+
+    def finish_line(self):
+        """The writer finishes its line in the file it has open (before a reopen, or at the end)."""
+        if self.pending:
+            with open(self.live, "ab") as live:
+                live.write(self.pending)
+            self.pending = b""
+
+    def drop_old(self):
+        """logrotate's `rotate N`: members beyond the newest `keep` are deleted."""
+        if not self.keep:
+            return
+        if self.scheme == "olddir":
+            old = os.path.join(self.directory, "old")
+            names = sorted(n for n in os.listdir(old) if n.startswith(self.name + "-"))
+            for name in names[:-self.keep]:
+                os.remove(os.path.join(old, name))
+            return
+        for number, path in self.members():
+            if number > self.keep:
+                os.remove(path)
 
     def gzip_file(self, path):
         with open(path, "rb") as source, open(path + ".gz", "wb") as raw:
@@ -81,16 +120,16 @@ class Log:
             old = os.path.join(self.directory, "old")
             os.makedirs(old, exist_ok=True)
             date = datetime.date(2026, 1, 1) + datetime.timedelta(days=self.day)
-            target = os.path.join(old, f"access.log-{date:%Y%m%d}")
+            target = os.path.join(old, f"{self.name}-{date:%Y%m%d}")
             os.rename(self.live, target)
             self.gzip_file(target)
             open(self.live, "wb").close()
             return
         # Shift the numbered members up by one, newest last.
         for number, path in reversed(self.members()):
-            suffix = path[len(os.path.join(self.directory, f"access.log.{number}")):]
-            os.rename(path, os.path.join(self.directory, f"access.log.{number + 1}{suffix}"))
-        first = os.path.join(self.directory, "access.log.1")
+            suffix = path[len(os.path.join(self.directory, f"{self.name}.{number}")):]
+            os.rename(path, os.path.join(self.directory, f"{self.name}.{number + 1}{suffix}"))
+        first = os.path.join(self.directory, f"{self.name}.1")
         if self.scheme == "copytruncate":
             shutil.copyfile(self.live, first)
             with open(self.live, "r+b") as live:
@@ -101,7 +140,7 @@ class Log:
         if self.scheme == "compress":
             self.gzip_file(first)
         if self.scheme in ("delaycompress", "copytruncate"):
-            second = os.path.join(self.directory, "access.log.2")
+            second = os.path.join(self.directory, f"{self.name}.2")
             if os.path.exists(second):
                 self.gzip_file(second)
 
@@ -131,46 +170,38 @@ def main():
     parser.add_argument("--nights", type=int, default=10)
     parser.add_argument("--lines-per-night", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--logs", type=int, default=1, choices=[1, 2, 3], help="logs written side by side")
+    parser.add_argument("--keep", type=int, default=0,
+                        help="rotated members kept (logrotate's `rotate N`; 0: all). A member is deleted only "
+                             "after a scan read it whole: use 4 or more")
+    parser.add_argument("--keep-work", action="store_true", help="keep the working directory")
     options = parser.parse_args()
     rng = random.Random(options.seed)
     opener = gzip.open if options.lines_from.endswith(".gz") else open
     with opener(options.lines_from, "rb") as source:
-        pool = [line for _, line in zip(range(options.nights * options.lines_per_night * 2), source)]
+        pool = [line for _, line in zip(range(options.nights * options.lines_per_night * 2 * options.logs), source)]
     work = tempfile.mkdtemp(prefix="nightly-sim-")
     logs = os.path.join(work, "logs")
     os.makedirs(logs)
     database = os.path.join(work, "audit.sqlite")
-    log = Log(logs, options.scheme, rng)
-    written = []       # every line, complete, in order
-    pending = b""      # the second half of a half-written last line
+    names = ["access.log", "api.log", "auth.log"][:options.logs]
+    logs_in_use = [Log(logs, options.scheme, rng, name, options.keep) for name in names]
+    written = []       # every line, complete
     cursor = 0
     events = []
     for night in range(options.nights):
-        count = rng.randint(options.lines_per_night // 2, options.lines_per_night * 3 // 2)
-        chunk = pool[cursor:cursor + count]
-        cursor += count
-        with open(log.live, "ab") as live:
-            live.write(pending)
-            pending = b""
-            for line in chunk[:-1]:
-                live.write(line)
-            last = chunk[-1]
-            if rng.random() < 0.3:
-                cut = rng.randint(1, len(last) - 1)
-                live.write(last[:cut])
-                pending = last[cut:]
-            else:
-                live.write(last)
-        written.extend(chunk)
-        if rng.random() < 0.15:
-            # Rotated before tonight's scan (and the live log's half line with it).
-            if pending:
-                with open(log.live, "ab") as live:
-                    live.write(pending)
-                pending = b""
-            log.rotate()
-            events.append(f"night {night}: rotated before the scan")
+        for log in logs_in_use:
+            count = rng.randint(max(1, options.lines_per_night // 2), options.lines_per_night * 3 // 2)
+            chunk = pool[cursor:cursor + count]
+            cursor += count
+            log.write(chunk, half_line=rng.random() < 0.3)
+            written.extend(chunk)
+            if rng.random() < 0.15:
+                # Rotated before tonight's scan (the writer finishes its line first).
+                log.finish_line()
+                log.rotate()
+                log.drop_old()
+                events.append(f"night {night}: {log.name} rotated before the scan")
         outcome = rng.random()
         if outcome < 0.2:
             code, stderr = run_scan(options.tool, logs, database, options.keys, kill_after=rng.uniform(0.05, 0.8))
@@ -183,20 +214,18 @@ def main():
         if code not in (0, 1):
             print(f"night {night}: scan exited {code}:\n{stderr}", file=sys.stderr)
             sys.exit(2)
-        if "no newline" in stderr or "earlier copy" in stderr or "same log" in stderr:
-            events.append(f"night {night}: " + " / ".join(l for l in stderr.splitlines() if "keys:" not in l)[:300])
-        if rng.random() < 0.5:
-            # The writer finishes its line in the file it has open, then reopens (logrotate's postrotate).
-            if pending:
-                with open(log.live, "ab") as live:
-                    live.write(pending)
-                pending = b""
-            log.rotate()
-            events.append(f"night {night}: rotated after the scan")
-    # The writer finishes its line; the last night.
-    if pending:
-        with open(log.live, "ab") as live:
-            live.write(pending)
+        notes = [l for l in stderr.splitlines() if "keys:" not in l]
+        if notes:
+            events.append(f"night {night}: " + " / ".join(notes)[:300])
+        for log in logs_in_use:
+            if rng.random() < 0.5:
+                log.finish_line()
+                log.rotate()
+                log.drop_old()
+                events.append(f"night {night}: {log.name} rotated after the scan")
+    # The writers finish their lines; the last night.
+    for log in logs_in_use:
+        log.finish_line()
     code, stderr = run_scan(options.tool, logs, database, options.keys)
     if code not in (0, 1):
         print(f"final scan exited {code}:\n{stderr}", file=sys.stderr)
@@ -227,7 +256,7 @@ def main():
         for event in events:
             print("  " + event, file=sys.stderr)
         print(f"  work directory: {work}", file=sys.stderr)
-    elif not options.keep:
+    elif not options.keep_work:
         shutil.rmtree(work)
     sys.exit(1 if failures else 0)
 
