@@ -554,11 +554,14 @@ func looksBinary(_ line: UnsafeRawBufferPointer) -> Bool {
 /// and every line of it was read and counted again (Debian's nginx and Apache rotate with `compress` and
 /// `delaycompress`: each day's log was counted twice).
 public struct DecodedHead: Sendable {
-    /// The decompressed bytes read: ``SourceFingerprint/headLimit`` of them, or the whole content when shorter.
+    /// The decompressed bytes read: ``SourceFingerprint/headLimit`` of them, or the whole content when shorter,
+    /// or what comes before a damage (a truncated or corrupt file).
     public let bytes: [UInt8]
 
     /// Decompresses at most `length` bytes (capped at ``SourceFingerprint/headLimit``) of the file at `path`;
-    /// nil when it cannot be opened or decoded that far.
+    /// nil when it cannot be opened, or nothing decodes. A file gzip is still writing (logrotate at work) ends
+    /// inside a member: what decodes before that is its head, as it will be once whole. With nil instead, such a
+    /// file, beside the plain log it is a copy of, was read again from its first line.
     public init?(path: String, length: Int = SourceFingerprint.headLimit) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
@@ -578,7 +581,14 @@ public struct DecodedHead: Sendable {
             defer { buffer.deallocate() }
             var filled = 0
             while filled < wanted {
-                let produced = try decoder.decode(into: buffer.baseAddress! + filled, capacity: wanted - filled)
+                let produced: Int
+                do {
+                    produced = try decoder.decode(into: buffer.baseAddress! + filled, capacity: wanted - filled)
+                } catch {
+                    // Damaged here: the bytes before it are the head (a decoder hands them out before failing).
+                    guard filled > 0 else { return nil }
+                    break
+                }
                 if produced == 0 { break }
                 filled += produced
             }

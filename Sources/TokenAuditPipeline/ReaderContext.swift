@@ -35,8 +35,31 @@ struct ReaderContext: Sendable {
     }
 
     func read(_ stream: LogStream, index: Int) {
-        for source in stream.sources { read(source, stream: index, streamName: stream.name) }
+        let paths = Set(stream.sources.compactMap { source -> String? in
+            if case .file(let path) = source { path } else { nil }
+        })
+        for source in stream.sources {
+            // `access.log.1.gz` beside `access.log.1`: gzip (logrotate's `compress`) at work, or a copy kept with
+            // `-k`. The original is whole and read; the copy, unfinished, looked new (its beginning matched no
+            // stored log: the original is new too), was read from its first line, and the next night read on
+            // from there once whole: every line of that day counted twice. Alone the next night, it is found
+            // as the copy of the original read now.
+            if case .file(let path) = source, let original = Self.uncompressedName(of: path), paths.contains(original) {
+                log("\(path): a compressed copy of \(original) (being made?), which is read instead; skipped")
+                state.update { $0.skipped += 1 }
+                continue
+            }
+            read(source, stream: index, streamName: stream.name)
+        }
         clock.finish(index)
+    }
+
+    /// `path` without its compression suffix (`.gz`, `.zst`, `.zstd`), or nil when it has none.
+    static func uncompressedName(of path: String) -> String? {
+        for suffix in [".gz", ".zst", ".zstd"] where path.hasSuffix(suffix) && path.count > suffix.count {
+            return String(path.dropLast(suffix.count))
+        }
+        return nil
     }
 
     /// The plain source of `streamName` whose content the file at `path` begins with, once decompressed: the
@@ -221,21 +244,27 @@ struct ReaderContext: Sendable {
         // A file's first batch is full-sized whatever the stream's last batches weighed: its first lines decide
         // the format, and a 64 KiB batch of long lines could hold one or two of them.
         var batch = reader.nextBatch()
-        // A file whose head matched a plain source but that ends before that source's watermark: an earlier copy
-        // of a log read further since (a snapshot compressed into an archive). Everything in it was read: it is
-        // skipped, and the source's row (the live log's) is left as it was. Registered as resuming that row, the
-        // copy took it over, marked it partial ("replaced or truncated", exit 3), and the live log was read
-        // again from its first line the next night: every line counted twice. Its claim on the row is given
-        // back, so the live log is not skipped as "the same log" (it is, when it was looked at meanwhile by a
-        // reader of another stream: it waits for the next run).
-        if knownByContent, batch == nil, let known, case .shorterThanResumePoint? = reader.failure?.kind {
+        // A file whose head matched a plain source but that ends, or is damaged, before that source's watermark:
+        // an earlier copy of a log read further since (a snapshot compressed into an archive), or one gzip is
+        // still writing beside its original (logrotate at work). Everything in it up to there was read: it is
+        // skipped, and the source's row (the live log's, or the original's) is left as it was; a whole copy is
+        // found again the next night. Registered as resuming that row, the copy took it over, marked it partial
+        // ("replaced or truncated", exit 3), and the live log was read again from its first line the next night:
+        // every line counted twice. Its claim on the row is given back, so the live log is not skipped as "the
+        // same log" (it is, when it was looked at meanwhile by a reader of another stream: it waits for the next
+        // run).
+        if knownByContent, batch == nil, let known, let failure = reader.failure {
             permits.signal()
             state.update { counts in
                 if counts.claimedSources[known.id] == source.description { counts.claimedSources[known.id] = nil }
                 counts.resumed -= 1
                 counts.skipped += 1
             }
-            log("\(source): an earlier copy of \(known.path), which was read further since; skipped")
+            if case .shorterThanResumePoint = failure.kind {
+                log("\(source): an earlier copy of \(known.path), which was read further since; skipped")
+            } else {
+                log("\(source): a copy of \(known.path), damaged or unfinished before where that was read (\(failure)); skipped")
+            }
             return
         }
         let format = forcedFormat ?? LogFormat.detect(

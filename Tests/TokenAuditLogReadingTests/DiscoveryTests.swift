@@ -250,4 +250,22 @@ extension DecodedContentTests {
         #expect(head.hash == info.fingerprint.headHash)
         #expect(try LogFileInfo.inspect(path: copy).fingerprint.headHash != info.fingerprint.headHash)
     }
+
+    /// A compressed file gzip is still writing ends inside a member: what decodes before that is its head, as
+    /// it will be once whole (it was "no head", and such a copy beside its original was read as a new log).
+    @Test func anUnfinishedCopyHasTheHeadDecodedBeforeItsEnd() throws {
+        let directory = try TemporaryDirectory()
+        let text = noisyText(lines: 3_000)
+        let whole = try gzip(text)
+        let unfinished = try directory.write("access.log.1.gz", Array(whole.prefix(whole.count / 3)))
+        let head = try #require(DecodedHead(path: unfinished))
+        #expect(head.bytes.count > 1_000)
+        #expect(head.bytes.count < text.utf8.count)
+        #expect(head.bytes == Array(text.utf8.prefix(head.bytes.count)))
+        let plain = try directory.write("access.log.1", String(text.prefix(head.bytes.count / 2)))
+        #expect(SourceFingerprint.decodedContent(path: unfinished, startsWith: try LogFileInfo.inspect(path: plain).fingerprint))
+        // Nothing decodes: no head.
+        let broken = try directory.write("broken.gz", Array(whole.prefix(12)))
+        #expect(DecodedHead(path: broken) == nil)
+    }
 }
