@@ -39,12 +39,15 @@ struct ReaderContext: Sendable {
             if case .file(let path) = source { path } else { nil }
         })
         for source in stream.sources {
-            // `access.log.1.gz` beside `access.log.1`: gzip (logrotate's `compress`) at work, or a copy kept with
-            // `-k`. The original is whole and read; the copy, unfinished, looked new (its beginning matched no
-            // stored log: the original is new too), was read from its first line, and the next night read on
-            // from there once whole: every line of that day counted twice. Alone the next night, it is found
-            // as the copy of the original read now.
-            if case .file(let path) = source, let original = Self.uncompressedName(of: path), paths.contains(original) {
+            // `access.log.1.gz` beside `access.log.1`, with the same beginning: gzip (logrotate's `compress`) at
+            // work, or a copy kept with `-k`. The original is whole and read; the copy, unfinished, looked new (its
+            // beginning matched no stored log: the original is new too), was read from its first line, and the
+            // next night read on from there once whole: every line of that day counted twice. Alone the next
+            // night, it is found as the copy of the original read now. (An `access.log.gz` beside a new
+            // `access.log` holds another day: read.)
+            if case .file(let path) = source, let original = Self.uncompressedName(of: path), paths.contains(original),
+                Self.isCopy(path, of: original)
+            {
                 log("\(path): a compressed copy of \(original) (being made?), which is read instead; skipped")
                 state.update { $0.skipped += 1 }
                 continue
@@ -60,6 +63,16 @@ struct ReaderContext: Sendable {
             return String(path.dropLast(suffix.count))
         }
         return nil
+    }
+
+    /// Whether the first 64 KiB of `copy` and `original`, decompressed, agree as far as the shorter goes (an
+    /// unfinished copy decodes less than its original holds).
+    static func isCopy(_ copy: String, of original: String) -> Bool {
+        guard let copied = DecodedHead(path: copy), let whole = DecodedHead(path: original),
+            !copied.bytes.isEmpty, !whole.bytes.isEmpty
+        else { return false }
+        return copied.bytes.count <= whole.bytes.count
+            ? whole.bytes.starts(with: copied.bytes) : copied.bytes.starts(with: whole.bytes)
     }
 
     /// The plain source of `streamName` whose content the file at `path` begins with, once decompressed: the

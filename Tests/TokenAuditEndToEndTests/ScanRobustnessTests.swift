@@ -734,6 +734,22 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try Harness.run(["scan", "samples/logs/nginx/access.log", "--db", once, "--keys", "samples/keys", "--quiet"])
         let total = "SELECT sum(count) FROM usage_groups"
         #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
+
+        // An `access.log.gz` beside a new `access.log` is another day: both are read.
+        let other = directory.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        let older = other.appendingPathComponent("access.log").path
+        try (lines.prefix(15).joined(separator: "\n") + "\n").write(toFile: older, atomically: false, encoding: .utf8)
+        let compress = Process()
+        compress.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+        compress.arguments = ["-n", older]
+        try compress.run()
+        compress.waitUntilExit()
+        try (lines.dropFirst(15).joined(separator: "\n") + "\n").write(toFile: older, atomically: false, encoding: .utf8)
+        let both = try Harness.run(["scan", other.path, "--db", directory.appendingPathComponent("other.sqlite").path,
+                                    "--keys", "samples/keys", "--json"])
+        let bothSummary = try #require(JSONSerialization.jsonObject(with: Data(both.stdout.utf8)) as? [String: Any])
+        #expect((bothSummary["lines"] as? [String: Any])?["read"] as? Int == lines.count, "\(bothSummary)")
     }
 
     /// A copy of a log already read, damaged before where the log was read (a truncated archive copy): all it
