@@ -161,8 +161,7 @@ public struct TraceResult: Sendable, Hashable {
 }
 
 extension AuditStoreReader {
-    /// The fingerprint of token record `alias` (the `tokens` view or `token_records`) as SQL, named
-    /// `resolved_fingerprint` when `named`. A running scan stores the records of the tokens it sees for the first
+    /// The fingerprint of token record `alias` (the `tokens` view or `token_records`) as SQL. A running scan stores the records of the tokens it sees for the first
     /// time with a placeholder fingerprint and keeps the real one in `pending_token_columns` until its end
     /// (migration 15); without this a lookup in the middle of a nightly scan (an incident does not wait for it)
     /// answered "no such token" for a token whose requests were already committed, and dropped such tokens from
@@ -182,8 +181,8 @@ extension AuditStoreReader {
 
     /// Columns read by ``tokenDetails(_:from:)``, from the `tokens` view as `t`. Sort by `resolved_fingerprint`.
     static let tokenColumns = """
-        \(fingerprintSQL("t")) AS resolved_fingerprint, t.kind, t.alg, t.kid, t.typ, t.iss, t.sub, t.aud, t.client_id, t.jti, t.scope, t.iat, t.nbf,
-        t.exp, t.verification_status, t.verification_detail, t.key_id, t.first_seen, t.last_seen, t.use_count
+        \(fingerprintSQL("t")) AS resolved_fingerprint, t.kind, t.alg, t.kid, t.typ, t.iss, t.sub, t.aud,
+        t.client_id, t.jti, t.scope, t.iat, t.nbf, t.exp, t.verification_status, t.verification_detail, t.key_id, t.first_seen, t.last_seen, t.use_count
         """
 
     static func tokenDetails(_ row: SQLiteStatement, from start: Int = 0) -> TokenDetails? {
