@@ -162,7 +162,7 @@ class Log:
 
 
 def run_scan(tool, directory, database, keys, kill_after=None, interrupt_after=None):
-    arguments = [tool, "scan", directory, "--db", database, "--quiet", "--commit-interval", "0.2"]
+    arguments = [tool, "scan", directory, "--db", database, "--commit-interval", "0.2"]
     if keys:
         arguments += ["--keys", keys]
     process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

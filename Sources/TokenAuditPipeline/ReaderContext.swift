@@ -66,11 +66,12 @@ struct ReaderContext: Sendable {
     }
 
     /// Whether the first 64 KiB of `copy` and `original`, decompressed, agree as far as the shorter goes (an
-    /// unfinished copy decodes less than its original holds).
+    /// unfinished copy decodes less than its original holds), or `copy` decodes to nothing yet (gzip has written
+    /// less than a block of it: read, it was stored as a damaged new file, and once whole it was read from its
+    /// first line as that file grown).
     static func isCopy(_ copy: String, of original: String) -> Bool {
-        guard let copied = DecodedHead(path: copy), let whole = DecodedHead(path: original),
-            !copied.bytes.isEmpty, !whole.bytes.isEmpty
-        else { return false }
+        guard let copied = DecodedHead(path: copy), !copied.bytes.isEmpty else { return true }
+        guard let whole = DecodedHead(path: original), !whole.bytes.isEmpty else { return false }
         return copied.bytes.count <= whole.bytes.count
             ? whole.bytes.starts(with: copied.bytes) : copied.bytes.starts(with: whole.bytes)
     }
@@ -162,7 +163,9 @@ struct ReaderContext: Sendable {
                     // A file smaller than the fingerprinted head last time: its head hash changed as it grew.
                     known = previous
                 }
-                if known == nil, hasPlainSources,
+                // Grown from a row that holds no line (a compressed file seen unfinished, nothing decoded): it may
+                // be the copy of a plain log read since, as a file never seen would.
+                if (known == nil || (known?.linesCommitted == 0 && info.compression != .plain)), hasPlainSources,
                     let plain = try earlierCopy(of: path, compressed: info.compression != .plain, streamName: streamName)
                 {
                     // Its lines up to the plain file's watermark are stored: read on from there (decompressing

@@ -752,6 +752,52 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect((bothSummary["lines"] as? [String: Any])?["read"] as? Int == lines.count, "\(bothSummary)")
     }
 
+    /// gzip has written less than a block: nothing decodes yet. Beside its original, such a copy was read as a
+    /// new, damaged file; alone (in an archive) it was stored as one with no line, and once whole it was read from
+    /// its first line as that file grown, though its log was read. Found by scripts/nightly-sim.py.
+    @Test func aCompressedCopyWithNothingDecodedYetIsNotReadTwice() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logs = directory.appendingPathComponent("logs")
+        let archive = directory.appendingPathComponent("archive")
+        for folder in [logs, archive] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        let live = logs.appendingPathComponent("access.log").path
+        try FileManager.default.copyItem(atPath: "samples/logs/nginx/access.log", toPath: live)
+        let database = directory.appendingPathComponent("audit.sqlite").path
+        func scan(_ path: String) throws -> (status: Int32, lines: Int?) {
+            let outcome = try Harness.run(["scan", path, "--db", database, "--keys", "samples/keys", "--json"])
+            let summary = try #require(JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+            return (outcome.status, (summary["lines"] as? [String: Any])?["read"] as? Int)
+        }
+        let lines = try #require(try scan(logs.path).lines)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "gzip -n -c '\(live)' > '\(directory.path)/whole.gz'"]
+        try gzip.run()
+        gzip.waitUntilExit()
+        let whole = try Data(contentsOf: directory.appendingPathComponent("whole.gz"))
+        // Beside its original (rotated, both never read): the original is read, the copy skipped.
+        try FileManager.default.moveItem(atPath: live, toPath: live + ".1")
+        try whole.prefix(12).write(to: URL(fileURLWithPath: live + ".1.gz"))
+        #expect(try scan(logs.path).lines == 0)
+        try whole.write(to: URL(fileURLWithPath: live + ".1.gz"))
+        try FileManager.default.removeItem(atPath: live + ".1")
+        #expect(try scan(logs.path).lines == 0)
+        // Alone in an archive: stored as damaged, then whole: its log was read.
+        let copy = archive.appendingPathComponent("access.log-20261128.gz").path
+        try whole.prefix(12).write(to: URL(fileURLWithPath: copy))
+        #expect(try scan(archive.path).status == 3)
+        try whole.write(to: URL(fileURLWithPath: copy))
+        let again = try scan(archive.path)
+        #expect(again.lines == 0 && again.status != 3, "\(again)")
+        #expect(try Harness.column(database: database, "SELECT sum(lines_with_tokens) FROM sources") != ["0"])
+        let once = directory.appendingPathComponent("once.sqlite").path
+        try Harness.run(["scan", "samples/logs/nginx/access.log", "--db", once, "--keys", "samples/keys", "--quiet"])
+        let total = "SELECT sum(count) FROM usage_groups"
+        #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
+        #expect(lines > 0)
+    }
+
     /// A copy of a log already read, damaged before where the log was read (a truncated archive copy): all it
     /// holds was read. It took over the log's stored row and failed as partial (exit 3).
     @Test func aDamagedCopyOfALogReadIsSkipped() throws {
