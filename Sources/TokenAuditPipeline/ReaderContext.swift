@@ -107,9 +107,10 @@ struct ReaderContext: Sendable {
         // A log read while small, compressed into another directory (logrotate's `olddir` with `dateext`:
         // access.log -> old/access.log-20261128.gz): its set there has another name, and the head its plain
         // copy's fingerprint holds is shorter than the one looked up above. It was read again from its first
-        // line: every low-traffic day counted twice. (Compressed files only: a plain one is rarely moved so, and
-        // a night of many new small plain files would pay this lookup for each.)
-        if compressed, let baseName = streamName.split(separator: "/").last {
+        // line: every low-traffic day counted twice. The same for a plain one under a rotated name (`olddir`
+        // while gzip is at work, or without `compress`); not for other plain files, so that a night of many new
+        // small logs does not pay this lookup for each.
+        if compressed || !LogInputs.isLiveFile(path), let baseName = streamName.split(separator: "/").last {
             return firstMatch(
                 try store.smallPlainSources(named: String(baseName), smallerThan: SourceFingerprint.headLimit))
         }

@@ -334,11 +334,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         #expect(try scanStuck() == 0, "unchanged and live: still waiting")
         try FileManager.default.moveItem(
             at: stuck.appendingPathComponent("access.log"), to: stuck.appendingPathComponent("access.log.1"))
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
-        gzip.arguments = ["-n", stuck.appendingPathComponent("access.log.1").path]
-        try gzip.run()
-        gzip.waitUntilExit()
+        try gzipInPlace(stuck.appendingPathComponent("access.log.1").path)
         #expect(try scanStuck() == 1, "rotated and compressed: its last line")
         #expect(try scanStuck() == 0)
         #expect(readLive > 1)
@@ -455,11 +451,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         let usage = try Harness.column(database: database, "SELECT sum(count) FROM usage_groups")
         let moved = logs.appendingPathComponent("old/access.log.1").path
         try FileManager.default.moveItem(atPath: live, toPath: moved)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
-        gzip.arguments = ["-n", moved]
-        try gzip.run()
-        gzip.waitUntilExit()
+        try gzipInPlace(moved)
         let second = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
         let summary = try #require(JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
         #expect((summary["lines"] as? [String: Any])?["read"] as? Int == 0, "\(summary)")
@@ -474,9 +466,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
     @Test(arguments: [true, false]) func anEarlierCopyOfALogReadFurtherIsSkipped(compressed: Bool) throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let logs = directory.appendingPathComponent("logs")
-        let archive = directory.appendingPathComponent("archive")
-        for folder in [logs, archive] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        let (logs, archive) = try logsAndArchive(in: directory)
         let sample = try String(contentsOfFile: "samples/logs/nginx/access.log", encoding: .utf8)
         let live = logs.appendingPathComponent("access.log").path
         let database = directory.appendingPathComponent("audit.sqlite").path
@@ -491,11 +481,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try String(repeating: sample, count: 4).write(toFile: snapshot, atomically: false, encoding: .utf8)
         #expect(try FileManager.default.attributesOfItem(atPath: snapshot)[.size] as? Int ?? 0 > 65_536)
         if compressed {
-            let gzip = Process()
-            gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
-            gzip.arguments = ["-n", snapshot]
-            try gzip.run()
-            gzip.waitUntilExit()
+            try gzipInPlace(snapshot)
         }
         let first = try scan([logs.path])
         #expect(first.status == 0 || first.status == 1, "\(first.stderr)")
@@ -511,10 +497,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try String(repeating: sample, count: 12).write(toFile: live, atomically: false, encoding: .utf8)
         let third = try scan([logs.path, archive.path])
         #expect(third.status == 0 || third.status == 1, "\(third.stderr)")
-        let once = directory.appendingPathComponent("once.sqlite").path
-        try Harness.run(["scan", live, "--db", once, "--keys", "samples/keys", "--quiet"])
-        let total = "SELECT sum(count) FROM usage_groups"
-        #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
+        try expectSameUsage(database, asOneScanOf: live, in: directory)
     }
 
     /// The first nights ran without some of the issuers' keys (the report said `unknown-key`), then the keys
@@ -660,7 +643,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
     /// A low-traffic log (under the 64 KiB a fingerprint covers) read, grown, then compressed into another
     /// directory with a date (logrotate's `olddir` + `dateext`): its set there has another name, and its head
     /// was too short to be looked up, so it was read again from its first line. Found by scripts/nightly-sim.py.
-    @Test func aSmallLogCompressedIntoAnotherDirectoryIsNotReadAgain() throws {
+    @Test(arguments: [true, false]) func aSmallLogCompressedIntoAnotherDirectoryIsNotReadAgain(compressed: Bool) throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let logs = directory.appendingPathComponent("logs")
@@ -677,19 +660,12 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try (lines.joined(separator: "\n") + "\n").write(toFile: live, atomically: false, encoding: .utf8)
         let moved = logs.appendingPathComponent("old/access.log-20261128").path
         try FileManager.default.moveItem(atPath: live, toPath: moved)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
-        gzip.arguments = ["-n", moved]
-        try gzip.run()
-        gzip.waitUntilExit()
+        if compressed { try gzipInPlace(moved) }
         let second = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--json"])
         let summary = try #require(JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
         #expect((summary["lines"] as? [String: Any])?["read"] as? Int == 3, "\(summary)")
         #expect((summary["files"] as? [String: Any])?["resumed"] as? Int == 1, "\(summary)")
-        let once = directory.appendingPathComponent("once.sqlite").path
-        try Harness.run(["scan", moved + ".gz", "--db", once, "--keys", "samples/keys", "--quiet"])
-        let total = "SELECT sum(count) FROM usage_groups"
-        #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
+        try expectSameUsage(database, asOneScanOf: moved + (compressed ? ".gz" : ""), in: directory)
     }
 
     /// logrotate rotated a log written since the last run and its gzip is still at work when the scan runs:
@@ -715,12 +691,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try FileManager.default.removeItem(atPath: live)
         let rotated = logs.appendingPathComponent("access.log.1").path
         try (lines.dropFirst(15).joined(separator: "\n") + "\n").write(toFile: rotated, atomically: false, encoding: .utf8)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
-        gzip.arguments = ["-c", "gzip -n -c '\(rotated)' > '\(directory.path)/whole.gz'"]
-        try gzip.run()
-        gzip.waitUntilExit()
-        let whole = try Data(contentsOf: directory.appendingPathComponent("whole.gz"))
+        let whole = try gzipped(rotated)
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: rotated + ".gz"))
         let second = try scan()
         #expect((second["lines"] as? [String: Any])?["read"] as? Int == lines.count - 15, "\(second)")
@@ -730,21 +701,14 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try FileManager.default.removeItem(atPath: rotated)
         let third = try scan()
         #expect((third["lines"] as? [String: Any])?["read"] as? Int == 0, "\(third)")
-        let once = directory.appendingPathComponent("once.sqlite").path
-        try Harness.run(["scan", "samples/logs/nginx/access.log", "--db", once, "--keys", "samples/keys", "--quiet"])
-        let total = "SELECT sum(count) FROM usage_groups"
-        #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
+        try expectSameUsage(database, asOneScanOf: "samples/logs/nginx/access.log", in: directory)
 
         // An `access.log.gz` beside a new `access.log` is another day: both are read.
         let other = directory.appendingPathComponent("other")
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
         let older = other.appendingPathComponent("access.log").path
         try (lines.prefix(15).joined(separator: "\n") + "\n").write(toFile: older, atomically: false, encoding: .utf8)
-        let compress = Process()
-        compress.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
-        compress.arguments = ["-n", older]
-        try compress.run()
-        compress.waitUntilExit()
+        try gzipInPlace(older)
         try (lines.dropFirst(15).joined(separator: "\n") + "\n").write(toFile: older, atomically: false, encoding: .utf8)
         let both = try Harness.run(["scan", other.path, "--db", directory.appendingPathComponent("other.sqlite").path,
                                     "--keys", "samples/keys", "--json"])
@@ -758,9 +722,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
     @Test func aCompressedCopyWithNothingDecodedYetIsNotReadTwice() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let logs = directory.appendingPathComponent("logs")
-        let archive = directory.appendingPathComponent("archive")
-        for folder in [logs, archive] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        let (logs, archive) = try logsAndArchive(in: directory)
         let live = logs.appendingPathComponent("access.log").path
         try FileManager.default.copyItem(atPath: "samples/logs/nginx/access.log", toPath: live)
         let database = directory.appendingPathComponent("audit.sqlite").path
@@ -770,12 +732,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
             return (outcome.status, (summary["lines"] as? [String: Any])?["read"] as? Int)
         }
         let lines = try #require(try scan(logs.path).lines)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
-        gzip.arguments = ["-c", "gzip -n -c '\(live)' > '\(directory.path)/whole.gz'"]
-        try gzip.run()
-        gzip.waitUntilExit()
-        let whole = try Data(contentsOf: directory.appendingPathComponent("whole.gz"))
+        let whole = try gzipped(live)
         // Beside its original (rotated, both never read): the original is read, the copy skipped.
         try FileManager.default.moveItem(atPath: live, toPath: live + ".1")
         try whole.prefix(12).write(to: URL(fileURLWithPath: live + ".1.gz"))
@@ -791,10 +748,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         let again = try scan(archive.path)
         #expect(again.lines == 0 && again.status != 3, "\(again)")
         #expect(try Harness.column(database: database, "SELECT sum(lines_with_tokens) FROM sources") != ["0"])
-        let once = directory.appendingPathComponent("once.sqlite").path
-        try Harness.run(["scan", "samples/logs/nginx/access.log", "--db", once, "--keys", "samples/keys", "--quiet"])
-        let total = "SELECT sum(count) FROM usage_groups"
-        #expect(try Harness.column(database: database, total) == Harness.column(database: once, total))
+        try expectSameUsage(database, asOneScanOf: "samples/logs/nginx/access.log", in: directory)
         #expect(lines > 0)
     }
 
@@ -803,9 +757,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
     @Test func aDamagedCopyOfALogReadIsSkipped() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let logs = directory.appendingPathComponent("logs")
-        let archive = directory.appendingPathComponent("archive")
-        for folder in [logs, archive] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        let (logs, archive) = try logsAndArchive(in: directory)
         let sample = try String(contentsOfFile: "samples/logs/nginx/access.log", encoding: .utf8)
         let live = logs.appendingPathComponent("access.log").path
         try String(repeating: sample, count: 12).write(toFile: live, atomically: false, encoding: .utf8)
@@ -813,12 +765,7 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         let first = try Harness.run(["scan", logs.path, "--db", database, "--keys", "samples/keys", "--quiet"])
         #expect(first.status == 0 || first.status == 1, "\(first.stderr)")
         let sources = try Harness.column(database: database, "SELECT path || ' ' || status || ' ' || lines_committed FROM sources")
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
-        gzip.arguments = ["-c", "gzip -n -c '\(live)' > '\(directory.path)/whole.gz'"]
-        try gzip.run()
-        gzip.waitUntilExit()
-        let whole = try Data(contentsOf: directory.appendingPathComponent("whole.gz"))
+        let whole = try gzipped(live)
         try whole.prefix(whole.count * 3 / 4).write(to: archive.appendingPathComponent("access.log-20261128.gz"))
         let second = try Harness.run(["scan", archive.path, "--db", database, "--keys", "samples/keys", "--json"])
         #expect(second.status == 0 || second.status == 1, "\(second.stderr)")
@@ -971,4 +918,47 @@ func makeLargeLog(at url: URL, copies: Int) throws {
         try Harness.run(["scan", second.path, "--db", database, "--quiet"])
         #expect(try Harness.column(database: database, query) == ["3"])
     }
+}
+
+/// `gzip -n path`: the file replaced by `path.gz`, as logrotate's `compress` leaves it.
+private func gzipInPlace(_ path: String) throws {
+    let gzip = Process()
+    gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+    gzip.arguments = ["-n", path]
+    try gzip.run()
+    gzip.waitUntilExit()
+    try #require(gzip.terminationStatus == 0, "gzip \(path)")
+}
+
+/// `gzip -n -c path`: the compressed bytes, the file left as it is (to write an unfinished copy from).
+private func gzipped(_ path: String) throws -> Data {
+    let gzip = Process()
+    let output = Pipe()
+    gzip.executableURL = URL(fileURLWithPath: "/usr/bin/gzip")
+    gzip.arguments = ["-n", "-c", path]
+    gzip.standardOutput = output
+    try gzip.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    gzip.waitUntilExit()
+    try #require(gzip.terminationStatus == 0, "gzip \(path)")
+    return data
+}
+
+/// Expects `database` to hold the request counts one scan of `log` (with the samples' keys) stores.
+private func expectSameUsage(
+    _ database: String, asOneScanOf log: String, in directory: URL, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let once = directory.appendingPathComponent("once-\(UUID().uuidString).sqlite").path
+    try Harness.run(["scan", log, "--db", once, "--keys", "samples/keys", "--quiet"])
+    let total = "SELECT sum(count) FROM usage_groups"
+    #expect(try Harness.column(database: database, total) == Harness.column(database: once, total),
+            sourceLocation: sourceLocation)
+}
+
+/// `logs/` and `archive/` made in `directory`: a log directory and somewhere its copies are kept.
+private func logsAndArchive(in directory: URL) throws -> (logs: URL, archive: URL) {
+    let logs = directory.appendingPathComponent("logs")
+    let archive = directory.appendingPathComponent("archive")
+    for folder in [logs, archive] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+    return (logs, archive)
 }
