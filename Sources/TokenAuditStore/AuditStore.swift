@@ -607,9 +607,9 @@ public final class AuditStore: @unchecked Sendable {
 
     /// Plain sources smaller than `size` bytes (their fingerprint's head is the whole file) recorded under the
     /// rotated set named `baseName` (`access.log`: `access.log`, `access.log.1`, `access.log-20261128`) in any
-    /// directory, with lines committed, among the last 1 024 sources stored, most lines first: what a small compressed file moved to another
-    /// directory (logrotate's `olddir`) may be a copy of. A larger one is found by its head
-    /// (``plainSource(headFingerprint:)``).
+    /// directory, with lines committed, among the last 1 024 sources stored, most lines first: what a small log
+    /// moved to another directory (logrotate's `olddir`), compressed or renamed, may be a copy of. A larger one is
+    /// found by its head (``plainSource(headFingerprint:)``).
     public func smallPlainSources(named baseName: String, smallerThan size: Int) throws -> [KnownSource] {
         try lookUp { lookups in
             var found: [KnownSource] = []
