@@ -122,6 +122,34 @@ struct ReaderContext: Sendable {
         state.update { $0.problems.append(message) }
     }
 
+    /// What to do with the file at `path` (`size` bytes, compressed or not) that `known` stores: the store's plan
+    /// for its size (``KnownSource/plan(forSize:)``), and two cases only the file's kind and name decide.
+    ///
+    /// - A compressed file stored partial and unchanged since: damaged (truncated or corrupt), and decompressing it
+    ///   again finds the same damage. It made every later nightly run exit 3 with the same problem, an alarm
+    ///   nobody can clear but by deleting the file: skipped and named (``SourcePlan/skipDamaged``). A plain file's
+    ///   read error may be transient: it is read again.
+    /// - A plain file stored unchanged whose last line, without a newline, was left for a later run while it was
+    ///   live, renamed since by a rotation (`access.log` → `access.log.1`): whole now, that line is read. Skipped
+    ///   as unchanged, it was never read. (The resume point stays before a last line without a newline: the row's
+    ///   path, no longer live from here, keeps the next run from reading it again.)
+    static func plan(for known: KnownSource, size: Int64, compressed: Bool, path: String) -> SourcePlan {
+        if compressed, known.status == .partial, known.size == size { return .skipDamaged }
+        let plan = known.plan(forSize: size)
+        if plan == .skip, !compressed, known.bytesCommitted > 0, known.bytesCommitted < size,
+            LogInputs.isLiveFile(known.path), !LogInputs.isLiveFile(path)
+        {
+            return .resume(fromLine: known.linesCommitted, fromByte: known.bytesCommitted)
+        }
+        return plan
+    }
+
+    /// Where to read on after line `line`, which ends `byte` bytes into the decompressed input (0: not recorded,
+    /// by a database of an earlier version: lines are counted instead).
+    static func resumePoint(afterLine line: Int64, byte: Int64) -> ResumePoint {
+        byte > 0 ? ResumePoint(lineNumber: Int(line) + 1, decodedOffset: UInt64(byte)) : .skippingLines(Int(line))
+    }
+
     /// Whether the scan was asked to stop (``ScanInterruption``): no further file or batch is read.
     var isInterrupted: Bool { configuration.interruption?.isRequested == true }
 
@@ -174,9 +202,7 @@ struct ReaderContext: Sendable {
                     state.update { $0.resumed += 1 }
                     known = plain
                     knownByContent = true
-                    resumePoint = plain.bytesCommitted > 0
-                        ? ResumePoint(lineNumber: Int(plain.linesCommitted) + 1, decodedOffset: UInt64(plain.bytesCommitted))
-                        : .skippingLines(Int(plain.linesCommitted))
+                    resumePoint = Self.resumePoint(afterLine: plain.linesCommitted, byte: plain.bytesCommitted)
                 }
             } catch {
                 problem("\(path): \(error)")
@@ -198,33 +224,16 @@ struct ReaderContext: Sendable {
                     return
                 }
             }
-            if let known, resumePoint == .start, known.status == .partial, known.size == Int64(info.size),
-                info.compression != .plain
-            {
-                // Damaged (a truncated or corrupt gzip/zstd file), and unchanged since the run that found it and
-                // stored its lines before the damage: decompressing it again finds the same damage. It made every
-                // later nightly run exit 3 with the same problem, an alarm nobody can clear but by deleting the
-                // file. Still named here; the exit code is for new problems. (A plain file's read error may be
-                // transient: it is read again.)
-                progress.addSkippedBytes(info.size)
-                state.update {
-                    $0.skipped += 1
-                    $0.knownDamaged += 1
-                }
-                log("\(path): damaged, as an earlier run found (its lines before the damage are stored); unchanged, skipped")
-                return
-            }
             if let known, resumePoint == .start {
-                switch known.plan(forSize: Int64(info.size)) {
-                case .skip where info.compression == .plain && known.bytesCommitted > 0
-                    && known.bytesCommitted < Int64(info.size) && LogInputs.isLiveFile(known.path)
-                    && !LogInputs.isLiveFile(path):
-                    // Its last line, without a newline, was left for a later run while the file was live; renamed
-                    // by a rotation (`access.log` → `access.log.1`), it is whole: that line is read now. Skipped as
-                    // unchanged, it was never read. (The resume point stays before a last line without a newline:
-                    // the row's path, no longer live from here, keeps the next run from reading it again.)
-                    resumePoint = ResumePoint(lineNumber: Int(known.linesCommitted) + 1, decodedOffset: UInt64(known.bytesCommitted))
-                    state.update { $0.resumed += 1 }
+                switch Self.plan(for: known, size: Int64(info.size), compressed: info.compression != .plain, path: path) {
+                case .skipDamaged:
+                    progress.addSkippedBytes(info.size)
+                    state.update {
+                        $0.skipped += 1
+                        $0.knownDamaged += 1
+                    }
+                    log("\(path): damaged, as an earlier run found (its lines before the damage are stored); unchanged, skipped")
+                    return
                 case .skip:
                     progress.addSkippedBytes(info.size)
                     state.update { $0.skipped += 1 }
@@ -232,9 +241,7 @@ struct ReaderContext: Sendable {
                 case .restart:
                     break
                 case .resume(let line, let byte):
-                    resumePoint = byte > 0
-                        ? ResumePoint(lineNumber: Int(line) + 1, decodedOffset: UInt64(byte))
-                        : .skippingLines(Int(line))
+                    resumePoint = Self.resumePoint(afterLine: line, byte: byte)
                     state.update { $0.resumed += 1 }
                 }
             }

@@ -37,7 +37,8 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable, Equatable {
     var isBusy: Bool { (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED }
 
     /// True for SQLITE_FULL and SQLITE_IOERR (any extended variant), and a damaged database: the disk or the file
-    /// system failed, not the caller's configuration. A scan reports these like a failure in mid-scan (exit 3), wherever they hit.
+    /// system failed, not the caller's configuration. A scan reports these like a failure in mid-scan (exit 3),
+    /// wherever they hit.
     public var isStorageFailure: Bool {
         (code & 0xff) == SQLITE_FULL || (code & 0xff) == SQLITE_IOERR || isDamagedDatabase
     }

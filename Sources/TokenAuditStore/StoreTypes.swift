@@ -147,6 +147,9 @@ public struct SourceRegistration: Sendable, Hashable {
 public enum SourcePlan: Sendable, Hashable {
     /// Same content already fully committed: do not read it.
     case skip
+    /// A compressed file found damaged by an earlier run, unchanged since: do not read it again (the scan's
+    /// reader decides this one: ``KnownSource/plan(forSize:)`` never returns it).
+    case skipDamaged
     /// Nothing committed yet: read from the start (reuse the source id).
     case restart
     /// Skip the first `fromLine` lines (`fromByte` bytes of decompressed input), then continue.
